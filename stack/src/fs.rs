@@ -1,0 +1,127 @@
+//! Files and the fd table: why a socket is "a file".
+//!
+//! `socket()` does not hand the process the socket: it hands it a small
+//! integer that indexes the process's fd table (`struct files_struct`,
+//! `fs/file.c`), whose slot points to an open file description
+//! (`struct file`, `fs/file_table.c`), whose `private_data` is the
+//! `struct socket`. The lowest free number is always taken
+//! (`alloc_fd()` → `find_next_fd()`), so after 0, 1 and 2 (the terminal) the
+//! first socket is 3, and a closed number is reused first. A process may hold
+//! at most `RLIMIT_NOFILE` descriptors: asking for more gives `EMFILE`
+//! ("Too many open files").
+//!
+//! Several fds may share one `struct file` (`dup()`, `fork()`); the socket is
+//! released when the last reference goes (`fput()` → `sock_close()`).
+
+use std::collections::BTreeMap;
+
+use crate::errno::Errno;
+use crate::ids::{FileId, SockId};
+
+/// `O_NONBLOCK`, as `fcntl(F_GETFL)` reports it.
+pub const O_NONBLOCK: i32 = 0o4000;
+/// `O_RDWR`: sockets are opened read-write.
+pub const O_RDWR: i32 = 2;
+
+/// What an open file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FileKind {
+    /// The controlling terminal, standing in for fds 0, 1 and 2.
+    Tty,
+    /// A socket: the file's `private_data` is a `struct socket`.
+    Socket(SocketFile),
+}
+
+/// `struct socket`: the file-facing half of a socket. It holds the BSD
+/// socket state (`SS_UNCONNECTED`, `SS_CONNECTED`, …) and points to the
+/// protocol-facing half, `struct sock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SocketFile {
+    pub(crate) sk: SockId,
+}
+
+/// An open file description (`struct file`).
+#[derive(Clone, Debug)]
+pub(crate) struct File {
+    /// `f_flags`: `O_RDWR`, `O_NONBLOCK`.
+    pub(crate) flags: i32,
+    /// `f_count`: how many fd slots (in any process) refer to it.
+    pub(crate) count: u32,
+    pub(crate) kind: FileKind,
+}
+
+impl File {
+    pub(crate) fn nonblocking(&self) -> bool {
+        self.flags & O_NONBLOCK != 0
+    }
+}
+
+/// A process's fd table (`struct fdtable`): fd number → open file.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FdTable {
+    fds: BTreeMap<i32, FileId>,
+}
+
+impl FdTable {
+    /// `alloc_fd()`: the lowest number not in use, if it is under the limit.
+    pub(crate) fn alloc(&mut self, file: FileId, nofile: u32) -> Result<i32, Errno> {
+        let mut fd = 0;
+        for &used in self.fds.keys() {
+            if used != fd {
+                break;
+            }
+            fd += 1;
+        }
+        if fd as u32 >= nofile {
+            return Err(Errno::EMFILE);
+        }
+        self.fds.insert(fd, file);
+        Ok(fd)
+    }
+
+    pub(crate) fn get(&self, fd: i32) -> Result<FileId, Errno> {
+        self.fds.get(&fd).copied().ok_or(Errno::EBADF)
+    }
+
+    pub(crate) fn remove(&mut self, fd: i32) -> Result<FileId, Errno> {
+        self.fds.remove(&fd).ok_or(Errno::EBADF)
+    }
+
+    /// Every open fd with its file, lowest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i32, FileId)> + '_ {
+        self.fds.iter().map(|(&fd, &f)| (fd, f))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.fds.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowest_free_number_is_taken() {
+        let mut t = FdTable::default();
+        for i in 0..5 {
+            assert_eq!(t.alloc(FileId(i), 1024), Ok(i as i32));
+        }
+        t.remove(1).unwrap();
+        t.remove(3).unwrap();
+        assert_eq!(t.alloc(FileId(9), 1024), Ok(1));
+        assert_eq!(t.alloc(FileId(9), 1024), Ok(3));
+        assert_eq!(t.alloc(FileId(9), 1024), Ok(5));
+    }
+
+    #[test]
+    fn emfile_at_the_limit_and_ebadf_for_unknown_fds() {
+        let mut t = FdTable::default();
+        for i in 0..4 {
+            t.alloc(FileId(i), 4).unwrap();
+        }
+        assert_eq!(t.alloc(FileId(5), 4), Err(Errno::EMFILE));
+        assert_eq!(t.get(7), Err(Errno::EBADF));
+        assert_eq!(t.remove(-1), Err(Errno::EBADF));
+    }
+}

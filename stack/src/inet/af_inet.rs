@@ -1,0 +1,163 @@
+//! The `AF_INET`/`AF_INET6` socket operations that are not specific to one
+//! protocol: `bind()` (`__inet_bind()` in `net/ipv4/af_inet.c`), the
+//! automatic bind to an ephemeral port, datagram `connect()`
+//! (`__ip4_datagram_connect()` in `net/ipv4/datagram.c`) and `shutdown()`
+//! (`inet_shutdown()`).
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::errno::Errno;
+use crate::ids::SockId;
+use crate::sim::World;
+use crate::sock::{Family, RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE, TCP_ESTABLISHED};
+use crate::trace::Layer;
+use crate::uapi::{SHUT_RD, SHUT_RDWR, SockAddr};
+
+impl World {
+    /// Checks that `addr` suits the socket's family; `AF_UNSPEC` is
+    /// refused unless the caller allows it.
+    fn inet_addr_for(&self, sk: SockId, addr: SockAddr) -> Result<SocketAddr, Errno> {
+        let fam = self.sk(sk).family;
+        match (fam, addr) {
+            (Family::Inet, SockAddr::Inet(a @ SocketAddr::V4(_))) => Ok(a),
+            (Family::Inet6, SockAddr::Inet(a @ SocketAddr::V6(_))) => Ok(a),
+            // An IPv6 socket given an IPv4 address, or the reverse.
+            (Family::Inet6, SockAddr::Inet(SocketAddr::V4(_))) => Err(Errno::EINVAL),
+            _ => Err(Errno::EAFNOSUPPORT),
+        }
+    }
+
+    /// True when `addr` is assigned to an interface of the namespace (or is
+    /// in 127.0.0.0/8, all of which is local).
+    pub(crate) fn is_local_addr(&self, sk_ns: crate::ids::NetNsId, addr: IpAddr) -> bool {
+        if let IpAddr::V4(a) = addr
+            && a.is_loopback()
+        {
+            return true;
+        }
+        self.ns(sk_ns)
+            .devs
+            .iter()
+            .any(|d| self.dev(*d).addrs.iter().any(|a| a.addr == addr))
+    }
+
+    /// `bind()`.
+    pub(crate) fn inet_bind(&mut self, sk: SockId, addr: SockAddr) -> Result<(), Errno> {
+        let a = match addr {
+            // AF_UNSPEC is tolerated for INADDR_ANY, for old programs.
+            SockAddr::Unspec if self.sk(sk).family == Family::Inet => {
+                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0)
+            }
+            _ => self.inet_addr_for(sk, addr)?,
+        };
+        let ns = self.sk(sk).netns;
+        if !a.ip().is_unspecified() && !a.ip().is_multicast() && !self.is_local_addr(ns, a.ip()) {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        if self.sk(sk).num != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.sk_mut(sk).rcv_saddr = a.ip();
+        let port = match self.udp_get_port(sk, a.port()) {
+            Ok(p) => p,
+            Err(e) => {
+                let unspec = unspecified_like(a.ip());
+                self.sk_mut(sk).rcv_saddr = unspec;
+                return Err(e);
+            }
+        };
+        let s = self.sk_mut(sk);
+        s.user_bound_addr = !a.ip().is_unspecified();
+        s.user_bound_port = a.port() != 0;
+        let host = s.host;
+        let local = SocketAddr::new(a.ip(), port);
+        self.trace(host, Layer::Sock, || {
+            format!("bind: socket hashed into the UDP table at {local}")
+        });
+        Ok(())
+    }
+
+    /// `inet_autobind()`: an unbound socket that sends (or connects) gets an
+    /// ephemeral port from `ip_local_port_range`.
+    pub(crate) fn inet_autobind(&mut self, sk: SockId) -> Result<(), Errno> {
+        if self.sk(sk).num != 0 {
+            return Ok(());
+        }
+        let port = self.udp_get_port(sk, 0)?;
+        let host = self.sk(sk).host;
+        self.trace(host, Layer::Sock, || {
+            format!("autobind: ephemeral port {port}")
+        });
+        Ok(())
+    }
+
+    /// `connect()` on a datagram socket: remember the peer, pick the
+    /// source address from the route, and bind if needed. `AF_UNSPEC`
+    /// dissolves the association (`udp_disconnect()`).
+    pub(crate) fn ip4_datagram_connect(&mut self, sk: SockId, addr: SockAddr) -> Result<(), Errno> {
+        if addr == SockAddr::Unspec {
+            self.udp_disconnect(sk);
+            return Ok(());
+        }
+        let a = self.inet_addr_for(sk, addr)?;
+        let ns = self.sk(sk).netns;
+        let rt = self.ip_route_output(ns, a.ip())?;
+        self.inet_autobind(sk)?;
+        let s = self.sk_mut(sk);
+        if s.rcv_saddr.is_unspecified() {
+            s.rcv_saddr = rt.src;
+        }
+        s.daddr = Some(a);
+        s.state = TCP_ESTABLISHED;
+        let host = s.host;
+        let local = s.local();
+        self.trace(host, Layer::Sock, || {
+            format!(
+                "connect (UDP): no packet sent; default peer {a}, local {local}, state ESTABLISHED"
+            )
+        });
+        Ok(())
+    }
+
+    /// `udp_disconnect()`.
+    fn udp_disconnect(&mut self, sk: SockId) {
+        let user_addr = self.sk(sk).user_bound_addr;
+        let user_port = self.sk(sk).user_bound_port;
+        let s = self.sk_mut(sk);
+        s.state = TCP_CLOSE;
+        s.daddr = None;
+        if !user_addr {
+            s.rcv_saddr = unspecified_like(s.rcv_saddr);
+        }
+        if !user_port {
+            self.udp_unhash(sk);
+        }
+    }
+
+    /// `inet_shutdown()`. On an unconnected datagram socket the call fails
+    /// with `ENOTCONN` but still sets the shutdown bits and wakes sleepers,
+    /// exactly as the kernel does.
+    pub(crate) fn inet_shutdown(&mut self, sk: SockId, how: i32) -> Result<(), Errno> {
+        if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
+            return Err(Errno::EINVAL);
+        }
+        let bits = (how + 1) as u8; // SHUT_RD → RCV_SHUTDOWN, SHUT_WR → SEND_SHUTDOWN
+        let s = self.sk_mut(sk);
+        let result = if s.state == TCP_CLOSE {
+            Err(Errno::ENOTCONN)
+        } else {
+            Ok(())
+        };
+        s.shutdown |= bits & (RCV_SHUTDOWN | SEND_SHUTDOWN);
+        self.sk_wake(sk, "sk_state_change");
+        result
+    }
+}
+
+/// The unspecified address of the same family as `a`.
+pub(crate) fn unspecified_like(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    }
+}

@@ -1,0 +1,261 @@
+//! ICMP, the part UDP needs: "port unreachable" sent when a datagram
+//! finds no socket, and its effect on the sender (`net/ipv4/icmp.c`:
+//! `icmp_send()`, `icmp_rcv()`, `icmp_unreach()`; `net/ipv6/icmp.c`).
+//!
+//! The error carries the offending datagram's IP header and the start of
+//! its payload (up to 576 bytes in all for IPv4), so the receiver can find
+//! the socket that sent it: `icmp_unreach()` reads the inner header and calls
+//! the protocol's error handler (`udp_err()`).
+//!
+//! Errors to other hosts are rate-limited per destination
+//! (`icmpv4_xrlim_allow()`: a token bucket of `icmp_ratelimit` ms per
+//! message, burst 6); errors sent over loopback are never limited.
+//!
+//! Simplified: only destination-unreachable is generated and acted on; the
+//! global `icmp_msgs_per_sec` limit is not modelled.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::errno::Errno;
+use crate::ids::NetNsId;
+use crate::sim::World;
+use crate::sim::time::Nanos;
+use crate::skbuff::SkBuff;
+use crate::snmp::Mib;
+use crate::trace::Layer;
+use crate::wire::icmp::{
+    ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
+};
+use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
+use crate::wire::ipv6::Ipv6Hdr;
+
+/// An ICMPv4 error is at most 576 bytes.
+const ICMP_MAX_V4: usize = 576;
+/// An ICMPv6 error is at most the IPv6 minimum MTU.
+const ICMP_MAX_V6: usize = 1280;
+/// `XRLIM_BURST_FACTOR`.
+const XRLIM_BURST_FACTOR: u64 = 6;
+
+impl World {
+    /// `inet_peer_xrlim_allow()`: may we send one more error to `dst`?
+    fn icmp_rate_allow(&mut self, ns: NetNsId, dst: IpAddr, rt_local: bool) -> bool {
+        if rt_local {
+            return true;
+        }
+        let now = self.now;
+        let timeout: Nanos = self.ns(ns).sysctl.icmp_ratelimit as Nanos * 1_000_000;
+        if timeout == 0 {
+            return true;
+        }
+        let cap = XRLIM_BURST_FACTOR * timeout;
+        let (tokens, last) = self
+            .ns(ns)
+            .icmp_peers
+            .get(&dst)
+            .copied()
+            .unwrap_or((cap, now));
+        let tokens = (tokens + (now - last)).min(cap);
+        let (allowed, tokens) = if tokens >= timeout {
+            (true, tokens - timeout)
+        } else {
+            (false, tokens)
+        };
+        self.ns_mut(ns).icmp_peers.insert(dst, (tokens, now));
+        allowed
+    }
+
+    /// `icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH)` for a UDP
+    /// datagram that found no socket. `skb`'s network header is the
+    /// offending datagram's.
+    pub(crate) fn icmp_port_unreachable(
+        &mut self,
+        ns: NetNsId,
+        skb: &SkBuff,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) {
+        let host = self.ns(ns).host;
+        let original = skb.network_header_bytes().unwrap_or_default().to_vec();
+        let Ok(rt) = self.ip_route_output(ns, src.ip()) else {
+            return;
+        };
+        if !self.icmp_rate_allow(ns, src.ip(), rt.local) {
+            self.ns_mut(ns).mib.inc(Mib::IcmpOutRateLimitHost);
+            self.trace(host, Layer::Icmp, || {
+                format!("ICMP error to {} rate-limited", src.ip())
+            });
+            return;
+        }
+        let (ty, code, max, ip_hlen, proto) = match src.ip() {
+            IpAddr::V4(_) => (
+                ICMP_DEST_UNREACH,
+                ICMP_PORT_UNREACH,
+                ICMP_MAX_V4,
+                Ipv4Hdr::LEN,
+                IPPROTO_ICMP,
+            ),
+            IpAddr::V6(_) => (
+                ICMPV6_DEST_UNREACH,
+                ICMPV6_PORT_UNREACH,
+                ICMP_MAX_V6,
+                Ipv6Hdr::LEN,
+                IPPROTO_ICMPV6,
+            ),
+        };
+        let quoted = &original[..original.len().min(max - ip_hlen - IcmpHdr::LEN)];
+        let headroom = ip_hlen + IcmpHdr::LEN + crate::inet::udp::LL_RESERVED_SPACE;
+        let Some(mut out) = self.alloc_skb(headroom + quoted.len(), headroom) else {
+            return;
+        };
+        let _ = out.put_data(quoted);
+        let mut hdr = IcmpHdr {
+            icmp_type: ty,
+            code,
+            checksum: 0,
+            rest: [0; 4],
+        };
+        if let Ok(room) = out.push(IcmpHdr::LEN) {
+            let _ = hdr.write(room);
+        }
+        hdr.checksum = match (dst.ip(), src.ip()) {
+            (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::icmp::icmpv6_checksum(s, d, out.data()),
+            _ => crate::wire::checksum::checksum(out.data()),
+        };
+        let _ = hdr.write(&mut out.data_mut()[..IcmpHdr::LEN]);
+        let mib = &mut self.ns_mut(ns).mib;
+        if src.is_ipv4() {
+            mib.inc(Mib::IcmpOutMsgs);
+            mib.inc(Mib::IcmpOutDestUnreachs);
+            mib.inc(Mib::IcmpMsgOutType3);
+        } else {
+            mib.inc(Mib::Icmp6OutMsgs);
+            mib.inc(Mib::Icmp6OutDestUnreachs);
+            mib.inc(Mib::Icmp6OutType1);
+        }
+        self.trace(host, Layer::Icmp, || {
+            format!(
+                "icmp_send: destination unreachable (port) to {}, quoting {} B",
+                src.ip(),
+                quoted.len()
+            )
+        });
+        let _ = self.ip_send_skb(ns, out, dst.ip(), src.ip(), proto, rt);
+    }
+
+    /// `icmp_rcv()`.
+    pub(crate) fn icmp_rcv(
+        &mut self,
+        ns: NetNsId,
+        skb: SkBuff,
+        _saddr: Ipv4Addr,
+        _daddr: Ipv4Addr,
+    ) {
+        let host = self.ns(ns).host;
+        let data = skb.to_vec();
+        self.consume_skb(skb);
+        let Ok(hdr) = IcmpHdr::parse(&data) else {
+            self.ns_mut(ns).mib.inc(Mib::IcmpInErrors);
+            return;
+        };
+        if crate::wire::checksum::checksum(&data) != 0 {
+            let mib = &mut self.ns_mut(ns).mib;
+            mib.inc(Mib::IcmpInCsumErrors);
+            mib.inc(Mib::IcmpInErrors);
+            return;
+        }
+        self.ns_mut(ns).mib.inc(Mib::IcmpInMsgs);
+        if hdr.icmp_type != ICMP_DEST_UNREACH {
+            return;
+        }
+        let mib = &mut self.ns_mut(ns).mib;
+        mib.inc(Mib::IcmpInDestUnreachs);
+        mib.inc(Mib::IcmpMsgInType3);
+        // icmp_err_convert[]: only protocol and port unreachable are "hard".
+        let err = match hdr.code {
+            2 => Errno::ENOPROTOOPT,
+            ICMP_PORT_UNREACH => Errno::ECONNREFUSED,
+            _ => return,
+        };
+        let inner = &data[IcmpHdr::LEN..];
+        let Some((local, remote)) = inner_udp_v4(inner) else {
+            return;
+        };
+        self.trace(host, Layer::Icmp, || {
+            format!(
+                "icmp_rcv: destination unreachable for UDP {local} -> {remote}: {}",
+                err.name()
+            )
+        });
+        self.udp_err(ns, local, remote, err);
+    }
+
+    /// `icmpv6_rcv()`: the IPv6 counterpart for destination unreachable.
+    pub(crate) fn icmpv6_rcv(
+        &mut self,
+        ns: NetNsId,
+        skb: SkBuff,
+        saddr: Ipv6Addr,
+        daddr: Ipv6Addr,
+    ) {
+        let host = self.ns(ns).host;
+        let data = skb.to_vec();
+        self.consume_skb(skb);
+        let Ok(hdr) = IcmpHdr::parse(&data) else {
+            self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
+            return;
+        };
+        if crate::wire::icmp::icmpv6_checksum(saddr, daddr, &data) != 0 {
+            self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
+            return;
+        }
+        self.ns_mut(ns).mib.inc(Mib::Icmp6InMsgs);
+        if hdr.icmp_type != ICMPV6_DEST_UNREACH {
+            return;
+        }
+        let mib = &mut self.ns_mut(ns).mib;
+        mib.inc(Mib::Icmp6InDestUnreachs);
+        mib.inc(Mib::Icmp6InType1);
+        if hdr.code != ICMPV6_PORT_UNREACH {
+            return;
+        }
+        let inner = &data[IcmpHdr::LEN..];
+        let Some((local, remote)) = inner_udp_v6(inner) else {
+            return;
+        };
+        self.trace(host, Layer::Icmp, || {
+            format!("icmpv6_rcv: port unreachable for UDP {local} -> {remote}: ECONNREFUSED")
+        });
+        self.udp_err(ns, local, remote, Errno::ECONNREFUSED);
+    }
+}
+
+/// The (source, destination) of the UDP datagram quoted in an ICMPv4 error.
+fn inner_udp_v4(inner: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
+    let ihl = (*inner.first()? & 0x0f) as usize * 4;
+    if ihl < 20 || inner.len() < ihl + 4 || inner[9] != IPPROTO_UDP {
+        return None;
+    }
+    let s = Ipv4Addr::new(inner[12], inner[13], inner[14], inner[15]);
+    let d = Ipv4Addr::new(inner[16], inner[17], inner[18], inner[19]);
+    let sport = u16::from_be_bytes([inner[ihl], inner[ihl + 1]]);
+    let dport = u16::from_be_bytes([inner[ihl + 2], inner[ihl + 3]]);
+    Some((
+        SocketAddr::new(s.into(), sport),
+        SocketAddr::new(d.into(), dport),
+    ))
+}
+
+/// The same for an ICMPv6 error.
+fn inner_udp_v6(inner: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
+    if inner.len() < 44 || inner[6] != IPPROTO_UDP {
+        return None;
+    }
+    let s: [u8; 16] = inner[8..24].try_into().ok()?;
+    let d: [u8; 16] = inner[24..40].try_into().ok()?;
+    let sport = u16::from_be_bytes([inner[40], inner[41]]);
+    let dport = u16::from_be_bytes([inner[42], inner[43]]);
+    Some((
+        SocketAddr::new(Ipv6Addr::from(s).into(), sport),
+        SocketAddr::new(Ipv6Addr::from(d).into(), dport),
+    ))
+}

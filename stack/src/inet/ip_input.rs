@@ -1,0 +1,198 @@
+//! IP input: check the header, decide whether the packet is for this host,
+//! reassemble fragments, and hand the payload to its protocol
+//! (`net/ipv4/ip_input.c`: `ip_rcv()` → `ip_rcv_core()` →
+//! `ip_rcv_finish()` → `ip_local_deliver()` → `ip_local_deliver_finish()`;
+//! `net/ipv4/ip_fragment.c` for reassembly; `net/ipv6/ip6_input.c`).
+//!
+//! Every malformed packet is dropped and counted under the counter the
+//! kernel uses: `InHdrErrors` (bad version or header length),
+//! `InCsumErrors` (bad header checksum), `InTruncatedPkts` (shorter than
+//! its `tot_len`), `InAddrErrors` (not for us: this host does not forward).
+//!
+//! Simplified: no forwarding, no reassembly timeout (an incomplete
+//! datagram waits forever), no IPv6 extension headers.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::ids::{DevId, NetNsId};
+use crate::sim::World;
+use crate::skbuff::SkBuff;
+use crate::snmp::Mib;
+use crate::trace::Layer;
+use crate::wire::WireError;
+use crate::wire::ipv4::{IP_MF, IP_OFFSET, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
+use crate::wire::ipv6::Ipv6Hdr;
+
+/// Fragments waiting for their siblings, keyed like `struct ipq`:
+/// (source, destination, id, protocol) → (offset → bytes, total length once
+/// the last fragment is seen).
+pub(crate) type ReasmKey = (Ipv4Addr, Ipv4Addr, u16, u8);
+
+/// A datagram being reassembled.
+#[derive(Debug, Default)]
+pub(crate) struct ReasmQueue {
+    pub(crate) parts: BTreeMap<usize, Vec<u8>>,
+    pub(crate) total: Option<usize>,
+}
+
+impl World {
+    /// `ip_rcv()`.
+    pub(crate) fn ip_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
+        let ns = self.dev(dev).netns;
+        let host = self.dev(dev).host;
+        self.ns_mut(ns).mib.inc(Mib::IpInReceives);
+        let hdr = match Ipv4Hdr::parse(skb.data()) {
+            Ok(h) => h,
+            Err(e) => {
+                let mib = &mut self.ns_mut(ns).mib;
+                match e {
+                    WireError::CsumError => {
+                        mib.inc(Mib::IpExtInCsumErrors);
+                        mib.inc(Mib::IpInHdrErrors);
+                    }
+                    WireError::Truncated => mib.inc(Mib::IpExtInTruncatedPkts),
+                    _ => mib.inc(Mib::IpInHdrErrors),
+                }
+                self.trace(host, Layer::Ip, || {
+                    format!("ip_rcv: malformed IPv4 header ({e}): dropped")
+                });
+                self.kfree_skb(skb);
+                return;
+            }
+        };
+        self.ns_mut(ns)
+            .mib
+            .add(Mib::IpExtInOctets, hdr.tot_len as u64);
+        // Ethernet padding beyond tot_len goes (pskb_trim_rcsum()).
+        skb.trim(hdr.tot_len as usize);
+        skb.reset_network_header();
+        if !self.is_local_addr(ns, IpAddr::V4(hdr.daddr)) && !hdr.daddr.is_broadcast() {
+            self.ns_mut(ns).mib.inc(Mib::IpInAddrErrors);
+            self.trace(host, Layer::Ip, || {
+                format!(
+                    "ip_rcv: {} is not ours and forwarding is off: dropped",
+                    hdr.daddr
+                )
+            });
+            self.kfree_skb(skb);
+            return;
+        }
+        let hlen = hdr.ihl as usize * 4;
+        let _ = skb.pull(hlen);
+        let fragment = hdr.frag_off & (IP_MF | IP_OFFSET) != 0;
+        self.trace(host, Layer::Ip, || {
+            format!(
+                "ip_rcv: IPv4 {} -> {} proto {} checks out; ip_local_deliver{}",
+                hdr.saddr,
+                hdr.daddr,
+                hdr.protocol,
+                if fragment { " (fragment)" } else { "" }
+            )
+        });
+        let skb = if fragment {
+            match self.ip_defrag(ns, skb, &hdr) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            skb
+        };
+        self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+        let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
+        match hdr.protocol {
+            IPPROTO_UDP => self.udp_rcv(ns, skb, s, d),
+            IPPROTO_ICMP => self.icmp_rcv(ns, skb, hdr.saddr, hdr.daddr),
+            _ => {
+                self.ns_mut(ns).mib.inc(Mib::IpInUnknownProtos);
+                self.kfree_skb(skb);
+            }
+        }
+    }
+
+    /// `ip_defrag()`: keep fragments until the datagram is whole.
+    fn ip_defrag(&mut self, ns: NetNsId, skb: SkBuff, hdr: &Ipv4Hdr) -> Option<SkBuff> {
+        let host = self.ns(ns).host;
+        self.ns_mut(ns).mib.inc(Mib::IpReasmReqds);
+        let key: ReasmKey = (hdr.saddr, hdr.daddr, hdr.id, hdr.protocol);
+        let offset = (hdr.frag_off & IP_OFFSET) as usize * 8;
+        let data = skb.to_vec();
+        let end = offset + data.len();
+        self.kfree_skb(skb);
+        let q = self.ns_mut(ns).reasm.entry(key).or_default();
+        q.parts.insert(offset, data);
+        if hdr.frag_off & IP_MF == 0 {
+            q.total = Some(end);
+        }
+        let total = q.total?;
+        // Whole when the parts cover 0..total without a gap.
+        let mut covered = 0;
+        for (&off, part) in &q.parts {
+            if off > covered {
+                return None;
+            }
+            covered = covered.max(off + part.len());
+        }
+        if covered < total {
+            return None;
+        }
+        let q = self.ns_mut(ns).reasm.remove(&key)?;
+        let mut whole = vec![0u8; total];
+        for (off, part) in q.parts {
+            let end = (off + part.len()).min(total);
+            whole[off..end].copy_from_slice(&part[..end - off]);
+        }
+        self.ns_mut(ns).mib.inc(Mib::IpReasmOKs);
+        let mut skb = self.alloc_skb(total, 0)?;
+        let _ = skb.put_data(&whole);
+        self.trace(host, Layer::Ip, || {
+            format!("ip_defrag: datagram id {} reassembled ({total} B)", key.2)
+        });
+        Some(skb)
+    }
+
+    /// `ipv6_rcv()`.
+    pub(crate) fn ipv6_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
+        let ns = self.dev(dev).netns;
+        let host = self.dev(dev).host;
+        self.ns_mut(ns).mib.inc(Mib::Ip6InReceives);
+        let hdr = match Ipv6Hdr::parse(skb.data()) {
+            Ok(h) => h,
+            Err(e) => {
+                let m = if e == WireError::Truncated {
+                    Mib::Ip6InTruncatedPkts
+                } else {
+                    Mib::Ip6InHdrErrors
+                };
+                self.ns_mut(ns).mib.inc(m);
+                self.kfree_skb(skb);
+                return;
+            }
+        };
+        skb.trim(Ipv6Hdr::LEN + hdr.payload_len as usize);
+        skb.reset_network_header();
+        let ours = self.is_local_addr(ns, IpAddr::V6(hdr.daddr));
+        if !ours {
+            self.ns_mut(ns).mib.inc(Mib::Ip6InAddrErrors);
+            self.kfree_skb(skb);
+            return;
+        }
+        let _ = skb.pull(Ipv6Hdr::LEN);
+        self.trace(host, Layer::Ip, || {
+            format!(
+                "ipv6_rcv: {} -> {} next header {}; ip6_input",
+                hdr.saddr, hdr.daddr, hdr.next_header
+            )
+        });
+        self.ns_mut(ns).mib.inc(Mib::Ip6InDelivers);
+        let (s, d) = (IpAddr::V6(hdr.saddr), IpAddr::V6(hdr.daddr));
+        match hdr.next_header {
+            IPPROTO_UDP => self.udp_rcv(ns, skb, s, d),
+            IPPROTO_ICMPV6 => self.icmpv6_rcv(ns, skb, hdr.saddr, hdr.daddr),
+            _ => {
+                self.ns_mut(ns).mib.inc(Mib::Ip6InUnknownProtos);
+                self.kfree_skb(skb);
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! IP output: route the packet, put the IP header in front of it, cut it
+//! into fragments if it is larger than the device's MTU, and hand it to the
+//! neighbour layer (`net/ipv4/ip_output.c`: `ip_send_skb()`,
+//! `ip_local_out()`, `ip_finish_output()`, `ip_fragment()`;
+//! `net/ipv6/ip6_output.c` for IPv6).
+//!
+//! Simplified: no IP options; IPv4 fragments are cut from the finished
+//! datagram (the kernel usually builds them directly in
+//! `__ip_append_data()`, with the same result on the wire); IPv6 is not
+//! fragmented (it runs on loopback, whose MTU is 65536).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::errno::Errno;
+use crate::ids::NetNsId;
+use crate::inet::route::RouteResult;
+use crate::sim::World;
+use crate::skbuff::SkBuff;
+use crate::snmp::Mib;
+use crate::trace::Layer;
+use crate::wire::ethernet::{ETH_P_IP, ETH_P_IPV6};
+use crate::wire::ipv4::{IP_DF, IP_MF, Ipv4Hdr};
+use crate::wire::ipv6::Ipv6Hdr;
+
+impl World {
+    /// `ip_route_output_key()`: local destinations leave by `lo`; others
+    /// take the longest matching route.
+    pub(crate) fn ip_route_output(
+        &mut self,
+        ns: NetNsId,
+        daddr: IpAddr,
+    ) -> Result<RouteResult, Errno> {
+        let lo = self.ns(ns).lo;
+        if self.is_local_addr(ns, daddr) || daddr == IpAddr::V6(std::net::Ipv6Addr::LOCALHOST) {
+            let src = match daddr {
+                IpAddr::V4(a) if a.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                other => other,
+            };
+            return Ok(RouteResult {
+                dev: lo,
+                nexthop: daddr,
+                src,
+                local: true,
+            });
+        }
+        let Some(r) = self.ns(ns).fib.lookup(daddr).cloned() else {
+            let m = if daddr.is_ipv4() {
+                Mib::IpOutNoRoutes
+            } else {
+                Mib::Ip6OutNoRoutes
+            };
+            self.ns_mut(ns).mib.inc(m);
+            return Err(Errno::ENETUNREACH);
+        };
+        let src = r.src.or_else(|| {
+            self.dev(r.dev)
+                .addrs
+                .iter()
+                .map(|a| a.addr)
+                .find(|a| a.is_ipv4() == daddr.is_ipv4())
+        });
+        let Some(src) = src else {
+            return Err(Errno::EADDRNOTAVAIL);
+        };
+        Ok(RouteResult {
+            dev: r.dev,
+            nexthop: r.via.unwrap_or(daddr),
+            src,
+            local: false,
+        })
+    }
+
+    /// `ip_send_skb()`: the packet's payload (transport header first) is at
+    /// `skb.data()`.
+    pub(crate) fn ip_send_skb(
+        &mut self,
+        ns: NetNsId,
+        skb: SkBuff,
+        saddr: IpAddr,
+        daddr: IpAddr,
+        protocol: u8,
+        rt: RouteResult,
+    ) -> Result<(), Errno> {
+        match (saddr, daddr) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => self.ip4_output(ns, skb, s, d, protocol, rt),
+            (IpAddr::V6(s), IpAddr::V6(d)) => self.ip6_output(ns, skb, s, d, protocol, rt),
+            _ => {
+                self.kfree_skb(skb);
+                Err(Errno::EAFNOSUPPORT)
+            }
+        }
+    }
+
+    fn ip4_output(
+        &mut self,
+        ns: NetNsId,
+        mut skb: SkBuff,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        protocol: u8,
+        rt: RouteResult,
+    ) -> Result<(), Errno> {
+        let host = self.ns(ns).host;
+        let mtu = self.dev(rt.dev).mtu as usize;
+        let ttl = self.ns(ns).sysctl.ip_default_ttl;
+        let id = {
+            let n = self.ns_mut(ns);
+            n.ip_id = n.ip_id.wrapping_add(1);
+            n.ip_id
+        };
+        self.ns_mut(ns).mib.inc(Mib::IpOutRequests);
+        let total = skb.len() + Ipv4Hdr::LEN;
+        let dev_name = self.dev(rt.dev).name.clone();
+        if total <= mtu {
+            // Path MTU discovery is on by default: DF is set, and a DF
+            // datagram from an unconnected socket carries id 0
+            // (ip_select_ident_segs()).
+            let id = 0;
+            self.push_ipv4(&mut skb, saddr, daddr, protocol, ttl, id, IP_DF);
+            self.trace(host, Layer::Ip, || {
+                format!("ip_output: IPv4 header pushed ({saddr} -> {daddr}, id {id}, ttl {ttl}, {total} B); route via {dev_name}")
+            });
+            self.ip_finish_output(ns, skb, rt);
+            return Ok(());
+        }
+        // ip_fragment(): every fragment but the last carries a multiple of 8.
+        let per = (mtu - Ipv4Hdr::LEN) & !7;
+        let payload = skb.to_vec();
+        let owner = skb.owner;
+        self.kfree_skb(skb);
+        let count = payload.len().div_ceil(per);
+        self.trace(host, Layer::Ip, || {
+            format!(
+                "ip_fragment: {total} B datagram exceeds MTU {mtu} of {dev_name}: {count} fragments"
+            )
+        });
+        for (i, chunk) in payload.chunks(per).enumerate() {
+            let offset = (i * per / 8) as u16;
+            let more = if i + 1 < count { IP_MF } else { 0 };
+            let headroom = Ipv4Hdr::LEN + crate::inet::udp::LL_RESERVED_SPACE;
+            let Some(mut frag) = self.alloc_skb(headroom + chunk.len(), headroom) else {
+                continue;
+            };
+            let _ = frag.put_data(chunk);
+            if let Some(sk) = owner
+                && self.socks.contains_key(&sk)
+            {
+                self.skb_set_owner_w(&mut frag, sk);
+            }
+            self.push_ipv4(&mut frag, saddr, daddr, protocol, ttl, id, more | offset);
+            self.ns_mut(ns).mib.inc(Mib::IpFragCreates);
+            self.ip_finish_output(ns, frag, rt);
+        }
+        self.ns_mut(ns).mib.inc(Mib::IpFragOKs);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_ipv4(
+        &mut self,
+        skb: &mut SkBuff,
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        protocol: u8,
+        ttl: u8,
+        id: u16,
+        frag_off: u16,
+    ) {
+        let hdr = Ipv4Hdr {
+            ihl: 5,
+            tos: 0,
+            tot_len: (skb.len() + Ipv4Hdr::LEN) as u16,
+            id,
+            frag_off,
+            ttl,
+            protocol,
+            check: 0,
+            saddr,
+            daddr,
+        };
+        if let Ok(room) = skb.push(Ipv4Hdr::LEN) {
+            let _ = hdr.write(room);
+        }
+        skb.reset_network_header();
+    }
+
+    fn ip6_output(
+        &mut self,
+        ns: NetNsId,
+        mut skb: SkBuff,
+        saddr: std::net::Ipv6Addr,
+        daddr: std::net::Ipv6Addr,
+        protocol: u8,
+        rt: RouteResult,
+    ) -> Result<(), Errno> {
+        let host = self.ns(ns).host;
+        let mtu = self.dev(rt.dev).mtu as usize;
+        if skb.len() + Ipv6Hdr::LEN > mtu {
+            self.kfree_skb(skb);
+            return Err(Errno::EMSGSIZE);
+        }
+        self.ns_mut(ns).mib.inc(Mib::Ip6OutRequests);
+        let hdr = Ipv6Hdr {
+            traffic_class: 0,
+            flow_label: 0,
+            payload_len: skb.len() as u16,
+            next_header: protocol,
+            hop_limit: 64,
+            saddr,
+            daddr,
+        };
+        if let Ok(room) = skb.push(Ipv6Hdr::LEN) {
+            let _ = hdr.write(room);
+        }
+        skb.reset_network_header();
+        let dev_name = self.dev(rt.dev).name.clone();
+        self.trace(host, Layer::Ip, || {
+            format!("ip6_output: IPv6 header pushed ({saddr} -> {daddr}); route via {dev_name}")
+        });
+        self.ns_mut(ns).mib.inc(Mib::Ip6OutTransmits);
+        self.neigh_output(rt.dev, rt.nexthop, ETH_P_IPV6, skb);
+        Ok(())
+    }
+
+    /// `ip_finish_output2()`: count and pass to the neighbour layer.
+    fn ip_finish_output(&mut self, ns: NetNsId, skb: SkBuff, rt: RouteResult) {
+        self.ns_mut(ns).mib.inc(Mib::IpOutTransmits);
+        self.ns_mut(ns)
+            .mib
+            .add(Mib::IpExtOutOctets, skb.len() as u64);
+        self.neigh_output(rt.dev, rt.nexthop, ETH_P_IP, skb);
+    }
+}

@@ -1,0 +1,243 @@
+//! The neighbour table and ARP: turning a next-hop IP address into the
+//! Ethernet address a frame must carry (`net/core/neighbour.c`,
+//! `net/ipv4/arp.c`).
+//!
+//! The first packet to an unknown neighbour finds no entry: one is created
+//! `INCOMPLETE`, the packet waits on the entry's queue, and an ARP request
+//! is broadcast ("who has 10.0.0.2? tell 10.0.0.1"). The owner of the
+//! address answers with a unicast reply, learning the asker's address as it
+//! does; the reply makes the entry `REACHABLE` and the waiting packets leave.
+//! That first exchange is why the first packet to a new neighbour takes a
+//! round trip longer. `ip neigh` shows the table.
+//!
+//! Simplified: no retransmitted requests and no `FAILED` state (a request
+//! nobody answers leaves its packets waiting), no aging from `REACHABLE` to
+//! `STALE`, and the queue holds at most [`ARP_QUEUE_LEN`] packets (the kernel
+//! bounds it by bytes, `unres_qlen_bytes`). IPv6 neighbour discovery is not
+//! modelled: IPv6 runs on loopback only.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::ids::DevId;
+use crate::sim::World;
+use crate::skbuff::SkBuff;
+use crate::trace::Layer;
+use crate::wire::arp::{ARPOP_REPLY, ARPOP_REQUEST, ArpHdr};
+use crate::wire::ethernet::{ETH_P_ARP, EthHdr, MacAddr};
+
+/// Packets an unresolved entry holds; older ones are dropped.
+pub const ARP_QUEUE_LEN: usize = 3;
+
+pub use crate::tools::NudState;
+
+/// One neighbour (`struct neighbour`).
+#[derive(Debug)]
+pub(crate) struct Neighbour {
+    pub(crate) mac: Option<MacAddr>,
+    pub(crate) state: NudState,
+    pub(crate) queue: Vec<SkBuff>,
+}
+
+/// A namespace's neighbour table (`arp_tbl`), keyed by device and address.
+#[derive(Debug, Default)]
+pub(crate) struct NeighTable {
+    pub(crate) entries: BTreeMap<(DevId, IpAddr), Neighbour>,
+}
+
+impl World {
+    /// `neigh_output()`: put the Ethernet header on a packet for `nexthop`
+    /// and send it, resolving the address first if needed.
+    pub(crate) fn neigh_output(
+        &mut self,
+        dev: DevId,
+        nexthop: IpAddr,
+        ethertype: u16,
+        mut skb: SkBuff,
+    ) {
+        let host = self.dev(dev).host;
+        if self.dev(dev).is_loopback() {
+            // lo is NOARP: the header carries zero addresses.
+            self.push_eth(&mut skb, MacAddr::ZERO, MacAddr::ZERO, ethertype);
+            self.dev_queue_xmit(dev, skb);
+            return;
+        }
+        let ns = self.dev(dev).netns;
+        let known = self
+            .ns(ns)
+            .neigh
+            .entries
+            .get(&(dev, nexthop))
+            .and_then(|n| n.mac);
+        if let Some(mac) = known {
+            let src = self.dev(dev).mac;
+            self.push_eth(&mut skb, src, mac, ethertype);
+            self.trace(host, Layer::Neigh, || {
+                format!("neighbour {nexthop} is {mac}: Ethernet header pushed")
+            });
+            self.dev_queue_xmit(dev, skb);
+            return;
+        }
+        skb.protocol = ethertype;
+        let table = &mut self.ns_mut(ns).neigh.entries;
+        let fresh = !table.contains_key(&(dev, nexthop));
+        let entry = table.entry((dev, nexthop)).or_insert(Neighbour {
+            mac: None,
+            state: NudState::Incomplete,
+            queue: Vec::new(),
+        });
+        entry.queue.push(skb);
+        let dropped = if entry.queue.len() > ARP_QUEUE_LEN {
+            Some(entry.queue.remove(0))
+        } else {
+            None
+        };
+        let waiting = entry.queue.len();
+        self.trace(host, Layer::Neigh, || {
+            format!("no neighbour entry for {nexthop}: INCOMPLETE, packet waits ({waiting} queued)")
+        });
+        if let Some(old) = dropped {
+            self.kfree_skb(old);
+        }
+        if fresh && let IpAddr::V4(target) = nexthop {
+            self.arp_send(
+                dev,
+                ARPOP_REQUEST,
+                target,
+                MacAddr::BROADCAST,
+                MacAddr::ZERO,
+            );
+        }
+    }
+
+    /// Pushes an Ethernet header onto the packet.
+    pub(crate) fn push_eth(
+        &mut self,
+        skb: &mut SkBuff,
+        src: MacAddr,
+        dst: MacAddr,
+        ethertype: u16,
+    ) {
+        let hdr = EthHdr {
+            dst,
+            src,
+            ethertype,
+        };
+        if let Ok(room) = skb.push(EthHdr::LEN) {
+            let _ = hdr.write(room);
+        }
+        skb.reset_mac_header();
+        skb.protocol = ethertype;
+    }
+
+    /// `arp_send()`: build and transmit one ARP packet.
+    fn arp_send(&mut self, dev: DevId, op: u16, tip: Ipv4Addr, dst: MacAddr, tha: MacAddr) {
+        let host = self.dev(dev).host;
+        let Some(sip) = self.first_v4(dev) else {
+            return;
+        };
+        let sha = self.dev(dev).mac;
+        let arp = ArpHdr {
+            op,
+            sha,
+            spa: sip,
+            tha,
+            tpa: tip,
+        };
+        let Some(mut skb) = self.alloc_skb(ArpHdr::LEN + 16 + 15, 16) else {
+            return;
+        };
+        if let Ok(room) = skb.put(ArpHdr::LEN) {
+            let _ = arp.write(room);
+        }
+        self.push_eth(&mut skb, sha, dst, ETH_P_ARP);
+        self.trace(host, Layer::Neigh, || {
+            if op == ARPOP_REQUEST {
+                format!("ARP request broadcast: who has {tip}? tell {sip}")
+            } else {
+                format!("ARP reply to {tip}: {sip} is at {sha}")
+            }
+        });
+        self.dev_queue_xmit(dev, skb);
+    }
+
+    fn first_v4(&self, dev: DevId) -> Option<Ipv4Addr> {
+        self.dev(dev).addrs.iter().find_map(|a| match a.addr {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    /// `arp_rcv()` → `arp_process()`: answer requests for our addresses and
+    /// learn the sender; a reply completes an `INCOMPLETE` entry.
+    pub(crate) fn arp_rcv(&mut self, dev: DevId, skb: SkBuff) {
+        let host = self.dev(dev).host;
+        let Ok(arp) = ArpHdr::parse(skb.data()) else {
+            self.dev_mut(dev).stats.rx_errors += 1;
+            self.kfree_skb(skb);
+            return;
+        };
+        self.consume_skb(skb);
+        let ours = self
+            .dev(dev)
+            .addrs
+            .iter()
+            .any(|a| a.addr == IpAddr::V4(arp.tpa));
+        let ns = self.dev(dev).netns;
+        let known = self
+            .ns(ns)
+            .neigh
+            .entries
+            .contains_key(&(dev, IpAddr::V4(arp.spa)));
+        if ours || known {
+            self.neigh_update(dev, IpAddr::V4(arp.spa), arp.sha);
+        }
+        if ours && arp.op == ARPOP_REQUEST {
+            self.trace(host, Layer::Neigh, || {
+                format!(
+                    "ARP request for our {} from {}: learn it, reply",
+                    arp.tpa, arp.spa
+                )
+            });
+            self.arp_send(dev, ARPOP_REPLY, arp.spa, arp.sha, arp.sha);
+        }
+    }
+
+    /// `neigh_update()`: the address is now known; release waiting packets.
+    fn neigh_update(&mut self, dev: DevId, ip: IpAddr, mac: MacAddr) {
+        let host = self.dev(dev).host;
+        let ns = self.dev(dev).netns;
+        let table = &mut self.ns_mut(ns).neigh.entries;
+        let was = table.get(&(dev, ip)).map(|n| n.state);
+        let entry = table.entry((dev, ip)).or_insert(Neighbour {
+            mac: None,
+            state: NudState::Incomplete,
+            queue: Vec::new(),
+        });
+        if entry.state == NudState::Permanent {
+            return;
+        }
+        entry.mac = Some(mac);
+        entry.state = NudState::Reachable;
+        let waiting = std::mem::take(&mut entry.queue);
+        let n = waiting.len();
+        match was {
+            Some(NudState::Reachable) => {}
+            Some(state) => self.trace(host, Layer::Neigh, || {
+                format!(
+                    "neighbour {ip} {} -> REACHABLE at {mac}; {n} waiting packet(s) sent",
+                    state.name()
+                )
+            }),
+            None => self.trace(host, Layer::Neigh, || {
+                format!("neighbour {ip} learned from its ARP request: REACHABLE at {mac}")
+            }),
+        }
+        let src = self.dev(dev).mac;
+        for mut skb in waiting {
+            let ethertype = skb.protocol;
+            self.push_eth(&mut skb, src, mac, ethertype);
+            self.dev_queue_xmit(dev, skb);
+        }
+    }
+}

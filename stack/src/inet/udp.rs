@@ -1,0 +1,505 @@
+//! UDP (`net/ipv4/udp.c`, `net/ipv6/udp.c`): datagrams with their
+//! boundaries kept, one `sk_buff` per datagram from `sendto()` to
+//! `recvfrom()`.
+//!
+//! Send (`udp_sendmsg()`): the payload is copied from user memory into a
+//! new `sk_buff` charged to the socket's `sk_wmem_alloc` (the call sleeps,
+//! or fails with `EAGAIN`, while that is at or above `sk_sndbuf`); the UDP
+//! header and then the IP header are pushed in front, and the packet goes
+//! to the routing and device layers.
+//!
+//! Receive (`__udp4_lib_rcv()`): the socket is found by its ports and
+//! addresses (the best-scoring match); no socket means `NoPorts` and an
+//! ICMP port unreachable back to the sender. The datagram is queued on the
+//! socket's receive queue and charged to `sk_rmem_alloc` by its `truesize`
+//! (`__udp_enqueue_schedule_skb()`); if the queue already holds more than
+//! `sk_rcvbuf` the datagram is dropped and counted (`sk_drops`,
+//! `RcvbufErrors` and `InErrors`) — so one datagram always fits, however
+//! small the buffer. `recvfrom()` takes one whole datagram; bytes beyond the
+//! caller's buffer are discarded (`MSG_TRUNC`). `InDatagrams` counts
+//! datagrams *read*, not received, as in the kernel.
+//!
+//! Errors (`__udp4_lib_err()`): an ICMP port unreachable for a datagram a
+//! *connected* socket sent sets `sk_err = ECONNREFUSED`, which the next
+//! call on that socket returns.
+//!
+//! Simplified: IPv6 sockets behave as `IPV6_V6ONLY` (no IPv4-mapped
+//! traffic); no `SO_REUSEPORT` groups (the option is accepted for binding);
+//! no UDP GSO/GRO, no `MSG_MORE` corking.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::task::Poll;
+
+use crate::errno::Errno;
+use crate::ids::{NetNsId, Pid, SockId};
+use crate::sim::World;
+use crate::skbuff::SkBuff;
+use crate::snmp::Mib;
+use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
+use crate::trace::Layer;
+use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
+use crate::wire::udp::UdpHdr;
+
+/// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
+pub const UDP_MAX_PAYLOAD_V4: usize = 65507;
+/// Largest UDP payload over IPv6: 65535 − 8 (the IPv6 header is not counted).
+pub const UDP_MAX_PAYLOAD_V6: usize = 65527;
+/// `LL_RESERVED_SPACE()` of an Ethernet device: headroom for the link header.
+pub const LL_RESERVED_SPACE: usize = 16;
+
+/// A namespace's UDP sockets by local port (`udp_table`), each chain in
+/// binding order.
+#[derive(Debug, Default)]
+pub(crate) struct UdpTable {
+    pub(crate) ports: BTreeMap<u16, Vec<SockId>>,
+}
+
+impl World {
+    fn udp_mib(&mut self, ns: NetNsId, v4: Mib, v6: Mib, family: Family) {
+        let m = if family == Family::Inet { v4 } else { v6 };
+        self.ns_mut(ns).mib.inc(m);
+    }
+
+    /// `udp_lib_get_port()`: take `port` (or, for 0, a free ephemeral
+    /// port) unless a socket already bound there conflicts.
+    pub(crate) fn udp_get_port(&mut self, sk: SockId, port: u16) -> Result<u16, Errno> {
+        let ns = self.sk(sk).netns;
+        let port = if port == 0 {
+            let (lo, hi) = self.ns(ns).sysctl.ip_local_port_range;
+            let span = (hi - lo) as u32 + 1;
+            // Like the kernel, start at a random point and walk the range.
+            let start = self.rng.u32(0..span);
+            (0..span)
+                .map(|i| lo + ((start + i) % span) as u16)
+                .find(|&p| !self.udp_port_conflict(sk, p))
+                .ok_or(Errno::EAGAIN)?
+        } else {
+            if self.udp_port_conflict(sk, port) {
+                return Err(Errno::EADDRINUSE);
+            }
+            port
+        };
+        self.sk_mut(sk).num = port;
+        self.ns_mut(ns).udp.ports.entry(port).or_default().push(sk);
+        Ok(port)
+    }
+
+    /// `udp_lib_lport_inuse()`: another socket of the family on the port
+    /// whose address overlaps ours, unless both asked for sharing.
+    fn udp_port_conflict(&self, sk: SockId, port: u16) -> bool {
+        let me = self.sk(sk);
+        let Some(chain) = self.ns(me.netns).udp.ports.get(&port) else {
+            return false;
+        };
+        chain.iter().filter(|&&o| o != sk).any(|&o| {
+            let other = self.sk(o);
+            other.family == me.family
+                && (other.rcv_saddr.is_unspecified()
+                    || me.rcv_saddr.is_unspecified()
+                    || other.rcv_saddr == me.rcv_saddr)
+                && !(other.reuseaddr && me.reuseaddr)
+                && !(other.reuseport && me.reuseport && other.uid == me.uid)
+        })
+    }
+
+    /// Removes a socket from the UDP table (`udp_lib_unhash()`).
+    pub(crate) fn udp_unhash(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let port = self.sk(sk).num;
+        if port == 0 {
+            return;
+        }
+        let table = &mut self.ns_mut(ns).udp.ports;
+        if let Some(chain) = table.get_mut(&port) {
+            chain.retain(|&s| s != sk);
+            if chain.is_empty() {
+                table.remove(&port);
+            }
+        }
+        self.sk_mut(sk).num = 0;
+    }
+
+    /// `__udp4_lib_lookup()`: the socket that should get a datagram from
+    /// `src` to `dst`. Each candidate on the port scores points for every
+    /// field that matches exactly; a field that is set and differs rules it
+    /// out; the highest score wins, the earliest bound among equals.
+    pub(crate) fn udp_lookup(
+        &self,
+        ns: NetNsId,
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Option<SockId> {
+        let family = if dst.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        };
+        let chain = self.ns(ns).udp.ports.get(&dst.port())?;
+        let mut best: Option<(u32, SockId)> = None;
+        for &id in chain {
+            let s = self.sk(id);
+            if s.family != family {
+                continue;
+            }
+            let mut score = 1;
+            if !s.rcv_saddr.is_unspecified() {
+                if s.rcv_saddr != dst.ip() {
+                    continue;
+                }
+                score += 4;
+            }
+            if let Some(peer) = s.daddr {
+                if peer != src {
+                    continue;
+                }
+                score += 8;
+            }
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, id));
+            }
+        }
+        best.map(|(_, id)| id)
+    }
+
+    /// `udp_sendmsg()`.
+    pub(crate) fn udp_sendmsg(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        sk: SockId,
+        buf: &[u8],
+        addr: Option<SockAddr>,
+        nonblock: bool,
+    ) -> Poll<Result<usize, Errno>> {
+        let family = self.sk(sk).family;
+        let max = if family == Family::Inet {
+            UDP_MAX_PAYLOAD_V4
+        } else {
+            UDP_MAX_PAYLOAD_V6
+        };
+        if buf.len() > max {
+            return Poll::Ready(Err(Errno::EMSGSIZE));
+        }
+        let dst = match addr {
+            Some(SockAddr::Inet(a)) => {
+                let ok = matches!(
+                    (family, a),
+                    (Family::Inet, SocketAddr::V4(_)) | (Family::Inet6, SocketAddr::V6(_))
+                );
+                if !ok {
+                    return Poll::Ready(Err(if family == Family::Inet {
+                        Errno::EAFNOSUPPORT
+                    } else {
+                        Errno::EINVAL
+                    }));
+                }
+                if a.port() == 0 {
+                    return Poll::Ready(Err(Errno::EINVAL));
+                }
+                a
+            }
+            Some(SockAddr::Unspec) | None => match self.sk(sk).daddr {
+                Some(a) if self.sk(sk).state == TCP_ESTABLISHED => a,
+                _ => return Poll::Ready(Err(Errno::EDESTADDRREQ)),
+            },
+        };
+        let ns = self.sk(sk).netns;
+        let rt = match self.ip_route_output(ns, dst.ip()) {
+            Ok(rt) => rt,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if let Err(e) = self.inet_autobind(sk) {
+            return Poll::Ready(Err(e));
+        }
+        // sock_alloc_send_pskb(): a pending error or a shut-down write side
+        // fails the call; a full send buffer makes it sleep.
+        if let Some(e) = self.sock_error(sk) {
+            return Poll::Ready(Err(e));
+        }
+        if self.sk(sk).shutdown & crate::sock::SEND_SHUTDOWN != 0 {
+            return Poll::Ready(Err(Errno::EPIPE));
+        }
+        let (wmem, sndbuf) = (self.sk(sk).wmem_alloc, self.sk(sk).sndbuf);
+        if wmem >= sndbuf {
+            if nonblock {
+                return Poll::Ready(Err(Errno::EAGAIN));
+            }
+            let call = format!("sendto(fd {fd}, {} bytes)", buf.len());
+            let why = format!(
+                "send buffer space (sk_wmem_alloc {wmem} >= sk_sndbuf {sndbuf}) on UDP {}",
+                self.sk(sk).local()
+            );
+            self.sleep_on(pid, sk, call, why);
+            return Poll::Pending;
+        }
+        let host = self.sk(sk).host;
+        let ip_hlen = if family == Family::Inet { 20 } else { 40 };
+        // __ip_append_data(): room for IP + UDP headers, the link header
+        // (hh_len) and 15 bytes of alignment slack.
+        let headroom = LL_RESERVED_SPACE + ip_hlen + UdpHdr::LEN;
+        let Some(mut skb) = self.alloc_skb(headroom + buf.len() + 15, headroom) else {
+            return Poll::Ready(Err(Errno::ENOBUFS));
+        };
+        if skb.put_data(buf).is_err() {
+            return Poll::Ready(Err(Errno::ENOBUFS));
+        }
+        self.costs(host).copied_from_user += buf.len() as u64;
+        let before = self.sk(sk).wmem_alloc;
+        self.skb_set_owner_w(&mut skb, sk);
+        let after = self.sk(sk).wmem_alloc;
+        let (id, truesize) = (skb.id, skb.truesize());
+        self.trace(host, Layer::Sock, || {
+            format!(
+                "copy_from_user {} B into skb#{id} (truesize {truesize}); sk_wmem_alloc {before} -> {after} of sk_sndbuf {sndbuf}",
+                buf.len()
+            )
+        });
+        let src = SocketAddr::new(
+            if self.sk(sk).rcv_saddr.is_unspecified() {
+                rt.src
+            } else {
+                self.sk(sk).rcv_saddr
+            },
+            self.sk(sk).num,
+        );
+        let len = (UdpHdr::LEN + buf.len()) as u16;
+        let mut hdr = UdpHdr {
+            source: src.port(),
+            dest: dst.port(),
+            len,
+            check: 0,
+        };
+        if let Ok(room) = skb.push(UdpHdr::LEN) {
+            let _ = hdr.write(room);
+        }
+        hdr.check = match (src.ip(), dst.ip()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => crate::wire::udp::udp_checksum_v4(s, d, skb.data()),
+            (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::udp::udp_checksum_v6(s, d, skb.data()),
+            _ => 0,
+        };
+        let _ = hdr.write(skb.data_mut());
+        skb.reset_transport_header();
+        self.trace(host, Layer::Udp, || {
+            format!(
+                "udp_sendmsg: UDP header pushed ({} -> {}, len {len})",
+                src.port(),
+                dst.port()
+            )
+        });
+        let result = self.ip_send_skb(
+            ns,
+            skb,
+            src.ip(),
+            dst.ip(),
+            crate::wire::ipv4::IPPROTO_UDP,
+            rt,
+        );
+        self.local_bh_enable(host);
+        match result {
+            Ok(()) => {
+                self.udp_mib(ns, Mib::UdpOutDatagrams, Mib::Udp6OutDatagrams, family);
+                Poll::Ready(Ok(buf.len()))
+            }
+            // A qdisc drop is ENOBUFS, which UDP swallows unless IP_RECVERR
+            // is set, counting SndbufErrors (udp_send_skb()).
+            Err(Errno::ENOBUFS) => {
+                self.udp_mib(ns, Mib::UdpSndbufErrors, Mib::Udp6SndbufErrors, family);
+                Poll::Ready(Ok(buf.len()))
+            }
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// `udp_recvmsg()`: one whole datagram, or sleep until there is one.
+    pub(crate) fn udp_recvmsg(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        sk: SockId,
+        buf: &mut [u8],
+        flags: i32,
+        nonblock: bool,
+    ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
+        // __skb_recv_udp() checks the socket error first, even with data queued.
+        if let Some(e) = self.sock_error(sk) {
+            return Poll::Ready(Err(e));
+        }
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let family = self.sk(sk).family;
+        let peek = flags & MSG_PEEK != 0;
+        let s = self.sk_mut(sk);
+        let skb = if peek {
+            s.receive_queue
+                .peek()
+                .map(|skb| (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id))
+        } else {
+            s.receive_queue.dequeue().map(|skb| {
+                let v = (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id);
+                drop(skb);
+                v
+            })
+        };
+        let Some((data, src, truesize, id)) = skb else {
+            if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
+                return Poll::Ready(Ok((0, None)));
+            }
+            if nonblock {
+                return Poll::Ready(Err(Errno::EAGAIN));
+            }
+            let call = format!("recvfrom(fd {fd})");
+            let why = format!(
+                "a datagram on UDP {} (receive queue empty)",
+                self.sk(sk).local()
+            );
+            self.sleep_on(pid, sk, call, why);
+            return Poll::Pending;
+        };
+        let copied = data.len().min(buf.len());
+        buf[..copied].copy_from_slice(&data[..copied]);
+        self.costs(host).copied_to_user += copied as u64;
+        if !peek {
+            let s = self.sk_mut(sk);
+            let before = s.rmem_alloc;
+            s.rmem_alloc = s.rmem_alloc.saturating_sub(truesize as u32);
+            let after = s.rmem_alloc;
+            let left = s.receive_queue.qlen();
+            self.udp_mib(ns, Mib::UdpInDatagrams, Mib::Udp6InDatagrams, family);
+            self.trace(host, Layer::Sock, || {
+                format!(
+                    "udp_recvmsg: skb#{id} dequeued ({left} left), copy_to_user {copied} B; sk_rmem_alloc {before} -> {after}"
+                )
+            });
+        }
+        let n = if flags & MSG_TRUNC != 0 {
+            data.len()
+        } else {
+            copied
+        };
+        Poll::Ready(Ok((n, src.map(SockAddr::Inet))))
+    }
+
+    /// `__udp4_lib_rcv()` / `__udp6_lib_rcv()`: the UDP header is at
+    /// `skb.data()`; `src`/`dst` are the IP addresses.
+    pub(crate) fn udp_rcv(&mut self, ns: NetNsId, mut skb: SkBuff, saddr: IpAddr, daddr: IpAddr) {
+        let host = self.ns(ns).host;
+        let family = if daddr.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        };
+        let Ok(hdr) = UdpHdr::parse(skb.data()) else {
+            self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
+            self.kfree_skb(skb);
+            return;
+        };
+        let csum_ok = hdr.check == 0 && family == Family::Inet
+            || match (saddr, daddr) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    crate::wire::udp::udp_verify_v4(s, d, &skb.data()[..hdr.len as usize])
+                }
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    crate::wire::udp::udp_verify_v6(s, d, &skb.data()[..hdr.len as usize])
+                }
+                _ => false,
+            };
+        if !csum_ok {
+            self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
+            self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
+            self.trace(host, Layer::Udp, || "bad UDP checksum: dropped".to_string());
+            self.kfree_skb(skb);
+            return;
+        }
+        let src = SocketAddr::new(saddr, hdr.source);
+        let dst = SocketAddr::new(daddr, hdr.dest);
+        // Drop padding beyond the UDP length, then the header itself.
+        skb.trim(hdr.len as usize);
+        skb.reset_transport_header();
+        let _ = skb.pull(UdpHdr::LEN);
+        skb.cb.src = Some(src);
+        skb.cb.dst = Some(dst);
+        let Some(sk) = self.udp_lookup(ns, src, dst) else {
+            self.udp_mib(ns, Mib::UdpNoPorts, Mib::Udp6NoPorts, family);
+            self.trace(host, Layer::Udp, || {
+                format!(
+                    "UDP demux: no socket on port {}: NoPorts, ICMP port unreachable to {src}",
+                    dst.port()
+                )
+            });
+            self.icmp_port_unreachable(ns, &skb, src, dst);
+            self.kfree_skb(skb);
+            return;
+        };
+        let local = self.sk(sk).local();
+        self.trace(host, Layer::Udp, || {
+            format!("UDP demux: {src} -> {dst} matches socket {local}")
+        });
+        self.udp_queue_rcv_skb(sk, skb);
+    }
+
+    /// `__udp_enqueue_schedule_skb()`: charge `sk_rmem_alloc` and queue, or
+    /// drop when the queue already holds more than `sk_rcvbuf`.
+    fn udp_queue_rcv_skb(&mut self, sk: SockId, skb: SkBuff) {
+        let ns = self.sk(sk).netns;
+        let host = self.sk(sk).host;
+        let family = self.sk(sk).family;
+        let truesize = skb.truesize() as u32;
+        let s = self.sk_mut(sk);
+        let (rmem, rcvbuf) = (s.rmem_alloc, s.rcvbuf);
+        if rmem > rcvbuf {
+            s.drops += 1;
+            let drops = s.drops;
+            self.udp_mib(ns, Mib::UdpRcvbufErrors, Mib::Udp6RcvbufErrors, family);
+            self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
+            self.trace(host, Layer::Sock, || {
+                format!("receive buffer full (sk_rmem_alloc {rmem} > sk_rcvbuf {rcvbuf}): datagram dropped, sk_drops {drops}, RcvbufErrors")
+            });
+            self.kfree_skb(skb);
+            return;
+        }
+        let id = skb.id;
+        s.rmem_alloc += truesize;
+        s.receive_queue.queue_tail(skb);
+        let qlen = s.receive_queue.qlen();
+        let after = s.rmem_alloc;
+        self.trace(host, Layer::Sock, || {
+            format!(
+                "skb#{id} queued on sk_receive_queue ({} -> {qlen}); sk_rmem_alloc {rmem} -> {after} of sk_rcvbuf {rcvbuf}",
+                qlen - 1
+            )
+        });
+        self.sk_wake(sk, "sk_data_ready");
+    }
+
+    /// `__udp4_lib_err()`: an ICMP error about a datagram we sent from
+    /// `local` to `remote`. A connected socket takes it as `sk_err`.
+    pub(crate) fn udp_err(
+        &mut self,
+        ns: NetNsId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        err: Errno,
+    ) {
+        let host = self.ns(ns).host;
+        // The lookup is from the remote's point of view, as the kernel does.
+        let Some(sk) = self.udp_lookup(ns, remote, local) else {
+            return;
+        };
+        if self.sk(sk).state != TCP_ESTABLISHED {
+            // Without IP_RECVERR an unconnected socket ignores ICMP errors.
+            self.trace(host, Layer::Udp, || {
+                format!("ICMP error for unconnected socket {local}: ignored")
+            });
+            return;
+        }
+        self.sk_mut(sk).err = Some(err);
+        self.trace(host, Layer::Udp, || {
+            format!(
+                "ICMP error for connected socket {local}: sk_err = {}",
+                err.name()
+            )
+        });
+        self.sk_wake(sk, "sk_error_report");
+    }
+}

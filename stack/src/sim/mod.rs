@@ -1,0 +1,209 @@
+//! The simulation: a world of hosts joined by links, a virtual clock, an
+//! event queue, a seeded random generator, and the processes that run on
+//! the hosts.
+//!
+//! [`Sim`] is the handle a program (an example, a test, a lab) holds. It
+//! builds the topology, spawns processes, and runs the event loop until
+//! every process has finished, or until nothing can happen any more while
+//! some process still waits: then it reports a deadlock, naming who waits
+//! on what, instead of hanging.
+//!
+//! Inside, [`World`] holds the kernel state of every host. Kernel code is
+//! written as `impl World` blocks in the module of the layer it models
+//! (`inet::udp`, `netdev::softnet`, …), so a reader finds `udp_sendmsg` in
+//! the UDP module, as in the kernel.
+
+pub mod event;
+pub mod executor;
+pub mod time;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::fs::File;
+use crate::host::{Costs, Host};
+use crate::ids::{DevId, FileId, HostId, NetNsId, Pid, SockId};
+use crate::net_namespace::NetNs;
+use crate::netdev::NetDevice;
+use crate::netdev::link::Link;
+use crate::sock::Sock;
+use crate::task::Task;
+use crate::trace::{Layer, Trace};
+use event::{Event, EventQueue};
+use executor::Executor;
+use time::Nanos;
+
+pub use executor::{Exit, RunReport};
+
+/// All kernel state of every host, plus the clock, events and trace.
+pub(crate) struct World {
+    pub(crate) now: Nanos,
+    pub(crate) events: EventQueue,
+    pub(crate) rng: fastrand::Rng,
+    pub(crate) trace: Trace,
+    pub(crate) hosts: Vec<Host>,
+    pub(crate) netns: Vec<NetNs>,
+    pub(crate) devs: Vec<NetDevice>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) files: BTreeMap<FileId, File>,
+    pub(crate) socks: BTreeMap<SockId, Sock>,
+    pub(crate) next_file: u32,
+    pub(crate) next_sock: u32,
+    pub(crate) next_skb: u64,
+    /// Processes made runnable by a wakeup, in wakeup order.
+    pub(crate) runqueue: std::collections::VecDeque<Pid>,
+}
+
+impl World {
+    fn new(seed: u64) -> World {
+        World {
+            now: 0,
+            events: EventQueue::default(),
+            rng: fastrand::Rng::with_seed(seed),
+            trace: Trace::new(),
+            hosts: Vec::new(),
+            netns: Vec::new(),
+            devs: Vec::new(),
+            links: Vec::new(),
+            tasks: Vec::new(),
+            files: BTreeMap::new(),
+            socks: BTreeMap::new(),
+            next_file: 0,
+            next_sock: 0,
+            next_skb: 0,
+            runqueue: Default::default(),
+        }
+    }
+
+    /// Records one step of the journey.
+    pub(crate) fn trace(&mut self, host: HostId, layer: Layer, what: impl FnOnce() -> String) {
+        if self.trace.enabled {
+            let now = self.now;
+            self.trace.record(now, Some(host), layer, what());
+        }
+    }
+
+    /// Records a step on the wire, which belongs to no host.
+    pub(crate) fn trace_wire(&mut self, what: impl FnOnce() -> String) {
+        if self.trace.enabled {
+            let now = self.now;
+            self.trace.record(now, None, Layer::Link, what());
+        }
+    }
+
+    pub(crate) fn host(&self, h: HostId) -> &Host {
+        &self.hosts[h.idx()]
+    }
+
+    pub(crate) fn host_mut(&mut self, h: HostId) -> &mut Host {
+        &mut self.hosts[h.idx()]
+    }
+
+    pub(crate) fn costs(&mut self, h: HostId) -> &mut Costs {
+        &mut self.hosts[h.idx()].costs
+    }
+
+    pub(crate) fn ns(&self, n: NetNsId) -> &NetNs {
+        &self.netns[n.idx()]
+    }
+
+    pub(crate) fn ns_mut(&mut self, n: NetNsId) -> &mut NetNs {
+        &mut self.netns[n.idx()]
+    }
+
+    pub(crate) fn dev(&self, d: DevId) -> &NetDevice {
+        &self.devs[d.idx()]
+    }
+
+    pub(crate) fn dev_mut(&mut self, d: DevId) -> &mut NetDevice {
+        &mut self.devs[d.idx()]
+    }
+
+    pub(crate) fn task(&self, p: Pid) -> &Task {
+        &self.tasks[p.idx()]
+    }
+
+    pub(crate) fn task_mut(&mut self, p: Pid) -> &mut Task {
+        &mut self.tasks[p.idx()]
+    }
+
+    pub(crate) fn schedule(&mut self, at: Nanos, ev: Event) {
+        self.events.push(at, ev);
+    }
+
+    pub(crate) fn next_skb_id(&mut self) -> u64 {
+        self.next_skb += 1;
+        self.next_skb
+    }
+
+    /// Dispatches one event at the current instant.
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::TxDone { dev } => self.nic_tx_done(dev),
+            Event::FrameArrives { dev, frame } => self.nic_frame_arrives(dev, frame),
+            Event::NetRxSoftirq { host } => self.net_rx_softirq_event(host),
+            Event::Wake { pid } => self.timer_wake(pid),
+        }
+    }
+}
+
+/// A simulation: the handle that builds hosts and links, spawns processes
+/// and runs them.
+///
+/// ```
+/// use stack::prelude::*;
+///
+/// let mut sim = Sim::new(1);
+/// let h = sim.add_host("box");
+/// sim.spawn(h, "app", |p| async move {
+///     let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+///     assert_eq!(fd, 3);
+///     Ok(())
+/// });
+/// assert!(sim.run().is_ok());
+/// ```
+pub struct Sim {
+    pub(crate) world: Rc<RefCell<World>>,
+    pub(crate) exec: Executor,
+}
+
+impl Sim {
+    /// A new, empty world whose random choices (link loss) follow `seed`.
+    pub fn new(seed: u64) -> Sim {
+        Sim {
+            world: Rc::new(RefCell::new(World::new(seed))),
+            exec: Executor::default(),
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Nanos {
+        self.world.borrow().now
+    }
+
+    /// Turns the journey trace on or off (it is on by default; a benchmark
+    /// turns it off).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.world.borrow_mut().trace.enabled = on;
+    }
+
+    /// Runs until every process has exited, or until nothing more can
+    /// happen (a deadlock or a process waiting forever), or until the
+    /// event limit (a guard against runaway programs) is hit.
+    pub fn run(&mut self) -> RunReport {
+        self.exec.run(&self.world, None)
+    }
+
+    /// Runs until virtual time `t` (or until nothing more can happen),
+    /// leaving later events pending; the clock ends at `t`.
+    pub fn run_until(&mut self, t: Nanos) -> RunReport {
+        self.exec.run(&self.world, Some(t))
+    }
+
+    /// The number of events still pending, for tests of quiescence.
+    pub fn pending_events(&self) -> usize {
+        self.world.borrow().events.len()
+    }
+}

@@ -1,0 +1,142 @@
+//! Paged data: `skb_shinfo(skb)->frags[]` and the operations that read or
+//! move it (`skb_add_rx_frag`, `__pskb_pull_tail`, `skb_copy_bits`,
+//! `net/core/skbuff.c`).
+
+use super::{MAX_SKB_FRAGS, Page, PageFrag, SharedData, SkBuff, SkbError};
+
+impl SkBuff {
+    /// `skb_shinfo(skb)->nr_frags`.
+    pub fn nr_frags(&self) -> usize {
+        self.shared.frags.len()
+    }
+
+    /// `skb_shinfo(skb)->frags`.
+    pub fn frags(&self) -> &[PageFrag] {
+        &self.shared.frags
+    }
+
+    /// `skb_add_rx_frag()`: append `len` bytes at `offset` in `page` as
+    /// paged data. The caller's page reference passes to the skb;
+    /// `truesize` is what the driver charges for it (often a half or whole
+    /// page, more than `len`).
+    pub fn add_rx_frag(
+        &mut self,
+        page: Page,
+        offset: usize,
+        len: usize,
+        truesize: usize,
+    ) -> Result<(), SkbError> {
+        if self.nr_frags() >= MAX_SKB_FRAGS {
+            return Err(SkbError::TooManyFrags);
+        }
+        let frag = PageFrag::new(page, offset, len)?;
+        self.shared_mut().frags.push(frag);
+        self.len += len;
+        self.data_len += len;
+        self.truesize = self.truesize.saturating_add(truesize);
+        Ok(())
+    }
+
+    /// `skb_linearize()`: pull all paged data into the linear buffer
+    /// (growing it if needed) and drop the frags. Returns the frag bytes
+    /// copied.
+    pub fn linearize(&mut self) -> Result<usize, SkbError> {
+        if !self.is_nonlinear() {
+            return Ok(0);
+        }
+        self.pskb_pull_tail(self.data_len)
+    }
+
+    /// `pskb_may_pull()`: make sure the first `len` bytes are linear, so a
+    /// header can be read with [`SkBuff::data`]. False if the packet is
+    /// shorter than `len`.
+    pub fn pskb_may_pull(&mut self, len: usize) -> bool {
+        if len <= self.headlen() {
+            return true;
+        }
+        if len > self.len {
+            return false;
+        }
+        self.pskb_pull_tail(len - self.headlen()).is_ok()
+    }
+
+    /// `__pskb_pull_tail()`: move `delta` bytes from the front of the frags
+    /// to the tail of the linear part.
+    fn pskb_pull_tail(&mut self, delta: usize) -> Result<usize, SkbError> {
+        let delta = delta.min(self.data_len);
+        let need = self.tail + delta;
+        let end = self.end_offset();
+        if need > end || self.dataref() > 1 {
+            // The kernel asks for 128 bytes of slack so the next pull need
+            // not reallocate again.
+            let ntail = if need > end { need - end + 128 } else { 0 };
+            self.pskb_expand_head(0, ntail)?;
+        }
+        let tail = self.tail;
+        let SharedData { head, frags } = self.shared_mut();
+        let mut pos = tail;
+        let mut left = delta;
+        for f in frags.iter() {
+            if left == 0 {
+                break;
+            }
+            let n = f.len().min(left);
+            f.read(0, &mut head[pos..pos + n])?;
+            pos += n;
+            left -= n;
+        }
+        let mut eat = delta;
+        frags.retain_mut(|f| {
+            if f.len() <= eat {
+                eat -= f.len();
+                false
+            } else {
+                f.advance(eat);
+                eat = 0;
+                true
+            }
+        });
+        self.tail += delta;
+        self.data_len -= delta;
+        Ok(delta)
+    }
+
+    /// `skb_copy_bits()`: copy `out.len()` bytes starting `offset` bytes
+    /// after `data`, across the linear part and the frags, as copying a
+    /// datagram to user space does.
+    pub fn copy_bits(&self, offset: usize, out: &mut [u8]) -> Result<(), SkbError> {
+        let len = out.len();
+        if offset.checked_add(len).is_none_or(|e| e > self.len) {
+            return Err(SkbError::OutOfRange {
+                offset,
+                len,
+                skb_len: self.len,
+            });
+        }
+        let headlen = self.headlen();
+        let mut copied = 0;
+        let mut pos = offset;
+        if pos < headlen {
+            let n = (headlen - pos).min(len);
+            let from = self.data + pos;
+            out[..n].copy_from_slice(&self.shared.head[from..from + n]);
+            copied = n;
+            pos += n;
+        }
+        let mut frag_start = headlen;
+        for f in &self.shared.frags {
+            if copied == len {
+                break;
+            }
+            let frag_end = frag_start + f.len();
+            if pos < frag_end {
+                let n = (frag_end - pos).min(len - copied);
+                f.read(pos - frag_start, &mut out[copied..copied + n])?;
+                copied += n;
+                pos += n;
+            }
+            frag_start = frag_end;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! `struct sock`: the network-facing half of a socket (`include/net/sock.h`,
+//! `net/core/sock.c`).
+//!
+//! Where `struct socket` is what the file points at, `struct sock` is what
+//! the protocol works with: the addresses and ports, the receive queue, the
+//! buffer limits (`sk_rcvbuf`, `sk_sndbuf`) and what is charged against
+//! them (`sk_rmem_alloc`, `sk_wmem_alloc`), the pending error (`sk_err`),
+//! the shutdown bits, and the wait queue its sleepers wait on.
+//!
+//! Memory is charged by `truesize`, the whole cost of an `sk_buff` (its
+//! data buffer rounded up to the allocator's size class plus the `sk_buff`
+//! itself), not by payload bytes: which is why a 64-byte datagram costs a
+//! receive buffer 768 bytes on loopback and why `SO_RCVBUF` is doubled.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::errno::Errno;
+use crate::ids::{HostId, NetNsId, SockId};
+use crate::sim::World;
+use crate::skbuff::{SkBuff, SkbQueue};
+use crate::task::TaskState;
+use crate::trace::Layer;
+use crate::wait::{WaitEntry, WaitQueue};
+
+/// `TCP_ESTABLISHED`: a connected UDP socket is in this state too.
+pub const TCP_ESTABLISHED: u8 = 1;
+/// `TCP_CLOSE`: an unconnected UDP socket.
+pub const TCP_CLOSE: u8 = 7;
+
+/// `RCV_SHUTDOWN`: `shutdown(SHUT_RD)` was called.
+pub const RCV_SHUTDOWN: u8 = 1;
+/// `SEND_SHUTDOWN`: `shutdown(SHUT_WR)` was called.
+pub const SEND_SHUTDOWN: u8 = 2;
+
+/// `SOCK_MIN_RCVBUF` / `SOCK_MIN_SNDBUF`: `2 * (2048 + sizeof(struct
+/// sk_buff) rounded to a cache line)` = 2 * 2304 on x86_64.
+pub const SOCK_MIN_BUF: u32 = 4608;
+
+/// Address family of a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `AF_INET`.
+    Inet,
+    /// `AF_INET6` (treated as `IPV6_V6ONLY`).
+    Inet6,
+}
+
+/// Socket type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockType {
+    /// `SOCK_DGRAM`.
+    Dgram,
+    /// `SOCK_STREAM`.
+    Stream,
+}
+
+/// `struct sock`, with the UDP parts of `struct inet_sock`/`udp_sock`.
+#[derive(Debug)]
+pub(crate) struct Sock {
+    pub(crate) id: SockId,
+    pub(crate) host: HostId,
+    pub(crate) netns: NetNsId,
+    pub(crate) family: Family,
+    pub(crate) ty: SockType,
+    pub(crate) protocol: u8,
+    /// `sk_state`: `TCP_CLOSE` or `TCP_ESTABLISHED` for UDP.
+    pub(crate) state: u8,
+    /// `inet_rcv_saddr`: the bound local address (unspecified = any).
+    pub(crate) rcv_saddr: IpAddr,
+    /// `inet_num`: the local port, 0 while unbound.
+    pub(crate) num: u16,
+    /// The peer of a connected socket.
+    pub(crate) daddr: Option<SocketAddr>,
+    /// `SOCK_BINDADDR_LOCK`/`SOCK_BINDPORT_LOCK`: bound by `bind()`, not
+    /// by an automatic bind, so `connect(AF_UNSPEC)` keeps the binding.
+    pub(crate) user_bound_addr: bool,
+    pub(crate) user_bound_port: bool,
+    pub(crate) rcvbuf: u32,
+    pub(crate) sndbuf: u32,
+    pub(crate) rmem_alloc: u32,
+    pub(crate) wmem_alloc: u32,
+    pub(crate) receive_queue: SkbQueue,
+    /// `sk_drops`: datagrams dropped at this socket.
+    pub(crate) drops: u32,
+    /// `sk_err`: an error to report on the next call.
+    pub(crate) err: Option<Errno>,
+    pub(crate) shutdown: u8,
+    pub(crate) reuseaddr: bool,
+    pub(crate) reuseport: bool,
+    pub(crate) wq: WaitQueue,
+    /// `SOCK_DEAD`: the file is closed; the sock lingers only while sent
+    /// packets still hold its write memory.
+    pub(crate) dead: bool,
+    pub(crate) inode: u64,
+    pub(crate) uid: u32,
+}
+
+impl Sock {
+    /// The local address as `getsockname()` reports it.
+    pub(crate) fn local(&self) -> SocketAddr {
+        SocketAddr::new(self.rcv_saddr, self.num)
+    }
+}
+
+impl World {
+    pub(crate) fn sk(&self, id: SockId) -> &Sock {
+        &self.socks[&id]
+    }
+
+    pub(crate) fn sk_mut(&mut self, id: SockId) -> &mut Sock {
+        self.socks.get_mut(&id).expect("live sock")
+    }
+
+    /// `skb_set_owner_w()`: charge a packet being sent to its socket's
+    /// write memory; `sock_wfree()` returns it when the packet is freed.
+    pub(crate) fn skb_set_owner_w(&mut self, skb: &mut SkBuff, sk: SockId) {
+        skb.owner = Some(sk);
+        let t = skb.truesize() as u32;
+        self.sk_mut(sk).wmem_alloc += t;
+    }
+
+    /// `skb_orphan()`: run the destructor now, detaching the packet from
+    /// the sending socket.
+    pub(crate) fn skb_orphan(&mut self, skb: &mut SkBuff) {
+        if let Some(sk) = skb.owner.take() {
+            self.sock_wfree(sk, skb.truesize() as u32);
+        }
+    }
+
+    /// `sock_wfree()`: write memory comes back; a writer waiting for send
+    /// buffer space is woken once at least half of `sk_sndbuf` is free
+    /// (`sock_def_write_space()`).
+    fn sock_wfree(&mut self, sk: SockId, truesize: u32) {
+        let Some(s) = self.socks.get_mut(&sk) else {
+            return;
+        };
+        s.wmem_alloc = s.wmem_alloc.saturating_sub(truesize);
+        if s.dead {
+            if s.wmem_alloc == 0 {
+                self.socks.remove(&sk);
+            }
+            return;
+        }
+        if !s.wq.is_empty() && s.wmem_alloc * 2 <= s.sndbuf {
+            self.sk_wake(sk, "sk_write_space");
+        }
+    }
+
+    /// `kfree_skb()`: free a packet that was dropped.
+    pub(crate) fn kfree_skb(&mut self, mut skb: SkBuff) {
+        self.skb_orphan(&mut skb);
+    }
+
+    /// `consume_skb()`: free a packet that was used as intended.
+    pub(crate) fn consume_skb(&mut self, mut skb: SkBuff) {
+        self.skb_orphan(&mut skb);
+    }
+
+    /// Wakes every process sleeping on the socket's wait queue
+    /// (`sk_data_ready`, `sk_write_space`, `sk_error_report` all end here).
+    pub(crate) fn sk_wake(&mut self, sk: SockId, why: &str) {
+        let host = self.sk(sk).host;
+        let sleepers = self.sk_mut(sk).wq.wake_all();
+        for WaitEntry::Process(pid) in sleepers {
+            if !matches!(self.task(pid).state, TaskState::Blocked { .. }) {
+                continue;
+            }
+            self.task_mut(pid).wakeups += 1;
+            self.costs(host).wakeups += 1;
+            self.runqueue.push_back(pid);
+            let comm = self.task(pid).comm.clone();
+            self.trace(host, Layer::Sched, || {
+                format!("{why}: wakes pid {pid} ({comm}) sleeping on the socket's wait queue")
+            });
+        }
+    }
+
+    /// `sock_error()`: take the pending error, clearing it.
+    pub(crate) fn sock_error(&mut self, sk: SockId) -> Option<Errno> {
+        self.sk_mut(sk).err.take()
+    }
+
+    /// Frees what a closed socket holds (`sk_common_release`): queued
+    /// packets go, the sock itself goes once sent packets release it.
+    pub(crate) fn sk_release(&mut self, sk: SockId) {
+        let s = self.sk_mut(sk);
+        s.dead = true;
+        let purged: Vec<SkBuff> = std::iter::from_fn(|| s.receive_queue.dequeue()).collect();
+        s.rmem_alloc = 0;
+        for skb in purged {
+            self.kfree_skb(skb);
+        }
+        if self.sk(sk).wmem_alloc == 0 {
+            self.socks.remove(&sk);
+        }
+    }
+}
+
+impl World {
+    /// `alloc_skb(size)` then `skb_reserve(headroom)`, numbered for the
+    /// trace. `None` only past the allocator's largest size.
+    pub(crate) fn alloc_skb(&mut self, size: usize, headroom: usize) -> Option<SkBuff> {
+        let mut skb = SkBuff::alloc_skb(size.max(headroom)).ok()?;
+        skb.reserve(headroom).ok()?;
+        skb.id = self.next_skb_id();
+        Some(skb)
+    }
+}

@@ -1,0 +1,419 @@
+//! The socket layer: system calls on file descriptors, dispatched to the
+//! protocol (`net/socket.c`: `__sys_socket`, `__sys_bind`, `__sys_connect`,
+//! `__sys_sendto`, `__sys_recvfrom`, `__sys_shutdown`, `sock_close`, and
+//! `sock_setsockopt` in `net/core/sock.c`).
+//!
+//! Each call finds the `struct file` behind the fd (`EBADF` if there is
+//! none, `ENOTSOCK` if it is not a socket), then the `struct sock`, then asks
+//! the protocol. Calls that may sleep return `Poll::Pending` after putting
+//! the process on the socket's wait queue; the executor polls them again
+//! after a wakeup, and they re-check, as the kernel's wait loops do.
+
+use std::task::Poll;
+
+use crate::errno::Errno;
+use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, SocketFile};
+use crate::ids::{FileId, Pid, SockId};
+use crate::sim::World;
+use crate::skbuff::SkbQueue;
+use crate::sock::{Family, SOCK_MIN_BUF, Sock, SockType, TCP_CLOSE};
+use crate::task::TaskState;
+use crate::trace::Layer;
+use crate::uapi::*;
+use crate::wait::{WaitEntry, WaitQueue};
+
+impl World {
+    /// `sockfd_lookup()`: fd → file → sock.
+    pub(crate) fn sockfd_lookup(&self, pid: Pid, fd: i32) -> Result<(FileId, SockId), Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        match &self.files[&file].kind {
+            FileKind::Socket(s) => Ok((file, s.sk)),
+            FileKind::Tty => Err(Errno::ENOTSOCK),
+        }
+    }
+
+    pub(crate) fn file_of(&self, pid: Pid, fd: i32) -> Result<&File, Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        Ok(&self.files[&file])
+    }
+
+    /// Opens the terminal on fds 0, 1 and 2 of a new process.
+    pub(crate) fn open_stdio(&mut self, pid: Pid) {
+        for _ in 0..3 {
+            let id = self.new_file(File {
+                flags: O_RDWR,
+                count: 1,
+                kind: FileKind::Tty,
+            });
+            let nofile = self.task(pid).rlimit_nofile;
+            // Three slots are always under any usable limit.
+            let _ = self.task_mut(pid).files.alloc(id, nofile);
+        }
+    }
+
+    fn new_file(&mut self, f: File) -> FileId {
+        let id = FileId(self.next_file);
+        self.next_file += 1;
+        self.files.insert(id, f);
+        id
+    }
+
+    /// `socket(domain, type, protocol)`.
+    pub(crate) fn sys_socket(
+        &mut self,
+        pid: Pid,
+        domain: i32,
+        ty: i32,
+        protocol: i32,
+    ) -> Result<i32, Errno> {
+        let base = ty & SOCK_TYPE_MASK;
+        let flags = ty & !SOCK_TYPE_MASK;
+        if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !(0..AF_MAX).contains(&domain) {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        if !(0..SOCK_MAX).contains(&base) {
+            return Err(Errno::EINVAL);
+        }
+        let family = match domain {
+            AF_INET => Family::Inet,
+            AF_INET6 => Family::Inet6,
+            // Other families arrive with later chapters.
+            _ => return Err(Errno::EAFNOSUPPORT),
+        };
+        // inet_create(): find the protocol switch entry for the type.
+        let sock_type = match (base, protocol) {
+            (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SockType::Dgram,
+            (SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
+            (SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            _ => return Err(Errno::ESOCKTNOSUPPORT),
+        };
+        if sock_type == SockType::Stream {
+            // TCP is not in the simulation yet.
+            return Err(Errno::ESOCKTNOSUPPORT);
+        }
+        let host = self.task(pid).host;
+        let netns = self.task(pid).netns;
+        let sysctl = &self.ns(netns).sysctl;
+        let (rcvbuf, sndbuf) = (sysctl.rmem_default, sysctl.wmem_default);
+        let inode = {
+            let h = self.host_mut(host);
+            h.next_inode += 1;
+            h.next_inode
+        };
+        let id = SockId(self.next_sock);
+        self.next_sock += 1;
+        let unspecified = match family {
+            Family::Inet => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            Family::Inet6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        };
+        self.socks.insert(
+            id,
+            Sock {
+                id,
+                host,
+                netns,
+                family,
+                ty: sock_type,
+                protocol: IPPROTO_UDP as u8,
+                state: TCP_CLOSE,
+                rcv_saddr: unspecified,
+                num: 0,
+                daddr: None,
+                user_bound_addr: false,
+                user_bound_port: false,
+                rcvbuf,
+                sndbuf,
+                rmem_alloc: 0,
+                wmem_alloc: 0,
+                receive_queue: SkbQueue::default(),
+                drops: 0,
+                err: None,
+                shutdown: 0,
+                reuseaddr: false,
+                reuseport: false,
+                wq: WaitQueue::default(),
+                dead: false,
+                inode,
+                uid: 0,
+            },
+        );
+        let file = self.new_file(File {
+            flags: O_RDWR
+                | if flags & SOCK_NONBLOCK != 0 {
+                    O_NONBLOCK
+                } else {
+                    0
+                },
+            count: 1,
+            kind: FileKind::Socket(SocketFile { sk: id }),
+        });
+        let nofile = self.task(pid).rlimit_nofile;
+        match self.task_mut(pid).files.alloc(file, nofile) {
+            Ok(fd) => {
+                self.trace(host, Layer::Sock, || {
+                    format!("sock_create: struct socket + struct sock (UDP), inode {inode}; fd {fd} -> struct file")
+                });
+                Ok(fd)
+            }
+            Err(e) => {
+                self.files.remove(&file);
+                self.socks.remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// `close(fd)`: drop the fd; the last reference to the file releases
+    /// the socket (`sock_close()` → `udp_lib_close()`).
+    pub(crate) fn sys_close(&mut self, pid: Pid, fd: i32) -> Result<(), Errno> {
+        let file = self.task_mut(pid).files.remove(fd)?;
+        self.fput(file);
+        Ok(())
+    }
+
+    /// `fput()`: one reference fewer to an open file.
+    pub(crate) fn fput(&mut self, file: FileId) {
+        let f = self.files.get_mut(&file).expect("open file");
+        f.count -= 1;
+        if f.count > 0 {
+            return;
+        }
+        let f = self.files.remove(&file).expect("open file");
+        if let FileKind::Socket(s) = f.kind {
+            let host = self.sk(s.sk).host;
+            let port = self.sk(s.sk).num;
+            self.udp_unhash(s.sk);
+            self.sk_release(s.sk);
+            self.trace(host, Layer::Sock, || {
+                format!("sock_close: last reference gone, socket released (port {port} free)")
+            });
+        }
+    }
+
+    /// Puts the process to sleep on the socket's wait queue.
+    pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, syscall: String, reason: String) {
+        self.sk_mut(sk).wq.add(WaitEntry::Process(pid));
+        let host = self.task(pid).host;
+        let comm = self.task(pid).comm.clone();
+        let r = reason.clone();
+        self.trace(host, Layer::Sched, || {
+            format!("pid {pid} ({comm}) sleeps in {syscall}: waiting for {r}")
+        });
+        self.task_mut(pid).state = TaskState::Blocked {
+            syscall,
+            sock: sk,
+            reason,
+        };
+    }
+
+    fn nonblocking(&self, file: FileId, flags: i32) -> bool {
+        self.files[&file].nonblocking() || flags & MSG_DONTWAIT != 0
+    }
+
+    /// `bind(fd, addr)`.
+    pub(crate) fn sys_bind(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        self.inet_bind(sk, addr)
+    }
+
+    /// `connect(fd, addr)` on a datagram socket: sets the default peer.
+    pub(crate) fn sys_connect(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        self.ip4_datagram_connect(sk, addr)
+    }
+
+    /// `sendto(fd, buf, len, flags, addr)`; `send`/`write` pass no address.
+    pub(crate) fn sys_sendto(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &[u8],
+        flags: i32,
+        addr: Option<SockAddr>,
+    ) -> Poll<Result<usize, Errno>> {
+        let file = match self.task(pid).files.get(fd) {
+            Ok(f) => f,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let sk = match &self.files[&file].kind {
+            FileKind::Socket(s) => s.sk,
+            FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
+        };
+        let nonblock = self.nonblocking(file, flags);
+        self.udp_sendmsg(pid, fd, sk, buf, addr, nonblock)
+    }
+
+    /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
+    /// swallows everything.
+    pub(crate) fn sys_write(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &[u8],
+    ) -> Poll<Result<usize, Errno>> {
+        match self.file_of(pid, fd) {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(File {
+                kind: FileKind::Tty,
+                ..
+            }) => Poll::Ready(Ok(buf.len())),
+            Ok(_) => self.sys_sendto(pid, fd, buf, 0, None),
+        }
+    }
+
+    /// `recvfrom(fd, buf, len, flags)`; `recv`/`read` ignore the address.
+    pub(crate) fn sys_recvfrom(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+    ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
+        let file = match self.task(pid).files.get(fd) {
+            Ok(f) => f,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let sk = match &self.files[&file].kind {
+            FileKind::Socket(s) => s.sk,
+            FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
+        };
+        let nonblock = self.nonblocking(file, flags);
+        self.udp_recvmsg(pid, fd, sk, buf, flags, nonblock)
+    }
+
+    /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; the terminal reads
+    /// as end of file, like `/dev/null`.
+    pub(crate) fn sys_read(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, Errno>> {
+        match self.file_of(pid, fd) {
+            Err(e) => Poll::Ready(Err(e)),
+            Ok(File {
+                kind: FileKind::Tty,
+                ..
+            }) => Poll::Ready(Ok(0)),
+            Ok(_) => self
+                .sys_recvfrom(pid, fd, buf, 0)
+                .map(|r| r.map(|(n, _)| n)),
+        }
+    }
+
+    /// `shutdown(fd, how)`.
+    pub(crate) fn sys_shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        self.inet_shutdown(sk, how)
+    }
+
+    /// `getsockname(fd)`.
+    pub(crate) fn sys_getsockname(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        Ok(SockAddr::Inet(self.sk(sk).local()))
+    }
+
+    /// `getpeername(fd)`: `ENOTCONN` unless connected.
+    pub(crate) fn sys_getpeername(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        self.sk(sk).daddr.map(SockAddr::Inet).ok_or(Errno::ENOTCONN)
+    }
+
+    /// `setsockopt(fd, level, optname, &val, sizeof(int))`
+    /// (`sk_setsockopt()` in `net/core/sock.c`).
+    pub(crate) fn sys_setsockopt(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        level: i32,
+        opt: i32,
+        val: i32,
+    ) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if level != SOL_SOCKET {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        let ns = self.sk(sk).netns;
+        let sysctl = self.ns(ns).sysctl.clone();
+        let s = self.sk_mut(sk);
+        match opt {
+            SO_REUSEADDR => s.reuseaddr = val != 0,
+            SO_REUSEPORT => s.reuseport = val != 0,
+            // The value is capped by the sysctl, then doubled for the
+            // bookkeeping overhead (socket(7)), with a floor.
+            SO_RCVBUF => {
+                let v = val.min(sysctl.rmem_max as i32).min(i32::MAX / 2);
+                s.rcvbuf = (v.max(0) as u32 * 2).max(SOCK_MIN_BUF);
+            }
+            SO_SNDBUF => {
+                let v = val.min(sysctl.wmem_max as i32).min(i32::MAX / 2);
+                s.sndbuf = (v.max(0) as u32 * 2).max(SOCK_MIN_BUF);
+                // A larger buffer may let a sleeping writer go on.
+                if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
+                    self.sk_wake(sk, "sk_write_space");
+                }
+            }
+            _ => return Err(Errno::ENOPROTOOPT),
+        }
+        Ok(())
+    }
+
+    /// `getsockopt(fd, level, optname)` for `int` options.
+    pub(crate) fn sys_getsockopt(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        level: i32,
+        opt: i32,
+    ) -> Result<i32, Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if level != SOL_SOCKET {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        let s = self.sk(sk);
+        Ok(match opt {
+            SO_REUSEADDR => s.reuseaddr as i32,
+            SO_REUSEPORT => s.reuseport as i32,
+            SO_RCVBUF => s.rcvbuf as i32,
+            SO_SNDBUF => s.sndbuf as i32,
+            SO_TYPE => match s.ty {
+                SockType::Dgram => SOCK_DGRAM,
+                SockType::Stream => SOCK_STREAM,
+            },
+            SO_PROTOCOL => s.protocol as i32,
+            SO_DOMAIN => match s.family {
+                Family::Inet => AF_INET,
+                Family::Inet6 => AF_INET6,
+            },
+            SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
+            _ => return Err(Errno::ENOPROTOOPT),
+        })
+    }
+
+    /// `fcntl(fd, cmd, arg)` for the file-status and fd flags.
+    pub(crate) fn sys_fcntl(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        cmd: i32,
+        arg: i32,
+    ) -> Result<i32, Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        let f = self.files.get_mut(&file).expect("open file");
+        match cmd {
+            F_GETFL => Ok(f.flags),
+            F_SETFL => {
+                // Only the status flags may change; the access mode stays.
+                f.flags = (f.flags & !O_NONBLOCK) | (arg & O_NONBLOCK);
+                Ok(0)
+            }
+            F_GETFD => Ok(0),
+            F_SETFD => Ok(0),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+}

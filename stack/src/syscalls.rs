@@ -1,0 +1,334 @@
+//! The system-call interface a simulated process programs against.
+//!
+//! A [`Process`] is handed to each process's `async` body. Its methods are
+//! the POSIX calls with Linux's semantics and errno values; they take raw
+//! `i32` fds and the `AF_*`/`SOCK_*`/`SO_*` constants of [`crate::uapi`],
+//! so a snippet reads like the C it teaches. Calls that can sleep in the
+//! kernel (`recvfrom`, `sendto`, `read`, `write`, `connect`, `sleep`) are
+//! `async`: each `.await` is where a real thread could block.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::Poll;
+
+use crate::errno::Errno;
+use crate::fs::FileKind;
+use crate::host::Costs;
+use crate::ids::Pid;
+use crate::sim::World;
+use crate::sim::event::Event;
+use crate::sim::time::Nanos;
+use crate::task::TaskState;
+use crate::trace::Layer;
+use crate::uapi::{SockAddr, ToSockAddr};
+
+/// Result of a system call: the value, or the errno Linux would set.
+pub type SysResult<T> = Result<T, Errno>;
+
+/// The calling process, as seen by the kernel: every system call goes
+/// through it.
+#[derive(Clone)]
+pub struct Process {
+    pub(crate) world: Rc<RefCell<World>>,
+    pub(crate) pid: Pid,
+}
+
+impl Process {
+    fn kernel<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        f(&mut self.world.borrow_mut())
+    }
+
+    /// Counts the call and records its entry in the trace.
+    fn enter(&self, w: &mut World, call: impl FnOnce() -> String) {
+        let host = w.task(self.pid).host;
+        w.task_mut(self.pid).syscalls += 1;
+        w.costs(host).syscalls += 1;
+        let pid = self.pid;
+        let comm = w.task(pid).comm.clone();
+        w.trace(host, Layer::Syscall, || {
+            format!("{comm}[{pid}]: {}", call())
+        });
+    }
+
+    /// Runs a call that completes at once.
+    fn call<R>(&self, name: impl FnOnce() -> String, f: impl FnOnce(&mut World) -> R) -> R {
+        self.kernel(|w| {
+            self.enter(w, name);
+            f(w)
+        })
+    }
+
+    /// Runs a call that may sleep: `f` is re-run after every wakeup until it
+    /// returns `Ready`.
+    async fn blocking<R>(
+        &self,
+        name: impl FnOnce() -> String,
+        mut f: impl FnMut(&mut World) -> Poll<R>,
+    ) -> R {
+        let mut name = Some(name);
+        poll_fn(|_| {
+            self.kernel(|w| {
+                if let Some(n) = name.take() {
+                    self.enter(w, n);
+                }
+                f(w)
+            })
+        })
+        .await
+    }
+
+    /// This process's pid.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Nanos {
+        self.world.borrow().now
+    }
+
+    /// `socket(domain, type, protocol)`: a new socket on the lowest free fd.
+    pub fn socket(&self, domain: i32, ty: i32, protocol: i32) -> SysResult<i32> {
+        self.call(
+            || {
+                format!(
+                    "socket({}, {}, {protocol})",
+                    crate::uapi::family_name(domain),
+                    crate::uapi::type_name(ty)
+                )
+            },
+            |w| w.sys_socket(self.pid, domain, ty, protocol),
+        )
+    }
+
+    /// `bind(fd, addr)`.
+    pub fn bind(&self, fd: i32, addr: impl ToSockAddr) -> SysResult<()> {
+        let addr = addr.to_sock_addr()?;
+        self.call(
+            || format!("bind({fd}, {addr})"),
+            |w| w.sys_bind(self.pid, fd, addr),
+        )
+    }
+
+    /// `connect(fd, addr)`. On a UDP socket it only records the peer.
+    pub async fn connect(&self, fd: i32, addr: impl ToSockAddr) -> SysResult<()> {
+        let addr = addr.to_sock_addr()?;
+        self.blocking(
+            || format!("connect({fd}, {addr})"),
+            |w| Poll::Ready(w.sys_connect(self.pid, fd, addr)),
+        )
+        .await
+    }
+
+    /// `sendto(fd, buf, flags, addr)`.
+    pub async fn sendto(
+        &self,
+        fd: i32,
+        buf: &[u8],
+        flags: i32,
+        addr: impl ToSockAddr,
+    ) -> SysResult<usize> {
+        let addr = addr.to_sock_addr()?;
+        self.blocking(
+            || format!("sendto({fd}, {} bytes, {addr})", buf.len()),
+            |w| w.sys_sendto(self.pid, fd, buf, flags, Some(addr)),
+        )
+        .await
+    }
+
+    /// `send(fd, buf, flags)`: to the connected peer.
+    pub async fn send(&self, fd: i32, buf: &[u8], flags: i32) -> SysResult<usize> {
+        self.blocking(
+            || format!("send({fd}, {} bytes)", buf.len()),
+            |w| w.sys_sendto(self.pid, fd, buf, flags, None),
+        )
+        .await
+    }
+
+    /// `write(fd, buf)`.
+    pub async fn write(&self, fd: i32, buf: &[u8]) -> SysResult<usize> {
+        self.blocking(
+            || format!("write({fd}, {} bytes)", buf.len()),
+            |w| w.sys_write(self.pid, fd, buf),
+        )
+        .await
+    }
+
+    /// `recvfrom(fd, buf, flags)`: bytes received and the sender.
+    pub async fn recvfrom(
+        &self,
+        fd: i32,
+        buf: &mut [u8],
+        flags: i32,
+    ) -> SysResult<(usize, Option<SockAddr>)> {
+        let len = buf.len();
+        self.blocking(
+            || format!("recvfrom({fd}, buf of {len})"),
+            |w| w.sys_recvfrom(self.pid, fd, buf, flags),
+        )
+        .await
+    }
+
+    /// `recv(fd, buf, flags)`.
+    pub async fn recv(&self, fd: i32, buf: &mut [u8], flags: i32) -> SysResult<usize> {
+        let len = buf.len();
+        self.blocking(
+            || format!("recv({fd}, buf of {len})"),
+            |w| {
+                w.sys_recvfrom(self.pid, fd, buf, flags)
+                    .map(|r| r.map(|(n, _)| n))
+            },
+        )
+        .await
+    }
+
+    /// `read(fd, buf)`.
+    pub async fn read(&self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
+        let len = buf.len();
+        self.blocking(
+            || format!("read({fd}, buf of {len})"),
+            |w| w.sys_read(self.pid, fd, buf),
+        )
+        .await
+    }
+
+    /// `close(fd)`.
+    pub fn close(&self, fd: i32) -> SysResult<()> {
+        self.call(|| format!("close({fd})"), |w| w.sys_close(self.pid, fd))
+    }
+
+    /// `shutdown(fd, how)`.
+    pub fn shutdown(&self, fd: i32, how: i32) -> SysResult<()> {
+        self.call(
+            || format!("shutdown({fd}, {how})"),
+            |w| w.sys_shutdown(self.pid, fd, how),
+        )
+    }
+
+    /// `getsockname(fd)`.
+    pub fn getsockname(&self, fd: i32) -> SysResult<SockAddr> {
+        self.call(
+            || format!("getsockname({fd})"),
+            |w| w.sys_getsockname(self.pid, fd),
+        )
+    }
+
+    /// `getpeername(fd)`.
+    pub fn getpeername(&self, fd: i32) -> SysResult<SockAddr> {
+        self.call(
+            || format!("getpeername({fd})"),
+            |w| w.sys_getpeername(self.pid, fd),
+        )
+    }
+
+    /// `setsockopt(fd, level, optname, &val, sizeof(int))`.
+    pub fn setsockopt(&self, fd: i32, level: i32, optname: i32, val: i32) -> SysResult<()> {
+        self.call(
+            || {
+                format!(
+                    "setsockopt({fd}, {level}, {}, {val})",
+                    crate::uapi::sockopt_name(level, optname)
+                )
+            },
+            |w| w.sys_setsockopt(self.pid, fd, level, optname, val),
+        )
+    }
+
+    /// `getsockopt(fd, level, optname)` for `int` options.
+    pub fn getsockopt(&self, fd: i32, level: i32, optname: i32) -> SysResult<i32> {
+        self.call(
+            || {
+                format!(
+                    "getsockopt({fd}, {level}, {})",
+                    crate::uapi::sockopt_name(level, optname)
+                )
+            },
+            |w| w.sys_getsockopt(self.pid, fd, level, optname),
+        )
+    }
+
+    /// `fcntl(fd, cmd, arg)`: `F_GETFL`/`F_SETFL` with `O_NONBLOCK`.
+    pub fn fcntl(&self, fd: i32, cmd: i32, arg: i32) -> SysResult<i32> {
+        self.call(
+            || format!("fcntl({fd}, {cmd}, {arg:#o})"),
+            |w| w.sys_fcntl(self.pid, fd, cmd, arg),
+        )
+    }
+
+    /// `setrlimit(RLIMIT_NOFILE, n)`: the soft limit on open fds.
+    pub fn set_nofile_limit(&self, n: u32) {
+        self.call(
+            || format!("setrlimit(RLIMIT_NOFILE, {n})"),
+            |w| w.task_mut(self.pid).rlimit_nofile = n,
+        )
+    }
+
+    /// `nanosleep(d)`: sleep for `d` of virtual time.
+    pub async fn sleep(&self, d: Nanos) {
+        let mut armed = false;
+        self.blocking(
+            || format!("nanosleep({})", crate::sim::time::fmt_duration(d)),
+            |w| {
+                if armed {
+                    return Poll::Ready(());
+                }
+                armed = true;
+                let until = w.now + d;
+                w.task_mut(self.pid).state = TaskState::Sleeping { until };
+                w.schedule(until, Event::Wake { pid: self.pid });
+                Poll::Pending
+            },
+        )
+        .await
+    }
+
+    /// The process's fd table as `ls -l /proc/PID/fd` lists it.
+    pub fn fd_table(&self) -> String {
+        let w = self.world.borrow();
+        let t = w.task(self.pid);
+        let mut out = String::new();
+        for (fd, file) in t.files.iter() {
+            let target = match &w.files[&file].kind {
+                FileKind::Tty => "/dev/pts/0".to_string(),
+                FileKind::Socket(s) => match w.socks.get(&s.sk) {
+                    Some(sk) => format!("socket:[{}]", sk.inode),
+                    None => "socket:[?]".to_string(),
+                },
+            };
+            out.push_str(&format!("lrwx------ 1 root root 64 {fd} -> {target}\n"));
+        }
+        out
+    }
+
+    /// The number of open fds.
+    pub fn open_fds(&self) -> usize {
+        self.world.borrow().task(self.pid).files.len()
+    }
+
+    /// Runs one of the observability tools on this process's host, as a
+    /// shell would: `ss -uan`, `netstat -an`, `cat /proc/net/udp`, `nstat`,
+    /// `ip -s link`, … (see [`crate::views`]).
+    pub fn sh(&self, cmd: &str) -> String {
+        let w = self.world.borrow();
+        let ns = w.task(self.pid).netns;
+        crate::views::run_tool(&w, ns, cmd)
+    }
+
+    /// This host's cost counters so far.
+    pub fn costs(&self) -> Costs {
+        let w = self.world.borrow();
+        w.host(w.task(self.pid).host).costs
+    }
+
+    /// Prints a line prefixed with the virtual time and the process, and
+    /// records it in the trace.
+    pub fn log(&self, msg: impl AsRef<str>) {
+        let mut w = self.world.borrow_mut();
+        let host = w.task(self.pid).host;
+        let comm = w.task(self.pid).comm.clone();
+        let msg = msg.as_ref().to_string();
+        println!("[{}] {comm}: {msg}", crate::sim::time::fmt_instant(w.now));
+        w.trace(host, Layer::User, || format!("{comm}: {msg}"));
+    }
+}

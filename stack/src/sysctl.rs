@@ -1,0 +1,196 @@
+//! The kernel's tunables, as `sysctl` names them (`/proc/sys/net/...`).
+//!
+//! Defaults are the values read off this project's reference machine (a
+//! Linux 6.18 kernel): `rmem_max`/`wmem_max` there are 4194304, larger than
+//! the kernel's compiled-in 212992, because distributions raise them. A
+//! differential test (`tests/differential_sysctl.rs`) compares every default
+//! here with the running kernel's `/proc/sys/net`. In the kernel these live
+//! in `struct netns_core` / `struct netns_ipv4` (`net/core/sysctl_net_core.c`,
+//! `net/ipv4/sysctl_net_ipv4.c`); like the kernel, each network namespace has
+//! its own copy.
+
+use crate::errno::Errno;
+
+/// Every modelled sysctl, with the machine's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sysctls {
+    /// `net.core.rmem_default`: a new socket's `sk_rcvbuf`.
+    pub rmem_default: u32,
+    /// `net.core.rmem_max`: the cap on `SO_RCVBUF` (before doubling).
+    pub rmem_max: u32,
+    /// `net.core.wmem_default`: a new socket's `sk_sndbuf`.
+    pub wmem_default: u32,
+    /// `net.core.wmem_max`: the cap on `SO_SNDBUF` (before doubling).
+    pub wmem_max: u32,
+    /// `net.core.netdev_max_backlog`: the per-CPU input backlog's limit.
+    pub netdev_max_backlog: u32,
+    /// `net.core.netdev_budget`: packets one `net_rx_action` run may process.
+    pub netdev_budget: u32,
+    /// `net.core.netdev_budget_usecs`: time one `net_rx_action` run may take.
+    pub netdev_budget_usecs: u32,
+    /// `net.core.dev_weight`: the backlog NAPI's weight (`process_backlog`).
+    pub dev_weight: u32,
+    /// `net.core.somaxconn`: the cap on `listen()`'s backlog.
+    pub somaxconn: u32,
+    /// `net.ipv4.ip_local_port_range`: ephemeral ports, inclusive.
+    pub ip_local_port_range: (u16, u16),
+    /// `net.ipv4.ip_default_ttl`.
+    pub ip_default_ttl: u8,
+    /// `net.ipv4.udp_rmem_min`.
+    pub udp_rmem_min: u32,
+    /// `net.ipv4.udp_wmem_min`.
+    pub udp_wmem_min: u32,
+    /// `net.ipv4.icmp_ratelimit` in milliseconds (loopback is exempt).
+    pub icmp_ratelimit: u32,
+    /// `net.ipv4.ip_unprivileged_port_start`.
+    pub ip_unprivileged_port_start: u16,
+}
+
+impl Default for Sysctls {
+    fn default() -> Sysctls {
+        Sysctls {
+            rmem_default: 212_992,
+            rmem_max: 4_194_304,
+            wmem_default: 212_992,
+            wmem_max: 4_194_304,
+            netdev_max_backlog: 1000,
+            netdev_budget: 300,
+            netdev_budget_usecs: 8000,
+            dev_weight: 64,
+            somaxconn: 4096,
+            ip_local_port_range: (32768, 60999),
+            ip_default_ttl: 64,
+            udp_rmem_min: 4096,
+            udp_wmem_min: 4096,
+            icmp_ratelimit: 1000,
+            ip_unprivileged_port_start: 1024,
+        }
+    }
+}
+
+/// The names `sysctl -a` prints for the modelled tunables, in this order.
+pub const NAMES: &[&str] = &[
+    "net.core.rmem_default",
+    "net.core.rmem_max",
+    "net.core.wmem_default",
+    "net.core.wmem_max",
+    "net.core.netdev_max_backlog",
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.dev_weight",
+    "net.core.somaxconn",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_default_ttl",
+    "net.ipv4.udp_rmem_min",
+    "net.ipv4.udp_wmem_min",
+    "net.ipv4.icmp_ratelimit",
+    "net.ipv4.ip_unprivileged_port_start",
+];
+
+impl Sysctls {
+    /// Reads a tunable as `sysctl -n NAME` prints it (the port range as
+    /// two numbers separated by a tab). Unknown names give `ENOENT`, as
+    /// opening a missing `/proc/sys` file does.
+    pub fn get(&self, name: &str) -> Result<String, Errno> {
+        let v = match name {
+            "net.core.rmem_default" => self.rmem_default.to_string(),
+            "net.core.rmem_max" => self.rmem_max.to_string(),
+            "net.core.wmem_default" => self.wmem_default.to_string(),
+            "net.core.wmem_max" => self.wmem_max.to_string(),
+            "net.core.netdev_max_backlog" => self.netdev_max_backlog.to_string(),
+            "net.core.netdev_budget" => self.netdev_budget.to_string(),
+            "net.core.netdev_budget_usecs" => self.netdev_budget_usecs.to_string(),
+            "net.core.dev_weight" => self.dev_weight.to_string(),
+            "net.core.somaxconn" => self.somaxconn.to_string(),
+            "net.ipv4.ip_local_port_range" => {
+                format!(
+                    "{}\t{}",
+                    self.ip_local_port_range.0, self.ip_local_port_range.1
+                )
+            }
+            "net.ipv4.ip_default_ttl" => self.ip_default_ttl.to_string(),
+            "net.ipv4.udp_rmem_min" => self.udp_rmem_min.to_string(),
+            "net.ipv4.udp_wmem_min" => self.udp_wmem_min.to_string(),
+            "net.ipv4.icmp_ratelimit" => self.icmp_ratelimit.to_string(),
+            "net.ipv4.ip_unprivileged_port_start" => self.ip_unprivileged_port_start.to_string(),
+            _ => return Err(Errno::ENOENT),
+        };
+        Ok(v)
+    }
+
+    /// Writes a tunable as `sysctl -w NAME=VALUE` would. A value that does
+    /// not parse, or is out of the range the kernel accepts, gives `EINVAL`.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), Errno> {
+        fn num<T: std::str::FromStr>(v: &str) -> Result<T, Errno> {
+            v.trim().parse().map_err(|_| Errno::EINVAL)
+        }
+        fn positive(v: &str) -> Result<u32, Errno> {
+            let n: u32 = num(v)?;
+            if n == 0 { Err(Errno::EINVAL) } else { Ok(n) }
+        }
+        match name {
+            "net.core.rmem_default" => self.rmem_default = num(value)?,
+            "net.core.rmem_max" => self.rmem_max = num(value)?,
+            "net.core.wmem_default" => self.wmem_default = num(value)?,
+            "net.core.wmem_max" => self.wmem_max = num(value)?,
+            "net.core.netdev_max_backlog" => self.netdev_max_backlog = num(value)?,
+            "net.core.netdev_budget" => self.netdev_budget = positive(value)?,
+            "net.core.netdev_budget_usecs" => self.netdev_budget_usecs = positive(value)?,
+            "net.core.dev_weight" => self.dev_weight = positive(value)?,
+            "net.core.somaxconn" => self.somaxconn = num(value)?,
+            "net.ipv4.ip_local_port_range" => {
+                let mut it = value.split_whitespace();
+                let lo: u16 = num(it.next().unwrap_or(""))?;
+                let hi: u16 = num(it.next().unwrap_or(""))?;
+                // ipv4_local_port_range() refuses an empty or inverted range.
+                if lo == 0 || lo > hi || it.next().is_some() {
+                    return Err(Errno::EINVAL);
+                }
+                self.ip_local_port_range = (lo, hi);
+            }
+            "net.ipv4.ip_default_ttl" => {
+                let ttl: u8 = num(value)?;
+                if ttl == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                self.ip_default_ttl = ttl;
+            }
+            "net.ipv4.udp_rmem_min" => self.udp_rmem_min = positive(value)?,
+            "net.ipv4.udp_wmem_min" => self.udp_wmem_min = positive(value)?,
+            "net.ipv4.icmp_ratelimit" => self.icmp_ratelimit = num(value)?,
+            "net.ipv4.ip_unprivileged_port_start" => self.ip_unprivileged_port_start = num(value)?,
+            _ => return Err(Errno::ENOENT),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_reads_and_writes_back() {
+        let mut s = Sysctls::default();
+        for name in NAMES {
+            let v = s.get(name).unwrap();
+            s.set(name, &v).unwrap();
+        }
+        assert_eq!(s, Sysctls::default());
+    }
+
+    #[test]
+    fn bad_values_and_names() {
+        let mut s = Sysctls::default();
+        assert_eq!(s.set("net.core.rmem_max", "lots"), Err(Errno::EINVAL));
+        assert_eq!(
+            s.set("net.ipv4.ip_local_port_range", "61000 32768"),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(s.set("net.core.netdev_budget", "0"), Err(Errno::EINVAL));
+        assert_eq!(s.get("net.core.nope"), Err(Errno::ENOENT));
+        s.set("net.ipv4.ip_local_port_range", "40000 40010")
+            .unwrap();
+        assert_eq!(s.ip_local_port_range, (40000, 40010));
+    }
+}

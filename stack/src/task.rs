@@ -1,0 +1,51 @@
+//! A simulated process's kernel-side state: `struct task_struct`
+//! (`include/linux/sched.h`) reduced to what the network stack touches: its
+//! pid and name, its host and network namespace, its fd table
+//! (`files_struct`), its `RLIMIT_NOFILE`, and whether it is running,
+//! asleep on a wait queue, asleep on a timer, or gone.
+
+use crate::errno::Errno;
+use crate::fs::FdTable;
+use crate::ids::{HostId, NetNsId, Pid, SockId};
+use crate::sim::time::Nanos;
+
+/// Why a process is not running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    /// On the run queue or running.
+    Running,
+    /// Asleep in a system call on a socket's wait queue
+    /// (`TASK_INTERRUPTIBLE` in `sk_wait_event`).
+    Blocked {
+        /// The call, as `strace` would show it.
+        syscall: String,
+        /// The socket whose wait queue it sleeps on.
+        sock: SockId,
+        /// What it waits for, in words.
+        reason: String,
+    },
+    /// Asleep until a timer fires (`nanosleep`).
+    Sleeping { until: Nanos },
+    /// Finished.
+    Exited(Result<(), Errno>),
+}
+
+/// A process's kernel-side state.
+#[derive(Debug)]
+pub(crate) struct Task {
+    pub(crate) pid: Pid,
+    pub(crate) comm: String,
+    pub(crate) host: HostId,
+    pub(crate) netns: NetNsId,
+    pub(crate) files: FdTable,
+    /// The soft `RLIMIT_NOFILE`: 1024, the usual default (`ulimit -n`).
+    pub(crate) rlimit_nofile: u32,
+    pub(crate) state: TaskState,
+    /// System calls made, for the cost counters.
+    pub(crate) syscalls: u64,
+    /// Times this process was woken from a wait queue.
+    pub(crate) wakeups: u64,
+}
+
+/// The default soft limit on open files, as a login shell has it.
+pub const DEFAULT_NOFILE: u32 = 1024;

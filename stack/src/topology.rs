@@ -1,0 +1,339 @@
+//! Building a world: hosts, the links between them, addresses, routes,
+//! processes and sysctls. These are the things an administrator does with
+//! `ip link`, `ip addr`, `ip route` and `sysctl` before any program runs.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::errno::Errno;
+use crate::host::{Costs, Host};
+use crate::ids::{DevId, HostId, LinkId, NetNsId, Pid};
+use crate::inet::route::{Route, in_prefix};
+use crate::net_namespace::NetNs;
+use crate::netdev::link::{Link, LinkConfig};
+use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
+use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
+use crate::sim::{Sim, World};
+use crate::syscalls::Process;
+use crate::task::{DEFAULT_NOFILE, Task, TaskState};
+use crate::wire::ethernet::MacAddr;
+
+/// `txqueuelen` of an Ethernet device (`ip link` shows `qlen 1000`).
+pub const DEFAULT_TXQUEUELEN: usize = 1000;
+/// The loopback device's MTU.
+pub const LOOPBACK_MTU: u32 = 65536;
+
+/// Parses `"10.0.0.1/24"` into an address and prefix length.
+fn parse_cidr(s: &str) -> Result<(IpAddr, u8), Errno> {
+    let (a, p) = s.split_once('/').ok_or(Errno::EINVAL)?;
+    let addr: IpAddr = a.parse().map_err(|_| Errno::EINVAL)?;
+    let prefix: u8 = p.parse().map_err(|_| Errno::EINVAL)?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(Errno::EINVAL);
+    }
+    Ok((addr, prefix))
+}
+
+/// The network address of `addr/prefix`.
+fn network_of(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
+            IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix as u32)
+            };
+            IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+        }
+    }
+}
+
+impl World {
+    fn new_dev(
+        &mut self,
+        host: HostId,
+        netns: NetNsId,
+        name: String,
+        mtu: u32,
+        kind: DevKind,
+    ) -> DevId {
+        let id = DevId(self.devs.len() as u32);
+        let ifindex = self.ns(netns).devs.len() as u32 + 1;
+        let (mac, qdisc) = match kind {
+            DevKind::Loopback => (MacAddr::ZERO, None),
+            DevKind::Nic(_) => {
+                // Locally administered addresses, numbered by device.
+                let n = id.0 + 1;
+                let mac = MacAddr([0x02, 0, 0, 0, (n >> 8) as u8, n as u8]);
+                (mac, Some(Qdisc::new(DEFAULT_TXQUEUELEN)))
+            }
+        };
+        self.devs.push(NetDevice {
+            name,
+            ifindex,
+            host,
+            netns,
+            mtu,
+            mac,
+            up: true,
+            addrs: Vec::new(),
+            stats: DevStats::default(),
+            qdisc,
+            kind,
+        });
+        self.ns_mut(netns).devs.push(id);
+        id
+    }
+
+    /// `ip addr add ADDR/PREFIX dev DEV`, with the connected route the
+    /// kernel adds for it.
+    pub(crate) fn addr_add(&mut self, dev: DevId, addr: IpAddr, prefix: u8) -> Result<(), Errno> {
+        let ns = self.dev(dev).netns;
+        if self.dev(dev).addrs.iter().any(|a| a.addr == addr) {
+            return Err(Errno::EEXIST);
+        }
+        self.dev_mut(dev).addrs.push(IfAddr { addr, prefix });
+        if !self.dev(dev).is_loopback() {
+            let net = network_of(addr, prefix);
+            let exists = self
+                .ns(ns)
+                .fib
+                .routes
+                .iter()
+                .any(|r| r.dst == net && r.prefix == prefix);
+            if !exists {
+                self.ns_mut(ns).fib.add(Route {
+                    dst: net,
+                    prefix,
+                    dev,
+                    via: None,
+                    src: Some(addr),
+                    kernel: true,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sim {
+    /// Adds a machine with its loopback device (127.0.0.1/8, ::1/128).
+    pub fn add_host(&mut self, name: &str) -> HostId {
+        let mut w = self.world.borrow_mut();
+        let host = HostId(w.hosts.len() as u32);
+        let netns = NetNsId(w.netns.len() as u32);
+        w.netns.push(NetNs {
+            host,
+            devs: Vec::new(),
+            lo: DevId(0),
+            sysctl: Default::default(),
+            mib: Default::default(),
+            fib: Default::default(),
+            neigh: Default::default(),
+            udp: Default::default(),
+            ip_id: 0,
+            icmp_peers: Default::default(),
+            reasm: Default::default(),
+        });
+        w.hosts.push(Host {
+            name: name.to_string(),
+            init_net: netns,
+            softnet: Default::default(),
+            costs: Costs::default(),
+            next_inode: 40_000,
+            next_eth: 0,
+        });
+        let lo = w.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
+        w.ns_mut(netns).lo = lo;
+        w.addr_add(lo, IpAddr::V4(Ipv4Addr::LOCALHOST), 8)
+            .expect("fresh device");
+        w.addr_add(lo, IpAddr::V6(Ipv6Addr::LOCALHOST), 128)
+            .expect("fresh device");
+        host
+    }
+
+    /// Cables two hosts together: a new `ethN` on each, with the given
+    /// addresses (`"10.0.0.1/24"`) and their connected routes.
+    ///
+    /// # Panics
+    /// On a malformed address or one already present: topology is set up
+    /// by the program's author, and a typo there should stop the program.
+    pub fn add_link(
+        &mut self,
+        a: HostId,
+        a_addr: &str,
+        b: HostId,
+        b_addr: &str,
+        cfg: LinkConfig,
+    ) -> LinkId {
+        let mut w = self.world.borrow_mut();
+        let link = LinkId(w.links.len() as u32);
+        let mut ends = [DevId(0); 2];
+        for (i, (h, addr)) in [(a, a_addr), (b, b_addr)].into_iter().enumerate() {
+            let ns = w.host(h).init_net;
+            let n = w.host(h).next_eth;
+            w.host_mut(h).next_eth += 1;
+            let mut nic = Nic::new(DEFAULT_RING_SIZE, DEFAULT_RING_SIZE);
+            nic.link = Some(link);
+            let dev = w.new_dev(
+                h,
+                ns,
+                format!("eth{n}"),
+                cfg.mtu,
+                DevKind::Nic(Box::new(nic)),
+            );
+            let (ip, prefix) =
+                parse_cidr(addr).unwrap_or_else(|e| panic!("bad address {addr:?}: {e}"));
+            w.addr_add(dev, ip, prefix)
+                .unwrap_or_else(|e| panic!("cannot add {addr}: {e}"));
+            ends[i] = dev;
+        }
+        w.links.push(Link {
+            ends,
+            cfg,
+            frames: 0,
+            lost: 0,
+        });
+        link
+    }
+
+    /// `ip route add DST/PREFIX via GW`: the gateway must be on a connected
+    /// subnet (`ENETUNREACH` otherwise), as the kernel requires.
+    pub fn add_route(&mut self, host: HostId, dst: &str, via: &str) -> Result<(), Errno> {
+        let (net, prefix) = if dst == "default" {
+            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
+        } else {
+            parse_cidr(dst)?
+        };
+        let gw: IpAddr = via.parse().map_err(|_| Errno::EINVAL)?;
+        let mut w = self.world.borrow_mut();
+        let ns = w.host(host).init_net;
+        let dev = w
+            .ns(ns)
+            .fib
+            .routes
+            .iter()
+            .find(|r| r.via.is_none() && in_prefix(gw, r.dst, r.prefix))
+            .map(|r| r.dev)
+            .ok_or(Errno::ENETUNREACH)?;
+        w.ns_mut(ns).fib.add(Route {
+            dst: network_of(net, prefix),
+            prefix,
+            dev,
+            via: Some(gw),
+            src: None,
+            kernel: false,
+        })
+    }
+
+    /// `sysctl -w NAME=VALUE` on a host.
+    pub fn sysctl(&mut self, host: HostId, name: &str, value: &str) -> Result<(), Errno> {
+        let mut w = self.world.borrow_mut();
+        let ns = w.host(host).init_net;
+        w.ns_mut(ns).sysctl.set(name, value)
+    }
+
+    /// `sysctl -n NAME` on a host.
+    pub fn sysctl_get(&self, host: HostId, name: &str) -> Result<String, Errno> {
+        let w = self.world.borrow();
+        w.ns(w.host(host).init_net).sysctl.get(name)
+    }
+
+    /// Starts a process on `host`. `body` gets the process's kernel
+    /// interface and returns `Ok(())` or the errno it gave up with.
+    pub fn spawn<F, Fut>(&mut self, host: HostId, comm: &str, body: F) -> Pid
+    where
+        F: FnOnce(Process) -> Fut,
+        Fut: Future<Output = Result<(), Errno>> + 'static,
+    {
+        let pid = {
+            let mut w = self.world.borrow_mut();
+            let pid = Pid(w.tasks.len() as u32);
+            let netns = w.host(host).init_net;
+            w.tasks.push(Task {
+                pid,
+                comm: comm.to_string(),
+                host,
+                netns,
+                files: Default::default(),
+                rlimit_nofile: DEFAULT_NOFILE,
+                state: TaskState::Running,
+                syscalls: 0,
+                wakeups: 0,
+            });
+            w.open_stdio(pid);
+            w.runqueue.push_back(pid);
+            pid
+        };
+        let p = Process {
+            world: self.world.clone(),
+            pid,
+        };
+        self.exec.add(Box::pin(body(p)));
+        pid
+    }
+
+    /// A host's cost counters.
+    pub fn costs(&self, host: HostId) -> Costs {
+        self.world.borrow().host(host).costs
+    }
+
+    /// Runs a tool on a host as a shell would (`ss -uan`, `nstat -az`,
+    /// `cat /proc/net/udp`, `ip -s link`, …); see [`crate::views`].
+    pub fn sh(&self, host: HostId, cmd: &str) -> String {
+        let w = self.world.borrow();
+        crate::views::run_tool(&w, w.host(host).init_net, cmd)
+    }
+
+    /// The trace of the run so far, as text.
+    pub fn trace_text(&self) -> String {
+        let w = self.world.borrow();
+        w.trace.render(&w.trace.events, &|h| w.host(h).name.clone())
+    }
+
+    /// The trace's steps.
+    pub fn trace_events(&self) -> Vec<crate::trace::TraceEvent> {
+        self.world.borrow().trace.events.clone()
+    }
+
+    /// A host's name.
+    pub fn host_name(&self, host: HostId) -> String {
+        self.world.borrow().host(host).name.clone()
+    }
+
+    /// The value of one SNMP counter in a host's namespace.
+    pub fn counter(&self, host: HostId, m: crate::snmp::Mib) -> u64 {
+        let w = self.world.borrow();
+        w.ns(w.host(host).init_net).mib.get(m)
+    }
+}
+
+impl World {
+    /// A process finished: close its files as `do_exit()` → `exit_files()`
+    /// does, and drop its timers.
+    pub(crate) fn task_exit(&mut self, pid: Pid, result: Result<(), Errno>) {
+        let fds: Vec<i32> = self.task(pid).files.iter().map(|(fd, _)| fd).collect();
+        for fd in fds {
+            let _ = self.sys_close(pid, fd);
+        }
+        self.events.cancel_wakes(pid);
+        self.task_mut(pid).state = TaskState::Exited(result);
+    }
+
+    /// A process's sleep timer fired.
+    pub(crate) fn timer_wake(&mut self, pid: Pid) {
+        if matches!(self.task(pid).state, TaskState::Sleeping { .. }) {
+            self.task_mut(pid).state = TaskState::Running;
+            self.runqueue.push_back(pid);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! The constants of the user-space API, with Linux's values
+//! (`include/uapi/linux/socket.h`, `include/linux/socket.h`,
+//! `include/uapi/asm-generic/socket.h`, `include/uapi/linux/in.h`,
+//! `include/uapi/asm-generic/fcntl.h`). Programs written against the
+//! simulation use the same names and numbers as C programs do.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::errno::Errno;
+
+/// `AF_UNSPEC`.
+pub const AF_UNSPEC: i32 = 0;
+/// `AF_UNIX`.
+pub const AF_UNIX: i32 = 1;
+/// `AF_INET`.
+pub const AF_INET: i32 = 2;
+/// `AF_INET6`.
+pub const AF_INET6: i32 = 10;
+/// `AF_NETLINK`.
+pub const AF_NETLINK: i32 = 16;
+/// `AF_PACKET`.
+pub const AF_PACKET: i32 = 17;
+/// `AF_MAX` (`NPROTO`): families at or above this do not exist.
+pub const AF_MAX: i32 = 46;
+
+/// `SOCK_STREAM`.
+pub const SOCK_STREAM: i32 = 1;
+/// `SOCK_DGRAM`.
+pub const SOCK_DGRAM: i32 = 2;
+/// `SOCK_RAW`.
+pub const SOCK_RAW: i32 = 3;
+/// `SOCK_SEQPACKET`.
+pub const SOCK_SEQPACKET: i32 = 5;
+/// `SOCK_NONBLOCK`, or-ed into the type.
+pub const SOCK_NONBLOCK: i32 = 0o4000;
+/// `SOCK_CLOEXEC`, or-ed into the type.
+pub const SOCK_CLOEXEC: i32 = 0o2000000;
+/// `SOCK_TYPE_MASK`.
+pub const SOCK_TYPE_MASK: i32 = 0xf;
+/// `SOCK_MAX`: types at or above this are invalid.
+pub const SOCK_MAX: i32 = 11;
+
+/// `IPPROTO_IP` (0: the default protocol for the type).
+pub const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: i32 = 6;
+/// `IPPROTO_UDP`.
+pub const IPPROTO_UDP: i32 = 17;
+
+/// `SOL_SOCKET`.
+pub const SOL_SOCKET: i32 = 1;
+/// `SO_REUSEADDR`.
+pub const SO_REUSEADDR: i32 = 2;
+/// `SO_TYPE`.
+pub const SO_TYPE: i32 = 3;
+/// `SO_ERROR`.
+pub const SO_ERROR: i32 = 4;
+/// `SO_SNDBUF`.
+pub const SO_SNDBUF: i32 = 7;
+/// `SO_RCVBUF`.
+pub const SO_RCVBUF: i32 = 8;
+/// `SO_REUSEPORT`.
+pub const SO_REUSEPORT: i32 = 15;
+/// `SO_PROTOCOL`.
+pub const SO_PROTOCOL: i32 = 38;
+/// `SO_DOMAIN`.
+pub const SO_DOMAIN: i32 = 39;
+
+/// `MSG_PEEK`.
+pub const MSG_PEEK: i32 = 0x2;
+/// `MSG_TRUNC`.
+pub const MSG_TRUNC: i32 = 0x20;
+/// `MSG_DONTWAIT`.
+pub const MSG_DONTWAIT: i32 = 0x40;
+
+/// `SHUT_RD`.
+pub const SHUT_RD: i32 = 0;
+/// `SHUT_WR`.
+pub const SHUT_WR: i32 = 1;
+/// `SHUT_RDWR`.
+pub const SHUT_RDWR: i32 = 2;
+
+/// `F_GETFD`.
+pub const F_GETFD: i32 = 1;
+/// `F_SETFD`.
+pub const F_SETFD: i32 = 2;
+/// `F_GETFL`.
+pub const F_GETFL: i32 = 3;
+/// `F_SETFL`.
+pub const F_SETFL: i32 = 4;
+/// `FD_CLOEXEC`.
+pub const FD_CLOEXEC: i32 = 1;
+pub use crate::fs::{O_NONBLOCK, O_RDWR};
+
+/// A socket address as passed to and returned from system calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockAddr {
+    /// `struct sockaddr_in` / `sockaddr_in6`.
+    Inet(SocketAddr),
+    /// `AF_UNSPEC`: for `connect()`, "dissolve the association".
+    Unspec,
+}
+
+impl SockAddr {
+    /// The inet address, if this is one.
+    pub fn inet(&self) -> Option<SocketAddr> {
+        match self {
+            SockAddr::Inet(a) => Some(*a),
+            SockAddr::Unspec => None,
+        }
+    }
+
+    /// The address family number.
+    pub fn family(&self) -> i32 {
+        match self {
+            SockAddr::Inet(SocketAddr::V4(_)) => AF_INET,
+            SockAddr::Inet(SocketAddr::V6(_)) => AF_INET6,
+            SockAddr::Unspec => AF_UNSPEC,
+        }
+    }
+}
+
+impl fmt::Display for SockAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SockAddr::Inet(a) => write!(f, "{a}"),
+            SockAddr::Unspec => write!(f, "AF_UNSPEC"),
+        }
+    }
+}
+
+/// Anything a program may pass where C passes a `struct sockaddr *`.
+pub trait ToSockAddr {
+    /// The address, or `EINVAL` if it cannot be one.
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno>;
+}
+
+impl ToSockAddr for SockAddr {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        Ok(*self)
+    }
+}
+
+impl ToSockAddr for SocketAddr {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        Ok(SockAddr::Inet(*self))
+    }
+}
+
+impl ToSockAddr for &str {
+    /// `"10.0.0.2:9000"` or `"[::1]:9000"`.
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        self.parse::<SocketAddr>()
+            .map(SockAddr::Inet)
+            .map_err(|_| Errno::EINVAL)
+    }
+}
+
+impl ToSockAddr for String {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        self.as_str().to_sock_addr()
+    }
+}
+
+impl ToSockAddr for (Ipv4Addr, u16) {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        Ok(SockAddr::Inet(SocketAddr::new(IpAddr::V4(self.0), self.1)))
+    }
+}
+
+impl ToSockAddr for (Ipv6Addr, u16) {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        Ok(SockAddr::Inet(SocketAddr::new(IpAddr::V6(self.0), self.1)))
+    }
+}
+
+/// The C name of an address family, for traces.
+pub fn family_name(domain: i32) -> String {
+    match domain {
+        AF_UNSPEC => "AF_UNSPEC".into(),
+        AF_UNIX => "AF_UNIX".into(),
+        AF_INET => "AF_INET".into(),
+        AF_INET6 => "AF_INET6".into(),
+        AF_NETLINK => "AF_NETLINK".into(),
+        AF_PACKET => "AF_PACKET".into(),
+        n => n.to_string(),
+    }
+}
+
+/// The C name of a socket type with its flags, for traces.
+pub fn type_name(ty: i32) -> String {
+    let mut s = match ty & SOCK_TYPE_MASK {
+        SOCK_STREAM => "SOCK_STREAM".to_string(),
+        SOCK_DGRAM => "SOCK_DGRAM".to_string(),
+        SOCK_RAW => "SOCK_RAW".to_string(),
+        SOCK_SEQPACKET => "SOCK_SEQPACKET".to_string(),
+        n => n.to_string(),
+    };
+    if ty & SOCK_NONBLOCK != 0 {
+        s.push_str("|SOCK_NONBLOCK");
+    }
+    if ty & SOCK_CLOEXEC != 0 {
+        s.push_str("|SOCK_CLOEXEC");
+    }
+    s
+}
+
+/// The C name of a socket option, for traces.
+pub fn sockopt_name(level: i32, opt: i32) -> String {
+    if level != SOL_SOCKET {
+        return opt.to_string();
+    }
+    match opt {
+        SO_REUSEADDR => "SO_REUSEADDR".into(),
+        SO_TYPE => "SO_TYPE".into(),
+        SO_ERROR => "SO_ERROR".into(),
+        SO_SNDBUF => "SO_SNDBUF".into(),
+        SO_RCVBUF => "SO_RCVBUF".into(),
+        SO_REUSEPORT => "SO_REUSEPORT".into(),
+        SO_PROTOCOL => "SO_PROTOCOL".into(),
+        SO_DOMAIN => "SO_DOMAIN".into(),
+        n => n.to_string(),
+    }
+}

@@ -1,0 +1,250 @@
+//! The simulation seen through the real tools: this module fills the row
+//! types of [`crate::tools`] from the kernel state and runs a small shell
+//! of commands, so a program (or the book) can print exactly what `ss
+//! -uan`, `netstat -an`, `nstat -az`, `ip -s link`, `ip neigh`, `ip route`,
+//! `sysctl` and `cat /proc/net/{udp,udp6,snmp,softnet_stat}` would show on
+//! the simulated host.
+//!
+//! Where the kernel reads a value the simulation does not have, the doc of
+//! the row filler says what stands in for it (the kernel pointer prints as
+//! zeros; `net_hash_mix()` is 0, so a UDP socket's hash bucket is its port
+//! modulo the table size).
+
+use crate::ids::NetNsId;
+use crate::netdev::DevKind;
+use crate::sim::World;
+use crate::snmp::Mib;
+use crate::sock::Family;
+use crate::tools::{
+    self, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow, SoftnetRow,
+    SsOpts,
+};
+
+/// `UDP_HTABLE_SIZE` as this machine's kernel sized it at boot
+/// ("UDP hash table entries: 16384").
+pub const UDP_HTABLE_SIZE: u32 = 16384;
+
+impl World {
+    /// Every inet socket of the namespace, in hash-bucket order as
+    /// `/proc/net/udp` walks them.
+    pub(crate) fn inet_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
+        let mut rows: Vec<InetSockRow> = self
+            .socks
+            .values()
+            .filter(|s| s.netns == ns && !s.dead && s.num != 0)
+            .map(|s| {
+                let remote = s.daddr.unwrap_or_else(|| {
+                    std::net::SocketAddr::new(
+                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        0,
+                    )
+                });
+                InetSockRow {
+                    proto: L4Proto::Udp,
+                    state: s.state,
+                    local: s.local(),
+                    remote,
+                    tx_queue: s.wmem_alloc,
+                    rx_queue: s.rmem_alloc,
+                    uid: s.uid,
+                    inode: s.inode,
+                    refcnt: 2,
+                    drops: s.drops,
+                    bucket: s.num as u32 % UDP_HTABLE_SIZE,
+                    process: self.owner_of(s.id),
+                    v6only: s.family == Family::Inet6,
+                    ..InetSockRow::default()
+                }
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.bucket, r.inode));
+        rows
+    }
+
+    /// The process holding a socket, as `ss -p` finds it through
+    /// `/proc/PID/fd`: (name, pid, fd).
+    fn owner_of(&self, sk: crate::ids::SockId) -> Option<(String, u32, i32)> {
+        self.tasks.iter().find_map(|t| {
+            t.files
+                .iter()
+                .find_map(|(fd, file)| match &self.files[&file].kind {
+                    crate::fs::FileKind::Socket(s) if s.sk == sk => {
+                        Some((t.comm.clone(), t.pid.to_string().parse().unwrap_or(0), fd))
+                    }
+                    _ => None,
+                })
+        })
+    }
+
+    fn softnet_rows(&self, ns: NetNsId) -> Vec<SoftnetRow> {
+        let sd = &self.host(self.ns(ns).host).softnet;
+        vec![SoftnetRow {
+            cpu: 0,
+            processed: sd.processed,
+            dropped: sd.dropped,
+            time_squeeze: sd.time_squeeze,
+            backlog_len: sd.input_pkt_queue.len() as u32,
+            ..SoftnetRow::default()
+        }]
+    }
+
+    fn ifstats_rows(&self, ns: NetNsId) -> Vec<IfStatsRow> {
+        self.ns(ns)
+            .devs
+            .iter()
+            .map(|&d| {
+                let dev = self.dev(d);
+                let lo = matches!(dev.kind, DevKind::Loopback);
+                let mut flags = if lo {
+                    vec!["LOOPBACK"]
+                } else {
+                    vec!["BROADCAST", "MULTICAST"]
+                };
+                if dev.up {
+                    flags.extend(["UP", "LOWER_UP"]);
+                }
+                let s = dev.stats;
+                IfStatsRow {
+                    ifindex: dev.ifindex,
+                    name: dev.name.clone(),
+                    flags,
+                    mtu: dev.mtu,
+                    qdisc: if lo { "noqueue" } else { "pfifo_fast" }.into(),
+                    state: if lo {
+                        "UNKNOWN"
+                    } else if dev.up {
+                        "UP"
+                    } else {
+                        "DOWN"
+                    }
+                    .into(),
+                    qlen: 1000,
+                    link_type: if lo { "loopback" } else { "ether" }.into(),
+                    mac: dev.mac.to_string(),
+                    brd: if lo {
+                        "00:00:00:00:00:00".into()
+                    } else {
+                        "ff:ff:ff:ff:ff:ff".into()
+                    },
+                    rx_bytes: s.rx_bytes,
+                    rx_packets: s.rx_packets,
+                    rx_errors: s.rx_errors,
+                    rx_dropped: s.rx_dropped,
+                    rx_missed: s.rx_missed,
+                    tx_bytes: s.tx_bytes,
+                    tx_packets: s.tx_packets,
+                    tx_errors: s.tx_errors,
+                    tx_dropped: s.tx_dropped,
+                    ..IfStatsRow::default()
+                }
+            })
+            .collect()
+    }
+
+    fn neigh_rows(&self, ns: NetNsId) -> Vec<NeighRow> {
+        self.ns(ns)
+            .neigh
+            .entries
+            .iter()
+            .map(|((dev, ip), n)| NeighRow {
+                dst: *ip,
+                dev: self.dev(*dev).name.clone(),
+                lladdr: n.mac.map(|m| m.to_string()),
+                router: false,
+                state: n.state,
+            })
+            .collect()
+    }
+
+    fn route_rows(&self, ns: NetNsId, v6: bool) -> Vec<RouteRow> {
+        self.ns(ns)
+            .fib
+            .routes
+            .iter()
+            .filter(|r| r.dst.is_ipv6() == v6)
+            .map(|r| RouteRow {
+                dst: if r.prefix == 0 {
+                    None
+                } else {
+                    Some((r.dst, r.prefix))
+                },
+                via: r.via,
+                dev: Some(self.dev(r.dev).name.clone()),
+                proto: r.kernel.then(|| "kernel".to_string()),
+                scope: r.kernel.then(|| "link".to_string()),
+                src: r.src,
+                ..RouteRow::default()
+            })
+            .collect()
+    }
+
+    fn counters(&self, ns: NetNsId) -> Vec<Counter> {
+        self.ns(ns)
+            .mib
+            .iter()
+            .map(|(m, v)| Counter {
+                name: m.name().to_string(),
+                value: v,
+            })
+            .collect()
+    }
+
+    fn snmp_file(&self, ns: NetNsId) -> String {
+        let mib = &self.ns(ns).mib;
+        let udp: Vec<(&str, i64)> = [
+            ("InDatagrams", Mib::UdpInDatagrams),
+            ("NoPorts", Mib::UdpNoPorts),
+            ("InErrors", Mib::UdpInErrors),
+            ("OutDatagrams", Mib::UdpOutDatagrams),
+            ("RcvbufErrors", Mib::UdpRcvbufErrors),
+            ("SndbufErrors", Mib::UdpSndbufErrors),
+            ("InCsumErrors", Mib::UdpInCsumErrors),
+        ]
+        .into_iter()
+        .map(|(n, m)| (n, mib.get(m) as i64))
+        .chain([("IgnoredMulti", 0), ("MemErrors", 0)])
+        .collect();
+        tools::proc_net_snmp(&[("Udp", &udp)])
+    }
+}
+
+/// Runs one command line on a namespace and returns what it prints.
+/// Unknown commands print what a shell prints for them.
+pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    match words.as_slice() {
+        ["ss", flags] => match SsOpts::from_flags(flags) {
+            Some(opts) => tools::ss(&w.inet_rows(ns), opts),
+            None => format!("ss: invalid option -- '{flags}'\n"),
+        },
+        ["netstat", "-an"] | ["netstat", "-uan"] => tools::netstat_an(&w.inet_rows(ns)),
+        ["netstat", "-anp"] | ["netstat", "-uanp"] => tools::netstat_anp(&w.inet_rows(ns)),
+        ["cat", "/proc/net/udp"] => tools::proc_net_udp(&w.inet_rows(ns)),
+        ["cat", "/proc/net/udp6"] => tools::proc_net_udp6(&w.inet_rows(ns)),
+        ["cat", "/proc/net/softnet_stat"] => tools::proc_net_softnet_stat(&w.softnet_rows(ns)),
+        ["cat", "/proc/net/snmp"] => w.snmp_file(ns),
+        ["nstat", "-az"] | ["nstat", "-za"] => {
+            tools::nstat(&w.counters(ns), NstatOpts { zeros: true })
+        }
+        ["nstat"] | ["nstat", "-a"] => tools::nstat(&w.counters(ns), NstatOpts { zeros: false }),
+        ["ip", "-s", "link"] => tools::ip_s_link(&w.ifstats_rows(ns)),
+        ["ip", "neigh"] => tools::ip_neigh(&w.neigh_rows(ns)),
+        ["ip", "route"] => tools::ip_route(&w.route_rows(ns, false)),
+        ["ip", "-6", "route"] => tools::ip_route(&w.route_rows(ns, true)),
+        ["sysctl", "-n", name] => match w.ns(ns).sysctl.get(name) {
+            Ok(v) => format!("{v}\n"),
+            Err(_) => format!(
+                "sysctl: cannot stat /proc/sys/{}: No such file or directory\n",
+                name.replace('.', "/")
+            ),
+        },
+        ["sysctl", name] => match w.ns(ns).sysctl.get(name) {
+            Ok(v) => format!("{name} = {v}\n"),
+            Err(_) => format!(
+                "sysctl: cannot stat /proc/sys/{}: No such file or directory\n",
+                name.replace('.', "/")
+            ),
+        },
+        _ => format!("sh: {cmd}: command not found\n"),
+    }
+}
