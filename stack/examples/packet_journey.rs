@@ -21,9 +21,15 @@ fn main() {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.bind(fd, "0.0.0.0:9000")?;
         let mut buf = [0u8; 2048];
-        let n = p.read(fd, &mut buf).await?; // sleeps until the datagram is queued
+        let n = p.read(fd, &mut buf).await?;
         p.log(format!(
-            "read {n} bytes: {:?}",
+            "read() returned {n} bytes: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ));
+        p.sleep(ms(4)).await;
+        let n = p.read(fd, &mut buf).await?; // sleeps until the next datagram is queued
+        p.log(format!(
+            "read() returned {n} bytes: {:?}",
             String::from_utf8_lossy(&buf[..n])
         ));
         Ok(())
@@ -31,19 +37,24 @@ fn main() {
 
     sim.spawn(alice, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.connect(fd, "10.0.0.2:9000").await?;
-        p.sleep(ms(1)).await; // let the server reach its read() first
+        p.connect(fd, "10.0.0.2:9000").await?; // UDP connect: no packet, just a default peer
+        p.sleep(ms(1)).await;
+        p.write(fd, b"warm-up").await?; // the first packet also resolves bob's MAC (ARP)
+        p.sleep(ms(9)).await;
         let n = p.write(fd, b"hello, kernel").await?;
         p.log(format!(
-            "write returned {n}: the bytes are in the kernel, not yet at bob"
+            "write() returned {n}: copied into the kernel, not yet at bob"
         ));
         Ok(())
     });
 
     let report = sim.run();
     println!();
-    println!("The journey, step by step:");
-    print!("{}", sim.trace_text());
+    println!("Alice's neighbour table after the warm-up datagram (ip neigh):");
+    print!("{}", sim.sh(alice, "ip neigh"));
+    println!();
+    println!("The journey of \"hello, kernel\", step by step:");
+    print!("{}", sim.trace_text_since(ms(5)));
     println!();
     print!("{report}");
 }

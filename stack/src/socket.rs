@@ -194,8 +194,10 @@ impl World {
         }
     }
 
-    /// Puts the process to sleep on the socket's wait queue.
-    pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, syscall: String, reason: String) {
+    /// Puts the process to sleep on the socket's wait queue, inside the
+    /// system call it is making.
+    pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, reason: String) {
+        let syscall = self.task(pid).syscall.clone();
         self.sk_mut(sk).wq.add(WaitEntry::Process(pid));
         let host = self.task(pid).host;
         let comm = self.task(pid).comm.clone();
@@ -244,7 +246,7 @@ impl World {
             FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
         };
         let nonblock = self.nonblocking(file, flags);
-        self.udp_sendmsg(pid, fd, sk, buf, addr, nonblock)
+        self.udp_sendmsg(pid, sk, buf, addr, nonblock)
     }
 
     /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
@@ -282,7 +284,7 @@ impl World {
             FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
         };
         let nonblock = self.nonblocking(file, flags);
-        self.udp_recvmsg(pid, fd, sk, buf, flags, nonblock)
+        self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
     /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; the terminal reads

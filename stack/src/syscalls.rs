@@ -46,9 +46,9 @@ impl Process {
         w.costs(host).syscalls += 1;
         let pid = self.pid;
         let comm = w.task(pid).comm.clone();
-        w.trace(host, Layer::Syscall, || {
-            format!("{comm}[{pid}]: {}", call())
-        });
+        let call = call();
+        w.trace(host, Layer::Syscall, || format!("{comm}[{pid}]: {call}"));
+        w.task_mut(pid).syscall = call;
     }
 
     /// Runs a call that completes at once.

@@ -41,6 +41,8 @@ pub(crate) struct Task {
     /// The soft `RLIMIT_NOFILE`: 1024, the usual default (`ulimit -n`).
     pub(crate) rlimit_nofile: u32,
     pub(crate) state: TaskState,
+    /// The system call in progress, as `strace` shows it.
+    pub(crate) syscall: String,
     /// System calls made, for the cost counters.
     pub(crate) syscalls: u64,
     /// Times this process was woken from a wait queue.

@@ -267,6 +267,7 @@ impl Sim {
                 files: Default::default(),
                 rlimit_nofile: DEFAULT_NOFILE,
                 state: TaskState::Running,
+                syscall: String::new(),
                 syscalls: 0,
                 wakeups: 0,
             });
@@ -280,6 +281,41 @@ impl Sim {
         };
         self.exec.add(Box::pin(body(p)));
         pid
+    }
+
+    /// Delivers raw bytes to a host's device as if they had just arrived
+    /// on its wire (a frame from a broken or hostile peer). `ENODEV` if the
+    /// host has no device of that name, `EINVAL` if it is not a NIC.
+    pub fn inject_frame(&mut self, host: HostId, dev: &str, frame: Vec<u8>) -> Result<(), Errno> {
+        let mut w = self.world.borrow_mut();
+        let ns = w.host(host).init_net;
+        let id = w
+            .ns(ns)
+            .devs
+            .iter()
+            .copied()
+            .find(|&d| w.dev(d).name == dev)
+            .ok_or(Errno::ENODEV)?;
+        if w.dev(id).nic().is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let now = w.now;
+        w.schedule(
+            now,
+            crate::sim::event::Event::FrameArrives { dev: id, frame },
+        );
+        Ok(())
+    }
+
+    /// A device's interface counters (`ip -s link`).
+    pub fn dev_stats(&self, host: HostId, dev: &str) -> Option<DevStats> {
+        let w = self.world.borrow();
+        let ns = w.host(host).init_net;
+        w.ns(ns)
+            .devs
+            .iter()
+            .find(|&&d| w.dev(d).name == dev)
+            .map(|&d| w.dev(d).stats)
     }
 
     /// A host's cost counters.
@@ -298,6 +334,15 @@ impl Sim {
     pub fn trace_text(&self) -> String {
         let w = self.world.borrow();
         w.trace.render(&w.trace.events, &|h| w.host(h).name.clone())
+    }
+
+    /// The trace from virtual time `from` on, as text: the journey of the
+    /// packets sent after that instant.
+    pub fn trace_text_since(&self, from: crate::sim::time::Nanos) -> String {
+        let w = self.world.borrow();
+        let start = w.trace.events.partition_point(|e| e.at < from);
+        w.trace
+            .render(&w.trace.events[start..], &|h| w.host(h).name.clone())
     }
 
     /// The trace's steps.

@@ -12,9 +12,10 @@
 //!
 //! Simplified: no retransmitted requests and no `FAILED` state (a request
 //! nobody answers leaves its packets waiting), no aging from `REACHABLE` to
-//! `STALE`, and the queue holds at most [`ARP_QUEUE_LEN`] packets (the kernel
-//! bounds it by bytes, `unres_qlen_bytes`). IPv6 neighbour discovery is not
-//! modelled: IPv6 runs on loopback only.
+//! `STALE`. While unresolved, an entry holds packets up to
+//! `unres_qlen_bytes` of `truesize` and drops the oldest beyond that, as
+//! `__neigh_event_send()` does. IPv6 neighbour discovery is not modelled:
+//! IPv6 runs on loopback only.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -26,8 +27,9 @@ use crate::trace::Layer;
 use crate::wire::arp::{ARPOP_REPLY, ARPOP_REQUEST, ArpHdr};
 use crate::wire::ethernet::{ETH_P_ARP, EthHdr, MacAddr};
 
-/// Packets an unresolved entry holds; older ones are dropped.
-pub const ARP_QUEUE_LEN: usize = 3;
+/// `unres_qlen_bytes`: the truesize an unresolved entry may hold
+/// (`/proc/sys/net/ipv4/neigh/default/unres_qlen_bytes`).
+pub const UNRES_QLEN_BYTES: usize = 212_992;
 
 pub use crate::tools::NudState;
 
@@ -86,17 +88,19 @@ impl World {
             state: NudState::Incomplete,
             queue: Vec::new(),
         });
+        let mut dropped = Vec::new();
+        let mut held: usize = entry.queue.iter().map(SkBuff::truesize).sum();
+        while !entry.queue.is_empty() && held + skb.truesize() > UNRES_QLEN_BYTES {
+            let old = entry.queue.remove(0);
+            held -= old.truesize();
+            dropped.push(old);
+        }
         entry.queue.push(skb);
-        let dropped = if entry.queue.len() > ARP_QUEUE_LEN {
-            Some(entry.queue.remove(0))
-        } else {
-            None
-        };
         let waiting = entry.queue.len();
         self.trace(host, Layer::Neigh, || {
-            format!("no neighbour entry for {nexthop}: INCOMPLETE, packet waits ({waiting} queued)")
+            format!("neighbour {nexthop} unresolved: INCOMPLETE, packet waits ({waiting} queued)")
         });
-        if let Some(old) = dropped {
+        for old in dropped {
             self.kfree_skb(old);
         }
         if fresh && let IpAddr::V4(target) = nexthop {

@@ -166,7 +166,6 @@ impl World {
     pub(crate) fn udp_sendmsg(
         &mut self,
         pid: Pid,
-        fd: i32,
         sk: SockId,
         buf: &[u8],
         addr: Option<SockAddr>,
@@ -225,12 +224,11 @@ impl World {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
-            let call = format!("sendto(fd {fd}, {} bytes)", buf.len());
             let why = format!(
                 "send buffer space (sk_wmem_alloc {wmem} >= sk_sndbuf {sndbuf}) on UDP {}",
                 self.sk(sk).local()
             );
-            self.sleep_on(pid, sk, call, why);
+            self.sleep_on(pid, sk, why);
             return Poll::Pending;
         }
         let host = self.sk(sk).host;
@@ -315,7 +313,6 @@ impl World {
     pub(crate) fn udp_recvmsg(
         &mut self,
         pid: Pid,
-        fd: i32,
         sk: SockId,
         buf: &mut [u8],
         flags: i32,
@@ -348,12 +345,11 @@ impl World {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
-            let call = format!("recvfrom(fd {fd})");
             let why = format!(
                 "a datagram on UDP {} (receive queue empty)",
                 self.sk(sk).local()
             );
-            self.sleep_on(pid, sk, call, why);
+            self.sleep_on(pid, sk, why);
             return Poll::Pending;
         };
         let copied = data.len().min(buf.len());
