@@ -26,6 +26,7 @@ use crate::trace::Layer;
 use crate::wire::icmp::{
     ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
 };
+use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify, icmpv6_verify};
 use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
 use crate::wire::ipv6::Ipv6Hdr;
 
@@ -108,7 +109,7 @@ impl World {
             return;
         };
         let _ = out.put_data(quoted);
-        let mut hdr = IcmpHdr {
+        let hdr = IcmpHdr {
             icmp_type: ty,
             code,
             checksum: 0,
@@ -117,11 +118,11 @@ impl World {
         if let Ok(room) = out.push(IcmpHdr::LEN) {
             let _ = hdr.write(room);
         }
-        hdr.checksum = match (dst.ip(), src.ip()) {
-            (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::icmp::icmpv6_checksum(s, d, out.data()),
-            _ => crate::wire::checksum::checksum(out.data()),
+        // The error goes from the address the datagram was sent to, back to its sender.
+        let _ = match (dst.ip(), src.ip()) {
+            (IpAddr::V6(s), IpAddr::V6(d)) => fill_checksum_v6(s, d, out.data_mut()),
+            _ => fill_checksum(out.data_mut()),
         };
-        let _ = hdr.write(&mut out.data_mut()[..IcmpHdr::LEN]);
         let mib = &mut self.ns_mut(ns).mib;
         if src.is_ipv4() {
             mib.inc(Mib::IcmpOutMsgs);
@@ -157,7 +158,7 @@ impl World {
             self.ns_mut(ns).mib.inc(Mib::IcmpInErrors);
             return;
         };
-        if crate::wire::checksum::checksum(&data) != 0 {
+        if !icmp_verify(&data) {
             let mib = &mut self.ns_mut(ns).mib;
             mib.inc(Mib::IcmpInCsumErrors);
             mib.inc(Mib::IcmpInErrors);
@@ -204,7 +205,7 @@ impl World {
             self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
             return;
         };
-        if crate::wire::icmp::icmpv6_checksum(saddr, daddr, &data) != 0 {
+        if !icmpv6_verify(saddr, daddr, &data) {
             self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
             return;
         }

@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::errno::Errno;
 use crate::ids::NetNsId;
 use crate::inet::route::RouteResult;
+use crate::netdev::XmitResult;
 use crate::sim::World;
 use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
@@ -120,8 +121,7 @@ impl World {
             self.trace(host, Layer::Ip, || {
                 format!("ip_output: IPv4 header pushed ({saddr} -> {daddr}, id {id}, ttl {ttl}, {total} B); route via {dev_name}")
             });
-            self.ip_finish_output(ns, skb, rt);
-            return Ok(());
+            return self.ip_finish_output(ns, skb, rt);
         }
         // ip_fragment(): every fragment but the last carries a multiple of 8.
         let per = (mtu - Ipv4Hdr::LEN) & !7;
@@ -149,7 +149,8 @@ impl World {
             }
             self.push_ipv4(&mut frag, saddr, daddr, protocol, ttl, id, more | offset);
             self.ns_mut(ns).mib.inc(Mib::IpFragCreates);
-            self.ip_finish_output(ns, frag, rt);
+            // ip_fragment() stops at the first fragment the device refuses.
+            self.ip_finish_output(ns, frag, rt)?;
         }
         self.ns_mut(ns).mib.inc(Mib::IpFragOKs);
         Ok(())
@@ -218,16 +219,23 @@ impl World {
             format!("ip6_output: IPv6 header pushed ({saddr} -> {daddr}); route via {dev_name}")
         });
         self.ns_mut(ns).mib.inc(Mib::Ip6OutTransmits);
-        self.neigh_output(rt.dev, rt.nexthop, ETH_P_IPV6, skb);
-        Ok(())
+        xmit_errno(self.neigh_output(rt.dev, rt.nexthop, ETH_P_IPV6, skb))
     }
 
     /// `ip_finish_output2()`: count and pass to the neighbour layer.
-    fn ip_finish_output(&mut self, ns: NetNsId, skb: SkBuff, rt: RouteResult) {
+    fn ip_finish_output(&mut self, ns: NetNsId, skb: SkBuff, rt: RouteResult) -> Result<(), Errno> {
         self.ns_mut(ns).mib.inc(Mib::IpOutTransmits);
         self.ns_mut(ns)
             .mib
             .add(Mib::IpExtOutOctets, skb.len() as u64);
-        self.neigh_output(rt.dev, rt.nexthop, ETH_P_IP, skb);
+        xmit_errno(self.neigh_output(rt.dev, rt.nexthop, ETH_P_IP, skb))
+    }
+}
+
+/// `net_xmit_errno()`: a packet the qdisc dropped is `ENOBUFS` to the sender.
+fn xmit_errno(r: XmitResult) -> Result<(), Errno> {
+    match r {
+        XmitResult::Ok => Ok(()),
+        XmitResult::Dropped => Err(Errno::ENOBUFS),
     }
 }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::ids::DevId;
+use crate::netdev::XmitResult;
 use crate::sim::World;
 use crate::skbuff::SkBuff;
 use crate::trace::Layer;
@@ -56,13 +57,12 @@ impl World {
         nexthop: IpAddr,
         ethertype: u16,
         mut skb: SkBuff,
-    ) {
+    ) -> XmitResult {
         let host = self.dev(dev).host;
         if self.dev(dev).is_loopback() {
             // lo is NOARP: the header carries zero addresses.
             self.push_eth(&mut skb, MacAddr::ZERO, MacAddr::ZERO, ethertype);
-            self.dev_queue_xmit(dev, skb);
-            return;
+            return self.dev_queue_xmit(dev, skb);
         }
         let ns = self.dev(dev).netns;
         let known = self
@@ -77,8 +77,7 @@ impl World {
             self.trace(host, Layer::Neigh, || {
                 format!("neighbour {nexthop} is {mac}: Ethernet header pushed")
             });
-            self.dev_queue_xmit(dev, skb);
-            return;
+            return self.dev_queue_xmit(dev, skb);
         }
         skb.protocol = ethertype;
         let table = &mut self.ns_mut(ns).neigh.entries;
@@ -112,6 +111,7 @@ impl World {
                 MacAddr::ZERO,
             );
         }
+        XmitResult::Ok
     }
 
     /// Pushes an Ethernet header onto the packet.

@@ -39,7 +39,7 @@ use crate::snmp::Mib;
 use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
-use crate::wire::udp::UdpHdr;
+use crate::wire::udp::{UdpHdr, fill_checksum_v4, fill_checksum_v6};
 
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
 pub const UDP_MAX_PAYLOAD_V4: usize = 65507;
@@ -262,7 +262,7 @@ impl World {
             self.sk(sk).num,
         );
         let len = (UdpHdr::LEN + buf.len()) as u16;
-        let mut hdr = UdpHdr {
+        let hdr = UdpHdr {
             source: src.port(),
             dest: dst.port(),
             len,
@@ -271,12 +271,11 @@ impl World {
         if let Ok(room) = skb.push(UdpHdr::LEN) {
             let _ = hdr.write(room);
         }
-        hdr.check = match (src.ip(), dst.ip()) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => crate::wire::udp::udp_checksum_v4(s, d, skb.data()),
-            (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::udp::udp_checksum_v6(s, d, skb.data()),
-            _ => 0,
+        let _ = match (src.ip(), dst.ip()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => fill_checksum_v4(s, d, skb.data_mut()),
+            (IpAddr::V6(s), IpAddr::V6(d)) => fill_checksum_v6(s, d, skb.data_mut()),
+            _ => Ok(()),
         };
-        let _ = hdr.write(skb.data_mut());
         skb.reset_transport_header();
         self.trace(host, Layer::Udp, || {
             format!(
