@@ -17,7 +17,10 @@
 //! `RcvbufErrors` and `InErrors`) — so one datagram always fits, however
 //! small the buffer. `recvfrom()` takes one whole datagram; bytes beyond the
 //! caller's buffer are discarded (`MSG_TRUNC`). `InDatagrams` counts
-//! datagrams *read*, not received, as in the kernel.
+//! datagrams *read*, not received, as in the kernel. A datagram whose
+//! checksum fails is queued all the same when a socket matches: the kernel
+//! folds the check into the copy to user, so `recvfrom()` drops it then,
+//! counting `InCsumErrors` and `InErrors`, and returns the next one.
 //!
 //! Errors (`__udp4_lib_err()`): an ICMP port unreachable for a datagram a
 //! *connected* socket sent sets `sk_err = ECONNREFUSED`, which the next
@@ -325,17 +328,37 @@ impl World {
         let ns = self.sk(sk).netns;
         let family = self.sk(sk).family;
         let peek = flags & MSG_PEEK != 0;
+        // A datagram that arrived with a bad checksum was queued anyway: the
+        // check is folded into the copy to user (csum_copy_err). It is
+        // dropped and counted here, and the next datagram is tried.
+        while self
+            .sk(sk)
+            .receive_queue
+            .peek()
+            .is_some_and(|skb| skb.cb.csum_bad)
+        {
+            let s = self.sk_mut(sk);
+            let bad = s.receive_queue.dequeue().expect("peeked");
+            s.rmem_alloc = s.rmem_alloc.saturating_sub(bad.truesize() as u32);
+            self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
+            self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
+            self.trace(host, Layer::Udp, || {
+                format!(
+                    "udp_recvmsg: skb#{} fails its checksum at copy time: dropped",
+                    bad.id
+                )
+            });
+            self.kfree_skb(bad);
+        }
         let s = self.sk_mut(sk);
         let skb = if peek {
             s.receive_queue
                 .peek()
                 .map(|skb| (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id))
         } else {
-            s.receive_queue.dequeue().map(|skb| {
-                let v = (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id);
-                drop(skb);
-                v
-            })
+            s.receive_queue
+                .dequeue()
+                .map(|skb| (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id))
         };
         let Some((data, src, truesize, id)) = skb else {
             if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
@@ -399,13 +422,6 @@ impl World {
                 }
                 _ => false,
             };
-        if !csum_ok {
-            self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
-            self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
-            self.trace(host, Layer::Udp, || "bad UDP checksum: dropped".to_string());
-            self.kfree_skb(skb);
-            return;
-        }
         let src = SocketAddr::new(saddr, hdr.source);
         let dst = SocketAddr::new(daddr, hdr.dest);
         // Drop padding beyond the UDP length, then the header itself.
@@ -414,7 +430,17 @@ impl World {
         let _ = skb.pull(UdpHdr::LEN);
         skb.cb.src = Some(src);
         skb.cb.dst = Some(dst);
+        skb.cb.csum_bad = !csum_ok;
         let Some(sk) = self.udp_lookup(ns, src, dst) else {
+            // With no socket the checksum is checked before anything is
+            // counted or answered: a corrupt datagram is not "no port".
+            if !csum_ok {
+                self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
+                self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
+                self.trace(host, Layer::Udp, || "bad UDP checksum: dropped".to_string());
+                self.kfree_skb(skb);
+                return;
+            }
             self.udp_mib(ns, Mib::UdpNoPorts, Mib::Udp6NoPorts, family);
             self.trace(host, Layer::Udp, || {
                 format!(

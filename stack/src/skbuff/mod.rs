@@ -228,6 +228,9 @@ pub struct SkbCb {
     pub src: Option<std::net::SocketAddr>,
     /// Destination address and port of a received datagram.
     pub dst: Option<std::net::SocketAddr>,
+    /// The transport checksum did not verify; UDP notices when it copies
+    /// the datagram to the reader.
+    pub csum_bad: bool,
 }
 
 impl SkBuff {
