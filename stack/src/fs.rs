@@ -60,6 +60,9 @@ impl File {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FdTable {
     fds: BTreeMap<i32, FileId>,
+    /// Fds marked close-on-exec (`close_on_exec` bitmap): a per-fd flag,
+    /// unlike `O_NONBLOCK`, which belongs to the shared file.
+    cloexec: std::collections::BTreeSet<i32>,
 }
 
 impl FdTable {
@@ -84,7 +87,25 @@ impl FdTable {
     }
 
     pub(crate) fn remove(&mut self, fd: i32) -> Result<FileId, Errno> {
+        self.cloexec.remove(&fd);
         self.fds.remove(&fd).ok_or(Errno::EBADF)
+    }
+
+    /// `FD_CLOEXEC` of an open fd.
+    pub(crate) fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        self.get(fd)?;
+        Ok(self.cloexec.contains(&fd))
+    }
+
+    /// Sets or clears `FD_CLOEXEC` on an open fd.
+    pub(crate) fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+        self.get(fd)?;
+        if on {
+            self.cloexec.insert(fd);
+        } else {
+            self.cloexec.remove(&fd);
+        }
+        Ok(())
     }
 
     /// Every open fd with its file, lowest first.
@@ -123,5 +144,30 @@ mod tests {
         assert_eq!(t.alloc(FileId(5), 4), Err(Errno::EMFILE));
         assert_eq!(t.get(7), Err(Errno::EBADF));
         assert_eq!(t.remove(-1), Err(Errno::EBADF));
+    }
+}
+
+#[cfg(test)]
+mod cloexec_tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn fd_cloexec_is_per_fd_and_nonblock_is_per_file() {
+        let mut sim = Sim::new(1);
+        let h = sim.add_host("h");
+        sim.spawn(h, "p", |p| async move {
+            let a = p.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)?;
+            let b = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+            assert_eq!(p.fcntl(a, F_GETFD, 0)?, FD_CLOEXEC);
+            assert_eq!(p.fcntl(b, F_GETFD, 0)?, 0);
+            p.fcntl(b, F_SETFD, FD_CLOEXEC)?;
+            assert_eq!(p.fcntl(b, F_GETFD, 0)?, FD_CLOEXEC);
+            p.fcntl(b, F_SETFL, O_NONBLOCK)?;
+            assert_eq!(p.fcntl(b, F_GETFL, 0)?, O_RDWR | O_NONBLOCK);
+            assert_eq!(p.fcntl(99, F_GETFD, 0), Err(Errno::EBADF));
+            assert_eq!(p.fcntl(b, 12345, 0), Err(Errno::EINVAL));
+            Ok(())
+        });
+        assert!(sim.run().is_ok());
     }
 }

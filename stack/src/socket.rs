@@ -154,6 +154,9 @@ impl World {
         let nofile = self.task(pid).rlimit_nofile;
         match self.task_mut(pid).files.alloc(file, nofile) {
             Ok(fd) => {
+                if flags & SOCK_CLOEXEC != 0 {
+                    let _ = self.task_mut(pid).files.set_cloexec(fd, true);
+                }
                 self.trace(host, Layer::Sock, || {
                     format!("sock_create: struct socket + struct sock (UDP), inode {inode}; fd {fd} -> struct file")
                 });
@@ -405,16 +408,25 @@ impl World {
         arg: i32,
     ) -> Result<i32, Errno> {
         let file = self.task(pid).files.get(fd)?;
-        let f = self.files.get_mut(&file).expect("open file");
         match cmd {
-            F_GETFL => Ok(f.flags),
+            F_GETFL => Ok(self.files[&file].flags),
             F_SETFL => {
+                let f = self.files.get_mut(&file).expect("open file");
                 // Only the status flags may change; the access mode stays.
                 f.flags = (f.flags & !O_NONBLOCK) | (arg & O_NONBLOCK);
                 Ok(0)
             }
-            F_GETFD => Ok(0),
-            F_SETFD => Ok(0),
+            F_GETFD => Ok(if self.task(pid).files.cloexec(fd)? {
+                FD_CLOEXEC
+            } else {
+                0
+            }),
+            F_SETFD => {
+                self.task_mut(pid)
+                    .files
+                    .set_cloexec(fd, arg & FD_CLOEXEC != 0)?;
+                Ok(0)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
