@@ -169,7 +169,7 @@ impl World {
             self.costs(host).wakeups += 1;
             self.runqueue.push_back(pid);
             let comm = self.task(pid).comm.clone();
-            self.trace(host, Layer::Sched, || {
+            self.trace(host, Layer::Sched, |_w| {
                 format!("{why}: wakes pid {pid} ({comm}) sleeping on the socket's wait queue")
             });
         }

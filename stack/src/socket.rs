@@ -17,7 +17,7 @@ use crate::ids::{FileId, Pid, SockId};
 use crate::sim::World;
 use crate::skbuff::SkbQueue;
 use crate::sock::{Family, SOCK_MIN_BUF, Sock, SockType, TCP_CLOSE};
-use crate::task::TaskState;
+use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 use crate::uapi::*;
 use crate::wait::{WaitEntry, WaitQueue};
@@ -157,7 +157,7 @@ impl World {
                 if flags & SOCK_CLOEXEC != 0 {
                     let _ = self.task_mut(pid).files.set_cloexec(fd, true);
                 }
-                self.trace(host, Layer::Sock, || {
+                self.trace(host, Layer::Sock, |_w| {
                     format!("sock_create: struct socket + struct sock (UDP), inode {inode}; fd {fd} -> struct file")
                 });
                 Ok(fd)
@@ -191,7 +191,7 @@ impl World {
             let port = self.sk(s.sk).num;
             self.udp_unhash(s.sk);
             self.sk_release(s.sk);
-            self.trace(host, Layer::Sock, || {
+            self.trace(host, Layer::Sock, |_w| {
                 format!("sock_close: last reference gone, socket released (port {port} free)")
             });
         }
@@ -199,20 +199,41 @@ impl World {
 
     /// Puts the process to sleep on the socket's wait queue, inside the
     /// system call it is making.
-    pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, reason: String) {
-        let syscall = self.task(pid).syscall.clone();
+    pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, waits: WaitFor) {
         self.sk_mut(sk).wq.add(WaitEntry::Process(pid));
         let host = self.task(pid).host;
-        let comm = self.task(pid).comm.clone();
-        let r = reason.clone();
-        self.trace(host, Layer::Sched, || {
-            format!("pid {pid} ({comm}) sleeps in {syscall}: waiting for {r}")
+        self.trace(host, Layer::Sched, |w| {
+            let t = w.task(pid);
+            format!(
+                "pid {pid} ({}) sleeps in {}: waiting for {}",
+                t.comm,
+                t.syscall,
+                w.describe_wait(sk, waits)
+            )
         });
+        // The call's text is filled in by the caller once it is known to sleep.
+        let syscall = self.task(pid).syscall.clone();
         self.task_mut(pid).state = TaskState::Blocked {
             syscall,
             sock: sk,
-            reason,
+            waits,
         };
+    }
+
+    /// What a sleeper waits for, in words, from the socket's state now.
+    pub(crate) fn describe_wait(&self, sk: SockId, waits: WaitFor) -> String {
+        let Some(s) = self.socks.get(&sk) else {
+            return "a socket that is gone".to_string();
+        };
+        match waits {
+            WaitFor::Datagram => format!("a datagram on UDP {} (receive queue empty)", s.local()),
+            WaitFor::SendSpace => format!(
+                "send buffer space (sk_wmem_alloc {} >= sk_sndbuf {}) on UDP {}",
+                s.wmem_alloc,
+                s.sndbuf,
+                s.local()
+            ),
+        }
     }
 
     fn nonblocking(&self, file: FileId, flags: i32) -> bool {

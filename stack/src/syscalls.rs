@@ -39,22 +39,32 @@ impl Process {
         f(&mut self.world.borrow_mut())
     }
 
-    /// Counts the call and records its entry in the trace.
-    fn enter(&self, w: &mut World, call: impl FnOnce() -> String) {
-        let host = w.task(self.pid).host;
-        w.task_mut(self.pid).syscalls += 1;
-        w.costs(host).syscalls += 1;
+    /// Counts the call; with tracing on, records its entry. The call's
+    /// text (as `strace` would print it) is built only when something will
+    /// read it: the trace, or a deadlock report if the call sleeps.
+    fn enter<N: FnOnce() -> String>(&self, w: &mut World, name: &mut Option<N>) {
         let pid = self.pid;
-        let comm = w.task(pid).comm.clone();
-        let call = call();
-        w.trace(host, Layer::Syscall, || format!("{comm}[{pid}]: {call}"));
-        w.task_mut(pid).syscall = call;
+        let host = w.task(pid).host;
+        let t = w.task_mut(pid);
+        t.syscalls += 1;
+        t.syscall.clear();
+        w.costs(host).syscalls += 1;
+        if w.trace.enabled
+            && let Some(n) = name.take()
+        {
+            let call = n();
+            w.trace(host, Layer::Syscall, |w| {
+                format!("{}[{pid}]: {call}", w.task(pid).comm)
+            });
+            w.task_mut(pid).syscall = call;
+        }
     }
 
     /// Runs a call that completes at once.
     fn call<R>(&self, name: impl FnOnce() -> String, f: impl FnOnce(&mut World) -> R) -> R {
+        let mut name = Some(name);
         self.kernel(|w| {
-            self.enter(w, name);
+            self.enter(w, &mut name);
             f(w)
         })
     }
@@ -67,12 +77,20 @@ impl Process {
         mut f: impl FnMut(&mut World) -> Poll<R>,
     ) -> R {
         let mut name = Some(name);
+        let mut entered = false;
         poll_fn(|_| {
             self.kernel(|w| {
-                if let Some(n) = name.take() {
-                    self.enter(w, n);
+                if !entered {
+                    entered = true;
+                    self.enter(w, &mut name);
                 }
-                f(w)
+                let r = f(w);
+                if r.is_pending()
+                    && let Some(n) = name.take()
+                {
+                    w.name_sleeping_call(self.pid, n());
+                }
+                r
             })
         })
         .await
@@ -329,6 +347,6 @@ impl Process {
         let comm = w.task(self.pid).comm.clone();
         let msg = msg.as_ref().to_string();
         println!("[{}] {comm}: {msg}", crate::sim::time::fmt_instant(w.now));
-        w.trace(host, Layer::User, || format!("{comm}: {msg}"));
+        w.trace(host, Layer::User, |_w| format!("{comm}: {msg}"));
     }
 }

@@ -21,13 +21,22 @@ pub(crate) enum TaskState {
         syscall: String,
         /// The socket whose wait queue it sleeps on.
         sock: SockId,
-        /// What it waits for, in words.
-        reason: String,
+        /// What it waits for.
+        waits: WaitFor,
     },
     /// Asleep until a timer fires (`nanosleep`).
     Sleeping { until: Nanos },
     /// Finished.
     Exited(Result<(), Errno>),
+}
+
+/// What a process asleep on a socket waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitFor {
+    /// Data in the receive queue (`sk_wait_data`).
+    Datagram,
+    /// Room in the send buffer (`sock_wait_for_wmem`).
+    SendSpace,
 }
 
 /// A process's kernel-side state.

@@ -374,6 +374,15 @@ impl World {
         self.task_mut(pid).state = TaskState::Exited(result);
     }
 
+    /// Names the call a process sleeps in, once it is known to sleep.
+    pub(crate) fn name_sleeping_call(&mut self, pid: Pid, call: String) {
+        let t = self.task_mut(pid);
+        if let TaskState::Blocked { syscall, .. } = &mut t.state {
+            syscall.clone_from(&call);
+        }
+        t.syscall = call;
+    }
+
     /// A process's sleep timer fired.
     pub(crate) fn timer_wake(&mut self, pid: Pid) {
         if matches!(self.task(pid).state, TaskState::Sleeping { .. }) {

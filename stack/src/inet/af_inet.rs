@@ -71,7 +71,7 @@ impl World {
         s.user_bound_port = a.port() != 0;
         let host = s.host;
         let local = SocketAddr::new(a.ip(), port);
-        self.trace(host, Layer::Sock, || {
+        self.trace(host, Layer::Sock, |_w| {
             format!("bind: socket hashed into the UDP table at {local}")
         });
         Ok(())
@@ -85,7 +85,7 @@ impl World {
         }
         let port = self.udp_get_port(sk, 0)?;
         let host = self.sk(sk).host;
-        self.trace(host, Layer::Sock, || {
+        self.trace(host, Layer::Sock, |_w| {
             format!("autobind: ephemeral port {port}")
         });
         Ok(())
@@ -111,7 +111,7 @@ impl World {
         s.state = TCP_ESTABLISHED;
         let host = s.host;
         let local = s.local();
-        self.trace(host, Layer::Sock, || {
+        self.trace(host, Layer::Sock, |_w| {
             format!(
                 "connect (UDP): no packet sent; default peer {a}, local {local}, state ESTABLISHED"
             )

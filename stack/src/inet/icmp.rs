@@ -82,7 +82,7 @@ impl World {
         };
         if !self.icmp_rate_allow(ns, src.ip(), rt.local) {
             self.ns_mut(ns).mib.inc(Mib::IcmpOutRateLimitHost);
-            self.trace(host, Layer::Icmp, || {
+            self.trace(host, Layer::Icmp, |_w| {
                 format!("ICMP error to {} rate-limited", src.ip())
             });
             return;
@@ -133,7 +133,7 @@ impl World {
             mib.inc(Mib::Icmp6OutDestUnreachs);
             mib.inc(Mib::Icmp6OutType1);
         }
-        self.trace(host, Layer::Icmp, || {
+        self.trace(host, Layer::Icmp, |_w| {
             format!(
                 "icmp_send: destination unreachable (port) to {}, quoting {} B",
                 src.ip(),
@@ -181,7 +181,7 @@ impl World {
         let Some((local, remote)) = inner_udp_v4(inner) else {
             return;
         };
-        self.trace(host, Layer::Icmp, || {
+        self.trace(host, Layer::Icmp, |_w| {
             format!(
                 "icmp_rcv: destination unreachable for UDP {local} -> {remote}: {}",
                 err.name()
@@ -223,7 +223,7 @@ impl World {
         let Some((local, remote)) = inner_udp_v6(inner) else {
             return;
         };
-        self.trace(host, Layer::Icmp, || {
+        self.trace(host, Layer::Icmp, |_w| {
             format!("icmpv6_rcv: port unreachable for UDP {local} -> {remote}: ECONNREFUSED")
         });
         self.udp_err(ns, local, remote, Errno::ECONNREFUSED);

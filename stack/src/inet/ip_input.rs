@@ -54,7 +54,7 @@ impl World {
                     WireError::Truncated => mib.inc(Mib::IpExtInTruncatedPkts),
                     _ => mib.inc(Mib::IpInHdrErrors),
                 }
-                self.trace(host, Layer::Ip, || {
+                self.trace(host, Layer::Ip, |_w| {
                     format!("ip_rcv: malformed IPv4 header ({e}): dropped")
                 });
                 self.kfree_skb(skb);
@@ -69,7 +69,7 @@ impl World {
         skb.reset_network_header();
         if !self.is_local_addr(ns, IpAddr::V4(hdr.daddr)) && !hdr.daddr.is_broadcast() {
             self.ns_mut(ns).mib.inc(Mib::IpInAddrErrors);
-            self.trace(host, Layer::Ip, || {
+            self.trace(host, Layer::Ip, |_w| {
                 format!(
                     "ip_rcv: {} is not ours and forwarding is off: dropped",
                     hdr.daddr
@@ -81,7 +81,7 @@ impl World {
         let hlen = hdr.ihl as usize * 4;
         let _ = skb.pull(hlen);
         let fragment = hdr.frag_off & (IP_MF | IP_OFFSET) != 0;
-        self.trace(host, Layer::Ip, || {
+        self.trace(host, Layer::Ip, |_w| {
             format!(
                 "ip_rcv: IPv4 {} -> {} proto {} checks out; ip_local_deliver{}",
                 hdr.saddr,
@@ -145,7 +145,7 @@ impl World {
         self.ns_mut(ns).mib.inc(Mib::IpReasmOKs);
         let mut skb = self.alloc_skb(total, 0)?;
         let _ = skb.put_data(&whole);
-        self.trace(host, Layer::Ip, || {
+        self.trace(host, Layer::Ip, |_w| {
             format!("ip_defrag: datagram id {} reassembled ({total} B)", key.2)
         });
         Some(skb)
@@ -178,7 +178,7 @@ impl World {
             return;
         }
         let _ = skb.pull(Ipv6Hdr::LEN);
-        self.trace(host, Layer::Ip, || {
+        self.trace(host, Layer::Ip, |_w| {
             format!(
                 "ipv6_rcv: {} -> {} next header {}; ip6_input",
                 hdr.saddr, hdr.daddr, hdr.next_header

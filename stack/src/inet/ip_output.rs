@@ -118,7 +118,7 @@ impl World {
             // (ip_select_ident_segs()).
             let id = 0;
             self.push_ipv4(&mut skb, saddr, daddr, protocol, ttl, id, IP_DF);
-            self.trace(host, Layer::Ip, || {
+            self.trace(host, Layer::Ip, |_w| {
                 format!("ip_output: IPv4 header pushed ({saddr} -> {daddr}, id {id}, ttl {ttl}, {total} B); route via {dev_name}")
             });
             return self.ip_finish_output(ns, skb, rt);
@@ -129,7 +129,7 @@ impl World {
         let owner = skb.owner;
         self.kfree_skb(skb);
         let count = payload.len().div_ceil(per);
-        self.trace(host, Layer::Ip, || {
+        self.trace(host, Layer::Ip, |_w| {
             format!(
                 "ip_fragment: {total} B datagram exceeds MTU {mtu} of {dev_name}: {count} fragments"
             )
@@ -215,7 +215,7 @@ impl World {
         }
         skb.reset_network_header();
         let dev_name = self.dev(rt.dev).name.clone();
-        self.trace(host, Layer::Ip, || {
+        self.trace(host, Layer::Ip, |_w| {
             format!("ip6_output: IPv6 header pushed ({saddr} -> {daddr}); route via {dev_name}")
         });
         self.ns_mut(ns).mib.inc(Mib::Ip6OutTransmits);

@@ -74,7 +74,7 @@ impl World {
         if let Some(mac) = known {
             let src = self.dev(dev).mac;
             self.push_eth(&mut skb, src, mac, ethertype);
-            self.trace(host, Layer::Neigh, || {
+            self.trace(host, Layer::Neigh, |_w| {
                 format!("neighbour {nexthop} is {mac}: Ethernet header pushed")
             });
             return self.dev_queue_xmit(dev, skb);
@@ -96,7 +96,7 @@ impl World {
         }
         entry.queue.push(skb);
         let waiting = entry.queue.len();
-        self.trace(host, Layer::Neigh, || {
+        self.trace(host, Layer::Neigh, |_w| {
             format!("neighbour {nexthop} unresolved: INCOMPLETE, packet waits ({waiting} queued)")
         });
         for old in dropped {
@@ -155,7 +155,7 @@ impl World {
             let _ = arp.write(room);
         }
         self.push_eth(&mut skb, sha, dst, ETH_P_ARP);
-        self.trace(host, Layer::Neigh, || {
+        self.trace(host, Layer::Neigh, |_w| {
             if op == ARPOP_REQUEST {
                 format!("ARP request broadcast: who has {tip}? tell {sip}")
             } else {
@@ -197,7 +197,7 @@ impl World {
             self.neigh_update(dev, IpAddr::V4(arp.spa), arp.sha);
         }
         if ours && arp.op == ARPOP_REQUEST {
-            self.trace(host, Layer::Neigh, || {
+            self.trace(host, Layer::Neigh, |_w| {
                 format!(
                     "ARP request for our {} from {}: learn it, reply",
                     arp.tpa, arp.spa
@@ -227,13 +227,13 @@ impl World {
         let n = waiting.len();
         match was {
             Some(NudState::Reachable) => {}
-            Some(state) => self.trace(host, Layer::Neigh, || {
+            Some(state) => self.trace(host, Layer::Neigh, |_w| {
                 format!(
                     "neighbour {ip} {} -> REACHABLE at {mac}; {n} waiting packet(s) sent",
                     state.name()
                 )
             }),
-            None => self.trace(host, Layer::Neigh, || {
+            None => self.trace(host, Layer::Neigh, |_w| {
                 format!("neighbour {ip} learned from its ARP request: REACHABLE at {mac}")
             }),
         }

@@ -40,6 +40,7 @@ use crate::sim::World;
 use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
 use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
+use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
 use crate::wire::udp::{UdpHdr, fill_checksum_v4, fill_checksum_v6};
@@ -227,11 +228,7 @@ impl World {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
-            let why = format!(
-                "send buffer space (sk_wmem_alloc {wmem} >= sk_sndbuf {sndbuf}) on UDP {}",
-                self.sk(sk).local()
-            );
-            self.sleep_on(pid, sk, why);
+            self.sleep_on(pid, sk, WaitFor::SendSpace);
             return Poll::Pending;
         }
         let host = self.sk(sk).host;
@@ -250,7 +247,7 @@ impl World {
         self.skb_set_owner_w(&mut skb, sk);
         let after = self.sk(sk).wmem_alloc;
         let (id, truesize) = (skb.id, skb.truesize());
-        self.trace(host, Layer::Sock, || {
+        self.trace(host, Layer::Sock, |_w| {
             format!(
                 "copy_from_user {} B into skb#{id} (truesize {truesize}); sk_wmem_alloc {before} -> {after} of sk_sndbuf {sndbuf}",
                 buf.len()
@@ -280,7 +277,7 @@ impl World {
             _ => Ok(()),
         };
         skb.reset_transport_header();
-        self.trace(host, Layer::Udp, || {
+        self.trace(host, Layer::Udp, |_w| {
             format!(
                 "udp_sendmsg: UDP header pushed ({} -> {}, len {len})",
                 src.port(),
@@ -295,7 +292,6 @@ impl World {
             crate::wire::ipv4::IPPROTO_UDP,
             rt,
         );
-        self.local_bh_enable(host);
         match result {
             Ok(()) => {
                 self.udp_mib(ns, Mib::UdpOutDatagrams, Mib::Udp6OutDatagrams, family);
@@ -342,7 +338,7 @@ impl World {
             s.rmem_alloc = s.rmem_alloc.saturating_sub(bad.truesize() as u32);
             self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
-            self.trace(host, Layer::Udp, || {
+            self.trace(host, Layer::Udp, |_w| {
                 format!(
                     "udp_recvmsg: skb#{} fails its checksum at copy time: dropped",
                     bad.id
@@ -367,11 +363,7 @@ impl World {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
-            let why = format!(
-                "a datagram on UDP {} (receive queue empty)",
-                self.sk(sk).local()
-            );
-            self.sleep_on(pid, sk, why);
+            self.sleep_on(pid, sk, WaitFor::Datagram);
             return Poll::Pending;
         };
         let copied = data.len().min(buf.len());
@@ -384,7 +376,7 @@ impl World {
             let after = s.rmem_alloc;
             let left = s.receive_queue.qlen();
             self.udp_mib(ns, Mib::UdpInDatagrams, Mib::Udp6InDatagrams, family);
-            self.trace(host, Layer::Sock, || {
+            self.trace(host, Layer::Sock, |_w| {
                 format!(
                     "udp_recvmsg: skb#{id} dequeued ({left} left), copy_to_user {copied} B; sk_rmem_alloc {before} -> {after}"
                 )
@@ -437,12 +429,14 @@ impl World {
             if !csum_ok {
                 self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
                 self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
-                self.trace(host, Layer::Udp, || "bad UDP checksum: dropped".to_string());
+                self.trace(host, Layer::Udp, |_w| {
+                    "bad UDP checksum: dropped".to_string()
+                });
                 self.kfree_skb(skb);
                 return;
             }
             self.udp_mib(ns, Mib::UdpNoPorts, Mib::Udp6NoPorts, family);
-            self.trace(host, Layer::Udp, || {
+            self.trace(host, Layer::Udp, |_w| {
                 format!(
                     "UDP demux: no socket on port {}: NoPorts, ICMP port unreachable to {src}",
                     dst.port()
@@ -453,7 +447,7 @@ impl World {
             return;
         };
         let local = self.sk(sk).local();
-        self.trace(host, Layer::Udp, || {
+        self.trace(host, Layer::Udp, |_w| {
             format!("UDP demux: {src} -> {dst} matches socket {local}")
         });
         self.udp_queue_rcv_skb(sk, skb);
@@ -473,7 +467,7 @@ impl World {
             let drops = s.drops;
             self.udp_mib(ns, Mib::UdpRcvbufErrors, Mib::Udp6RcvbufErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
-            self.trace(host, Layer::Sock, || {
+            self.trace(host, Layer::Sock, |_w| {
                 format!("receive buffer full (sk_rmem_alloc {rmem} > sk_rcvbuf {rcvbuf}): datagram dropped, sk_drops {drops}, RcvbufErrors")
             });
             self.kfree_skb(skb);
@@ -484,7 +478,7 @@ impl World {
         s.receive_queue.queue_tail(skb);
         let qlen = s.receive_queue.qlen();
         let after = s.rmem_alloc;
-        self.trace(host, Layer::Sock, || {
+        self.trace(host, Layer::Sock, |_w| {
             format!(
                 "skb#{id} queued on sk_receive_queue ({} -> {qlen}); sk_rmem_alloc {rmem} -> {after} of sk_rcvbuf {rcvbuf}",
                 qlen - 1
@@ -509,13 +503,13 @@ impl World {
         };
         if self.sk(sk).state != TCP_ESTABLISHED {
             // Without IP_RECVERR an unconnected socket ignores ICMP errors.
-            self.trace(host, Layer::Udp, || {
+            self.trace(host, Layer::Udp, |_w| {
                 format!("ICMP error for unconnected socket {local}: ignored")
             });
             return;
         }
         self.sk_mut(sk).err = Some(err);
-        self.trace(host, Layer::Udp, || {
+        self.trace(host, Layer::Udp, |_w| {
             format!(
                 "ICMP error for connected socket {local}: sk_err = {}",
                 err.name()

@@ -27,7 +27,7 @@ impl World {
             d.stats.rx_packets += 1;
             d.stats.rx_bytes += len;
         }
-        self.trace(host, Layer::Dev, || {
+        self.trace(host, Layer::Dev, |_w| {
             format!("lo: loopback_xmit: skb_orphan (sender's wmem released), {len} B frame turned around into netif_rx")
         });
         match self.eth_type_trans(dev, skb) {

@@ -142,6 +142,20 @@ impl World {
     /// included) to a device. With a qdisc the frame waits its turn;
     /// without one (loopback) it goes straight to the driver.
     pub(crate) fn dev_queue_xmit(&mut self, dev: DevId, skb: SkBuff) -> XmitResult {
+        // rcu_read_lock_bh(): bottom halves are off while the packet goes down;
+        // a softirq raised meanwhile (loopback's netif_rx) runs when they come
+        // back on, still inside the caller's system call.
+        let host = self.dev(dev).host;
+        let was_disabled = std::mem::replace(&mut self.host_mut(host).softnet.bh_disabled, true);
+        let result = self.dev_queue_xmit_locked(dev, skb);
+        self.host_mut(host).softnet.bh_disabled = was_disabled;
+        if !was_disabled {
+            self.local_bh_enable(host);
+        }
+        result
+    }
+
+    fn dev_queue_xmit_locked(&mut self, dev: DevId, skb: SkBuff) -> XmitResult {
         let host = self.dev(dev).host;
         if !self.dev(dev).up {
             self.dev_mut(dev).stats.tx_dropped += 1;
@@ -152,7 +166,6 @@ impl World {
             self.loopback_xmit(dev, skb);
             return XmitResult::Ok;
         }
-        let name = self.dev(dev).name.clone();
         let len = skb.len();
         let d = self.dev_mut(dev);
         let q = d.qdisc.as_mut().expect("NICs have a qdisc");
@@ -160,7 +173,8 @@ impl World {
             q.drops += 1;
             d.stats.tx_dropped += 1;
             let limit = q.limit;
-            self.trace(host, Layer::Dev, || {
+            self.trace(host, Layer::Dev, |w| {
+                let name = &w.dev(dev).name;
                 format!("qdisc of {name} full ({limit} packets): frame of {len} B dropped")
             });
             self.kfree_skb(skb);
@@ -168,7 +182,8 @@ impl World {
         }
         q.queue.push_back(skb);
         let qlen = q.queue.len();
-        self.trace(host, Layer::Dev, || {
+        self.trace(host, Layer::Dev, |w| {
+            let name = &w.dev(dev).name;
             format!(
                 "dev_queue_xmit on {name}: qdisc enqueue, qlen {} -> {qlen}",
                 qlen - 1

@@ -95,8 +95,8 @@ impl World {
         let size = nic.tx_ring.size();
         match nic.tx_ring.produce(skb) {
             Ok(slot) => {
-                let name = self.dev(dev).name.clone();
-                self.trace(host, Layer::Nic, || {
+                self.trace(host, Layer::Nic, |w| {
+                let name = &w.dev(dev).name;
                     format!(
                         "{name} driver: ndo_start_xmit puts {len} B frame in TX descriptor {slot}, TX ring {before} -> {} of {size}",
                         before + 1
@@ -142,9 +142,9 @@ impl World {
         if lost {
             l.lost += 1;
         }
-        let name = self.dev(dev).name.clone();
         let len = frame.len();
-        self.trace(host, Layer::Nic, || {
+        self.trace(host, Layer::Nic, |w| {
+            let name = &w.dev(dev).name;
             format!(
                 "{name}: NIC DMAs {len} B from memory and transmits it ({} on the wire)",
                 fmt_duration(ser)
@@ -152,7 +152,7 @@ impl World {
         });
         self.schedule(now + ser, Event::TxDone { dev });
         if lost {
-            self.trace_wire(|| format!("frame of {len} B lost on the link"));
+            self.trace_wire(|_w| format!("frame of {len} B lost on the link"));
         } else {
             self.schedule(
                 now + ser + cfg.latency,
@@ -173,9 +173,8 @@ impl World {
     /// A frame arrived from the link.
     pub(crate) fn nic_frame_arrives(&mut self, dev: DevId, frame: Vec<u8>) {
         let host = self.dev(dev).host;
-        let name = self.dev(dev).name.clone();
         let len = frame.len();
-        self.trace_wire(|| format!("{len} B frame arrives at {name}"));
+        self.trace_wire(|w| format!("{len} B frame arrives at {}", w.dev(dev).name));
         if !self.dev(dev).up {
             self.dev_mut(dev).stats.rx_dropped += 1;
             return;
@@ -195,7 +194,8 @@ impl World {
         match nic.rx_ring.produce(skb) {
             Ok(slot) => {
                 self.costs(host).dma_bytes += len as u64;
-                self.trace(host, Layer::Nic, || {
+                self.trace(host, Layer::Nic, |w| {
+                let name = &w.dev(dev).name;
                     format!(
                         "{name}: NIC DMAs {len} B into RX descriptor {slot}, RX ring {before} -> {} of {size}",
                         before + 1
@@ -206,7 +206,8 @@ impl World {
             Err(_) => {
                 self.dev_mut(dev).stats.rx_missed += 1;
                 let missed = self.dev(dev).stats.rx_missed;
-                self.trace(host, Layer::Nic, || {
+                self.trace(host, Layer::Nic, |w| {
+                let name = &w.dev(dev).name;
                     format!("{name}: RX ring full ({size} of {size}): frame dropped, rx_missed_errors {missed}")
                 });
             }
@@ -221,8 +222,8 @@ impl World {
         let host = self.dev(dev).host;
         self.costs(host).hardirqs += 1;
         self.nic(dev).irq_masked = true;
-        let name = self.dev(dev).name.clone();
-        self.trace(host, Layer::Irq, || {
+        self.trace(host, Layer::Irq, |w| {
+            let name = &w.dev(dev).name;
             format!(
                 "hard IRQ from {name} ({why}): driver masks the NIC's interrupts, napi_schedule()"
             )
@@ -234,7 +235,6 @@ impl World {
     /// to `quota` received frames up the stack. Returns frames received.
     pub(crate) fn nic_napi_poll(&mut self, dev: DevId, quota: usize) -> usize {
         let host = self.dev(dev).host;
-        let name = self.dev(dev).name.clone();
         let mut cleaned = 0;
         loop {
             let nic = self.nic(dev);
@@ -251,7 +251,8 @@ impl World {
         }
         if cleaned > 0 {
             let left = self.nic(dev).tx_ring.len();
-            self.trace(host, Layer::Nic, || {
+            self.trace(host, Layer::Nic, |w| {
+                let name = &w.dev(dev).name;
                 format!("{name} poll: freed {cleaned} sent skb(s) from the TX ring ({left} left)")
             });
             self.qdisc_run(dev);
@@ -268,7 +269,8 @@ impl World {
             let d = self.dev_mut(dev);
             d.stats.rx_packets += 1;
             d.stats.rx_bytes += len;
-            self.trace(host, Layer::Nic, || {
+            self.trace(host, Layer::Nic, |w| {
+                let name = &w.dev(dev).name;
                 format!(
                     "{name} poll: takes skb#{} ({len} B) off the RX ring, {before} -> {}; eth_type_trans",
                     skb.id,
@@ -282,7 +284,8 @@ impl World {
         }
         if work < quota {
             self.nic(dev).irq_masked = false;
-            self.trace(host, Layer::Softirq, || {
+            self.trace(host, Layer::Softirq, |w| {
+                let name = &w.dev(dev).name;
                 format!("{name}: napi_complete_done after {work} frame(s): NIC interrupts unmasked")
             });
         }

@@ -50,6 +50,9 @@ pub(crate) struct SoftnetData {
     pub(crate) poll_list: VecDeque<Napi>,
     pub(crate) softirq_pending: bool,
     pub(crate) in_softirq: bool,
+    /// Bottom halves are disabled (`local_bh_disable()`): a raised softirq
+    /// waits for `local_bh_enable()` instead of a timer.
+    pub(crate) bh_disabled: bool,
     /// The CPU is busy with softirq work until this instant.
     pub(crate) busy_until: Nanos,
     /// Packets handed to the protocol layers (`processed`).
@@ -81,6 +84,9 @@ impl World {
             return;
         }
         sd.softirq_pending = true;
+        if sd.bh_disabled {
+            return;
+        }
         let at = sd.busy_until.max(now);
         self.schedule(at, Event::NetRxSoftirq { host });
     }
@@ -95,7 +101,7 @@ impl World {
     /// bottom halves were off runs now, before the system call returns.
     pub(crate) fn local_bh_enable(&mut self, host: HostId) {
         let sd = &self.host(host).softnet;
-        if sd.softirq_pending && !sd.in_softirq {
+        if sd.softirq_pending && !sd.in_softirq && !sd.bh_disabled {
             self.net_rx_action(host);
         }
     }
@@ -112,8 +118,8 @@ impl World {
             sd.in_softirq = true;
         }
         self.costs(host).softirq_runs += 1;
-        let list = self.poll_list_names(host);
-        self.trace(host, Layer::Softirq, || {
+        self.trace(host, Layer::Softirq, |w| {
+            let list = w.poll_list_names(host);
             format!("NET_RX softirq: net_rx_action polls [{list}], budget {budget_pkts}")
         });
         let mut done = 0usize;
@@ -145,7 +151,7 @@ impl World {
         if squeezed {
             sd.time_squeeze += 1;
             let squeeze = sd.time_squeeze;
-            self.trace(host, Layer::Softirq, || {
+            self.trace(host, Layer::Softirq, |_w| {
                 format!("budget spent after {done} packets with work left: time_squeeze {squeeze}, ksoftirqd continues")
             });
         }
@@ -177,7 +183,7 @@ impl World {
         // The kernel admits while qlen <= max, so max + 1 packets can wait.
         if qlen <= max {
             sd.input_pkt_queue.push_back(skb);
-            self.trace(host, Layer::Softirq, || {
+            self.trace(host, Layer::Softirq, |_w| {
                 format!("netif_rx: enqueue_to_backlog, input_pkt_queue {qlen} -> {} (max {max}); raise NET_RX", qlen + 1)
             });
             self.napi_schedule(host, Napi::Backlog);
@@ -185,7 +191,7 @@ impl World {
             sd.dropped += 1;
             let dropped = sd.dropped;
             self.dev_mut(dev).stats.rx_dropped += 1;
-            self.trace(host, Layer::Softirq, || {
+            self.trace(host, Layer::Softirq, |_w| {
                 format!("netif_rx: backlog full ({qlen} > {max}): packet dropped, softnet dropped {dropped}")
             });
             self.kfree_skb(skb);
@@ -228,7 +234,7 @@ impl World {
             ETH_P_ARP => self.arp_rcv(dev, skb),
             other => {
                 self.dev_mut(dev).stats.rx_dropped += 1;
-                self.trace(host, Layer::Dev, || {
+                self.trace(host, Layer::Dev, |_w| {
                     format!("no handler for ethertype {other:#06x}: dropped")
                 });
                 self.kfree_skb(skb);

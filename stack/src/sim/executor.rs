@@ -203,13 +203,15 @@ fn report(w: &World, hit_event_limit: bool, bounded: bool) -> RunReport {
         .iter()
         .filter_map(|t| match &t.state {
             TaskState::Blocked {
-                syscall, reason, ..
+                syscall,
+                sock,
+                waits,
             } => Some(Sleeper {
                 pid: t.pid,
                 comm: t.comm.clone(),
                 host: host_name(t.host),
                 syscall: syscall.clone(),
-                waits_for: reason.clone(),
+                waits_for: w.describe_wait(*sock, *waits),
             }),
             _ => None,
         })

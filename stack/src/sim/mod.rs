@@ -77,19 +77,28 @@ impl World {
         }
     }
 
-    /// Records one step of the journey.
-    pub(crate) fn trace(&mut self, host: HostId, layer: Layer, what: impl FnOnce() -> String) {
+    /// Records one step of the journey. `what` reads the world to describe
+    /// the step, and runs only when tracing is on, so a benchmark with the
+    /// trace off pays nothing for the words.
+    pub(crate) fn trace(
+        &mut self,
+        host: HostId,
+        layer: Layer,
+        what: impl FnOnce(&World) -> String,
+    ) {
         if self.trace.enabled {
+            let text = what(self);
             let now = self.now;
-            self.trace.record(now, Some(host), layer, what());
+            self.trace.record(now, Some(host), layer, text);
         }
     }
 
     /// Records a step on the wire, which belongs to no host.
-    pub(crate) fn trace_wire(&mut self, what: impl FnOnce() -> String) {
+    pub(crate) fn trace_wire(&mut self, what: impl FnOnce(&World) -> String) {
         if self.trace.enabled {
+            let text = what(self);
             let now = self.now;
-            self.trace.record(now, None, Layer::Link, what());
+            self.trace.record(now, None, Layer::Link, text);
         }
     }
 
