@@ -32,9 +32,11 @@ pub const RCV_SHUTDOWN: u8 = 1;
 /// `SEND_SHUTDOWN`: `shutdown(SHUT_WR)` was called.
 pub const SEND_SHUTDOWN: u8 = 2;
 
-/// `SOCK_MIN_RCVBUF` / `SOCK_MIN_SNDBUF`: `2 * (2048 + sizeof(struct
-/// sk_buff) rounded to a cache line)` = 2 * 2304 on x86_64.
-pub const SOCK_MIN_BUF: u32 = 4608;
+/// `SOCK_MIN_RCVBUF`: `TCP_SKB_MIN_TRUESIZE`, 2048 + `sizeof(struct
+/// sk_buff)` rounded to a cache line = 2304 on x86_64.
+pub const SOCK_MIN_RCVBUF: u32 = 2304;
+/// `SOCK_MIN_SNDBUF`: twice `TCP_SKB_MIN_TRUESIZE` = 4608.
+pub const SOCK_MIN_SNDBUF: u32 = 4608;
 
 /// Address family of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

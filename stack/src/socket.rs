@@ -16,7 +16,7 @@ use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
 use crate::sim::World;
 use crate::skbuff::SkbQueue;
-use crate::sock::{Family, SOCK_MIN_BUF, Sock, SockType, TCP_CLOSE};
+use crate::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, TCP_CLOSE};
 use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 use crate::uapi::*;
@@ -369,15 +369,16 @@ impl World {
         match opt {
             SO_REUSEADDR => s.reuseaddr = val != 0,
             SO_REUSEPORT => s.reuseport = val != 0,
-            // The value is capped by the sysctl, then doubled for the
-            // bookkeeping overhead (socket(7)), with a floor.
+            // The value is read as unsigned (so -1 means "as much as
+            // allowed"), capped by the sysctl, then doubled for bookkeeping
+            // overhead (socket(7)), with a floor (__sock_set_rcvbuf()).
             SO_RCVBUF => {
-                let v = val.min(sysctl.rmem_max as i32).min(i32::MAX / 2);
-                s.rcvbuf = (v.max(0) as u32 * 2).max(SOCK_MIN_BUF);
+                let v = (val as u32).min(sysctl.rmem_max).min(i32::MAX as u32 / 2);
+                s.rcvbuf = (v * 2).max(SOCK_MIN_RCVBUF);
             }
             SO_SNDBUF => {
-                let v = val.min(sysctl.wmem_max as i32).min(i32::MAX / 2);
-                s.sndbuf = (v.max(0) as u32 * 2).max(SOCK_MIN_BUF);
+                let v = (val as u32).min(sysctl.wmem_max).min(i32::MAX as u32 / 2);
+                s.sndbuf = (v * 2).max(SOCK_MIN_SNDBUF);
                 // A larger buffer may let a sleeping writer go on.
                 if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
                     self.sk_wake(sk, "sk_write_space");
@@ -398,7 +399,14 @@ impl World {
     ) -> Result<i32, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         if level != SOL_SOCKET {
-            return Err(Errno::ENOPROTOOPT);
+            // An unknown level falls through UDP to the IP layer, whose
+            // getsockopt says EOPNOTSUPP for IPv4 (do_ip_getsockopt) and
+            // ENOPROTOOPT for IPv6 (ipv6_getsockopt); setsockopt says
+            // ENOPROTOOPT for both.
+            return Err(match self.sk(sk).family {
+                Family::Inet if level != IPPROTO_IP && level != IPPROTO_UDP => Errno::EOPNOTSUPP,
+                _ => Errno::ENOPROTOOPT,
+            });
         }
         let s = self.sk(sk);
         Ok(match opt {

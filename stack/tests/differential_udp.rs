@@ -900,7 +900,7 @@ fn bufsizes_sim(rcv: bool) -> Vec<(i32, R<i32>)> {
 /// `SKB_DATA_ALIGN(sizeof(struct sk_buff))` = 2304 (include/net/sock.h).
 /// Only `SOCK_MIN_SNDBUF` is twice that.
 #[test]
-#[ignore = "sim differs: SO_RCVBUF floor is SOCK_MIN_RCVBUF = 2304 (sim uses 4608), and -1 is taken as u32 (capped to rmem_max, giving 8388608; sim gives the floor)"]
+
 fn so_rcvbuf_is_capped_doubled_and_floored() {
     same("SO_RCVBUF", bufsizes_real(true), bufsizes_sim(true));
 }
@@ -908,7 +908,7 @@ fn so_rcvbuf_is_capped_doubled_and_floored() {
 /// `SO_SNDBUF`: `min_t(u32, val, sysctl_wmem_max)`, doubled, floored at
 /// `SOCK_MIN_SNDBUF` = 4608.
 #[test]
-#[ignore = "sim differs: SO_SNDBUF -1 is taken as u32 by the kernel (capped to wmem_max, giving 8388608); sim gives the floor"]
+
 fn so_sndbuf_is_capped_doubled_and_floored() {
     same("SO_SNDBUF", bufsizes_real(false), bufsizes_sim(false));
 }
@@ -1031,7 +1031,7 @@ fn rcvbuf_drops_sim(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
 /// drops when `rmem + truesize > rcvbuf` unless the queue is empty ("Accept
 /// the packet if queue is empty", net/ipv4/udp.c): 4 are queued, 46 dropped.
 #[test]
-#[ignore = "sim differs: sk_rcvbuf 4608 instead of 4096 (SOCK_MIN_RCVBUF), and the enqueue test (see udp_enqueue_drops_what_would_overflow_the_buffer): sim queues 6 and drops 44, the kernel queues 4 and drops 46"]
+
 fn receive_buffer_overflow_drops() {
     let real = rcvbuf_drops_real(2048, SMALL, BURST);
     assert_eq!(real.read + real.socket_drops as usize, BURST, "{real:?}");
@@ -1051,7 +1051,7 @@ fn receive_buffer_overflow_drops() {
 /// Linux 6.18's "udp: ... accept the packet if queue is empty" change, which
 /// let the queue overshoot by one datagram) and queues 7.
 #[test]
-#[ignore = "sim differs: kernel drops when rmem + truesize > rcvbuf and the queue is not empty; sim drops only when rmem > rcvbuf, so it queues one datagram more (7 vs 6 with sk_rcvbuf 5000)"]
+
 fn udp_enqueue_drops_what_would_overflow_the_buffer() {
     let real = rcvbuf_drops_real(2500, SMALL, BURST);
     assert_eq!(real.rcvbuf, Ok(5000));
@@ -1226,7 +1226,7 @@ fn loopback_truesize_of_linear_datagrams() {
 /// simulation allocates one linear buffer rounded to a power of two
 /// (30000 → 33024, 65507 → 131328).
 #[test]
-#[ignore = "sim differs: payloads >= 16005 B go in page frags on loopback (truesize 832 + payload); sim rounds one linear buffer up to a power of two (65507 B -> 131328 instead of 66339)"]
+
 fn loopback_truesize_of_paged_datagrams() {
     let real = truesize_real(PAGED_PAYLOADS);
     assert!(real.iter().all(|&(n, t)| t as usize == n + 832), "{real:?}");
@@ -1593,7 +1593,7 @@ fn nonblocking_after_shut_rd_sim() -> NonBlockingAfterShutRd {
 /// that would wait: `__skb_recv_udp()` returns `-EAGAIN` when `timeo` is 0
 /// and only `__skb_wait_for_more_packets()` looks at `RCV_SHUTDOWN`.
 #[test]
-#[ignore = "sim differs: a non-blocking recv after SHUT_RD on an empty socket gives EAGAIN in the kernel (only the blocking wait checks RCV_SHUTDOWN); sim returns 0"]
+
 fn nonblocking_recv_after_shut_rd_is_eagain() {
     let real = nonblocking_after_shut_rd_real();
     assert_eq!(

@@ -24,11 +24,21 @@ use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
 use crate::trace::Layer;
 use crate::wire::icmp::{
-    ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
+    ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMPV6_DEST_UNREACH,
+    ICMPV6_PORT_UNREACH, IcmpHdr,
 };
 use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify, icmpv6_verify};
 use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
 use crate::wire::ipv6::Ipv6Hdr;
+
+/// Why a packet could not be delivered locally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unreach {
+    /// No socket on the port (`ICMP_PORT_UNREACH`).
+    Port,
+    /// No handler for the IP protocol (`ICMP_PROT_UNREACH`).
+    Protocol,
+}
 
 /// An ICMPv4 error is at most 576 bytes.
 const ICMP_MAX_V4: usize = 576;
@@ -72,11 +82,29 @@ impl World {
         &mut self,
         ns: NetNsId,
         skb: &SkBuff,
-        src: SocketAddr,
-        dst: SocketAddr,
+        src: IpAddr,
+        dst: IpAddr,
+    ) {
+        self.icmp_dest_unreach(ns, skb, src, dst, Unreach::Port);
+    }
+
+    /// `icmp_send(skb, ICMP_DEST_UNREACH, code)`: tell `src`, which sent
+    /// `skb` to our `dst`, that it could not be delivered.
+    pub(crate) fn icmp_dest_unreach(
+        &mut self,
+        ns: NetNsId,
+        skb: &SkBuff,
+        src: IpAddr,
+        dst: IpAddr,
+        why: Unreach,
     ) {
         let host = self.ns(ns).host;
-        let original = skb.network_header_bytes().unwrap_or_default().to_vec();
+        // The offending packet from its IP header on, frags included.
+        let mut original = skb.network_header_bytes().unwrap_or_default().to_vec();
+        if skb.is_nonlinear() {
+            original.extend_from_slice(&skb.to_vec()[skb.headlen()..]);
+        }
+        let (src, dst) = (SocketAddr::new(src, 0), SocketAddr::new(dst, 0));
         let Ok(rt) = self.ip_route_output(ns, src.ip()) else {
             return;
         };
@@ -90,7 +118,10 @@ impl World {
         let (ty, code, max, ip_hlen, proto) = match src.ip() {
             IpAddr::V4(_) => (
                 ICMP_DEST_UNREACH,
-                ICMP_PORT_UNREACH,
+                match why {
+                    Unreach::Port => ICMP_PORT_UNREACH,
+                    Unreach::Protocol => ICMP_PROT_UNREACH,
+                },
                 ICMP_MAX_V4,
                 Ipv4Hdr::LEN,
                 IPPROTO_ICMP,
@@ -135,7 +166,11 @@ impl World {
         }
         self.trace(host, Layer::Icmp, |_w| {
             format!(
-                "icmp_send: destination unreachable (port) to {}, quoting {} B",
+                "icmp_send: destination unreachable ({}) to {}, quoting {} B",
+                match why {
+                    Unreach::Port => "port",
+                    Unreach::Protocol => "protocol",
+                },
                 src.ip(),
                 quoted.len()
             )

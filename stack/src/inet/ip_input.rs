@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::ids::{DevId, NetNsId};
+use crate::inet::icmp::Unreach;
 use crate::sim::World;
 use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
@@ -41,8 +42,15 @@ impl World {
     pub(crate) fn ip_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
+        // __IP_UPD_PO_STATS(IN, skb->len): every packet that reaches IP,
+        // malformed or padded, counts with all its bytes.
         self.ns_mut(ns).mib.inc(Mib::IpInReceives);
-        let hdr = match Ipv4Hdr::parse(skb.data()) {
+        self.ns_mut(ns)
+            .mib
+            .add(Mib::IpExtInOctets, skb.len() as u64);
+        // The header is linear; its length checks need the whole packet.
+        let whole = skb.is_nonlinear().then(|| skb.to_vec());
+        let hdr = match Ipv4Hdr::parse(whole.as_deref().unwrap_or(skb.data())) {
             Ok(h) => h,
             Err(e) => {
                 let mib = &mut self.ns_mut(ns).mib;
@@ -61,9 +69,6 @@ impl World {
                 return;
             }
         };
-        self.ns_mut(ns)
-            .mib
-            .add(Mib::IpExtInOctets, hdr.tot_len as u64);
         // Ethernet padding beyond tot_len goes (pskb_trim_rcsum()).
         skb.trim(hdr.tot_len as usize);
         skb.reset_network_header();
@@ -98,13 +103,23 @@ impl World {
         } else {
             skb
         };
-        self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+        // ip_protocol_deliver_rcu(): delivered if a protocol handler takes it.
         let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
         match hdr.protocol {
-            IPPROTO_UDP => self.udp_rcv(ns, skb, s, d),
-            IPPROTO_ICMP => self.icmp_rcv(ns, skb, hdr.saddr, hdr.daddr),
-            _ => {
+            IPPROTO_UDP => {
+                self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+                self.udp_rcv(ns, skb, s, d)
+            }
+            IPPROTO_ICMP => {
+                self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+                self.icmp_rcv(ns, skb, hdr.saddr, hdr.daddr)
+            }
+            proto => {
                 self.ns_mut(ns).mib.inc(Mib::IpInUnknownProtos);
+                self.trace(host, Layer::Ip, |_w| {
+                    format!("no handler for IP protocol {proto}: ICMP protocol unreachable")
+                });
+                self.icmp_dest_unreach(ns, &skb, s, d, Unreach::Protocol);
                 self.kfree_skb(skb);
             }
         }
@@ -156,7 +171,8 @@ impl World {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
         self.ns_mut(ns).mib.inc(Mib::Ip6InReceives);
-        let hdr = match Ipv6Hdr::parse(skb.data()) {
+        let whole = skb.is_nonlinear().then(|| skb.to_vec());
+        let hdr = match Ipv6Hdr::parse(whole.as_deref().unwrap_or(skb.data())) {
             Ok(h) => h,
             Err(e) => {
                 let m = if e == WireError::Truncated {

@@ -42,6 +42,7 @@ impl World {
                 nexthop: daddr,
                 src,
                 local: true,
+                dev_sg: true,
             });
         }
         let Some(r) = self.ns(ns).fib.lookup(daddr).cloned() else {
@@ -68,6 +69,7 @@ impl World {
             nexthop: r.via.unwrap_or(daddr),
             src,
             local: false,
+            dev_sg: false,
         })
     }
 

@@ -176,8 +176,8 @@ impl World {
     /// learn the sender; a reply completes an `INCOMPLETE` entry.
     pub(crate) fn arp_rcv(&mut self, dev: DevId, skb: SkBuff) {
         let host = self.dev(dev).host;
+        // ARP has no counters: a malformed packet is just dropped.
         let Ok(arp) = ArpHdr::parse(skb.data()) else {
-            self.dev_mut(dev).stats.rx_errors += 1;
             self.kfree_skb(skb);
             return;
         };

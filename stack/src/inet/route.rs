@@ -48,6 +48,9 @@ pub(crate) struct RouteResult {
     pub(crate) src: IpAddr,
     /// Delivered to this host (`RTN_LOCAL`).
     pub(crate) local: bool,
+    /// The device can gather a packet from page fragments (`NETIF_F_SG`):
+    /// loopback can; the simulated NIC is treated as unable to.
+    pub(crate) dev_sg: bool,
 }
 
 /// True when `addr` lies in `net/prefix`.

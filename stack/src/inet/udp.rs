@@ -12,10 +12,12 @@
 //! addresses (the best-scoring match); no socket means `NoPorts` and an
 //! ICMP port unreachable back to the sender. The datagram is queued on the
 //! socket's receive queue and charged to `sk_rmem_alloc` by its `truesize`
-//! (`__udp_enqueue_schedule_skb()`); if the queue already holds more than
-//! `sk_rcvbuf` the datagram is dropped and counted (`sk_drops`,
-//! `RcvbufErrors` and `InErrors`) — so one datagram always fits, however
-//! small the buffer. `recvfrom()` takes one whole datagram; bytes beyond the
+//! (`__udp_enqueue_schedule_skb()`); if charging it would take the queue
+//! past `sk_rcvbuf`, the datagram is dropped and counted (`sk_drops`,
+//! `RcvbufErrors` and `InErrors`), unless the queue is empty — so one
+//! datagram always fits, however small the buffer (Linux 6.15 and later;
+//! before that the test was whether the queue already held more than
+//! `sk_rcvbuf`). `recvfrom()` takes one whole datagram; bytes beyond the
 //! caller's buffer are discarded (`MSG_TRUNC`). `InDatagrams` counts
 //! datagrams *read*, not received, as in the kernel. A datagram whose
 //! checksum fails is queued all the same when a socket matches: the kernel
@@ -37,7 +39,7 @@ use std::task::Poll;
 use crate::errno::Errno;
 use crate::ids::{NetNsId, Pid, SockId};
 use crate::sim::World;
-use crate::skbuff::SkBuff;
+use crate::skbuff::{PAGE_SIZE, Page, SKB_MAX_ALLOC, SkBuff};
 use crate::snmp::Mib;
 use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
 use crate::task::WaitFor;
@@ -236,10 +238,25 @@ impl World {
         // __ip_append_data(): room for IP + UDP headers, the link header
         // (hh_len) and 15 bytes of alignment slack.
         let headroom = LL_RESERVED_SPACE + ip_hlen + UdpHdr::LEN;
-        let Some(mut skb) = self.alloc_skb(headroom + buf.len() + 15, headroom) else {
+        // __ip_append_data(): a datagram whose linear buffer would pass
+        // SKB_MAX_ALLOC goes, on a device that can gather (loopback), into
+        // page fragments charged byte for byte; only the headers are linear.
+        let paged = rt.dev_sg && headroom + buf.len() + 15 >= SKB_MAX_ALLOC;
+        let linear = if paged { 0 } else { buf.len() };
+        let Some(mut skb) = self.alloc_skb(headroom + linear + 15, headroom) else {
             return Poll::Ready(Err(Errno::ENOBUFS));
         };
-        if skb.put_data(buf).is_err() {
+        if paged {
+            for chunk in buf.chunks(PAGE_SIZE) {
+                let page = Page::alloc();
+                let added = page
+                    .write(0, chunk)
+                    .and_then(|()| skb.add_rx_frag(page, 0, chunk.len(), chunk.len()));
+                if added.is_err() {
+                    return Poll::Ready(Err(Errno::ENOBUFS));
+                }
+            }
+        } else if skb.put_data(buf).is_err() {
             return Poll::Ready(Err(Errno::ENOBUFS));
         }
         self.costs(host).copied_from_user += buf.len() as u64;
@@ -336,6 +353,7 @@ impl World {
             let s = self.sk_mut(sk);
             let bad = s.receive_queue.dequeue().expect("peeked");
             s.rmem_alloc = s.rmem_alloc.saturating_sub(bad.truesize() as u32);
+            s.drops += 1; // __sk_queue_drop_skb()
             self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
             self.trace(host, Layer::Udp, |_w| {
@@ -350,18 +368,21 @@ impl World {
         let skb = if peek {
             s.receive_queue
                 .peek()
-                .map(|skb| (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id))
+                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize(), skb.id))
         } else {
             s.receive_queue
                 .dequeue()
-                .map(|skb| (skb.data().to_vec(), skb.cb.src, skb.truesize(), skb.id))
+                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize(), skb.id))
         };
         let Some((data, src, truesize, id)) = skb else {
-            if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
-                return Poll::Ready(Ok((0, None)));
-            }
+            // __skb_recv_udp(): a non-blocking call never looks at the
+            // shutdown bits; only the wait (__skb_wait_for_more_packets)
+            // returns 0 for a read side that is shut.
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
+            }
+            if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
+                return Poll::Ready(Ok((0, None)));
             }
             self.sleep_on(pid, sk, WaitFor::Datagram);
             return Poll::Pending;
@@ -399,21 +420,24 @@ impl World {
         } else {
             Family::Inet6
         };
-        let Ok(hdr) = UdpHdr::parse(skb.data()) else {
+        // The header is linear; its length check needs the whole datagram.
+        let whole = skb.is_nonlinear().then(|| skb.to_vec());
+        let bytes = whole.as_deref().unwrap_or(skb.data());
+        let Ok(hdr) = UdpHdr::parse(bytes) else {
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
             self.kfree_skb(skb);
             return;
         };
-        let csum_ok = hdr.check == 0 && family == Family::Inet
-            || match (saddr, daddr) {
-                (IpAddr::V4(s), IpAddr::V4(d)) => {
-                    crate::wire::udp::udp_verify_v4(s, d, &skb.data()[..hdr.len as usize])
-                }
-                (IpAddr::V6(s), IpAddr::V6(d)) => {
-                    crate::wire::udp::udp_verify_v6(s, d, &skb.data()[..hdr.len as usize])
-                }
+        // A packet that never left memory (loopback: CHECKSUM_PARTIAL) is
+        // not checked; one from a wire is, over pseudo-header and datagram.
+        let csum_ok = skb.cb.csum_unnecessary || hdr.check == 0 && family == Family::Inet || {
+            let dgram = bytes.get(..hdr.len as usize).unwrap_or(bytes);
+            match (saddr, daddr) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => crate::wire::udp::udp_verify_v4(s, d, dgram),
+                (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::udp::udp_verify_v6(s, d, dgram),
                 _ => false,
-            };
+            }
+        };
         let src = SocketAddr::new(saddr, hdr.source);
         let dst = SocketAddr::new(daddr, hdr.dest);
         // Drop padding beyond the UDP length, then the header itself.
@@ -442,7 +466,7 @@ impl World {
                     dst.port()
                 )
             });
-            self.icmp_port_unreachable(ns, &skb, src, dst);
+            self.icmp_port_unreachable(ns, &skb, src.ip(), dst.ip());
             self.kfree_skb(skb);
             return;
         };
@@ -454,7 +478,7 @@ impl World {
     }
 
     /// `__udp_enqueue_schedule_skb()`: charge `sk_rmem_alloc` and queue, or
-    /// drop when the queue already holds more than `sk_rcvbuf`.
+    /// drop when it would take a non-empty queue past `sk_rcvbuf`.
     fn udp_queue_rcv_skb(&mut self, sk: SockId, skb: SkBuff) {
         let ns = self.sk(sk).netns;
         let host = self.sk(sk).host;
@@ -462,7 +486,9 @@ impl World {
         let truesize = skb.truesize() as u32;
         let s = self.sk_mut(sk);
         let (rmem, rcvbuf) = (s.rmem_alloc, s.rcvbuf);
-        if rmem > rcvbuf {
+        // 6.18: drop what would overflow the buffer, unless the queue is
+        // empty, so one datagram always fits however small the buffer.
+        if rmem != 0 && rmem + truesize > rcvbuf {
             s.drops += 1;
             let drops = s.drops;
             self.udp_mib(ns, Mib::UdpRcvbufErrors, Mib::Udp6RcvbufErrors, family);

@@ -34,7 +34,7 @@ use crate::sim::event::Event;
 use crate::sim::time::fmt_duration;
 use crate::skbuff::SkBuff;
 use crate::trace::Layer;
-use crate::wire::ethernet::ETH_ZLEN;
+use crate::wire::ethernet::{ETH_ZLEN, EthHdr, MacAddr};
 
 /// Descriptors per ring, a common default (`ethtool -g` shows it).
 pub const DEFAULT_RING_SIZE: usize = 256;
@@ -177,6 +177,24 @@ impl World {
         self.trace_wire(|w| format!("{len} B frame arrives at {}", w.dev(dev).name));
         if !self.dev(dev).up {
             self.dev_mut(dev).stats.rx_dropped += 1;
+            return;
+        }
+        // The MAC's own checks, before anything reaches memory: a frame too
+        // short to hold an Ethernet header is a length error, and a unicast
+        // frame for another station is filtered out silently (no
+        // promiscuous mode).
+        if len < EthHdr::LEN {
+            self.dev_mut(dev).stats.rx_errors += 1;
+            return;
+        }
+        let dst = MacAddr([frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]]);
+        if dst != self.dev(dev).mac && !dst.is_broadcast() && !dst.is_multicast() {
+            self.trace(host, Layer::Nic, |w| {
+                format!(
+                    "{}: frame for {dst} is not ours: filtered by the NIC",
+                    w.dev(dev).name
+                )
+            });
             return;
         }
         let Some(mut skb) = self.alloc_skb(len.max(1536) + NET_SKB_PAD, NET_SKB_PAD) else {

@@ -71,9 +71,9 @@ pub use page::{Page, PageFrag};
 pub use queue::SkbQueue;
 pub use truesize::{
     KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, MAX_HEADER_DISTRO, MAX_HEADER_MINIMAL, NET_IP_ALIGN,
-    NET_SKB_PAD, PAGE_SIZE, SKB_SHINFO_SIZE, SKB_STRUCT_SIZE, SMP_CACHE_BYTES, SlabModel,
-    kmalloc_size_roundup, skb_data_align, skb_head_align, skb_truesize, skb_truesize_for,
-    skb_with_overhead,
+    NET_SKB_PAD, PAGE_SIZE, SKB_MAX_ALLOC, SKB_SHINFO_SIZE, SKB_STRUCT_SIZE, SMP_CACHE_BYTES,
+    SlabModel, kmalloc_size_roundup, skb_data_align, skb_head_align, skb_truesize,
+    skb_truesize_for, skb_with_overhead,
 };
 
 /// `MAX_SKB_FRAGS`: the default `CONFIG_MAX_SKB_FRAGS`.
@@ -231,6 +231,9 @@ pub struct SkbCb {
     /// The transport checksum did not verify; UDP notices when it copies
     /// the datagram to the reader.
     pub csum_bad: bool,
+    /// No checksum check is needed (`CHECKSUM_PARTIAL`/`UNNECESSARY`):
+    /// the packet never left this machine's memory.
+    pub csum_unnecessary: bool,
 }
 
 impl SkBuff {

@@ -55,6 +55,11 @@ pub const SKB_STRUCT_SIZE: usize = 256;
 /// kmalloc hands out whole pages (`kmalloc_large`).
 pub const KMALLOC_MAX_CACHE_SIZE: usize = 8192;
 
+/// `SKB_MAX_ALLOC` = `SKB_MAX_ORDER(0, 2)`: the largest linear buffer
+/// (four pages less the shared info) that `__ip_append_data()` builds before
+/// it switches to page fragments on a device that can gather.
+pub const SKB_MAX_ALLOC: usize = (PAGE_SIZE << 2) - SKB_SHINFO_SIZE;
+
 /// `KMALLOC_MAX_SIZE`: `1 << (MAX_PAGE_ORDER + PAGE_SHIFT)`, 4 MiB. Larger
 /// requests fail, which is why a giant `alloc_skb()` returns an error.
 pub const KMALLOC_MAX_SIZE: usize = 4 << 20;
