@@ -239,10 +239,9 @@ fn main() {
          (sim) or of the send/receive loop (real, {BATCH} sends then {BATCH} receives)."
     );
     println!(
-        "events/s: events the event loop handled per wall second, counted from what they \
-         leave behind (2 per frame on a link: TxDone + FrameArrives; 1 per NET_RX raise; \
-         1 per nanosleep). On loopback the softirq runs inside sendto() and its raise \
-         leaves a NetRxSoftirq event that finds nothing to do."
+        "events/s: events the event loop handled (RunReport::events) per wall second: \
+         2 per frame on a link (TxDone, FrameArrives), 1 per deferred NET_RX softirq, 1 per \
+         nanosleep. On loopback the softirq runs inside sendto() and leaves no event."
     );
     println!(
         "virt time: virtual time from the first bulk sendto() to the last recvfrom() \
@@ -287,7 +286,6 @@ fn sim_run(path: SimPath, n: usize, size: usize) -> SimRun {
 
     let delivered = Rc::new(Cell::new(0u64));
     let sent = Rc::new(Cell::new(0u64));
-    let timers = Rc::new(Cell::new(0u64));
     let t_start = Rc::new(Cell::new(0 as Nanos));
     let t_last = Rc::new(Cell::new(0 as Nanos));
 
@@ -310,7 +308,6 @@ fn sim_run(path: SimPath, n: usize, size: usize) -> SimRun {
     }
     {
         let sent = sent.clone();
-        let timers = timers.clone();
         let t_start = t_start.clone();
         sim.spawn(a, "sender", move |p| async move {
             let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
@@ -319,7 +316,6 @@ fn sim_run(path: SimPath, n: usize, size: usize) -> SimRun {
             p.sendto(fd, &payload, 0, dst).await?;
             sent.set(1);
             p.sleep(ms(1)).await;
-            timers.set(timers.get() + 1);
             t_start.set(p.now());
             for i in 1..n {
                 p.sendto(fd, &payload, 0, dst).await?;
@@ -327,11 +323,9 @@ fn sim_run(path: SimPath, n: usize, size: usize) -> SimRun {
                 if path == SimPath::Loopback && i % BATCH == 0 {
                     // sched_yield(): let the receiver drain its queue.
                     p.sleep(ns(0)).await;
-                    timers.set(timers.get() + 1);
                 }
             }
             p.sleep(ms(1)).await;
-            timers.set(timers.get() + 1);
             p.sendto(fd, &[0u8; MARKER_LEN], 0, dst).await?;
             Ok(())
         });
@@ -341,18 +335,7 @@ fn sim_run(path: SimPath, n: usize, size: usize) -> SimRun {
     let report = sim.run();
     let wall = start.elapsed();
 
-    // The event loop keeps no public count, so rebuild it from what each
-    // event leaves behind: a frame on a link is a TxDone and a
-    // FrameArrives, a NET_RX raise one NetRxSoftirq (on loopback the
-    // softirq has already run inline by then, and the event finds nothing
-    // to do), a nanosleep one Wake.
-    let frames: u64 = [a, b]
-        .iter()
-        .filter_map(|&h| sim.dev_stats(h, "eth0"))
-        .map(|s| s.tx_packets)
-        .sum();
-    let softirqs = sim.costs(a).softirq_runs + if b == a { 0 } else { sim.costs(b).softirq_runs };
-    let events = 2 * frames + softirqs + timers.get();
+    let events = report.events;
     let mut problems = Vec::new();
     if !report.is_ok() {
         problems.push(format!("run not clean: {}", report.to_string().trim_end()));

@@ -73,6 +73,9 @@ pub const MSG_PEEK: i32 = 0x2;
 pub const MSG_TRUNC: i32 = 0x20;
 /// `MSG_DONTWAIT`.
 pub const MSG_DONTWAIT: i32 = 0x40;
+/// `MSG_NOSIGNAL`: no `SIGPIPE` on a broken stream (accepted; the
+/// simulation sends no signals).
+pub const MSG_NOSIGNAL: i32 = 0x4000;
 
 /// `SHUT_RD`.
 pub const SHUT_RD: i32 = 0;

@@ -78,6 +78,8 @@ pub struct RunReport {
     pub deadlock: Option<Vec<Sleeper>>,
     /// Set when the run stopped at the event limit.
     pub hit_event_limit: bool,
+    /// Events the loop handled in this run (frames, softirqs, timers).
+    pub events: u64,
 }
 
 impl RunReport {
@@ -157,7 +159,9 @@ impl Executor {
         if let Some(u) = until {
             w.now = w.now.max(u);
         }
-        report(&w, hit_limit, until.is_some())
+        let mut r = report(&w, hit_limit, until.is_some());
+        r.events = events;
+        r
     }
 
     fn run_runnable(&mut self, world: &RefCell<World>) {
@@ -225,5 +229,6 @@ fn report(w: &World, hit_event_limit: bool, bounded: bool) -> RunReport {
         exits,
         deadlock,
         hit_event_limit,
+        events: 0,
     }
 }
