@@ -261,13 +261,9 @@ impl World {
         flags: i32,
         addr: Option<SockAddr>,
     ) -> Poll<Result<usize, Errno>> {
-        let file = match self.task(pid).files.get(fd) {
-            Ok(f) => f,
+        let (file, sk) = match self.sockfd_lookup(pid, fd) {
+            Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
-        };
-        let sk = match &self.files[&file].kind {
-            FileKind::Socket(s) => s.sk,
-            FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
         };
         let nonblock = self.nonblocking(file, flags);
         self.udp_sendmsg(pid, sk, buf, addr, nonblock)
@@ -299,13 +295,9 @@ impl World {
         buf: &mut [u8],
         flags: i32,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
-        let file = match self.task(pid).files.get(fd) {
-            Ok(f) => f,
+        let (file, sk) = match self.sockfd_lookup(pid, fd) {
+            Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
-        };
-        let sk = match &self.files[&file].kind {
-            FileKind::Socket(s) => s.sk,
-            FileKind::Tty => return Poll::Ready(Err(Errno::ENOTSOCK)),
         };
         let nonblock = self.nonblocking(file, flags);
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
