@@ -25,6 +25,7 @@ pub(crate) struct NetNs {
     pub(crate) fib: Fib,
     pub(crate) neigh: NeighTable,
     pub(crate) udp: UdpTable,
+    pub(crate) tcp: crate::inet::tcp::TcpTable,
     /// The IPv4 identification counter for outgoing datagrams.
     pub(crate) ip_id: u16,
     /// Per-destination ICMP rate-limit buckets (`inet_peer_xrlim_allow`):

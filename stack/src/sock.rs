@@ -95,6 +95,20 @@ pub(crate) struct Sock {
     pub(crate) dead: bool,
     pub(crate) inode: u64,
     pub(crate) uid: u32,
+    /// `struct socket`'s state (`SS_UNCONNECTED`, `SS_CONNECTING`,
+    /// `SS_CONNECTED`): what `connect()` has done, as opposed to the
+    /// protocol's `sk_state`.
+    pub(crate) sock_state: SocketState,
+    /// The TCP part (`struct tcp_sock`), for stream sockets.
+    pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
+}
+
+/// `socket_state` of `struct socket`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketState {
+    Unconnected,
+    Connecting,
+    Connected,
 }
 
 impl Sock {
@@ -161,8 +175,13 @@ impl World {
     /// Wakes every process sleeping on the socket's wait queue
     /// (`sk_data_ready`, `sk_write_space`, `sk_error_report` all end here).
     pub(crate) fn sk_wake(&mut self, sk: SockId, why: &str) {
-        let host = self.sk(sk).host;
-        let sleepers = self.sk_mut(sk).wq.wake_all();
+        // A socket freed on the way here (a connection that reached its
+        // end) has nobody left to wake.
+        let Some(s) = self.socks.get_mut(&sk) else {
+            return;
+        };
+        let host = s.host;
+        let sleepers = s.wq.wake_all();
         for WaitEntry::Process(pid) in sleepers {
             if !matches!(self.task(pid).state, TaskState::Blocked { .. }) {
                 continue;

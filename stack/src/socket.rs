@@ -14,15 +14,32 @@ use std::task::Poll;
 use crate::errno::Errno;
 use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
+use crate::inet::tcp::TcpSock;
 use crate::sim::World;
 use crate::skbuff::SkbQueue;
-use crate::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, TCP_CLOSE};
+use crate::sock::{
+    Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, SocketState, TCP_CLOSE,
+};
 use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 use crate::uapi::*;
 use crate::wait::{WaitEntry, WaitQueue};
 
 impl World {
+    /// Runs a system call's work on a stream socket with the socket held
+    /// (`lock_sock()` ... `release_sock()`); other sockets pass straight.
+    pub(crate) fn with_sock<R>(&mut self, sk: SockId, f: impl FnOnce(&mut World) -> R) -> R {
+        let stream = self.sk(sk).tcp.is_some();
+        if stream {
+            self.lock_sock(sk);
+        }
+        let r = f(self);
+        if stream {
+            self.release_sock(sk);
+        }
+        r
+    }
+
     /// `sockfd_lookup()`: fd → file → sock.
     pub(crate) fn sockfd_lookup(&self, pid: Pid, fd: i32) -> Result<(FileId, SockId), Errno> {
         let file = self.task(pid).files.get(fd)?;
@@ -91,19 +108,14 @@ impl World {
             (SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
-        if sock_type == SockType::Stream {
-            // TCP is not in the simulation yet.
-            return Err(Errno::ESOCKTNOSUPPORT);
-        }
         let host = self.task(pid).host;
         let netns = self.task(pid).netns;
         let sysctl = &self.ns(netns).sysctl;
-        let (rcvbuf, sndbuf) = (sysctl.rmem_default, sysctl.wmem_default);
-        let inode = {
-            let h = self.host_mut(host);
-            h.next_inode += 1;
-            h.next_inode
+        let (rcvbuf, sndbuf, protocol) = match sock_type {
+            SockType::Dgram => (sysctl.rmem_default, sysctl.wmem_default, IPPROTO_UDP),
+            SockType::Stream => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
         };
+        let inode = self.next_inode(host);
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let unspecified = match family {
@@ -118,7 +130,7 @@ impl World {
                 netns,
                 family,
                 ty: sock_type,
-                protocol: IPPROTO_UDP as u8,
+                protocol: protocol as u8,
                 state: TCP_CLOSE,
                 rcv_saddr: unspecified,
                 num: 0,
@@ -139,8 +151,39 @@ impl World {
                 dead: false,
                 inode,
                 uid: 0,
+                sock_state: SocketState::Unconnected,
+                tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
             },
         );
+        match self.sock_map_fd(pid, id, flags) {
+            Ok(fd) => {
+                let proto = if sock_type == SockType::Stream {
+                    "TCP"
+                } else {
+                    "UDP"
+                };
+                self.trace(host, Layer::Sock, |_w| {
+                    format!("sock_create: struct socket + struct sock ({proto}), inode {inode}; fd {fd} -> struct file")
+                });
+                Ok(fd)
+            }
+            Err(e) => {
+                self.socks.remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// `get_next_ino()`: a socket's inode number.
+    fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
+        let h = self.host_mut(host);
+        h.next_inode += 1;
+        h.next_inode
+    }
+
+    /// `sock_map_fd()`: a file for the socket on the lowest free fd, or
+    /// `EMFILE`.
+    fn sock_map_fd(&mut self, pid: Pid, sk: SockId, flags: i32) -> Result<i32, Errno> {
         let file = self.new_file(File {
             flags: O_RDWR
                 | if flags & SOCK_NONBLOCK != 0 {
@@ -149,7 +192,7 @@ impl World {
                     0
                 },
             count: 1,
-            kind: FileKind::Socket(SocketFile { sk: id }),
+            kind: FileKind::Socket(SocketFile { sk }),
         });
         let nofile = self.task(pid).rlimit_nofile;
         match self.task_mut(pid).files.alloc(file, nofile) {
@@ -157,15 +200,63 @@ impl World {
                 if flags & SOCK_CLOEXEC != 0 {
                     let _ = self.task_mut(pid).files.set_cloexec(fd, true);
                 }
-                self.trace(host, Layer::Sock, |_w| {
-                    format!("sock_create: struct socket + struct sock (UDP), inode {inode}; fd {fd} -> struct file")
-                });
                 Ok(fd)
             }
             Err(e) => {
                 self.files.remove(&file);
-                self.socks.remove(&id);
                 Err(e)
+            }
+        }
+    }
+
+    /// `listen(fd, backlog)`.
+    pub(crate) fn sys_listen(&mut self, pid: Pid, fd: i32, backlog: i32) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.sk(sk).ty != SockType::Stream {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.with_sock(sk, |w| w.tcp_listen(sk, backlog))
+    }
+
+    /// `accept4(fd, flags)`: a new fd for the next established connection.
+    /// The fd is reserved first, so at `RLIMIT_NOFILE` the call fails with
+    /// `EMFILE` and the connection stays queued, as in `do_accept()`.
+    pub(crate) fn sys_accept(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        flags: i32,
+    ) -> Poll<Result<(i32, SockAddr), Errno>> {
+        let (file, sk) = match self.sockfd_lookup(pid, fd) {
+            Ok(found) => found,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if self.sk(sk).ty != SockType::Stream {
+            return Poll::Ready(Err(Errno::EOPNOTSUPP));
+        }
+        if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Poll::Ready(Err(Errno::EINVAL));
+        }
+        let nofile = self.task(pid).rlimit_nofile;
+        if self.task(pid).files.len() as u32 >= nofile {
+            return Poll::Ready(Err(Errno::EMFILE));
+        }
+        let nonblock = self.nonblocking(file, 0);
+        match self.with_sock(sk, |w| w.tcp_accept(pid, sk, nonblock)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(child)) => {
+                let host = self.sk(child).host;
+                let inode = self.next_inode(host);
+                self.sk_mut(child).inode = inode;
+                let peer = self
+                    .sk(child)
+                    .daddr
+                    .map_or(SockAddr::Unspec, SockAddr::Inet);
+                match self.sock_map_fd(pid, child, flags) {
+                    Ok(newfd) => Poll::Ready(Ok((newfd, peer))),
+                    Err(e) => Poll::Ready(Err(e)),
+                }
             }
         }
     }
@@ -188,6 +279,13 @@ impl World {
         let f = self.files.remove(&file).expect("open file");
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
+            if self.sk(s.sk).ty == SockType::Stream {
+                self.trace(host, Layer::Sock, |_w| {
+                    "sock_close: last reference gone: tcp_close".to_string()
+                });
+                self.with_sock(s.sk, |w| w.tcp_close(s.sk));
+                return;
+            }
             let port = self.sk(s.sk).num;
             self.udp_unhash(s.sk);
             self.sk_release(s.sk);
@@ -227,12 +325,33 @@ impl World {
         };
         match waits {
             WaitFor::Datagram => format!("a datagram on UDP {} (receive queue empty)", s.local()),
-            WaitFor::SendSpace => format!(
-                "send buffer space (sk_wmem_alloc {} >= sk_sndbuf {}) on UDP {}",
-                s.wmem_alloc,
-                s.sndbuf,
-                s.local()
+            WaitFor::SendSpace => match s.tcp.as_deref() {
+                Some(tp) => format!(
+                    "send buffer space (sk_wmem_queued {} >= sk_sndbuf {}) on TCP {} -> {}",
+                    tp.wmem_queued,
+                    s.sndbuf,
+                    s.local(),
+                    s.daddr.map(|a| a.to_string()).unwrap_or_default()
+                ),
+                None => format!(
+                    "send buffer space (sk_wmem_alloc {} >= sk_sndbuf {}) on UDP {}",
+                    s.wmem_alloc,
+                    s.sndbuf,
+                    s.local()
+                ),
+            },
+            WaitFor::Data => format!(
+                "data on TCP {} -> {} (receive queue empty, peer has not closed)",
+                s.local(),
+                s.daddr.map(|a| a.to_string()).unwrap_or_default()
             ),
+            WaitFor::Connect => format!(
+                "the handshake with {} to finish",
+                s.daddr.map(|a| a.to_string()).unwrap_or_default()
+            ),
+            WaitFor::Connection => {
+                format!("a connection on TCP {} (accept queue empty)", s.local())
+            }
         }
     }
 
@@ -247,9 +366,22 @@ impl World {
     }
 
     /// `connect(fd, addr)` on a datagram socket: sets the default peer.
-    pub(crate) fn sys_connect(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
-        let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        self.ip4_datagram_connect(sk, addr)
+    pub(crate) fn sys_connect(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        addr: SockAddr,
+        first: bool,
+    ) -> Poll<Result<(), Errno>> {
+        let (file, sk) = match self.sockfd_lookup(pid, fd) {
+            Ok(found) => found,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if self.sk(sk).ty == SockType::Stream {
+            let nonblock = self.nonblocking(file, 0);
+            return self.with_sock(sk, |w| w.tcp_connect(pid, sk, addr, nonblock, first));
+        }
+        Poll::Ready(self.ip4_datagram_connect(sk, addr))
     }
 
     /// `sendto(fd, buf, len, flags, addr)`; `send`/`write` pass no address.
@@ -260,12 +392,17 @@ impl World {
         buf: &[u8],
         flags: i32,
         addr: Option<SockAddr>,
+        copied: &mut usize,
     ) -> Poll<Result<usize, Errno>> {
         let (file, sk) = match self.sockfd_lookup(pid, fd) {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        if self.sk(sk).ty == SockType::Stream {
+            // TCP ignores the address of a sendto() on a connected socket.
+            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+        }
         self.udp_sendmsg(pid, sk, buf, addr, nonblock)
     }
 
@@ -276,6 +413,7 @@ impl World {
         pid: Pid,
         fd: i32,
         buf: &[u8],
+        copied: &mut usize,
     ) -> Poll<Result<usize, Errno>> {
         match self.file_of(pid, fd) {
             Err(e) => Poll::Ready(Err(e)),
@@ -283,7 +421,7 @@ impl World {
                 kind: FileKind::Tty,
                 ..
             }) => Poll::Ready(Ok(buf.len())),
-            Ok(_) => self.sys_sendto(pid, fd, buf, 0, None),
+            Ok(_) => self.sys_sendto(pid, fd, buf, 0, None, copied),
         }
     }
 
@@ -300,6 +438,11 @@ impl World {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        if self.sk(sk).ty == SockType::Stream {
+            return self
+                .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
+                .map(|r| r.map(|n| (n, None)));
+        }
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
@@ -326,6 +469,12 @@ impl World {
     /// `shutdown(fd, how)`.
     pub(crate) fn sys_shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.sk(sk).ty == SockType::Stream {
+            if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
+                return Err(Errno::EINVAL);
+            }
+            return self.with_sock(sk, |w| w.tcp_shutdown(sk, (how + 1) as u8));
+        }
         self.inet_shutdown(sk, how)
     }
 
@@ -338,7 +487,36 @@ impl World {
     /// `getpeername(fd)`: `ENOTCONN` unless connected.
     pub(crate) fn sys_getpeername(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        self.sk(sk).daddr.map(SockAddr::Inet).ok_or(Errno::ENOTCONN)
+        let s = self.sk(sk);
+        // inet_getname(): a TCP socket that is closed or still in SYN_SENT
+        // has no peer yet.
+        if s.ty == SockType::Stream
+            && matches!(
+                s.state,
+                crate::inet::tcp::TCP_CLOSE
+                    | crate::inet::tcp::TCP_SYN_SENT
+                    | crate::inet::tcp::TCP_LISTEN
+            )
+        {
+            return Err(Errno::ENOTCONN);
+        }
+        s.daddr.map(SockAddr::Inet).ok_or(Errno::ENOTCONN)
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, SO_LINGER, {on, secs})`. Only a zero
+    /// timeout changes what the simulation does (close sends RST); a
+    /// positive one is accepted and behaves as off (close does not block).
+    pub(crate) fn sys_set_linger(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        linger: Option<u32>,
+    ) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.sk(sk).ty == SockType::Stream {
+            self.tcp_set_flag(sk, None, Some(linger == Some(0)));
+        }
+        Ok(())
     }
 
     /// `setsockopt(fd, level, optname, &val, sizeof(int))`
@@ -352,6 +530,15 @@ impl World {
         val: i32,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if level == IPPROTO_TCP && self.sk(sk).ty == SockType::Stream {
+            return match opt {
+                TCP_NODELAY => {
+                    self.tcp_set_flag(sk, Some(val != 0), None);
+                    Ok(())
+                }
+                _ => Err(Errno::ENOPROTOOPT),
+            };
+        }
         if level != SOL_SOCKET {
             return Err(Errno::ENOPROTOOPT);
         }

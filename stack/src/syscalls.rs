@@ -129,14 +129,52 @@ impl Process {
         )
     }
 
-    /// `connect(fd, addr)`. On a UDP socket it only records the peer.
+    /// `connect(fd, addr)`. On a UDP socket it only records the peer; on a
+    /// TCP socket it sends a SYN and, unless non-blocking, sleeps until the
+    /// handshake is over.
     pub async fn connect(&self, fd: i32, addr: impl ToSockAddr) -> SysResult<()> {
         let addr = addr.to_sock_addr()?;
+        let mut first = true;
         self.blocking(
             || format!("connect({fd}, {addr})"),
-            |w| Poll::Ready(w.sys_connect(self.pid, fd, addr)),
+            |w| {
+                let r = w.sys_connect(self.pid, fd, addr, first);
+                first = false;
+                r
+            },
         )
         .await
+    }
+
+    /// `listen(fd, backlog)`.
+    pub fn listen(&self, fd: i32, backlog: i32) -> SysResult<()> {
+        self.call(
+            || format!("listen({fd}, {backlog})"),
+            |w| w.sys_listen(self.pid, fd, backlog),
+        )
+    }
+
+    /// `accept(fd)`: the new connection's fd and its peer.
+    pub async fn accept(&self, fd: i32) -> SysResult<(i32, SockAddr)> {
+        self.accept4(fd, 0).await
+    }
+
+    /// `accept4(fd, flags)`, with `SOCK_NONBLOCK` / `SOCK_CLOEXEC`.
+    pub async fn accept4(&self, fd: i32, flags: i32) -> SysResult<(i32, SockAddr)> {
+        self.blocking(
+            || format!("accept({fd})"),
+            |w| w.sys_accept(self.pid, fd, flags),
+        )
+        .await
+    }
+
+    /// `setsockopt(fd, SOL_SOCKET, SO_LINGER, ...)`: `Some(0)` makes
+    /// `close()` abort the connection with RST; `None` turns lingering off.
+    pub fn set_linger(&self, fd: i32, secs: Option<u32>) -> SysResult<()> {
+        self.call(
+            || format!("setsockopt({fd}, SOL_SOCKET, SO_LINGER, {secs:?})"),
+            |w| w.sys_set_linger(self.pid, fd, secs),
+        )
     }
 
     /// `sendto(fd, buf, flags, addr)`.
@@ -148,28 +186,28 @@ impl Process {
         addr: impl ToSockAddr,
     ) -> SysResult<usize> {
         let addr = addr.to_sock_addr()?;
-        self.blocking(
-            || format!("sendto({fd}, {} bytes, {addr})", buf.len()),
-            |w| w.sys_sendto(self.pid, fd, buf, flags, Some(addr)),
-        )
+        self.blocking(|| format!("sendto({fd}, {} bytes, {addr})", buf.len()), {
+            let mut copied = 0;
+            move |w: &mut World| w.sys_sendto(self.pid, fd, buf, flags, Some(addr), &mut copied)
+        })
         .await
     }
 
     /// `send(fd, buf, flags)`: to the connected peer.
     pub async fn send(&self, fd: i32, buf: &[u8], flags: i32) -> SysResult<usize> {
-        self.blocking(
-            || format!("send({fd}, {} bytes)", buf.len()),
-            |w| w.sys_sendto(self.pid, fd, buf, flags, None),
-        )
+        self.blocking(|| format!("send({fd}, {} bytes)", buf.len()), {
+            let mut copied = 0;
+            move |w: &mut World| w.sys_sendto(self.pid, fd, buf, flags, None, &mut copied)
+        })
         .await
     }
 
     /// `write(fd, buf)`.
     pub async fn write(&self, fd: i32, buf: &[u8]) -> SysResult<usize> {
-        self.blocking(
-            || format!("write({fd}, {} bytes)", buf.len()),
-            |w| w.sys_write(self.pid, fd, buf),
-        )
+        self.blocking(|| format!("write({fd}, {} bytes)", buf.len()), {
+            let mut copied = 0;
+            move |w: &mut World| w.sys_write(self.pid, fd, buf, &mut copied)
+        })
         .await
     }
 

@@ -44,6 +44,25 @@ pub struct Sysctls {
     pub icmp_ratelimit: u32,
     /// `net.ipv4.ip_unprivileged_port_start`.
     pub ip_unprivileged_port_start: u16,
+    /// `net.ipv4.tcp_rmem`: min, default (a new socket's `sk_rcvbuf`), max.
+    pub tcp_rmem: (u32, u32, u32),
+    /// `net.ipv4.tcp_wmem`: min, default (a new socket's `sk_sndbuf`), max.
+    pub tcp_wmem: (u32, u32, u32),
+    /// `net.ipv4.tcp_syncookies`: 1 = send cookies when the SYN queue is full.
+    pub tcp_syncookies: u32,
+    /// `net.ipv4.tcp_max_syn_backlog`.
+    pub tcp_max_syn_backlog: u32,
+    /// `net.ipv4.tcp_abort_on_overflow`: reset instead of dropping the final
+    /// ACK that finds the accept queue full.
+    pub tcp_abort_on_overflow: u32,
+    /// `net.ipv4.tcp_synack_retries`.
+    pub tcp_synack_retries: u32,
+    /// `net.ipv4.tcp_syn_retries`.
+    pub tcp_syn_retries: u32,
+    /// `net.ipv4.tcp_fin_timeout` in seconds: an orphaned FIN_WAIT2's life.
+    pub tcp_fin_timeout: u32,
+    /// `net.ipv4.tcp_retries2`.
+    pub tcp_retries2: u32,
 }
 
 impl Default for Sysctls {
@@ -64,6 +83,15 @@ impl Default for Sysctls {
             udp_wmem_min: 4096,
             icmp_ratelimit: 1000,
             ip_unprivileged_port_start: 1024,
+            tcp_rmem: (4096, 131_072, 33_554_432),
+            tcp_wmem: (4096, 16_384, 4_194_304),
+            tcp_syncookies: 1,
+            tcp_max_syn_backlog: 2048,
+            tcp_abort_on_overflow: 0,
+            tcp_synack_retries: 5,
+            tcp_syn_retries: 6,
+            tcp_fin_timeout: 60,
+            tcp_retries2: 15,
         }
     }
 }
@@ -85,6 +113,15 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.udp_wmem_min",
     "net.ipv4.icmp_ratelimit",
     "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.tcp_abort_on_overflow",
+    "net.ipv4.tcp_synack_retries",
+    "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_retries2",
 ];
 
 impl Sysctls {
@@ -113,6 +150,15 @@ impl Sysctls {
             "net.ipv4.udp_wmem_min" => self.udp_wmem_min.to_string(),
             "net.ipv4.icmp_ratelimit" => self.icmp_ratelimit.to_string(),
             "net.ipv4.ip_unprivileged_port_start" => self.ip_unprivileged_port_start.to_string(),
+            "net.ipv4.tcp_rmem" => triple(self.tcp_rmem),
+            "net.ipv4.tcp_wmem" => triple(self.tcp_wmem),
+            "net.ipv4.tcp_syncookies" => self.tcp_syncookies.to_string(),
+            "net.ipv4.tcp_max_syn_backlog" => self.tcp_max_syn_backlog.to_string(),
+            "net.ipv4.tcp_abort_on_overflow" => self.tcp_abort_on_overflow.to_string(),
+            "net.ipv4.tcp_synack_retries" => self.tcp_synack_retries.to_string(),
+            "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries.to_string(),
+            "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout.to_string(),
+            "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
             _ => return Err(Errno::ENOENT),
         };
         Ok(v)
@@ -159,9 +205,35 @@ impl Sysctls {
             "net.ipv4.udp_wmem_min" => self.udp_wmem_min = positive(value)?,
             "net.ipv4.icmp_ratelimit" => self.icmp_ratelimit = num(value)?,
             "net.ipv4.ip_unprivileged_port_start" => self.ip_unprivileged_port_start = num(value)?,
+            "net.ipv4.tcp_rmem" => self.tcp_rmem = parse_triple(value)?,
+            "net.ipv4.tcp_wmem" => self.tcp_wmem = parse_triple(value)?,
+            "net.ipv4.tcp_syncookies" => self.tcp_syncookies = num(value)?,
+            "net.ipv4.tcp_max_syn_backlog" => self.tcp_max_syn_backlog = num(value)?,
+            "net.ipv4.tcp_abort_on_overflow" => self.tcp_abort_on_overflow = num(value)?,
+            "net.ipv4.tcp_synack_retries" => self.tcp_synack_retries = num(value)?,
+            "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
+            "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
+            "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
             _ => return Err(Errno::ENOENT),
         }
         Ok(())
+    }
+}
+
+/// `min\tdefault\tmax`, as `/proc/sys` prints a three-value tunable.
+fn triple(t: (u32, u32, u32)) -> String {
+    format!("{}\t{}\t{}", t.0, t.1, t.2)
+}
+
+/// Three numbers, each at least 1, in order: what `tcp_rmem` accepts.
+fn parse_triple(v: &str) -> Result<(u32, u32, u32), Errno> {
+    let n: Vec<u32> = v
+        .split_whitespace()
+        .map(|x| x.parse().map_err(|_| Errno::EINVAL))
+        .collect::<Result<_, _>>()?;
+    match n.as_slice() {
+        [a, b, c] if *a > 0 && a <= b && b <= c => Ok((*a, *b, *c)),
+        _ => Err(Errno::EINVAL),
     }
 }
 

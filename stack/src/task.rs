@@ -35,8 +35,14 @@ pub(crate) enum TaskState {
 pub(crate) enum WaitFor {
     /// Data in the receive queue (`sk_wait_data`).
     Datagram,
-    /// Room in the send buffer (`sock_wait_for_wmem`).
+    /// Room in the send buffer (`sock_wait_for_wmem`, `sk_stream_wait_memory`).
     SendSpace,
+    /// Data or the end of the stream on a TCP socket (`sk_wait_data`).
+    Data,
+    /// The handshake to finish (`inet_wait_for_connect`).
+    Connect,
+    /// A connection in the accept queue (`inet_csk_wait_for_connect`).
+    Connection,
 }
 
 /// A process's kernel-side state.

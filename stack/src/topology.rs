@@ -140,6 +140,7 @@ impl Sim {
             fib: Default::default(),
             neigh: Default::default(),
             udp: Default::default(),
+            tcp: Default::default(),
             ip_id: 0,
             icmp_peers: Default::default(),
             reasm: Default::default(),

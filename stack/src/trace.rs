@@ -23,6 +23,8 @@ pub enum Layer {
     Sock,
     /// UDP (`net/ipv4/udp.c`).
     Udp,
+    /// TCP (`net/ipv4/tcp*.c`).
+    Tcp,
     /// ICMP (`net/ipv4/icmp.c`).
     Icmp,
     /// IPv4/IPv6 (`net/ipv4/ip_output.c`, `ip_input.c`, `net/ipv6/`).
@@ -51,6 +53,7 @@ impl Layer {
             Layer::Syscall => "syscall",
             Layer::Sock => "sock",
             Layer::Udp => "udp",
+            Layer::Tcp => "tcp",
             Layer::Icmp => "icmp",
             Layer::Ip => "ip",
             Layer::Neigh => "neigh",

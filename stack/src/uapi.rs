@@ -48,6 +48,11 @@ pub const IPPROTO_TCP: i32 = 6;
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: i32 = 17;
 
+/// `TCP_NODELAY` (level `IPPROTO_TCP`).
+pub const TCP_NODELAY: i32 = 1;
+/// `SO_LINGER`.
+pub const SO_LINGER: i32 = 13;
+
 /// `SOL_SOCKET`.
 pub const SOL_SOCKET: i32 = 1;
 /// `SO_REUSEADDR`.

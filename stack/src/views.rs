@@ -31,7 +31,9 @@ impl World {
         let mut rows: Vec<InetSockRow> = self
             .socks
             .values()
-            .filter(|s| s.netns == ns && !s.dead && s.num != 0)
+            .filter(|s| {
+                s.netns == ns && s.ty == crate::sock::SockType::Dgram && !s.dead && s.num != 0
+            })
             .map(|s| {
                 let remote = s.daddr.unwrap_or_else(|| {
                     std::net::SocketAddr::new(
@@ -58,7 +60,70 @@ impl World {
             })
             .collect();
         rows.sort_by_key(|r| (r.bucket, r.inode));
+        rows.extend(self.tcp_rows(ns));
         rows
+    }
+
+    /// TCP sockets as `tcp4_seq_show()` walks them: listeners first, then
+    /// the established table (TIME_WAIT included); `sl` is a running count.
+    fn tcp_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
+        let now = self.now;
+        let table = &self.ns(ns).tcp;
+        let listeners = table.listeners.values().flatten();
+        let connected = table.ehash.values();
+        listeners
+            .chain(connected)
+            .enumerate()
+            .map(|(i, &id)| {
+                let s = self.sk(id);
+                let tp = s.tcp.as_deref().expect("tcp");
+                let listen = s.state == crate::inet::tcp::TCP_LISTEN;
+                let (rx, tx) = if listen {
+                    (tp.accept_queue.len() as u32, tp.max_ack_backlog)
+                } else if s.state == crate::inet::tcp::TCP_TIME_WAIT {
+                    (0, 0)
+                } else {
+                    (
+                        tp.rcv_nxt.wrapping_sub(tp.copied_seq),
+                        tp.write_seq.wrapping_sub(tp.snd_una),
+                    )
+                };
+                let remote = s.daddr.unwrap_or_else(|| {
+                    std::net::SocketAddr::new(
+                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        0,
+                    )
+                });
+                let (timer, expires) = match (tp.tw_at, tp.rto_at) {
+                    (Some(t), _) if s.state == crate::inet::tcp::TCP_TIME_WAIT => {
+                        (3, t.saturating_sub(now))
+                    }
+                    (_, Some(t)) => (1, t.saturating_sub(now)),
+                    _ => (0, 0),
+                };
+                InetSockRow {
+                    proto: L4Proto::Tcp,
+                    state: s.state,
+                    local: s.local(),
+                    remote,
+                    tx_queue: tx,
+                    rx_queue: rx,
+                    uid: s.uid,
+                    inode: s.inode,
+                    refcnt: 1,
+                    bucket: i as u32,
+                    process: self.owner_of(id),
+                    v6only: s.family == Family::Inet6,
+                    timer,
+                    timer_expires_jiffies: expires / 1_000_000,
+                    retransmits: tp.retransmits.min(255) as u8,
+                    rto_jiffies: tp.rto / 1_000_000,
+                    cwnd: tp.cwnd,
+                    ssthresh: tp.ssthresh,
+                    ..InetSockRow::default()
+                }
+            })
+            .collect()
     }
 
     /// The process holding a socket, as `ss -p` finds it through
@@ -217,10 +282,16 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
             Some(opts) => tools::ss(&w.inet_rows(ns), opts),
             None => format!("ss: invalid option -- '{flags}'\n"),
         },
-        ["netstat", "-an"] | ["netstat", "-uan"] => tools::netstat_an(&w.inet_rows(ns)),
-        ["netstat", "-anp"] | ["netstat", "-uanp"] => tools::netstat_anp(&w.inet_rows(ns)),
+        ["netstat", "-an"] | ["netstat", "-uan"] | ["netstat", "-tan"] => {
+            tools::netstat_an(&w.inet_rows(ns))
+        }
+        ["netstat", "-anp"] | ["netstat", "-uanp"] | ["netstat", "-tanp"] => {
+            tools::netstat_anp(&w.inet_rows(ns))
+        }
         ["cat", "/proc/net/udp"] => tools::proc_net_udp(&w.inet_rows(ns)),
         ["cat", "/proc/net/udp6"] => tools::proc_net_udp6(&w.inet_rows(ns)),
+        ["cat", "/proc/net/tcp"] => tools::proc_net_tcp(&w.inet_rows(ns)),
+        ["cat", "/proc/net/tcp6"] => tools::proc_net_tcp6(&w.inet_rows(ns)),
         ["cat", "/proc/net/softnet_stat"] => tools::proc_net_softnet_stat(&w.softnet_rows(ns)),
         ["cat", "/proc/net/snmp"] => w.snmp_file(ns),
         ["nstat", "-az"] | ["nstat", "-za"] => {

@@ -128,3 +128,19 @@ fn recv_deadlock() {
     assert!(out.starts_with("DEADLOCK"));
     assert_eq!(out.matches("blocked in recv(3").count(), 2);
 }
+
+#[test]
+fn tcp_handshake() {
+    let out = check("tcp_handshake");
+    for step in [
+        "Flags [S]",
+        "Flags [S.]",
+        "SYN_SENT -> ESTABLISHED",
+        "accept queue 0 -> 1",
+        "CLOSE_WAIT -> LAST_ACK",
+        "FIN_WAIT2 -> TIME_WAIT",
+        "TIME_WAIT of 10.0.0.1",
+    ] {
+        assert!(out.contains(step), "{step:?} missing:\n{out}");
+    }
+}

@@ -58,7 +58,7 @@ impl World {
             return Err(Errno::EINVAL);
         }
         self.sk_mut(sk).rcv_saddr = a.ip();
-        let port = match self.udp_get_port(sk, a.port()) {
+        let port = match self.get_port(sk, a.port()) {
             Ok(p) => p,
             Err(e) => {
                 let unspec = unspecified_like(a.ip());
@@ -75,6 +75,14 @@ impl World {
             format!("bind: socket hashed into the UDP table at {local}")
         });
         Ok(())
+    }
+
+    /// `sk->sk_prot->get_port()`: the protocol's port allocator.
+    fn get_port(&mut self, sk: SockId, port: u16) -> Result<u16, Errno> {
+        match self.sk(sk).ty {
+            crate::sock::SockType::Dgram => self.udp_get_port(sk, port),
+            crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
+        }
     }
 
     /// `inet_autobind()`: an unbound socket that sends (or connects) gets an

@@ -22,7 +22,9 @@ use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
 use crate::trace::Layer;
 use crate::wire::WireError;
-use crate::wire::ipv4::{IP_MF, IP_OFFSET, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
+use crate::wire::ipv4::{
+    IP_MF, IP_OFFSET, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Ipv4Hdr,
+};
 use crate::wire::ipv6::Ipv6Hdr;
 
 /// Fragments waiting for their siblings, keyed like `struct ipq`:
@@ -109,6 +111,10 @@ impl World {
             IPPROTO_UDP => {
                 self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
                 self.udp_rcv(ns, skb, s, d)
+            }
+            IPPROTO_TCP => {
+                self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+                self.tcp_v4_rcv(ns, skb, s, d)
             }
             IPPROTO_ICMP => {
                 self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
@@ -204,6 +210,7 @@ impl World {
         let (s, d) = (IpAddr::V6(hdr.saddr), IpAddr::V6(hdr.daddr));
         match hdr.next_header {
             IPPROTO_UDP => self.udp_rcv(ns, skb, s, d),
+            IPPROTO_TCP => self.tcp_v4_rcv(ns, skb, s, d),
             IPPROTO_ICMPV6 => self.icmpv6_rcv(ns, skb, hdr.saddr, hdr.daddr),
             _ => {
                 self.ns_mut(ns).mib.inc(Mib::Ip6InUnknownProtos);

@@ -7,4 +7,5 @@ pub mod ip_input;
 pub mod ip_output;
 pub mod neighbour;
 pub mod route;
+pub mod tcp;
 pub mod udp;

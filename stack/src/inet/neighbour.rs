@@ -10,8 +10,12 @@
 //! That first exchange is why the first packet to a new neighbour takes a
 //! round trip longer. `ip neigh` shows the table.
 //!
-//! Simplified: no retransmitted requests and no `FAILED` state (a request
-//! nobody answers leaves its packets waiting), no aging from `REACHABLE` to
+//! An unanswered request is repeated every second (`retrans_time_ms`); after
+//! three (`mcast_solicit`) the entry fails and its waiting packets are
+//! dropped (`neigh_timer_handler()`).
+//!
+//! Simplified: a failed entry is forgotten at once (the next packet starts
+//! over) and sends no ICMP host unreachable; no aging from `REACHABLE` to
 //! `STALE`. While unresolved, an entry holds packets up to
 //! `unres_qlen_bytes` of `truesize` and drops the oldest beyond that, as
 //! `__neigh_event_send()` does. IPv6 neighbour discovery is not modelled:
@@ -40,7 +44,14 @@ pub(crate) struct Neighbour {
     pub(crate) mac: Option<MacAddr>,
     pub(crate) state: NudState,
     pub(crate) queue: Vec<SkBuff>,
+    /// ARP requests sent for it while unresolved.
+    pub(crate) probes: u32,
 }
+
+/// `retrans_time_ms`: the wait between two ARP requests.
+pub const ARP_RETRANS_TIME: crate::sim::time::Nanos = crate::sim::time::secs(1);
+/// `mcast_solicit`: requests before giving up.
+pub const ARP_MCAST_SOLICIT: u32 = 3;
 
 /// A namespace's neighbour table (`arp_tbl`), keyed by device and address.
 #[derive(Debug, Default)]
@@ -86,6 +97,7 @@ impl World {
             mac: None,
             state: NudState::Incomplete,
             queue: Vec::new(),
+            probes: 0,
         });
         let mut dropped = Vec::new();
         let mut held: usize = entry.queue.iter().map(SkBuff::truesize).sum();
@@ -103,15 +115,68 @@ impl World {
             self.kfree_skb(old);
         }
         if fresh && let IpAddr::V4(target) = nexthop {
-            self.arp_send(
-                dev,
-                ARPOP_REQUEST,
-                target,
-                MacAddr::BROADCAST,
-                MacAddr::ZERO,
-            );
+            self.arp_solicit(dev, target);
         }
         XmitResult::Ok
+    }
+
+    /// Sends an ARP request for `target` and arms the retry timer.
+    fn arp_solicit(&mut self, dev: DevId, target: Ipv4Addr) {
+        let ns = self.dev(dev).netns;
+        if let Some(n) = self
+            .ns_mut(ns)
+            .neigh
+            .entries
+            .get_mut(&(dev, IpAddr::V4(target)))
+        {
+            n.probes += 1;
+        }
+        self.arp_send(
+            dev,
+            ARPOP_REQUEST,
+            target,
+            MacAddr::BROADCAST,
+            MacAddr::ZERO,
+        );
+        let at = self.now + ARP_RETRANS_TIME;
+        self.schedule(
+            at,
+            crate::sim::event::Event::NeighTimer {
+                dev,
+                ip: IpAddr::V4(target),
+            },
+        );
+    }
+
+    /// `neigh_timer_handler()`: still unresolved? Ask again, or give up.
+    pub(crate) fn neigh_timer(&mut self, dev: DevId, ip: IpAddr) {
+        let ns = self.dev(dev).netns;
+        let host = self.dev(dev).host;
+        let Some(n) = self.ns(ns).neigh.entries.get(&(dev, ip)) else {
+            return;
+        };
+        if n.state != NudState::Incomplete {
+            return;
+        }
+        if n.probes < ARP_MCAST_SOLICIT {
+            if let IpAddr::V4(target) = ip {
+                self.arp_solicit(dev, target);
+            }
+            return;
+        }
+        let n = self
+            .ns_mut(ns)
+            .neigh
+            .entries
+            .remove(&(dev, ip))
+            .expect("checked");
+        let dropped = n.queue.len();
+        self.trace(host, Layer::Neigh, |_w| {
+            format!("no ARP reply from {ip} after {ARP_MCAST_SOLICIT} requests: FAILED, {dropped} waiting packet(s) dropped")
+        });
+        for skb in n.queue {
+            self.kfree_skb(skb);
+        }
     }
 
     /// Pushes an Ethernet header onto the packet.
@@ -217,6 +282,7 @@ impl World {
             mac: None,
             state: NudState::Incomplete,
             queue: Vec::new(),
+            probes: 0,
         });
         if entry.state == NudState::Permanent {
             return;
@@ -224,6 +290,7 @@ impl World {
         entry.mac = Some(mac);
         entry.state = NudState::Reachable;
         let waiting = std::mem::take(&mut entry.queue);
+        self.events.cancel_neigh(dev, ip);
         let n = waiting.len();
         match was {
             Some(NudState::Reachable) => {}

@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::time::Nanos;
-use crate::ids::{DevId, HostId, Pid};
+use crate::ids::{DevId, HostId, Pid, SockId};
 
 /// Something that happens at an instant of virtual time.
 #[derive(Debug)]
@@ -24,6 +24,15 @@ pub(crate) enum Event {
     NetRxSoftirq { host: HostId },
     /// A sleeping process's timer expired (`nanosleep`, hrtimer).
     Wake { pid: Pid },
+    /// A neighbour entry's ARP retry timer.
+    NeighTimer { dev: DevId, ip: std::net::IpAddr },
+    /// One of a TCP socket's timers may be due (retransmission, TIME_WAIT).
+    TcpTimer { sk: SockId },
+    /// A SYN-ACK retransmission timer of a request in a listener's SYN queue.
+    SynAckTimer {
+        listener: SockId,
+        remote: std::net::SocketAddr,
+    },
 }
 
 struct Entry {
@@ -76,6 +85,13 @@ impl EventQueue {
 
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+
+    /// Deletes a neighbour entry's pending retry timer (`del_timer()`).
+    pub(crate) fn cancel_neigh(&mut self, dev: DevId, ip: std::net::IpAddr) {
+        self.heap.retain(
+            |Reverse(e)| !matches!(e.event, Event::NeighTimer { dev: d, ip: i } if d == dev && i == ip),
+        );
     }
 
     /// Drops every pending timer of a process that has exited.

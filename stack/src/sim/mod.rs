@@ -154,6 +154,9 @@ impl World {
             Event::FrameArrives { dev, frame } => self.nic_frame_arrives(dev, frame),
             Event::NetRxSoftirq { host } => self.net_rx_softirq_event(host),
             Event::Wake { pid } => self.timer_wake(pid),
+            Event::TcpTimer { sk } => self.tcp_timer(sk),
+            Event::NeighTimer { dev, ip } => self.neigh_timer(dev, ip),
+            Event::SynAckTimer { listener, remote } => self.tcp_synack_timer(listener, remote),
         }
     }
 }

@@ -231,6 +231,8 @@ pub struct SkbCb {
     /// The transport checksum did not verify; UDP notices when it copies
     /// the datagram to the reader.
     pub csum_bad: bool,
+    /// `TCP_SKB_CB(skb)->seq`: the sequence number of the first byte.
+    pub seq: u32,
     /// No checksum check is needed (`CHECKSUM_PARTIAL`/`UNNECESSARY`):
     /// the packet never left this machine's memory.
     pub csum_unnecessary: bool,

@@ -1,0 +1,74 @@
+//! The three-way handshake, a little data each way, and the close: the
+//! state of both sockets at every step, and the segments between them.
+//!
+//! Run it with `cargo run -q -p stack --example tcp_handshake`.
+
+use stack::prelude::*;
+
+fn main() {
+    let mut sim = Sim::new(1);
+    let client = sim.add_host("client");
+    let server = sim.add_host("server");
+    sim.add_link(
+        client,
+        "10.0.0.1/24",
+        server,
+        "10.0.0.2/24",
+        LinkConfig::default().latency(us(100)),
+    );
+
+    sim.spawn(server, "server", |p| async move {
+        let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(lfd, "0.0.0.0:80")?;
+        p.listen(lfd, 128)?;
+        let (fd, peer) = p.accept(lfd).await?; // sleeps until the handshake completes
+        p.log(format!("accept() -> fd {fd}, peer {peer}"));
+        let mut buf = [0u8; 100];
+        let n = p.read(fd, &mut buf).await?;
+        p.log(format!(
+            "read {n} bytes: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ));
+        p.write(fd, b"HTTP/1.0 200 OK\r\n\r\n").await?;
+        let n = p.read(fd, &mut buf).await?;
+        p.log(format!("read() -> {n}: the client closed its side"));
+        print!("{}", p.sh("ss -tan"));
+        p.close(fd)?;
+        p.close(lfd)?;
+        Ok(())
+    });
+
+    sim.spawn(client, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:80").await?; // SYN, SYN-ACK, ACK
+        p.log(format!(
+            "connect() returned: {} -> {}",
+            p.getsockname(fd)?,
+            p.getpeername(fd)?
+        ));
+        p.write(fd, b"GET / HTTP/1.0\r\n\r\n").await?;
+        let mut buf = [0u8; 100];
+        let n = p.read(fd, &mut buf).await?;
+        p.log(format!(
+            "read {n} bytes: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ));
+        p.close(fd)?;
+        p.sleep(ms(5)).await;
+        print!("{}", p.sh("ss -tan"));
+        Ok(())
+    });
+
+    let report = sim.run();
+    println!();
+    print!(
+        "{}",
+        sim.trace_text()
+            .lines()
+            .filter(|l| l.contains(" tcp ") || l.contains("time(s)"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    println!();
+    print!("{report}");
+}

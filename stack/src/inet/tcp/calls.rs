@@ -1,0 +1,672 @@
+//! What a process asks of TCP: `connect()` (`tcp_v4_connect()`,
+//! `inet_stream_connect()`), `listen()` (`inet_listen()`), `accept()`
+//! (`inet_csk_accept()`), `send()` (`tcp_sendmsg()`), `recv()`
+//! (`tcp_recvmsg()`), `close()` (`tcp_close()`) and `shutdown()`
+//! (`tcp_shutdown()`), with the errno each gives in each state.
+
+use std::net::SocketAddr;
+use std::task::Poll;
+
+use super::{
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN,
+    TCP_SYN_RECV, TCP_SYN_SENT, TcpSock, TxSeg, state_name,
+};
+use crate::errno::Errno;
+use crate::ids::{Pid, SockId};
+use crate::sim::World;
+use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
+use crate::task::WaitFor;
+use crate::trace::Layer;
+use crate::uapi::{MSG_PEEK, SockAddr};
+
+impl World {
+    pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
+        self.sk(sk).tcp.as_deref().expect("a TCP socket")
+    }
+
+    pub(crate) fn tp_mut(&mut self, sk: SockId) -> &mut TcpSock {
+        self.sk_mut(sk).tcp.as_deref_mut().expect("a TCP socket")
+    }
+
+    /// An initial sequence number. The kernel hashes the 4-tuple with a
+    /// secret and a clock (`secure_tcp_seq()`); the simulation draws it
+    /// from its seeded generator, which is as unpredictable to the peer and
+    /// repeatable from run to run.
+    pub(crate) fn tcp_new_isn(&mut self) -> u32 {
+        self.rng.u32(..)
+    }
+
+    /// `connect()` on a stream socket. The first call sends a SYN and, if
+    /// the socket is blocking, sleeps until the handshake ends; a
+    /// non-blocking call returns `EINPROGRESS`, and later calls `EALREADY`
+    /// while the SYN is out, 0 once connected (and `EISCONN` after that), or
+    /// the error that ended the attempt.
+    pub(crate) fn tcp_connect(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        addr: SockAddr,
+        nonblock: bool,
+        first: bool,
+    ) -> Poll<Result<(), Errno>> {
+        if first {
+            match self.sk(sk).sock_state {
+                SocketState::Connected => return Poll::Ready(Err(Errno::EISCONN)),
+                SocketState::Connecting if self.sk(sk).state != TCP_CLOSE => {
+                    if self.sk(sk).state == TCP_ESTABLISHED || self.sk(sk).state == TCP_CLOSE_WAIT {
+                        self.sk_mut(sk).sock_state = SocketState::Connected;
+                        return Poll::Ready(Ok(()));
+                    }
+                    if nonblock {
+                        return Poll::Ready(Err(Errno::EALREADY));
+                    }
+                }
+                _ => {
+                    if self.sk(sk).state != TCP_CLOSE {
+                        return Poll::Ready(Err(Errno::EISCONN));
+                    }
+                    let dst = match addr {
+                        SockAddr::Inet(a)
+                            if a.is_ipv4() == (self.sk(sk).family == crate::sock::Family::Inet) =>
+                        {
+                            a
+                        }
+                        SockAddr::Unspec => return Poll::Ready(Err(Errno::EAFNOSUPPORT)),
+                        _ => return Poll::Ready(Err(Errno::EAFNOSUPPORT)),
+                    };
+                    if let Err(e) = self.tcp_v4_connect(sk, dst) {
+                        return Poll::Ready(Err(e));
+                    }
+                    self.sk_mut(sk).sock_state = SocketState::Connecting;
+                    if nonblock {
+                        return Poll::Ready(Err(Errno::EINPROGRESS));
+                    }
+                }
+            }
+        }
+        match self.sk(sk).state {
+            TCP_SYN_SENT | TCP_SYN_RECV => {
+                self.sleep_on(pid, sk, WaitFor::Connect);
+                Poll::Pending
+            }
+            TCP_CLOSE => {
+                self.sk_mut(sk).sock_state = SocketState::Unconnected;
+                let e = self.sock_error(sk).unwrap_or(Errno::ECONNABORTED);
+                Poll::Ready(Err(e))
+            }
+            _ => {
+                self.sk_mut(sk).sock_state = SocketState::Connected;
+                Poll::Ready(Ok(()))
+            }
+        }
+    }
+
+    /// `tcp_v4_connect()`: route, pick the source address and an
+    /// ephemeral port, hash the socket, send the SYN.
+    fn tcp_v4_connect(&mut self, sk: SockId, dst: SocketAddr) -> Result<(), Errno> {
+        if dst.port() == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let ns = self.sk(sk).netns;
+        let rt = self.ip_route_output(ns, dst.ip())?;
+        if self.sk(sk).rcv_saddr.is_unspecified() {
+            self.sk_mut(sk).rcv_saddr = rt.src;
+        }
+        if self.sk(sk).num == 0 {
+            self.tcp_get_port(sk, 0)?;
+        }
+        let mtu = self.dev(rt.dev).mtu;
+        let iss = self.tcp_new_isn();
+        let local = self.sk(sk).local();
+        {
+            let s = self.sk_mut(sk);
+            s.daddr = Some(dst);
+            s.state = TCP_SYN_SENT;
+            let tp = s.tcp.as_deref_mut().expect("tcp");
+            *tp = TcpSock::new(iss);
+            tp.mss = mtu.saturating_sub(40).max(64);
+        }
+        let wscale = self.rcv_wscale_for(ns);
+        self.tp_mut(sk).rcv_wscale = wscale;
+        self.ns_mut(ns).tcp.ehash.insert((local, dst), sk);
+        self.ns_mut(ns).mib.inc(crate::snmp::Mib::TcpActiveOpens);
+        let host = self.sk(sk).host;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("tcp_v4_connect: {local} -> {dst}, state CLOSE -> SYN_SENT, ISN {iss}")
+        });
+        self.tcp_queue_control(sk, true, false);
+        self.tcp_write_xmit(sk);
+        Ok(())
+    }
+
+    /// `listen(fd, backlog)`: the backlog is capped by `somaxconn`; a
+    /// negative one means the cap.
+    pub(crate) fn tcp_listen(&mut self, sk: SockId, backlog: i32) -> Result<(), Errno> {
+        let state = self.sk(sk).state;
+        if self.sk(sk).sock_state != SocketState::Unconnected
+            || (state != TCP_CLOSE && state != TCP_LISTEN)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let ns = self.sk(sk).netns;
+        let somaxconn = self.ns(ns).sysctl.somaxconn;
+        let backlog = (backlog as u32).min(somaxconn);
+        if state == TCP_LISTEN {
+            self.tp_mut(sk).max_ack_backlog = backlog;
+            return Ok(());
+        }
+        if self.sk(sk).num == 0 {
+            self.tcp_get_port(sk, 0)?;
+        } else if self.tcp_port_conflict(sk, self.sk(sk).num) {
+            return Err(Errno::EADDRINUSE);
+        }
+        self.sk_mut(sk).state = TCP_LISTEN;
+        self.tp_mut(sk).max_ack_backlog = backlog;
+        let port = self.sk(sk).num;
+        self.ns_mut(ns)
+            .tcp
+            .listeners
+            .entry(port)
+            .or_default()
+            .push(sk);
+        let host = self.sk(sk).host;
+        let local = self.sk(sk).local();
+        self.trace(host, Layer::Tcp, |_w| {
+            format!(
+                "inet_listen: {local} LISTEN, backlog {backlog} (accept queue full at {})",
+                backlog + 1
+            )
+        });
+        Ok(())
+    }
+
+    /// `accept()`: take the oldest established child off the accept queue.
+    pub(crate) fn tcp_accept(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        nonblock: bool,
+    ) -> Poll<Result<SockId, Errno>> {
+        if self.sk(sk).state != TCP_LISTEN {
+            return Poll::Ready(Err(Errno::EINVAL));
+        }
+        if let Some(child) = self.tp_mut(sk).accept_queue.pop_front() {
+            self.tp_mut(child).parent = None;
+            let host = self.sk(sk).host;
+            let left = self.tp(sk).accept_queue.len();
+            self.trace(host, Layer::Tcp, |w| {
+                format!(
+                    "inet_csk_accept: connection from {} taken off the accept queue ({left} left)",
+                    w.sk(child).daddr.map(|a| a.to_string()).unwrap_or_default()
+                )
+            });
+            return Poll::Ready(Ok(child));
+        }
+        if nonblock {
+            return Poll::Ready(Err(Errno::EAGAIN));
+        }
+        self.sleep_on(pid, sk, WaitFor::Connection);
+        Poll::Pending
+    }
+
+    /// `tcp_sendmsg()`: copy into the write queue, in segments of at most
+    /// one MSS, then push what the windows allow. Returns once the bytes are
+    /// copied: the peer has not necessarily received anything.
+    pub(crate) fn tcp_sendmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &[u8],
+        copied: &mut usize,
+        nonblock: bool,
+    ) -> Poll<Result<usize, Errno>> {
+        loop {
+            let s = self.sk(sk);
+            if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
+                if *copied > 0 {
+                    return Poll::Ready(Ok(*copied));
+                }
+                // sk_stream_error(): the pending error first, then EPIPE
+                // (with SIGPIPE, which the simulation notes but does not send).
+                return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE)));
+            }
+            match s.state {
+                TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
+                TCP_SYN_SENT | TCP_SYN_RECV => {
+                    if nonblock {
+                        return Poll::Ready(Err(Errno::EAGAIN));
+                    }
+                    self.sleep_on(pid, sk, WaitFor::Connect);
+                    return Poll::Pending;
+                }
+                _ => return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE))),
+            }
+            if *copied == buf.len() {
+                self.tcp_push(sk);
+                return Poll::Ready(Ok(*copied));
+            }
+            let sndbuf = self.sk(sk).sndbuf;
+            if self.tp(sk).wmem_queued >= sndbuf {
+                self.tcp_push(sk);
+                if nonblock {
+                    return Poll::Ready(if *copied > 0 {
+                        Ok(*copied)
+                    } else {
+                        Err(Errno::EAGAIN)
+                    });
+                }
+                self.sleep_on(pid, sk, WaitFor::SendSpace);
+                return Poll::Pending;
+            }
+            let n = self.tcp_append(sk, &buf[*copied..]);
+            let host = self.sk(sk).host;
+            self.costs(host).copied_from_user += n as u64;
+            *copied += n;
+        }
+    }
+
+    /// Appends bytes to the tail segment, or to new ones, up to one MSS
+    /// each and as far as the send buffer allows; returns bytes taken.
+    fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
+        let sndbuf = self.sk(sk).sndbuf;
+        let tp = self.tp_mut(sk);
+        let mss = tp.mss as usize;
+        let mut taken = 0;
+        while taken < data.len() && tp.wmem_queued < sndbuf {
+            let room = match tp.write_queue.back() {
+                Some(t) if t.sent_at.is_none() && !t.fin && !t.syn && t.data.len() < mss => {
+                    mss - t.data.len()
+                }
+                _ => {
+                    let seg = TxSeg {
+                        seq: tp.write_seq,
+                        data: Vec::new(),
+                        syn: false,
+                        fin: false,
+                        psh: false,
+                        sent_at: None,
+                        retransmitted: false,
+                    };
+                    tp.wmem_queued += seg.charge();
+                    tp.write_queue.push_back(seg);
+                    mss
+                }
+            };
+            let n = room.min(data.len() - taken);
+            let tail = tp.write_queue.back_mut().expect("just ensured");
+            tail.data.extend_from_slice(&data[taken..taken + n]);
+            tp.write_seq = tp.write_seq.wrapping_add(n as u32);
+            tp.wmem_queued += n as u32;
+            taken += n;
+        }
+        taken
+    }
+
+    /// `tcp_push()`: mark the end of this write with PSH and send.
+    fn tcp_push(&mut self, sk: SockId) {
+        if let Some(t) = self.tp_mut(sk).write_queue.back_mut()
+            && t.sent_at.is_none()
+        {
+            t.psh = true;
+        }
+        self.tcp_write_xmit(sk);
+    }
+
+    /// `tcp_recvmsg()`: copy what is queued, across segment boundaries;
+    /// 0 at end of stream; otherwise the pending error, `EAGAIN` or sleep.
+    pub(crate) fn tcp_recvmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &mut [u8],
+        flags: i32,
+        nonblock: bool,
+    ) -> Poll<Result<usize, Errno>> {
+        if self.sk(sk).state == TCP_LISTEN {
+            return Poll::Ready(Err(Errno::ENOTCONN));
+        }
+        let peek = flags & MSG_PEEK != 0;
+        let copied = self.tcp_copy_to_user(sk, buf, peek);
+        if copied > 0 {
+            if !peek {
+                self.tcp_cleanup_rbuf(sk);
+            }
+            return Poll::Ready(Ok(copied));
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if self.tp(sk).fin_rcvd {
+            // Reading the end of the stream consumes the FIN's sequence
+            // number, so Recv-Q drops to 0 (found_fin_ok in tcp_recvmsg).
+            let tp = self.tp_mut(sk);
+            if !peek && tp.copied_seq.wrapping_add(1) == tp.rcv_nxt {
+                tp.copied_seq = tp.rcv_nxt;
+            }
+            return Poll::Ready(Ok(0));
+        }
+        if let Some(e) = self.sock_error(sk) {
+            return Poll::Ready(Err(e));
+        }
+        if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
+            return Poll::Ready(Ok(0));
+        }
+        if self.sk(sk).state == TCP_CLOSE {
+            return Poll::Ready(Err(Errno::ENOTCONN));
+        }
+        if nonblock {
+            return Poll::Ready(Err(Errno::EAGAIN));
+        }
+        self.sleep_on(pid, sk, WaitFor::Data);
+        Poll::Pending
+    }
+
+    /// Copies from the receive queue into `buf`, freeing what is consumed.
+    fn tcp_copy_to_user(&mut self, sk: SockId, buf: &mut [u8], peek: bool) -> usize {
+        let host = self.sk(sk).host;
+        let mut copied = 0;
+        let mut seq = self.tp(sk).copied_seq;
+        let mut freed = 0u32;
+        let s = self.sk_mut(sk);
+        let mut idx = 0;
+        while copied < buf.len() {
+            let Some(skb) = s.receive_queue.iter().nth(idx) else {
+                break;
+            };
+            let start = skb.cb.seq;
+            let offset = seq.wrapping_sub(start) as usize;
+            let bytes = skb.to_vec();
+            if offset >= bytes.len() {
+                break;
+            }
+            let n = (bytes.len() - offset).min(buf.len() - copied);
+            buf[copied..copied + n].copy_from_slice(&bytes[offset..offset + n]);
+            copied += n;
+            seq = seq.wrapping_add(n as u32);
+            if offset + n == bytes.len() {
+                if peek {
+                    idx += 1;
+                } else if let Some(done) = s.receive_queue.dequeue() {
+                    freed += done.truesize() as u32;
+                }
+            }
+        }
+        if !peek {
+            s.rmem_alloc = s.rmem_alloc.saturating_sub(freed);
+            s.tcp.as_deref_mut().expect("tcp").copied_seq = seq;
+        }
+        self.costs(host).copied_to_user += copied as u64;
+        if copied > 0 && !peek {
+            self.trace(host, Layer::Sock, |w| {
+                format!(
+                    "tcp_recvmsg: copy_to_user {copied} B ({} B still queued)",
+                    w.tp(sk).rcv_nxt.wrapping_sub(w.tp(sk).copied_seq)
+                )
+            });
+        }
+        copied
+    }
+
+    /// `close()` of a TCP socket (`tcp_close()`): unread data or a zero
+    /// linger turn it into an abort (RST); otherwise a FIN follows the
+    /// queued data, and the socket lives on, orphaned, through the closing
+    /// states.
+    pub(crate) fn tcp_close(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        self.sk_mut(sk).shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+        self.sk_mut(sk).dead = true;
+        let state = self.sk(sk).state;
+        match state {
+            TCP_LISTEN => {
+                // Children not yet accepted are reset; requests dropped.
+                let children: Vec<SockId> = self.tp_mut(sk).accept_queue.drain(..).collect();
+                self.tp_mut(sk).syn_queue.clear();
+                for c in children {
+                    self.tcp_send_active_reset(c);
+                    self.sk_mut(c).dead = true;
+                    self.tcp_done(c);
+                }
+                self.tcp_done(sk);
+                return;
+            }
+            TCP_CLOSE => {
+                self.tcp_done(sk);
+                return;
+            }
+            TCP_SYN_SENT => {
+                self.tcp_done(sk);
+                return;
+            }
+            _ => {}
+        }
+        let tp = self.tp(sk);
+        let pending = tp.rcv_nxt.wrapping_sub(tp.copied_seq);
+        let fin_unread = tp.fin_rcvd && pending > 0;
+        let unread = pending > fin_unread as u32;
+        if unread || self.tp(sk).linger_zero {
+            let why = if unread { "unread data" } else { "SO_LINGER 0" };
+            self.trace(host, Layer::Tcp, |_w| {
+                format!("tcp_close with {why}: send RST, drop the connection")
+            });
+            self.ns_mut(ns).mib.inc(if unread {
+                crate::snmp::Mib::TcpExtTCPAbortOnClose
+            } else {
+                crate::snmp::Mib::TcpExtTCPAbortOnLinger
+            });
+            self.tcp_send_active_reset(sk);
+            self.tcp_done(sk);
+            return;
+        }
+        self.tcp_send_fin(sk);
+    }
+
+    /// `shutdown()` on a TCP socket: `SHUT_WR` sends a FIN after queued
+    /// data; `SHUT_RD` only stops reading.
+    pub(crate) fn tcp_shutdown(&mut self, sk: SockId, bits: u8) -> Result<(), Errno> {
+        let state = self.sk(sk).state;
+        if matches!(state, TCP_CLOSE | TCP_LISTEN | TCP_SYN_SENT) && state != TCP_LISTEN {
+            self.sk_mut(sk).shutdown |= bits;
+            self.sk_wake(sk, "sk_state_change");
+            return Err(Errno::ENOTCONN);
+        }
+        let before = self.sk(sk).shutdown;
+        self.sk_mut(sk).shutdown |= bits;
+        if state == TCP_LISTEN {
+            // inet_shutdown() on a listener with SHUT_RD stops it.
+            if bits & RCV_SHUTDOWN != 0 {
+                self.tcp_close(sk);
+                self.sk_mut(sk).dead = false;
+            }
+            return Ok(());
+        }
+        if bits & SEND_SHUTDOWN != 0
+            && before & SEND_SHUTDOWN == 0
+            && matches!(state, TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_SYN_RECV)
+        {
+            self.tcp_send_fin(sk);
+        }
+        self.sk_wake(sk, "sk_state_change");
+        Ok(())
+    }
+
+    /// `tcp_send_fin()`: queue a FIN after the data and move to FIN_WAIT1
+    /// (or LAST_ACK if the peer closed first).
+    fn tcp_send_fin(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let old = self.sk(sk).state;
+        let new = if old == TCP_CLOSE_WAIT {
+            TCP_LAST_ACK
+        } else {
+            TCP_FIN_WAIT1
+        };
+        self.sk_mut(sk).state = new;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!(
+                "tcp_send_fin: state {} -> {}",
+                state_name(old),
+                state_name(new)
+            )
+        });
+        self.tcp_queue_control(sk, false, true);
+        self.tcp_write_xmit(sk);
+    }
+
+    /// Queues a SYN or a FIN, which take a sequence number each.
+    pub(crate) fn tcp_queue_control(&mut self, sk: SockId, syn: bool, fin: bool) {
+        let tp = self.tp_mut(sk);
+        // A FIN rides on the last unsent segment if there is one.
+        if fin
+            && let Some(t) = tp.write_queue.back_mut()
+            && t.sent_at.is_none()
+            && !t.syn
+        {
+            t.fin = true;
+            tp.write_seq = tp.write_seq.wrapping_add(1);
+            return;
+        }
+        let seg = TxSeg {
+            seq: tp.write_seq,
+            data: Vec::new(),
+            syn,
+            fin,
+            psh: false,
+            sent_at: None,
+            retransmitted: false,
+        };
+        tp.write_seq = tp.write_seq.wrapping_add(1);
+        tp.wmem_queued += seg.charge();
+        tp.write_queue.push_back(seg);
+    }
+
+    /// `tcp_done()`: the connection is over: CLOSE, timers stopped, tables
+    /// left; a socket whose file is closed is freed.
+    pub(crate) fn tcp_done(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let old = self.sk(sk).state;
+        if old != TCP_CLOSE {
+            self.trace(host, Layer::Tcp, |_w| {
+                format!("tcp_done: state {} -> CLOSE", state_name(old))
+            });
+        }
+        if old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT {
+            let ns = self.sk(sk).netns;
+            self.ns_mut(ns).mib.inc(crate::snmp::Mib::TcpEstabResets);
+        }
+        self.sk_mut(sk).state = TCP_CLOSE;
+        self.sk_mut(sk).shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+        {
+            let tp = self.tp_mut(sk);
+            tp.rto_at = None;
+            tp.tw_at = None;
+            tp.write_queue.clear();
+            tp.wmem_queued = 0;
+        }
+        self.tcp_unhash(sk);
+        if self.sk(sk).dead && self.tp(sk).parent.is_none() {
+            self.tcp_destroy(sk);
+        } else {
+            self.sk_wake(sk, "sk_state_change");
+        }
+    }
+
+    /// Frees a closed, orphaned socket.
+    pub(crate) fn tcp_destroy(&mut self, sk: SockId) {
+        self.tcp_unhash(sk);
+        self.tcp_unbind(sk);
+        let s = self.sk_mut(sk);
+        let _ = std::iter::from_fn(|| s.receive_queue.dequeue()).count();
+        self.socks.remove(&sk);
+    }
+
+    /// Leaves the established and listening tables.
+    pub(crate) fn tcp_unhash(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let local = self.sk(sk).local();
+        let remote = self.sk(sk).daddr;
+        let table = &mut self.ns_mut(ns).tcp;
+        if let Some(r) = remote
+            && table.ehash.get(&(local, r)) == Some(&sk)
+        {
+            table.ehash.remove(&(local, r));
+        }
+        if let Some(l) = table.listeners.get_mut(&local.port()) {
+            l.retain(|&x| x != sk);
+            if l.is_empty() {
+                table.listeners.remove(&local.port());
+            }
+        }
+    }
+
+    /// Gives the local port back (`inet_put_port()`).
+    pub(crate) fn tcp_unbind(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let port = self.sk(sk).num;
+        let table = &mut self.ns_mut(ns).tcp.bound;
+        if let Some(b) = table.get_mut(&port) {
+            b.retain(|&x| x != sk);
+            if b.is_empty() {
+                table.remove(&port);
+            }
+        }
+    }
+
+    /// `inet_csk_get_port()`: take `port`, or a free ephemeral one for 0.
+    pub(crate) fn tcp_get_port(&mut self, sk: SockId, port: u16) -> Result<u16, Errno> {
+        let ns = self.sk(sk).netns;
+        let port = if port == 0 {
+            let (lo, hi) = self.ns(ns).sysctl.ip_local_port_range;
+            let span = (hi - lo) as u32 + 1;
+            let start = self.rng.u32(0..span);
+            (0..span)
+                .map(|i| lo + ((start + i) % span) as u16)
+                .find(|&p| !self.ns(ns).tcp.bound.contains_key(&p))
+                .ok_or(Errno::EADDRNOTAVAIL)?
+        } else {
+            if self.tcp_port_conflict(sk, port) {
+                return Err(Errno::EADDRINUSE);
+            }
+            port
+        };
+        self.sk_mut(sk).num = port;
+        self.ns_mut(ns).tcp.bound.entry(port).or_default().push(sk);
+        Ok(port)
+    }
+
+    /// `inet_csk_bind_conflict()`: another socket on the port whose address
+    /// overlaps ours conflicts unless both set `SO_REUSEADDR` and neither
+    /// listens, or both set `SO_REUSEPORT` as one user.
+    pub(crate) fn tcp_port_conflict(&self, sk: SockId, port: u16) -> bool {
+        let me = self.sk(sk);
+        let Some(chain) = self.ns(me.netns).tcp.bound.get(&port) else {
+            return false;
+        };
+        chain.iter().filter(|&&o| o != sk).any(|&o| {
+            let other = self.sk(o);
+            let overlap = other.family == me.family
+                && (other.rcv_saddr.is_unspecified()
+                    || me.rcv_saddr.is_unspecified()
+                    || other.rcv_saddr == me.rcv_saddr);
+            // inet_bind_conflict() with relax: bind() and listen() alike.
+            let reuse = me.reuseaddr && other.reuseaddr && other.state != TCP_LISTEN;
+            let reuseport = me.reuseport && other.reuseport && me.uid == other.uid;
+            overlap && !reuse && !reuseport
+        })
+    }
+
+    /// Sets `TCP_NODELAY`, or `SO_LINGER` with a zero timeout.
+    pub(crate) fn tcp_set_flag(
+        &mut self,
+        sk: SockId,
+        nodelay: Option<bool>,
+        linger_zero: Option<bool>,
+    ) {
+        let tp = self.tp_mut(sk);
+        if let Some(v) = nodelay {
+            tp.nodelay = v;
+        }
+        if let Some(v) = linger_zero {
+            tp.linger_zero = v;
+        }
+    }
+}

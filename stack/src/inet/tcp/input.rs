@@ -1,0 +1,943 @@
+//! What TCP does with an arriving segment (`net/ipv4/tcp_ipv4.c`
+//! `tcp_v4_rcv()`, `net/ipv4/tcp_input.c`, `net/ipv4/tcp_minisocks.c`).
+//!
+//! Demultiplexing: a connected socket matching the 4-tuple exactly comes
+//! first (`__inet_lookup_established()`); otherwise the best-matching
+//! listener, a specific local address beating a wildcard
+//! (`__inet_lookup_listener()`, the seed's "fewest wildcards wins");
+//! otherwise a reset answers the segment.
+//!
+//! A listener keeps half-open connections in its SYN queue and finished
+//! ones, waiting for `accept()`, in its accept queue. A SYN is dropped while
+//! the accept queue is full (`ListenOverflows`, `ListenDrops`); when the SYN
+//! queue holds `backlog` requests, SYN cookies answer instead of storing a
+//! request (`SyncookiesSent`). The final ACK that finds the accept queue
+//! full is dropped, leaving the request to have its SYN-ACK resent, or with
+//! `tcp_abort_on_overflow` answered by a reset (`tcp_check_req()`).
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::{
+    RequestSock, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1,
+    TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT,
+    TcpSock, after, before, state_name,
+};
+use crate::errno::Errno;
+use crate::ids::{NetNsId, SockId};
+use crate::sim::World;
+use crate::sim::event::Event;
+use crate::skbuff::SkBuff;
+use crate::snmp::Mib;
+use crate::sock::{Family, RCV_SHUTDOWN, Sock, SocketState};
+use crate::trace::Layer;
+use crate::wire::tcp::{TcpFlags, TcpHdr};
+
+/// A parsed arriving segment.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    pub(crate) hdr: TcpHdr,
+    /// The payload as a buffer charged to the receiver by its truesize.
+    pub(crate) skb: SkBuff,
+}
+
+impl Incoming {
+    fn len(&self) -> u32 {
+        self.skb.len() as u32
+    }
+
+    fn has(&self, f: TcpFlags) -> bool {
+        self.hdr.flags.contains(f)
+    }
+}
+
+impl World {
+    /// `tcp_v4_rcv()`: the TCP header is at `skb.data()`.
+    pub(crate) fn tcp_v4_rcv(
+        &mut self,
+        ns: NetNsId,
+        mut skb: SkBuff,
+        saddr: IpAddr,
+        daddr: IpAddr,
+    ) {
+        let host = self.ns(ns).host;
+        let whole = skb.to_vec();
+        let Ok(hdr) = TcpHdr::parse(&whole) else {
+            self.ns_mut(ns).mib.inc(Mib::TcpInErrs);
+            self.kfree_skb(skb);
+            return;
+        };
+        let csum_ok = skb.cb.csum_unnecessary
+            || match (saddr, daddr) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => crate::wire::tcp::tcp_verify_v4(s, d, &whole),
+                (IpAddr::V6(s), IpAddr::V6(d)) => crate::wire::tcp::tcp_verify_v6(s, d, &whole),
+                _ => false,
+            };
+        if !csum_ok {
+            let mib = &mut self.ns_mut(ns).mib;
+            mib.inc(Mib::TcpInCsumErrors);
+            mib.inc(Mib::TcpInErrs);
+            self.kfree_skb(skb);
+            return;
+        }
+        self.ns_mut(ns).mib.inc(Mib::TcpInSegs);
+        let hlen = hdr.doff as usize * 4;
+        let _ = skb.pull(hlen.min(skb.headlen()));
+        let local = SocketAddr::new(daddr, hdr.dest);
+        let remote = SocketAddr::new(saddr, hdr.source);
+        let seg = Incoming {
+            local,
+            remote,
+            hdr,
+            skb,
+        };
+        let target = self
+            .ns(ns)
+            .tcp
+            .ehash
+            .get(&(local, remote))
+            .copied()
+            .or_else(|| self.tcp_lookup_listener(ns, local));
+        if let Some(sk) = target {
+            if self.tp(sk).owned {
+                // tcp_v4_rcv(): the socket is owned by a process; the
+                // segment waits for release_sock() (sk_add_backlog).
+                self.trace(host, Layer::Tcp, |_w| {
+                    "socket owned by a process in a system call: segment to the socket backlog"
+                        .to_string()
+                });
+                self.tp_mut(sk).backlog.push_back(seg);
+                return;
+            }
+            self.tcp_rcv(sk, seg);
+        } else {
+            self.trace(host, Layer::Tcp, |_w| {
+                format!("tcp_v4_rcv: no socket for {remote} -> {local}: answer with RST")
+            });
+            let len = seg.len() as usize;
+            self.tcp_send_reset_reply(ns, local, remote, &seg.hdr, len);
+            self.kfree_skb(seg.skb);
+        }
+    }
+
+    /// Hands a segment to a listener or a connection.
+    fn tcp_rcv(&mut self, sk: SockId, seg: Incoming) {
+        if self.sk(sk).state == TCP_LISTEN {
+            self.tcp_listen_rcv(sk, seg);
+        } else {
+            self.tcp_rcv_state_process(sk, seg);
+        }
+    }
+
+    /// `lock_sock()`: a process enters a system call on the socket.
+    pub(crate) fn lock_sock(&mut self, sk: SockId) {
+        self.tp_mut(sk).owned = true;
+    }
+
+    /// `release_sock()`: process what arrived meanwhile (still as owner,
+    /// so new arrivals join the backlog), then let go.
+    pub(crate) fn release_sock(&mut self, sk: SockId) {
+        loop {
+            let Some(tp) = self.socks.get_mut(&sk).and_then(|s| s.tcp.as_deref_mut()) else {
+                return;
+            };
+            let Some(seg) = tp.backlog.pop_front() else {
+                tp.owned = false;
+                return;
+            };
+            self.tcp_rcv(sk, seg);
+        }
+    }
+
+    /// `__inet_lookup_listener()`: among listeners on the port, one bound
+    /// to the exact address beats one bound to the wildcard.
+    fn tcp_lookup_listener(&self, ns: NetNsId, local: SocketAddr) -> Option<SockId> {
+        let family = if local.is_ipv4() {
+            Family::Inet
+        } else {
+            Family::Inet6
+        };
+        let chain = self.ns(ns).tcp.listeners.get(&local.port())?;
+        let mut best: Option<(u32, SockId)> = None;
+        for &id in chain {
+            let s = self.sk(id);
+            if s.family != family {
+                continue;
+            }
+            let score = if s.rcv_saddr == local.ip() {
+                2
+            } else if s.rcv_saddr.is_unspecified() {
+                1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, id));
+            }
+        }
+        best.map(|(_, id)| id)
+    }
+
+    /// A segment for a listener: a SYN opens a request, an ACK may complete
+    /// one.
+    fn tcp_listen_rcv(&mut self, l: SockId, seg: Incoming) {
+        let ns = self.sk(l).netns;
+        let host = self.sk(l).host;
+        if seg.has(TcpFlags::RST) {
+            self.kfree_skb(seg.skb);
+            return;
+        }
+        let remote = seg.remote;
+        if self.tp(l).syn_queue.contains_key(&remote) {
+            if seg.has(TcpFlags::SYN) {
+                // A retransmitted SYN: answer it again.
+                self.tcp_send_synack(l, remote);
+                return;
+            }
+            if seg.has(TcpFlags::ACK) {
+                self.tcp_check_req(l, seg);
+            }
+            return;
+        }
+        if seg.has(TcpFlags::SYN) && !seg.has(TcpFlags::ACK) {
+            self.tcp_conn_request(l, seg);
+            return;
+        }
+        if seg.has(TcpFlags::ACK) && self.ns(ns).sysctl.tcp_syncookies > 0 {
+            let hdr_ack = seg.hdr.ack_seq.wrapping_sub(1);
+            if self.cookie_check(l, seg.local, remote, seg.hdr.seq.wrapping_sub(1), hdr_ack) {
+                self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesRecv);
+                let req = RequestSock {
+                    local: seg.local,
+                    remote,
+                    iss: hdr_ack,
+                    irs: seg.hdr.seq.wrapping_sub(1),
+                    peer_mss: super::TCP_MSS_DEFAULT,
+                    snd_wscale: 0,
+                    retrans: 0,
+                    acked: false,
+                    timer_at: 0,
+                };
+                self.tp_mut(l).syn_queue.insert(remote, req);
+                self.tcp_check_req(l, seg);
+                return;
+            }
+            if !self.tp(l).syn_queue.is_empty()
+                || self.tp(l).accept_queue.len() as u32 > self.tp(l).max_ack_backlog
+            {
+                self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesFailed);
+            }
+        }
+        // tcp_rcv_state_process() in LISTEN: an ACK is answered with RST.
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("segment for listener from {remote} with no request: RST")
+        });
+        let len = seg.len() as usize;
+        self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+    }
+
+    /// `sk_acceptq_is_full()`: the accept queue holds backlog + 1.
+    fn acceptq_full(&self, l: SockId) -> bool {
+        let tp = self.tp(l);
+        tp.accept_queue.len() as u32 > tp.max_ack_backlog
+    }
+
+    /// `tcp_conn_request()`: answer a SYN with a SYN-ACK.
+    fn tcp_conn_request(&mut self, l: SockId, seg: Incoming) {
+        let ns = self.sk(l).netns;
+        let host = self.sk(l).host;
+        let backlog = self.tp(l).max_ack_backlog;
+        let mut want_cookie = false;
+        if self.tp(l).syn_queue.len() as u32 >= backlog.max(1) {
+            if self.ns(ns).sysctl.tcp_syncookies == 0 {
+                self.tcp_listendrop(l, false, "SYN queue full and no SYN cookies: SYN dropped");
+                return;
+            }
+            want_cookie = true;
+        }
+        if self.acceptq_full(l) {
+            self.tcp_listendrop(l, true, "accept queue full: SYN dropped");
+            return;
+        }
+        let remote = seg.remote;
+        let mss = self.route_mss(ns, remote);
+        let peer_mss = seg
+            .hdr
+            .options
+            .mss
+            .map_or(super::TCP_MSS_DEFAULT, u32::from);
+        let iss = if want_cookie {
+            self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesSent);
+            self.cookie_make(l, seg.local, remote, seg.hdr.seq)
+        } else {
+            self.tcp_new_isn()
+        };
+        let now = self.now;
+        let req = RequestSock {
+            local: seg.local,
+            remote,
+            iss,
+            irs: seg.hdr.seq,
+            peer_mss: peer_mss.min(mss),
+            snd_wscale: seg.hdr.options.wscale.unwrap_or(0),
+            retrans: 0,
+            acked: false,
+            timer_at: now + TCP_TIMEOUT_INIT,
+        };
+        let qlen = self.tp(l).syn_queue.len();
+        self.trace(host, Layer::Tcp, |_w| {
+            if want_cookie {
+                format!("SYN from {remote}: SYN queue full ({qlen}), answer with a SYN cookie, keep nothing")
+            } else {
+                format!("SYN from {remote}: request sock into the SYN queue ({qlen} -> {})", qlen + 1)
+            }
+        });
+        self.tp_mut(l).syn_queue.insert(remote, req);
+        self.tcp_send_synack(l, remote);
+        if want_cookie {
+            self.tp_mut(l).syn_queue.remove(&remote);
+        } else {
+            self.schedule(
+                now + TCP_TIMEOUT_INIT,
+                Event::SynAckTimer {
+                    listener: l,
+                    remote,
+                },
+            );
+        }
+    }
+
+    /// `tcp_listendrop()`: count a dropped SYN or final ACK.
+    fn tcp_listendrop(&mut self, l: SockId, overflow: bool, why: &str) {
+        let ns = self.sk(l).netns;
+        let host = self.sk(l).host;
+        if overflow {
+            self.ns_mut(ns).mib.inc(Mib::TcpExtListenOverflows);
+        }
+        self.ns_mut(ns).mib.inc(Mib::TcpExtListenDrops);
+        self.trace(host, Layer::Tcp, |_w| why.to_string());
+    }
+
+    /// A SYN cookie: the ISN encodes a hash of the connection and a time
+    /// slot, so the request need not be stored (`cookie_v4_init_sequence()`).
+    /// Simplified: the hash is the simulation's own, not the kernel's
+    /// SipHash, and the MSS is not encoded (the default 536 is assumed).
+    fn cookie_make(&self, l: SockId, local: SocketAddr, remote: SocketAddr, irs: u32) -> u32 {
+        let slot = (self.now / crate::sim::time::secs(64)) as u32;
+        cookie_hash(l.0, local, remote, irs, slot)
+    }
+
+    /// `cookie_v4_check()`: valid for the current or the previous slot
+    /// (a cookie lives up to two minutes).
+    fn cookie_check(
+        &self,
+        l: SockId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        irs: u32,
+        iss: u32,
+    ) -> bool {
+        let slot = (self.now / crate::sim::time::secs(64)) as u32;
+        [slot, slot.wrapping_sub(1)]
+            .iter()
+            .any(|&s| cookie_hash(l.0, local, remote, irs, s) == iss)
+    }
+
+    /// `tcp_check_req()`: the final ACK of the handshake.
+    fn tcp_check_req(&mut self, l: SockId, seg: Incoming) {
+        let ns = self.sk(l).netns;
+        let host = self.sk(l).host;
+        let remote = seg.remote;
+        let Some(req) = self.tp(l).syn_queue.get(&remote).cloned() else {
+            return;
+        };
+        if seg.hdr.ack_seq != req.iss.wrapping_add(1) {
+            let len = seg.len() as usize;
+            self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+            return;
+        }
+        if self.acceptq_full(l) {
+            if self.ns(ns).sysctl.tcp_abort_on_overflow != 0 {
+                self.tp_mut(l).syn_queue.remove(&remote);
+                self.tcp_listendrop(
+                    l,
+                    true,
+                    "accept queue full at the final ACK: tcp_abort_on_overflow, RST",
+                );
+                let len = seg.len() as usize;
+                self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+            } else {
+                if let Some(r) = self.tp_mut(l).syn_queue.get_mut(&remote) {
+                    r.acked = true;
+                }
+                self.tcp_listendrop(
+                    l,
+                    true,
+                    "accept queue full at the final ACK: ACK dropped (the client already thinks it is ESTABLISHED); SYN-ACK will be resent",
+                );
+            }
+            return;
+        }
+        self.tp_mut(l).syn_queue.remove(&remote);
+        let child = self.tcp_create_child(l, &req, &seg.hdr);
+        self.ns_mut(ns).mib.inc(Mib::TcpPassiveOpens);
+        self.tp_mut(l).accept_queue.push_back(child);
+        let q = self.tp(l).accept_queue.len();
+        let backlog = self.tp(l).max_ack_backlog;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("handshake with {remote} complete: child ESTABLISHED, accept queue {} -> {q} (full above {backlog})", q - 1)
+        });
+        self.sk_wake(l, "sk_data_ready");
+        if seg.len() > 0 || seg.has(TcpFlags::FIN) {
+            self.tcp_rcv_state_process(child, seg);
+        }
+    }
+
+    /// `tcp_create_openreq_child()`: the new socket for an accepted
+    /// connection, in ESTABLISHED, sharing the listener's port.
+    fn tcp_create_child(&mut self, l: SockId, req: &RequestSock, ack: &TcpHdr) -> SockId {
+        let ns = self.sk(l).netns;
+        let mss = self.route_mss(ns, req.remote).min(req.peer_mss);
+        let rcv_wscale = if req.snd_wscale > 0 || ack.options.wscale.is_some() {
+            self.rcv_wscale_for(ns)
+        } else {
+            0
+        };
+        let id = SockId(self.next_sock);
+        self.next_sock += 1;
+        let parent = self.sk(l);
+        let mut tp = TcpSock::new(req.iss.wrapping_add(1));
+        tp.iss = req.iss;
+        tp.rcv_nxt = req.irs.wrapping_add(1);
+        tp.copied_seq = tp.rcv_nxt;
+        tp.rcv_wup = tp.rcv_nxt;
+        tp.snd_wscale = req.snd_wscale;
+        tp.rcv_wscale = rcv_wscale;
+        tp.snd_wnd = (ack.window as u32) << req.snd_wscale;
+        tp.snd_wl1 = ack.seq;
+        tp.mss = mss;
+        tp.parent = Some(l);
+        let child = Sock {
+            id,
+            host: parent.host,
+            netns: ns,
+            family: parent.family,
+            ty: parent.ty,
+            protocol: parent.protocol,
+            state: TCP_ESTABLISHED,
+            sock_state: SocketState::Connected,
+            rcv_saddr: req.local.ip(),
+            num: req.local.port(),
+            daddr: Some(req.remote),
+            user_bound_addr: parent.user_bound_addr,
+            user_bound_port: true,
+            rcvbuf: parent.rcvbuf,
+            sndbuf: parent.sndbuf,
+            rmem_alloc: 0,
+            wmem_alloc: 0,
+            receive_queue: Default::default(),
+            drops: 0,
+            err: None,
+            shutdown: 0,
+            reuseaddr: parent.reuseaddr,
+            reuseport: parent.reuseport,
+            wq: Default::default(),
+            dead: false,
+            // A child gets its inode when accept() gives it a file.
+            inode: 0,
+            uid: parent.uid,
+            tcp: Some(Box::new(tp)),
+        };
+        self.socks.insert(id, child);
+        let table = &mut self.ns_mut(ns).tcp;
+        table.ehash.insert((req.local, req.remote), id);
+        table.bound.entry(req.local.port()).or_default().push(id);
+        id
+    }
+
+    /// `tcp_rcv_state_process()`: a segment for a socket that is not
+    /// listening.
+    pub(crate) fn tcp_rcv_state_process(&mut self, sk: SockId, seg: Incoming) {
+        self.tp_mut(sk).segs_in += 1;
+        match self.sk(sk).state {
+            TCP_SYN_SENT => self.tcp_rcv_synsent(sk, seg),
+            TCP_TIME_WAIT => self.tcp_timewait_rcv(sk, seg),
+            TCP_CLOSE | TCP_LISTEN => self.kfree_skb(seg.skb),
+            _ => self.tcp_rcv_synchronized(sk, seg),
+        }
+    }
+
+    /// `tcp_rcv_synsent_state_process()`: the answer to our SYN.
+    fn tcp_rcv_synsent(&mut self, sk: SockId, seg: Incoming) {
+        let ns = self.sk(sk).netns;
+        let host = self.sk(sk).host;
+        let tp = self.tp(sk);
+        if seg.has(TcpFlags::ACK)
+            && (!after(seg.hdr.ack_seq, tp.iss) || after(seg.hdr.ack_seq, tp.snd_nxt))
+        {
+            let len = seg.len() as usize;
+            self.tcp_send_reset_reply(ns, seg.local, seg.remote, &seg.hdr, len);
+            return;
+        }
+        if seg.has(TcpFlags::RST) {
+            if seg.has(TcpFlags::ACK) {
+                self.ns_mut(ns).mib.inc(Mib::TcpAttemptFails);
+                self.trace(host, Layer::Tcp, |_w| {
+                    "RST in answer to our SYN: connection refused".to_string()
+                });
+                self.tcp_reset(sk, Errno::ECONNREFUSED);
+            }
+            return;
+        }
+        if !(seg.has(TcpFlags::SYN) && seg.has(TcpFlags::ACK)) {
+            return;
+        }
+        let now = self.now;
+        let opts = seg.hdr.options;
+        let tp = self.tp_mut(sk);
+        tp.rcv_nxt = seg.hdr.seq.wrapping_add(1);
+        tp.copied_seq = tp.rcv_nxt;
+        tp.rcv_wup = tp.rcv_nxt;
+        if let Some(peer_mss) = opts.mss {
+            tp.mss = tp.mss.min(peer_mss as u32);
+        } else {
+            tp.mss = tp.mss.min(super::TCP_MSS_DEFAULT);
+        }
+        match opts.wscale {
+            Some(w) => tp.snd_wscale = w.min(14),
+            None => tp.rcv_wscale = 0,
+        }
+        tp.snd_wnd = seg.hdr.window as u32;
+        tp.snd_wl1 = seg.hdr.seq;
+        self.tcp_ack(sk, seg.hdr.ack_seq, now);
+        self.sk_mut(sk).state = TCP_ESTABLISHED;
+        self.trace(host, Layer::Tcp, |_w| {
+            "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
+        });
+        self.sk_wake(sk, "sk_state_change");
+        self.tcp_send_ack(sk);
+        self.tcp_write_xmit(sk);
+    }
+
+    /// A segment for a socket in TIME_WAIT (`tcp_timewait_state_process()`):
+    /// a retransmitted FIN is acknowledged again and restarts the 60 s; a
+    /// reset ends TIME_WAIT early (`tcp_rfc1337` is 0); a new SYN with a
+    /// higher sequence number may reopen the port.
+    fn tcp_timewait_rcv(&mut self, sk: SockId, seg: Incoming) {
+        let ns = self.sk(sk).netns;
+        if seg.has(TcpFlags::RST) {
+            self.tcp_tw_kill(sk);
+            return;
+        }
+        if seg.has(TcpFlags::SYN)
+            && !seg.has(TcpFlags::ACK)
+            && after(seg.hdr.seq, self.tp(sk).rcv_nxt)
+        {
+            self.tcp_tw_kill(sk);
+            if let Some(l) = self.tcp_lookup_listener(ns, seg.local) {
+                self.tcp_listen_rcv(l, seg);
+            }
+            return;
+        }
+        if seg.has(TcpFlags::FIN) {
+            let now = self.now;
+            self.tp_mut(sk).tw_at = Some(now + super::TCP_TIMEWAIT_LEN);
+            self.schedule_tcp_timer(sk, now + super::TCP_TIMEWAIT_LEN);
+        }
+        self.tcp_send_ack(sk);
+    }
+
+    /// Processing in the synchronized states.
+    fn tcp_rcv_synchronized(&mut self, sk: SockId, seg: Incoming) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let now = self.now;
+        let (rcv_nxt, rcv_wnd) = (self.tp(sk).rcv_nxt, self.tp(sk).rcv_wnd.max(1));
+        if seg.has(TcpFlags::RST) {
+            let seq = seg.hdr.seq;
+            if !before(seq, rcv_nxt) && before(seq, rcv_nxt.wrapping_add(rcv_wnd)) {
+                let state = self.sk(sk).state;
+                // tcp_reset(): the errno depends on where the reset finds us.
+                let err = if state == TCP_CLOSE_WAIT {
+                    Errno::EPIPE
+                } else {
+                    Errno::ECONNRESET
+                };
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!(
+                        "RST received in {}: sk_err = {}",
+                        state_name(state),
+                        err.name()
+                    )
+                });
+                self.tcp_reset(sk, err);
+            }
+            return;
+        }
+        if seg.has(TcpFlags::SYN) {
+            // A SYN inside a connection: answered with a (challenge) ACK.
+            self.tcp_send_ack(sk);
+            return;
+        }
+        if !seg.has(TcpFlags::ACK) {
+            return;
+        }
+        if after(seg.hdr.ack_seq, self.tp(sk).snd_nxt) {
+            self.tcp_send_ack(sk);
+            return;
+        }
+        // The peer's window, if this segment is newer than the last update.
+        let tp = self.tp_mut(sk);
+        if !before(seg.hdr.seq, tp.snd_wl1) {
+            tp.snd_wnd = (seg.hdr.window as u32) << tp.snd_wscale;
+            tp.snd_wl1 = seg.hdr.seq;
+        }
+        self.tcp_ack(sk, seg.hdr.ack_seq, now);
+        if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
+            return;
+        }
+        let state = self.sk(sk).state;
+        let len = seg.len();
+        let fin = seg.has(TcpFlags::FIN);
+        if len > 0 || fin {
+            let seq = seg.hdr.seq;
+            let end = seq.wrapping_add(len);
+            let accepts = matches!(state, TCP_ESTABLISHED | TCP_FIN_WAIT1 | TCP_FIN_WAIT2);
+            if matches!(state, TCP_FIN_WAIT1 | TCP_FIN_WAIT2)
+                && self.sk(sk).shutdown & RCV_SHUTDOWN != 0
+                && len > 0
+                && after(end, self.tp(sk).rcv_nxt)
+            {
+                // RFC 1122: data for a socket nobody will read: reset.
+                self.ns_mut(ns).mib.inc(Mib::TcpExtTCPAbortOnData);
+                self.trace(host, Layer::Tcp, |_w| {
+                    "data after close(): TCPAbortOnData, RST".to_string()
+                });
+                self.tcp_send_active_reset(sk);
+                self.tcp_done(sk);
+                return;
+            }
+            if accepts {
+                self.tcp_data_queue(sk, seg);
+            } else {
+                self.kfree_skb(seg.skb);
+            }
+            // A FIN may have ended the connection (TIME_WAIT took over and
+            // has acknowledged it already).
+            if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
+                return;
+            }
+            self.tcp_send_ack(sk);
+        }
+        if self.socks.contains_key(&sk) && self.sk(sk).state != TCP_CLOSE {
+            self.tcp_write_xmit(sk);
+        }
+    }
+
+    /// `tcp_ack()`: drop what the peer has acknowledged from the write
+    /// queue, measure the round trip, grow the congestion window, and move
+    /// the closing states on once our FIN is acknowledged.
+    pub(crate) fn tcp_ack(&mut self, sk: SockId, ack: u32, now: crate::sim::time::Nanos) {
+        let host = self.sk(sk).host;
+        let tp = self.tp_mut(sk);
+        if !after(ack, tp.snd_una) {
+            return;
+        }
+        let mut freed = 0;
+        let mut acked_segs = 0;
+        let mut rtt_sample = None;
+        while let Some(front) = tp.write_queue.front() {
+            if front.sent_at.is_none() || after(front.end_seq(), ack) {
+                break;
+            }
+            let seg = tp.write_queue.pop_front().expect("front exists");
+            freed += seg.charge();
+            acked_segs += 1;
+            if !seg.retransmitted {
+                rtt_sample = seg.sent_at.map(|t| now - t);
+            }
+        }
+        tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
+        tp.snd_una = ack;
+        tp.retransmits = 0;
+        if let Some(rtt) = rtt_sample {
+            rtt_estimator(tp, rtt);
+        }
+        // Slow start, then congestion avoidance (Reno).
+        if tp.cwnd < tp.ssthresh {
+            tp.cwnd += acked_segs;
+        } else if acked_segs > 0 {
+            tp.cwnd += (acked_segs / tp.cwnd).max(1);
+        }
+        tp.rto_at = if tp.write_queue.iter().any(|s| s.sent_at.is_some()) {
+            Some(now + tp.rto)
+        } else {
+            None
+        };
+        if let Some(at) = tp.rto_at {
+            self.schedule_tcp_timer(sk, at);
+        }
+        let all_acked = self.tp(sk).write_queue.is_empty();
+        let state = self.sk(sk).state;
+        if all_acked {
+            match state {
+                TCP_FIN_WAIT1 => {
+                    self.sk_mut(sk).state = TCP_FIN_WAIT2;
+                    self.trace(host, Layer::Tcp, |_w| {
+                        "our FIN acknowledged: FIN_WAIT1 -> FIN_WAIT2".to_string()
+                    });
+                    if self.sk(sk).dead {
+                        // An orphan waits tcp_fin_timeout for the peer's FIN.
+                        let ns = self.sk(sk).netns;
+                        let t = now + self.ns(ns).sysctl.tcp_fin_timeout as u64 * 1_000_000_000;
+                        self.tp_mut(sk).tw_at = Some(t);
+                        self.schedule_tcp_timer(sk, t);
+                    }
+                    self.sk_wake(sk, "sk_state_change");
+                }
+                TCP_CLOSING => {
+                    self.tcp_time_wait(sk);
+                    return;
+                }
+                TCP_LAST_ACK => {
+                    self.trace(host, Layer::Tcp, |_w| {
+                        "our FIN acknowledged in LAST_ACK".to_string()
+                    });
+                    self.tcp_done(sk);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        // sk_stream_write_space(): wake a writer once a third is free.
+        let s = self.sk(sk);
+        if freed > 0 && !s.wq.is_empty() {
+            let queued = self.tp(sk).wmem_queued;
+            if s.sndbuf.saturating_sub(queued) >= queued / 2 {
+                self.sk_wake(sk, "sk_write_space");
+            }
+        }
+    }
+
+    /// `tcp_data_queue()`: in-order data joins the receive queue (if the
+    /// buffer has room), data ahead of `rcv_nxt` waits in the out-of-order
+    /// queue, and a FIN in order ends the stream.
+    fn tcp_data_queue(&mut self, sk: SockId, seg: Incoming) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let seq = seg.hdr.seq;
+        let fin = seg.has(TcpFlags::FIN);
+        let mut skb = seg.skb;
+        let rcv_nxt = self.tp(sk).rcv_nxt;
+        if after(seq, rcv_nxt) {
+            self.tp_mut(sk).ofo.insert(seq, (skb, fin));
+            self.trace(host, Layer::Tcp, |_w| {
+                format!("segment {seq} ahead of rcv_nxt {rcv_nxt}: out-of-order queue")
+            });
+            return;
+        }
+        // Trim what we already have.
+        let dup = rcv_nxt.wrapping_sub(seq) as usize;
+        if dup > 0 {
+            if dup >= skb.len() && !fin {
+                return;
+            }
+            let _ = skb.pull(dup.min(skb.headlen()));
+        }
+        let len = skb.len() as u32;
+        if len > 0 {
+            let truesize = skb.truesize() as u32;
+            let s = self.sk(sk);
+            if s.rmem_alloc + truesize > s.rcvbuf && !s.receive_queue.is_empty() {
+                self.ns_mut(ns).mib.inc(Mib::TcpExtTCPRcvQDrop);
+                self.trace(host, Layer::Tcp, |_w| {
+                    "receive buffer full: segment dropped (TCPRcvQDrop)".to_string()
+                });
+                return;
+            }
+            skb.cb.seq = rcv_nxt;
+            let s = self.sk_mut(sk);
+            s.rmem_alloc += truesize;
+            s.receive_queue.queue_tail(skb);
+            let tp = self.tp_mut(sk);
+            tp.rcv_nxt = tp.rcv_nxt.wrapping_add(len);
+            let queued = tp.rcv_nxt.wrapping_sub(tp.copied_seq);
+            self.trace(host, Layer::Sock, |_w| {
+                format!("{len} B queued on sk_receive_queue ({queued} B unread)")
+            });
+        }
+        if fin {
+            self.tcp_fin(sk);
+            if !self.socks.contains_key(&sk) {
+                return;
+            }
+        }
+        // Segments that now follow in order leave the out-of-order queue.
+        loop {
+            let next = self.tp(sk).rcv_nxt;
+            let Some(key) = self.tp(sk).ofo.keys().copied().find(|&k| !after(k, next)) else {
+                break;
+            };
+            let (skb, fin) = self.tp_mut(sk).ofo.remove(&key).expect("found");
+            let h = TcpHdr {
+                seq: key,
+                flags: if fin {
+                    TcpFlags::ACK | TcpFlags::FIN
+                } else {
+                    TcpFlags::ACK
+                },
+                ..TcpHdr::default()
+            };
+            let local = self.sk(sk).local();
+            let remote = self.sk(sk).daddr.unwrap_or(local);
+            self.tcp_data_queue(
+                sk,
+                Incoming {
+                    local,
+                    remote,
+                    hdr: h,
+                    skb,
+                },
+            );
+        }
+        self.sk_wake(sk, "sk_data_ready");
+    }
+
+    /// `tcp_fin()`: the peer has finished sending.
+    fn tcp_fin(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let tp = self.tp_mut(sk);
+        tp.rcv_nxt = tp.rcv_nxt.wrapping_add(1);
+        tp.fin_rcvd = true;
+        self.sk_mut(sk).shutdown |= RCV_SHUTDOWN;
+        let old = self.sk(sk).state;
+        let new = match old {
+            TCP_ESTABLISHED => TCP_CLOSE_WAIT,
+            TCP_FIN_WAIT1 => TCP_CLOSING,
+            TCP_FIN_WAIT2 => TCP_TIME_WAIT,
+            s => s,
+        };
+        self.trace(host, Layer::Tcp, |_w| {
+            format!(
+                "FIN received: state {} -> {}; reads will return 0",
+                state_name(old),
+                state_name(new)
+            )
+        });
+        if new == TCP_TIME_WAIT {
+            self.tcp_send_ack(sk);
+            self.tcp_time_wait(sk);
+            return;
+        } else {
+            self.sk_mut(sk).state = new;
+        }
+        self.sk_wake(sk, "sk_state_change");
+    }
+
+    /// `tcp_reset()`: a reset ends the connection with an error.
+    pub(crate) fn tcp_reset(&mut self, sk: SockId, err: Errno) {
+        self.sk_mut(sk).err = Some(err);
+        self.tcp_done(sk);
+        if self.socks.contains_key(&sk) {
+            self.sk_wake(sk, "sk_error_report");
+        }
+    }
+
+    /// `tcp_time_wait()`: a small TIME_WAIT socket takes the connection's
+    /// place in the tables for 60 s; the full socket is done.
+    pub(crate) fn tcp_time_wait(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let host = self.sk(sk).host;
+        let now = self.now;
+        let id = SockId(self.next_sock);
+        self.next_sock += 1;
+        let s = self.sk(sk);
+        let local = s.local();
+        let remote = s.daddr;
+        let mut tp = TcpSock::new(self.tp(sk).snd_nxt);
+        tp.rcv_nxt = self.tp(sk).rcv_nxt;
+        tp.tw_at = Some(now + super::TCP_TIMEWAIT_LEN);
+        let tw = Sock {
+            id,
+            host: s.host,
+            netns: ns,
+            family: s.family,
+            ty: s.ty,
+            protocol: s.protocol,
+            state: TCP_TIME_WAIT,
+            sock_state: SocketState::Unconnected,
+            rcv_saddr: s.rcv_saddr,
+            num: s.num,
+            daddr: s.daddr,
+            user_bound_addr: false,
+            user_bound_port: false,
+            rcvbuf: 0,
+            sndbuf: 0,
+            rmem_alloc: 0,
+            wmem_alloc: 0,
+            receive_queue: Default::default(),
+            drops: 0,
+            err: None,
+            shutdown: 0,
+            reuseaddr: s.reuseaddr,
+            reuseport: s.reuseport,
+            wq: Default::default(),
+            dead: true,
+            inode: 0,
+            uid: s.uid,
+            tcp: Some(Box::new(tp)),
+        };
+        self.socks.insert(id, tw);
+        if let Some(r) = remote {
+            self.ns_mut(ns).tcp.ehash.insert((local, r), id);
+        }
+        self.ns_mut(ns)
+            .tcp
+            .bound
+            .entry(local.port())
+            .or_default()
+            .push(id);
+        self.schedule_tcp_timer(id, now + super::TCP_TIMEWAIT_LEN);
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("TIME_WAIT for {local}: holds the port for 60 s")
+        });
+        self.tcp_done(sk);
+    }
+
+    /// Ends a TIME_WAIT socket.
+    pub(crate) fn tcp_tw_kill(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTW);
+        self.tcp_destroy(sk);
+    }
+}
+
+/// `tcp_rtt_estimator()` and `tcp_set_rto()` (RFC 6298): smoothed RTT and
+/// its variation; RTO = SRTT + 4 RTTVAR, at least `TCP_RTO_MIN`.
+fn rtt_estimator(tp: &mut TcpSock, rtt: crate::sim::time::Nanos) {
+    match tp.srtt {
+        None => {
+            tp.srtt = Some(rtt);
+            tp.rttvar = rtt / 2;
+        }
+        Some(srtt) => {
+            let err = srtt.abs_diff(rtt);
+            tp.rttvar = (3 * tp.rttvar + err) / 4;
+            tp.srtt = Some((7 * srtt + rtt) / 8);
+        }
+    }
+    let srtt = tp.srtt.unwrap_or(rtt);
+    tp.rto = (srtt + 4 * tp.rttvar).clamp(super::TCP_RTO_MIN, super::TCP_RTO_MAX);
+}
+
+/// The simulation's cookie function: FNV-1a over the connection and slot.
+fn cookie_hash(secret: u32, local: SocketAddr, remote: SocketAddr, irs: u32, slot: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5 ^ secret.wrapping_mul(0x9e37_79b9);
+    let text = format!("{local}|{remote}|{irs}|{slot}");
+    for b in text.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}

@@ -1,0 +1,263 @@
+//! TCP (`net/ipv4/tcp*.c`, `include/net/tcp.h`): a byte stream over IP with
+//! a state machine, queues, windows and timers.
+//!
+//! The module is split the way the kernel splits it: the calls a process
+//! makes (`calls.rs`: connect, listen, accept, send, receive, close,
+//! shutdown, as `net/ipv4/tcp.c`, `inet_connection_sock.c` and
+//! `af_inet.c`), what arrives (`input.rs`: `tcp_v4_rcv()`,
+//! `tcp_rcv_state_process()`, `tcp_ack()`, `tcp_data_queue()`, the listen
+//! queues of `tcp_conn_request()` / `tcp_check_req()`), what leaves
+//! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), and the
+//! timers (`timer.rs`: retransmission, SYN-ACK retransmission, TIME_WAIT).
+//!
+//! What is modelled as Linux does it, because user space can see it: the
+//! eleven states and their transitions; the SYN queue and the accept queue
+//! (full once it holds backlog + 1; SYNs dropped while it is full; a final
+//! ACK that finds it full dropped, or answered by RST with
+//! `tcp_abort_on_overflow`); `send()` returning once bytes are in the write
+//! queue; reads across segment boundaries; FIN and RST handling with the
+//! errno each state gives; TIME_WAIT for 60 s; resets for closed ports and
+//! for a close with unread data.
+//!
+//! A process inside a system call holds the socket (`lock_sock()`): a
+//! segment that arrives then, for instance the peer's answer delivered
+//! inline over loopback, waits in the socket backlog and is processed when
+//! the call releases the socket (`release_sock()`), as in the kernel.
+//!
+//! Simplified so far (each is a later step of the TCP issue): no TCP
+//! options beyond MSS and window scale (no timestamps or SACK); Reno-style
+//! slow start only, no fast retransmit; every segment is acknowledged at
+//! once (no delayed ACK); no Nagle; no persist timer; no receive-buffer
+//! autotuning (`sk_rcvbuf` stays `tcp_rmem[1]`); write-queue memory is
+//! charged as payload plus a fixed per-segment overhead; an ephemeral port
+//! is never shared between connections. This machine's kernel uses BBR
+//! congestion control; the simulation does not model it.
+
+pub mod calls;
+pub mod input;
+pub mod output;
+pub mod timer;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::ids::SockId;
+use crate::sim::time::{Nanos, ms, secs};
+use crate::skbuff::SkBuff;
+
+pub use crate::tools::{
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
+    TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT,
+};
+
+/// `TCP_TIMEWAIT_LEN`: 60 s, fixed in the kernel.
+pub const TCP_TIMEWAIT_LEN: Nanos = secs(60);
+/// `TCP_TIMEOUT_INIT`: the first retransmission timeout, before any RTT
+/// sample.
+pub const TCP_TIMEOUT_INIT: Nanos = secs(1);
+/// `TCP_RTO_MIN`.
+pub const TCP_RTO_MIN: Nanos = ms(200);
+/// `TCP_RTO_MAX`.
+pub const TCP_RTO_MAX: Nanos = secs(120);
+/// `TCP_INIT_CWND`.
+pub const TCP_INIT_CWND: u32 = 10;
+/// `tcp_synack_retries` default.
+pub const TCP_SYNACK_RETRIES: u32 = 5;
+/// `tcp_syn_retries` default.
+pub const TCP_SYN_RETRIES: u32 = 6;
+/// `tcp_retries2` default: retransmissions before an established
+/// connection gives up with `ETIMEDOUT`.
+pub const TCP_RETRIES2: u32 = 15;
+/// `TCP_MSS_DEFAULT`: what a peer that sends no MSS option is assumed to take.
+pub const TCP_MSS_DEFAULT: u32 = 536;
+/// Bytes a queued segment costs the send buffer besides its payload (the
+/// `sk_buff` and its head), a simplification of `sk_wmem_queued`.
+pub const TX_SEG_OVERHEAD: u32 = 768;
+
+/// The name of a TCP state, as the kernel's `tcp_state_names` and `ss`
+/// spell them.
+pub fn state_name(state: u8) -> &'static str {
+    match state {
+        TCP_ESTABLISHED => "ESTABLISHED",
+        TCP_SYN_SENT => "SYN_SENT",
+        TCP_SYN_RECV => "SYN_RECV",
+        TCP_FIN_WAIT1 => "FIN_WAIT1",
+        TCP_FIN_WAIT2 => "FIN_WAIT2",
+        TCP_TIME_WAIT => "TIME_WAIT",
+        TCP_CLOSE => "CLOSE",
+        TCP_CLOSE_WAIT => "CLOSE_WAIT",
+        TCP_LAST_ACK => "LAST_ACK",
+        TCP_LISTEN => "LISTEN",
+        TCP_CLOSING => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}
+
+/// `before(a, b)`: sequence number `a` comes before `b`, modulo 2^32.
+pub fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// `after(a, b)`.
+pub fn after(a: u32, b: u32) -> bool {
+    before(b, a)
+}
+
+/// A segment in the write queue: sent and awaiting its ACK, or not sent yet.
+#[derive(Clone, Debug)]
+pub(crate) struct TxSeg {
+    pub(crate) seq: u32,
+    pub(crate) data: Vec<u8>,
+    pub(crate) syn: bool,
+    pub(crate) fin: bool,
+    pub(crate) psh: bool,
+    /// When it was last sent; `None` until it is.
+    pub(crate) sent_at: Option<Nanos>,
+    /// Sent more than once (its ACK gives no RTT sample: Karn's rule).
+    pub(crate) retransmitted: bool,
+}
+
+impl TxSeg {
+    /// `TCP_SKB_CB(skb)->end_seq`: SYN and FIN each take a sequence number.
+    pub(crate) fn end_seq(&self) -> u32 {
+        self.seq
+            .wrapping_add(self.data.len() as u32)
+            .wrapping_add(self.syn as u32)
+            .wrapping_add(self.fin as u32)
+    }
+
+    pub(crate) fn charge(&self) -> u32 {
+        self.data.len() as u32 + TX_SEG_OVERHEAD
+    }
+}
+
+/// A connection request in the SYN queue (`struct tcp_request_sock`): the
+/// SYN was answered, the final ACK has not come.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestSock {
+    pub(crate) local: SocketAddr,
+    pub(crate) remote: SocketAddr,
+    pub(crate) iss: u32,
+    pub(crate) irs: u32,
+    pub(crate) peer_mss: u32,
+    pub(crate) snd_wscale: u8,
+    /// SYN-ACKs re-sent so far (`num_retrans`).
+    pub(crate) retrans: u32,
+    /// The final ACK came while the accept queue was full and was dropped
+    /// (`inet_rsk(req)->acked`).
+    pub(crate) acked: bool,
+    pub(crate) timer_at: Nanos,
+}
+
+/// The TCP part of a socket (`struct tcp_sock` and
+/// `struct inet_connection_sock`).
+#[derive(Debug)]
+pub(crate) struct TcpSock {
+    pub(crate) iss: u32,
+    pub(crate) snd_una: u32,
+    pub(crate) snd_nxt: u32,
+    /// Sequence number after the last byte the process wrote.
+    pub(crate) write_seq: u32,
+    /// The peer's receive window, scaled.
+    pub(crate) snd_wnd: u32,
+    pub(crate) snd_wl1: u32,
+    pub(crate) rcv_nxt: u32,
+    /// How far the process has read.
+    pub(crate) copied_seq: u32,
+    /// The window we last advertised, and `rcv_nxt` when we did.
+    pub(crate) rcv_wnd: u32,
+    pub(crate) rcv_wup: u32,
+    pub(crate) snd_wscale: u8,
+    pub(crate) rcv_wscale: u8,
+    /// `mss_cache`: payload bytes per segment.
+    pub(crate) mss: u32,
+    pub(crate) cwnd: u32,
+    pub(crate) ssthresh: u32,
+    pub(crate) srtt: Option<Nanos>,
+    pub(crate) rttvar: Nanos,
+    pub(crate) rto: Nanos,
+    /// Consecutive timeouts (`icsk_retransmits`), for backoff and giving up.
+    pub(crate) retransmits: u32,
+    pub(crate) write_queue: VecDeque<TxSeg>,
+    /// `sk_wmem_queued`.
+    pub(crate) wmem_queued: u32,
+    /// Segments that arrived ahead of `rcv_nxt` (`out_of_order_queue`).
+    pub(crate) ofo: BTreeMap<u32, (SkBuff, bool)>,
+    /// The retransmission timer, when armed.
+    pub(crate) rto_at: Option<Nanos>,
+    /// The TIME_WAIT (or orphaned FIN_WAIT2) timer, when armed.
+    pub(crate) tw_at: Option<Nanos>,
+    /// A FIN was received (`SOCK_DONE`): reads return 0 at the end.
+    pub(crate) fin_rcvd: bool,
+    /// A listener's backlog (`sk_max_ack_backlog`).
+    pub(crate) max_ack_backlog: u32,
+    pub(crate) accept_queue: VecDeque<SockId>,
+    pub(crate) syn_queue: BTreeMap<SocketAddr, RequestSock>,
+    /// The listener a child belongs to until it is accepted.
+    pub(crate) parent: Option<SockId>,
+    /// `SO_LINGER` with a zero timeout: close sends RST.
+    pub(crate) linger_zero: bool,
+    /// `TCP_NODELAY`.
+    pub(crate) nodelay: bool,
+    /// Segments sent and received, for `ss -i`.
+    pub(crate) segs_out: u64,
+    pub(crate) segs_in: u64,
+    /// A process is inside a system call on this socket (`lock_sock()`:
+    /// `sk_lock.owned`); segments that arrive meanwhile wait in `backlog`.
+    pub(crate) owned: bool,
+    /// The socket backlog (`sk_backlog`), processed by `release_sock()`.
+    pub(crate) backlog: VecDeque<input::Incoming>,
+}
+
+impl TcpSock {
+    pub(crate) fn new(iss: u32) -> TcpSock {
+        TcpSock {
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            write_seq: iss,
+            snd_wnd: 0,
+            snd_wl1: 0,
+            rcv_nxt: 0,
+            copied_seq: 0,
+            rcv_wnd: 0,
+            rcv_wup: 0,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            mss: TCP_MSS_DEFAULT,
+            cwnd: TCP_INIT_CWND,
+            ssthresh: u32::MAX,
+            srtt: None,
+            rttvar: 0,
+            rto: TCP_TIMEOUT_INIT,
+            retransmits: 0,
+            write_queue: VecDeque::new(),
+            wmem_queued: 0,
+            ofo: BTreeMap::new(),
+            rto_at: None,
+            tw_at: None,
+            fin_rcvd: false,
+            max_ack_backlog: 0,
+            accept_queue: VecDeque::new(),
+            syn_queue: BTreeMap::new(),
+            parent: None,
+            linger_zero: false,
+            nodelay: false,
+            segs_out: 0,
+            segs_in: 0,
+            owned: false,
+            backlog: VecDeque::new(),
+        }
+    }
+}
+
+/// A namespace's TCP socket tables (`tcp_hashinfo`).
+#[derive(Debug, Default)]
+pub(crate) struct TcpTable {
+    /// Connected sockets by (local, remote): `ehash`.
+    pub(crate) ehash: BTreeMap<(SocketAddr, SocketAddr), SockId>,
+    /// Listening sockets by port: `lhash2`.
+    pub(crate) listeners: BTreeMap<u16, Vec<SockId>>,
+    /// Every socket holding a local port, TIME_WAIT ones included: `bhash`.
+    pub(crate) bound: BTreeMap<u16, Vec<SockId>>,
+}

@@ -1,0 +1,390 @@
+//! What TCP sends (`net/ipv4/tcp_output.c`): `tcp_write_xmit()` sends what
+//! the receiver's window and the congestion window allow;
+//! `tcp_transmit_skb()` puts the header on a segment, with the window we
+//! advertise (`tcp_select_window()`); and the segments that carry no data:
+//! ACKs, SYN-ACKs for the listen queue, and resets (`tcp_v4_send_reset()`
+//! for a segment nobody wants, `tcp_send_active_reset()` for an abort).
+
+use std::net::SocketAddr;
+
+use super::after;
+use crate::ids::{NetNsId, SockId};
+use crate::sim::World;
+use crate::snmp::Mib;
+use crate::trace::Layer;
+use crate::wire::ipv4::IPPROTO_TCP;
+use crate::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
+
+/// Headroom for link, IP and TCP headers (`MAX_TCP_HEADER`).
+const MAX_TCP_HEADER: usize = 16 + 40 + 60;
+
+/// What to put on the wire: a TCP header's fields and the payload.
+pub(crate) struct Segment<'a> {
+    pub(crate) src: SocketAddr,
+    pub(crate) dst: SocketAddr,
+    pub(crate) seq: u32,
+    pub(crate) ack: u32,
+    pub(crate) flags: TcpFlags,
+    pub(crate) window: u16,
+    pub(crate) options: TcpOptions,
+    pub(crate) payload: &'a [u8],
+}
+
+/// Names the flags as tcpdump does: `[S.]`, `[P.]`, `[F.]`, `[R]`.
+pub(crate) fn flag_names(f: TcpFlags) -> String {
+    let mut s = String::new();
+    for (flag, c) in [
+        (TcpFlags::SYN, 'S'),
+        (TcpFlags::FIN, 'F'),
+        (TcpFlags::PSH, 'P'),
+        (TcpFlags::RST, 'R'),
+    ] {
+        if f.contains(flag) {
+            s.push(c);
+        }
+    }
+    if f.contains(TcpFlags::ACK) {
+        s.push('.');
+    }
+    format!("[{s}]")
+}
+
+impl World {
+    /// The receive window to advertise (`tcp_select_window()`): half the
+    /// free receive buffer (the default `tcp_adv_win_scale` split between
+    /// payload and overhead), never less than what was already promised,
+    /// in units of our window scale.
+    pub(crate) fn tcp_select_window(&mut self, sk: SockId) -> u16 {
+        let s = self.sk(sk);
+        let free = s.rcvbuf.saturating_sub(s.rmem_alloc);
+        let tp = s.tcp.as_deref().expect("tcp");
+        let promised = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
+        let promised = if (promised as i32) < 0 { 0 } else { promised };
+        let mut win = (free / 2).max(promised);
+        let scale = tp.rcv_wscale;
+        win = (win >> scale).min(u16::MAX as u32) << scale;
+        let tp = self.tp_mut(sk);
+        tp.rcv_wnd = win;
+        tp.rcv_wup = tp.rcv_nxt;
+        (win >> scale) as u16
+    }
+
+    /// `tcp_cleanup_rbuf()`: after a read, if the window we could offer
+    /// now is at least twice the one the peer knows, tell it (a window
+    /// update), so a sender stopped by a full buffer can go on.
+    pub(crate) fn tcp_cleanup_rbuf(&mut self, sk: SockId) {
+        if self.sk(sk).shutdown & crate::sock::RCV_SHUTDOWN != 0 || self.sk(sk).daddr.is_none() {
+            return;
+        }
+        let s = self.sk(sk);
+        let tp = s.tcp.as_deref().expect("tcp");
+        let current = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
+        let current = if (current as i32) < 0 { 0 } else { current };
+        let possible = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
+        if possible >= 2 * current.max(1) && possible - current >= tp.mss {
+            let host = s.host;
+            self.trace(host, Layer::Tcp, |_w| {
+                format!("window update after read: {current} -> {possible}")
+            });
+            self.tcp_send_ack(sk);
+        }
+    }
+
+    /// `tcp_transmit_skb()`: build the segment and hand it to IP.
+    pub(crate) fn tcp_transmit(&mut self, ns: NetNsId, seg: Segment<'_>) {
+        let host = self.ns(ns).host;
+        let hdr = TcpHdr {
+            source: seg.src.port(),
+            dest: seg.dst.port(),
+            seq: seg.seq,
+            ack_seq: seg.ack,
+            doff: 0,
+            flags: seg.flags,
+            window: seg.window,
+            check: 0,
+            urg_ptr: 0,
+            options: seg.options,
+        };
+        let hlen = hdr.header_len();
+        let Some(mut skb) = self.alloc_skb(MAX_TCP_HEADER + seg.payload.len(), MAX_TCP_HEADER)
+        else {
+            return;
+        };
+        if skb.put_data(seg.payload).is_err() {
+            return;
+        }
+        if let Ok(room) = skb.push(hlen) {
+            let _ = hdr.write(room);
+        }
+        let _ = match (seg.src, seg.dst) {
+            (SocketAddr::V4(s), SocketAddr::V4(d)) => {
+                crate::wire::tcp::fill_checksum_v4(*s.ip(), *d.ip(), skb.data_mut())
+            }
+            (SocketAddr::V6(s), SocketAddr::V6(d)) => {
+                crate::wire::tcp::fill_checksum_v6(*s.ip(), *d.ip(), skb.data_mut())
+            }
+            _ => Ok(()),
+        };
+        skb.reset_transport_header();
+        self.ns_mut(ns).mib.inc(Mib::TcpOutSegs);
+        if seg.flags.contains(TcpFlags::RST) {
+            self.ns_mut(ns).mib.inc(Mib::TcpOutRsts);
+        }
+        let len = seg.payload.len();
+        self.trace(host, Layer::Tcp, |_w| {
+            let mut opts = String::new();
+            if let Some(m) = seg.options.mss {
+                opts.push_str(&format!(", mss {m}"));
+            }
+            if let Some(w) = seg.options.wscale {
+                opts.push_str(&format!(", wscale {w}"));
+            }
+            format!(
+                "{} > {}: Flags {}, seq {}, ack {}, win {}{opts}, length {len}",
+                seg.src,
+                seg.dst,
+                flag_names(seg.flags),
+                seg.seq,
+                seg.ack,
+                seg.window
+            )
+        });
+        let Ok(rt) = self.ip_route_output(ns, seg.dst.ip()) else {
+            return;
+        };
+        let _ = self.ip_send_skb(ns, skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP, rt);
+    }
+
+    /// Sends one queued segment (first transmission or retransmission).
+    fn tcp_send_queued(&mut self, sk: SockId, idx: usize) {
+        let ns = self.sk(sk).netns;
+        let now = self.now;
+        let (src, dst) = (self.sk(sk).local(), self.sk(sk).daddr.expect("connected"));
+        let window = if self.tp(sk).write_queue[idx].syn {
+            self.syn_window(sk)
+        } else {
+            self.tcp_select_window(sk)
+        };
+        let tp = self.tp_mut(sk);
+        let seg = &mut tp.write_queue[idx];
+        let mut flags = TcpFlags::ACK;
+        let mut options = TcpOptions::default();
+        let mut ack = tp.rcv_nxt;
+        if seg.syn {
+            flags = TcpFlags::SYN;
+            options.mss = Some(tp.mss.min(u16::MAX as u32) as u16);
+            options.wscale = Some(tp.rcv_wscale);
+            ack = 0;
+        }
+        if seg.fin {
+            flags = flags | TcpFlags::FIN;
+        }
+        if seg.psh && !seg.data.is_empty() {
+            flags = flags | TcpFlags::PSH;
+        }
+        if seg.sent_at.is_some() {
+            seg.retransmitted = true;
+        }
+        seg.sent_at = Some(now);
+        let (seq, end) = (seg.seq, seg.end_seq());
+        let data = seg.data.clone();
+        if after(end, tp.snd_nxt) {
+            tp.snd_nxt = end;
+        }
+        tp.segs_out += 1;
+        if tp.rto_at.is_none() {
+            tp.rto_at = Some(now + tp.rto);
+            self.schedule_tcp_timer(sk, now + self.tp(sk).rto);
+        }
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src,
+                dst,
+                seq,
+                ack,
+                flags,
+                window,
+                options,
+                payload: &data,
+            },
+        );
+    }
+
+    /// The window in a SYN is never scaled (RFC 7323).
+    fn syn_window(&mut self, sk: SockId) -> u16 {
+        let s = self.sk(sk);
+        let free = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
+        let tp = self.tp_mut(sk);
+        tp.rcv_wnd = free.min(u16::MAX as u32);
+        tp.rcv_wnd as u16
+    }
+
+    /// `tcp_write_xmit()`: send unsent segments while the peer's window and
+    /// the congestion window have room.
+    pub(crate) fn tcp_write_xmit(&mut self, sk: SockId) {
+        loop {
+            let tp = self.tp(sk);
+            let Some(idx) = tp.write_queue.iter().position(|s| s.sent_at.is_none()) else {
+                return;
+            };
+            let seg = &tp.write_queue[idx];
+            let in_flight_segs = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
+            let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
+            let fits_window =
+                seg.syn || !after(seg.seq.wrapping_add(seg.data.len() as u32), window_end);
+            if !fits_window || in_flight_segs >= tp.cwnd {
+                return;
+            }
+            self.tcp_send_queued(sk, idx);
+        }
+    }
+
+    /// Retransmits the oldest unacknowledged segment.
+    pub(crate) fn tcp_retransmit_head(&mut self, sk: SockId) {
+        if self
+            .tp(sk)
+            .write_queue
+            .front()
+            .is_some_and(|s| s.sent_at.is_some())
+        {
+            let ns = self.sk(sk).netns;
+            self.ns_mut(ns).mib.inc(Mib::TcpRetransSegs);
+            self.tcp_send_queued(sk, 0);
+        }
+    }
+
+    /// `tcp_send_ack()`: an ACK carrying our window, now.
+    pub(crate) fn tcp_send_ack(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let Some(dst) = self.sk(sk).daddr else { return };
+        let src = self.sk(sk).local();
+        let window = self.tcp_select_window(sk);
+        let tp = self.tp(sk);
+        let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src,
+                dst,
+                seq,
+                ack,
+                flags: TcpFlags::ACK,
+                window,
+                options: TcpOptions::default(),
+                payload: &[],
+            },
+        );
+    }
+
+    /// `tcp_send_active_reset()`: abort a connection with RST.
+    pub(crate) fn tcp_send_active_reset(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let Some(dst) = self.sk(sk).daddr else { return };
+        let src = self.sk(sk).local();
+        let tp = self.tp(sk);
+        let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src,
+                dst,
+                seq,
+                ack,
+                flags: TcpFlags::RST | TcpFlags::ACK,
+                window: 0,
+                options: TcpOptions::default(),
+                payload: &[],
+            },
+        );
+    }
+
+    /// `tcp_v4_send_reset()`: the answer to a segment no socket wants. If
+    /// it carried an ACK, the RST takes that number as its sequence;
+    /// otherwise the RST acknowledges everything the segment occupied.
+    pub(crate) fn tcp_send_reset_reply(
+        &mut self,
+        ns: NetNsId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        hdr: &TcpHdr,
+        payload_len: usize,
+    ) {
+        if hdr.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let (seq, ack, flags) = if hdr.flags.contains(TcpFlags::ACK) {
+            (hdr.ack_seq, 0, TcpFlags::RST)
+        } else {
+            let len = payload_len as u32
+                + hdr.flags.contains(TcpFlags::SYN) as u32
+                + hdr.flags.contains(TcpFlags::FIN) as u32;
+            (0, hdr.seq.wrapping_add(len), TcpFlags::RST | TcpFlags::ACK)
+        };
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src: local,
+                dst: remote,
+                seq,
+                ack,
+                flags,
+                window: 0,
+                options: TcpOptions::default(),
+                payload: &[],
+            },
+        );
+    }
+
+    /// Sends the SYN-ACK for a request in a listener's SYN queue.
+    pub(crate) fn tcp_send_synack(&mut self, listener: SockId, remote: SocketAddr) {
+        let ns = self.sk(listener).netns;
+        let Some(req) = self.tp(listener).syn_queue.get(&remote).cloned() else {
+            return;
+        };
+        let rcvbuf = self.sk(listener).rcvbuf;
+        let mss = self.route_mss(ns, remote);
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src: req.local,
+                dst: req.remote,
+                seq: req.iss,
+                ack: req.irs.wrapping_add(1),
+                flags: TcpFlags::SYN | TcpFlags::ACK,
+                window: (rcvbuf / 2).min(u16::MAX as u32) as u16,
+                options: TcpOptions {
+                    mss: Some(mss as u16),
+                    wscale: Some(self.rcv_wscale_for(ns)),
+                    ..TcpOptions::default()
+                },
+                payload: &[],
+            },
+        );
+    }
+
+    /// The MSS for a path: the device MTU less 40 bytes of headers.
+    pub(crate) fn route_mss(&mut self, ns: NetNsId, dst: SocketAddr) -> u32 {
+        match self.ip_route_output(ns, dst.ip()) {
+            Ok(rt) => self
+                .dev(rt.dev)
+                .mtu
+                .saturating_sub(40)
+                .clamp(64, u16::MAX as u32),
+            Err(_) => super::TCP_MSS_DEFAULT,
+        }
+    }
+
+    /// `tcp_select_initial_window()`: the window scale that lets the largest
+    /// receive buffer (`tcp_rmem[2]` or `rmem_max`) be advertised.
+    pub(crate) fn rcv_wscale_for(&self, ns: NetNsId) -> u8 {
+        let sysctl = &self.ns(ns).sysctl;
+        let mut space = sysctl.tcp_rmem.2.max(sysctl.rmem_max);
+        let mut scale = 0;
+        while space > 65535 && scale < 14 {
+            space >>= 1;
+            scale += 1;
+        }
+        scale
+    }
+}

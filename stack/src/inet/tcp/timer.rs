@@ -1,0 +1,137 @@
+//! TCP's timers (`net/ipv4/tcp_timer.c`, `net/ipv4/inet_connection_sock.c`
+//! `reqsk_timer_handler()`, `net/ipv4/inet_timewait_sock.c`).
+//!
+//! Retransmission: when the oldest unacknowledged segment's timer fires,
+//! it is sent again, the timeout doubles (up to `TCP_RTO_MAX`), and the
+//! congestion window falls to one segment; after `tcp_syn_retries` for a
+//! SYN, or `tcp_retries2` otherwise, the connection gives up with
+//! `ETIMEDOUT`. A request in the SYN queue has its SYN-ACK resent after 1,
+//! 3, 7, 15 and 31 s, then is dropped (`tcp_synack_retries`). TIME_WAIT
+//! ends after 60 s; an orphaned FIN_WAIT2 after `tcp_fin_timeout`.
+
+use std::net::SocketAddr;
+
+use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT};
+use crate::errno::Errno;
+use crate::ids::SockId;
+use crate::sim::World;
+use crate::sim::event::Event;
+use crate::sim::time::{Nanos, fmt_duration};
+use crate::snmp::Mib;
+use crate::trace::Layer;
+
+impl World {
+    /// Arms a wakeup for the socket's timers at `at`.
+    pub(crate) fn schedule_tcp_timer(&mut self, sk: SockId, at: Nanos) {
+        self.schedule(at, Event::TcpTimer { sk });
+    }
+
+    /// A socket's timer fired: see which one is due now.
+    pub(crate) fn tcp_timer(&mut self, sk: SockId) {
+        let now = self.now;
+        let Some(tp) = self.socks.get(&sk).and_then(|s| s.tcp.as_deref()) else {
+            return;
+        };
+        if tp.tw_at == Some(now) {
+            match self.sk(sk).state {
+                TCP_TIME_WAIT => {
+                    let host = self.sk(sk).host;
+                    let local = self.sk(sk).local();
+                    self.trace(host, Layer::Tcp, |_w| {
+                        format!("TIME_WAIT of {local} over: port released")
+                    });
+                    self.tcp_tw_kill(sk);
+                }
+                TCP_FIN_WAIT2 => self.tcp_done(sk),
+                _ => {}
+            }
+            return;
+        }
+        if tp.rto_at == Some(now) {
+            self.tp_mut(sk).rto_at = None;
+            self.tcp_retransmit_timer(sk);
+        }
+    }
+
+    /// `tcp_retransmit_timer()`.
+    fn tcp_retransmit_timer(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let state = self.sk(sk).state;
+        let limit = if state == TCP_SYN_SENT {
+            self.ns(ns).sysctl.tcp_syn_retries
+        } else {
+            self.ns(ns).sysctl.tcp_retries2
+        };
+        if self.tp(sk).retransmits >= limit {
+            self.trace(host, Layer::Tcp, |_w| {
+                "too many retransmissions: ETIMEDOUT".to_string()
+            });
+            self.ns_mut(ns).mib.inc(Mib::TcpExtTCPAbortOnTimeout);
+            if state == TCP_SYN_SENT {
+                self.ns_mut(ns).mib.inc(Mib::TcpAttemptFails);
+            }
+            self.tcp_reset(sk, Errno::ETIMEDOUT);
+            return;
+        }
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPTimeouts);
+        let tp = self.tp_mut(sk);
+        tp.retransmits += 1;
+        let in_flight = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
+        tp.ssthresh = (in_flight / 2).max(2);
+        tp.cwnd = 1;
+        tp.rto = (tp.rto * 2).min(TCP_RTO_MAX);
+        let (n, rto) = (tp.retransmits, tp.rto);
+        self.trace(host, Layer::Tcp, |_w| {
+            format!(
+                "retransmission timeout #{n}: resend the oldest segment, cwnd 1, next RTO {}",
+                fmt_duration(rto)
+            )
+        });
+        self.tcp_retransmit_head(sk);
+    }
+
+    /// `reqsk_timer_handler()`: resend a SYN-ACK, or give the request up.
+    pub(crate) fn tcp_synack_timer(&mut self, listener: SockId, remote: SocketAddr) {
+        let now = self.now;
+        let Some(tp) = self.socks.get(&listener).and_then(|s| s.tcp.as_deref()) else {
+            return;
+        };
+        let Some(req) = tp.syn_queue.get(&remote) else {
+            return;
+        };
+        if req.timer_at != now {
+            return;
+        }
+        let host = self.sk(listener).host;
+        let ns = self.sk(listener).netns;
+        if req.retrans >= self.ns(ns).sysctl.tcp_synack_retries {
+            self.tp_mut(listener).syn_queue.remove(&remote);
+            self.trace(host, Layer::Tcp, |_w| {
+                format!(
+                    "request from {remote}: no ACK after {} SYN-ACKs, dropped from the SYN queue",
+                    super::TCP_SYNACK_RETRIES + 1
+                )
+            });
+            return;
+        }
+        let req = self
+            .tp_mut(listener)
+            .syn_queue
+            .get_mut(&remote)
+            .expect("checked");
+        req.retrans += 1;
+        let next = TCP_TIMEOUT_INIT << req.retrans;
+        req.timer_at = now + next;
+        let n = req.retrans;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!(
+                "SYN-ACK to {remote} resent (#{n}), next in {}",
+                fmt_duration(next)
+            )
+        });
+        self.ns_mut(ns).mib.inc(Mib::TcpRetransSegs);
+        self.tcp_send_synack(listener, remote);
+        self.schedule(now + next, Event::SynAckTimer { listener, remote });
+    }
+}
