@@ -363,3 +363,157 @@ fn api_misuse_on_stream_sockets() {
     let report = sim.run();
     assert!(report.is_ok(), "{report}");
 }
+
+fn echo_pair(nodelay: bool) -> (Sim, HostId) {
+    // 5 ms each way: ARP takes 10 ms, the handshake 10 ms more, so the
+    // writes happen at 30 ms and their ACK cannot be back before 40 ms.
+    let (mut sim, a, b) = two_hosts(LinkConfig::default().latency(ms(5)));
+    sim.spawn(b, "server", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 8)?;
+        let (fd, _) = p.accept(l).await?;
+        let mut buf = [0u8; 64];
+        while p.read(fd, &mut buf).await? > 0 {}
+        Ok(())
+    });
+    sim.spawn(a, "client", move |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        if nodelay {
+            p.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)?;
+        }
+        p.connect(fd, "10.0.0.2:80").await?;
+        p.sleep(ms(10)).await;
+        p.write(fd, b"small one").await?;
+        p.write(fd, b"small two").await?;
+        p.sleep(ms(10)).await;
+        p.close(fd)
+    });
+    (sim, a)
+}
+
+#[test]
+fn nagle_holds_a_second_small_segment_until_the_first_is_acked() {
+    let segs_at = |nodelay: bool| {
+        let (mut sim, a) = echo_pair(nodelay);
+        sim.run_until(ms(31));
+        // Segments the client sent by then: SYN and ACK, then the data.
+        sim.counter(a, Mib::TcpOutSegs)
+    };
+    assert_eq!(
+        segs_at(false),
+        3,
+        "Nagle: the second small write waits for an ACK"
+    );
+    assert_eq!(
+        segs_at(true),
+        4,
+        "TCP_NODELAY: both small writes go at once"
+    );
+}
+
+#[test]
+fn after_the_quick_acks_a_lone_segment_is_acked_40ms_later() {
+    let (mut sim, a, b) = two_hosts(LinkConfig::default());
+    sim.spawn(b, "server", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 8)?;
+        let (fd, _) = p.accept(l).await?;
+        let mut buf = [0u8; 64];
+        while p.read(fd, &mut buf).await? > 0 {}
+        Ok(())
+    });
+    sim.spawn(a, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        for _ in 0..20 {
+            p.write(fd, b"tick").await?;
+            p.sleep(ms(100)).await;
+        }
+        p.close(fd)
+    });
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+    // 16 quick ACKs, then delayed ones for the remaining ticks.
+    assert!(
+        sim.counter(b, Mib::TcpExtDelayedACKs) >= 3,
+        "{}",
+        sim.sh(b, "nstat")
+    );
+}
+
+#[test]
+fn loss_is_repaired_by_fast_retransmit_on_three_duplicate_acks() {
+    let (mut sim, a, b) = two_hosts(LinkConfig::default().loss(0.02));
+    sim.spawn(b, "rx", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 8)?;
+        let (fd, _) = p.accept(l).await?;
+        let mut buf = [0u8; 65536];
+        let mut total = 0;
+        loop {
+            let n = p.read(fd, &mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        assert_eq!(total, 2_000_000);
+        Ok(())
+    });
+    sim.spawn(a, "tx", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        p.write(fd, &vec![5u8; 2_000_000]).await?;
+        p.close(fd)
+    });
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+    assert!(
+        sim.counter(a, Mib::TcpExtTCPFastRetrans) > 0,
+        "{}",
+        sim.sh(a, "nstat")
+    );
+}
+
+#[test]
+fn a_zero_window_is_probed_until_the_reader_makes_room() {
+    let (mut sim, a, b) = two_hosts(LinkConfig::default());
+    sim.spawn(b, "sleepy", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 8)?;
+        let (fd, _) = p.accept(l).await?;
+        p.sleep(secs(10)).await; // does not read: the window closes
+        let mut buf = [0u8; 65536];
+        let mut total = 0;
+        while total < 1_000_000 {
+            total += p.read(fd, &mut buf).await?;
+        }
+        Ok(())
+    });
+    sim.spawn(a, "writer", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        p.write(fd, &vec![1u8; 1_000_000]).await?;
+        Ok(())
+    });
+    sim.run_until(secs(5));
+    let ss = sim.sh(a, "ss -tan");
+    let estab = ss
+        .lines()
+        .find(|l| l.starts_with("ESTAB"))
+        .expect("connection");
+    let send_q: u64 = estab.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(send_q > 0, "data waits in the sender's queue: {ss}");
+    assert!(
+        sim.counter(a, Mib::TcpExtTCPWinProbe) >= 2,
+        "{}",
+        sim.sh(a, "nstat")
+    );
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+}

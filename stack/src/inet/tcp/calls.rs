@@ -123,7 +123,11 @@ impl World {
             s.daddr = Some(dst);
             s.state = TCP_SYN_SENT;
             let tp = s.tcp.as_deref_mut().expect("tcp");
+            // Options set before connect() survive the fresh sequence space.
+            let (nodelay, linger_zero) = (tp.nodelay, tp.linger_zero);
             *tp = TcpSock::new(iss);
+            tp.nodelay = nodelay;
+            tp.linger_zero = linger_zero;
             tp.mss = mtu.saturating_sub(40).max(64);
         }
         let wscale = self.rcv_wscale_for(ns);

@@ -589,9 +589,24 @@ impl World {
         }
         // The peer's window, if this segment is newer than the last update.
         let tp = self.tp_mut(sk);
+        let window = (seg.hdr.window as u32) << tp.snd_wscale;
+        if seg.hdr.ack_seq == tp.snd_una {
+            self.tcp_dupack(sk, seg.len(), window);
+        }
+        let tp = self.tp_mut(sk);
         if !before(seg.hdr.seq, tp.snd_wl1) {
-            tp.snd_wnd = (seg.hdr.window as u32) << tp.snd_wscale;
+            let opened = tp.snd_wnd == 0 && window > 0;
+            tp.snd_wnd = window;
             tp.snd_wl1 = seg.hdr.seq;
+            if window > 0 {
+                tp.probe_at = None;
+                tp.probes_out = 0;
+            }
+            if opened {
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!("window opens to {window}: sending resumes")
+                });
+            }
         }
         self.tcp_ack(sk, seg.hdr.ack_seq, now);
         if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
@@ -628,11 +643,62 @@ impl World {
             if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
                 return;
             }
+            self.tcp_ack_snd_check(sk, fin || before(seq, rcv_nxt) || after(seq, rcv_nxt));
+        } else if before(seg.hdr.seq, rcv_nxt) {
+            // An old or probing segment: answer with our window (a dupack).
             self.tcp_send_ack(sk);
         }
         if self.socks.contains_key(&sk) && self.sk(sk).state != TCP_CLOSE {
             self.tcp_write_xmit(sk);
         }
+    }
+
+    /// `__tcp_ack_snd_check()`: acknowledge now (quick-ack mode, more than
+    /// one full segment unacknowledged, out-of-order data, a FIN), or arm
+    /// the delayed-ACK timer.
+    fn tcp_ack_snd_check(&mut self, sk: SockId, now_please: bool) {
+        let now = self.now;
+        let tp = self.tp_mut(sk);
+        let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
+        let immediate = now_please || tp.quick > 0 || unacked > tp.mss || !tp.ofo.is_empty();
+        if immediate {
+            tp.quick = tp.quick.saturating_sub(1);
+            self.tcp_send_ack(sk);
+        } else if tp.delack_at.is_none() {
+            let at = now + super::TCP_DELACK_MIN;
+            tp.delack_at = Some(at);
+            self.schedule_tcp_timer(sk, at);
+        }
+    }
+
+    /// Duplicate ACKs and fast retransmit (`tcp_fastretrans_alert()`):
+    /// the third duplicate retransmits the oldest segment at once, halves
+    /// the congestion window and enters recovery (Reno/NewReno).
+    fn tcp_dupack(&mut self, sk: SockId, seg_len: u32, window: u32) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let tp = self.tp_mut(sk);
+        let in_flight = tp.snd_nxt != tp.snd_una;
+        if !in_flight || seg_len > 0 || window != tp.snd_wnd || tp.recover.is_some() {
+            if tp.recover.is_some() && in_flight && seg_len == 0 {
+                tp.cwnd += 1; // each further duplicate: one more segment left the network
+            }
+            return;
+        }
+        tp.dupacks += 1;
+        if tp.dupacks != super::TCP_FASTRETRANS_THRESH {
+            return;
+        }
+        let in_flight_segs = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
+        tp.ssthresh = (in_flight_segs / 2).max(2);
+        tp.cwnd = tp.ssthresh + 3;
+        tp.recover = Some(tp.snd_nxt);
+        let ssthresh = tp.ssthresh;
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPFastRetrans);
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("third duplicate ACK: fast retransmit, ssthresh {ssthresh}, enter recovery")
+        });
+        self.tcp_retransmit_head(sk);
     }
 
     /// `tcp_ack()`: drop what the peer has acknowledged from the write
@@ -661,6 +727,16 @@ impl World {
         tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
         tp.snd_una = ack;
         tp.retransmits = 0;
+        tp.dupacks = 0;
+        let mut partial_ack = false;
+        if let Some(recover) = tp.recover {
+            if before(ack, recover) {
+                partial_ack = true; // NewReno: the next hole is lost too
+            } else {
+                tp.recover = None;
+                tp.cwnd = tp.ssthresh;
+            }
+        }
         if let Some(rtt) = rtt_sample {
             rtt_estimator(tp, rtt);
         }
@@ -677,6 +753,9 @@ impl World {
         };
         if let Some(at) = tp.rto_at {
             self.schedule_tcp_timer(sk, at);
+        }
+        if partial_ack {
+            self.tcp_retransmit_head(sk);
         }
         let all_acked = self.tp(sk).write_queue.is_empty();
         let state = self.sk(sk).state;

@@ -24,10 +24,17 @@
 //! inline over loopback, waits in the socket backlog and is processed when
 //! the call releases the socket (`release_sock()`), as in the kernel.
 //!
+//! Delayed ACK: the first 16 segments are acknowledged at once
+//! (quick-ack), then an ACK goes for every second full segment or after
+//! 40 ms (`TCP_DELACK_MIN`; the kernel adapts the timeout to the flow).
+//! Nagle with Minshall's rule: a small segment waits while an earlier small
+//! one is unacknowledged, unless `TCP_NODELAY`. Congestion control is Reno
+//! (slow start, congestion avoidance, fast retransmit on three duplicate
+//! ACKs with NewReno recovery). A zero window arms the persist timer: a
+//! probe at `rto`, doubling to `TCP_RTO_MAX`.
+//!
 //! Simplified so far (each is a later step of the TCP issue): no TCP
-//! options beyond MSS and window scale (no timestamps or SACK); Reno-style
-//! slow start only, no fast retransmit; every segment is acknowledged at
-//! once (no delayed ACK); no Nagle; no persist timer; no receive-buffer
+//! options beyond MSS and window scale (no timestamps or SACK); no receive-buffer
 //! autotuning (`sk_rcvbuf` stays `tcp_rmem[1]`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
@@ -70,6 +77,13 @@ pub const TCP_SYN_RETRIES: u32 = 6;
 pub const TCP_RETRIES2: u32 = 15;
 /// `TCP_MSS_DEFAULT`: what a peer that sends no MSS option is assumed to take.
 pub const TCP_MSS_DEFAULT: u32 = 536;
+/// `TCP_MAX_QUICKACKS`: ACKs sent at once at the start of a connection
+/// before delayed ACK takes over.
+pub const TCP_MAX_QUICKACKS: u32 = 16;
+/// `TCP_DELACK_MIN`: the shortest delayed-ACK timeout (and the one used).
+pub const TCP_DELACK_MIN: Nanos = ms(40);
+/// `TCP_FASTRETRANS_THRESH`: duplicate ACKs that trigger fast retransmit.
+pub const TCP_FASTRETRANS_THRESH: u32 = 3;
 /// Bytes a queued segment costs the send buffer besides its payload (the
 /// `sk_buff` and its head), a simplification of `sk_wmem_queued`.
 pub const TX_SEG_OVERHEAD: u32 = 768;
@@ -202,6 +216,19 @@ pub(crate) struct TcpSock {
     /// Segments sent and received, for `ss -i`.
     pub(crate) segs_out: u64,
     pub(crate) segs_in: u64,
+    /// The delayed-ACK timer, when armed (`icsk_delack_timer`).
+    pub(crate) delack_at: Option<Nanos>,
+    /// ACKs still to send at once before delaying (`icsk_ack.quick`).
+    pub(crate) quick: u32,
+    /// End of the last small segment sent (`snd_sml`), for Nagle.
+    pub(crate) snd_sml: u32,
+    /// Duplicate ACKs in a row.
+    pub(crate) dupacks: u32,
+    /// Fast recovery in progress until this sequence is acknowledged.
+    pub(crate) recover: Option<u32>,
+    /// The zero-window probe timer, when armed, and probes sent in a row.
+    pub(crate) probe_at: Option<Nanos>,
+    pub(crate) probes_out: u32,
     /// A process is inside a system call on this socket (`lock_sock()`:
     /// `sk_lock.owned`); segments that arrive meanwhile wait in `backlog`.
     pub(crate) owned: bool,
@@ -247,6 +274,13 @@ impl TcpSock {
             segs_in: 0,
             owned: false,
             backlog: VecDeque::new(),
+            delack_at: None,
+            quick: TCP_MAX_QUICKACKS,
+            snd_sml: iss,
+            dupacks: 0,
+            recover: None,
+            probe_at: None,
+            probes_out: 0,
         }
     }
 }

@@ -60,7 +60,9 @@ impl World {
         let tp = s.tcp.as_deref().expect("tcp");
         let promised = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let promised = if (promised as i32) < 0 { 0 } else { promised };
-        let mut win = (free / 2).max(promised);
+        // Silly-window avoidance: below one MSS of room, offer nothing new.
+        let fresh = if free / 2 < tp.mss { 0 } else { free / 2 };
+        let mut win = fresh.max(promised);
         let scale = tp.rcv_wscale;
         win = (win >> scale).min(u16::MAX as u32) << scale;
         let tp = self.tp_mut(sk);
@@ -185,6 +187,11 @@ impl World {
         if seg.sent_at.is_some() {
             seg.retransmitted = true;
         }
+        if (seg.data.len() as u32) < tp.mss && !seg.syn {
+            tp.snd_sml = seg.end_seq();
+        }
+        // An ACK rides on this segment: no delayed ACK needed.
+        tp.delack_at = None;
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
@@ -233,11 +240,60 @@ impl World {
             let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
             let fits_window =
                 seg.syn || !after(seg.seq.wrapping_add(seg.data.len() as u32), window_end);
-            if !fits_window || in_flight_segs >= tp.cwnd {
+            if !fits_window {
+                // Nothing in flight to bring a window update: probe.
+                if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() && !seg.syn {
+                    self.tcp_arm_probe(sk);
+                }
+                return;
+            }
+            if in_flight_segs >= tp.cwnd {
+                return;
+            }
+            // tcp_nagle_check() (Minshall): a partial segment waits while an
+            // earlier partial one is unacknowledged.
+            let partial = (seg.data.len() as u32) < tp.mss && !seg.fin && !seg.syn;
+            if partial && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
                 return;
             }
             self.tcp_send_queued(sk, idx);
         }
+    }
+
+    /// Arms the persist timer (`tcp_check_probe_timer()`).
+    pub(crate) fn tcp_arm_probe(&mut self, sk: SockId) {
+        let now = self.now;
+        let tp = self.tp_mut(sk);
+        let when =
+            (tp.rto.max(super::TCP_RTO_MIN) << tp.probes_out.min(16)).min(super::TCP_RTO_MAX);
+        tp.probe_at = Some(now + when);
+        self.schedule_tcp_timer(sk, now + when);
+    }
+
+    /// `tcp_write_wakeup()` / `tcp_xmit_probe_skb()`: a zero-window probe,
+    /// a segment with an old sequence number that makes the receiver answer
+    /// with its current window.
+    pub(crate) fn tcp_send_probe(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let Some(dst) = self.sk(sk).daddr else { return };
+        let src = self.sk(sk).local();
+        let window = self.tcp_select_window(sk);
+        let tp = self.tp(sk);
+        let (seq, ack) = (tp.snd_una.wrapping_sub(1), tp.rcv_nxt);
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPWinProbe);
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src,
+                dst,
+                seq,
+                ack,
+                flags: TcpFlags::ACK,
+                window,
+                options: TcpOptions::default(),
+                payload: &[],
+            },
+        );
     }
 
     /// Retransmits the oldest unacknowledged segment.
@@ -260,7 +316,8 @@ impl World {
         let Some(dst) = self.sk(sk).daddr else { return };
         let src = self.sk(sk).local();
         let window = self.tcp_select_window(sk);
-        let tp = self.tp(sk);
+        let tp = self.tp_mut(sk);
+        tp.delack_at = None;
         let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
         self.tcp_transmit(
             ns,

@@ -47,10 +47,44 @@ impl World {
             }
             return;
         }
-        if tp.rto_at == Some(now) {
+        let (delack, probe, rto) = (
+            tp.delack_at == Some(now),
+            tp.probe_at == Some(now),
+            tp.rto_at == Some(now),
+        );
+        if delack {
+            self.ns_mut(self.sk(sk).netns)
+                .mib
+                .inc(Mib::TcpExtDelayedACKs);
+            self.tcp_send_ack(sk);
+        }
+        if probe {
+            self.tcp_probe_timer(sk);
+        }
+        if rto {
             self.tp_mut(sk).rto_at = None;
             self.tcp_retransmit_timer(sk);
         }
+    }
+
+    /// `tcp_probe_timer()`: still a zero window with data waiting? Probe,
+    /// and wait twice as long for the next one.
+    fn tcp_probe_timer(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let tp = self.tp_mut(sk);
+        tp.probe_at = None;
+        let waiting = tp.write_queue.iter().any(|s| s.sent_at.is_none());
+        if tp.snd_wnd > 0 || !waiting || tp.snd_nxt != tp.snd_una {
+            tp.probes_out = 0;
+            return;
+        }
+        tp.probes_out += 1;
+        let n = tp.probes_out;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("zero window: persist probe #{n}")
+        });
+        self.tcp_send_probe(sk);
+        self.tcp_arm_probe(sk);
     }
 
     /// `tcp_retransmit_timer()`.
@@ -77,6 +111,8 @@ impl World {
         self.ns_mut(ns).mib.inc(Mib::TcpExtTCPTimeouts);
         let tp = self.tp_mut(sk);
         tp.retransmits += 1;
+        tp.recover = None;
+        tp.dupacks = 0;
         let in_flight = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
         tp.ssthresh = (in_flight / 2).max(2);
         tp.cwnd = 1;
