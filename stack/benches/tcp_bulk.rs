@@ -1,0 +1,2 @@
+//! Placeholder replaced by the TCP benchmark.
+fn main() {}
