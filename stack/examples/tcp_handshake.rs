@@ -53,6 +53,7 @@ fn main() {
             "read {n} bytes: {:?}",
             String::from_utf8_lossy(&buf[..n])
         ));
+        print!("{}", p.sh("ss -tni"));
         p.close(fd)?;
         p.sleep(ms(5)).await;
         print!("{}", p.sh("ss -tan"));

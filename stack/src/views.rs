@@ -120,6 +120,8 @@ impl World {
                     rto_jiffies: tp.rto / 1_000_000,
                     cwnd: tp.cwnd,
                     ssthresh: tp.ssthresh,
+                    info: (!listen && s.state != crate::inet::tcp::TCP_TIME_WAIT)
+                        .then(|| tcp_info_line(s, tp)),
                     ..InetSockRow::default()
                 }
             })
@@ -271,6 +273,46 @@ impl World {
         .collect();
         tools::proc_net_snmp(&[("Udp", &udp)])
     }
+}
+
+/// What `ss -i` prints for a connection (`tcp_show_info()` in iproute2's
+/// `misc/ss.c`), for the fields the simulation models, in ss's order.
+/// Times are in milliseconds as ss prints them.
+fn tcp_info_line(s: &crate::sock::Sock, tp: &crate::inet::tcp::TcpSock) -> String {
+    let msf = |ns: u64| {
+        let v = ns as f64 / 1e6;
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let mut parts = vec![
+        "reno".to_string(),
+        format!("wscale:{},{}", tp.snd_wscale, tp.rcv_wscale),
+        format!("rto:{}", msf(tp.rto)),
+    ];
+    if tp.retransmits > 0 {
+        parts.push(format!("backoff:{}", tp.retransmits));
+    }
+    if let Some(srtt) = tp.srtt {
+        parts.push(format!("rtt:{}/{}", msf(srtt), msf(tp.rttvar)));
+    }
+    parts.push(format!("mss:{}", tp.mss));
+    parts.push(format!("cwnd:{}", tp.cwnd));
+    if tp.ssthresh < 0xFFFF {
+        parts.push(format!("ssthresh:{}", tp.ssthresh));
+    }
+    parts.push(format!("segs_out:{}", tp.segs_out));
+    parts.push(format!("segs_in:{}", tp.segs_in));
+    let unacked = tp
+        .write_queue
+        .iter()
+        .filter(|x| x.sent_at.is_some())
+        .count();
+    if unacked > 0 {
+        parts.push(format!("unacked:{unacked}"));
+    }
+    parts.push(format!("rcv_space:{}", s.rcvbuf / 2));
+    parts.push(format!("snd_wnd:{}", tp.snd_wnd));
+    parts.join(" ")
 }
 
 /// Runs one command line on a namespace and returns what it prints.

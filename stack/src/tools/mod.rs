@@ -153,6 +153,9 @@ pub struct InetSockRow {
     /// slow start" and prints as -1. For a listener the kernel prints the
     /// TCP Fast Open queue limit in this column instead; pass that here.
     pub ssthresh: u32,
+    /// TCP: the `tcp_info` line `ss -i` prints under the socket
+    /// (`reno wscale:7,7 rto:204 rtt:0.1/0.05 mss:1448 cwnd:10 …`).
+    pub info: Option<String>,
 }
 
 impl Default for InetSockRow {
@@ -182,6 +185,7 @@ impl Default for InetSockRow {
             quick_pingpong: 0,
             cwnd: 0,
             ssthresh: 0,
+            info: None,
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct SsOpts {
     /// Terminal width when stdout is a terminal; `None` for a pipe or file,
     /// which is what a test or a student's `ss | grep` sees.
     pub screen_width: Option<usize>,
+    /// `-i`: after each socket, a line of its `tcp_info` (the row's `info`).
+    pub info: bool,
 }
 
 impl SsOpts {
@@ -61,6 +63,7 @@ impl SsOpts {
                 'l' => o.states = SsStates::Listening,
                 'p' => o.processes = true,
                 'n' => {}
+                'i' => o.info = true,
                 _ => return None,
             }
         }
@@ -188,6 +191,8 @@ pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
         header[i] = (*h).to_string();
     }
     lines.push(header);
+    // The tcp_info line printed under each socket with -i (none for the header).
+    let mut infos: Vec<Option<String>> = vec![None];
 
     for &(proto, netid) in &protos {
         for v6 in [false, true] {
@@ -219,10 +224,29 @@ pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
                     users,
                     String::new(),
                 ]);
+                infos.push(r.info.clone().filter(|_| opts.info));
             }
         }
     }
-    render(&lines, &disabled, opts.screen_width)
+    let table = render(&lines, &disabled, opts.screen_width);
+    if !opts.info {
+        return table;
+    }
+    // tcp_show_info() prints its line right under the socket's line.
+    let mut out = String::new();
+    for (line, info) in table
+        .lines()
+        .zip(infos.iter().chain(std::iter::repeat(&None)))
+    {
+        out.push_str(line);
+        out.push('\n');
+        if let Some(i) = info {
+            out.push_str("\t ");
+            out.push_str(i);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// `render_calc_width()`: each column as wide as its widest entry plus its
