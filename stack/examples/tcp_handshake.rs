@@ -62,14 +62,8 @@ fn main() {
 
     let report = sim.run();
     println!();
-    print!(
-        "{}",
-        sim.trace_text()
-            .lines()
-            .filter(|l| l.contains(" tcp ") || l.contains("time(s)"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    println!("The segments between them:");
+    print!("{}", sim.tcp_sequence_text(&[client, server]));
     println!();
     print!("{report}");
 }

@@ -40,6 +40,7 @@
 //! assert!(sim.run().is_ok());
 //! ```
 
+pub mod capture;
 pub mod errno;
 pub mod fs;
 pub mod host;
@@ -47,6 +48,8 @@ pub mod ids;
 pub mod inet;
 pub mod net_namespace;
 pub mod netdev;
+pub mod pcap;
+pub mod seqdiag;
 pub mod sim;
 pub mod skbuff;
 pub mod snmp;

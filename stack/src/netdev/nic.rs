@@ -151,6 +151,13 @@ impl World {
             )
         });
         self.schedule(now + ser, Event::TxDone { dev });
+        self.log_wire(crate::capture::WireFrame {
+            from: dev,
+            to: peer,
+            sent: now,
+            arrived: (!lost).then_some(now + ser + cfg.latency),
+            bytes: frame.clone(),
+        });
         if lost {
             self.trace_wire(|_w| format!("frame of {len} B lost on the link"));
         } else {

@@ -52,6 +52,9 @@ pub(crate) struct World {
     pub(crate) next_file: u32,
     pub(crate) next_sock: u32,
     pub(crate) next_skb: u64,
+    /// Every frame put on a link, for captures and diagrams.
+    pub(crate) wire_log: Vec<crate::capture::WireFrame>,
+    pub(crate) capture_enabled: bool,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
 }
@@ -73,6 +76,8 @@ impl World {
             next_file: 0,
             next_sock: 0,
             next_skb: 0,
+            wire_log: Vec::new(),
+            capture_enabled: true,
             runqueue: Default::default(),
         }
     }
@@ -195,10 +200,12 @@ impl Sim {
         self.world.borrow().now
     }
 
-    /// Turns the journey trace on or off (it is on by default; a benchmark
-    /// turns it off).
+    /// Turns the journey trace and the wire log (captures, diagrams) on or
+    /// off; both are on by default, and a benchmark turns them off.
     pub fn set_tracing(&mut self, on: bool) {
-        self.world.borrow_mut().trace.enabled = on;
+        let mut w = self.world.borrow_mut();
+        w.trace.enabled = on;
+        w.capture_enabled = on;
     }
 
     /// Runs until every process has exited, or until nothing more can

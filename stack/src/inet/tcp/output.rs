@@ -30,25 +30,6 @@ pub(crate) struct Segment<'a> {
     pub(crate) payload: &'a [u8],
 }
 
-/// Names the flags as tcpdump does: `[S.]`, `[P.]`, `[F.]`, `[R]`.
-pub(crate) fn flag_names(f: TcpFlags) -> String {
-    let mut s = String::new();
-    for (flag, c) in [
-        (TcpFlags::SYN, 'S'),
-        (TcpFlags::FIN, 'F'),
-        (TcpFlags::PSH, 'P'),
-        (TcpFlags::RST, 'R'),
-    ] {
-        if f.contains(flag) {
-            s.push(c);
-        }
-    }
-    if f.contains(TcpFlags::ACK) {
-        s.push('.');
-    }
-    format!("[{s}]")
-}
-
 impl World {
     /// The receive window to advertise (`tcp_select_window()`): half the
     /// free receive buffer (the default `tcp_adv_win_scale` split between
@@ -143,12 +124,7 @@ impl World {
             }
             format!(
                 "{} > {}: Flags {}, seq {}, ack {}, win {}{opts}, length {len}",
-                seg.src,
-                seg.dst,
-                flag_names(seg.flags),
-                seg.seq,
-                seg.ack,
-                seg.window
+                seg.src, seg.dst, seg.flags, seg.seq, seg.ack, seg.window
             )
         });
         let Ok(rt) = self.ip_route_output(ns, seg.dst.ip()) else {
