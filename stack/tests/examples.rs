@@ -133,13 +133,13 @@ fn recv_deadlock() {
 fn tcp_handshake() {
     let out = check("tcp_handshake");
     for step in [
-        "Flags [S]",
-        "Flags [S.]",
-        "SYN_SENT -> ESTABLISHED",
-        "accept queue 0 -> 1",
-        "CLOSE_WAIT -> LAST_ACK",
-        "FIN_WAIT2 -> TIME_WAIT",
-        "TIME_WAIT of 10.0.0.1",
+        "|---- SYN seq=0 win=",
+        "|<--- SYN,ACK seq=0 ack=1",
+        "|---- ACK seq=1 ack=1",
+        "|---- FIN,ACK seq=19 ack=20",
+        "CLOSE-WAIT",
+        "TIME-WAIT",
+        "reno wscale:10,10",
     ] {
         assert!(out.contains(step), "{step:?} missing:\n{out}");
     }
