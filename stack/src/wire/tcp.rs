@@ -597,6 +597,17 @@ impl TcpHdr {
     /// The four reserved bits beside `doff` (one of them the AccECN `AE`
     /// flag in recent kernels) are ignored and written back as zero.
     pub fn parse(bytes: &[u8]) -> Result<TcpHdr, WireError> {
+        Self::parse_with(bytes, false)
+    }
+
+    /// What `tcp_v4_rcv()` accepts: the same checks as [`TcpHdr::parse`]
+    /// except the fourth, since the kernel reads options leniently
+    /// (`tcp_parse_options()` stops at a malformed one and keeps the rest).
+    pub fn parse_rcv(bytes: &[u8]) -> Result<TcpHdr, WireError> {
+        Self::parse_with(bytes, true)
+    }
+
+    fn parse_with(bytes: &[u8], lenient: bool) -> Result<TcpHdr, WireError> {
         need(bytes, Self::LEN_MIN)?;
         let doff = bytes[12] >> 4;
         if doff < 5 {
@@ -606,7 +617,11 @@ impl TcpHdr {
         let Some(area) = bytes.get(Self::LEN_MIN..hlen) else {
             return Err(WireError::Truncated);
         };
-        let options = TcpOptions::parse(area)?;
+        let options = if lenient {
+            TcpOptions::parse_lenient(area)
+        } else {
+            TcpOptions::parse(area)?
+        };
         Ok(TcpHdr {
             source: be16(bytes, 0),
             dest: be16(bytes, 2),
@@ -1423,5 +1438,27 @@ mod tests {
             fill_checksum_v6(s6, d6, &mut segment).unwrap();
             prop_assert!(tcp_verify_v6(s6, d6, &segment));
         }
+    }
+}
+
+#[cfg(test)]
+mod rcv_tests {
+    use super::*;
+
+    /// A malformed option length: the strict parser refuses the header, the
+    /// receive path keeps it (and the options before the bad one).
+    #[test]
+    fn receive_parsing_is_lenient_about_options() {
+        let mut seg = vec![0u8; 28];
+        seg[12] = 7 << 4; // doff 7: 8 bytes of options
+        seg[13] = 0x10; // ACK
+        seg[20..24].copy_from_slice(&[TCPOPT_MSS, 4, 0x05, 0xb4]); // mss 1460
+        seg[24..26].copy_from_slice(&[8, 40]); // a timestamp claiming 40 bytes
+        assert_eq!(TcpHdr::parse(&seg), Err(WireError::BadLength));
+        let h = TcpHdr::parse_rcv(&seg).expect("kept");
+        assert_eq!(h.options.mss, Some(1460));
+        assert!(h.flags.contains(TcpFlags::ACK));
+        seg[12] = 4 << 4;
+        assert_eq!(TcpHdr::parse_rcv(&seg), Err(WireError::HdrError));
     }
 }

@@ -63,10 +63,17 @@ impl World {
     ) {
         let host = self.ns(ns).host;
         let whole = skb.to_vec();
-        let Ok(hdr) = TcpHdr::parse(&whole) else {
-            self.ns_mut(ns).mib.inc(Mib::TcpInErrs);
-            self.kfree_skb(skb);
-            return;
+        let hdr = match TcpHdr::parse_rcv(&whole) {
+            Ok(h) => h,
+            Err(e) => {
+                // A header too short for its own doff is discarded quietly;
+                // a doff below 5 is a bad segment (InErrs).
+                if e == crate::wire::WireError::HdrError {
+                    self.ns_mut(ns).mib.inc(Mib::TcpInErrs);
+                }
+                self.kfree_skb(skb);
+                return;
+            }
         };
         let csum_ok = skb.cb.csum_unnecessary
             || match (saddr, daddr) {
