@@ -218,6 +218,31 @@ impl World {
 }
 
 impl World {
+    /// An skb holding `payload` behind `headroom` bytes of room for
+    /// headers. `paged` puts the payload in page fragments, charged byte for
+    /// byte, as the send paths do on a device that can gather
+    /// (`NETIF_F_SG`): only the headers are linear. `None` past the
+    /// allocator's limits.
+    pub(crate) fn alloc_skb_with_payload(
+        &mut self,
+        headroom: usize,
+        payload: &[u8],
+        paged: bool,
+    ) -> Option<SkBuff> {
+        let linear = if paged { 0 } else { payload.len() };
+        let mut skb = self.alloc_skb(headroom + linear + 15, headroom)?;
+        if paged {
+            for chunk in payload.chunks(crate::skbuff::PAGE_SIZE) {
+                let page = crate::skbuff::Page::alloc();
+                page.write(0, chunk).ok()?;
+                skb.add_rx_frag(page, 0, chunk.len(), chunk.len()).ok()?;
+            }
+        } else {
+            skb.put_data(payload).ok()?;
+        }
+        Some(skb)
+    }
+
     /// `alloc_skb(size)` then `skb_reserve(headroom)`, numbered for the
     /// trace. `None` only past the allocator's largest size.
     pub(crate) fn alloc_skb(&mut self, size: usize, headroom: usize) -> Option<SkBuff> {

@@ -65,8 +65,34 @@ impl World {
     }
 
     /// TCP sockets as `tcp4_seq_show()` walks them: listeners first, then
-    /// the established table (TIME_WAIT included); `sl` is a running count.
+    /// the established table (TIME_WAIT included) and the requests waiting
+    /// in SYN queues (SYN-RECV, which live in that table too); `sl` is a
+    /// running count.
     fn tcp_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
+        let mut rows = self.tcp_sock_rows(ns);
+        let now = self.now;
+        let table = &self.ns(ns).tcp;
+        for &l in table.listeners.values().flatten() {
+            let tp = self.sk(l).tcp.as_deref().expect("tcp");
+            for req in tp.syn_queue.values().filter(|r| !r.cookie) {
+                rows.push(InetSockRow {
+                    proto: L4Proto::Tcp,
+                    state: crate::inet::tcp::TCP_SYN_RECV,
+                    local: req.local,
+                    remote: req.remote,
+                    bucket: rows.len() as u32,
+                    v6only: req.local.is_ipv6(),
+                    timer: 1,
+                    timer_expires_jiffies: req.timer_at.saturating_sub(now) / 1_000_000,
+                    retransmits: req.retrans.min(255) as u8,
+                    ..InetSockRow::default()
+                });
+            }
+        }
+        rows
+    }
+
+    fn tcp_sock_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
         let now = self.now;
         let table = &self.ns(ns).tcp;
         let listeners = table.listeners.values().flatten();

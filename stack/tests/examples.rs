@@ -144,3 +144,212 @@ fn tcp_handshake() {
         assert!(out.contains(step), "{step:?} missing:\n{out}");
     }
 }
+
+/// The lines of `out` between the first line containing `from` and the
+/// next one containing `to` (or the end).
+fn section<'a>(out: &'a str, from: &str, to: &str) -> Vec<&'a str> {
+    out.lines()
+        .skip_while(|l| !l.contains(from))
+        .skip(1)
+        .take_while(|l| !l.contains(to))
+        .collect()
+}
+
+/// Field `i` (whitespace-separated) of the first line starting with `start`.
+fn field<'a>(lines: &[&'a str], start: &str, i: usize) -> Option<&'a str> {
+    lines
+        .iter()
+        .find(|l| l.starts_with(start))
+        .and_then(|l| l.split_whitespace().nth(i))
+}
+
+#[test]
+fn accept_queue_overflow() {
+    let out = check("accept_queue_overflow");
+    // The listener at t=5s: Recv-Q 3 (accept queue full at backlog + 1),
+    // Send-Q 2 (the backlog).
+    let server = section(&out, "server at t=5s", "counters");
+    assert_eq!(field(&server, "LISTEN", 1), Some("3"), "{out}");
+    assert_eq!(field(&server, "LISTEN", 2), Some("2"), "{out}");
+    assert_eq!(server.iter().filter(|l| l.starts_with("ESTAB")).count(), 3);
+    // Three clients got in, three are stuck in SYN-SENT.
+    let client = section(&out, "client at t=0.5s", "server at t=5s");
+    assert_eq!(client.iter().filter(|l| l.starts_with("ESTAB")).count(), 3);
+    assert_eq!(
+        client.iter().filter(|l| l.starts_with("SYN-SENT")).count(),
+        3
+    );
+    // Their SYNs were dropped at 0, 1 and 3 s; the one at 7 s got in.
+    let counters = section(&out, "nstat | grep Listen", "accept()");
+    assert_eq!(field(&counters, "TcpExtListenOverflows", 1), Some("9"));
+    assert_eq!(field(&counters, "TcpExtListenDrops", 1), Some("9"));
+    for c in ["client-4", "client-5", "client-6"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("[7.0") && l.contains(&format!("{c}: connect() returned 0"))),
+            "{c} did not get in at t=7s:\n{out}"
+        );
+    }
+    // A final ACK into a full queue: dropped and retried by default...
+    let part2 = section(&out, "Part 2", "Part 3");
+    assert!(
+        part2
+            .iter()
+            .any(|l| l.contains("client-4: read() -> 8 bytes"))
+    );
+    // ...answered with RST under tcp_abort_on_overflow = 1.
+    let part3 = section(&out, "Part 3", "no such line");
+    assert!(
+        part3
+            .iter()
+            .any(|l| l.contains("client-4: read() -> ECONNRESET"))
+    );
+    assert_eq!(field(&part3, "TcpExtListenOverflows", 1), Some("1"));
+}
+
+#[test]
+fn syn_flood() {
+    let out = check("syn_flood");
+    let part1 = section(&out, "Part 1", "Part 2");
+    assert!(
+        part1
+            .iter()
+            .any(|l| l.contains("client: connect() returned 0"))
+    );
+    assert!(part1.iter().any(|l| l.contains("the server answered")));
+    // The SYN queue is full of half-open connections: backlog 8.
+    assert!(part1.contains(&"... 8 connections in SYN-RECV"), "{out}");
+    let sent: u64 = field(&part1, "TcpExtSyncookiesSent", 1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(sent > 1, "no SYN cookies sent:\n{out}");
+    assert_eq!(field(&part1, "TcpExtSyncookiesRecv", 1), Some("1"));
+    // Without cookies the real client never gets in.
+    let part2 = section(&out, "Part 2", "no such line");
+    assert!(part2.iter().any(|l| l.contains("connect() -> ETIMEDOUT")));
+    assert!(field(&part2, "TcpExtListenDrops", 1).is_some());
+}
+
+#[test]
+fn byte_stream() {
+    let out = check("byte_stream");
+    // After a pause, one read returns the end of one write and another.
+    assert!(out.contains("read() -> 3000 bytes: 1000 x 'A' + 2000 x 'B'"));
+    assert!(out.contains("read() -> 3000 bytes: 3000 x 'C'"));
+    // Read at once, some read still spans two writes.
+    let first = section(&out, "as soon as", "sleeps 100 ms");
+    assert!(
+        first
+            .iter()
+            .any(|l| l.contains("read()") && l.contains(" + ")),
+        "{out}"
+    );
+    // Every byte arrives, in order, in both runs.
+    for part in [first, section(&out, "sleeps 100 ms", "no such line")] {
+        let total: usize = part
+            .iter()
+            .filter_map(|l| l.split("read() -> ").nth(1))
+            .filter_map(|r| r.split_whitespace().next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(total, 8000, "{out}");
+    }
+}
+
+#[test]
+fn send_is_not_delivery() {
+    let out = check("send_is_not_delivery");
+    assert!(out.contains("write() -> 10000"));
+    // Just after write() and close() returned: all 10000 bytes and the FIN
+    // are still in the writer's send queue.
+    let now = section(&out, "just after write()", "-- t=");
+    assert_eq!(field(&now, "FIN-WAIT-1", 2), Some("10001"), "{out}");
+    // Later the reader's kernel has them (and the FIN), unread.
+    let later = section(&out, "all acknowledged", "reader: read");
+    assert_eq!(field(&later, "FIN-WAIT-2", 2), Some("0"), "{out}");
+    assert_eq!(field(&later, "CLOSE-WAIT", 1), Some("10001"), "{out}");
+    assert!(out.contains("reader: read 10000 bytes in all"));
+}
+
+#[test]
+fn zero_window() {
+    let out = check("zero_window");
+    assert!(out.contains(", win 0, "), "no zero window:\n{out}");
+    let probes: u64 = out
+        .lines()
+        .find(|l| l.starts_with("TcpExtTCPWinProbe"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    assert!(probes > 0, "no window probes:\n{out}");
+    assert!(out.contains("write() returned after blocking"));
+    assert!(out.contains("read 262144 bytes, then end of stream"));
+}
+
+#[test]
+fn deadlock_both_write() {
+    let out = check("deadlock_both_write");
+    assert!(out.contains("DEADLOCK"), "{out}");
+    assert_eq!(out.matches("blocked in write(").count(), 2, "{out}");
+    assert!(out.contains("(server) on b"));
+    assert!(out.contains("(client) on a"));
+}
+
+#[test]
+fn time_wait_storm() {
+    let out = check("time_wait_storm");
+    assert_eq!(out.matches(": ok, from port 400").count(), 11, "{out}");
+    assert!(out.contains("request 11: connect() -> EADDRNOTAVAIL"));
+    let count = |host: &str| {
+        out.lines()
+            .skip_while(|l| !l.starts_with(&format!("{host}$ ss -tan | grep -c TIME-WAIT")))
+            .nth(1)
+            .map(str::to_string)
+    };
+    assert_eq!(count("client").as_deref(), Some("10"), "{out}");
+    assert_eq!(count("server").as_deref(), Some("0"), "{out}");
+    assert!(out.contains("at t=60s: ok"));
+}
+
+#[test]
+fn close_wait_leak() {
+    let out = check("close_wait_leak");
+    let at1 = section(&out, "-- t=1s", "-- t=65s");
+    let at65 = section(&out, "-- t=65s", "ls -l");
+    let count = |lines: &[&str], state: &str| lines.iter().filter(|l| l.starts_with(state)).count();
+    // The server's sockets: CLOSE-WAIT, the unread FIN as Recv-Q 1.
+    assert_eq!(count(&at1, "CLOSE-WAIT 1 "), 3, "{out}");
+    assert_eq!(count(&at1, "FIN-WAIT-2"), 3, "{out}");
+    // A minute later the clients' side is gone, the leak is not.
+    assert_eq!(count(&at65, "FIN-WAIT-2"), 0, "{out}");
+    assert_eq!(count(&at65, "CLOSE-WAIT 1 "), 3, "{out}");
+    assert_eq!(out.matches("-> socket:[").count(), 4, "{out}");
+}
+
+#[test]
+fn rst_on_unread_close() {
+    let out = check("rst_on_unread_close");
+    let reset = out.find("read() -> ECONNRESET").expect("ECONNRESET");
+    let eof = out.find("read() -> 0").expect("read 0 after the reset");
+    let epipe = out.find("send() -> EPIPE").expect("EPIPE");
+    assert!(reset < eof && eof < epipe, "{out}");
+    assert!(out.contains("Flags [R.]"));
+    let aborts = out
+        .lines()
+        .find(|l| l.starts_with("TcpExtTCPAbortOnClose"))
+        .and_then(|l| l.split_whitespace().nth(1));
+    assert_eq!(aborts, Some("1"), "{out}");
+}
+
+#[test]
+fn demux_wildcards() {
+    let out = check("demux_wildcards");
+    for line in [
+        "latecomer: bind(10.1.2.3:23) without SO_REUSEPORT -> EADDRINUSE",
+        "specific: accept() -> 10.1.2.3:23 <- 10.1.2.1:",
+        "wildcard: accept() -> 192.168.3.2:23 <- 192.168.3.1:",
+        "wildcard: accept() -> 192.168.3.2:23 <- 10.1.2.1:",
+        "wildcard: accept() -> 127.0.0.1:23 <- 127.0.0.1:",
+        "(4-tuple match) -> \"hello\"",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+}

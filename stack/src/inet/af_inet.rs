@@ -71,8 +71,15 @@ impl World {
         s.user_bound_port = a.port() != 0;
         let host = s.host;
         let local = SocketAddr::new(a.ip(), port);
-        self.trace(host, Layer::Sock, |_w| {
-            format!("bind: socket hashed into the UDP table at {local}")
+        self.trace(host, Layer::Sock, |w| {
+            format!(
+                "bind: socket hashed into the {} table at {local}",
+                if w.sk(sk).ty == crate::sock::SockType::Stream {
+                    "TCP bind"
+                } else {
+                    "UDP"
+                }
+            )
         });
         Ok(())
     }

@@ -39,13 +39,13 @@ use std::task::Poll;
 use crate::errno::Errno;
 use crate::ids::{NetNsId, Pid, SockId};
 use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, Page, SKB_MAX_ALLOC, SkBuff};
+use crate::skbuff::{SKB_MAX_ALLOC, SkBuff};
 use crate::snmp::Mib;
 use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
-use crate::wire::udp::{UdpHdr, fill_checksum_v4, fill_checksum_v6};
+use crate::wire::udp::UdpHdr;
 
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
 pub const UDP_MAX_PAYLOAD_V4: usize = 65507;
@@ -242,23 +242,9 @@ impl World {
         // SKB_MAX_ALLOC goes, on a device that can gather (loopback), into
         // page fragments charged byte for byte; only the headers are linear.
         let paged = rt.dev_sg && headroom + buf.len() + 15 >= SKB_MAX_ALLOC;
-        let linear = if paged { 0 } else { buf.len() };
-        let Some(mut skb) = self.alloc_skb(headroom + linear + 15, headroom) else {
+        let Some(mut skb) = self.alloc_skb_with_payload(headroom, buf, paged) else {
             return Poll::Ready(Err(Errno::ENOBUFS));
         };
-        if paged {
-            for chunk in buf.chunks(PAGE_SIZE) {
-                let page = Page::alloc();
-                let added = page
-                    .write(0, chunk)
-                    .and_then(|()| skb.add_rx_frag(page, 0, chunk.len(), chunk.len()));
-                if added.is_err() {
-                    return Poll::Ready(Err(Errno::ENOBUFS));
-                }
-            }
-        } else if skb.put_data(buf).is_err() {
-            return Poll::Ready(Err(Errno::ENOBUFS));
-        }
         self.costs(host).copied_from_user += buf.len() as u64;
         let before = self.sk(sk).wmem_alloc;
         self.skb_set_owner_w(&mut skb, sk);
@@ -288,11 +274,7 @@ impl World {
         if let Ok(room) = skb.push(UdpHdr::LEN) {
             let _ = hdr.write(room);
         }
-        let _ = match (src.ip(), dst.ip()) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => fill_checksum_v4(s, d, skb.data_mut()),
-            (IpAddr::V6(s), IpAddr::V6(d)) => fill_checksum_v6(s, d, skb.data_mut()),
-            _ => Ok(()),
-        };
+        crate::inet::fill_l4_checksum(&mut skb, src.ip(), dst.ip(), crate::wire::ipv4::IPPROTO_UDP);
         skb.reset_transport_header();
         self.trace(host, Layer::Udp, |_w| {
             format!(

@@ -35,6 +35,11 @@ type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
 /// example a timer that re-arms itself forever).
 const MAX_EVENTS_PER_RUN: u64 = 50_000_000;
 
+/// When every process has slept on a socket this long while only timers
+/// ran (zero-window probes between two writers that never read, say), the
+/// run is reported as a deadlock: the kernel would go on probing forever.
+pub const STALL_LIMIT: Nanos = 600_000_000_000;
+
 #[derive(Default)]
 pub(crate) struct Executor {
     futures: Vec<Option<ProcFuture>>,
@@ -78,6 +83,9 @@ pub struct RunReport {
     pub deadlock: Option<Vec<Sleeper>>,
     /// Set when the run stopped at the event limit.
     pub hit_event_limit: bool,
+    /// Set when the deadlock was found by the watchdog: timers were still
+    /// pending, but no process had run for [`STALL_LIMIT`].
+    pub stalled: bool,
     /// Events the loop handled in this run (frames, softirqs, timers).
     pub events: u64,
 }
@@ -102,11 +110,20 @@ impl RunReport {
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(sleepers) = &self.deadlock {
-            writeln!(
-                f,
-                "DEADLOCK at t={}s: every process is asleep and nothing is pending that could wake one.",
-                fmt_instant(self.at)
-            )?;
+            if self.stalled {
+                writeln!(
+                    f,
+                    "DEADLOCK at t={}s: every process is asleep; only timers are left (such as zero-window probes), and for {} s none of them has woken a process.",
+                    fmt_instant(self.at),
+                    STALL_LIMIT / 1_000_000_000
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "DEADLOCK at t={}s: every process is asleep and nothing is pending that could wake one.",
+                    fmt_instant(self.at)
+                )?;
+            }
             for s in sleepers {
                 writeln!(
                     f,
@@ -139,10 +156,25 @@ impl Executor {
     pub(crate) fn run(&mut self, world: &RefCell<World>, until: Option<Nanos>) -> RunReport {
         let mut events = 0u64;
         let mut hit_limit = false;
+        let mut stalled = false;
+        let mut last_progress = world.borrow().now;
         loop {
-            self.run_runnable(world);
+            if self.run_runnable(world) {
+                last_progress = world.borrow().now;
+            }
             let mut w = world.borrow_mut();
             let Some(t) = w.events.peek_time() else { break };
+            let all_blocked = w
+                .tasks
+                .iter()
+                .any(|t| matches!(t.state, TaskState::Blocked { .. }))
+                && w.tasks
+                    .iter()
+                    .all(|t| matches!(t.state, TaskState::Blocked { .. } | TaskState::Exited(_)));
+            if all_blocked && t.saturating_sub(last_progress) > STALL_LIMIT {
+                stalled = true;
+                break;
+            }
             if until.is_some_and(|u| t > u) {
                 break;
             }
@@ -159,12 +191,15 @@ impl Executor {
         if let Some(u) = until {
             w.now = w.now.max(u);
         }
-        let mut r = report(&w, hit_limit, until.is_some());
+        let mut r = report(&w, hit_limit, until.is_some() && !stalled);
         r.events = events;
+        r.stalled = stalled && r.deadlock.is_some();
         r
     }
 
-    fn run_runnable(&mut self, world: &RefCell<World>) {
+    /// Polls every runnable process; true if any ran.
+    fn run_runnable(&mut self, world: &RefCell<World>) -> bool {
+        let mut ran = false;
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         loop {
@@ -180,11 +215,13 @@ impl Executor {
             let Some(fut) = self.futures.get_mut(pid.idx()).and_then(Option::as_mut) else {
                 continue;
             };
+            ran = true;
             if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
                 self.futures[pid.idx()] = None;
                 world.borrow_mut().task_exit(pid, result);
             }
         }
+        ran
     }
 }
 
@@ -229,6 +266,7 @@ fn report(w: &World, hit_event_limit: bool, bounded: bool) -> RunReport {
         exits,
         deadlock,
         hit_event_limit,
+        stalled: false,
         events: 0,
     }
 }

@@ -52,7 +52,15 @@ impl World {
         if first {
             match self.sk(sk).sock_state {
                 SocketState::Connected => return Poll::Ready(Err(Errno::EISCONN)),
-                SocketState::Connecting if self.sk(sk).state != TCP_CLOSE => {
+                // A non-blocking attempt that ended (refused, reset, timed
+                // out): this call reports it (__inet_stream_connect's
+                // sock_error), and the next starts over.
+                SocketState::Connecting if self.sk(sk).state == TCP_CLOSE => {
+                    self.sk_mut(sk).sock_state = SocketState::Unconnected;
+                    let e = self.sock_error(sk).unwrap_or(Errno::ECONNABORTED);
+                    return Poll::Ready(Err(e));
+                }
+                SocketState::Connecting => {
                     if self.sk(sk).state == TCP_ESTABLISHED || self.sk(sk).state == TCP_CLOSE_WAIT {
                         self.sk_mut(sk).sock_state = SocketState::Connected;
                         return Poll::Ready(Ok(()));
@@ -128,7 +136,7 @@ impl World {
             *tp = TcpSock::new(iss);
             tp.nodelay = nodelay;
             tp.linger_zero = linger_zero;
-            tp.mss = mtu.saturating_sub(40).max(64);
+            tp.mss = mtu.min(u16::MAX as u32).saturating_sub(40).max(64);
         }
         let wscale = self.rcv_wscale_for(ns);
         self.tp_mut(sk).rcv_wscale = wscale;
@@ -469,21 +477,28 @@ impl World {
     /// data; `SHUT_RD` only stops reading.
     pub(crate) fn tcp_shutdown(&mut self, sk: SockId, bits: u8) -> Result<(), Errno> {
         let state = self.sk(sk).state;
-        if matches!(state, TCP_CLOSE | TCP_LISTEN | TCP_SYN_SENT) && state != TCP_LISTEN {
-            self.sk_mut(sk).shutdown |= bits;
-            self.sk_wake(sk, "sk_state_change");
-            return Err(Errno::ENOTCONN);
+        match state {
+            TCP_CLOSE => {
+                self.sk_mut(sk).shutdown |= bits;
+                self.sk_wake(sk, "sk_state_change");
+                return Err(Errno::ENOTCONN);
+            }
+            // inet_shutdown(): a listener told to stop reading, or a
+            // connection still in SYN_SENT, is disconnected.
+            TCP_LISTEN => {
+                if bits & RCV_SHUTDOWN != 0 {
+                    self.tcp_disconnect(sk);
+                }
+                return Ok(());
+            }
+            TCP_SYN_SENT => {
+                self.tcp_disconnect(sk);
+                return Ok(());
+            }
+            _ => {}
         }
         let before = self.sk(sk).shutdown;
         self.sk_mut(sk).shutdown |= bits;
-        if state == TCP_LISTEN {
-            // inet_shutdown() on a listener with SHUT_RD stops it.
-            if bits & RCV_SHUTDOWN != 0 {
-                self.tcp_close(sk);
-                self.sk_mut(sk).dead = false;
-            }
-            return Ok(());
-        }
         if bits & SEND_SHUTDOWN != 0
             && before & SEND_SHUTDOWN == 0
             && matches!(state, TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_SYN_RECV)
@@ -492,6 +507,47 @@ impl World {
         }
         self.sk_wake(sk, "sk_state_change");
         Ok(())
+    }
+
+    /// `tcp_disconnect()`: back to CLOSE without a goodbye. A listener
+    /// resets the connections it has not handed out; a connect in progress
+    /// is abandoned with `ECONNRESET`. The socket can be used again; a port
+    /// the process bound stays bound.
+    pub(crate) fn tcp_disconnect(&mut self, sk: SockId) {
+        let host = self.sk(sk).host;
+        let old = self.sk(sk).state;
+        if old == TCP_LISTEN {
+            let children: Vec<SockId> = self.tp_mut(sk).accept_queue.drain(..).collect();
+            self.tp_mut(sk).syn_queue.clear();
+            for c in children {
+                self.tcp_send_active_reset(c);
+                self.sk_mut(c).dead = true;
+                self.tp_mut(c).parent = None;
+                self.tcp_done(c);
+            }
+        } else if old == TCP_SYN_SENT {
+            self.sk_mut(sk).err = Some(Errno::ECONNRESET);
+        }
+        self.tcp_unhash(sk);
+        let user_port = self.sk(sk).user_bound_port;
+        if !user_port {
+            self.tcp_unbind(sk);
+            self.sk_mut(sk).num = 0;
+        }
+        {
+            let s = self.sk_mut(sk);
+            s.state = TCP_CLOSE;
+            s.sock_state = SocketState::Unconnected;
+            s.daddr = None;
+            let tp = s.tcp.as_deref_mut().expect("tcp");
+            tp.write_queue.clear();
+            tp.wmem_queued = 0;
+            tp.rto_at = None;
+        }
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("tcp_disconnect: {} -> CLOSE", state_name(old))
+        });
+        self.sk_wake(sk, "sk_state_change");
     }
 
     /// `tcp_send_fin()`: queue a FIN after the data and move to FIN_WAIT1

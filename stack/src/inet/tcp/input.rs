@@ -119,8 +119,15 @@ impl World {
             }
             self.tcp_rcv(sk, seg);
         } else {
+            let rst = hdr_is_rst(&seg.hdr);
             self.trace(host, Layer::Tcp, |_w| {
-                format!("tcp_v4_rcv: no socket for {remote} -> {local}: answer with RST")
+                if rst {
+                    format!(
+                        "tcp_v4_rcv: no socket for {remote} -> {local}: a reset is not answered"
+                    )
+                } else {
+                    format!("tcp_v4_rcv: no socket for {remote} -> {local}: answer with RST")
+                }
             });
             let len = seg.len() as usize;
             self.tcp_send_reset_reply(ns, local, remote, &seg.hdr, len);
@@ -211,17 +218,34 @@ impl World {
             self.tcp_conn_request(l, seg);
             return;
         }
-        if seg.has(TcpFlags::ACK) && self.ns(ns).sysctl.tcp_syncookies > 0 {
-            let hdr_ack = seg.hdr.ack_seq.wrapping_sub(1);
-            if self.cookie_check(l, seg.local, remote, seg.hdr.seq.wrapping_sub(1), hdr_ack) {
+        // cookie_v4_check(): only while SYN cookies were sent recently.
+        let recent = self
+            .tp(l)
+            .last_overflow
+            .is_some_and(|t| self.now < t + crate::sim::time::secs(120));
+        if seg.has(TcpFlags::ACK) && recent && self.ns(ns).sysctl.tcp_syncookies > 0 {
+            let iss = seg.hdr.ack_seq.wrapping_sub(1);
+            let irs = seg.hdr.seq.wrapping_sub(1);
+            if let Some(mss) = self.cookie_check(l, seg.local, remote, irs, iss) {
                 self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesRecv);
+                if self.acceptq_full(l) {
+                    // tcp_get_cookie_sock(): no room, nothing kept, no reset.
+                    self.tcp_listendrop(
+                        l,
+                        true,
+                        "valid SYN cookie but the accept queue is full: ACK dropped",
+                    );
+                    return;
+                }
                 let req = RequestSock {
                     local: seg.local,
                     remote,
-                    iss: hdr_ack,
-                    irs: seg.hdr.seq.wrapping_sub(1),
-                    peer_mss: super::TCP_MSS_DEFAULT,
+                    iss,
+                    irs,
+                    peer_mss: mss,
                     snd_wscale: 0,
+                    wscale_ok: false,
+                    cookie: true,
                     retrans: 0,
                     acked: false,
                     timer_at: 0,
@@ -230,11 +254,7 @@ impl World {
                 self.tcp_check_req(l, seg);
                 return;
             }
-            if !self.tp(l).syn_queue.is_empty()
-                || self.tp(l).accept_queue.len() as u32 > self.tp(l).max_ack_backlog
-            {
-                self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesFailed);
-            }
+            self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesFailed);
         }
         // tcp_rcv_state_process() in LISTEN: an ACK is answered with RST.
         self.trace(host, Layer::Tcp, |_w| {
@@ -276,7 +296,9 @@ impl World {
             .map_or(super::TCP_MSS_DEFAULT, u32::from);
         let iss = if want_cookie {
             self.ns_mut(ns).mib.inc(Mib::TcpExtSyncookiesSent);
-            self.cookie_make(l, seg.local, remote, seg.hdr.seq)
+            let now = self.now;
+            self.tp_mut(l).last_overflow = Some(now);
+            self.cookie_make(l, seg.local, remote, seg.hdr.seq, peer_mss.min(mss))
         } else {
             self.tcp_new_isn()
         };
@@ -287,7 +309,13 @@ impl World {
             iss,
             irs: seg.hdr.seq,
             peer_mss: peer_mss.min(mss),
-            snd_wscale: seg.hdr.options.wscale.unwrap_or(0),
+            snd_wscale: if want_cookie {
+                0
+            } else {
+                seg.hdr.options.wscale.unwrap_or(0)
+            },
+            wscale_ok: !want_cookie && seg.hdr.options.wscale.is_some(),
+            cookie: want_cookie,
             retrans: 0,
             acked: false,
             timer_at: now + TCP_TIMEOUT_INIT,
@@ -327,12 +355,21 @@ impl World {
     }
 
     /// A SYN cookie: the ISN encodes a hash of the connection and a time
-    /// slot, so the request need not be stored (`cookie_v4_init_sequence()`).
+    /// slot, so the request need not be stored, and in its low bits the
+    /// MSS, as an index into `msstab` (`cookie_v4_init_sequence()`).
     /// Simplified: the hash is the simulation's own, not the kernel's
-    /// SipHash, and the MSS is not encoded (the default 536 is assumed).
-    fn cookie_make(&self, l: SockId, local: SocketAddr, remote: SocketAddr, irs: u32) -> u32 {
+    /// SipHash.
+    fn cookie_make(
+        &self,
+        l: SockId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        irs: u32,
+        mss: u32,
+    ) -> u32 {
         let slot = (self.now / crate::sim::time::secs(64)) as u32;
-        cookie_hash(l.0, local, remote, irs, slot)
+        let idx = MSSTAB.iter().rposition(|&m| m <= mss).unwrap_or(0) as u32;
+        (cookie_hash(l.0, local, remote, irs, slot) & !3) | idx
     }
 
     /// `cookie_v4_check()`: valid for the current or the previous slot
@@ -344,11 +381,12 @@ impl World {
         remote: SocketAddr,
         irs: u32,
         iss: u32,
-    ) -> bool {
+    ) -> Option<u32> {
         let slot = (self.now / crate::sim::time::secs(64)) as u32;
         [slot, slot.wrapping_sub(1)]
             .iter()
-            .any(|&s| cookie_hash(l.0, local, remote, irs, s) == iss)
+            .any(|&s| cookie_hash(l.0, local, remote, irs, s) & !3 == iss & !3)
+            .then(|| MSSTAB[(iss & 3) as usize])
     }
 
     /// `tcp_check_req()`: the final ACK of the handshake.
@@ -406,7 +444,7 @@ impl World {
     fn tcp_create_child(&mut self, l: SockId, req: &RequestSock, ack: &TcpHdr) -> SockId {
         let ns = self.sk(l).netns;
         let mss = self.route_mss(ns, req.remote).min(req.peer_mss);
-        let rcv_wscale = if req.snd_wscale > 0 || ack.options.wscale.is_some() {
+        let rcv_wscale = if req.wscale_ok {
             self.rcv_wscale_for(ns)
         } else {
             0
@@ -833,6 +871,9 @@ impl World {
         }
         let len = skb.len() as u32;
         if len > 0 {
+            // tcp_measure_rcv_mss(): the largest segment seen so far.
+            let tp = self.tp_mut(sk);
+            tp.rcv_mss = tp.rcv_mss.max(len.min(tp.mss.max(len)));
             let truesize = skb.truesize() as u32;
             let s = self.sk(sk);
             if s.rmem_alloc + truesize > s.rcvbuf && !s.receive_queue.is_empty() {
@@ -1016,6 +1057,13 @@ fn rtt_estimator(tp: &mut TcpSock, rtt: crate::sim::time::Nanos) {
     let srtt = tp.srtt.unwrap_or(rtt);
     tp.rto = (srtt + 4 * tp.rttvar).clamp(super::TCP_RTO_MIN, super::TCP_RTO_MAX);
 }
+
+fn hdr_is_rst(h: &TcpHdr) -> bool {
+    h.flags.contains(TcpFlags::RST)
+}
+
+/// `msstab[]`: the MSS values a SYN cookie can carry.
+const MSSTAB: [u32; 4] = [536, 1300, 1440, 1460];
 
 /// The simulation's cookie function: FNV-1a over the connection and slot.
 fn cookie_hash(secret: u32, local: SocketAddr, remote: SocketAddr, irs: u32, slot: u32) -> u32 {

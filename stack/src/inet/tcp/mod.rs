@@ -155,6 +155,11 @@ pub(crate) struct RequestSock {
     pub(crate) irs: u32,
     pub(crate) peer_mss: u32,
     pub(crate) snd_wscale: u8,
+    /// The peer offered window scaling (`wscale_ok`).
+    pub(crate) wscale_ok: bool,
+    /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
+    /// only the MSS option (no timestamps to hide the rest in).
+    pub(crate) cookie: bool,
     /// SYN-ACKs re-sent so far (`num_retrans`).
     pub(crate) retrans: u32,
     /// The final ACK came while the accept queue was full and was dropped
@@ -185,6 +190,9 @@ pub(crate) struct TcpSock {
     pub(crate) rcv_wscale: u8,
     /// `mss_cache`: payload bytes per segment.
     pub(crate) mss: u32,
+    /// `icsk_ack.rcv_mss`: the largest segment received so far, our guess
+    /// of the peer's MSS, used to size the window we offer.
+    pub(crate) rcv_mss: u32,
     pub(crate) cwnd: u32,
     pub(crate) ssthresh: u32,
     pub(crate) srtt: Option<Nanos>,
@@ -203,6 +211,9 @@ pub(crate) struct TcpSock {
     pub(crate) tw_at: Option<Nanos>,
     /// A FIN was received (`SOCK_DONE`): reads return 0 at the end.
     pub(crate) fin_rcvd: bool,
+    /// When the SYN queue last overflowed into SYN cookies
+    /// (`tcp_synq_overflow()`): ACKs are checked as cookies for 2 minutes.
+    pub(crate) last_overflow: Option<Nanos>,
     /// A listener's backlog (`sk_max_ack_backlog`).
     pub(crate) max_ack_backlog: u32,
     pub(crate) accept_queue: VecDeque<SockId>,
@@ -252,6 +263,7 @@ impl TcpSock {
             snd_wscale: 0,
             rcv_wscale: 0,
             mss: TCP_MSS_DEFAULT,
+            rcv_mss: TCP_MSS_DEFAULT,
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX,
             srtt: None,
@@ -264,6 +276,7 @@ impl TcpSock {
             rto_at: None,
             tw_at: None,
             fin_rcvd: false,
+            last_overflow: None,
             max_ack_backlog: 0,
             accept_queue: VecDeque::new(),
             syn_queue: BTreeMap::new(),

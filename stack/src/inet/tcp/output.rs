@@ -36,13 +36,10 @@ impl World {
     /// payload and overhead), never less than what was already promised,
     /// in units of our window scale.
     pub(crate) fn tcp_select_window(&mut self, sk: SockId) -> u16 {
-        let s = self.sk(sk);
-        let free = s.rcvbuf.saturating_sub(s.rmem_alloc);
-        let tp = s.tcp.as_deref().expect("tcp");
+        let fresh = self.tcp_free_window(sk);
+        let tp = self.tp(sk);
         let promised = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let promised = if (promised as i32) < 0 { 0 } else { promised };
-        // Silly-window avoidance: below one MSS of room, offer nothing new.
-        let fresh = if free / 2 < tp.mss { 0 } else { free / 2 };
         let mut win = fresh.max(promised);
         let scale = tp.rcv_wscale;
         win = (win >> scale).min(u16::MAX as u32) << scale;
@@ -50,6 +47,26 @@ impl World {
         tp.rcv_wnd = win;
         tp.rcv_wup = tp.rcv_nxt;
         (win >> scale) as u16
+    }
+
+    /// `__tcp_select_window()`: the window the free buffer allows. Half the
+    /// buffer is for overhead (`tcp_win_from_space()`); once less than half
+    /// of the full window is free, offer nothing rather than a sliver
+    /// smaller than a segment (`rcv_mss`) or 1/16 of the buffer
+    /// (silly-window avoidance).
+    fn tcp_free_window(&self, sk: SockId) -> u32 {
+        let s = self.sk(sk);
+        let tp = s.tcp.as_deref().expect("tcp");
+        let full = s.rcvbuf / 2;
+        let mut free = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
+        let mss = tp.rcv_mss.min(full);
+        if free < full / 2 {
+            free &= !((1u32 << tp.rcv_wscale) - 1);
+            if free < (s.rcvbuf >> 4) || free < mss {
+                return 0;
+            }
+        }
+        free
     }
 
     /// `tcp_cleanup_rbuf()`: after a read, if the window we could offer
@@ -63,8 +80,9 @@ impl World {
         let tp = s.tcp.as_deref().expect("tcp");
         let current = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let current = if (current as i32) < 0 { 0 } else { current };
-        let possible = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
-        if possible >= 2 * current.max(1) && possible - current >= tp.mss {
+        let full = s.rcvbuf / 2;
+        let possible = self.tcp_free_window(sk);
+        if 2 * current <= full && possible > 0 && possible >= 2 * current {
             let host = s.host;
             self.trace(host, Layer::Tcp, |_w| {
                 format!("window update after read: {current} -> {possible}")
@@ -89,25 +107,19 @@ impl World {
             options: seg.options,
         };
         let hlen = hdr.header_len();
-        let Some(mut skb) = self.alloc_skb(MAX_TCP_HEADER + seg.payload.len(), MAX_TCP_HEADER)
-        else {
+        let Ok(rt) = self.ip_route_output(ns, seg.dst.ip()) else {
             return;
         };
-        if skb.put_data(seg.payload).is_err() {
+        // tcp_sendmsg() copies into page fragments when the device can
+        // gather: a segment costs its payload plus a small head.
+        let paged = rt.dev_sg && !seg.payload.is_empty();
+        let Some(mut skb) = self.alloc_skb_with_payload(MAX_TCP_HEADER, seg.payload, paged) else {
             return;
-        }
+        };
         if let Ok(room) = skb.push(hlen) {
             let _ = hdr.write(room);
         }
-        let _ = match (seg.src, seg.dst) {
-            (SocketAddr::V4(s), SocketAddr::V4(d)) => {
-                crate::wire::tcp::fill_checksum_v4(*s.ip(), *d.ip(), skb.data_mut())
-            }
-            (SocketAddr::V6(s), SocketAddr::V6(d)) => {
-                crate::wire::tcp::fill_checksum_v6(*s.ip(), *d.ip(), skb.data_mut())
-            }
-            _ => Ok(()),
-        };
+        crate::inet::fill_l4_checksum(&mut skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP);
         skb.reset_transport_header();
         self.ns_mut(ns).mib.inc(Mib::TcpOutSegs);
         if seg.flags.contains(TcpFlags::RST) {
@@ -127,9 +139,6 @@ impl World {
                 seg.src, seg.dst, seg.flags, seg.seq, seg.ack, seg.window
             )
         });
-        let Ok(rt) = self.ip_route_output(ns, seg.dst.ip()) else {
-            return;
-        };
         let _ = self.ip_send_skb(ns, skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP, rt);
     }
 
@@ -388,7 +397,9 @@ impl World {
                 window: (rcvbuf / 2).min(u16::MAX as u32) as u16,
                 options: TcpOptions {
                     mss: Some(mss as u16),
-                    wscale: Some(self.rcv_wscale_for(ns)),
+                    // Window scaling only if the peer offered it, and never
+                    // with a cookie (it cannot be remembered).
+                    wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(ns)),
                     ..TcpOptions::default()
                 },
                 payload: &[],
@@ -399,9 +410,11 @@ impl World {
     /// The MSS for a path: the device MTU less 40 bytes of headers.
     pub(crate) fn route_mss(&mut self, ns: NetNsId, dst: SocketAddr) -> u32 {
         match self.ip_route_output(ns, dst.ip()) {
+            // ipv4_default_advmss(): an IP datagram is at most 65535 bytes.
             Ok(rt) => self
                 .dev(rt.dev)
                 .mtu
+                .min(u16::MAX as u32)
                 .saturating_sub(40)
                 .clamp(64, u16::MAX as u32),
             Err(_) => super::TCP_MSS_DEFAULT,

@@ -1,0 +1,74 @@
+//! TCP is a byte stream: it keeps the order of the bytes, not the
+//! boundaries of the writes. The sender writes 1000, 2000 and 5000 bytes
+//! (marked A, B and C); the receiver reads with a 3000-byte buffer and gets
+//! whatever has arrived, cut wherever the buffer or the segments cut it.
+//! Read at once, the pieces follow the segments on the wire; read after a
+//! pause, one `read()` returns the end of one write and the start of the
+//! next. A protocol on top of TCP must mark its own message boundaries
+//! (a length prefix, a delimiter).
+//!
+//! Run it with `cargo run -q -p stack --example byte_stream`.
+
+use stack::prelude::*;
+
+fn main() {
+    println!("== The reader reads as soon as anything is there ==\n");
+    run(0);
+    println!("\n== The reader sleeps 100 ms before its first read ==\n");
+    run(100);
+}
+
+fn run(pause_ms: u64) {
+    let mut sim = Sim::new(1);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+    sim.set_tracing(false);
+
+    sim.spawn(b, "reader", move |p| async move {
+        let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(lfd, "0.0.0.0:7000")?;
+        p.listen(lfd, 8)?;
+        let (fd, _) = p.accept(lfd).await?;
+        p.sleep(ms(pause_ms)).await;
+        let mut buf = [0u8; 3000];
+        loop {
+            let n = p.read(fd, &mut buf).await?;
+            if n == 0 {
+                p.log("read() -> 0: end of stream");
+                break;
+            }
+            p.log(format!("read() -> {n:4} bytes: {}", runs(&buf[..n])));
+        }
+        Ok(())
+    });
+
+    sim.spawn(a, "writer", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:7000").await?;
+        for (len, mark) in [(1000, b'A'), (2000, b'B'), (5000, b'C')] {
+            let n = p.write(fd, &vec![mark; len]).await?;
+            p.log(format!("write({len} x '{}') -> {n}", mark as char));
+        }
+        p.close(fd)?;
+        Ok(())
+    });
+
+    sim.run();
+}
+
+/// `1000 x 'A' + 2000 x 'B'`: what a read returned, by the write it came from.
+fn runs(bytes: &[u8]) -> String {
+    let mut parts: Vec<(u8, usize)> = Vec::new();
+    for &b in bytes {
+        match parts.last_mut() {
+            Some((m, n)) if *m == b => *n += 1,
+            _ => parts.push((b, 1)),
+        }
+    }
+    parts
+        .iter()
+        .map(|(m, n)| format!("{n} x '{}'", *m as char))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}

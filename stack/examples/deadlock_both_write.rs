@@ -1,0 +1,66 @@
+//! Two programs that each write 200 000 bytes before reading anything.
+//! TCP can hold only so much on the way: the writer's send buffer
+//! (Send-Q) plus the reader's receive buffer (Recv-Q). Once both are full
+//! in both directions, each `write()` waits for space that only the other
+//! side's `read()` could make, and neither reads: a deadlock. The buffers
+//! here are made small with `SO_SNDBUF` and `SO_RCVBUF` so that it happens
+//! at once; with the default buffers the same program deadlocks with a few
+//! megabytes instead of 200 000 bytes.
+//!
+//! Linux would let both processes hang forever (the zero-window probes
+//! keep the connection alive); the simulation notices that nothing can
+//! change any more and reports who waits for what.
+//!
+//! Run it with `cargo run -q -p stack --example deadlock_both_write`.
+
+use stack::prelude::*;
+
+const SIZE: usize = 200_000;
+
+fn main() {
+    let mut sim = Sim::new(1);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+    sim.set_tracing(false);
+
+    sim.spawn(b, "server", |p| async move {
+        let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, 4096)?; // the accepted socket
+        p.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, 4096)?; // inherits both
+        p.bind(lfd, "0.0.0.0:7000")?;
+        p.listen(lfd, 8)?;
+        let (fd, _) = p.accept(lfd).await?;
+        exchange(&p, fd).await
+    });
+
+    sim.spawn(a, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 4096)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 4096)?;
+        p.connect(fd, "10.0.0.2:7000").await?;
+        exchange(&p, fd).await
+    });
+
+    let report = sim.run();
+    print!("{report}");
+    println!("\na$ ss -tanp");
+    print!("{}", sim.sh(a, "ss -tanp"));
+    println!("b$ ss -tanp");
+    print!("{}", sim.sh(b, "ss -tanp"));
+}
+
+/// Send everything first, then read the peer's answer: fine for small
+/// messages, a deadlock for big ones.
+async fn exchange(p: &Process, fd: i32) -> SysResult<()> {
+    p.log(format!(
+        "SO_SNDBUF {} SO_RCVBUF {}; writing {SIZE} bytes before reading",
+        p.getsockopt(fd, SOL_SOCKET, SO_SNDBUF)?,
+        p.getsockopt(fd, SOL_SOCKET, SO_RCVBUF)?
+    ));
+    let n = p.write(fd, &vec![b'x'; SIZE]).await?; // never returns
+    p.log(format!("write() -> {n}"));
+    let mut buf = vec![0u8; SIZE];
+    p.read(fd, &mut buf).await?;
+    Ok(())
+}

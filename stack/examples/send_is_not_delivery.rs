@@ -1,0 +1,77 @@
+//! `write()` returning is not delivery. It returns as soon as the bytes are
+//! copied into the socket's send buffer; the kernel sends them later, as
+//! the windows allow, and keeps them until the peer acknowledges them.
+//! Here the link has 50 ms of delay each way and the reader is slow: the
+//! writer's `write()` and `close()` both return at once and the writer
+//! exits, while its bytes are still in its kernel (Send-Q) or in the
+//! reader's (Recv-Q), unread by anyone. Even the peer's ACK only means the
+//! peer's kernel has the bytes, not that the application read them.
+//!
+//! Run it with `cargo run -q -p stack --example send_is_not_delivery`.
+
+use stack::prelude::*;
+
+fn main() {
+    let mut sim = Sim::new(1);
+    let writer = sim.add_host("writer");
+    let reader = sim.add_host("reader");
+    sim.add_link(
+        writer,
+        "10.0.0.1/24",
+        reader,
+        "10.0.0.2/24",
+        LinkConfig::default().latency(ms(50)),
+    );
+    sim.set_tracing(false);
+
+    sim.spawn(reader, "reader", |p| async move {
+        let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(lfd, "0.0.0.0:7000")?;
+        p.listen(lfd, 8)?;
+        let (fd, _) = p.accept(lfd).await?;
+        p.sleep(secs(2)).await; // busy with something else
+        let mut buf = vec![0u8; 65536];
+        let mut total = 0;
+        loop {
+            let n = p.read(fd, &mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        p.log(format!("read {total} bytes in all, then end of stream"));
+        Ok(())
+    });
+
+    sim.spawn(writer, "writer", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:7000").await?;
+        p.log("connect() returned 0");
+        p.sleep(secs(1) - p.now()).await; // start on a round number: t=1s
+        let n = p.write(fd, &[b'x'; 10_000]).await?;
+        p.log(format!("write() -> {n}: all 10000 bytes \"sent\""));
+        p.close(fd)?;
+        p.log("close() -> 0; exiting");
+        Ok(())
+    });
+
+    // write() and close() are called at t=1s.
+    for (t, what) in [
+        (ms(1001), "just after write() and close() returned"),
+        (ms(1051), "one-way delay later: bytes and FIN are there"),
+        (
+            ms(1101),
+            "a round trip later: all acknowledged, still unread",
+        ),
+    ] {
+        sim.run_until(t);
+        println!("\n-- t={:.3}s: {what}", t as f64 / 1e9);
+        println!("writer$ ss -tan");
+        print!("{}", sim.sh(writer, "ss -tan"));
+        println!("reader$ ss -tan");
+        print!("{}", sim.sh(reader, "ss -tan"));
+    }
+    println!();
+    let report = sim.run();
+    print!("{report}");
+}
