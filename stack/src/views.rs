@@ -321,7 +321,7 @@ fn tcp_info_line(s: &crate::sock::Sock, tp: &crate::inet::tcp::TcpSock) -> Strin
     if let Some(srtt) = tp.srtt {
         parts.push(format!("rtt:{}/{}", msf(srtt), msf(tp.rttvar)));
     }
-    parts.push(format!("mss:{}", tp.mss));
+    parts.push(format!("mss:{}", tp.size_goal()));
     parts.push(format!("cwnd:{}", tp.cwnd));
     if tp.ssthresh < 0xFFFF {
         parts.push(format!("ssthresh:{}", tp.ssthresh));

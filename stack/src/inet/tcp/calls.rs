@@ -282,7 +282,7 @@ impl World {
     fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
         let sndbuf = self.sk(sk).sndbuf;
         let tp = self.tp_mut(sk);
-        let mss = tp.mss as usize;
+        let mss = tp.size_goal() as usize;
         let mut taken = 0;
         while taken < data.len() && tp.wmem_queued < sndbuf {
             let room = match tp.write_queue.back() {

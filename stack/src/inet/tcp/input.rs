@@ -459,7 +459,7 @@ impl World {
         tp.rcv_wup = tp.rcv_nxt;
         tp.snd_wscale = req.snd_wscale;
         tp.rcv_wscale = rcv_wscale;
-        tp.snd_wnd = (ack.window as u32) << req.snd_wscale;
+        tp.set_snd_wnd((ack.window as u32) << req.snd_wscale);
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
         tp.parent = Some(l);
@@ -553,7 +553,7 @@ impl World {
             Some(w) => tp.snd_wscale = w.min(14),
             None => tp.rcv_wscale = 0,
         }
-        tp.snd_wnd = seg.hdr.window as u32;
+        tp.set_snd_wnd(seg.hdr.window as u32);
         tp.snd_wl1 = seg.hdr.seq;
         self.tcp_ack(sk, seg.hdr.ack_seq, now);
         self.sk_mut(sk).state = TCP_ESTABLISHED;
@@ -641,7 +641,7 @@ impl World {
         let tp = self.tp_mut(sk);
         if !before(seg.hdr.seq, tp.snd_wl1) {
             let opened = tp.snd_wnd == 0 && window > 0;
-            tp.snd_wnd = window;
+            tp.set_snd_wnd(window);
             tp.snd_wl1 = seg.hdr.seq;
             if window > 0 {
                 tp.probe_at = None;

@@ -179,6 +179,8 @@ pub(crate) struct TcpSock {
     pub(crate) write_seq: u32,
     /// The peer's receive window, scaled.
     pub(crate) snd_wnd: u32,
+    /// The largest window the peer has offered (`max_window`).
+    pub(crate) max_window: u32,
     pub(crate) snd_wl1: u32,
     pub(crate) rcv_nxt: u32,
     /// How far the process has read.
@@ -248,6 +250,29 @@ pub(crate) struct TcpSock {
 }
 
 impl TcpSock {
+    /// `tcp_bound_to_half_wnd()`: a segment is never more than half the
+    /// largest window the peer has offered, so a window that has half
+    /// closed can still take one (this is why Linux on loopback shows an
+    /// `mss` of about 32 KiB in `ss -i`).
+    pub(crate) fn size_goal(&self) -> u32 {
+        let cutoff = if self.max_window > TCP_MSS_DEFAULT {
+            self.max_window / 2
+        } else {
+            self.max_window
+        };
+        if cutoff > 0 && self.mss > cutoff {
+            cutoff.max(48)
+        } else {
+            self.mss
+        }
+    }
+
+    /// Records the peer's window.
+    pub(crate) fn set_snd_wnd(&mut self, wnd: u32) {
+        self.snd_wnd = wnd;
+        self.max_window = self.max_window.max(wnd);
+    }
+
     pub(crate) fn new(iss: u32) -> TcpSock {
         TcpSock {
             iss,
@@ -255,6 +280,7 @@ impl TcpSock {
             snd_nxt: iss,
             write_seq: iss,
             snd_wnd: 0,
+            max_window: 0,
             snd_wl1: 0,
             rcv_nxt: 0,
             copied_seq: 0,

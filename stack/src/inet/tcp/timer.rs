@@ -74,8 +74,37 @@ impl World {
         let tp = self.tp_mut(sk);
         tp.probe_at = None;
         let waiting = tp.write_queue.iter().any(|s| s.sent_at.is_none());
-        if tp.snd_wnd > 0 || !waiting || tp.snd_nxt != tp.snd_una {
+        if !waiting || tp.snd_nxt != tp.snd_una {
             tp.probes_out = 0;
+            return;
+        }
+        if tp.snd_wnd > 0 {
+            // tcp_write_wakeup(): the window is open but smaller than the
+            // next segment: send as much of it as fits (tcp_fragment()).
+            let wnd = tp.snd_wnd as usize;
+            if let Some(i) = tp.write_queue.iter().position(|s| s.sent_at.is_none())
+                && tp.write_queue[i].data.len() > wnd
+            {
+                let head = &mut tp.write_queue[i];
+                let rest = head.data.split_off(wnd);
+                let tail = super::TxSeg {
+                    seq: head.seq.wrapping_add(wnd as u32),
+                    data: rest,
+                    syn: false,
+                    fin: head.fin,
+                    psh: head.psh,
+                    sent_at: None,
+                    retransmitted: false,
+                };
+                head.fin = false;
+                head.psh = false;
+                tp.wmem_queued += super::TX_SEG_OVERHEAD;
+                tp.write_queue.insert(i + 1, tail);
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!("window of {wnd} B is smaller than the next segment: send the part that fits")
+                });
+            }
+            self.tcp_write_xmit(sk);
             return;
         }
         tp.probes_out += 1;
