@@ -79,6 +79,10 @@ pub(crate) struct Sock {
     pub(crate) user_bound_port: bool,
     pub(crate) rcvbuf: u32,
     pub(crate) sndbuf: u32,
+    /// `SOCK_RCVBUF_LOCK` / `SOCK_SNDBUF_LOCK` (`sk_userlocks`): the process
+    /// set the size, so the kernel no longer tunes it.
+    pub(crate) rcvbuf_locked: bool,
+    pub(crate) sndbuf_locked: bool,
     pub(crate) rmem_alloc: u32,
     pub(crate) wmem_alloc: u32,
     pub(crate) receive_queue: SkbQueue,

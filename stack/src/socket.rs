@@ -139,6 +139,8 @@ impl World {
                 user_bound_port: false,
                 rcvbuf,
                 sndbuf,
+                rcvbuf_locked: false,
+                sndbuf_locked: false,
                 rmem_alloc: 0,
                 wmem_alloc: 0,
                 receive_queue: SkbQueue::default(),
@@ -554,10 +556,12 @@ impl World {
             SO_RCVBUF => {
                 let v = (val as u32).min(sysctl.rmem_max).min(i32::MAX as u32 / 2);
                 s.rcvbuf = (v * 2).max(SOCK_MIN_RCVBUF);
+                s.rcvbuf_locked = true;
             }
             SO_SNDBUF => {
                 let v = (val as u32).min(sysctl.wmem_max).min(i32::MAX as u32 / 2);
                 s.sndbuf = (v * 2).max(SOCK_MIN_SNDBUF);
+                s.sndbuf_locked = true;
                 // A larger buffer may let a sleeping writer go on.
                 if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
                     self.sk_wake(sk, "sk_write_space");

@@ -138,7 +138,7 @@ impl World {
             tp.linger_zero = linger_zero;
             tp.mss = mtu.min(u16::MAX as u32).saturating_sub(40).max(64);
         }
-        let wscale = self.rcv_wscale_for(ns);
+        let wscale = self.rcv_wscale_for(sk);
         self.tp_mut(sk).rcv_wscale = wscale;
         self.ns_mut(ns).tcp.ehash.insert((local, dst), sk);
         self.ns_mut(ns).mib.inc(crate::snmp::Mib::TcpActiveOpens);
@@ -712,6 +712,28 @@ impl World {
             let reuseport = me.reuseport && other.reuseport && me.uid == other.uid;
             overlap && !reuse && !reuseport
         })
+    }
+
+    /// `tcp_init_buffer_space()` → `tcp_sndbuf_expand()`: once a
+    /// connection is established, a send buffer the process did not fix
+    /// grows to hold two initial windows' worth of segments (each costing
+    /// its MSS, headers and `sk_buff`, rounded as the allocator does), up to
+    /// `tcp_wmem[2]`.
+    ///
+    /// Simplified: the receive buffer is not tuned the same way (no
+    /// `tcp_rcv_space_adjust()`): `sk_rcvbuf` stays `tcp_rmem[1]`.
+    pub(crate) fn tcp_sndbuf_expand(&mut self, sk: SockId) {
+        if self.sk(sk).sndbuf_locked {
+            return;
+        }
+        let ns = self.sk(sk).netns;
+        let max = self.ns(ns).sysctl.tcp_wmem.2;
+        let tp = self.tp(sk);
+        let per_mss = (tp.mss + 320 + 320).next_power_of_two() + 256;
+        let nr_segs = tp.cwnd.max(super::TCP_INIT_CWND);
+        let sndmem = (2 * nr_segs).saturating_mul(per_mss).min(max);
+        let s = self.sk_mut(sk);
+        s.sndbuf = s.sndbuf.max(sndmem);
     }
 
     /// Sets `TCP_NODELAY`, or `SO_LINGER` with a zero timeout.

@@ -426,6 +426,7 @@ impl World {
         }
         self.tp_mut(l).syn_queue.remove(&remote);
         let child = self.tcp_create_child(l, &req, &seg.hdr);
+        self.tcp_sndbuf_expand(child);
         self.ns_mut(ns).mib.inc(Mib::TcpPassiveOpens);
         self.tp_mut(l).accept_queue.push_back(child);
         let q = self.tp(l).accept_queue.len();
@@ -445,7 +446,7 @@ impl World {
         let ns = self.sk(l).netns;
         let mss = self.route_mss(ns, req.remote).min(req.peer_mss);
         let rcv_wscale = if req.wscale_ok {
-            self.rcv_wscale_for(ns)
+            self.rcv_wscale_for(l)
         } else {
             0
         };
@@ -479,6 +480,8 @@ impl World {
             user_bound_port: true,
             rcvbuf: parent.rcvbuf,
             sndbuf: parent.sndbuf,
+            rcvbuf_locked: parent.rcvbuf_locked,
+            sndbuf_locked: parent.sndbuf_locked,
             rmem_alloc: 0,
             wmem_alloc: 0,
             receive_queue: Default::default(),
@@ -557,6 +560,7 @@ impl World {
         tp.snd_wl1 = seg.hdr.seq;
         self.tcp_ack(sk, seg.hdr.ack_seq, now);
         self.sk_mut(sk).state = TCP_ESTABLISHED;
+        self.tcp_sndbuf_expand(sk);
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
         });
@@ -1001,6 +1005,8 @@ impl World {
             user_bound_port: false,
             rcvbuf: 0,
             sndbuf: 0,
+            rcvbuf_locked: false,
+            sndbuf_locked: false,
             rmem_alloc: 0,
             wmem_alloc: 0,
             receive_queue: Default::default(),

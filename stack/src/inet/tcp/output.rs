@@ -303,6 +303,7 @@ impl World {
         let window = self.tcp_select_window(sk);
         let tp = self.tp_mut(sk);
         tp.delack_at = None;
+        tp.segs_out += 1;
         let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
         self.tcp_transmit(
             ns,
@@ -399,7 +400,7 @@ impl World {
                     mss: Some(mss as u16),
                     // Window scaling only if the peer offered it, and never
                     // with a cookie (it cannot be remembered).
-                    wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(ns)),
+                    wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(listener)),
                     ..TcpOptions::default()
                 },
                 payload: &[],
@@ -422,10 +423,16 @@ impl World {
     }
 
     /// `tcp_select_initial_window()`: the window scale that lets the largest
-    /// receive buffer (`tcp_rmem[2]` or `rmem_max`) be advertised.
-    pub(crate) fn rcv_wscale_for(&self, ns: NetNsId) -> u8 {
-        let sysctl = &self.ns(ns).sysctl;
+    /// receive buffer (`tcp_rmem[2]` or `rmem_max`) be advertised, or, when
+    /// the process fixed `SO_RCVBUF`, that buffer's window
+    /// (`window_clamp = tcp_full_space()`).
+    pub(crate) fn rcv_wscale_for(&self, sk: SockId) -> u8 {
+        let s = self.sk(sk);
+        let sysctl = &self.ns(s.netns).sysctl;
         let mut space = sysctl.tcp_rmem.2.max(sysctl.rmem_max);
+        if s.rcvbuf_locked {
+            space = space.min(s.rcvbuf / 2);
+        }
         let mut scale = 0;
         while space > 65535 && scale < 14 {
             space >>= 1;
