@@ -517,3 +517,73 @@ fn a_zero_window_is_probed_until_the_reader_makes_room() {
     let report = sim.run();
     assert!(report.is_ok(), "{report}");
 }
+
+#[test]
+fn so_reuseport_listeners_share_the_connections() {
+    let (mut sim, a, b) = two_hosts(LinkConfig::default());
+    let counts = Rc::new(RefCell::new(vec![0usize; 3]));
+    for i in 0..3 {
+        let c = counts.clone();
+        sim.spawn(b, &format!("worker{i}"), move |p| async move {
+            let l = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+            p.setsockopt(l, SOL_SOCKET, SO_REUSEPORT, 1)?;
+            p.bind(l, "0.0.0.0:8080")?;
+            p.listen(l, 64)?;
+            p.sleep(ms(200)).await;
+            while let Ok((fd, _)) = p.accept(l).await {
+                c.borrow_mut()[i] += 1;
+                p.close(fd)?;
+            }
+            Ok(())
+        });
+    }
+    sim.spawn(a, "clients", |p| async move {
+        for _ in 0..30 {
+            let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+            p.connect(fd, "10.0.0.2:8080").await?;
+            p.close(fd)?;
+        }
+        Ok(())
+    });
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+    let counts = counts.borrow();
+    assert_eq!(counts.iter().sum::<usize>(), 30);
+    assert!(
+        counts.iter().all(|&n| n > 0),
+        "every listener of the group gets some: {counts:?}"
+    );
+}
+
+#[test]
+fn tcp_over_ipv6_loopback() {
+    let (mut sim, h) = one_host();
+    sim.spawn(h, "server", |p| async move {
+        let l = p.socket(AF_INET6, SOCK_STREAM, 0)?;
+        p.bind(l, "[::1]:443")?;
+        p.listen(l, 4)?;
+        let (fd, peer) = p.accept(l).await?;
+        assert!(peer.to_string().starts_with("[::1]:"));
+        let mut buf = [0u8; 16];
+        let n = p.read(fd, &mut buf).await?;
+        p.write(fd, &buf[..n]).await?;
+        Ok(())
+    });
+    sim.spawn(h, "client", |p| async move {
+        let fd = p.socket(AF_INET6, SOCK_STREAM, 0)?;
+        p.connect(fd, "[::1]:443").await?;
+        p.write(fd, b"over v6").await?;
+        let mut buf = [0u8; 16];
+        let n = p.read(fd, &mut buf).await?;
+        assert_eq!(&buf[..n], b"over v6");
+        // The server has already exited: its end in FIN_WAIT2 (05), ours in
+        // CLOSE_WAIT (08), both in /proc/net/tcp6 and none in /proc/net/tcp.
+        let table = p.sh("cat /proc/net/tcp6");
+        assert_eq!(table.lines().count(), 3, "{table}");
+        assert!(table.contains(" 05 ") && table.contains(" 08 "), "{table}");
+        assert_eq!(p.sh("cat /proc/net/tcp").lines().count(), 1);
+        Ok(())
+    });
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+}

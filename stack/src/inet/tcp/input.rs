@@ -105,7 +105,7 @@ impl World {
             .ehash
             .get(&(local, remote))
             .copied()
-            .or_else(|| self.tcp_lookup_listener(ns, local));
+            .or_else(|| self.tcp_lookup_listener_from(ns, local, Some(remote)));
         if let Some(sk) = target {
             if self.tp(sk).owned {
                 // tcp_v4_rcv(): the socket is owned by a process; the
@@ -165,8 +165,20 @@ impl World {
     }
 
     /// `__inet_lookup_listener()`: among listeners on the port, one bound
-    /// to the exact address beats one bound to the wildcard.
+    /// to the exact address beats one bound to the wildcard. Listeners that
+    /// share the port with `SO_REUSEPORT` form a group, and each new
+    /// connection goes to one of them chosen by a hash of its addresses
+    /// (`reuseport_select_sock()`; the simulation's hash is its own).
     fn tcp_lookup_listener(&self, ns: NetNsId, local: SocketAddr) -> Option<SockId> {
+        self.tcp_lookup_listener_from(ns, local, None)
+    }
+
+    fn tcp_lookup_listener_from(
+        &self,
+        ns: NetNsId,
+        local: SocketAddr,
+        remote: Option<SocketAddr>,
+    ) -> Option<SockId> {
         let family = if local.is_ipv4() {
             Family::Inet
         } else {
@@ -190,7 +202,22 @@ impl World {
                 best = Some((score, id));
             }
         }
-        best.map(|(_, id)| id)
+        let (score, first) = best?;
+        let group: Vec<SockId> = chain
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let s = self.sk(id);
+                s.reuseport && s.family == family && s.rcv_saddr == self.sk(first).rcv_saddr
+            })
+            .collect();
+        match remote {
+            Some(r) if group.len() > 1 && score > 0 => {
+                let h = cookie_hash(0, local, r, 0, 0) as usize;
+                Some(group[h % group.len()])
+            }
+            _ => Some(first),
+        }
     }
 
     /// A segment for a listener: a SYN opens a request, an ACK may complete
