@@ -63,18 +63,23 @@ pub(crate) struct FdTable {
     /// Fds marked close-on-exec (`close_on_exec` bitmap): a per-fd flag,
     /// unlike `O_NONBLOCK`, which belongs to the shared file.
     cloexec: std::collections::BTreeSet<i32>,
+    /// No fd below this is free (`fdt->next_fd`).
+    next_fd: i32,
 }
 
 impl FdTable {
     /// `alloc_fd()`: the lowest number not in use, if it is under the limit.
+    /// The search starts at the lowest number that may be free (the
+    /// kernel's `next_fd`), so opening many files stays cheap.
     pub(crate) fn alloc(&mut self, file: FileId, nofile: u32) -> Result<i32, Errno> {
-        let mut fd = 0;
-        for &used in self.fds.keys() {
+        let mut fd = self.next_fd;
+        for &used in self.fds.range(self.next_fd..).map(|(k, _)| k) {
             if used != fd {
                 break;
             }
             fd += 1;
         }
+        self.next_fd = fd;
         if fd as u32 >= nofile {
             return Err(Errno::EMFILE);
         }
@@ -88,6 +93,9 @@ impl FdTable {
 
     pub(crate) fn remove(&mut self, fd: i32) -> Result<FileId, Errno> {
         self.cloexec.remove(&fd);
+        if self.fds.contains_key(&fd) {
+            self.next_fd = self.next_fd.min(fd);
+        }
         self.fds.remove(&fd).ok_or(Errno::EBADF)
     }
 

@@ -365,13 +365,12 @@ impl Sim {
 
 impl World {
     /// A process finished: close its files as `do_exit()` → `exit_files()`
-    /// does, and drop its timers.
+    /// does. It cannot have a timer pending: it was running.
     pub(crate) fn task_exit(&mut self, pid: Pid, result: Result<(), Errno>) {
         let fds: Vec<i32> = self.task(pid).files.iter().map(|(fd, _)| fd).collect();
         for fd in fds {
             let _ = self.sys_close(pid, fd);
         }
-        self.events.cancel_wakes(pid);
         self.task_mut(pid).state = TaskState::Exited(result);
     }
 

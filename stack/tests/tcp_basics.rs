@@ -412,6 +412,9 @@ fn nagle_holds_a_second_small_segment_until_the_first_is_acked() {
     );
 }
 
+/// A reader that is busy elsewhere leaves each small segment unacknowledged
+/// until the delayed-ACK timer fires (a prompt reader would be acknowledged
+/// as it drains the queue: ICSK_ACK_PUSHED).
 #[test]
 fn after_the_quick_acks_a_lone_segment_is_acked_40ms_later() {
     let (mut sim, a, b) = two_hosts(LinkConfig::default());
@@ -420,6 +423,7 @@ fn after_the_quick_acks_a_lone_segment_is_acked_40ms_later() {
         p.bind(l, "0.0.0.0:80")?;
         p.listen(l, 8)?;
         let (fd, _) = p.accept(l).await?;
+        p.sleep(secs(5)).await; // busy: the ticks wait in the queue
         let mut buf = [0u8; 64];
         while p.read(fd, &mut buf).await? > 0 {}
         Ok(())

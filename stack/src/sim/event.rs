@@ -93,12 +93,6 @@ impl EventQueue {
             |Reverse(e)| !matches!(e.event, Event::NeighTimer { dev: d, ip: i } if d == dev && i == ip),
         );
     }
-
-    /// Drops every pending timer of a process that has exited.
-    pub(crate) fn cancel_wakes(&mut self, pid: Pid) {
-        self.heap
-            .retain(|Reverse(e)| !matches!(e.event, Event::Wake { pid: p } if p == pid));
-    }
 }
 
 #[cfg(test)]

@@ -664,7 +664,7 @@ impl World {
         let port = self.sk(sk).num;
         let table = &mut self.ns_mut(ns).tcp.bound;
         if let Some(b) = table.get_mut(&port) {
-            b.retain(|&x| x != sk);
+            b.remove(&sk);
             if b.is_empty() {
                 table.remove(&port);
             }
@@ -689,7 +689,12 @@ impl World {
             port
         };
         self.sk_mut(sk).num = port;
-        self.ns_mut(ns).tcp.bound.entry(port).or_default().push(sk);
+        self.ns_mut(ns)
+            .tcp
+            .bound
+            .entry(port)
+            .or_default()
+            .insert(sk);
         Ok(port)
     }
 

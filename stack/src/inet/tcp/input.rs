@@ -527,7 +527,7 @@ impl World {
         self.socks.insert(id, child);
         let table = &mut self.ns_mut(ns).tcp;
         table.ehash.insert((req.local, req.remote), id);
-        table.bound.entry(req.local.port()).or_default().push(id);
+        table.bound.entry(req.local.port()).or_default().insert(id);
         id
     }
 
@@ -736,7 +736,7 @@ impl World {
         let now = self.now;
         let tp = self.tp_mut(sk);
         let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
-        let immediate = now_please || tp.quick > 0 || unacked > tp.mss || !tp.ofo.is_empty();
+        let immediate = now_please || tp.quick > 0 || unacked > tp.rcv_mss || !tp.ofo.is_empty();
         if immediate {
             tp.quick = tp.quick.saturating_sub(1);
             self.tcp_send_ack(sk);
@@ -902,9 +902,13 @@ impl World {
         }
         let len = skb.len() as u32;
         if len > 0 {
-            // tcp_measure_rcv_mss(): the largest segment seen so far.
+            // tcp_measure_rcv_mss(): the largest segment seen so far; a
+            // smaller one marks the end of a write.
             let tp = self.tp_mut(sk);
-            tp.rcv_mss = tp.rcv_mss.max(len.min(tp.mss.max(len)));
+            if len < tp.rcv_mss {
+                tp.ack_pushed = true;
+            }
+            tp.rcv_mss = tp.rcv_mss.max(len);
             let truesize = skb.truesize() as u32;
             let s = self.sk(sk);
             if s.rmem_alloc + truesize > s.rcvbuf && !s.receive_queue.is_empty() {
@@ -1057,7 +1061,7 @@ impl World {
             .bound
             .entry(local.port())
             .or_default()
-            .push(id);
+            .insert(id);
         self.schedule_tcp_timer(id, now + super::TCP_TIMEWAIT_LEN);
         self.trace(host, Layer::Tcp, |_w| {
             format!("TIME_WAIT for {local}: holds the port for 60 s")

@@ -233,6 +233,10 @@ pub(crate) struct TcpSock {
     pub(crate) delack_at: Option<Nanos>,
     /// ACKs still to send at once before delaying (`icsk_ack.quick`).
     pub(crate) quick: u32,
+    /// A segment smaller than `rcv_mss` arrived since the last ACK
+    /// (`ICSK_ACK_PUSHED`): the end of a write, worth acknowledging as soon
+    /// as the reader has drained it.
+    pub(crate) ack_pushed: bool,
     /// End of the last small segment sent (`snd_sml`), for Nagle.
     pub(crate) snd_sml: u32,
     /// Duplicate ACKs in a row.
@@ -315,6 +319,7 @@ impl TcpSock {
             backlog: VecDeque::new(),
             delack_at: None,
             quick: TCP_MAX_QUICKACKS,
+            ack_pushed: false,
             snd_sml: iss,
             dupacks: 0,
             recover: None,
@@ -332,5 +337,5 @@ pub(crate) struct TcpTable {
     /// Listening sockets by port: `lhash2`.
     pub(crate) listeners: BTreeMap<u16, Vec<SockId>>,
     /// Every socket holding a local port, TIME_WAIT ones included: `bhash`.
-    pub(crate) bound: BTreeMap<u16, Vec<SockId>>,
+    pub(crate) bound: BTreeMap<u16, std::collections::BTreeSet<SockId>>,
 }

@@ -82,6 +82,15 @@ impl World {
         let current = if (current as i32) < 0 { 0 } else { current };
         let full = s.rcvbuf / 2;
         let possible = self.tcp_free_window(sk);
+        // __tcp_cleanup_rbuf(): an ACK being delayed goes now if more than
+        // one full segment awaits it, or if the reader drained the end of a
+        // write (ICSK_ACK_PUSHED).
+        let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
+        if tp.delack_at.is_some() && (unacked > tp.rcv_mss || (tp.ack_pushed && s.rmem_alloc == 0))
+        {
+            self.tcp_send_ack(sk);
+            return;
+        }
         if 2 * current <= full && possible > 0 && possible >= 2 * current {
             let host = s.host;
             self.trace(host, Layer::Tcp, |_w| {
@@ -153,6 +162,7 @@ impl World {
             self.tcp_select_window(sk)
         };
         let tp = self.tp_mut(sk);
+        let goal = tp.size_goal();
         let seg = &mut tp.write_queue[idx];
         let mut flags = TcpFlags::ACK;
         let mut options = TcpOptions::default();
@@ -172,11 +182,12 @@ impl World {
         if seg.sent_at.is_some() {
             seg.retransmitted = true;
         }
-        if (seg.data.len() as u32) < tp.mss && !seg.syn {
+        if (seg.data.len() as u32) < goal && !seg.syn {
             tp.snd_sml = seg.end_seq();
         }
         // An ACK rides on this segment: no delayed ACK needed.
         tp.delack_at = None;
+        tp.ack_pushed = false;
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
@@ -237,7 +248,7 @@ impl World {
             }
             // tcp_nagle_check() (Minshall): a partial segment waits while an
             // earlier partial one is unacknowledged.
-            let partial = (seg.data.len() as u32) < tp.mss && !seg.fin && !seg.syn;
+            let partial = (seg.data.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
             if partial && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
                 return;
             }
@@ -303,6 +314,7 @@ impl World {
         let window = self.tcp_select_window(sk);
         let tp = self.tp_mut(sk);
         tp.delack_at = None;
+        tp.ack_pushed = false;
         tp.segs_out += 1;
         let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
         self.tcp_transmit(
