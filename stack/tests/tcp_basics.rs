@@ -591,3 +591,33 @@ fn tcp_over_ipv6_loopback() {
     let report = sim.run();
     assert!(report.is_ok(), "{report}");
 }
+
+/// Both ends connect to each other at the same instant: the SYNs cross,
+/// each side goes SYN_SENT -> SYN_RECV -> ESTABLISHED (RFC 793's
+/// simultaneous open), and one connection results.
+#[test]
+fn simultaneous_open() {
+    let (mut sim, a, b) = two_hosts(LinkConfig::default().latency(ms(1)));
+    sim.set_tracing(true);
+    for (host, me, peer) in [
+        (a, "10.0.0.1:5000", "10.0.0.2:6000"),
+        (b, "10.0.0.2:6000", "10.0.0.1:5000"),
+    ] {
+        sim.spawn(host, "peer", move |p| async move {
+            let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+            p.bind(fd, me)?;
+            p.connect(fd, peer).await?;
+            p.write(fd, b"hi").await?;
+            let mut buf = [0u8; 8];
+            assert_eq!(p.read(fd, &mut buf).await?, 2);
+            p.close(fd)
+        });
+    }
+    let report = sim.run();
+    assert!(report.is_ok(), "{report}");
+    let trace = sim.trace_text();
+    assert_eq!(trace.matches("simultaneous open").count(), 2, "{trace}");
+    // Both closed at once too: both pass through CLOSING.
+    assert_eq!(trace.matches("FIN_WAIT1 -> CLOSING").count(), 2, "{trace}");
+    assert_eq!(sim.counter(a, Mib::TcpActiveOpens), 1);
+}

@@ -565,6 +565,30 @@ impl World {
             }
             return;
         }
+        if seg.has(TcpFlags::SYN) && !seg.has(TcpFlags::ACK) {
+            // Simultaneous open: their SYN crossed ours. SYN_RECV, and our
+            // SYN is sent again carrying an ACK of theirs (a SYN-ACK).
+            let tp = self.tp_mut(sk);
+            tp.rcv_nxt = seg.hdr.seq.wrapping_add(1);
+            tp.copied_seq = tp.rcv_nxt;
+            tp.rcv_wup = tp.rcv_nxt;
+            if let Some(m) = seg.hdr.options.mss {
+                tp.mss = tp.mss.min(m as u32);
+            }
+            match seg.hdr.options.wscale {
+                Some(w) => tp.snd_wscale = w.min(14),
+                None => tp.rcv_wscale = 0,
+            }
+            tp.set_snd_wnd(seg.hdr.window as u32);
+            tp.snd_wl1 = seg.hdr.seq;
+            self.sk_mut(sk).state = super::TCP_SYN_RECV;
+            self.trace(host, Layer::Tcp, |_w| {
+                "SYN received in SYN_SENT: simultaneous open, state SYN_SENT -> SYN_RECV"
+                    .to_string()
+            });
+            self.tcp_retransmit_head(sk);
+            return;
+        }
         if !(seg.has(TcpFlags::SYN) && seg.has(TcpFlags::ACK)) {
             return;
         }
@@ -651,13 +675,32 @@ impl World {
             }
             return;
         }
-        if seg.has(TcpFlags::SYN) {
+        let in_syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
+        if seg.has(TcpFlags::SYN) && !(in_syn_recv && seg.has(TcpFlags::ACK)) {
             // A SYN inside a connection: answered with a (challenge) ACK.
             self.tcp_send_ack(sk);
             return;
         }
         if !seg.has(TcpFlags::ACK) {
             return;
+        }
+        if in_syn_recv {
+            // The end of a simultaneous open: our SYN is acknowledged.
+            if after(seg.hdr.ack_seq, self.tp(sk).iss) {
+                self.sk_mut(sk).state = TCP_ESTABLISHED;
+                self.tcp_sndbuf_expand(sk);
+                self.trace(host, Layer::Tcp, |_w| {
+                    "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
+                });
+                self.sk_wake(sk, "sk_state_change");
+            }
+            if seg.has(TcpFlags::SYN) {
+                let now = self.now;
+                self.tcp_ack(sk, seg.hdr.ack_seq, now);
+                self.tcp_send_ack(sk);
+                self.tcp_write_xmit(sk);
+                return;
+            }
         }
         if after(seg.hdr.ack_seq, self.tp(sk).snd_nxt) {
             self.tcp_send_ack(sk);

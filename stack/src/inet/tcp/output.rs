@@ -161,6 +161,7 @@ impl World {
         } else {
             self.tcp_select_window(sk)
         };
+        let syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal();
         let seg = &mut tp.write_queue[idx];
@@ -168,10 +169,15 @@ impl World {
         let mut options = TcpOptions::default();
         let mut ack = tp.rcv_nxt;
         if seg.syn {
-            flags = TcpFlags::SYN;
             options.mss = Some(tp.mss.min(u16::MAX as u32) as u16);
             options.wscale = Some(tp.rcv_wscale);
-            ack = 0;
+            // In SYN_RECV (simultaneous open) the SYN also acknowledges theirs.
+            if syn_recv {
+                flags = TcpFlags::SYN | TcpFlags::ACK;
+            } else {
+                flags = TcpFlags::SYN;
+                ack = 0;
+            }
         }
         if seg.fin {
             flags = flags | TcpFlags::FIN;
