@@ -26,7 +26,6 @@
 
 use std::fmt::Debug;
 use std::future::Future;
-use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -36,77 +35,15 @@ use nix::sys::socket::{MsgFlags, recv, send};
 use socket2::{Domain, SockAddr, Socket, Type};
 use stack::prelude::*;
 
+mod common;
+use common::*;
+
 // ---------------------------------------------------------------- helpers
 
-/// What a call gave: its value, or the name of the errno it failed with.
-type R<T> = Result<T, &'static str>;
-
-/// How long the real side waits for loopback traffic to be processed; the
-/// simulation sleeps the same span of virtual time.
-const SETTLE: Duration = Duration::from_millis(50);
 const SIM_SETTLE: Nanos = ms(50);
 
 /// A read that should never wait this long on loopback.
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Fails with both sides printed unless they agree.
-#[track_caller]
-fn same<T: PartialEq + Debug>(scenario: &str, real: T, sim: T) {
-    assert!(
-        real == sim,
-        "{scenario}: the simulation differs from this machine's kernel\n\
-         real kernel: {real:#?}\n\
-         simulation:  {sim:#?}"
-    );
-}
-
-fn errno_name(raw: Option<i32>) -> &'static str {
-    raw.and_then(Errno::from_raw)
-        .map_or("(not an errno)", Errno::name)
-}
-
-/// A real call's result with the errno by name.
-fn real<T>(r: io::Result<T>) -> R<T> {
-    r.map_err(|e| errno_name(e.raw_os_error()))
-}
-
-/// A `nix` call's result with the errno by name.
-fn nix_r<T>(r: nix::Result<T>) -> R<T> {
-    r.map_err(|e| errno_name(Some(e as i32)))
-}
-
-/// A simulated call's result with the errno by name.
-fn sim<T>(r: SysResult<T>) -> R<T> {
-    r.map_err(Errno::name)
-}
-
-/// Runs `body` as the only process of a fresh one-host world (loopback
-/// only) and returns its value; the run must end cleanly.
-fn run_sim<T, F, Fut>(body: F) -> T
-where
-    T: 'static,
-    F: FnOnce(Process) -> Fut,
-    Fut: Future<Output = SysResult<T>> + 'static,
-{
-    let mut world = Sim::new(1);
-    let host = world.add_host("box");
-    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
-    let out = slot.clone();
-    world.spawn(host, "test", move |p| {
-        let fut = body(p);
-        async move {
-            let v = fut.await?;
-            *out.borrow_mut() = Some(v);
-            Ok(())
-        }
-    });
-    let report = world.run();
-    assert!(
-        report.is_ok(),
-        "the simulated process did not finish:\n{report}"
-    );
-    slot.take().expect("the process stored its result")
-}
 
 /// A TCP port that is free on 127.0.0.1 right now. The simulation uses the
 /// same number.
@@ -115,10 +52,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("bind to an ephemeral port")
         .port()
-}
-
-fn sockaddr(s: &str) -> SockAddr {
-    SockAddr::from(s.parse::<SocketAddr>().expect("address literal"))
 }
 
 fn local(port: u16) -> String {
@@ -1894,31 +1827,6 @@ fn byte_stream_reads_ignore_write_boundaries() {
 const LINK_CLIENT: &str = "10.0.0.1/24";
 const LINK_SERVER: &str = "10.0.0.2/24";
 const SERVER_IP: &str = "10.0.0.2";
-
-/// Spawns `body` on `host` and returns the slot its value lands in.
-fn spawn_collect<T, F, Fut>(
-    world: &mut Sim,
-    host: HostId,
-    comm: &str,
-    body: F,
-) -> std::rc::Rc<std::cell::RefCell<Option<T>>>
-where
-    T: 'static,
-    F: FnOnce(Process) -> Fut,
-    Fut: Future<Output = SysResult<T>> + 'static,
-{
-    let slot = std::rc::Rc::new(std::cell::RefCell::new(None));
-    let out = slot.clone();
-    world.spawn(host, comm, move |p| {
-        let fut = body(p);
-        async move {
-            let v = fut.await?;
-            *out.borrow_mut() = Some(v);
-            Ok(())
-        }
-    });
-    slot
-}
 
 /// Runs a server process and a client process on two hosts joined by a
 /// link; both must finish cleanly.

@@ -17,58 +17,20 @@
 //! does where the simulation does not do it yet; run them with
 //! `cargo nextest run -p stack --test differential_udp --run-ignored all`.
 
-use std::cell::RefCell;
 use std::fmt::Debug;
-use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
-use std::rc::Rc;
 use std::time::Duration;
 
 use nix::sys::socket::{MsgFlags, SockaddrIn, recv, sendto};
 use socket2::{Domain, SockAddr, Socket, Type};
 use stack::prelude::*;
 
+mod common;
+use common::*;
+
 // ---------------------------------------------------------------- helpers
-
-/// What a call gave: its value, or the name of the errno it failed with.
-type R<T> = Result<T, &'static str>;
-
-/// How long the real side waits for loopback traffic (and ICMP errors) to
-/// be processed; the simulation sleeps the same span of virtual time.
-const SETTLE: Duration = Duration::from_millis(50);
-
-/// Fails with both sides printed unless they agree.
-#[track_caller]
-fn same<T: PartialEq + Debug>(scenario: &str, real: T, sim: T) {
-    assert!(
-        real == sim,
-        "{scenario}: the simulation differs from this machine's kernel\n\
-         real kernel: {real:#?}\n\
-         simulation:  {sim:#?}"
-    );
-}
-
-fn errno_name(raw: Option<i32>) -> &'static str {
-    raw.and_then(Errno::from_raw)
-        .map_or("(not an errno)", Errno::name)
-}
-
-/// A real call's result with the errno by name.
-fn real<T>(r: io::Result<T>) -> R<T> {
-    r.map_err(|e| errno_name(e.raw_os_error()))
-}
-
-/// A `nix` call's result with the errno by name.
-fn nix_r<T>(r: nix::Result<T>) -> R<T> {
-    r.map_err(|e| errno_name(Some(e as i32)))
-}
-
-/// A simulated call's result with the errno by name.
-fn sim<T>(r: SysResult<T>) -> R<T> {
-    r.map_err(Errno::name)
-}
 
 /// True when this test has its process to itself (nextest's
 /// process-per-test mode), so it may change process-wide state such as
@@ -94,10 +56,6 @@ fn real_strerror(raw: i32) -> String {
 
 fn udp4() -> Socket {
     Socket::new(Domain::IPV4, Type::DGRAM, None).expect("socket(AF_INET, SOCK_DGRAM, 0)")
-}
-
-fn sockaddr(s: &str) -> SockAddr {
-    SockAddr::from(s.parse::<SocketAddr>().expect("address literal"))
 }
 
 fn inet_of(a: SockAddr) -> SocketAddr {
@@ -187,50 +145,6 @@ fn snmp_udp(proc_net_snmp: &str, field: &str) -> u64 {
 
 fn read_real(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Spawns `body` on `host` and returns the slot its value lands in.
-fn spawn_collect<T, F, Fut>(
-    sim: &mut Sim,
-    host: HostId,
-    comm: &str,
-    body: F,
-) -> Rc<RefCell<Option<T>>>
-where
-    T: 'static,
-    F: FnOnce(Process) -> Fut,
-    Fut: Future<Output = SysResult<T>> + 'static,
-{
-    let slot = Rc::new(RefCell::new(None));
-    let out = slot.clone();
-    sim.spawn(host, comm, move |p| {
-        let fut = body(p);
-        async move {
-            let v = fut.await?;
-            *out.borrow_mut() = Some(v);
-            Ok(())
-        }
-    });
-    slot
-}
-
-/// Runs `body` as the only process of a fresh one-host world (loopback
-/// only) and returns its value; the run must end cleanly.
-fn run_sim<T, F, Fut>(body: F) -> T
-where
-    T: 'static,
-    F: FnOnce(Process) -> Fut,
-    Fut: Future<Output = SysResult<T>> + 'static,
-{
-    let mut world = Sim::new(1);
-    let host = world.add_host("box");
-    let slot = spawn_collect(&mut world, host, "test", body);
-    let report = world.run();
-    assert!(
-        report.is_ok(),
-        "the simulated process did not finish:\n{report}"
-    );
-    slot.take().expect("the process stored its result")
 }
 
 // ---------------------------------------------------------------- fd numbering

@@ -272,32 +272,6 @@ impl World {
         self.schedule_tcp_timer(sk, now + when);
     }
 
-    /// `tcp_write_wakeup()` / `tcp_xmit_probe_skb()`: a zero-window probe,
-    /// a segment with an old sequence number that makes the receiver answer
-    /// with its current window.
-    pub(crate) fn tcp_send_probe(&mut self, sk: SockId) {
-        let ns = self.sk(sk).netns;
-        let Some(dst) = self.sk(sk).daddr else { return };
-        let src = self.sk(sk).local();
-        let window = self.tcp_select_window(sk);
-        let tp = self.tp(sk);
-        let (seq, ack) = (tp.snd_una.wrapping_sub(1), tp.rcv_nxt);
-        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPWinProbe);
-        self.tcp_transmit(
-            ns,
-            Segment {
-                src,
-                dst,
-                seq,
-                ack,
-                flags: TcpFlags::ACK,
-                window,
-                options: TcpOptions::default(),
-                payload: &[],
-            },
-        );
-    }
-
     /// Retransmits the oldest unacknowledged segment.
     pub(crate) fn tcp_retransmit_head(&mut self, sk: SockId) {
         if self
@@ -312,17 +286,25 @@ impl World {
         }
     }
 
-    /// `tcp_send_ack()`: an ACK carrying our window, now.
-    pub(crate) fn tcp_send_ack(&mut self, sk: SockId) {
+    /// Sends a segment without data on a connection: an ACK, a window
+    /// probe or a reset. `old_seq` sends `snd_una - 1` instead of
+    /// `snd_nxt` (a probe the receiver must answer).
+    fn tcp_send_control(&mut self, sk: SockId, flags: TcpFlags, old_seq: bool) {
         let ns = self.sk(sk).netns;
         let Some(dst) = self.sk(sk).daddr else { return };
         let src = self.sk(sk).local();
-        let window = self.tcp_select_window(sk);
+        let rst = flags.contains(TcpFlags::RST);
+        let window = if rst { 0 } else { self.tcp_select_window(sk) };
         let tp = self.tp_mut(sk);
         tp.delack_at = None;
         tp.ack_pushed = false;
         tp.segs_out += 1;
-        let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
+        let seq = if old_seq {
+            tp.snd_una.wrapping_sub(1)
+        } else {
+            tp.snd_nxt
+        };
+        let ack = tp.rcv_nxt;
         self.tcp_transmit(
             ns,
             Segment {
@@ -330,7 +312,7 @@ impl World {
                 dst,
                 seq,
                 ack,
-                flags: TcpFlags::ACK,
+                flags,
                 window,
                 options: TcpOptions::default(),
                 payload: &[],
@@ -338,26 +320,23 @@ impl World {
         );
     }
 
+    /// `tcp_write_wakeup()` / `tcp_xmit_probe_skb()`: a zero-window probe,
+    /// a segment with an old sequence number that makes the receiver answer
+    /// with its current window.
+    pub(crate) fn tcp_send_probe(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPWinProbe);
+        self.tcp_send_control(sk, TcpFlags::ACK, true);
+    }
+
+    /// `tcp_send_ack()`: an ACK carrying our window, now.
+    pub(crate) fn tcp_send_ack(&mut self, sk: SockId) {
+        self.tcp_send_control(sk, TcpFlags::ACK, false);
+    }
+
     /// `tcp_send_active_reset()`: abort a connection with RST.
     pub(crate) fn tcp_send_active_reset(&mut self, sk: SockId) {
-        let ns = self.sk(sk).netns;
-        let Some(dst) = self.sk(sk).daddr else { return };
-        let src = self.sk(sk).local();
-        let tp = self.tp(sk);
-        let (seq, ack) = (tp.snd_nxt, tp.rcv_nxt);
-        self.tcp_transmit(
-            ns,
-            Segment {
-                src,
-                dst,
-                seq,
-                ack,
-                flags: TcpFlags::RST | TcpFlags::ACK,
-                window: 0,
-                options: TcpOptions::default(),
-                payload: &[],
-            },
-        );
+        self.tcp_send_control(sk, TcpFlags::RST | TcpFlags::ACK, false);
     }
 
     /// `tcp_v4_send_reset()`: the answer to a segment no socket wants. If

@@ -1,0 +1,103 @@
+//! What the differential tests share: results with errno names, the
+//! comparison that prints both sides, and running a program in a fresh
+//! simulated world.
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::fmt::Debug;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use socket2::SockAddr;
+use stack::prelude::*;
+
+/// What a call gave: its value, or the name of the errno it failed with.
+pub type R<T> = Result<T, &'static str>;
+
+/// How long the real side waits for loopback traffic (and ICMP errors) to
+/// be processed; the simulation sleeps the same span of virtual time.
+pub const SETTLE: Duration = Duration::from_millis(50);
+
+/// Fails with both sides printed unless they agree.
+#[track_caller]
+pub fn same<T: PartialEq + Debug>(scenario: &str, real: T, sim: T) {
+    assert!(
+        real == sim,
+        "{scenario}: the simulation differs from this machine's kernel\n\
+         real kernel: {real:#?}\n\
+         simulation:  {sim:#?}"
+    );
+}
+
+pub fn errno_name(raw: Option<i32>) -> &'static str {
+    raw.and_then(Errno::from_raw)
+        .map_or("(not an errno)", Errno::name)
+}
+
+/// A real call's result with the errno by name.
+pub fn real<T>(r: io::Result<T>) -> R<T> {
+    r.map_err(|e| errno_name(e.raw_os_error()))
+}
+
+/// A `nix` call's result with the errno by name.
+pub fn nix_r<T>(r: nix::Result<T>) -> R<T> {
+    r.map_err(|e| errno_name(Some(e as i32)))
+}
+
+/// A simulated call's result with the errno by name.
+pub fn sim<T>(r: SysResult<T>) -> R<T> {
+    r.map_err(Errno::name)
+}
+
+pub fn sockaddr(s: &str) -> SockAddr {
+    SockAddr::from(s.parse::<SocketAddr>().expect("address literal"))
+}
+
+/// Spawns `body` on `host` and returns a slot that holds its value once
+/// it has returned `Ok`.
+pub fn spawn_collect<T, F, Fut>(
+    world: &mut Sim,
+    host: HostId,
+    name: &str,
+    body: F,
+) -> Rc<RefCell<Option<T>>>
+where
+    T: 'static,
+    F: FnOnce(Process) -> Fut,
+    Fut: Future<Output = SysResult<T>> + 'static,
+{
+    let slot = Rc::new(RefCell::new(None));
+    let out = slot.clone();
+    world.spawn(host, name, move |p| {
+        let fut = body(p);
+        async move {
+            let v = fut.await?;
+            *out.borrow_mut() = Some(v);
+            Ok(())
+        }
+    });
+    slot
+}
+
+/// Runs `body` as the only process of a fresh one-host world (loopback
+/// only) and returns its value; the run must end cleanly.
+pub fn run_sim<T, F, Fut>(body: F) -> T
+where
+    T: 'static,
+    F: FnOnce(Process) -> Fut,
+    Fut: Future<Output = SysResult<T>> + 'static,
+{
+    let mut world = Sim::new(1);
+    let host = world.add_host("box");
+    let slot = spawn_collect(&mut world, host, "test", body);
+    let report = world.run();
+    assert!(
+        report.is_ok(),
+        "the simulated process did not finish:\n{report}"
+    );
+    slot.take().expect("the process stored its result")
+}
