@@ -191,10 +191,7 @@ pub fn icmpv6_checksum(saddr: Ipv6Addr, daddr: Ipv6Addr, message: &[u8]) -> u16 
 
 /// Stores [`icmp_checksum`] in the message's checksum field.
 pub fn fill_checksum(message: &mut [u8]) -> Result<(), WireError> {
-    need(message, IcmpHdr::LEN)?;
-    let ck = icmp_checksum(message);
-    message[2..4].copy_from_slice(&ck.to_be_bytes());
-    Ok(())
+    super::fill_check(message, IcmpHdr::LEN, 2, icmp_checksum)
 }
 
 /// Stores [`icmpv6_checksum`] in the message's checksum field.
@@ -203,10 +200,9 @@ pub fn fill_checksum_v6(
     daddr: Ipv6Addr,
     message: &mut [u8],
 ) -> Result<(), WireError> {
-    need(message, IcmpHdr::LEN)?;
-    let ck = icmpv6_checksum(saddr, daddr, message);
-    message[2..4].copy_from_slice(&ck.to_be_bytes());
-    Ok(())
+    super::fill_check(message, IcmpHdr::LEN, 2, |m| {
+        icmpv6_checksum(saddr, daddr, m)
+    })
 }
 
 /// Whether an ICMPv4 message's checksum verifies. Works on any length, as

@@ -81,6 +81,21 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
+/// Computes a checksum over a header of at least `min` bytes (and what
+/// follows) and stores it in the 16-bit field at `at`: the last step of
+/// every transport protocol's send path.
+fn fill_check(
+    bytes: &mut [u8],
+    min: usize,
+    at: usize,
+    sum: impl FnOnce(&[u8]) -> u16,
+) -> Result<(), WireError> {
+    need(bytes, min)?;
+    let check = sum(bytes);
+    bytes[at..at + 2].copy_from_slice(&check.to_be_bytes());
+    Ok(())
+}
+
 /// `Err(Truncated)` unless `buf` holds at least `len` bytes: the check every
 /// `write` makes before touching the buffer.
 fn need(buf: &[u8], len: usize) -> Result<(), WireError> {

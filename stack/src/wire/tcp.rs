@@ -729,10 +729,9 @@ pub fn fill_checksum_v4(
     daddr: Ipv4Addr,
     segment: &mut [u8],
 ) -> Result<(), WireError> {
-    need(segment, TcpHdr::LEN_MIN)?;
-    let check = tcp_checksum_v4(saddr, daddr, segment);
-    segment[16..18].copy_from_slice(&check.to_be_bytes());
-    Ok(())
+    super::fill_check(segment, TcpHdr::LEN_MIN, 16, |s| {
+        tcp_checksum_v4(saddr, daddr, s)
+    })
 }
 
 /// Computes [`tcp_checksum_v6`] and stores it in the segment's check field.
@@ -742,10 +741,9 @@ pub fn fill_checksum_v6(
     daddr: Ipv6Addr,
     segment: &mut [u8],
 ) -> Result<(), WireError> {
-    need(segment, TcpHdr::LEN_MIN)?;
-    let check = tcp_checksum_v6(saddr, daddr, segment);
-    segment[16..18].copy_from_slice(&check.to_be_bytes());
-    Ok(())
+    super::fill_check(segment, TcpHdr::LEN_MIN, 16, |s| {
+        tcp_checksum_v6(saddr, daddr, s)
+    })
 }
 
 /// Whether a segment received over IPv4 passes its checksum, `segment`

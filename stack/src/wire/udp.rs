@@ -145,10 +145,9 @@ pub fn fill_checksum_v4(
     daddr: Ipv4Addr,
     datagram: &mut [u8],
 ) -> Result<(), WireError> {
-    need(datagram, UdpHdr::LEN)?;
-    let check = udp_checksum_v4(saddr, daddr, datagram);
-    datagram[6..8].copy_from_slice(&check.to_be_bytes());
-    Ok(())
+    super::fill_check(datagram, UdpHdr::LEN, 6, |d| {
+        udp_checksum_v4(saddr, daddr, d)
+    })
 }
 
 /// Computes [`udp_checksum_v6`] and stores it in the datagram's check
@@ -158,10 +157,9 @@ pub fn fill_checksum_v6(
     daddr: Ipv6Addr,
     datagram: &mut [u8],
 ) -> Result<(), WireError> {
-    need(datagram, UdpHdr::LEN)?;
-    let check = udp_checksum_v6(saddr, daddr, datagram);
-    datagram[6..8].copy_from_slice(&check.to_be_bytes());
-    Ok(())
+    super::fill_check(datagram, UdpHdr::LEN, 6, |d| {
+        udp_checksum_v6(saddr, daddr, d)
+    })
 }
 
 /// Whether a datagram received over IPv4 passes its checksum, `datagram`
