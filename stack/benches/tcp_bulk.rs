@@ -70,6 +70,9 @@ use std::time::{Duration, Instant};
 use stack::prelude::*;
 use stack::sim::time::fmt_duration;
 
+mod common;
+use common::*;
+
 /// Bytes per `write()` / `read()` in the bulk transfers.
 const CHUNK: usize = 64 * 1024;
 /// The write size of the second simulated loopback run: well below the
@@ -1333,21 +1336,9 @@ type Slab = (u64, BTreeMap<String, (u64, u64)>);
 /// Bytes held in slab objects (active objects × object size), and the
 /// caches: name → (active objects, object size).
 fn slab_bytes() -> Option<Slab> {
-    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
-    let caches: BTreeMap<String, (u64, u64)> = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let name = f.next()?.to_string();
-            let active: u64 = f.next()?.parse().ok()?;
-            let _total = f.next()?;
-            let size: u64 = f.next()?.parse().ok()?;
-            Some((name, (active, size)))
-        })
-        .collect();
+    let caches = slabinfo()?;
     let total = caches.values().map(|(n, s)| n * s).sum();
-    (!caches.is_empty()).then_some((total, caches))
+    Some((total, caches))
 }
 
 /// The caches that grew by at least one object per connection.
@@ -1388,15 +1379,6 @@ fn tcp_sockstat() -> Option<String> {
 // Helpers
 // ---------------------------------------------------------------------
 
-/// A `kB` field of `/proc/self/status`.
-fn status_kib(field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    text.lines().find_map(|l| {
-        let (name, rest) = l.split_once(':')?;
-        (name == field).then(|| rest.split_whitespace().next()?.parse().ok())?
-    })
-}
-
 fn mib_per_s(bytes: u64, wall: Duration) -> f64 {
     let s = wall.as_secs_f64();
     if s > 0.0 {
@@ -1426,17 +1408,4 @@ fn size(b: u64) -> String {
     } else {
         format!("{:.0} KiB", b as f64 / 1024.0)
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -35,7 +35,6 @@
 //!   are opened.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::rc::Rc;
@@ -43,6 +42,9 @@ use std::time::{Duration, Instant};
 
 use stack::prelude::*;
 use stack::sim::time::fmt_duration;
+
+mod common;
+use common::*;
 
 /// Datagrams sent before the sender yields, in the loopback runs (the
 /// simulated one and the real one).
@@ -538,39 +540,9 @@ fn real_socket_memory(k: usize) -> Result<MemFigure, String> {
     }
 }
 
-/// `/proc/slabinfo`: cache name → (active objects, object size).
-fn slabinfo() -> Option<BTreeMap<String, (u64, u64)>> {
-    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
-    let map: BTreeMap<String, (u64, u64)> = text
-        .lines()
-        .skip(2)
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let name = f.next()?.to_string();
-            let active: u64 = f.next()?.parse().ok()?;
-            let _total = f.next()?;
-            let size: u64 = f.next()?.parse().ok()?;
-            Some((name, (active, size)))
-        })
-        .collect();
-    (!map.is_empty()).then_some(map)
-}
-
 /// A `kB` field of `/proc/meminfo`.
 fn meminfo_kib(field: &str) -> Option<u64> {
     kib_field(&std::fs::read_to_string("/proc/meminfo").ok()?, field)
-}
-
-/// A `kB` field of `/proc/self/status`.
-fn status_kib(field: &str) -> Option<u64> {
-    kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, field)
-}
-
-fn kib_field(text: &str, field: &str) -> Option<u64> {
-    text.lines().find_map(|l| {
-        let (name, rest) = l.split_once(':')?;
-        (name == field).then(|| rest.split_whitespace().next()?.parse().ok())?
-    })
 }
 
 /// `sockets: used N` of `/proc/net/sockstat`.
@@ -591,19 +563,6 @@ fn ns_per(count: u64, wall: Duration) -> String {
         return "-".into();
     }
     format!("{:.0}", wall.as_nanos() as f64 / count as f64)
-}
-
-/// `1234567` as `1,234,567`.
-fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn bytes(b: f64) -> String {
