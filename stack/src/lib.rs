@@ -42,6 +42,7 @@
 
 pub mod capture;
 pub mod errno;
+pub mod eventpoll;
 pub mod fs;
 pub mod host;
 pub mod ids;

@@ -18,9 +18,7 @@ use crate::errno::Errno;
 use crate::ids::{HostId, NetNsId, SockId};
 use crate::sim::World;
 use crate::skbuff::{SkBuff, SkbQueue};
-use crate::task::TaskState;
-use crate::trace::Layer;
-use crate::wait::{WaitEntry, WaitQueue};
+use crate::wait::{WaitQueue, Wakeup};
 
 /// `TCP_ESTABLISHED`: a connected UDP socket is in this state too.
 pub const TCP_ESTABLISHED: u8 = 1;
@@ -162,7 +160,7 @@ impl World {
             return;
         }
         if !s.wq.is_empty() && s.wmem_alloc * 2 <= s.sndbuf {
-            self.sk_wake(sk, "sk_write_space");
+            self.sk_wake(sk, Wakeup::WriteSpace);
         }
     }
 
@@ -176,28 +174,10 @@ impl World {
         self.skb_orphan(&mut skb);
     }
 
-    /// Wakes every process sleeping on the socket's wait queue
-    /// (`sk_data_ready`, `sk_write_space`, `sk_error_report` all end here).
-    pub(crate) fn sk_wake(&mut self, sk: SockId, why: &str) {
-        // A socket freed on the way here (a connection that reached its
-        // end) has nobody left to wake.
-        let Some(s) = self.socks.get_mut(&sk) else {
-            return;
-        };
-        let host = s.host;
-        let sleepers = s.wq.wake_all();
-        for WaitEntry::Process(pid) in sleepers {
-            if !matches!(self.task(pid).state, TaskState::Blocked { .. }) {
-                continue;
-            }
-            self.task_mut(pid).wakeups += 1;
-            self.costs(host).wakeups += 1;
-            self.runqueue.push_back(pid);
-            let comm = self.task(pid).comm.clone();
-            self.trace(host, Layer::Sched, |_w| {
-                format!("{why}: wakes pid {pid} ({comm}) sleeping on the socket's wait queue")
-            });
-        }
+    /// Wakes the socket's wait queue (`sk_data_ready`, `sk_write_space`,
+    /// `sk_state_change`, `sk_error_report` all end here).
+    pub(crate) fn sk_wake(&mut self, sk: SockId, why: Wakeup) {
+        self.wake_up(crate::wait::WaitObj::Sock(sk), why);
     }
 
     /// `sock_error()`: take the pending error, clearing it.

@@ -20,10 +20,10 @@ use crate::skbuff::SkbQueue;
 use crate::sock::{
     Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, SocketState, TCP_CLOSE,
 };
-use crate::task::{TaskState, WaitFor};
+use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::*;
-use crate::wait::{WaitEntry, WaitQueue};
+use crate::wait::WaitQueue;
 
 impl World {
     /// Runs a system call's work on a stream socket with the socket held
@@ -298,30 +298,16 @@ impl World {
     }
 
     /// Puts the process to sleep on the socket's wait queue, inside the
-    /// system call it is making.
+    /// system call it is making (`sk_wait_event`).
     pub(crate) fn sleep_on(&mut self, pid: Pid, sk: SockId, waits: WaitFor) {
-        self.sk_mut(sk).wq.add(WaitEntry::Process(pid));
-        let host = self.task(pid).host;
-        self.trace(host, Layer::Sched, |w| {
-            let t = w.task(pid);
-            format!(
-                "pid {pid} ({}) sleeps in {}: waiting for {}",
-                t.comm,
-                t.syscall,
-                w.describe_wait(sk, waits)
-            )
-        });
-        // The call's text is filled in by the caller once it is known to sleep.
-        let syscall = self.task(pid).syscall.clone();
-        self.task_mut(pid).state = TaskState::Blocked {
-            syscall,
-            sock: sk,
-            waits,
-        };
+        // accept() waits exclusively (`inet_csk_wait_for_connect`), so one
+        // connection wakes one acceptor, not all of them.
+        let exclusive = waits == WaitFor::Connection;
+        self.sleep_on_obj(pid, crate::wait::WaitObj::Sock(sk), waits, exclusive);
     }
 
-    /// What a sleeper waits for, in words, from the socket's state now.
-    pub(crate) fn describe_wait(&self, sk: SockId, waits: WaitFor) -> String {
+    /// What a sleeper on a socket waits for, in words, from its state now.
+    pub(crate) fn describe_sock_wait(&self, sk: SockId, waits: WaitFor) -> String {
         let Some(s) = self.socks.get(&sk) else {
             return "a socket that is gone".to_string();
         };
@@ -564,7 +550,7 @@ impl World {
                 s.sndbuf_locked = true;
                 // A larger buffer may let a sleeping writer go on.
                 if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
-                    self.sk_wake(sk, "sk_write_space");
+                    self.sk_wake(sk, crate::wait::Wakeup::WriteSpace);
                 }
             }
             _ => return Err(Errno::ENOPROTOOPT),

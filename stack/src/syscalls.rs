@@ -35,7 +35,7 @@ pub struct Process {
 }
 
 impl Process {
-    fn kernel<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub(crate) fn kernel<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         f(&mut self.world.borrow_mut())
     }
 
@@ -61,7 +61,11 @@ impl Process {
     }
 
     /// Runs a call that completes at once.
-    fn call<R>(&self, name: impl FnOnce() -> String, f: impl FnOnce(&mut World) -> R) -> R {
+    pub(crate) fn call<R>(
+        &self,
+        name: impl FnOnce() -> String,
+        f: impl FnOnce(&mut World) -> R,
+    ) -> R {
         let mut name = Some(name);
         self.kernel(|w| {
             self.enter(w, &mut name);
@@ -71,7 +75,7 @@ impl Process {
 
     /// Runs a call that may sleep: `f` is re-run after every wakeup until it
     /// returns `Ready`.
-    async fn blocking<R>(
+    pub(crate) async fn blocking<R>(
         &self,
         name: impl FnOnce() -> String,
         mut f: impl FnMut(&mut World) -> Poll<R>,

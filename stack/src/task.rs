@@ -6,7 +6,7 @@
 
 use crate::errno::Errno;
 use crate::fs::FdTable;
-use crate::ids::{HostId, NetNsId, Pid, SockId};
+use crate::ids::{HostId, NetNsId, Pid};
 use crate::sim::time::Nanos;
 
 /// Why a process is not running.
@@ -14,13 +14,13 @@ use crate::sim::time::Nanos;
 pub(crate) enum TaskState {
     /// On the run queue or running.
     Running,
-    /// Asleep in a system call on a socket's wait queue
-    /// (`TASK_INTERRUPTIBLE` in `sk_wait_event`).
+    /// Asleep in a system call on an object's wait queue
+    /// (`TASK_INTERRUPTIBLE` in `sk_wait_event`, `pipe_wait_readable`, …).
     Blocked {
         /// The call, as `strace` would show it.
         syscall: String,
-        /// The socket whose wait queue it sleeps on.
-        sock: SockId,
+        /// The object whose wait queue it sleeps on.
+        on: crate::wait::WaitObj,
         /// What it waits for.
         waits: WaitFor,
     },

@@ -231,3 +231,47 @@ pub fn sockopt_name(level: i32, opt: i32) -> String {
         n => n.to_string(),
     }
 }
+
+/// `EPOLLIN` / `POLLIN`: there is data to read (`include/uapi/linux/eventpoll.h`,
+/// `include/uapi/asm-generic/poll.h`: the poll and epoll bits are the same).
+pub const EPOLLIN: u32 = 0x001;
+/// `EPOLLPRI`: urgent data.
+pub const EPOLLPRI: u32 = 0x002;
+/// `EPOLLOUT`: writing will not block.
+pub const EPOLLOUT: u32 = 0x004;
+/// `EPOLLERR`: an error is pending (always reported, never asked for).
+pub const EPOLLERR: u32 = 0x008;
+/// `EPOLLHUP`: hung up (always reported, never asked for).
+pub const EPOLLHUP: u32 = 0x010;
+/// `POLLNVAL`: the fd is not open (poll only).
+pub const POLLNVAL: u32 = 0x020;
+/// `EPOLLRDNORM`.
+pub const EPOLLRDNORM: u32 = 0x040;
+/// `EPOLLRDBAND`.
+pub const EPOLLRDBAND: u32 = 0x080;
+/// `EPOLLWRNORM`.
+pub const EPOLLWRNORM: u32 = 0x100;
+/// `EPOLLWRBAND`.
+pub const EPOLLWRBAND: u32 = 0x200;
+/// `EPOLLMSG`.
+pub const EPOLLMSG: u32 = 0x400;
+/// `EPOLLRDHUP`: the peer shut down its writing half.
+pub const EPOLLRDHUP: u32 = 0x2000;
+/// `EPOLLEXCLUSIVE`: wake one of the epoll instances waiting on the file.
+pub const EPOLLEXCLUSIVE: u32 = 1 << 28;
+/// `EPOLLWAKEUP`.
+pub const EPOLLWAKEUP: u32 = 1 << 29;
+/// `EPOLLONESHOT`: report once, then disable until `EPOLL_CTL_MOD`.
+pub const EPOLLONESHOT: u32 = 1 << 30;
+/// `EPOLLET`: edge-triggered.
+pub const EPOLLET: u32 = 1 << 31;
+/// `POLLIN`, the `poll()` name of [`EPOLLIN`].
+pub const POLLIN: u32 = EPOLLIN;
+/// `POLLOUT`.
+pub const POLLOUT: u32 = EPOLLOUT;
+/// `POLLERR`.
+pub const POLLERR: u32 = EPOLLERR;
+/// `POLLHUP`.
+pub const POLLHUP: u32 = EPOLLHUP;
+/// `POLLRDHUP`.
+pub const POLLRDHUP: u32 = EPOLLRDHUP;

@@ -164,7 +164,7 @@ impl World {
             Ok(())
         };
         s.shutdown |= bits & (RCV_SHUTDOWN | SEND_SHUTDOWN);
-        self.sk_wake(sk, "sk_state_change");
+        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
         result
     }
 }

@@ -492,7 +492,7 @@ impl World {
                 qlen - 1
             )
         });
-        self.sk_wake(sk, "sk_data_ready");
+        self.sk_wake(sk, crate::wait::Wakeup::DataReady);
     }
 
     /// `__udp4_lib_err()`: an ICMP error about a datagram we sent from
@@ -523,6 +523,6 @@ impl World {
                 err.name()
             )
         });
-        self.sk_wake(sk, "sk_error_report");
+        self.sk_wake(sk, crate::wait::Wakeup::ErrorReport);
     }
 }

@@ -243,16 +243,12 @@ fn report(w: &World, hit_event_limit: bool, bounded: bool) -> RunReport {
         .tasks
         .iter()
         .filter_map(|t| match &t.state {
-            TaskState::Blocked {
-                syscall,
-                sock,
-                waits,
-            } => Some(Sleeper {
+            TaskState::Blocked { syscall, on, waits } => Some(Sleeper {
                 pid: t.pid,
                 comm: t.comm.clone(),
                 host: host_name(t.host),
                 syscall: syscall.clone(),
-                waits_for: w.describe_wait(*sock, *waits),
+                waits_for: w.describe_wait(*on, *waits),
             }),
             _ => None,
         })

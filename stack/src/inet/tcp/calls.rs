@@ -480,7 +480,7 @@ impl World {
         match state {
             TCP_CLOSE => {
                 self.sk_mut(sk).shutdown |= bits;
-                self.sk_wake(sk, "sk_state_change");
+                self.sk_wake(sk, crate::wait::Wakeup::StateChange);
                 return Err(Errno::ENOTCONN);
             }
             // inet_shutdown(): a listener told to stop reading, or a
@@ -505,7 +505,7 @@ impl World {
         {
             self.tcp_send_fin(sk);
         }
-        self.sk_wake(sk, "sk_state_change");
+        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
         Ok(())
     }
 
@@ -547,7 +547,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             format!("tcp_disconnect: {} -> CLOSE", state_name(old))
         });
-        self.sk_wake(sk, "sk_state_change");
+        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
     }
 
     /// `tcp_send_fin()`: queue a FIN after the data and move to FIN_WAIT1
@@ -626,7 +626,7 @@ impl World {
         if self.sk(sk).dead && self.tp(sk).parent.is_none() {
             self.tcp_destroy(sk);
         } else {
-            self.sk_wake(sk, "sk_state_change");
+            self.sk_wake(sk, crate::wait::Wakeup::StateChange);
         }
     }
 

@@ -461,7 +461,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             format!("handshake with {remote} complete: child ESTABLISHED, accept queue {} -> {q} (full above {backlog})", q - 1)
         });
-        self.sk_wake(l, "sk_data_ready");
+        self.sk_wake(l, crate::wait::Wakeup::DataReady);
         if seg.len() > 0 || seg.has(TcpFlags::FIN) {
             self.tcp_rcv_state_process(child, seg);
         }
@@ -615,7 +615,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
         });
-        self.sk_wake(sk, "sk_state_change");
+        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
         self.tcp_send_ack(sk);
         self.tcp_write_xmit(sk);
     }
@@ -692,7 +692,7 @@ impl World {
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
                 });
-                self.sk_wake(sk, "sk_state_change");
+                self.sk_wake(sk, crate::wait::Wakeup::StateChange);
             }
             if seg.has(TcpFlags::SYN) {
                 let now = self.now;
@@ -892,7 +892,7 @@ impl World {
                         self.tp_mut(sk).tw_at = Some(t);
                         self.schedule_tcp_timer(sk, t);
                     }
-                    self.sk_wake(sk, "sk_state_change");
+                    self.sk_wake(sk, crate::wait::Wakeup::StateChange);
                 }
                 TCP_CLOSING => {
                     self.tcp_time_wait(sk);
@@ -913,7 +913,7 @@ impl World {
         if freed > 0 && !s.wq.is_empty() {
             let queued = self.tp(sk).wmem_queued;
             if s.sndbuf.saturating_sub(queued) >= queued / 2 {
-                self.sk_wake(sk, "sk_write_space");
+                self.sk_wake(sk, crate::wait::Wakeup::WriteSpace);
             }
         }
     }
@@ -1006,7 +1006,7 @@ impl World {
                 },
             );
         }
-        self.sk_wake(sk, "sk_data_ready");
+        self.sk_wake(sk, crate::wait::Wakeup::DataReady);
     }
 
     /// `tcp_fin()`: the peer has finished sending.
@@ -1037,7 +1037,7 @@ impl World {
         } else {
             self.sk_mut(sk).state = new;
         }
-        self.sk_wake(sk, "sk_state_change");
+        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
     }
 
     /// `tcp_reset()`: a reset ends the connection with an error.
@@ -1045,7 +1045,7 @@ impl World {
         self.sk_mut(sk).err = Some(err);
         self.tcp_done(sk);
         if self.socks.contains_key(&sk) {
-            self.sk_wake(sk, "sk_error_report");
+            self.sk_wake(sk, crate::wait::Wakeup::ErrorReport);
         }
     }
 
