@@ -47,6 +47,7 @@ pub mod fs;
 pub mod host;
 pub mod ids;
 pub mod inet;
+pub mod iproute2;
 pub mod net_namespace;
 pub mod netdev;
 pub mod pcap;
@@ -71,7 +72,8 @@ pub mod wire;
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
-    pub use crate::ids::{HostId, Pid};
+    pub use crate::ids::{HostId, NetNsId, Pid};
+    pub use crate::net_namespace::InNetNs;
     pub use crate::netdev::link::LinkConfig;
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};

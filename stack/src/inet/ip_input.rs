@@ -44,6 +44,12 @@ impl World {
     pub(crate) fn ip_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
+        if self.ip_rcv_otherhost(dev, &skb) {
+            return self.kfree_skb(skb);
+        }
+        // "Must drop socket now because of tproxy": a packet that crossed a
+        // veth still charges its sender until here.
+        self.skb_orphan(&mut skb);
         // __IP_UPD_PO_STATS(IN, skb->len): every packet that reaches IP,
         // malformed or padded, counts with all its bytes.
         self.ns_mut(ns).mib.inc(Mib::IpInReceives);
@@ -131,6 +137,22 @@ impl World {
         }
     }
 
+    /// `ip_rcv_core()`: a frame addressed to another station's MAC (seen
+    /// on a veth, which does no filtering) is not for IP.
+    fn ip_rcv_otherhost(&mut self, dev: DevId, skb: &SkBuff) -> bool {
+        if skb.pkt_type != crate::skbuff::PacketType::OtherHost {
+            return false;
+        }
+        let host = self.dev(dev).host;
+        self.trace(host, Layer::Ip, |w| {
+            format!(
+                "ip_rcv on {}: frame for another station (PACKET_OTHERHOST): dropped",
+                w.dev(dev).name
+            )
+        });
+        true
+    }
+
     /// `ip_defrag()`: keep fragments until the datagram is whole.
     fn ip_defrag(&mut self, ns: NetNsId, skb: SkBuff, hdr: &Ipv4Hdr) -> Option<SkBuff> {
         let host = self.ns(ns).host;
@@ -176,6 +198,10 @@ impl World {
     pub(crate) fn ipv6_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
+        if self.ip_rcv_otherhost(dev, &skb) {
+            return self.kfree_skb(skb);
+        }
+        self.skb_orphan(&mut skb);
         self.ns_mut(ns).mib.inc(Mib::Ip6InReceives);
         let whole = skb.is_nonlinear().then(|| skb.to_vec());
         let hdr = match Ipv6Hdr::parse(whole.as_deref().unwrap_or(skb.data())) {

@@ -32,7 +32,7 @@ impl World {
         daddr: IpAddr,
     ) -> Result<RouteResult, Errno> {
         let lo = self.ns(ns).lo;
-        if self.is_local_addr(ns, daddr) || daddr == IpAddr::V6(std::net::Ipv6Addr::LOCALHOST) {
+        if self.is_local_addr(ns, daddr) {
             let src = match daddr {
                 IpAddr::V4(a) if a.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 other => other,
