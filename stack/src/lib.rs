@@ -41,6 +41,7 @@
 //! ```
 
 pub mod capture;
+pub mod datagram;
 pub mod errno;
 pub mod eventpoll;
 pub mod fs;
@@ -50,6 +51,7 @@ pub mod inet;
 pub mod iproute2;
 pub mod net_namespace;
 pub mod netdev;
+pub mod netlink;
 pub mod pcap;
 pub mod seqdiag;
 pub mod sim;

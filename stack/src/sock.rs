@@ -43,6 +43,8 @@ pub enum Family {
     Inet,
     /// `AF_INET6` (treated as `IPV6_V6ONLY`).
     Inet6,
+    /// `AF_NETLINK`: a socket talking to the kernel itself.
+    Netlink,
 }
 
 /// Socket type.
@@ -52,6 +54,8 @@ pub enum SockType {
     Dgram,
     /// `SOCK_STREAM`.
     Stream,
+    /// `SOCK_RAW` (and a netlink socket, `SOCK_RAW` or `SOCK_DGRAM`).
+    Raw,
 }
 
 /// `struct sock`, with the UDP parts of `struct inet_sock`/`udp_sock`.
@@ -62,7 +66,8 @@ pub(crate) struct Sock {
     pub(crate) netns: NetNsId,
     pub(crate) family: Family,
     pub(crate) ty: SockType,
-    pub(crate) protocol: u8,
+    /// `sk_protocol` (a raw socket's may be above 255).
+    pub(crate) protocol: u16,
     /// `sk_state`: `TCP_CLOSE` or `TCP_ESTABLISHED` for UDP.
     pub(crate) state: u8,
     /// `inet_rcv_saddr`: the bound local address (unspecified = any).
@@ -103,6 +108,8 @@ pub(crate) struct Sock {
     pub(crate) sock_state: SocketState,
     /// The TCP part (`struct tcp_sock`), for stream sockets.
     pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
+    /// The netlink part (`struct netlink_sock`), for netlink sockets.
+    pub(crate) netlink: Option<Box<crate::netlink::af_netlink::NetlinkSock>>,
 }
 
 /// `socket_state` of `struct socket`.

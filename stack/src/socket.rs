@@ -97,15 +97,18 @@ impl World {
         let family = match domain {
             AF_INET => Family::Inet,
             AF_INET6 => Family::Inet6,
+            AF_NETLINK => Family::Netlink,
             // Other families arrive with later chapters.
             _ => return Err(Errno::EAFNOSUPPORT),
         };
-        // inet_create(): find the protocol switch entry for the type.
-        let sock_type = match (base, protocol) {
-            (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SockType::Dgram,
-            (SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
-            (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
-            (SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        let sock_type = match (family, base, protocol) {
+            (Family::Netlink, _, _) => self.netlink_check_create(base, protocol)?,
+            // inet_create(): find the protocol switch entry for the type.
+            (_, SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SockType::Dgram,
+            (_, SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (_, SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
+            (_, SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (Family::Inet, SOCK_RAW, _) => crate::inet::raw::raw_check_create(protocol)?,
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
         let host = self.task(pid).host;
@@ -114,13 +117,14 @@ impl World {
         let (rcvbuf, sndbuf, protocol) = match sock_type {
             SockType::Dgram => (sysctl.rmem_default, sysctl.wmem_default, IPPROTO_UDP),
             SockType::Stream => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
+            SockType::Raw => (sysctl.rmem_default, sysctl.wmem_default, protocol),
         };
         let inode = self.next_inode(host);
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let unspecified = match family {
-            Family::Inet => std::net::Ipv4Addr::UNSPECIFIED.into(),
             Family::Inet6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
         };
         self.socks.insert(
             id,
@@ -130,10 +134,15 @@ impl World {
                 netns,
                 family,
                 ty: sock_type,
-                protocol: protocol as u8,
+                protocol: protocol as u16,
                 state: TCP_CLOSE,
                 rcv_saddr: unspecified,
-                num: 0,
+                // A raw socket's "port" is its protocol (inet_num).
+                num: if sock_type == SockType::Raw && family == Family::Inet {
+                    protocol as u16
+                } else {
+                    0
+                },
                 daddr: None,
                 user_bound_addr: false,
                 user_bound_port: false,
@@ -155,15 +164,21 @@ impl World {
                 uid: 0,
                 sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
+                netlink: (family == Family::Netlink)
+                    .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
             },
         );
         match self.sock_map_fd(pid, id, flags) {
             Ok(fd) => {
-                let proto = if sock_type == SockType::Stream {
-                    "TCP"
-                } else {
-                    "UDP"
+                let proto = match (family, sock_type) {
+                    (_, SockType::Stream) => "TCP",
+                    (_, SockType::Dgram) => "UDP",
+                    (Family::Netlink, _) => "NETLINK_ROUTE",
+                    _ => "raw",
                 };
+                if sock_type == SockType::Raw && family == Family::Inet {
+                    self.ns_mut(netns).raw.push(id);
+                }
                 self.trace(host, Layer::Sock, |_w| {
                     format!("sock_create: struct socket + struct sock ({proto}), inode {inode}; fd {fd} -> struct file")
                 });
@@ -288,6 +303,11 @@ impl World {
                 self.with_sock(s.sk, |w| w.tcp_close(s.sk));
                 return;
             }
+            match (self.sk(s.sk).family, self.sk(s.sk).ty) {
+                (Family::Netlink, _) => return self.netlink_release(s.sk),
+                (_, SockType::Raw) => return self.raw_close(s.sk),
+                _ => {}
+            }
             let port = self.sk(s.sk).num;
             self.udp_unhash(s.sk);
             self.sk_release(s.sk);
@@ -312,7 +332,17 @@ impl World {
             return "a socket that is gone".to_string();
         };
         match waits {
-            WaitFor::Datagram => format!("a datagram on UDP {} (receive queue empty)", s.local()),
+            WaitFor::Datagram => match (s.family, s.ty) {
+                (Family::Netlink, _) => format!(
+                    "a netlink message on port id {} (receive queue empty)",
+                    s.netlink.as_deref().map_or(0, |n| n.portid)
+                ),
+                (_, SockType::Raw) => format!(
+                    "a datagram on a raw socket of protocol {} (receive queue empty)",
+                    s.protocol
+                ),
+                _ => format!("a datagram on UDP {} (receive queue empty)", s.local()),
+            },
             WaitFor::SendSpace => match s.tcp.as_deref() {
                 Some(tp) => format!(
                     "send buffer space (sk_wmem_queued {} >= sk_sndbuf {}) on TCP {} -> {}",
@@ -350,6 +380,11 @@ impl World {
     /// `bind(fd, addr)`.
     pub(crate) fn sys_bind(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_bind(pid, sk, addr),
+            (_, SockType::Raw) => return self.raw_bind(sk, addr),
+            _ => {}
+        }
         self.inet_bind(sk, addr)
     }
 
@@ -369,7 +404,11 @@ impl World {
             let nonblock = self.nonblocking(file, 0);
             return self.with_sock(sk, |w| w.tcp_connect(pid, sk, addr, nonblock, first));
         }
-        Poll::Ready(self.ip4_datagram_connect(sk, addr))
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => Poll::Ready(self.netlink_connect(pid, sk, addr)),
+            (_, SockType::Raw) => Poll::Ready(self.raw_connect(sk, addr)),
+            _ => Poll::Ready(self.ip4_datagram_connect(sk, addr)),
+        }
     }
 
     /// `sendto(fd, buf, len, flags, addr)`; `send`/`write` pass no address.
@@ -390,6 +429,11 @@ impl World {
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
             return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+        }
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_sendmsg(pid, sk, buf, addr),
+            (_, SockType::Raw) => return self.raw_sendmsg(pid, sk, buf, addr, nonblock),
+            _ => {}
         }
         self.udp_sendmsg(pid, sk, buf, addr, nonblock)
     }
@@ -431,6 +475,11 @@ impl World {
                 .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
                 .map(|r| r.map(|n| (n, None)));
         }
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_recvmsg(pid, sk, buf, flags, nonblock),
+            (_, SockType::Raw) => return self.raw_recvmsg(pid, sk, buf, flags, nonblock),
+            _ => {}
+        }
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
@@ -463,12 +512,22 @@ impl World {
             }
             return self.with_sock(sk, |w| w.tcp_shutdown(sk, (how + 1) as u8));
         }
+        if self.sk(sk).family == Family::Netlink {
+            // netlink_ops.shutdown is sock_no_shutdown.
+            return Err(Errno::EOPNOTSUPP);
+        }
         self.inet_shutdown(sk, how)
     }
 
     /// `getsockname(fd)`.
     pub(crate) fn sys_getsockname(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if let Some(nl) = self.sk(sk).netlink.as_deref() {
+            return Ok(SockAddr::Netlink {
+                pid: nl.portid,
+                groups: 0,
+            });
+        }
         Ok(SockAddr::Inet(self.sk(sk).local()))
     }
 
@@ -476,6 +535,14 @@ impl World {
     pub(crate) fn sys_getpeername(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         let s = self.sk(sk);
+        if let Some(nl) = s.netlink.as_deref() {
+            // netlink_getname(peer): the default destination, the kernel
+            // (port id 0) unless connect() chose another.
+            return Ok(SockAddr::Netlink {
+                pid: nl.dst_portid,
+                groups: 0,
+            });
+        }
         // inet_getname(): a TCP socket that is closed or still in SYN_SENT
         // has no peer yet.
         if s.ty == SockType::Stream
@@ -583,14 +650,17 @@ impl World {
             SO_REUSEPORT => s.reuseport as i32,
             SO_RCVBUF => s.rcvbuf as i32,
             SO_SNDBUF => s.sndbuf as i32,
-            SO_TYPE => match s.ty {
-                SockType::Dgram => SOCK_DGRAM,
-                SockType::Stream => SOCK_STREAM,
+            SO_TYPE => match (s.ty, s.netlink.as_deref()) {
+                (_, Some(nl)) => nl.sock_type,
+                (SockType::Dgram, _) => SOCK_DGRAM,
+                (SockType::Stream, _) => SOCK_STREAM,
+                (SockType::Raw, _) => SOCK_RAW,
             },
             SO_PROTOCOL => s.protocol as i32,
             SO_DOMAIN => match s.family {
                 Family::Inet => AF_INET,
                 Family::Inet6 => AF_INET6,
+                Family::Netlink => AF_NETLINK,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
             _ => return Err(Errno::ENOPROTOOPT),

@@ -43,10 +43,19 @@ pub const SOCK_MAX: i32 = 11;
 
 /// `IPPROTO_IP` (0: the default protocol for the type).
 pub const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_ICMP`.
+pub const IPPROTO_ICMP: i32 = 1;
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: i32 = 6;
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: i32 = 17;
+/// `IPPROTO_RAW`: a raw socket that supplies whole IP headers and
+/// receives nothing.
+pub const IPPROTO_RAW: i32 = 255;
+/// `IPPROTO_MAX`: protocol numbers at or above this are invalid.
+pub const IPPROTO_MAX: i32 = 263;
+/// `NETLINK_ROUTE`: the routing and link family of netlink (rtnetlink).
+pub const NETLINK_ROUTE: i32 = 0;
 
 /// `TCP_NODELAY` (level `IPPROTO_TCP`).
 pub const TCP_NODELAY: i32 = 1;
@@ -108,6 +117,14 @@ pub enum SockAddr {
     Inet(SocketAddr),
     /// `AF_UNSPEC`: for `connect()`, "dissolve the association".
     Unspec,
+    /// `struct sockaddr_nl`: a netlink port id (0 is the kernel) and a
+    /// bitmask of multicast groups.
+    Netlink {
+        /// `nl_pid`.
+        pid: u32,
+        /// `nl_groups`.
+        groups: u32,
+    },
 }
 
 impl SockAddr {
@@ -115,7 +132,7 @@ impl SockAddr {
     pub fn inet(&self) -> Option<SocketAddr> {
         match self {
             SockAddr::Inet(a) => Some(*a),
-            SockAddr::Unspec => None,
+            SockAddr::Unspec | SockAddr::Netlink { .. } => None,
         }
     }
 
@@ -125,6 +142,7 @@ impl SockAddr {
             SockAddr::Inet(SocketAddr::V4(_)) => AF_INET,
             SockAddr::Inet(SocketAddr::V6(_)) => AF_INET6,
             SockAddr::Unspec => AF_UNSPEC,
+            SockAddr::Netlink { .. } => AF_NETLINK,
         }
     }
 }
@@ -134,6 +152,9 @@ impl fmt::Display for SockAddr {
         match self {
             SockAddr::Inet(a) => write!(f, "{a}"),
             SockAddr::Unspec => write!(f, "AF_UNSPEC"),
+            SockAddr::Netlink { pid, groups } => {
+                write!(f, "{{nl_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}")
+            }
         }
     }
 }

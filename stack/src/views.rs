@@ -62,8 +62,45 @@ impl World {
             })
             .collect();
         rows.sort_by_key(|r| (r.bucket, r.inode));
+        rows.extend(self.raw_rows(ns));
         rows.extend(self.tcp_rows(ns));
         rows
+    }
+
+    /// Raw sockets as `raw_seq_show()` walks them: chain by chain
+    /// (`raw_hashfunc()` of the protocol), newest first within a chain.
+    fn raw_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
+        let mut rows: Vec<(u32, usize, InetSockRow)> = self
+            .ns(ns)
+            .raw
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                let s = self.sk(id);
+                let bucket = crate::inet::raw::raw_hashfunc(s.num);
+                let remote = s.daddr.unwrap_or_else(|| {
+                    std::net::SocketAddr::new(crate::inet::af_inet::unspecified_like(s.rcv_saddr), 0)
+                });
+                let row = InetSockRow {
+                    proto: L4Proto::Raw,
+                    state: s.state,
+                    local: s.local(),
+                    remote,
+                    tx_queue: s.wmem_alloc,
+                    rx_queue: s.rmem_alloc,
+                    uid: s.uid,
+                    inode: s.inode,
+                    refcnt: 2,
+                    drops: s.drops,
+                    bucket,
+                    process: self.owner_of(s.id),
+                    ..InetSockRow::default()
+                };
+                (bucket, usize::MAX - i, row)
+            })
+            .collect();
+        rows.sort_by_key(|(b, order, _)| (*b, *order));
+        rows.into_iter().map(|(_, _, r)| r).collect()
     }
 
     /// TCP sockets as `tcp4_seq_show()` walks them: listeners first, then
@@ -433,6 +470,7 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
         ["cat", "/proc/net/udp"] => tools::proc_net_udp(&w.inet_rows(ns)),
         ["cat", "/proc/net/udp6"] => tools::proc_net_udp6(&w.inet_rows(ns)),
         ["cat", "/proc/net/tcp"] => tools::proc_net_tcp(&w.inet_rows(ns)),
+        ["cat", "/proc/net/raw"] => tools::proc_net_raw(&w.inet_rows(ns)),
         ["cat", "/proc/net/tcp6"] => tools::proc_net_tcp6(&w.inet_rows(ns)),
         ["cat", "/proc/net/softnet_stat"] => tools::proc_net_softnet_stat(&w.softnet_rows(ns)),
         ["cat", "/proc/net/snmp"] => w.snmp_file(ns),

@@ -100,6 +100,8 @@ impl World {
         match self.sk(sk).ty {
             crate::sock::SockType::Dgram => self.udp_get_port(sk, port),
             crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
+            // Raw sockets have no ports; inet_bind() is not theirs.
+            crate::sock::SockType::Raw => Err(Errno::EINVAL),
         }
     }
 

@@ -103,7 +103,7 @@ impl World {
                 if fragment { " (fragment)" } else { "" }
             )
         });
-        let skb = if fragment {
+        let mut skb = if fragment {
             match self.ip_defrag(ns, skb, &hdr) {
                 Some(whole) => whole,
                 None => return,
@@ -111,6 +111,8 @@ impl World {
         } else {
             skb
         };
+        // ip_local_deliver_finish(): raw sockets get their copies first.
+        let raw = self.raw_v4_input(ns, &mut skb, &hdr, fragment);
         // ip_protocol_deliver_rcu(): delivered if a protocol handler takes it.
         let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
         match hdr.protocol {
@@ -125,6 +127,12 @@ impl World {
             IPPROTO_ICMP => {
                 self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
                 self.icmp_rcv(ns, skb, hdr.saddr, hdr.daddr)
+            }
+            _ if raw => {
+                // A raw socket took it: delivered, and nobody is told it
+                // was unreachable.
+                self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+                self.consume_skb(skb);
             }
             proto => {
                 self.ns_mut(ns).mib.inc(Mib::IpInUnknownProtos);
