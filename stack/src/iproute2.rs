@@ -34,7 +34,17 @@ impl World {
                 self.ip_cmd(inner, rest)
             }
             ["netns", "add", name] => self.copy_net_ns(host, name).map(|_| ()),
-            ["link", "add", name, "type", "veth", "peer", "name", peer, rest @ ..] => {
+            [
+                "link",
+                "add",
+                name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                peer,
+                rest @ ..,
+            ] => {
                 let peer_ns = match rest {
                     [] => ns,
                     ["netns", other] => self.netns_by_name(host, other).ok_or(Errno::ENOENT)?,

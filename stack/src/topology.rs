@@ -179,8 +179,11 @@ impl Sim {
         let mut w = self.world.borrow_mut();
         let host = HostId(w.hosts.len() as u32);
         let netns = NetNsId(w.netns.len() as u32);
-        w.netns
-            .push(crate::net_namespace::NetNs::new(host, None, Default::default()));
+        w.netns.push(crate::net_namespace::NetNs::new(
+            host,
+            None,
+            Default::default(),
+        ));
         w.hosts.push(Host {
             name: name.to_string(),
             init_net: netns,

@@ -153,7 +153,10 @@ impl fmt::Display for SockAddr {
             SockAddr::Inet(a) => write!(f, "{a}"),
             SockAddr::Unspec => write!(f, "AF_UNSPEC"),
             SockAddr::Netlink { pid, groups } => {
-                write!(f, "{{nl_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}")
+                write!(
+                    f,
+                    "{{nl_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}"
+                )
             }
         }
     }

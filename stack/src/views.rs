@@ -18,8 +18,8 @@ use crate::sim::World;
 use crate::snmp::Mib;
 use crate::sock::Family;
 use crate::tools::{
-    self, AddrRow, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow, SoftnetRow,
-    SsOpts,
+    self, AddrRow, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow,
+    SoftnetRow, SsOpts,
 };
 
 /// `UDP_HTABLE_SIZE` as this machine's kernel sized it at boot
@@ -79,7 +79,10 @@ impl World {
                 let s = self.sk(id);
                 let bucket = crate::inet::raw::raw_hashfunc(s.num);
                 let remote = s.daddr.unwrap_or_else(|| {
-                    std::net::SocketAddr::new(crate::inet::af_inet::unspecified_like(s.rcv_saddr), 0)
+                    std::net::SocketAddr::new(
+                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        0,
+                    )
                 });
                 let row = InetSockRow {
                     proto: L4Proto::Raw,
@@ -481,18 +484,20 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
         ["ip", "-n", name, rest @ ..] | ["ip", "netns", "exec", name, "ip", rest @ ..] => {
             match w.netns_by_name(w.ns(ns).host, name) {
                 Some(inner) => run_tool(w, inner, &format!("ip {}", rest.join(" "))),
-                None => format!(
-                    "Cannot open network namespace \"{name}\": No such file or directory\n"
-                ),
+                None => {
+                    format!("Cannot open network namespace \"{name}\": No such file or directory\n")
+                }
             }
         }
         ["ip", "netns", "exec", name, rest @ ..] => match w.netns_by_name(w.ns(ns).host, name) {
             Some(inner) => run_tool(w, inner, &rest.join(" ")),
-            None => format!(
-                "Cannot open network namespace \"{name}\": No such file or directory\n"
-            ),
+            None => {
+                format!("Cannot open network namespace \"{name}\": No such file or directory\n")
+            }
         },
-        ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => tools::ip_s_link(&w.ifstats_rows(ns)),
+        ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => {
+            tools::ip_s_link(&w.ifstats_rows(ns))
+        }
         ["ip", "link"] | ["ip", "link", "show"] => tools::ip_link(&w.ifstats_rows(ns)),
         ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "address", "show"] => {
             tools::ip_addr(&w.ifstats_rows(ns), &w.addr_rows(ns))

@@ -111,7 +111,10 @@ fn tcp_between_containers_crosses_veth_and_bridge() {
         p.bind(fd, "0.0.0.0:8080")?;
         p.listen(fd, 16)?;
         let (c, peer) = p.accept(fd).await?;
-        assert_eq!(peer.inet().map(|a| a.ip().to_string()).as_deref(), Some("10.0.0.3"));
+        assert_eq!(
+            peer.inet().map(|a| a.ip().to_string()).as_deref(),
+            Some("10.0.0.3")
+        );
         let mut buf = [0u8; 16];
         let n = p.read(c, &mut buf).await?;
         p.write(c, &buf[..n]).await?;
@@ -180,8 +183,14 @@ fn the_bridge_learns_and_stops_flooding() {
     let fdb = sim.sh(h, "bridge fdb show br br0");
     let mac1 = mac_of(&sim.sh(ctr1, "ip link"), "eth0");
     let mac2 = mac_of(&sim.sh(ctr2, "ip link"), "eth0");
-    assert!(fdb.contains(&format!("{mac1} dev veth1 master br0 \n")), "{fdb}");
-    assert!(fdb.contains(&format!("{mac2} dev veth2 master br0 \n")), "{fdb}");
+    assert!(
+        fdb.contains(&format!("{mac1} dev veth1 master br0 \n")),
+        "{fdb}"
+    );
+    assert!(
+        fdb.contains(&format!("{mac2} dev veth2 master br0 \n")),
+        "{fdb}"
+    );
 }
 
 /// An FDB entry not refreshed for 300 s is forgotten: the next frame to
@@ -241,9 +250,16 @@ fn a_veth_whose_peer_is_down_drops_what_it_sends() {
 fn mac_of(ip_link: &str, dev: &str) -> String {
     let mut lines = ip_link.lines();
     while let Some(l) = lines.next() {
-        if l.split(": ").nth(1).is_some_and(|n| n.split('@').next() == Some(dev)) {
+        if l.split(": ")
+            .nth(1)
+            .is_some_and(|n| n.split('@').next() == Some(dev))
+        {
             let next = lines.next().unwrap_or_default();
-            return next.split_whitespace().nth(1).unwrap_or_default().to_string();
+            return next
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
         }
     }
     panic!("no {dev} in {ip_link}");

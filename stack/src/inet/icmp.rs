@@ -33,8 +33,8 @@ use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
 use crate::trace::Layer;
 use crate::wire::icmp::{
-    ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMPV6_DEST_UNREACH,
-    ICMPV6_PORT_UNREACH, IcmpHdr,
+    ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH,
+    ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
 };
 use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify, icmpv6_verify};
 use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
@@ -182,8 +182,16 @@ impl World {
                 quoted.len()
             )
         });
+        // An error goes with the offending packet's TOS and
+        // IPTOS_PREC_INTERNETCONTROL (icmp_send()).
+        let tos = skb
+            .network_header_bytes()
+            .and_then(|h| h.get(1))
+            .copied()
+            .unwrap_or(0)
+            | 0xc0;
         let _ = match proto {
-            IPPROTO_ICMP => self.ip_send_skb_icmp(ns, out, dst.ip(), src.ip(), rt),
+            IPPROTO_ICMP => self.ip_send_skb_icmp(ns, out, dst.ip(), src.ip(), rt, tos),
             _ => self.ip_send_skb(ns, out, dst.ip(), src.ip(), proto, rt),
         };
     }
@@ -192,6 +200,11 @@ impl World {
     pub(crate) fn icmp_rcv(&mut self, ns: NetNsId, skb: SkBuff, saddr: Ipv4Addr, daddr: Ipv4Addr) {
         let host = self.ns(ns).host;
         let data = skb.to_vec();
+        let tos = skb
+            .network_header_bytes()
+            .and_then(|h| h.get(1))
+            .copied()
+            .unwrap_or(0);
         self.consume_skb(skb);
         // Counted as received before anything is checked.
         self.ns_mut(ns).mib.inc(Mib::IcmpInMsgs);
@@ -204,12 +217,15 @@ impl World {
             mib.inc(Mib::IcmpInCsumErrors);
             mib.inc(Mib::IcmpInErrors);
             self.trace(host, Layer::Icmp, |_w| {
-                format!("icmp_rcv: bad checksum on type {} from {saddr}: dropped", hdr.icmp_type)
+                format!(
+                    "icmp_rcv: bad checksum on type {} from {saddr}: dropped",
+                    hdr.icmp_type
+                )
             });
             return;
         }
         match hdr.icmp_type {
-            ICMP_ECHO => return self.icmp_echo(ns, &data, saddr, daddr),
+            ICMP_ECHO => return self.icmp_echo(ns, &data, saddr, daddr, tos),
             ICMP_ECHOREPLY => {
                 let mib = &mut self.ns_mut(ns).mib;
                 mib.inc(Mib::IcmpInEchoReps);
@@ -250,7 +266,14 @@ impl World {
 
     /// `icmp_echo()` → `icmp_reply()`: answer an echo request with the
     /// same code, id, sequence and data, from the address it was sent to.
-    fn icmp_echo(&mut self, ns: NetNsId, request: &[u8], saddr: Ipv4Addr, daddr: Ipv4Addr) {
+    fn icmp_echo(
+        &mut self,
+        ns: NetNsId,
+        request: &[u8],
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        tos: u8,
+    ) {
         let host = self.ns(ns).host;
         let mib = &mut self.ns_mut(ns).mib;
         mib.inc(Mib::IcmpInEchos);
@@ -277,7 +300,8 @@ impl World {
                 request.len() - IcmpHdr::LEN
             )
         });
-        let _ = self.ip_send_skb_icmp(ns, out, IpAddr::V4(daddr), IpAddr::V4(saddr), rt);
+        // The reply keeps the request's TOS (icmp_reply()).
+        let _ = self.ip_send_skb_icmp(ns, out, IpAddr::V4(daddr), IpAddr::V4(saddr), rt, tos);
     }
 
     /// `icmpv6_rcv()`: the IPv6 counterpart for destination unreachable.

@@ -60,6 +60,9 @@ pub(crate) struct FdbEntry {
     pub(crate) local: bool,
     /// When a frame from it was last seen (`updated`).
     pub(crate) updated: Nanos,
+    /// Creation order: `fdb_list` has the newest entry first, which is the
+    /// order `bridge fdb show` lists a device's entries in.
+    pub(crate) created: u64,
 }
 
 /// `struct net_bridge`.
@@ -73,6 +76,31 @@ pub(crate) struct Bridge {
     /// port, for the chapter's counters.
     pub(crate) flooded: u64,
     pub(crate) forwarded: u64,
+    /// Entries created so far.
+    pub(crate) fdb_created: u64,
+}
+
+impl Bridge {
+    /// `fdb_create()`, or a refresh of the entry already there (which
+    /// keeps its place in the list).
+    fn fdb_insert(&mut self, mac: MacAddr, port: Option<DevId>, local: bool, now: Nanos) {
+        let created = match self.fdb.get(&mac) {
+            Some(e) => e.created,
+            None => {
+                self.fdb_created += 1;
+                self.fdb_created
+            }
+        };
+        self.fdb.insert(
+            mac,
+            FdbEntry {
+                port,
+                local,
+                updated: now,
+                created,
+            },
+        );
+    }
 }
 
 /// Where a frame goes, once the FDB has been asked.
@@ -113,14 +141,7 @@ impl World {
         d.up = false;
         d.activated = false;
         let mac = d.mac;
-        self.bridge_mut(br).fdb.insert(
-            mac,
-            FdbEntry {
-                port: None,
-                local: true,
-                updated: 0,
-            },
-        );
+        self.bridge_mut(br).fdb_insert(mac, None, true, 0);
         Ok(br)
     }
 
@@ -147,14 +168,7 @@ impl World {
         self.dev_mut(dev).master = Some(br);
         let b = self.bridge_mut(br);
         b.ports.push(dev);
-        b.fdb.insert(
-            mac,
-            FdbEntry {
-                port: Some(dev),
-                local: true,
-                updated: 0,
-            },
-        );
+        b.fdb_insert(mac, Some(dev), true, 0);
         let host = self.dev(br).host;
         self.trace(host, Layer::Bridge, |w| {
             format!(
@@ -186,17 +200,16 @@ impl World {
             // "received packet on PORT with own address as source address"
             return;
         }
-        self.bridge_mut(br).fdb.insert(
-            src,
-            FdbEntry {
-                port: Some(port),
-                local: false,
-                updated: now,
-            },
-        );
+        if old.is_some_and(|e| now.saturating_sub(e.updated) >= BR_DEFAULT_AGEING_TIME) {
+            // br_fdb_cleanup() would have deleted it by now: learned anew.
+            self.bridge_mut(br).fdb.remove(&src);
+        }
+        self.bridge_mut(br).fdb_insert(src, Some(port), false, now);
         let learned = match old {
             None => true,
-            Some(e) => e.port != Some(port) || now.saturating_sub(e.updated) >= BR_DEFAULT_AGEING_TIME,
+            Some(e) => {
+                e.port != Some(port) || now.saturating_sub(e.updated) >= BR_DEFAULT_AGEING_TIME
+            }
         };
         if learned {
             self.trace(host, Layer::Bridge, |w| {
@@ -328,7 +341,7 @@ impl World {
             .ports
             .iter()
             .copied()
-            .filter(|&p| Some(p) != ingress && self.carrier_ok(p))
+            .filter(|&p| Some(p) != ingress && self.netif_oper_up(p))
             .collect();
         self.bridge_mut(br).flooded += 1;
         self.trace(host, Layer::Bridge, |w| {
@@ -391,8 +404,9 @@ impl World {
 
     /// `bridge fdb show br BR`, the bridge's own entries (the `master`
     /// lines of `br_fdb_dump()`): per device, the bridge first and then its
-    /// ports, local entries (`permanent`) and then learned ones, by address.
-    /// The devices' multicast `self` entries are not modelled.
+    /// ports, newest entry first (`rtnl_fdb_dump()` walks the devices, and
+    /// `fdb_list` for each). The devices' multicast `self` entries are not
+    /// modelled.
     pub(crate) fn bridge_fdb_show(&self, ns: NetNsId, br: &str) -> String {
         let Ok(b) = self.dev_get_by_name(ns, br) else {
             return format!("Cannot find device \"{br}\"\n");
@@ -410,7 +424,7 @@ impl World {
                 .filter(|(_, e)| e.port.unwrap_or(b) == d)
                 .filter_map(|(&mac, _)| Some((mac, self.br_fdb_find(b, mac)?)))
                 .collect();
-            entries.sort_by_key(|(mac, e)| (!e.local, *mac));
+            entries.sort_by_key(|(_, e)| std::cmp::Reverse(e.created));
             for (mac, e) in entries {
                 let state = if e.local { "permanent" } else { "" };
                 out.push_str(&format!(

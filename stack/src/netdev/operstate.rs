@@ -66,17 +66,22 @@ impl OperState {
 }
 
 impl World {
-    /// `netif_carrier_ok()`.
+    /// `netif_carrier_ok()`: the link's state, apart from whether the
+    /// device is up. `lo` and a cabled NIC always have carrier; a veth end
+    /// while both ends are up; a bridge while it is up and has a port that
+    /// is up with carrier.
     pub(crate) fn carrier_ok(&self, dev: DevId) -> bool {
         let d = self.dev(dev);
-        if !d.up {
-            return false;
-        }
         match &d.kind {
             DevKind::Loopback | DevKind::Nic(_) => true,
-            DevKind::Veth { peer } => self.dev(*peer).up,
-            DevKind::Bridge(br) => br.ports.iter().any(|&p| self.carrier_ok(p)),
+            DevKind::Veth { peer } => d.up && self.dev(*peer).up,
+            DevKind::Bridge(br) => d.up && br.ports.iter().any(|&p| self.netif_oper_up(p)),
         }
+    }
+
+    /// Up and with carrier (`IFF_RUNNING`): the device can carry frames.
+    pub(crate) fn netif_oper_up(&self, dev: DevId) -> bool {
+        self.dev(dev).up && self.carrier_ok(dev)
     }
 
     /// `dev_get_iflink()`: the ifindex of the device this one sits on (a
@@ -98,9 +103,9 @@ impl World {
         };
         if d.up {
             f |= IFF_UP;
-            if self.carrier_ok(dev) {
-                f |= IFF_RUNNING | IFF_LOWER_UP;
-            }
+        }
+        if self.netif_oper_up(dev) {
+            f |= IFF_RUNNING | IFF_LOWER_UP;
         }
         f
     }

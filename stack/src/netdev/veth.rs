@@ -23,8 +23,8 @@
 
 use crate::errno::Errno;
 use crate::ids::{DevId, NetNsId};
-use crate::netdev::DevKind;
 use crate::net_namespace::InNetNs;
+use crate::netdev::DevKind;
 use crate::sim::{Sim, World};
 use crate::skbuff::SkBuff;
 use crate::trace::Layer;
@@ -73,7 +73,13 @@ impl World {
         }
         // Placeholder peers, fixed up once both exist.
         let kind = || DevKind::Veth { peer: DevId(0) };
-        let peer = self.new_dev(host, peer_ns, peer_name.to_string(), ETH_DATA_LEN as u32, kind());
+        let peer = self.new_dev(
+            host,
+            peer_ns,
+            peer_name.to_string(),
+            ETH_DATA_LEN as u32,
+            kind(),
+        );
         let dev = self.new_dev(host, ns, name.to_string(), ETH_DATA_LEN as u32, kind());
         self.dev_mut(peer).kind = DevKind::Veth { peer: dev };
         self.dev_mut(dev).kind = DevKind::Veth { peer };

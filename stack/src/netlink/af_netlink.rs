@@ -148,7 +148,12 @@ impl World {
     }
 
     /// `netlink_bind()`: `nl_pid` 0 asks for an automatic port id.
-    pub(crate) fn netlink_bind(&mut self, pid: Pid, sk: SockId, addr: SockAddr) -> Result<(), Errno> {
+    pub(crate) fn netlink_bind(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        addr: SockAddr,
+    ) -> Result<(), Errno> {
         let SockAddr::Netlink { pid: want, .. } = addr else {
             return Err(Errno::EINVAL);
         };
@@ -168,7 +173,12 @@ impl World {
 
     /// `netlink_connect()`: sets the default destination; `AF_UNSPEC`
     /// resets it to the kernel.
-    pub(crate) fn netlink_connect(&mut self, pid: Pid, sk: SockId, addr: SockAddr) -> Result<(), Errno> {
+    pub(crate) fn netlink_connect(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        addr: SockAddr,
+    ) -> Result<(), Errno> {
         match addr {
             SockAddr::Unspec => {
                 self.nlk_mut(sk).dst_portid = 0;
@@ -216,7 +226,10 @@ impl World {
             return Poll::Ready(Ok(buf.len()));
         }
         self.trace(host, Layer::Netlink, |_w| {
-            format!("netlink_sendmsg: {} B to the kernel: netlink_rcv_skb", buf.len())
+            format!(
+                "netlink_sendmsg: {} B to the kernel: netlink_rcv_skb",
+                buf.len()
+            )
         });
         self.netlink_rcv_skb(sk, buf);
         Poll::Ready(Ok(buf.len()))
@@ -304,7 +317,10 @@ impl World {
         nonblock: bool,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         let nl = self.nlk_mut(sk);
-        nl.max_recvmsg_len = nl.max_recvmsg_len.max(buf.len()).min(NETLINK_MAX_RECVMSG_LEN);
+        nl.max_recvmsg_len = nl
+            .max_recvmsg_len
+            .max(buf.len())
+            .min(NETLINK_MAX_RECVMSG_LEN);
         let from = self.sk(sk).receive_queue.peek().map_or(0, |skb| skb.cb.seq);
         let got = match self.skb_recv_datagram(pid, sk, buf, flags, nonblock) {
             Poll::Pending => return Poll::Pending,

@@ -320,7 +320,9 @@ mod tests {
     #[test]
     fn build_then_walk() {
         let mut m = NlMsg::new(RTM_NEWLINK, NLM_F_MULTI, 7, 100);
-        m.put(&[0; 16]).attr_str(IFLA_IFNAME, "lo").attr_u32(IFLA_MTU, 65536);
+        m.put(&[0; 16])
+            .attr_str(IFLA_IFNAME, "lo")
+            .attr_u32(IFLA_MTU, 65536);
         m.nest_start(IFLA_LINKINFO)
             .attr_str(IFLA_INFO_KIND, "veth")
             .nest_end();
@@ -328,7 +330,10 @@ mod tests {
         let msgs = messages(&bytes);
         assert_eq!(msgs.len(), 1);
         let (h, payload) = msgs[0];
-        assert_eq!((h.len as usize, h.ty, h.seq, h.pid), (bytes.len(), 16, 7, 100));
+        assert_eq!(
+            (h.len as usize, h.ty, h.seq, h.pid),
+            (bytes.len(), 16, 7, 100)
+        );
         let a = attrs(&payload[16..]);
         assert_eq!(a[0], (IFLA_IFNAME, &b"lo\0"[..]));
         assert_eq!(a[1], (IFLA_MTU, &65536u32.to_ne_bytes()[..]));

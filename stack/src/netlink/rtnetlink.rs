@@ -82,7 +82,10 @@ impl World {
                 format!("netlink_ack: request type {} seq {} done", h.ty, h.seq)
             } else {
                 let name = Errno::from_raw(-err).map_or("?", Errno::name);
-                format!("netlink_ack: request type {} seq {} failed: {name}", h.ty, h.seq)
+                format!(
+                    "netlink_ack: request type {} seq {} failed: {name}",
+                    h.ty, h.seq
+                )
             }
         });
         let bytes = m.finish();
@@ -90,7 +93,12 @@ impl World {
     }
 
     /// `rtnetlink_rcv_msg()`.
-    fn rtnetlink_rcv_msg(&mut self, sk: SockId, h: &NlMsgHdr, payload: &[u8]) -> Result<Outcome, Errno> {
+    fn rtnetlink_rcv_msg(
+        &mut self,
+        sk: SockId,
+        h: &NlMsgHdr,
+        payload: &[u8],
+    ) -> Result<Outcome, Errno> {
         if h.ty > RTM_MAX {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -115,7 +123,11 @@ impl World {
                 RTM_GETADDR => "inet_dump_ifaddr",
                 _ => "inet_dump_fib",
             };
-            format!("rtnetlink_rcv_msg: type {} dump: {what}, {} message(s)", h.ty, msgs.len())
+            format!(
+                "rtnetlink_rcv_msg: type {} dump: {what}, {} message(s)",
+                h.ty,
+                msgs.len()
+            )
         });
         self.netlink_dump_start(sk, msgs, h.seq);
         Ok(Outcome::Dump)
@@ -144,7 +156,9 @@ impl World {
             let name = attrs(&payload[16..])
                 .into_iter()
                 .find(|(t, _)| *t == IFLA_IFNAME)
-                .map(|(_, v)| String::from_utf8_lossy(v.split(|&b| b == 0).next().unwrap_or(v)).into_owned())
+                .map(|(_, v)| {
+                    String::from_utf8_lossy(v.split(|&b| b == 0).next().unwrap_or(v)).into_owned()
+                })
                 .ok_or(Errno::EINVAL)?;
             self.dev_get_by_name(ns, &name)?
         };
@@ -164,7 +178,14 @@ impl World {
     }
 
     /// `rtnl_fill_ifinfo()`: `RTM_NEWLINK` for one device.
-    fn rtnl_fill_ifinfo(&self, ns: NetNsId, d: DevId, flags: u16, seq: u32, portid: u32) -> Vec<u8> {
+    fn rtnl_fill_ifinfo(
+        &self,
+        ns: NetNsId,
+        d: DevId,
+        flags: u16,
+        seq: u32,
+        portid: u32,
+    ) -> Vec<u8> {
         let dev = self.dev(d);
         let lo = dev.is_loopback();
         let mut m = NlMsg::new(RTM_NEWLINK, flags, seq, portid);
@@ -302,7 +323,11 @@ impl World {
         portid: u32,
     ) -> Vec<u8> {
         let loopback = addr.is_loopback();
-        let scope = if loopback { crate::inet::route::RT_SCOPE_HOST } else { 0 };
+        let scope = if loopback {
+            crate::inet::route::RT_SCOPE_HOST
+        } else {
+            0
+        };
         let (family, bytes) = match addr {
             IpAddr::V4(a) => (FAMILY_INET, a.octets().to_vec()),
             IpAddr::V6(a) => (FAMILY_INET6, a.octets().to_vec()),
@@ -342,7 +367,9 @@ impl World {
             for e in self.fib_dump(ns, v6) {
                 let mut m = NlMsg::new(RTM_NEWROUTE, NLM_F_MULTI, seq, portid);
                 let fam = if v6 { FAMILY_INET6 } else { FAMILY_INET };
-                let mut rtm = [fam, e.prefix, 0, 0, e.table, e.proto, e.scope, e.rtype, 0, 0, 0, 0];
+                let mut rtm = [
+                    fam, e.prefix, 0, 0, e.table, e.proto, e.scope, e.rtype, 0, 0, 0, 0,
+                ];
                 let flags = if e.linkdown { RTNH_F_LINKDOWN } else { 0 };
                 rtm[8..12].copy_from_slice(&flags.to_ne_bytes());
                 m.put(&rtm);

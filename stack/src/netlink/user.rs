@@ -214,7 +214,9 @@ impl Link {
                 IFLA_LINK_NETNSID => l.link_netnsid = u32_of(v).map(|x| x as i32),
                 IFLA_QDISC => l.qdisc = Some(str_of(v)),
                 IFLA_STATS64 if v.len() >= 32 => {
-                    let n = |i: usize| u64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+                    let n = |i: usize| {
+                        u64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]))
+                    };
                     l.stats = Some([n(0), n(1), n(2), n(3)]);
                 }
                 IFLA_LINKINFO => {

@@ -22,7 +22,9 @@ mod ss;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use ip::{AddrRow, NeighRow, NudState, RouteRow, ip_addr, ip_link, ip_neigh, ip_route, ip_s_link};
+pub use ip::{
+    AddrRow, NeighRow, NudState, RouteRow, ip_addr, ip_link, ip_neigh, ip_route, ip_s_link,
+};
 pub use netstat::{NetstatOpts, netstat, netstat_an, netstat_anp};
 pub use nstat::{NstatOpts, nstat};
 pub use proc_net::{
