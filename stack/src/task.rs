@@ -62,6 +62,10 @@ pub(crate) struct Task {
     pub(crate) syscalls: u64,
     /// Times this process was woken from a wait queue.
     pub(crate) wakeups: u64,
+    /// This process's share of its host's cost counters: what its own
+    /// system calls cost, with the work they ran inline (`/proc/PID/io`
+    /// keeps the like per task).
+    pub(crate) costs: crate::host::Costs,
 }
 
 /// The default soft limit on open files, as a login shell has it.

@@ -152,6 +152,7 @@ impl Sim {
             costs: Costs::default(),
             next_inode: 40_000,
             next_eth: 0,
+            ramfs: Default::default(),
         });
         let lo = w.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
         w.ns_mut(netns).lo = lo;
@@ -271,6 +272,7 @@ impl Sim {
                 syscall: String::new(),
                 syscalls: 0,
                 wakeups: 0,
+                costs: Default::default(),
             });
             w.open_stdio(pid);
             w.runqueue.push_back(pid);

@@ -18,7 +18,8 @@
 //! (`autoremove_wake_function`); epoll and poll entries stay until their
 //! owner removes them.
 
-use crate::ids::{FileId, Pid, SockId};
+use crate::ids::{FileId, Pid, PipeId, SockId};
+use crate::pipe::PipeWq;
 use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 
@@ -27,6 +28,9 @@ use crate::trace::Layer;
 pub(crate) enum WaitObj {
     /// A socket's `sk_wq`.
     Sock(SockId),
+    /// One of a pipe's two wait queues: `rd_wait` (readers wait for data)
+    /// or `wr_wait` (writers wait for room).
+    Pipe(PipeId, PipeWq),
 }
 
 impl WaitObj {
@@ -34,6 +38,19 @@ impl WaitObj {
     fn queue_name(self) -> &'static str {
         match self {
             WaitObj::Sock(_) => "the socket's wait queue",
+            WaitObj::Pipe(_, PipeWq::Rd) => "the pipe's rd_wait",
+            WaitObj::Pipe(_, PipeWq::Wr) => "the pipe's wr_wait",
+        }
+    }
+
+    /// The kernel function that does the wakeup, as the trace prints it:
+    /// the socket callbacks, or the pipe's own wakeups.
+    fn waker_name(self, why: Wakeup) -> &'static str {
+        match (self, why) {
+            (WaitObj::Sock(_), _) => why.name(),
+            (WaitObj::Pipe(..), Wakeup::DataReady) => "wakeup_pipe_readers",
+            (WaitObj::Pipe(..), Wakeup::WriteSpace) => "wakeup_pipe_writers",
+            (WaitObj::Pipe(..), _) => "pipe_release: wake_up_interruptible_all",
         }
     }
 }
@@ -201,6 +218,7 @@ impl crate::sim::World {
     pub(crate) fn wq_mut(&mut self, obj: WaitObj) -> Option<&mut WaitQueue> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get_mut(&sk).map(|s| &mut s.wq),
+            WaitObj::Pipe(p, which) => self.pipes.get_mut(&p).map(|p| p.wq_mut(which)),
         }
     }
 
@@ -208,6 +226,7 @@ impl crate::sim::World {
     fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get(&sk).map(|s| s.host),
+            WaitObj::Pipe(p, _) => self.pipes.get(&p).map(|p| p.host),
         }
     }
 
@@ -242,7 +261,7 @@ impl crate::sim::World {
     ) -> bool {
         match *e {
             WaitEntry::Process { pid, .. } | WaitEntry::Poll(pid) => {
-                self.try_to_wake_up(host, pid, why.name(), obj)
+                self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
             }
             WaitEntry::Epoll { ep, file, .. } => self.ep_poll_callback(ep, file, why),
         }
@@ -304,6 +323,7 @@ impl crate::sim::World {
     pub(crate) fn describe_wait(&self, obj: WaitObj, waits: WaitFor) -> String {
         match obj {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
+            WaitObj::Pipe(p, which) => self.describe_pipe_wait(p, which),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::{
 use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::{PAGE_SIZE, Page, PageFrag};
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::task::WaitFor;
 use crate::trace::Layer;
@@ -233,42 +234,8 @@ impl World {
         nonblock: bool,
     ) -> Poll<Result<usize, Errno>> {
         loop {
-            let s = self.sk(sk);
-            if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
-                if *copied > 0 {
-                    return Poll::Ready(Ok(*copied));
-                }
-                // sk_stream_error(): the pending error first, then EPIPE
-                // (with SIGPIPE, which the simulation notes but does not send).
-                return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE)));
-            }
-            match s.state {
-                TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
-                TCP_SYN_SENT | TCP_SYN_RECV => {
-                    if nonblock {
-                        return Poll::Ready(Err(Errno::EAGAIN));
-                    }
-                    self.sleep_on(pid, sk, WaitFor::Connect);
-                    return Poll::Pending;
-                }
-                _ => return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE))),
-            }
-            if *copied == buf.len() {
-                self.tcp_push(sk);
-                return Poll::Ready(Ok(*copied));
-            }
-            let sndbuf = self.sk(sk).sndbuf;
-            if self.tp(sk).wmem_queued >= sndbuf {
-                self.tcp_push(sk);
-                if nonblock {
-                    return Poll::Ready(if *copied > 0 {
-                        Ok(*copied)
-                    } else {
-                        Err(Errno::EAGAIN)
-                    });
-                }
-                self.sleep_on(pid, sk, WaitFor::SendSpace);
-                return Poll::Pending;
+            if let Some(r) = self.tcp_send_gate(pid, sk, *copied, *copied == buf.len(), nonblock) {
+                return r;
             }
             let n = self.tcp_append(sk, &buf[*copied..]);
             let host = self.sk(sk).host;
@@ -277,36 +244,100 @@ impl World {
         }
     }
 
+    /// The checks `tcp_sendmsg_locked()` makes before queueing more bytes,
+    /// shared by the copying path and the page path (`MSG_SPLICE_PAGES`):
+    /// `None` when there is room to queue; otherwise what the call
+    /// returns now (a pending error or `EPIPE`, the bytes queued so far,
+    /// `EAGAIN`) or `Pending` after putting the process to sleep (for the
+    /// handshake, or for send-buffer space: `sk_stream_wait_memory()`).
+    /// `done` says every byte is queued: push and return.
+    pub(crate) fn tcp_send_gate(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        copied: usize,
+        done: bool,
+        nonblock: bool,
+    ) -> Option<Poll<Result<usize, Errno>>> {
+        let s = self.sk(sk);
+        if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
+            if copied > 0 {
+                return Some(Poll::Ready(Ok(copied)));
+            }
+            // sk_stream_error(): the pending error first, then EPIPE
+            // (with SIGPIPE, which the simulation notes but does not send).
+            return Some(Poll::Ready(Err(self
+                .sock_error(sk)
+                .unwrap_or(Errno::EPIPE))));
+        }
+        match s.state {
+            TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
+            TCP_SYN_SENT | TCP_SYN_RECV => {
+                if nonblock {
+                    return Some(Poll::Ready(Err(Errno::EAGAIN)));
+                }
+                self.sleep_on(pid, sk, WaitFor::Connect);
+                return Some(Poll::Pending);
+            }
+            _ => {
+                return Some(Poll::Ready(Err(self
+                    .sock_error(sk)
+                    .unwrap_or(Errno::EPIPE))));
+            }
+        }
+        if done {
+            self.tcp_push(sk);
+            return Some(Poll::Ready(Ok(copied)));
+        }
+        let sndbuf = self.sk(sk).sndbuf;
+        if self.tp(sk).wmem_queued >= sndbuf {
+            self.tcp_push(sk);
+            if nonblock {
+                return Some(Poll::Ready(if copied > 0 {
+                    Ok(copied)
+                } else {
+                    Err(Errno::EAGAIN)
+                }));
+            }
+            self.sleep_on(pid, sk, WaitFor::SendSpace);
+            return Some(Poll::Pending);
+        }
+        None
+    }
+
     /// Appends bytes to the tail segment, or to new ones, up to one MSS
     /// each and as far as the send buffer allows; returns bytes taken.
-    fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
+    /// Bytes that follow a spliced fragment go into a page of their own
+    /// after it (the kernel copies into `sk_page_frag()`'s page).
+    pub(crate) fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
         let sndbuf = self.sk(sk).sndbuf;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
         let mut taken = 0;
         while taken < data.len() && tp.wmem_queued < sndbuf {
             let room = match tp.write_queue.back() {
-                Some(t) if t.sent_at.is_none() && !t.fin && !t.syn && t.data.len() < mss => {
-                    mss - t.data.len()
-                }
+                Some(t) if t.appendable(mss) => mss - t.len(),
                 _ => {
-                    let seg = TxSeg {
-                        seq: tp.write_seq,
-                        data: Vec::new(),
-                        syn: false,
-                        fin: false,
-                        psh: false,
-                        sent_at: None,
-                        retransmitted: false,
-                    };
+                    let seg = TxSeg::empty(tp.write_seq);
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
                     mss
                 }
             };
-            let n = room.min(data.len() - taken);
+            let mut n = room.min(data.len() - taken);
             let tail = tp.write_queue.back_mut().expect("just ensured");
-            tail.data.extend_from_slice(&data[taken..taken + n]);
+            let bytes = &data[taken..taken + n];
+            if tail.frags.is_empty() {
+                tail.data.extend_from_slice(bytes);
+            } else {
+                n = n.min(PAGE_SIZE);
+                let page = Page::alloc();
+                let _ = page.write(0, &bytes[..n]);
+                match PageFrag::new(page, 0, n) {
+                    Ok(f) => tail.frags.push(f),
+                    Err(_) => break,
+                }
+            }
             tp.write_seq = tp.write_seq.wrapping_add(n as u32);
             tp.wmem_queued += n as u32;
             taken += n;
@@ -315,7 +346,7 @@ impl World {
     }
 
     /// `tcp_push()`: mark the end of this write with PSH and send.
-    fn tcp_push(&mut self, sk: SockId) {
+    pub(crate) fn tcp_push(&mut self, sk: SockId) {
         if let Some(t) = self.tp_mut(sk).write_queue.back_mut()
             && t.sent_at.is_none()
         {
@@ -586,13 +617,9 @@ impl World {
             return;
         }
         let seg = TxSeg {
-            seq: tp.write_seq,
-            data: Vec::new(),
             syn,
             fin,
-            psh: false,
-            sent_at: None,
-            retransmitted: false,
+            ..TxSeg::empty(tp.write_seq)
         };
         tp.write_seq = tp.write_seq.wrapping_add(1);
         tp.wmem_queued += seg.charge();
