@@ -43,6 +43,7 @@
 pub mod capture;
 pub mod errno;
 pub mod eventpoll;
+pub mod fork;
 pub mod fs;
 pub mod fs_syscalls;
 pub mod host;

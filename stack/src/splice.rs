@@ -718,3 +718,6 @@ impl World {
         Poll::Ready(Ok(done))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,7 @@ use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
 use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
 use crate::sim::{Sim, World};
 use crate::syscalls::Process;
-use crate::task::{DEFAULT_NOFILE, Task, TaskState};
+use crate::task::{DEFAULT_NOFILE, TaskState};
 use crate::wire::ethernet::MacAddr;
 
 /// `txqueuelen` of an Ethernet device (`ip link` shows `qlen 1000`).
@@ -259,23 +259,8 @@ impl Sim {
     {
         let pid = {
             let mut w = self.world.borrow_mut();
-            let pid = Pid(w.tasks.len() as u32);
-            let netns = w.host(host).init_net;
-            w.tasks.push(Task {
-                pid,
-                comm: comm.to_string(),
-                host,
-                netns,
-                files: Default::default(),
-                rlimit_nofile: DEFAULT_NOFILE,
-                state: TaskState::Running,
-                syscall: String::new(),
-                syscalls: 0,
-                wakeups: 0,
-                costs: Default::default(),
-            });
+            let pid = w.new_task(host, comm, Default::default(), DEFAULT_NOFILE);
             w.open_stdio(pid);
-            w.runqueue.push_back(pid);
             pid
         };
         let p = Process {

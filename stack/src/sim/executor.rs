@@ -29,7 +29,7 @@ use crate::errno::Errno;
 use crate::ids::{HostId, Pid};
 use crate::task::TaskState;
 
-type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
+pub(crate) type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
 
 /// Guards against a program that never lets the simulation end (for
 /// example a timer that re-arms itself forever).
@@ -219,6 +219,11 @@ impl Executor {
             if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
                 self.futures[pid.idx()] = None;
                 world.borrow_mut().task_exit(pid, result);
+            }
+            // Processes it started (`Process::spawn`) join, in pid order.
+            let born = std::mem::take(&mut world.borrow_mut().born);
+            for fut in born {
+                self.add(fut);
             }
         }
         ran

@@ -60,6 +60,9 @@ pub(crate) struct World {
     pub(crate) capture_enabled: bool,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
+    /// Bodies of processes a process started (`Process::spawn`), for the
+    /// executor to take, in pid order.
+    pub(crate) born: Vec<executor::ProcFuture>,
 }
 
 impl World {
@@ -84,6 +87,7 @@ impl World {
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
+            born: Vec::new(),
         }
     }
 
