@@ -214,6 +214,28 @@ impl World {
     }
 }
 
+impl World {
+    /// `/proc/kpagecount` of the page-cache page at `index` of `path` on
+    /// `host`: 1 for the cache's own reference, one more for each pipe
+    /// buffer or skb fragment pointing at it.
+    pub(crate) fn kpagecount(&self, host: HostId, path: &str, index: u64) -> Option<usize> {
+        let fs = &self.host(host).ramfs;
+        let inode = fs.inode(fs.lookup(path)?)?;
+        inode.mapping.find_get_page(index).map(|p| p.page_count())
+    }
+}
+
+impl crate::syscalls::Process {
+    /// How many references the page-cache page at `index` of `path` has
+    /// (what `/proc/kpagecount` shows for it): 1 for the page cache's own,
+    /// one more for each pipe buffer or skb fragment pointing at it.
+    /// `None` if the file or the page does not exist.
+    pub fn page_count(&self, path: &str, index: u64) -> Option<usize> {
+        let w = self.world.borrow();
+        w.kpagecount(w.task(self.pid).host, path, index)
+    }
+}
+
 impl Sim {
     /// Creates the file `path` on `host` holding `bytes` (replacing what it
     /// held), as if it had been written there before the programs start.
@@ -250,9 +272,6 @@ impl Sim {
     /// buffer or skb fragment pointing at it. `None` if the file or the
     /// page does not exist.
     pub fn page_count(&self, host: HostId, path: &str, index: u64) -> Option<usize> {
-        let w = self.world.borrow();
-        let fs = &w.host(host).ramfs;
-        let inode = fs.inode(fs.lookup(path)?)?;
-        inode.mapping.find_get_page(index).map(|p| p.page_count())
+        self.world.borrow().kpagecount(host, path, index)
     }
 }
