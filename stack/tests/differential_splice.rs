@@ -509,6 +509,31 @@ fn writes_merge_into_the_last_page_only_when_their_remainder_fits() {
     differential!(pipe_merging);
 }
 
+async fn pipe_atomic_writes(os: &impl Os) -> Steps {
+    let (r, w) = os.pipe2(O_NONBLOCK).await.expect("pipe2");
+    vec![
+        ("write 15 pages", os.write(w, &[1; 61_440]).await),
+        ("write 100: the 16th buffer", os.write(w, &[2; 100]).await),
+        // 3996 bytes are free in the last page, but a write of up to
+        // PIPE_BUF goes in whole or not at all.
+        ("write 4096", os.write(w, &[3; 4096]).await),
+        ("write 4000", os.write(w, &[3; 4000]).await),
+        (
+            "write 3996: fits in the last page",
+            os.write(w, &[3; 3996]).await,
+        ),
+        ("read one page", os.read(r, 4096).await.map(|b| b.len())),
+        // Above PIPE_BUF a write may be split: one page goes in.
+        ("write 9000", os.write(w, &[4; 9000]).await),
+        ("read all", os.read(r, 1 << 20).await.map(|b| b.len())),
+    ]
+}
+
+#[test]
+fn writes_up_to_pipe_buf_are_atomic_and_larger_ones_may_split() {
+    differential!(pipe_atomic_writes);
+}
+
 async fn pipe_ends(os: &impl Os) -> (Steps, Vec<R<Vec<u8>>>) {
     let (r, w) = os.pipe2(0).await.expect("pipe2");
     let mut steps: Steps = vec![
