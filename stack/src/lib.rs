@@ -42,6 +42,7 @@
 
 pub mod capture;
 pub mod errno;
+pub mod errqueue;
 pub mod eventpoll;
 pub mod fs;
 pub mod host;
@@ -66,6 +67,7 @@ pub mod uapi;
 pub mod views;
 pub mod wait;
 pub mod wire;
+pub mod zerocopy;
 
 /// What a program against the simulation needs: the simulation, the
 /// system calls, the constants, errno, and time units.

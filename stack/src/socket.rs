@@ -155,6 +155,9 @@ impl World {
                 uid: 0,
                 sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
+                error_queue: Default::default(),
+                omem_alloc: 0,
+                zc: Default::default(),
             },
         );
         match self.sock_map_fd(pid, id, flags) {
@@ -389,9 +392,9 @@ impl World {
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
-            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
         }
-        self.udp_sendmsg(pid, sk, buf, addr, nonblock)
+        self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
     /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
@@ -425,6 +428,11 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        // The error queue is read without the socket lock and never waits
+        // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).
+        if flags & MSG_ERRQUEUE != 0 {
+            return Poll::Ready(self.inet_recv_error(sk, buf).map(|m| (m.len, None)));
+        }
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             return self
@@ -530,6 +538,9 @@ impl World {
         if level != SOL_SOCKET {
             return Err(Errno::ENOPROTOOPT);
         }
+        if opt == SO_ZEROCOPY {
+            return self.sock_set_zerocopy(sk, val);
+        }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
@@ -593,6 +604,7 @@ impl World {
                 Family::Inet6 => AF_INET6,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
+            SO_ZEROCOPY => s.zc.enabled as i32,
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }
