@@ -30,6 +30,9 @@ pub(crate) enum FileKind {
     Tty,
     /// A socket: the file's `private_data` is a `struct socket`.
     Socket(SocketFile),
+    /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
+    /// is in [`crate::eventpoll`], keyed by this file.
+    Epoll,
 }
 
 /// `struct socket`: the file-facing half of a socket. It holds the BSD
@@ -123,6 +126,20 @@ impl FdTable {
 
     pub(crate) fn len(&self) -> usize {
         self.fds.len()
+    }
+}
+
+impl crate::sim::World {
+    /// `dup(fd)`: a second fd, the lowest free, for the same open file
+    /// description (`f_count` + 1); `FD_CLOEXEC` is not copied.
+    pub(crate) fn sys_dup(&mut self, pid: crate::ids::Pid, fd: i32) -> Result<i32, Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        let nofile = self.task(pid).rlimit_nofile;
+        let newfd = self.task_mut(pid).files.alloc(file, nofile)?;
+        if let Some(f) = self.files.get_mut(&file) {
+            f.count += 1;
+        }
+        Ok(newfd)
     }
 }
 
