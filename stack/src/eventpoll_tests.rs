@@ -252,6 +252,13 @@ fn poll_and_select_scan_every_fd_and_report_nval_and_ebadf() {
             p.select(61, Some(&mut bad), None, None, Some(0)).await,
             Err(Errno::EBADF)
         );
+        let mut past = FdSet::new();
+        past.set(600)?;
+        assert_eq!(
+            p.select(601, Some(&mut past), None, None, Some(0)).await,
+            Ok(0),
+            "past the fd table: ignored"
+        );
         assert_eq!(FdSet::new().set(1024), Err(Errno::EINVAL));
         assert_eq!(
             p.select(-1, None, None, None, Some(0)).await,

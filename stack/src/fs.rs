@@ -68,6 +68,9 @@ pub(crate) struct FdTable {
     cloexec: std::collections::BTreeSet<i32>,
     /// No fd below this is free (`fdt->next_fd`).
     next_fd: i32,
+    /// The highest fd ever allocated: the table grows to hold it and never
+    /// shrinks (`expand_files`).
+    highest: i32,
 }
 
 impl FdTable {
@@ -87,7 +90,23 @@ impl FdTable {
             return Err(Errno::EMFILE);
         }
         self.fds.insert(fd, file);
+        self.highest = self.highest.max(fd);
         Ok(fd)
+    }
+
+    /// `fdt->max_fds`: the table's size. It starts at `NR_OPEN_DEFAULT`
+    /// (64) and grows, when an fd does not fit, to a power of two times 128
+    /// (`alloc_fdtable()`: 1024 bytes' worth of pointers). `select()` looks
+    /// no further than this.
+    pub(crate) fn max_fds(&self) -> usize {
+        const NR_OPEN_DEFAULT: usize = 64;
+        let per_kib = 1024 / 8;
+        let highest = self.highest as usize;
+        if highest < NR_OPEN_DEFAULT {
+            NR_OPEN_DEFAULT
+        } else {
+            per_kib * (highest / per_kib + 1).next_power_of_two()
+        }
     }
 
     pub(crate) fn get(&self, fd: i32) -> Result<FileId, Errno> {

@@ -12,12 +12,15 @@
 //!
 //! `select()` works on bitmaps of `FD_SETSIZE` (1024) bits: an fd at or
 //! above 1024 does not fit in an `fd_set`. glibc's `FD_SET` checks this when
-//! built with `_FORTIFY_SOURCE` and aborts the program ("buffer overflow
-//! detected"); without the check it writes past the set. The simulation
+//! built with `_FORTIFY_SOURCE` and aborts the program ("bit out of range
+//! 0 - FD_SETSIZE on fd_set"); without the check it writes past the set. The simulation
 //! refuses such an fd with `EINVAL` from [`FdSet::set`], and a `select()`
 //! whose `nfds` exceeds `FD_SETSIZE` with `EINVAL` (the kernel itself would
 //! read past the caller's sets). `poll()` has no such limit, only
-//! `nfds <= RLIMIT_NOFILE`.
+//! `nfds <= RLIMIT_NOFILE`. An fd in a set that is not open is `EBADF`, but
+//! only below the size of the process's fd table (64 until it grows): the
+//! kernel trims `nfds` to that size first, so a closed fd past it is
+//! silently ignored.
 //!
 //! Simplified: one pass registers and later passes only poll, as in the
 //! kernel, but without `POLL_BUSY_LOOP`; the timeout is exact (no slack).
@@ -230,7 +233,10 @@ impl World {
         if nfds < 0 || nfds as usize > FD_SETSIZE {
             return Poll::Ready(Err(Errno::EINVAL));
         }
-        let n = nfds as usize;
+        // The kernel looks no further than its fd table: set bits past it
+        // are ignored, not refused.
+        let n = (nfds as usize).min(self.task(pid).files.max_fds());
+        let nfds = n as i32;
         let host = self.task(pid).host;
         // FDS_BYTES(n): the bitmap is copied in longs.
         let set_bytes = n.div_ceil(64) as u64 * 8;
