@@ -32,6 +32,12 @@ pub struct Costs {
     /// Bytes of such pinned pages the kernel copied after all
     /// (`skb_copy_ubufs()`: a zero-copy packet delivered to a local socket).
     pub copied_ubufs: u64,
+    /// Calls of a file's `->poll` method: `select()` and `poll()` make one
+    /// per watched fd on every call and every wakeup; epoll makes one per
+    /// fd that became ready.
+    pub fds_polled: u64,
+    /// Runs of epoll's wait-queue callback (`ep_poll_callback`).
+    pub epoll_callbacks: u64,
 }
 
 /// One machine.

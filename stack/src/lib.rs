@@ -41,9 +41,11 @@
 //! ```
 
 pub mod capture;
+pub mod datagram;
 pub mod errno;
 pub mod errqueue;
 pub mod eventpoll;
+pub mod fork;
 pub mod fs;
 pub mod host;
 pub mod ids;
@@ -51,6 +53,8 @@ pub mod inet;
 pub mod net_namespace;
 pub mod netdev;
 pub mod pcap;
+pub mod poll;
+pub mod select;
 pub mod seqdiag;
 pub mod sim;
 pub mod skbuff;
@@ -73,11 +77,17 @@ pub mod zerocopy;
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::eventpoll::{
+        EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
+    };
     pub use crate::ids::{HostId, Pid};
     pub use crate::netdev::link::LinkConfig;
+    pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
 }
+#[cfg(test)]
+mod eventpoll_tests;

@@ -125,11 +125,6 @@ impl UbufInfo {
         self.len.set(self.len.get().saturating_sub(1));
     }
 
-    /// Whether no copy was needed so far.
-    pub(crate) fn is_zerocopy(&self) -> bool {
-        self.zerocopy.get()
-    }
-
     /// `uarg->zerocopy = uarg->zerocopy & success`.
     pub(crate) fn set_copied(&self) {
         self.zerocopy.set(false);
