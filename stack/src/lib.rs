@@ -77,6 +77,7 @@ pub mod zerocopy;
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::errqueue::{ErrQueueMsg, SockExtendedErr};
     pub use crate::eventpoll::{
         EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
     };
@@ -88,6 +89,7 @@ pub mod prelude {
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
+    pub use crate::zerocopy::PinnedPages;
 }
 #[cfg(test)]
 mod eventpoll_tests;

@@ -268,7 +268,7 @@ impl World {
         let skb = match zc {
             Some(u) => {
                 let (zc, pinned) = crate::zerocopy::TxZc::pin(u, buf);
-                self.costs(host).pages_pinned += pinned;
+                self.zerocopy_pinned(host, sk, pinned);
                 self.alloc_skb_zerocopy(headroom, buf, &zc)
             }
             None => {

@@ -71,11 +71,13 @@ use std::collections::BTreeMap;
 use std::task::Poll;
 
 pub(crate) use pin::{TxZc, ZcSend};
+pub use syscalls::PinnedPages;
 
 use crate::errno::Errno;
 use crate::errqueue::{ErrSkb, SockExtendedErr};
 use crate::ids::{HostId, NetNsId, Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::page::WeakPage;
 use crate::skbuff::zerocopy::{UbufInfo, UbufRef, ZcDone};
 use crate::skbuff::{SkBuff, skb_truesize, skb_truesize_for};
 use crate::snmp::Mib;
@@ -99,6 +101,9 @@ pub(crate) struct SockZerocopy {
     /// space or the handshake), by caller: the buffer each holds and the
     /// pages it has pinned so far.
     pub(crate) sending: BTreeMap<Pid, ZcSend>,
+    /// The user pages its zero-copy sends pinned, watched without being
+    /// held, so what still references them can be shown.
+    pub(crate) pinned: Vec<WeakPage>,
 }
 
 impl SockZerocopy {

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::ids::{HostId, SockId};
+use crate::skbuff::page::WeakPage;
 use crate::skbuff::zerocopy::UbufRef;
 use crate::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, Page, PageFrag, SkBuff};
 use crate::sim::World;
@@ -35,23 +37,28 @@ impl ZcSend {
     }
 
     /// Frags for `buf[from..from + len]`, pinning the pages under it that
-    /// are not pinned yet; also returns how many were newly pinned. The
-    /// bytes are copied into the page standing for the user's page: the
-    /// simulation's way of holding user memory (see the module doc).
-    pub(crate) fn pin(&mut self, buf: &[u8], from: usize, len: usize) -> (Vec<PageFrag>, u64) {
+    /// are not pinned yet; also returns those newly pinned. The bytes are
+    /// copied into the page standing for the user's page: the simulation's
+    /// way of holding user memory (see the module doc).
+    pub(crate) fn pin(
+        &mut self,
+        buf: &[u8],
+        from: usize,
+        len: usize,
+    ) -> (Vec<PageFrag>, Vec<WeakPage>) {
         let mut frags = Vec::new();
-        let mut pinned = 0;
+        let mut pinned = Vec::new();
         let end = (from + len).min(buf.len());
         let mut at = from;
         while at < end {
             let idx = at / PAGE_SIZE;
             let page_start = idx * PAGE_SIZE;
             let page = self.pages.entry(idx).or_insert_with(|| {
-                pinned += 1;
                 let page = Page::alloc();
                 let upto = (page_start + PAGE_SIZE).min(buf.len());
                 // In range by construction: at most one page from a page start.
                 let _ = page.write(0, &buf[page_start..upto]);
+                pinned.push(page.downgrade());
                 page
             });
             let n = (page_start + PAGE_SIZE).min(end) - at;
@@ -77,9 +84,9 @@ pub(crate) struct TxZc {
 }
 
 impl TxZc {
-    /// All of `buf` pinned for one skb (a datagram): the frags and how many
-    /// pages were pinned.
-    pub(crate) fn pin(uarg: &UbufRef, buf: &[u8]) -> (TxZc, u64) {
+    /// All of `buf` pinned for one skb (a datagram): the frags and the
+    /// pages pinned.
+    pub(crate) fn pin(uarg: &UbufRef, buf: &[u8]) -> (TxZc, Vec<WeakPage>) {
         let mut send = ZcSend::new(UbufRef::clone(uarg), true);
         let (frags, pinned) = send.pin(buf, 0, buf.len());
         let mut off = 0;
@@ -144,6 +151,18 @@ impl TxZc {
 }
 
 impl World {
+    /// Counts newly pinned pages (`Costs::pages_pinned`) and lets the
+    /// socket watch them, for [`crate::syscalls::Process::zerocopy_pages`].
+    pub(crate) fn zerocopy_pinned(&mut self, host: HostId, sk: SockId, pages: Vec<WeakPage>) {
+        if pages.is_empty() {
+            return;
+        }
+        self.costs(host).pages_pinned += pages.len() as u64;
+        let watched = &mut self.sk_mut(sk).zc.pinned;
+        watched.retain(|p| p.page_count() > 0);
+        watched.extend(pages);
+    }
+
     /// The skb a zero-copy segment goes out in: headers in the head,
     /// pinned frags referenced (each charged a page, `PAGE_ALIGN()` as
     /// `__zerocopy_sg_from_iter()` charges), copied bytes in fresh pages,

@@ -36,3 +36,34 @@ impl Process {
         )
     }
 }
+
+/// What still references the user pages a socket's zero-copy sends pinned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinnedPages {
+    /// Pages the kernel still holds: the process must not reuse them.
+    pub pages: usize,
+    /// References to them (`page_count()` summed): skb frags in the
+    /// write queue, in a qdisc or a TX ring.
+    pub refs: usize,
+}
+
+impl Process {
+    /// Not a system call: a look inside the kernel at the user pages that
+    /// `fd`'s `MSG_ZEROCOPY` sends pinned, as `page_count()` would show
+    /// them. While any is held the buffer is not the process's to reuse;
+    /// `(0, 0)` once every skb that referenced them is freed, which is
+    /// when the notifications are due.
+    pub fn zerocopy_pages(&self, fd: i32) -> SysResult<PinnedPages> {
+        let w = self.world.borrow();
+        let (_, sk) = w.sockfd_lookup(self.pid, fd)?;
+        let mut p = PinnedPages::default();
+        for page in &w.sk(sk).zc.pinned {
+            let n = page.page_count();
+            if n > 0 {
+                p.pages += 1;
+                p.refs += n;
+            }
+        }
+        Ok(p)
+    }
+}

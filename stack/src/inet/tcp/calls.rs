@@ -17,6 +17,7 @@ use crate::sim::World;
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::task::WaitFor;
 use crate::trace::Layer;
+use crate::skbuff::page::WeakPage;
 use crate::skbuff::zerocopy::UbufRef;
 use crate::uapi::{MSG_PEEK, SockAddr};
 use crate::zerocopy::{TxZc, ZcSend};
@@ -297,7 +298,7 @@ impl World {
             let host = self.sk(sk).host;
             match zc.as_deref() {
                 // The pages are referenced, not copied.
-                Some(z) if z.sg => self.costs(host).pages_pinned += pinned,
+                Some(z) if z.sg => self.zerocopy_pinned(host, sk, pinned),
                 _ => self.costs(host).copied_from_user += n as u64,
             }
             *copied += n;
@@ -315,7 +316,7 @@ impl World {
         buf: &[u8],
         from: usize,
         mut zc: Option<&mut ZcSend>,
-    ) -> (usize, u64) {
+    ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
@@ -323,7 +324,7 @@ impl World {
         // the buffer (tcp_sendmsg_locked() takes the copy path).
         let uarg = zc.as_deref().filter(|z| z.sg).map(|z| UbufRef::clone(&z.uarg));
         let mut taken = 0;
-        let mut pinned = 0;
+        let mut pinned = Vec::new();
         let data = &buf[from..];
         while taken < data.len() && tp.wmem_queued < sndbuf {
             let at = from + taken;
@@ -365,7 +366,7 @@ impl World {
             let tail = tp.write_queue.back_mut().expect("just ensured");
             if let (Some(u), Some(z)) = (&uarg, zc.as_deref_mut()) {
                 let (frags, newly) = z.pin(buf, at, n);
-                pinned += newly;
+                pinned.extend(newly);
                 let base = tail.data.len();
                 let tz = tail.zc.get_or_insert_with(|| TxZc {
                     uarg: UbufRef::clone(u),
