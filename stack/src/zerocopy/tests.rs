@@ -468,3 +468,4 @@ fn udp_on_loopback_notifies_each_datagram_even_an_empty_one() {
     let r = sim.run();
     assert!(r.is_ok(), "{r}");
 }
+
