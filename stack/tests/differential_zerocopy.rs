@@ -423,7 +423,10 @@ fn tcp_scenario(n: usize, len: usize, zerocopy: bool) {
         let mut log = Log::default();
         let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
         if zerocopy {
-            log.out("set1", p.setsockopt(c, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0));
+            log.out(
+                "set1",
+                p.setsockopt(c, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0),
+            );
         }
         p.connect(c, "127.0.0.1:7000").await?;
         let buf = vec![7u8; len];
@@ -471,11 +474,20 @@ fn udp_notifications_on_loopback_match_the_kernel() {
         let to = "127.0.0.1:9000";
         let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         let small = [b'z'; 2000];
-        log.out("send", size(p.sendto(u, &small[..100], MSG_ZEROCOPY, to).await));
+        log.out(
+            "send",
+            size(p.sendto(u, &small[..100], MSG_ZEROCOPY, to).await),
+        );
         log.drain(&p, u);
-        log.out("set1", p.setsockopt(u, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0));
+        log.out(
+            "set1",
+            p.setsockopt(u, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0),
+        );
         for _ in 0..3 {
-            log.out("send", size(p.sendto(u, &small[..1000], MSG_ZEROCOPY, to).await));
+            log.out(
+                "send",
+                size(p.sendto(u, &small[..1000], MSG_ZEROCOPY, to).await),
+            );
         }
         log.out("send", size(p.send(u, &small[..1], MSG_ZEROCOPY).await));
         log.out("send", size(p.sendto(u, &[], MSG_ZEROCOPY, to).await));
@@ -485,7 +497,10 @@ fn udp_notifications_on_loopback_match_the_kernel() {
         log.drain(&p, u);
         log.poll(&p, u).await;
         log.optmem(&p, u);
-        log.out("send", size(p.sendto(u, &small[..10], MSG_ZEROCOPY, to).await));
+        log.out(
+            "send",
+            size(p.sendto(u, &small[..10], MSG_ZEROCOPY, to).await),
+        );
         p.sleep(SIM_SETTLE).await;
         let mut buf = [0u8; 100];
         log.out("recv_errq", size(p.recv(u, &mut buf, MSG_ERRQUEUE).await));
@@ -503,7 +518,10 @@ fn a_failed_zero_copy_send_gives_its_id_back_as_in_the_kernel() {
     let sim = sim_lines(None, |p, _| async move {
         let mut log = Log::default();
         let t = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        log.out("set1", p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0));
+        log.out(
+            "set1",
+            p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, 1).map(|()| 0),
+        );
         let small = [b'z'; 1000];
         log.out(
             "send",

@@ -76,13 +76,7 @@ pub(crate) type UbufRef = Rc<UbufInfo>;
 impl UbufInfo {
     /// `msg_zerocopy_alloc()`'s initialisation: one send of `size` bytes
     /// with id `id`, zero-copy until someone copies.
-    pub(crate) fn new(
-        sk: SockId,
-        id: u32,
-        size: u32,
-        truesize: u32,
-        done: ZcDoneList,
-    ) -> UbufRef {
+    pub(crate) fn new(sk: SockId, id: u32, size: u32, truesize: u32, done: ZcDoneList) -> UbufRef {
         Rc::new(UbufInfo {
             sk,
             id,
@@ -174,7 +168,11 @@ impl SkBuff {
 
     /// Appends `frag` (a pinned user page) as paged data, charging
     /// `truesize` for it, as `__zerocopy_sg_from_iter()` does.
-    pub(crate) fn add_user_frag(&mut self, frag: &PageFrag, truesize: usize) -> Result<(), SkbError> {
+    pub(crate) fn add_user_frag(
+        &mut self,
+        frag: &PageFrag,
+        truesize: usize,
+    ) -> Result<(), SkbError> {
         self.add_rx_frag(frag.page().get_page(), frag.offset(), frag.len(), truesize)
     }
 

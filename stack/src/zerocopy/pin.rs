@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::ids::{HostId, SockId};
+use crate::sim::World;
 use crate::skbuff::page::WeakPage;
 use crate::skbuff::zerocopy::UbufRef;
 use crate::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, Page, PageFrag, SkBuff};
-use crate::sim::World;
 
 /// A zero-copy `sendmsg()` in progress: its buffer, whether the route
 /// can take the user's pages, and the pages pinned so far (by page index

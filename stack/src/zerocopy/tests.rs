@@ -275,8 +275,14 @@ fn setsockopt_values_and_socket_types() {
     sim.spawn(h, "p", |p| async move {
         let t = p.socket(AF_INET, SOCK_STREAM, 0)?;
         assert_eq!(p.getsockopt(t, SOL_SOCKET, SO_ZEROCOPY)?, 0);
-        assert_eq!(p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, 2), Err(Errno::EINVAL));
-        assert_eq!(p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, -1), Err(Errno::EINVAL));
+        assert_eq!(
+            p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, 2),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, -1),
+            Err(Errno::EINVAL)
+        );
         p.setsockopt(t, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         assert_eq!(p.getsockopt(t, SOL_SOCKET, SO_ZEROCOPY)?, 1);
         // An unconnected socket fails with EPIPE and gives its id back.
@@ -451,7 +457,10 @@ fn udp_on_loopback_notifies_each_datagram_even_an_empty_one() {
                 .await?;
         }
         // No address on an unconnected socket: no id taken.
-        assert_eq!(p.send(u, b"z", MSG_ZEROCOPY).await, Err(Errno::EDESTADDRREQ));
+        assert_eq!(
+            p.send(u, b"z", MSG_ZEROCOPY).await,
+            Err(Errno::EDESTADDRREQ)
+        );
         let m = p.recv_errqueue(u)?;
         assert_eq!((m.ee.ee_info, m.ee.ee_data), (0, 2));
         assert_eq!(m.ee.ee_code, SO_EE_CODE_ZEROCOPY_COPIED);
@@ -468,4 +477,3 @@ fn udp_on_loopback_notifies_each_datagram_even_an_empty_one() {
     let r = sim.run();
     assert!(r.is_ok(), "{r}");
 }
-

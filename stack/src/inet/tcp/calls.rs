@@ -14,11 +14,11 @@ use super::{
 use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::page::WeakPage;
+use crate::skbuff::zerocopy::UbufRef;
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::task::WaitFor;
 use crate::trace::Layer;
-use crate::skbuff::page::WeakPage;
-use crate::skbuff::zerocopy::UbufRef;
 use crate::uapi::{MSG_PEEK, SockAddr};
 use crate::zerocopy::{TxZc, ZcSend};
 use std::rc::Rc;
@@ -322,7 +322,10 @@ impl World {
         let mss = tp.size_goal() as usize;
         // Without scatter-gather the bytes are copied and no segment holds
         // the buffer (tcp_sendmsg_locked() takes the copy path).
-        let uarg = zc.as_deref().filter(|z| z.sg).map(|z| UbufRef::clone(&z.uarg));
+        let uarg = zc
+            .as_deref()
+            .filter(|z| z.sg)
+            .map(|z| UbufRef::clone(&z.uarg));
         let mut taken = 0;
         let mut pinned = Vec::new();
         let data = &buf[from..];
