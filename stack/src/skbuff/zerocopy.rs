@@ -213,3 +213,66 @@ impl SkBuff {
         self.copy_ubufs()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user_page(byte: u8) -> Page {
+        let p = Page::alloc();
+        p.write(0, &[byte; 100]).unwrap();
+        p
+    }
+
+    #[test]
+    fn the_last_reference_reports_and_a_copy_marks_it_copied() {
+        let done = ZcDoneList::default();
+        let uarg = UbufInfo::new(SockId(3), 7, 100, 832, done.clone());
+        let page = user_page(9);
+        let mut a = SkBuff::alloc_skb(128).unwrap();
+        a.add_user_frag(&PageFrag::new(page.get_page(), 0, 100).unwrap(), 4096)
+            .unwrap();
+        a.zcopy_set(&uarg);
+        drop(uarg);
+        // The clone shares the frags and the one buffer reference.
+        let mut b = a.skb_clone();
+        assert_eq!(page.page_count(), 2);
+        // Delivered locally, the clone gets private pages and lets go.
+        assert_eq!(b.orphan_frags_rx().unwrap(), 100);
+        assert!(b.zcopy().is_none());
+        assert_eq!(b.to_vec(), vec![9; 100]);
+        assert_eq!(page.page_count(), 2, "the original still holds it");
+        drop(b);
+        assert!(done.take().is_empty(), "the original holds the buffer");
+        drop(a);
+        assert_eq!(page.page_count(), 1, "only our own handle is left");
+        let d = done.take();
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].lo, d[0].len, d[0].zerocopy), (7, 1, false));
+    }
+
+    #[test]
+    fn an_skb_freed_without_a_copy_reports_zerocopy() {
+        let done = ZcDoneList::default();
+        let uarg = UbufInfo::new(SockId(3), 0, 100, 832, done.clone());
+        uarg.extend(100);
+        let mut a = SkBuff::alloc_skb(128).unwrap();
+        a.add_user_frag(&PageFrag::new(user_page(1), 0, 100).unwrap(), 4096)
+            .unwrap();
+        a.zcopy_set(&uarg);
+        drop(uarg);
+        assert_eq!(a.orphan_frags_rx().unwrap(), 100);
+        let d = done.take();
+        assert_eq!((d[0].lo, d[0].len, d[0].zerocopy), (0, 2, false));
+        // Without a ubuf_info there is nothing to orphan.
+        let mut plain = SkBuff::alloc_skb(128).unwrap();
+        plain.add_copied_frags(&[1; 10]).unwrap();
+        assert_eq!(plain.orphan_frags_rx().unwrap(), 0);
+        let uarg = UbufInfo::new(SockId(3), 2, 100, 832, done.clone());
+        let mut c = SkBuff::alloc_skb(128).unwrap();
+        c.zcopy_set(&uarg);
+        drop(uarg);
+        drop(c);
+        assert!(done.take()[0].zerocopy, "freed after the NIC sent it");
+    }
+}

@@ -89,22 +89,21 @@ impl TxZc {
     pub(crate) fn pin(uarg: &UbufRef, buf: &[u8]) -> (TxZc, Vec<WeakPage>) {
         let mut send = ZcSend::new(UbufRef::clone(uarg), true);
         let (frags, pinned) = send.pin(buf, 0, buf.len());
-        let mut off = 0;
-        let frags = frags
-            .into_iter()
-            .map(|f| {
-                let at = off;
-                off += f.len();
-                (at, f)
-            })
-            .collect();
-        (
-            TxZc {
-                uarg: UbufRef::clone(uarg),
-                frags,
-            },
-            pinned,
-        )
+        let mut zc = TxZc {
+            uarg: UbufRef::clone(uarg),
+            frags: Vec::new(),
+        };
+        zc.append(0, frags);
+        (zc, pinned)
+    }
+
+    /// Adds pinned frags that carry the segment's bytes from `at` on.
+    pub(crate) fn append(&mut self, mut at: usize, frags: Vec<PageFrag>) {
+        for f in frags {
+            let len = f.len();
+            self.frags.push((at, f));
+            at += len;
+        }
     }
 
     /// `tcp_fragment()` cutting the segment at `at`: the frags after the

@@ -477,3 +477,40 @@ fn udp_on_loopback_notifies_each_datagram_even_an_empty_one() {
     let r = sim.run();
     assert!(r.is_ok(), "{r}");
 }
+
+#[test]
+fn a_buffer_covers_at_most_512_kib_of_sends() {
+    let mut sim = Sim::new(1);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    let cfg = LinkConfig::default()
+        .scatter_gather(true)
+        .bandwidth_bps(10_000_000);
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", cfg);
+    sim.spawn(b, "reader", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:7000")?;
+        p.listen(l, 1)?;
+        let (fd, _) = p.accept(l).await?;
+        let mut buf = vec![0u8; 65536];
+        while p.read(fd, &mut buf).await? > 0 {}
+        Ok(())
+    });
+    sim.spawn(a, "sender", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 2 << 20)?;
+        p.connect(fd, "10.0.0.2:7000").await?;
+        let one = crate::skbuff::skb_truesize_for(0) as u32;
+        p.send(fd, &[1u8; 300_000], MSG_ZEROCOPY).await?;
+        // 600 000 bytes would pass 512 KiB: a second buffer.
+        p.send(fd, &[2u8; 300_000], MSG_ZEROCOPY).await?;
+        assert_eq!(p.so_meminfo(fd)?[SK_MEMINFO_OPTMEM], 2 * one);
+        p.sleep(secs(2)).await;
+        let m = p.recv_errqueue(fd)?;
+        assert_eq!((m.ee.ee_info, m.ee.ee_data), (0, 1), "merged on the queue");
+        p.close(fd)
+    });
+    let r = sim.run();
+    assert!(r.is_ok(), "{r}");
+}

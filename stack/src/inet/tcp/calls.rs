@@ -371,16 +371,12 @@ impl World {
                 let (frags, newly) = z.pin(buf, at, n);
                 pinned.extend(newly);
                 let base = tail.data.len();
-                let tz = tail.zc.get_or_insert_with(|| TxZc {
-                    uarg: UbufRef::clone(u),
-                    frags: Vec::new(),
-                });
-                let mut off = base;
-                for f in frags {
-                    let len = f.len();
-                    tz.frags.push((off, f));
-                    off += len;
-                }
+                tail.zc
+                    .get_or_insert_with(|| TxZc {
+                        uarg: UbufRef::clone(u),
+                        frags: Vec::new(),
+                    })
+                    .append(base, frags);
             }
             tail.data.extend_from_slice(&data[taken..taken + n]);
             tp.write_seq = tp.write_seq.wrapping_add(n as u32);
