@@ -21,7 +21,14 @@ use stack::prelude::*;
 mod common;
 
 const SIZES: [usize; 4] = [100, 1_000, 10_000, 100_000];
-const ROUNDS: usize = 200;
+/// Rounds to time: enough for epoll's few microseconds to be measured
+/// warm, few enough that `poll()` over 100,000 fds ends in seconds.
+fn rounds(wait: Wait, n: usize) -> usize {
+    match wait {
+        Wait::Epoll => 5_000,
+        _ => (200_000 / n).clamp(20, 2_000),
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Wait {
@@ -100,8 +107,9 @@ fn print_table(rows: &[(String, Vec<Option<Duration>>)]) {
 }
 
 /// Wall time per round in the simulation: one process watches `n` bound
-/// UDP sockets; another sends it a datagram `ROUNDS` times.
+/// UDP sockets; another sends it a datagram each round.
 fn sim_round_time(wait: Wait, n: usize) -> Duration {
+    let rounds = rounds(wait, n);
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
     sim.set_tracing(false);
@@ -136,7 +144,7 @@ fn sim_round_time(wait: Wait, n: usize) -> Duration {
             }
         }
         let mut buf = [0u8; 16];
-        for _ in 0..ROUNDS {
+        for _ in 0..rounds {
             let ready = match wait {
                 Wait::Epoll => p.epoll_wait(ep, 8, -1).await?[0].data as i32,
                 Wait::Poll => {
@@ -158,7 +166,7 @@ fn sim_round_time(wait: Wait, n: usize) -> Duration {
     sim.spawn(h, "sender", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.sleep(start).await;
-        for _ in 0..ROUNDS {
+        for _ in 0..rounds {
             p.sendto(fd, b"ping", 0, "127.0.0.1:9000").await?;
             p.sleep(ms(1)).await;
         }
@@ -167,10 +175,10 @@ fn sim_round_time(wait: Wait, n: usize) -> Duration {
     // Setting up n sockets is not what is measured.
     sim.run_until(start - ms(1));
     let t = Instant::now();
-    let report = sim.run_until(start + ms(ROUNDS as u64 + 1));
+    let report = sim.run_until(start + ms(rounds as u64 + 1));
     let elapsed = t.elapsed();
     assert_eq!(report.exit_of("sender"), Some(&Exit::Ok), "{report}");
-    elapsed / ROUNDS as u32
+    elapsed / rounds as u32
 }
 
 /// Raises `RLIMIT_NOFILE` towards `want` (root may raise the hard limit);
@@ -188,6 +196,7 @@ fn raise_nofile(want: u64) -> u64 {
 /// Wall time per round on the real kernel: `n` UDP sockets on loopback,
 /// one of them receiving a datagram per round.
 fn real_round_time(wait: Wait, n: usize) -> Duration {
+    let rounds = rounds(wait, n);
     let socks: Vec<Socket> = (0..n)
         .map(|_| Socket::new(Domain::IPV4, Type::DGRAM.nonblocking(), None).expect("socket"))
         .collect();
@@ -211,7 +220,7 @@ fn real_round_time(wait: Wait, n: usize) -> Duration {
                 .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
                 .collect();
             let t = Instant::now();
-            for _ in 0..ROUNDS {
+            for _ in 0..rounds {
                 sender.send_to(b"ping", &to).expect("send");
                 poll(&mut pfds, PollTimeout::NONE).expect("poll");
                 active.recv(&mut buf).expect("recv");
@@ -232,7 +241,7 @@ fn real_round_time(wait: Wait, n: usize) -> Duration {
             }
             let mut evs = [Ev::empty(); 8];
             let t = Instant::now();
-            for _ in 0..ROUNDS {
+            for _ in 0..rounds {
                 sender.send_to(b"ping", &to).expect("send");
                 ep.wait(&mut evs, EpollTimeout::NONE).expect("epoll_wait");
                 active.recv(&mut buf).expect("recv");
@@ -240,5 +249,5 @@ fn real_round_time(wait: Wait, n: usize) -> Duration {
             t.elapsed()
         }
     };
-    elapsed / ROUNDS as u32
+    elapsed / rounds as u32
 }
