@@ -5,6 +5,7 @@
 //! (`tcp_shutdown()`), with the errno each gives in each state.
 
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::task::Poll;
 
 use super::{
@@ -21,7 +22,6 @@ use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, SockAddr};
 use crate::zerocopy::{TxZc, ZcSend};
-use std::rc::Rc;
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
