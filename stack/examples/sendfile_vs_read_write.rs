@@ -54,7 +54,7 @@ fn main() {
 
     println!("\nThe server's costs:");
     println!("{:<28} {:>15} {:>12}", "", "read()+write()", "sendfile()");
-    let rows: [(&str, fn(&Costs) -> u64); 5] = [
+    let rows: [Row; 5] = [
         ("system calls", |c| c.syscalls),
         ("bytes copied to user", |c| c.copied_to_user),
         ("bytes copied from user", |c| c.copied_from_user),
@@ -89,6 +89,9 @@ fn main() {
     }
 }
 
+/// A row of the table: its name and the counter it shows.
+type Row = (&'static str, fn(&Costs) -> u64);
+
 fn run(method: Method, file: &[u8]) -> Run {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
@@ -103,7 +106,7 @@ fn run(method: Method, file: &[u8]) -> Run {
         p.listen(l, 8)?;
         let got = std::rc::Rc::new(std::cell::Cell::new((0usize, 0u64, Costs::default())));
         let client_got = got.clone();
-        p.spawn("client", move |c| async move {
+        p.fork("client", move |c| async move {
             let s = c.socket(AF_INET, SOCK_STREAM, 0)?;
             c.connect(s, "127.0.0.1:8080").await?;
             let mut bytes = Vec::with_capacity(SIZE);
@@ -117,7 +120,7 @@ fn run(method: Method, file: &[u8]) -> Run {
             }
             client_got.set((bytes.len(), fnv1a(&bytes), c.process_costs()));
             c.close(s)
-        });
+        })?;
         let (s, _) = p.accept(l).await?;
         let before = p.process_costs();
         let f = p.open(PATH, O_RDONLY)?;

@@ -41,7 +41,7 @@ fn main() {
 
     println!("\nThe proxy's costs:");
     println!("{:<28} {:>15} {:>12}", "", "read()+write()", "splice()");
-    let rows: [(&str, fn(&Costs) -> u64); 5] = [
+    let rows: [Row; 5] = [
         ("system calls", |c| c.syscalls),
         ("bytes copied to user", |c| c.copied_to_user),
         ("bytes copied from user", |c| c.copied_from_user),
@@ -57,6 +57,9 @@ fn main() {
         SIZE / 4096
     );
 }
+
+/// A row of the table: its name and the counter it shows.
+type Row = (&'static str, fn(&Costs) -> u64);
 
 fn run(kind: Proxy, data: &[u8]) -> Costs {
     let mut sim = Sim::new(1);

@@ -1,108 +1,58 @@
-//! Starting a process from a process: `fork()` then `execve()` of a new
-//! program, as `posix_spawn()` and a shell's `a | b` do
-//! (`kernel/fork.c`: `copy_process()` → `dup_fd()`; `fs/exec.c`:
-//! `do_close_on_exec()`).
+//! `fork()` as far as files go (`kernel/fork.c`: `copy_process()` →
+//! `copy_files()` → `dup_fd()`).
 //!
-//! The child gets a copy of the parent's fd table: the same numbers
-//! pointing at the same open file descriptions, each now referenced once
-//! more (`f_count`). That is how a pipe made before the spawn connects the
-//! two: both hold both ends, and each closes the end it does not use
-//! (a pipe reaches end of file only when *every* write end is closed).
-//! Fds marked close-on-exec (`O_CLOEXEC`, `FD_CLOEXEC`) are not inherited,
-//! since the exec closes them.
+//! The child gets a copy of the parent's fd table: the same numbers point
+//! to the same open file descriptions, each of which gains a reference.
+//! That is how a pre-forking server hands one listening socket to many
+//! workers, and why they can all sleep in `accept()` on it (the thundering
+//! herd of [`crate::eventpoll`]'s chapter).
 //!
-//! Simplified: the child is a new program (an `async` body), not a copy of
-//! the parent's memory; there is no process tree (no `wait()`, no
-//! `SIGCHLD`), and nothing else is inherited but the host, the network
-//! namespace and `RLIMIT_NOFILE`.
+//! Simplified: the child is a new simulated process with its own body (an
+//! `async` block), not a copy of the parent's stack; only the fd table,
+//! the limits, the host and the namespace are inherited.
 
 use std::future::Future;
 
 use crate::errno::Errno;
-use crate::fs::FdTable;
-use crate::ids::{HostId, Pid};
-use crate::sim::World;
-use crate::syscalls::Process;
-use crate::task::{Task, TaskState};
-use crate::trace::Layer;
-
-impl World {
-    /// A new runnable task on `host` with the given fd table.
-    pub(crate) fn new_task(
-        &mut self,
-        host: HostId,
-        comm: &str,
-        files: FdTable,
-        nofile: u32,
-    ) -> Pid {
-        let pid = Pid(self.tasks.len() as u32);
-        let netns = self.host(host).init_net;
-        self.tasks.push(Task {
-            pid,
-            comm: comm.to_string(),
-            host,
-            netns,
-            files,
-            rlimit_nofile: nofile,
-            state: TaskState::Running,
-            syscall: String::new(),
-            syscalls: 0,
-            wakeups: 0,
-            costs: Default::default(),
-        });
-        self.runqueue.push_back(pid);
-        pid
-    }
-
-    /// `copy_process()` with `dup_fd()`, then the exec's
-    /// `do_close_on_exec()`: a child holding the parent's open files.
-    fn spawn_task(&mut self, parent: Pid, comm: &str) -> Pid {
-        let mut files = self.task(parent).files.clone();
-        let inherited: Vec<i32> = files.iter().map(|(fd, _)| fd).collect();
-        for fd in inherited {
-            if files.cloexec(fd).unwrap_or(false) {
-                let _ = files.remove(fd);
-            }
-        }
-        for (_, file) in files.iter() {
-            if let Some(f) = self.files.get_mut(&file) {
-                f.count += 1;
-            }
-        }
-        let (host, nofile) = (self.task(parent).host, self.task(parent).rlimit_nofile);
-        let child = self.new_task(host, comm, files, nofile);
-        self.trace(host, Layer::Syscall, |w| {
-            format!(
-                "{}[{parent}]: posix_spawn: pid {child} ({comm}) starts with {} inherited fds",
-                w.task(parent).comm,
-                w.task(child).files.len()
-            )
-        });
-        child
-    }
-}
+use crate::ids::Pid;
+use crate::syscalls::{Process, SysResult};
+use crate::task::Task;
 
 impl Process {
-    /// `posix_spawn()`: starts `body` as a new process `comm` on this host
-    /// that inherits this process's open fds (except those marked
-    /// close-on-exec), as `fork()` followed by `execve()` would. Returns
-    /// the child's pid; the child runs once this process next sleeps or
-    /// returns.
-    pub fn spawn<F, Fut>(&self, comm: &str, body: F) -> Pid
+    /// `fork()`: starts a child process named `comm` running `body`, with a
+    /// copy of this process's fd table. Returns the child's pid.
+    pub fn fork<F, Fut>(&self, comm: &str, body: F) -> SysResult<Pid>
     where
         F: FnOnce(Process) -> Fut,
         Fut: Future<Output = Result<(), Errno>> + 'static,
     {
-        let pid = self.call(
-            || format!("posix_spawn(\"{comm}\")"),
-            |w| w.spawn_task(self.pid, comm),
+        let child = self.call(
+            || "fork()".to_string(),
+            |w| {
+                let parent = w.task(self.pid);
+                let pid = Pid(w.tasks.len() as u32);
+                let mut t = Task::new(pid, comm, parent.host, parent.netns);
+                t.files = parent.files.clone();
+                t.rlimit_nofile = parent.rlimit_nofile;
+                let files: Vec<_> = t.files.iter().map(|(_, f)| f).collect();
+                for f in files {
+                    if let Some(file) = w.files.get_mut(&f) {
+                        file.count += 1;
+                    }
+                }
+                w.tasks.push(t);
+                w.runqueue.push_back(pid);
+                pid
+            },
         );
-        let child = Process {
+        let p = Process {
             world: self.world.clone(),
-            pid,
+            pid: child,
         };
-        let fut = Box::pin(body(child));
-        self.world.borrow_mut().born.push(fut);
-        pid
+        self.world
+            .borrow_mut()
+            .forked
+            .push((child, Box::pin(body(p))));
+        Ok(child)
     }
 }

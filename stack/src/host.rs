@@ -26,6 +26,18 @@ pub struct Costs {
     pub softirq_runs: u64,
     /// Processes woken from a wait queue.
     pub wakeups: u64,
+    /// Pages of user memory pinned by `MSG_ZEROCOPY` sends and referenced
+    /// by skb frags instead of being copied (`iov_iter_get_pages()`).
+    pub pages_pinned: u64,
+    /// Bytes of such pinned pages the kernel copied after all
+    /// (`skb_copy_ubufs()`: a zero-copy packet delivered to a local socket).
+    pub copied_ubufs: u64,
+    /// Calls of a file's `->poll` method: `select()` and `poll()` make one
+    /// per watched fd on every call and every wakeup; epoll makes one per
+    /// fd that became ready.
+    pub fds_polled: u64,
+    /// Runs of epoll's wait-queue callback (`ep_poll_callback`).
+    pub epoll_callbacks: u64,
     /// Page references the kernel took to move data without copying it
     /// (`get_page()` by `splice()`, `sendfile()`, `vmsplice()`): one for
     /// each pipe buffer or skb fragment that came to point at a page
@@ -35,8 +47,8 @@ pub struct Costs {
     /// Bytes the kernel copied from one of its buffers into another, on a
     /// path that moves data without user memory: pipe pages written into
     /// the page cache, an skb's linear part put into a page for a pipe
-    /// (`skb_splice_bits()`), a socket's data read into fresh pages
-    /// (`copy_splice_read()`). Neither `copy_to_user` nor `copy_from_user`.
+    /// (`skb_splice_bits()`), a splice's pages copied for a device that
+    /// cannot gather. Neither `copy_to_user` nor `copy_from_user`.
     pub copied_in_kernel: u64,
 }
 
@@ -51,6 +63,10 @@ impl Costs {
             hardirqs: self.hardirqs - before.hardirqs,
             softirq_runs: self.softirq_runs - before.softirq_runs,
             wakeups: self.wakeups - before.wakeups,
+            pages_pinned: self.pages_pinned - before.pages_pinned,
+            copied_ubufs: self.copied_ubufs - before.copied_ubufs,
+            fds_polled: self.fds_polled - before.fds_polled,
+            epoll_callbacks: self.epoll_callbacks - before.epoll_callbacks,
             pages_referenced: self.pages_referenced - before.pages_referenced,
             copied_in_kernel: self.copied_in_kernel - before.copied_in_kernel,
         }
@@ -66,6 +82,10 @@ impl Costs {
             hardirqs,
             softirq_runs,
             wakeups,
+            pages_pinned,
+            copied_ubufs,
+            fds_polled,
+            epoll_callbacks,
             pages_referenced,
             copied_in_kernel,
         } = *more;
@@ -76,6 +96,10 @@ impl Costs {
         self.hardirqs += hardirqs;
         self.softirq_runs += softirq_runs;
         self.wakeups += wakeups;
+        self.pages_pinned += pages_pinned;
+        self.copied_ubufs += copied_ubufs;
+        self.fds_polled += fds_polled;
+        self.epoll_callbacks += epoll_callbacks;
         self.pages_referenced += pages_referenced;
         self.copied_in_kernel += copied_in_kernel;
     }

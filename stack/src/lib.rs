@@ -41,7 +41,9 @@
 //! ```
 
 pub mod capture;
+pub mod datagram;
 pub mod errno;
+pub mod errqueue;
 pub mod eventpoll;
 pub mod fork;
 pub mod fs;
@@ -54,8 +56,10 @@ pub mod netdev;
 pub mod pagecache;
 pub mod pcap;
 pub mod pipe;
+pub mod poll;
 pub mod ramfs;
 pub mod read_write;
+pub mod select;
 pub mod seqdiag;
 pub mod sim;
 pub mod skbuff;
@@ -74,17 +78,26 @@ pub mod user_pages;
 pub mod views;
 pub mod wait;
 pub mod wire;
+pub mod zerocopy;
 
 /// What a program against the simulation needs: the simulation, the
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::errqueue::{ErrQueueMsg, SockExtendedErr};
+    pub use crate::eventpoll::{
+        EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
+    };
     pub use crate::ids::{HostId, Pid};
     pub use crate::netdev::link::LinkConfig;
+    pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
     pub use crate::user_pages::{UserBuf, UserSlice};
+    pub use crate::zerocopy::PinnedPages;
 }
+#[cfg(test)]
+mod eventpoll_tests;

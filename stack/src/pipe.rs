@@ -32,7 +32,7 @@
 //! Simplified: no FIFOs (named pipes), no packet mode (`O_DIRECT`, refused
 //! with `EINVAL`), no watch queues, no per-user page accounting
 //! (`pipe-user-pages-soft`), and every process is privileged for
-//! `F_SETPIPE_SZ`. `pipe_write()` wakes readers after every write when an
+//! `F_SETPIPE_SZ`. `pipe_write()` wakes readers after every write while an
 //! epoll or poll entry watches the pipe, which is what the kernel's
 //! `poll_usage` does once the pipe has been polled.
 
@@ -50,7 +50,7 @@ use crate::uapi::{
     EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM, F_GETPIPE_SZ, F_SETPIPE_SZ,
     O_CLOEXEC,
 };
-use crate::wait::{WaitEntry, WaitObj, WaitQueue, Wakeup};
+use crate::wait::{WaitObj, WaitQueue, Wakeup};
 
 /// `PIPE_DEF_BUFFERS`: a new pipe's ring holds 16 buffers (65536 bytes).
 pub const PIPE_DEF_BUFFERS: usize = 16;
@@ -280,10 +280,7 @@ impl Pipe {
     /// Whether an epoll or poll entry watches the read side (the
     /// simulation's stand-in for the kernel's `poll_usage`).
     fn polled(&self) -> bool {
-        self.rd_wait
-            .entries()
-            .iter()
-            .any(|e| !matches!(e, WaitEntry::Process { .. }))
+        self.rd_wait.has_pollers()
     }
 }
 
@@ -619,8 +616,7 @@ impl World {
     /// once no writer is left; a write end reports `EPOLLOUT | EPOLLWRNORM`
     /// while a buffer is free and `EPOLLERR` once no reader is left. The
     /// waits to register are on `rd_wait` for a read end and `wr_wait` for
-    /// a write end ([`World::pipe_poll_queues`]).
-    #[allow(dead_code)] // called by vfs_poll() once the poll core lands
+    /// a write end ([`World::pipe_wait_obj`]).
     pub(crate) fn pipe_poll(&self, file: FileId) -> u32 {
         let Some(f) = self.files.get(&file) else {
             return 0;
@@ -649,24 +645,17 @@ impl World {
         mask
     }
 
-    /// The wait queues `pipe_poll()` registers a poller on (`poll_wait()`
+    /// The wait queue `pipe_poll()` registers a poller on (`poll_wait()`
     /// on `rd_wait` for a read end, `wr_wait` for a write end).
-    #[allow(dead_code)] // called by vfs_poll() once the poll core lands
-    pub(crate) fn pipe_poll_queues(&self, file: FileId) -> Vec<WaitObj> {
-        let Some(f) = self.files.get(&file) else {
-            return Vec::new();
-        };
+    pub(crate) fn pipe_wait_obj(&self, file: FileId) -> Option<WaitObj> {
+        let f = self.files.get(&file)?;
         let FileKind::Pipe(id) = f.kind else {
-            return Vec::new();
+            return None;
         };
-        let mut out = Vec::new();
-        if f.readable() {
-            out.push(WaitObj::Pipe(id, PipeWq::Rd));
-        }
-        if f.writable() {
-            out.push(WaitObj::Pipe(id, PipeWq::Wr));
-        }
-        out
+        Some(WaitObj::Pipe(
+            id,
+            if f.readable() { PipeWq::Rd } else { PipeWq::Wr },
+        ))
     }
 
     /// `pipe_fcntl()`: `F_GETPIPE_SZ` gives the capacity in bytes;

@@ -105,6 +105,12 @@ impl World {
                 st_mode: S_IFCHR | 0o620,
                 st_size: 0,
             },
+            // The anonymous inode every epoll file shares: no file type.
+            FileKind::Epoll => Stat {
+                st_ino: 1,
+                st_mode: 0o600,
+                st_size: 0,
+            },
         })
     }
 

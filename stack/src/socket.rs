@@ -155,6 +155,9 @@ impl World {
                 uid: 0,
                 sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
+                error_queue: Default::default(),
+                omem_alloc: 0,
+                zc: Default::default(),
             },
         );
         match self.sock_map_fd(pid, id, flags) {
@@ -278,7 +281,11 @@ impl World {
         if f.count > 0 {
             return;
         }
+        self.eventpoll_release(file);
         let f = self.files.remove(&file).expect("open file");
+        if let FileKind::Epoll = f.kind {
+            self.ep_free(file);
+        }
         if let FileKind::Pipe(p) = f.kind {
             self.pipe_release(p, &f);
             return;
@@ -341,6 +348,7 @@ impl World {
                 "the handshake with {} to finish",
                 s.daddr.map(|a| a.to_string()).unwrap_or_default()
             ),
+            WaitFor::Events => format!("an event on socket {}", s.local()),
             WaitFor::Connection => {
                 format!("a connection on TCP {} (accept queue empty)", s.local())
             }
@@ -393,9 +401,9 @@ impl World {
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
-            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
         }
-        self.udp_sendmsg(pid, sk, buf, addr, nonblock)
+        self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
     /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; on a pipe,
@@ -411,6 +419,8 @@ impl World {
         match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(buf.len())),
+            // An epoll instance has no write (or read) file operation.
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_write(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_write(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self.sys_sendto(pid, fd, buf, 0, None, &mut st.done),
@@ -429,6 +439,11 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        // The error queue is read without the socket lock and never waits
+        // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).
+        if flags & MSG_ERRQUEUE != 0 {
+            return Poll::Ready(self.inet_recv_error(sk, buf).map(|m| (m.len, None)));
+        }
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             return self
@@ -451,6 +466,7 @@ impl World {
         match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(0)),
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self
@@ -535,6 +551,9 @@ impl World {
         if level != SOL_SOCKET {
             return Err(Errno::ENOPROTOOPT);
         }
+        if opt == SO_ZEROCOPY {
+            return self.sock_set_zerocopy(sk, val);
+        }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
@@ -598,6 +617,7 @@ impl World {
                 Family::Inet6 => AF_INET6,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
+            SO_ZEROCOPY => s.zc.enabled as i32,
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }

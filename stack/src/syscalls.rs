@@ -42,6 +42,8 @@ impl Process {
         let host = w.task(self.pid).host;
         let before = w.host(host).costs;
         let r = f(&mut w);
+        // Zero-copy buffers the call freed report before the process goes on.
+        w.zerocopy_run_callbacks();
         let spent = w.host(host).costs.since(&before);
         w.task_mut(self.pid).costs.add(&spent);
         r
@@ -262,6 +264,11 @@ impl Process {
         .await
     }
 
+    /// `dup(fd)`: another fd for the same open file.
+    pub fn dup(&self, fd: i32) -> SysResult<i32> {
+        self.call(|| format!("dup({fd})"), |w| w.sys_dup(self.pid, fd))
+    }
+
     /// `close(fd)`.
     pub fn close(&self, fd: i32) -> SysResult<()> {
         self.call(|| format!("close({fd})"), |w| w.sys_close(self.pid, fd))
@@ -361,6 +368,7 @@ impl Process {
             let f = &w.files[&file];
             let target = match &f.kind {
                 FileKind::Tty => "/dev/pts/0".to_string(),
+                FileKind::Epoll => "anon_inode:[eventpoll]".to_string(),
                 FileKind::Socket(s) => match w.socks.get(&s.sk) {
                     Some(sk) => format!("socket:[{}]", sk.inode),
                     None => "socket:[?]".to_string(),

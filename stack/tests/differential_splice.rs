@@ -11,8 +11,8 @@
 //! has no signals and always behaves that way. The real side makes its
 //! calls through `nix`'s safe wrappers (the workspace forbids `unsafe`), so
 //! a call taking an fd as `AsFd` can only name an fd that is open: the
-//! "bad fd number" cases of `splice()`, `sendfile()` and `vmsplice()` are
-//! checked in the simulation's own tests (`tests/pipe_splice.rs`).
+//! "fd not open" cases of `splice()`, `sendfile()` and `vmsplice()` run as
+//! a small C program instead (`c_probe`).
 //!
 //! Numbers that depend on how the kernel lays bytes out in pages are the
 //! point of several scenarios: a pipe takes 16 pages, so a write into an
@@ -23,12 +23,13 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::task::{Context, Poll, Waker};
 
 use nix::fcntl::{FcntlArg, OFlag, SpliceFFlags};
+use nix::poll::{PollFd as NixPollFd, PollFlags, PollTimeout};
 use nix::unistd::Whence;
 
 use stack::prelude::*;
@@ -68,6 +69,8 @@ trait Os {
     async fn tcp_socket(&self) -> i32;
     /// Lets loopback traffic be processed.
     async fn settle(&self);
+    /// `poll()` of one fd for `events`, not waiting: its `revents`.
+    async fn poll1(&self, fd: i32, events: u32) -> R<u32>;
 
     /// Reads until `n` bytes came or the stream ended.
     async fn read_n(&self, fd: i32, n: usize) -> R<Vec<u8>> {
@@ -299,6 +302,15 @@ impl Os for Real {
     async fn settle(&self) {
         std::thread::sleep(SETTLE);
     }
+
+    async fn poll1(&self, fd: i32, events: u32) -> R<u32> {
+        self.with(fd, |f| {
+            let flags = PollFlags::from_bits_retain(events as i16);
+            let mut fds = [NixPollFd::new(f.as_fd(), flags)];
+            nix_r(nix::poll::poll(&mut fds, PollTimeout::ZERO))?;
+            Ok(fds[0].revents().map_or(0, |r| r.bits() as u16 as u32))
+        })
+    }
 }
 
 /// The simulation: one process on a one-host world.
@@ -377,6 +389,12 @@ impl Os for Simulated {
 
     async fn settle(&self) {
         self.0.sleep(ms(50)).await;
+    }
+
+    async fn poll1(&self, fd: i32, events: u32) -> R<u32> {
+        let mut fds = [PollFd::new(fd, events)];
+        sim(self.0.poll(&mut fds, 0).await)?;
+        Ok(fds[0].revents)
     }
 }
 
@@ -532,6 +550,32 @@ async fn pipe_atomic_writes(os: &impl Os) -> Steps {
 #[test]
 fn writes_up_to_pipe_buf_are_atomic_and_larger_ones_may_split() {
     differential!(pipe_atomic_writes);
+}
+
+async fn pipe_poll_bits(os: &impl Os) -> Vec<(&'static str, R<u32>)> {
+    let both = POLLIN | POLLOUT;
+    let (r, w) = os.pipe2(O_NONBLOCK).await.expect("pipe2");
+    let mut seen = vec![
+        ("empty: read end", os.poll1(r, both).await),
+        ("empty: write end", os.poll1(w, both).await),
+    ];
+    let _ = os.write(w, b"x").await;
+    seen.push(("data: read end", os.poll1(r, both).await));
+    let _ = os.write(w, &[0; 70_000]).await;
+    seen.push(("full: write end", os.poll1(w, both).await));
+    let _ = os.close(w).await;
+    seen.push(("writer gone, data left: read end", os.poll1(r, both).await));
+    let _ = os.read(r, 1 << 20).await;
+    seen.push(("writer gone, drained: read end", os.poll1(r, both).await));
+    let (r2, w2) = os.pipe2(0).await.expect("pipe2");
+    let _ = os.close(r2).await;
+    seen.push(("reader gone: write end", os.poll1(w2, both).await));
+    seen
+}
+
+#[test]
+fn poll_on_a_pipe_reports_data_room_hangup_and_error() {
+    differential!(pipe_poll_bits);
 }
 
 async fn pipe_ends(os: &impl Os) -> (Steps, Vec<R<Vec<u8>>>) {
@@ -1063,4 +1107,68 @@ fn a_nonblocking_sendfile_to_a_busy_socket_stops_short_then_says_eagain() {
     let (short, offset_follows, second, f_pos) = differential!(sendfile_nonblocking);
     assert!(short && offset_follows);
     assert_eq!((second, f_pos), (Err("EAGAIN"), Ok(0)));
+}
+
+/// Calls naming an fd number that is not open: the real side needs C (a
+/// safe wrapper cannot name an fd that is not open).
+const BAD_FD_PROBE: &str = r#"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static void show(const char *what, long r) {
+    if (r < 0) printf("%s %s\n", what, strerrorname_np(errno));
+    else printf("%s %ld\n", what, r);
+}
+
+int main(void) {
+    int p[2];
+    if (pipe(p)) return 1;
+    char b[16] = {0};
+    struct iovec iov = { b, sizeof b };
+    show("splice from fd 999", splice(999, NULL, p[1], NULL, 10, 0));
+    show("splice to fd 999", splice(p[0], NULL, 999, NULL, 10, 0));
+    show("sendfile to fd 999", sendfile(999, p[0], NULL, 10));
+    show("sendfile from fd 999", sendfile(p[1], 999, NULL, 10));
+    show("vmsplice into fd 999", vmsplice(999, &iov, 1, 0));
+    return 0;
+}
+"#;
+
+#[test]
+fn calls_on_an_fd_that_is_not_open_are_ebadf() {
+    let out = c_probe("splice_bad_fd", BAD_FD_PROBE, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let real = String::from_utf8_lossy(&out.stdout).into_owned();
+    let sim_out = run_sim(|p| async move {
+        let (r, w) = p.pipe()?;
+        let buf = UserBuf::new(16);
+        let show = |what: &str, res: SysResult<usize>| match res {
+            Ok(n) => format!("{what} {n}\n"),
+            Err(e) => format!("{what} {}\n", e.name()),
+        };
+        Ok([
+            show(
+                "splice from fd 999",
+                p.splice(999, None, w, None, 10, 0).await,
+            ),
+            show(
+                "splice to fd 999",
+                p.splice(r, None, 999, None, 10, 0).await,
+            ),
+            show("sendfile to fd 999", p.sendfile(999, r, None, 10).await),
+            show("sendfile from fd 999", p.sendfile(w, 999, None, 10).await),
+            show(
+                "vmsplice into fd 999",
+                p.vmsplice(999, &[(&buf).into()], 0).await,
+            ),
+        ]
+        .concat())
+    });
+    same("calls on fd 999", real, sim_out);
 }

@@ -53,7 +53,7 @@ fn a_reader_sleeps_on_an_empty_pipe_until_the_writer_writes() {
     let h = sim.add_host("box");
     sim.spawn(h, "writer", |p| async move {
         let (r, w) = p.pipe()?;
-        p.spawn("reader", move |c| async move {
+        p.fork("reader", move |c| async move {
             c.close(w)?;
             let mut buf = [0u8; 64];
             let n = c.read(r, &mut buf).await?;
@@ -61,7 +61,7 @@ fn a_reader_sleeps_on_an_empty_pipe_until_the_writer_writes() {
             assert_eq!(c.now(), ms(3), "woken when the data came");
             assert_eq!(c.read(r, &mut buf).await?, 0, "then end of file");
             Ok(())
-        });
+        })?;
         p.close(r)?;
         p.sleep(ms(3)).await;
         assert_eq!(p.write(w, b"ping").await?, 4);
@@ -78,13 +78,13 @@ fn a_writer_sleeps_on_a_full_pipe_until_the_reader_drains_it() {
     let sent = data.clone();
     sim.spawn(h, "writer", |p| async move {
         let (r, w) = p.pipe()?;
-        p.spawn("reader", move |c| async move {
+        p.fork("reader", move |c| async move {
             c.close(w)?;
             c.sleep(ms(5)).await;
             let got = read_to_end(&c, r, 10_000).await?;
             assert_eq!(got, sent);
             Ok(())
-        });
+        })?;
         p.close(r)?;
         assert_eq!(
             p.write(w, &data).await?,
@@ -110,11 +110,11 @@ fn writers_blocked_on_a_full_pipe_wake_one_another() {
         // full and sleeps too. One read empties the pipe and wakes w1 only;
         // w1's last two pages leave room, so w1 must wake w2.
         for (name, len) in [("w1", 70_000), ("w2", 10_000)] {
-            p.spawn(name, move |c| async move {
+            p.fork(name, move |c| async move {
                 c.close(r)?;
                 assert_eq!(c.write(w, &vec![7u8; len]).await?, len);
                 c.close(w)
-            });
+            })?;
         }
         p.close(w)?;
         p.sleep(ms(1)).await;
@@ -131,13 +131,13 @@ fn closing_the_last_writer_wakes_a_blocked_reader_with_eof() {
     let h = sim.add_host("box");
     sim.spawn(h, "parent", |p| async move {
         let (r, w) = p.pipe()?;
-        p.spawn("reader", move |c| async move {
+        p.fork("reader", move |c| async move {
             c.close(w)?;
             let mut buf = [0u8; 8];
             assert_eq!(c.read(r, &mut buf).await?, 0);
             assert_eq!(c.now(), ms(2));
             Ok(())
-        });
+        })?;
         p.close(r)?;
         p.sleep(ms(2)).await;
         p.close(w)
@@ -151,11 +151,11 @@ fn closing_the_last_reader_ends_a_blocked_write_with_what_it_wrote() {
     let h = sim.add_host("box");
     sim.spawn(h, "writer", |p| async move {
         let (r, w) = p.pipe()?;
-        p.spawn("reader", move |c| async move {
+        p.fork("reader", move |c| async move {
             c.close(w)?;
             c.sleep(ms(2)).await;
             c.close(r)
-        });
+        })?;
         p.close(r)?;
         assert_eq!(
             p.write(w, &[1u8; 100_000]).await,
@@ -195,14 +195,14 @@ fn a_process_reading_its_own_pipe_is_a_deadlock_named_in_the_report() {
 }
 
 #[test]
-fn a_spawned_process_inherits_fds_but_not_close_on_exec_ones() {
+fn the_fd_table_shows_pipe_ends_and_files_and_a_fork_shares_them() {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
     sim.create_file(h, "/etc/motd", b"hi\n");
     let seen = Rc::new(Cell::new(0));
     let out = seen.clone();
     sim.spawn(h, "parent", |p| async move {
-        let (r, w) = p.pipe2(O_CLOEXEC)?;
+        let (r, w) = p.pipe()?;
         let f = p.open("/etc/motd", O_RDONLY)?;
         let table = p.fd_table();
         assert!(
@@ -217,34 +217,42 @@ fn a_spawned_process_inherits_fds_but_not_close_on_exec_ones() {
             table.contains(&format!("lr-x------ 1 root root 64 {f} -> /etc/motd")),
             "{table}"
         );
-        p.spawn("child", move |c| async move {
+        p.fork("child", move |c| async move {
             out.set(c.open_fds());
-            assert_eq!(c.fcntl(r, F_GETFD, 0), Err(Errno::EBADF), "closed on exec");
             let mut buf = [0u8; 8];
-            assert_eq!(c.read(f, &mut buf).await?, 3, "the file is shared");
+            assert_eq!(c.read(f, &mut buf).await?, 3, "the open file is shared");
+            assert_eq!(c.write(w, b"from the child").await?, 14);
             Ok(())
-        });
+        })?;
+        // The child runs while the parent sleeps here; end of file comes
+        // when it exits, closing its copy of the write end.
+        p.close(w)?;
+        assert_eq!(read_to_end(&p, r, 64).await?, b"from the child");
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            p.read(f, &mut buf).await?,
+            0,
+            "the child's read moved the shared f_pos"
+        );
         Ok(())
     });
     run_ok(sim);
-    assert_eq!(seen.get(), 4, "stdin, stdout, stderr and the file");
+    assert_eq!(
+        seen.get(),
+        6,
+        "stdin, stdout, stderr, both pipe ends and the file"
+    );
 }
 
 #[test]
-fn calls_on_fds_that_are_not_open_or_not_the_right_kind() {
+fn socket_calls_on_a_pipe_and_splice_to_udp() {
     let got = run_sim(|p| async move {
         let f = p.open("/f", O_RDWR | O_CREAT)?;
         p.write(f, b"abc").await?;
         let (r, w) = p.pipe()?;
         let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let buf = UserBuf::new(10);
         let mut b = [0u8; 4];
         Ok(vec![
-            sim(p.splice(99, None, w, None, 10, 0).await),
-            sim(p.splice(r, None, 99, None, 10, 0).await),
-            sim(p.sendfile(99, f, None, 10).await),
-            sim(p.sendfile(w, 99, None, 10).await),
-            sim(p.vmsplice(99, &[(&buf).into()], 0).await),
             sim(p.send(w, b"x", 0).await),
             sim(p.recv(r, &mut b, 0).await),
             sim(p.splice(f, Some(&mut 0), w, None, 3, 0).await),
@@ -254,11 +262,6 @@ fn calls_on_fds_that_are_not_open_or_not_the_right_kind() {
     assert_eq!(
         got,
         vec![
-            Err("EBADF"),
-            Err("EBADF"),
-            Err("EBADF"),
-            Err("EBADF"),
-            Err("EBADF"),
             Err("ENOTSOCK"),
             Err("ENOTSOCK"),
             Ok(3),
@@ -266,6 +269,48 @@ fn calls_on_fds_that_are_not_open_or_not_the_right_kind() {
             Err("EINVAL"),
         ]
     );
+}
+
+#[test]
+fn epoll_sees_a_pipe_fill_and_its_writer_go() {
+    let mut sim = Sim::new(1);
+    let h = sim.add_host("box");
+    sim.spawn(h, "watcher", |p| async move {
+        let (r, w) = p.pipe()?;
+        let ep = p.epoll_create1(0)?;
+        let watch = |fd: i32| {
+            Some(EpollEvent {
+                events: EPOLLIN,
+                data: fd as u64,
+            })
+        };
+        p.epoll_ctl(ep, EPOLL_CTL_ADD, r, watch(r))?;
+        p.fork("writer", move |c| async move {
+            c.close(r)?;
+            c.sleep(ms(2)).await;
+            c.write(w, b"hello").await?;
+            c.sleep(ms(2)).await;
+            c.close(w)
+        })?;
+        p.close(w)?;
+        let events = p.epoll_wait(ep, 8, -1).await?;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].events, EPOLLIN, "data, woken at {}", p.now());
+        assert_eq!(p.now(), ms(2));
+        let mut buf = [0u8; 8];
+        assert_eq!(p.read(r, &mut buf).await?, 5);
+        let events = p.epoll_wait(ep, 8, -1).await?;
+        assert_eq!(events[0].events, EPOLLHUP, "the last writer is gone");
+        assert_eq!(p.now(), ms(4));
+        // Regular files cannot be watched.
+        let f = p.open("/f", O_CREAT | O_RDWR)?;
+        assert_eq!(
+            p.epoll_ctl(ep, EPOLL_CTL_ADD, f, watch(f)),
+            Err(Errno::EPERM)
+        );
+        Ok(())
+    });
+    run_ok(sim);
 }
 
 #[test]
@@ -306,13 +351,13 @@ fn serve(data: &[u8], use_sendfile: bool) -> Costs {
         let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(l, "127.0.0.1:8080")?;
         p.listen(l, 8)?;
-        p.spawn("client", move |c| async move {
+        p.fork("client", move |c| async move {
             let s = c.socket(AF_INET, SOCK_STREAM, 0)?;
             c.connect(s, "127.0.0.1:8080").await?;
             let got = read_to_end(&c, s, 65_536).await?;
             assert!(got == expect, "the client got the file's bytes");
             Ok(())
-        });
+        })?;
         let (s, _) = p.accept(l).await?;
         let before = p.process_costs();
         let f = p.open("/srv/file", O_RDONLY)?;
@@ -366,13 +411,13 @@ fn a_nonblocking_sendfile_stops_short_and_a_blocking_one_waits_for_room() {
         let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(l, "127.0.0.1:8080")?;
         p.listen(l, 8)?;
-        p.spawn("client", |c| async move {
+        p.fork("client", |c| async move {
             let s = c.socket(AF_INET, SOCK_STREAM, 0)?;
             c.connect(s, "127.0.0.1:8080").await?;
             c.sleep(ms(10)).await;
             assert_eq!(read_to_end(&c, s, 1 << 20).await?.len(), SIZE);
             Ok(())
-        });
+        })?;
         let (s, _) = p.accept(l).await?;
         let f = p.open("/srv/file", O_RDONLY)?;
         // The client reads nothing for 10 ms: the send buffer and the
@@ -409,12 +454,12 @@ fn splice_from_an_empty_pipe_sleeps_until_the_writer_writes() {
         p.bind(l, "127.0.0.1:9000")?;
         p.listen(l, 8)?;
         let (r, w) = p.pipe()?;
-        p.spawn("producer", move |c| async move {
+        p.fork("producer", move |c| async move {
             c.close(r)?;
             c.sleep(ms(4)).await;
             c.write(w, b"through the pipe").await?;
             c.close(w)
-        });
+        })?;
         p.close(w)?;
         let s = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(s, "127.0.0.1:9000").await?;

@@ -149,8 +149,12 @@ impl fmt::Display for RunReport {
 }
 
 impl Executor {
-    pub(crate) fn add(&mut self, fut: ProcFuture) {
-        self.futures.push(Some(fut));
+    /// Takes a process's body; its slot is its pid.
+    pub(crate) fn add(&mut self, pid: Pid, fut: ProcFuture) {
+        if self.futures.len() <= pid.idx() {
+            self.futures.resize_with(pid.idx() + 1, || None);
+        }
+        self.futures[pid.idx()] = Some(fut);
     }
 
     pub(crate) fn run(&mut self, world: &RefCell<World>, until: Option<Nanos>) -> RunReport {
@@ -203,6 +207,10 @@ impl Executor {
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         loop {
+            let forked = std::mem::take(&mut world.borrow_mut().forked);
+            for (pid, fut) in forked {
+                self.add(pid, fut);
+            }
             let next = world.borrow_mut().runqueue.pop_front();
             let Some(pid) = next else { break };
             {
@@ -219,11 +227,6 @@ impl Executor {
             if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
                 self.futures[pid.idx()] = None;
                 world.borrow_mut().task_exit(pid, result);
-            }
-            // Processes it started (`Process::spawn`) join, in pid order.
-            let born = std::mem::take(&mut world.borrow_mut().born);
-            for fut in born {
-                self.add(fut);
             }
         }
         ran

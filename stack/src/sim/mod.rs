@@ -58,11 +58,19 @@ pub(crate) struct World {
     /// Every frame put on a link, for captures and diagrams.
     pub(crate) wire_log: Vec<crate::capture::WireFrame>,
     pub(crate) capture_enabled: bool,
+    /// epoll instances (`struct eventpoll`), by their file.
+    pub(crate) epolls: BTreeMap<FileId, crate::eventpoll::EventPoll>,
+    /// Which epoll items watch each file (`file->f_ep`), so the last
+    /// `close()` of a file can remove them (`eventpoll_release`).
+    pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
+    /// Processes started by `fork()` whose bodies the executor has yet to
+    /// take (`wake_up_new_task`).
+    pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
-    /// Bodies of processes a process started (`Process::spawn`), for the
-    /// executor to take, in pid order.
-    pub(crate) born: Vec<executor::ProcFuture>,
+    /// Zero-copy buffers whose last reference went, awaiting their
+    /// callback (`World::zerocopy_run_callbacks`).
+    pub(crate) zc_done: crate::skbuff::zerocopy::ZcDoneList,
 }
 
 impl World {
@@ -87,7 +95,10 @@ impl World {
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
-            born: Vec::new(),
+            zc_done: Default::default(),
+            epolls: BTreeMap::new(),
+            ep_links: BTreeMap::new(),
+            forked: Vec::new(),
         }
     }
 
@@ -172,6 +183,7 @@ impl World {
             Event::NeighTimer { dev, ip } => self.neigh_timer(dev, ip),
             Event::SynAckTimer { listener, remote } => self.tcp_synack_timer(listener, remote),
         }
+        self.zerocopy_run_callbacks();
     }
 }
 

@@ -150,7 +150,7 @@ fn pipe_poll_reports_data_room_hangup_and_error() {
         let mask = |fd: i32| {
             p.kernel(|world| {
                 let file = world.task(p.pid).files.get(fd).expect("fd");
-                world.pipe_poll(file)
+                world.file_poll_mask(file)
             })
         };
         assert_eq!(mask(r), 0, "empty: nothing to read");
@@ -172,11 +172,21 @@ fn pipe_poll_reports_data_room_hangup_and_error() {
             EPOLLOUT | EPOLLWRNORM | EPOLLERR,
             "room, but no reader"
         );
-        let queues = p.kernel(|world| {
-            let file = world.task(p.pid).files.get(r).expect("fd");
-            world.pipe_poll_queues(file).len()
+        let (rq, wq) = p.kernel(|world| {
+            let obj = |fd| world.file_wait_obj(world.task(p.pid).files.get(fd).expect("fd"));
+            (obj(r), obj(w2))
         });
-        assert_eq!(queues, 1, "a read end waits on rd_wait only");
+        assert!(
+            matches!(
+                rq,
+                Some(crate::wait::WaitObj::Pipe(_, crate::pipe::PipeWq::Rd))
+            ),
+            "a read end's poller waits on rd_wait"
+        );
+        assert!(matches!(
+            wq,
+            Some(crate::wait::WaitObj::Pipe(_, crate::pipe::PipeWq::Wr))
+        ));
         Ok(())
     });
 }

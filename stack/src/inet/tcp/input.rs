@@ -523,6 +523,9 @@ impl World {
             inode: 0,
             uid: parent.uid,
             tcp: Some(Box::new(tp)),
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: parent.zc.clone_for_child(),
         };
         self.socks.insert(id, child);
         let table = &mut self.ns_mut(ns).tcp;
@@ -1094,6 +1097,9 @@ impl World {
             inode: 0,
             uid: s.uid,
             tcp: Some(Box::new(tp)),
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: Default::default(),
         };
         self.socks.insert(id, tw);
         if let Some(r) = remote {

@@ -43,6 +43,7 @@
 pub mod calls;
 pub mod input;
 pub mod output;
+pub mod poll;
 pub mod splice;
 pub mod timer;
 
@@ -135,6 +136,10 @@ pub(crate) struct TxSeg {
     pub(crate) sent_at: Option<Nanos>,
     /// Sent more than once (its ACK gives no RTT sample: Karn's rule).
     pub(crate) retransmitted: bool,
+    /// The user pages this segment's bytes are sent from, for a
+    /// `MSG_ZEROCOPY` send (`data` keeps the bytes for the simulation's
+    /// own bookkeeping; what goes out references the pages).
+    pub(crate) zc: Option<crate::zerocopy::TxZc>,
 }
 
 impl TxSeg {
@@ -155,13 +160,15 @@ impl TxSeg {
         self.data.len() + self.frags.iter().map(PageFrag::len).sum::<usize>()
     }
 
-    /// Whether more payload may join this segment: not sent yet, not a SYN
-    /// or FIN, shorter than `goal`, and with a free fragment slot
-    /// (`tcp_skb_can_collapse_to()`, `MAX_SKB_FRAGS`).
+    /// Whether spliced pages may join this segment: not sent yet, not a
+    /// SYN or FIN, shorter than `goal`, not carrying a `MSG_ZEROCOPY`
+    /// buffer, and with a free fragment slot (`tcp_skb_can_collapse_to()`,
+    /// `MAX_SKB_FRAGS`).
     pub(crate) fn appendable(&self, goal: usize) -> bool {
         self.sent_at.is_none()
             && !self.fin
             && !self.syn
+            && self.zc.is_none()
             && self.len() < goal
             && self.frags.len() < crate::skbuff::MAX_SKB_FRAGS
     }
@@ -177,6 +184,7 @@ impl TxSeg {
             psh: false,
             sent_at: None,
             retransmitted: false,
+            zc: None,
         }
     }
 

@@ -30,7 +30,10 @@ pub(crate) struct Segment<'a> {
     pub(crate) options: TcpOptions,
     /// Copied payload, then spliced payload as page fragments.
     pub(crate) payload: &'a [u8],
+    /// Pages spliced in (`sendfile()`, `splice()`), after `payload`.
     pub(crate) frags: &'a [PageFrag],
+    /// The user pages a `MSG_ZEROCOPY` payload is sent from.
+    pub(crate) zc: Option<&'a crate::zerocopy::TxZc>,
 }
 
 impl World {
@@ -126,7 +129,7 @@ impl World {
         // gather: a segment costs its payload plus a small head. Spliced
         // pages join as fragments too (each a reference to the same page,
         // as the clone tcp_transmit_skb() sends shares them); a device
-        // that cannot gather gets the bytes linear.
+        // that cannot gather gets their bytes linear.
         let linear;
         let (payload, frags) = if rt.dev_sg || seg.frags.is_empty() {
             (seg.payload, seg.frags)
@@ -135,7 +138,13 @@ impl World {
             (&linear[..], &[][..])
         };
         let paged = rt.dev_sg && (!payload.is_empty() || !frags.is_empty());
-        let Some(mut skb) = self.alloc_skb_with_payload(MAX_TCP_HEADER, payload, paged) else {
+        let skb = match seg.zc {
+            // The clone tcp_transmit_skb() sends shares the segment's frags:
+            // the user's pages, not a copy.
+            Some(zc) => self.alloc_skb_zerocopy(MAX_TCP_HEADER, seg.payload, zc),
+            None => self.alloc_skb_with_payload(MAX_TCP_HEADER, payload, paged),
+        };
+        let Some(mut skb) = skb else {
             return;
         };
         for f in frags {
@@ -219,6 +228,7 @@ impl World {
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
         let frags = seg.frags.clone();
+        let zc = seg.zc.clone();
         if after(end, tp.snd_nxt) {
             tp.snd_nxt = end;
         }
@@ -239,6 +249,7 @@ impl World {
                 options,
                 payload: &data,
                 frags: &frags,
+                zc: zc.as_ref(),
             },
         );
     }
@@ -339,6 +350,7 @@ impl World {
                 options: TcpOptions::default(),
                 payload: &[],
                 frags: &[],
+                zc: None,
             },
         );
     }
@@ -396,6 +408,7 @@ impl World {
                 options: TcpOptions::default(),
                 payload: &[],
                 frags: &[],
+                zc: None,
             },
         );
     }
@@ -426,6 +439,7 @@ impl World {
                 },
                 payload: &[],
                 frags: &[],
+                zc: None,
             },
         );
     }

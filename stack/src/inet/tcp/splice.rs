@@ -82,7 +82,7 @@ impl World {
             let n = match &linear {
                 None => self.tcp_append_frags(sk, bvec, copied),
                 Some(bytes) => {
-                    let n = self.tcp_append(sk, &bytes[copied..]);
+                    let (n, _) = self.tcp_append(sk, bytes, copied, None);
                     let host = self.sk(sk).host;
                     self.costs(host).copied_in_kernel += n as u64;
                     n

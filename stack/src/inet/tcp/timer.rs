@@ -92,6 +92,7 @@ impl World {
                     frags,
                     fin: head.fin,
                     psh: head.psh,
+                    zc: head.zc.as_mut().map(|z| z.split_off(wnd)),
                     ..super::TxSeg::empty(head.seq.wrapping_add(wnd as u32))
                 };
                 head.fin = false;
