@@ -14,6 +14,48 @@ use crate::syscalls::{Process, SysResult};
 use crate::uapi::Stat;
 use crate::user_pages::UserSlice;
 
+/// Open flags by name, as `strace` prints them (`O_WRONLY|O_CREAT|O_TRUNC`).
+fn flags_text(flags: i32) -> String {
+    use crate::uapi::*;
+    let mut parts = vec![match flags & O_ACCMODE {
+        O_RDONLY => "O_RDONLY".to_string(),
+        O_WRONLY => "O_WRONLY".to_string(),
+        O_RDWR => "O_RDWR".to_string(),
+        _ => "O_ACCMODE".to_string(),
+    }];
+    let mut rest = flags & !O_ACCMODE;
+    for (bit, name) in [
+        (O_CREAT, "O_CREAT"),
+        (O_EXCL, "O_EXCL"),
+        (O_TRUNC, "O_TRUNC"),
+        (O_APPEND, "O_APPEND"),
+        (O_NONBLOCK, "O_NONBLOCK"),
+        (O_DIRECT, "O_DIRECT"),
+        (O_CLOEXEC, "O_CLOEXEC"),
+    ] {
+        if rest & bit != 0 {
+            parts.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#o}"));
+    }
+    parts.join("|")
+}
+
+/// `pipe2()` flags by name; `0` for none.
+fn pipe_flags_text(flags: i32) -> String {
+    if flags == 0 {
+        "0".to_string()
+    } else {
+        // pipe2 takes no access mode: drop the O_RDONLY the helper starts with.
+        flags_text(flags)
+            .trim_start_matches("O_RDONLY|")
+            .to_string()
+    }
+}
+
 /// `NULL` or `[offset]`, as `strace` prints an optional offset.
 fn off_text(off: &Option<&mut u64>) -> String {
     match off {
@@ -29,7 +71,7 @@ impl Process {
     /// `O_CREAT` is not given.
     pub fn open(&self, path: &str, flags: i32) -> SysResult<i32> {
         self.call(
-            || format!("open(\"{path}\", {flags:#o})"),
+            || format!("open(\"{path}\", {})", flags_text(flags)),
             |w| w.sys_open(self.pid, path, flags),
         )
     }
@@ -42,7 +84,7 @@ impl Process {
     /// `pipe2(flags)` with `O_NONBLOCK` and/or `O_CLOEXEC`.
     pub fn pipe2(&self, flags: i32) -> SysResult<(i32, i32)> {
         self.call(
-            || format!("pipe2({flags:#o})"),
+            || format!("pipe2({})", pipe_flags_text(flags)),
             |w| w.sys_pipe2(self.pid, flags),
         )
     }
@@ -150,5 +192,26 @@ impl Process {
             |w| w.sys_vmsplice(self.pid, fd, iov, flags),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::uapi::*;
+
+    #[test]
+    fn flags_print_as_strace_prints_them() {
+        assert_eq!(flags_text(O_RDONLY), "O_RDONLY");
+        assert_eq!(
+            flags_text(O_WRONLY | O_CREAT | O_TRUNC),
+            "O_WRONLY|O_CREAT|O_TRUNC"
+        );
+        assert_eq!(flags_text(O_RDWR | 0o10), "O_RDWR|0o10");
+        assert_eq!(pipe_flags_text(0), "0");
+        assert_eq!(
+            pipe_flags_text(O_NONBLOCK | O_CLOEXEC),
+            "O_NONBLOCK|O_CLOEXEC"
+        );
     }
 }

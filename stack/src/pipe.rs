@@ -607,7 +607,9 @@ impl World {
             self.pipes.remove(&id);
         }
         self.trace(host, Layer::Vfs, |_w| {
-            format!("pipe_release: pipe:[{ino}] has {readers} readers, {writers} writers")
+            format!(
+                "pipe_release: pipe:[{ino}] now has {readers} reader(s) and {writers} writer(s)"
+            )
         });
     }
 
