@@ -500,6 +500,11 @@ impl World {
         }
         match outcome {
             Some(r) => {
+                if r == Err(Errno::EPIPE) {
+                    self.trace(host, Layer::Vfs, |_w| {
+                        "pipe_write: no reader: EPIPE (Linux also sends SIGPIPE; the simulation has no signals)".to_string()
+                    });
+                }
                 let p = self.pipe(id);
                 let wake_next_writer = st.slept && !p.ring.is_full();
                 if was_empty || p.polled() {

@@ -478,3 +478,56 @@ fn splice_from_an_empty_pipe_sleeps_until_the_writer_writes() {
     });
     run_ok(sim);
 }
+
+/// Sends a 100000-byte file with `sendfile()` to a reader on another host
+/// across a link with or without scatter-gather; the sender's costs.
+fn sendfile_across_a_link(scatter_gather: bool) -> Costs {
+    const SIZE: usize = 100_000;
+    let mut sim = Sim::new(1);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    let cfg = LinkConfig::default().scatter_gather(scatter_gather);
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", cfg);
+    sim.create_file(a, "/srv/file", &pattern(SIZE));
+    sim.spawn(b, "reader", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 1)?;
+        let (s, _) = p.accept(l).await?;
+        assert!(read_to_end(&p, s, 65_536).await? == pattern(SIZE));
+        Ok(())
+    });
+    let costs = Rc::new(Cell::new(Costs::default()));
+    let out = costs.clone();
+    sim.spawn(a, "sender", move |p| async move {
+        let s = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(s, "10.0.0.2:80").await?;
+        let f = p.open("/srv/file", O_RDONLY)?;
+        let before = p.process_costs();
+        let mut sent = 0;
+        while sent < SIZE {
+            sent += p.sendfile(s, f, None, SIZE - sent).await?;
+        }
+        out.set(p.process_costs().since(&before));
+        p.close(s)
+    });
+    run_ok(sim);
+    costs.get()
+}
+
+#[test]
+fn without_scatter_gather_the_kernel_copies_what_sendfile_would_have_referenced() {
+    let sg = sendfile_across_a_link(true);
+    let linear = sendfile_across_a_link(false);
+    // 25 pages: the pipe references them either way.
+    assert_eq!((sg.copied_in_kernel, sg.copied_from_user), (0, 0));
+    assert!(
+        sg.pages_referenced > 2 * 25,
+        "a page cut by segment boundaries is referenced by each"
+    );
+    assert_eq!(
+        linear.copied_in_kernel, 100_000,
+        "no gather: the pages are copied into the segments"
+    );
+    assert_eq!((linear.pages_referenced, linear.copied_from_user), (25, 0));
+}
