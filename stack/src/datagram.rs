@@ -1,14 +1,28 @@
-//! Receiving one datagram from a socket's receive queue, for the
-//! protocols that keep message boundaries and need nothing of their own on
-//! the way out: raw IP and netlink (`net/core/datagram.c`:
-//! `skb_recv_datagram()`, `__skb_wait_for_more_packets()`,
-//! `skb_copy_datagram_msg()`; `net/core/sock.c`: `__sock_queue_rcv_skb()`).
+//! Datagram sockets' common parts (`net/core/datagram.c`).
 //!
-//! One call takes one whole `sk_buff`: a buffer too short for it gets its
-//! first bytes and `MSG_TRUNC`, and the rest is lost; with `MSG_TRUNC` in
-//! the flags the call returns the datagram's real length. `MSG_PEEK` leaves
-//! it queued. An empty queue makes the call sleep on the socket's wait
-//! queue, or fail with `EAGAIN` when non-blocking.
+//! Readiness: `datagram_poll()` and `udp_poll()` (`net/ipv4/udp.c`).
+//!
+//! Readable when a datagram is queued, or once `shutdown(SHUT_RD)` was
+//! called (then also `EPOLLRDHUP`); `EPOLLHUP` once both directions are
+//! shut; writable while less than half of `sk_sndbuf` is in flight
+//! (`sock_writeable()`); `EPOLLERR` with an error pending (an ICMP error on
+//! a connected socket) or anything on the error queue (zero-copy
+//! notifications).
+//!
+//! Simplified: `udp_poll()`'s check that drops a queued datagram with a bad
+//! checksum before reporting `EPOLLIN` to a blocking caller is left out, so
+//! such a datagram reports readable (the kernel would discard it first).
+//!
+//! Receiving, for the protocols that keep message boundaries and need
+//! nothing of their own on the way out, raw IP and netlink:
+//! `skb_recv_datagram()`, `__skb_wait_for_more_packets()`,
+//! `skb_copy_datagram_msg()`, and `__sock_queue_rcv_skb()`
+//! (`net/core/sock.c`). One call takes one whole `sk_buff`: a buffer too
+//! short for it gets its first bytes and `MSG_TRUNC`, and the rest is
+//! lost; with `MSG_TRUNC` in the flags the call returns the datagram's
+//! real length. `MSG_PEEK` leaves it queued. An empty queue makes the call
+//! sleep on the socket's wait queue, or fail with `EAGAIN` when
+//! non-blocking.
 
 use std::net::SocketAddr;
 use std::task::Poll;
@@ -17,9 +31,44 @@ use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::sim::World;
 use crate::skbuff::SkBuff;
+use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN};
 use crate::task::WaitFor;
-use crate::uapi::{MSG_PEEK, MSG_TRUNC};
+use crate::uapi::*;
 use crate::wait::Wakeup;
+
+impl World {
+    pub(crate) fn udp_poll(&self, sk: SockId) -> u32 {
+        self.datagram_poll(sk)
+    }
+
+    /// `datagram_poll()`: the readiness of any datagram socket (raw and
+    /// netlink sockets use it as is).
+    pub(crate) fn datagram_poll(&self, sk: SockId) -> u32 {
+        let s = self.sk(sk);
+        // sk_err set or the error queue not empty.
+        let mut mask = self.sock_poll_err(sk);
+        if s.shutdown & RCV_SHUTDOWN != 0 {
+            mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+        }
+        if s.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN {
+            mask |= EPOLLHUP;
+        }
+        if !s.receive_queue.is_empty() {
+            mask |= EPOLLIN | EPOLLRDNORM;
+        }
+        if sock_writeable(s.sndbuf, s.wmem_alloc) {
+            mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+        }
+        mask
+    }
+}
+
+/// `sock_writeable()`: `sk_wmem_alloc < sk_sndbuf / 2`. The kernel's
+/// `sk_wmem_alloc` starts at 1 (the socket holds a reference to itself);
+/// ours starts at 0, hence the `+ 1`.
+pub(crate) fn sock_writeable(sndbuf: u32, wmem_alloc: u32) -> bool {
+    wmem_alloc + 1 < sndbuf >> 1
+}
 
 /// What [`World::skb_recv_datagram`] hands back: bytes copied (or the
 /// datagram's length with `MSG_TRUNC`) and its source.
@@ -74,7 +123,7 @@ impl World {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
-            if self.sk(sk).shutdown & crate::sock::RCV_SHUTDOWN != 0 {
+            if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
                 return Poll::Ready(Ok(Received { n: 0, src: None }));
             }
             self.sleep_on(pid, sk, WaitFor::Datagram);

@@ -43,8 +43,11 @@
 pub mod capture;
 pub mod datagram;
 pub mod errno;
+pub mod errqueue;
 pub mod eventpoll;
+pub mod fork;
 pub mod fs;
+pub mod fs_syscalls;
 pub mod host;
 pub mod ids;
 pub mod inet;
@@ -52,13 +55,20 @@ pub mod iproute2;
 pub mod net_namespace;
 pub mod netdev;
 pub mod netlink;
+pub mod pagecache;
 pub mod pcap;
+pub mod pipe;
+pub mod poll;
+pub mod ramfs;
+pub mod read_write;
+pub mod select;
 pub mod seqdiag;
 pub mod sim;
 pub mod skbuff;
 pub mod snmp;
 pub mod sock;
 pub mod socket;
+pub mod splice;
 pub mod syscalls;
 pub mod sysctl;
 pub mod task;
@@ -66,20 +76,31 @@ pub mod tools;
 pub mod topology;
 pub mod trace;
 pub mod uapi;
+pub mod user_pages;
 pub mod views;
 pub mod wait;
 pub mod wire;
+pub mod zerocopy;
 
 /// What a program against the simulation needs: the simulation, the
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::errqueue::{ErrQueueMsg, SockExtendedErr};
+    pub use crate::eventpoll::{
+        EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
+    };
     pub use crate::ids::{HostId, NetNsId, Pid};
     pub use crate::net_namespace::InNetNs;
     pub use crate::netdev::link::LinkConfig;
+    pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
+    pub use crate::user_pages::{UserBuf, UserSlice};
+    pub use crate::zerocopy::PinnedPages;
 }
+#[cfg(test)]
+mod eventpoll_tests;

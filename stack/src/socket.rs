@@ -12,7 +12,7 @@
 use std::task::Poll;
 
 use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, SocketFile};
+use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
 use crate::inet::tcp::TcpSock;
 use crate::sim::World;
@@ -45,7 +45,7 @@ impl World {
         let file = self.task(pid).files.get(fd)?;
         match &self.files[&file].kind {
             FileKind::Socket(s) => Ok((file, s.sk)),
-            FileKind::Tty => Err(Errno::ENOTSOCK),
+            _ => Err(Errno::ENOTSOCK),
         }
     }
 
@@ -68,7 +68,7 @@ impl World {
         }
     }
 
-    fn new_file(&mut self, f: File) -> FileId {
+    pub(crate) fn new_file(&mut self, f: File) -> FileId {
         let id = FileId(self.next_file);
         self.next_file += 1;
         self.files.insert(id, f);
@@ -166,6 +166,9 @@ impl World {
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
                 netlink: (family == Family::Netlink)
                     .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
+                error_queue: Default::default(),
+                omem_alloc: 0,
+                zc: Default::default(),
             },
         );
         match self.sock_map_fd(pid, id, flags) {
@@ -191,8 +194,8 @@ impl World {
         }
     }
 
-    /// `get_next_ino()`: a socket's inode number.
-    fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
+    /// `get_next_ino()`: an inode number for a socket, a pipe or a file.
+    pub(crate) fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
         let h = self.host_mut(host);
         h.next_inode += 1;
         h.next_inode
@@ -293,7 +296,15 @@ impl World {
         if f.count > 0 {
             return;
         }
+        self.eventpoll_release(file);
         let f = self.files.remove(&file).expect("open file");
+        if let FileKind::Epoll = f.kind {
+            self.ep_free(file);
+        }
+        if let FileKind::Pipe(p) = f.kind {
+            self.pipe_release(p, &f);
+            return;
+        }
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
             if self.sk(s.sk).ty == SockType::Stream {
@@ -367,6 +378,7 @@ impl World {
                 "the handshake with {} to finish",
                 s.daddr.map(|a| a.to_string()).unwrap_or_default()
             ),
+            WaitFor::Events => format!("an event on socket {}", s.local()),
             WaitFor::Connection => {
                 format!("a connection on TCP {} (accept queue empty)", s.local())
             }
@@ -428,32 +440,34 @@ impl World {
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
-            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
         }
         match (self.sk(sk).family, self.sk(sk).ty) {
             (Family::Netlink, _) => return self.netlink_sendmsg(pid, sk, buf, addr),
             (_, SockType::Raw) => return self.raw_sendmsg(pid, sk, buf, addr, nonblock),
             _ => {}
         }
-        self.udp_sendmsg(pid, sk, buf, addr, nonblock)
+        self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
-    /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
-    /// swallows everything.
+    /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; on a pipe,
+    /// `pipe_write()`; on a regular file, into the page cache; the
+    /// terminal swallows everything.
     pub(crate) fn sys_write(
         &mut self,
         pid: Pid,
         fd: i32,
         buf: &[u8],
-        copied: &mut usize,
+        st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        match self.file_of(pid, fd) {
+        match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
-            Ok(File {
-                kind: FileKind::Tty,
-                ..
-            }) => Poll::Ready(Ok(buf.len())),
-            Ok(_) => self.sys_sendto(pid, fd, buf, 0, None, copied),
+            Ok(FileKind::Tty) => Poll::Ready(Ok(buf.len())),
+            // An epoll instance has no write (or read) file operation.
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Pipe(_)) => self.pipe_write(pid, fd, buf, st),
+            Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_write(pid, fd, buf)),
+            Ok(FileKind::Socket(_)) => self.sys_sendto(pid, fd, buf, 0, None, &mut st.done),
         }
     }
 
@@ -469,6 +483,11 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        // The error queue is read without the socket lock and never waits
+        // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).
+        if flags & MSG_ERRQUEUE != 0 {
+            return Poll::Ready(self.inet_recv_error(sk, buf).map(|m| (m.len, None)));
+        }
         let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             return self
@@ -483,21 +502,23 @@ impl World {
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
-    /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; the terminal reads
-    /// as end of file, like `/dev/null`.
+    /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; on a pipe,
+    /// `pipe_read()`; on a regular file, from the page cache; the terminal
+    /// reads as end of file, like `/dev/null`.
     pub(crate) fn sys_read(
         &mut self,
         pid: Pid,
         fd: i32,
         buf: &mut [u8],
+        st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        match self.file_of(pid, fd) {
+        match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
-            Ok(File {
-                kind: FileKind::Tty,
-                ..
-            }) => Poll::Ready(Ok(0)),
-            Ok(_) => self
+            Ok(FileKind::Tty) => Poll::Ready(Ok(0)),
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
+            Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
+            Ok(FileKind::Socket(_)) => self
                 .sys_recvfrom(pid, fd, buf, 0)
                 .map(|r| r.map(|(n, _)| n)),
         }
@@ -597,6 +618,9 @@ impl World {
         if level != SOL_SOCKET {
             return Err(Errno::ENOPROTOOPT);
         }
+        if opt == SO_ZEROCOPY {
+            return self.sock_set_zerocopy(sk, val);
+        }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
@@ -663,6 +687,7 @@ impl World {
                 Family::Netlink => AF_NETLINK,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
+            SO_ZEROCOPY => s.zc.enabled as i32,
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }
@@ -695,6 +720,7 @@ impl World {
                     .set_cloexec(fd, arg & FD_CLOEXEC != 0)?;
                 Ok(0)
             }
+            F_GETPIPE_SZ | F_SETPIPE_SZ => self.pipe_fcntl(pid, fd, cmd, arg),
             _ => Err(Errno::EINVAL),
         }
     }

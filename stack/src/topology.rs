@@ -15,7 +15,7 @@ use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
 use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
 use crate::sim::{Sim, World};
 use crate::syscalls::Process;
-use crate::task::{DEFAULT_NOFILE, Task, TaskState};
+use crate::task::{Task, TaskState};
 use crate::wire::ethernet::MacAddr;
 
 /// `txqueuelen` of an Ethernet device (`ip link` shows `qlen 1000`).
@@ -191,6 +191,7 @@ impl Sim {
             costs: Costs::default(),
             next_inode: 40_000,
             next_eth: 0,
+            ramfs: Default::default(),
         });
         let lo = w.new_loopback(host, netns);
         w.addr_add(lo, IpAddr::V4(Ipv4Addr::LOCALHOST), 8)
@@ -223,6 +224,7 @@ impl Sim {
             w.host_mut(h).next_eth += 1;
             let mut nic = Nic::new(DEFAULT_RING_SIZE, DEFAULT_RING_SIZE);
             nic.link = Some(link);
+            nic.sg = cfg.scatter_gather;
             let dev = w.new_dev(
                 h,
                 ns,
@@ -291,18 +293,7 @@ impl Sim {
             let mut w = self.world.borrow_mut();
             let pid = Pid(w.tasks.len() as u32);
             let host = w.ns(netns).host;
-            w.tasks.push(Task {
-                pid,
-                comm: comm.to_string(),
-                host,
-                netns,
-                files: Default::default(),
-                rlimit_nofile: DEFAULT_NOFILE,
-                state: TaskState::Running,
-                syscall: String::new(),
-                syscalls: 0,
-                wakeups: 0,
-            });
+            w.tasks.push(Task::new(pid, comm, host, netns));
             w.open_stdio(pid);
             w.runqueue.push_back(pid);
             pid
@@ -311,7 +302,7 @@ impl Sim {
             world: self.world.clone(),
             pid,
         };
-        self.exec.add(Box::pin(body(p)));
+        self.exec.add(pid, Box::pin(body(p)));
         pid
     }
 
@@ -422,11 +413,24 @@ impl World {
         t.syscall = call;
     }
 
-    /// A process's sleep timer fired.
+    /// A process's sleep timer fired: the end of a `nanosleep()`, or the
+    /// timeout of a `poll()`, `select()` or `epoll_wait()` that is still
+    /// asleep on a wait queue (it leaves the queue, as
+    /// `schedule_hrtimeout()` returning does).
     pub(crate) fn timer_wake(&mut self, pid: Pid) {
-        if matches!(self.task(pid).state, TaskState::Sleeping { .. }) {
-            self.task_mut(pid).state = TaskState::Running;
-            self.runqueue.push_back(pid);
+        let now = self.now;
+        match self.task(pid).state {
+            // A stale timer from an earlier sleep must not end this one.
+            TaskState::Sleeping { until } if until == now => {}
+            TaskState::Blocked { on, .. } if self.task(pid).timeout == Some(now) => {
+                if let Some(wq) = self.wq_mut(on) {
+                    wq.remove_where(|e| matches!(e, crate::wait::WaitEntry::Process { pid: p, .. } if *p == pid));
+                }
+                self.task_mut(pid).timed_out = true;
+            }
+            _ => return,
         }
+        self.task_mut(pid).state = TaskState::Running;
+        self.runqueue.push_back(pid);
     }
 }

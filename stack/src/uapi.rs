@@ -252,6 +252,8 @@ pub fn sockopt_name(level: i32, opt: i32) -> String {
         SO_REUSEPORT => "SO_REUSEPORT".into(),
         SO_PROTOCOL => "SO_PROTOCOL".into(),
         SO_DOMAIN => "SO_DOMAIN".into(),
+        SO_ZEROCOPY => "SO_ZEROCOPY".into(),
+        SO_MEMINFO => "SO_MEMINFO".into(),
         n => n.to_string(),
     }
 }
@@ -299,3 +301,130 @@ pub const POLLERR: u32 = EPOLLERR;
 pub const POLLHUP: u32 = EPOLLHUP;
 /// `POLLRDHUP`.
 pub const POLLRDHUP: u32 = EPOLLRDHUP;
+
+// ------------------------------------------------- files, pipes and splice
+// (`include/uapi/asm-generic/fcntl.h`, `include/uapi/linux/fs.h`,
+// `include/linux/splice.h`, `include/uapi/linux/stat.h`)
+
+pub use crate::fs::{O_ACCMODE, O_RDONLY, O_WRONLY};
+/// `O_CREAT`: create the file if it does not exist.
+pub const O_CREAT: i32 = 0o100;
+/// `O_EXCL`: with `O_CREAT`, fail with `EEXIST` if the file exists.
+pub const O_EXCL: i32 = 0o200;
+/// `O_TRUNC`: empty the file on open (if opened for writing).
+pub const O_TRUNC: i32 = 0o1000;
+/// `O_APPEND`: every write goes to the end of the file.
+pub const O_APPEND: i32 = 0o2000;
+/// `O_DIRECT` (for a pipe: packet mode, not modelled).
+pub const O_DIRECT: i32 = 0o40000;
+/// `O_LARGEFILE`: set by `open()` on 64-bit kernels (`force_o_largefile()`),
+/// so `fcntl(F_GETFL)` shows it on regular files.
+pub const O_LARGEFILE: i32 = 0o100000;
+/// `O_CLOEXEC` (the same bit as `SOCK_CLOEXEC`).
+pub const O_CLOEXEC: i32 = 0o2000000;
+
+/// `SEEK_SET`: the offset is from the start of the file.
+pub const SEEK_SET: i32 = 0;
+/// `SEEK_CUR`: from the current position.
+pub const SEEK_CUR: i32 = 1;
+/// `SEEK_END`: from the end of the file.
+pub const SEEK_END: i32 = 2;
+
+/// `F_SETPIPE_SZ` (`F_LINUX_SPECIFIC_BASE + 7`).
+pub const F_SETPIPE_SZ: i32 = 1031;
+/// `F_GETPIPE_SZ` (`F_LINUX_SPECIFIC_BASE + 8`).
+pub const F_GETPIPE_SZ: i32 = 1032;
+/// `PIPE_BUF`: a write of at most this many bytes to a pipe is atomic.
+pub const PIPE_BUF: usize = 4096;
+
+/// `SPLICE_F_MOVE`: a hint, ignored since 2.6.21.
+pub const SPLICE_F_MOVE: u32 = 0x01;
+/// `SPLICE_F_NONBLOCK`: do not sleep on the pipe.
+pub const SPLICE_F_NONBLOCK: u32 = 0x02;
+/// `SPLICE_F_MORE`: more data follows (a hint to a socket).
+pub const SPLICE_F_MORE: u32 = 0x04;
+/// `SPLICE_F_GIFT`: for `vmsplice()`, the pages are given to the kernel.
+pub const SPLICE_F_GIFT: u32 = 0x08;
+/// `SPLICE_F_ALL`: every valid flag.
+pub const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
+
+/// `S_IFMT`: the file-type bits of `st_mode`.
+pub const S_IFMT: u32 = 0o170000;
+/// `S_IFSOCK`: a socket.
+pub const S_IFSOCK: u32 = 0o140000;
+/// `S_IFREG`: a regular file.
+pub const S_IFREG: u32 = 0o100000;
+/// `S_IFCHR`: a character device (the terminal).
+pub const S_IFCHR: u32 = 0o020000;
+/// `S_IFIFO`: a pipe.
+pub const S_IFIFO: u32 = 0o010000;
+
+/// What `fstat()` reports (`struct stat`, the fields the simulation
+/// knows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// `st_ino`.
+    pub st_ino: u64,
+    /// `st_mode`: the file type (`S_IFREG`, `S_IFIFO`, ...) and permissions.
+    pub st_mode: u32,
+    /// `st_size`: bytes in a regular file; 0 for pipes and sockets.
+    pub st_size: u64,
+}
+// ---- MSG_ZEROCOPY and the error queue (include/uapi/asm-generic/socket.h,
+// include/linux/socket.h, include/uapi/linux/errqueue.h, include/uapi/linux/in.h,
+// include/uapi/linux/in6.h, include/uapi/linux/sock_diag.h)
+
+/// `SO_ZEROCOPY`: allow `MSG_ZEROCOPY` sends on this socket.
+pub const SO_ZEROCOPY: i32 = 60;
+/// `SO_MEMINFO`: the socket's memory counters, `SK_MEMINFO_VARS` `u32`s.
+pub const SO_MEMINFO: i32 = 55;
+/// `MSG_ZEROCOPY`: send from the user's pages without copying them (with
+/// `SO_ZEROCOPY` set; ignored otherwise).
+pub const MSG_ZEROCOPY: i32 = 0x400_0000;
+/// `MSG_ERRQUEUE`: read the socket's error queue instead of its data.
+pub const MSG_ERRQUEUE: i32 = 0x2000;
+/// `MSG_CTRUNC`: the control buffer was too small for a control message.
+pub const MSG_CTRUNC: i32 = 0x8;
+/// `SOL_IP`: the level of IPv4 control messages (= `IPPROTO_IP`).
+pub const SOL_IP: i32 = 0;
+/// `SOL_IPV6` (= `IPPROTO_IPV6`).
+pub const SOL_IPV6: i32 = 41;
+/// `IP_RECVERR`: the type of an IPv4 error-queue control message.
+pub const IP_RECVERR: i32 = 11;
+/// `IPV6_RECVERR`: the type of an IPv6 error-queue control message.
+pub const IPV6_RECVERR: i32 = 25;
+/// `SO_EE_ORIGIN_NONE`.
+pub const SO_EE_ORIGIN_NONE: u8 = 0;
+/// `SO_EE_ORIGIN_LOCAL`: an error this host found.
+pub const SO_EE_ORIGIN_LOCAL: u8 = 1;
+/// `SO_EE_ORIGIN_ICMP`: an ICMP error.
+pub const SO_EE_ORIGIN_ICMP: u8 = 2;
+/// `SO_EE_ORIGIN_ICMP6`: an ICMPv6 error.
+pub const SO_EE_ORIGIN_ICMP6: u8 = 3;
+/// `SO_EE_ORIGIN_TXSTATUS` (= `SO_EE_ORIGIN_TIMESTAMPING`).
+pub const SO_EE_ORIGIN_TXSTATUS: u8 = 4;
+/// `SO_EE_ORIGIN_ZEROCOPY`: a `MSG_ZEROCOPY` completion.
+pub const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
+/// `SO_EE_CODE_ZEROCOPY_COPIED`: the kernel had to copy the data after all.
+pub const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
+/// `SK_MEMINFO_RMEM_ALLOC`: index into the `SO_MEMINFO` array.
+pub const SK_MEMINFO_RMEM_ALLOC: usize = 0;
+/// `SK_MEMINFO_RCVBUF`.
+pub const SK_MEMINFO_RCVBUF: usize = 1;
+/// `SK_MEMINFO_WMEM_ALLOC`.
+pub const SK_MEMINFO_WMEM_ALLOC: usize = 2;
+/// `SK_MEMINFO_SNDBUF`.
+pub const SK_MEMINFO_SNDBUF: usize = 3;
+/// `SK_MEMINFO_FWD_ALLOC`.
+pub const SK_MEMINFO_FWD_ALLOC: usize = 4;
+/// `SK_MEMINFO_WMEM_QUEUED`.
+pub const SK_MEMINFO_WMEM_QUEUED: usize = 5;
+/// `SK_MEMINFO_OPTMEM`: `sk_omem_alloc`, where pending zero-copy
+/// notifications are charged.
+pub const SK_MEMINFO_OPTMEM: usize = 6;
+/// `SK_MEMINFO_BACKLOG`.
+pub const SK_MEMINFO_BACKLOG: usize = 7;
+/// `SK_MEMINFO_DROPS`.
+pub const SK_MEMINFO_DROPS: usize = 8;
+/// `SK_MEMINFO_VARS`: the length of the `SO_MEMINFO` array.
+pub const SK_MEMINFO_VARS: usize = 9;

@@ -18,7 +18,8 @@
 //! (`autoremove_wake_function`); epoll and poll entries stay until their
 //! owner removes them.
 
-use crate::ids::{FileId, Pid, SockId};
+use crate::ids::{FileId, Pid, PipeId, SockId};
+use crate::pipe::PipeWq;
 use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 
@@ -27,6 +28,16 @@ use crate::trace::Layer;
 pub(crate) enum WaitObj {
     /// A socket's `sk_wq`.
     Sock(SockId),
+    /// An epoll instance's `ep->wq`, where `epoll_wait()` callers sleep.
+    Epoll(FileId),
+    /// An epoll instance's `ep->poll_wait`, for those who poll the epoll fd.
+    EpollPoll(FileId),
+    /// Many queues at once: a process in `select()`/`poll()` (its
+    /// `poll_wqueues`); it has no queue of its own.
+    PollTable(Pid),
+    /// One of a pipe's two wait queues: `rd_wait` (readers wait for data)
+    /// or `wr_wait` (writers wait for room).
+    Pipe(PipeId, PipeWq),
 }
 
 impl WaitObj {
@@ -34,6 +45,22 @@ impl WaitObj {
     fn queue_name(self) -> &'static str {
         match self {
             WaitObj::Sock(_) => "the socket's wait queue",
+            WaitObj::Epoll(_) => "the epoll instance's wait queue",
+            WaitObj::EpollPoll(_) => "the epoll instance's poll queue",
+            WaitObj::PollTable(_) => "the wait queues of the fds it polls",
+            WaitObj::Pipe(_, PipeWq::Rd) => "the pipe's rd_wait",
+            WaitObj::Pipe(_, PipeWq::Wr) => "the pipe's wr_wait",
+        }
+    }
+
+    /// The kernel function that does the wakeup, as the trace prints it:
+    /// the pipe's own wakeups, or the callback's name.
+    fn waker_name(self, why: Wakeup) -> &'static str {
+        match (self, why) {
+            (WaitObj::Pipe(..), Wakeup::DataReady) => "wakeup_pipe_readers",
+            (WaitObj::Pipe(..), Wakeup::WriteSpace) => "wakeup_pipe_writers",
+            (WaitObj::Pipe(..), _) => "pipe_release: wake_up_interruptible_all",
+            _ => why.name(),
         }
     }
 }
@@ -50,9 +77,12 @@ pub(crate) enum Wakeup {
     StateChange,
     /// `sk_error_report`: an error is pending (`EPOLLERR`).
     ErrorReport,
+    /// epoll's callback passing the news on to its own waiters
+    /// (`ep_poll_callback` → `wake_up(&ep->wq)`, and `ep_poll_safewake` for
+    /// those polling the epoll fd): one exclusive waiter.
+    EpollEvent,
 }
 
-#[allow(dead_code)] // keys are read by epoll's callback
 impl Wakeup {
     /// The callback's name, as the trace prints it.
     pub(crate) fn name(self) -> &'static str {
@@ -61,6 +91,7 @@ impl Wakeup {
             Wakeup::WriteSpace => "sk_write_space",
             Wakeup::StateChange => "sk_state_change",
             Wakeup::ErrorReport => "sk_error_report",
+            Wakeup::EpollEvent => "ep_poll_callback",
         }
     }
 
@@ -74,6 +105,7 @@ impl Wakeup {
             Wakeup::WriteSpace => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
             Wakeup::StateChange => 0,
             Wakeup::ErrorReport => EPOLLERR,
+            Wakeup::EpollEvent => EPOLLIN,
         }
     }
 
@@ -88,7 +120,6 @@ impl Wakeup {
 }
 
 /// One entry on a wait queue.
-#[allow(dead_code)] // epoll and poll entries arrive with fs/eventpoll and fs/select
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WaitEntry {
     /// A process sleeping in a blocking system call; exclusive for
@@ -99,17 +130,19 @@ pub(crate) enum WaitEntry {
     Epoll {
         ep: FileId,
         file: FileId,
+        fd: i32,
         exclusive: bool,
     },
-    /// A process in `select()`/`poll()` (`pollwake`).
-    Poll(Pid),
+    /// A process in `select()`/`poll()` (`pollwake`), with the events it
+    /// asked for on this file: a keyed wakeup for anything else passes it by.
+    Poll { pid: Pid, key: u32 },
 }
 
 impl WaitEntry {
     pub(crate) fn exclusive(&self) -> bool {
         match *self {
             WaitEntry::Process { exclusive, .. } | WaitEntry::Epoll { exclusive, .. } => exclusive,
-            WaitEntry::Poll(_) => false,
+            WaitEntry::Poll { .. } => false,
         }
     }
 
@@ -125,7 +158,6 @@ pub(crate) struct WaitQueue {
     entries: Vec<WaitEntry>,
 }
 
-#[allow(dead_code)] // removal is for epoll and poll entries
 impl WaitQueue {
     /// `add_wait_queue` (head) or `add_wait_queue_exclusive` (tail);
     /// idempotent, so a process that re-checks and sleeps again waits once.
@@ -138,11 +170,6 @@ impl WaitQueue {
         } else {
             self.entries.insert(0, e);
         }
-    }
-
-    /// `remove_wait_queue`.
-    pub(crate) fn remove(&mut self, e: &WaitEntry) {
-        self.entries.retain(|x| x != e);
     }
 
     /// Removes every entry that matches, for `poll_freewait` and for an
@@ -191,6 +218,14 @@ impl WaitQueue {
             .any(|e| matches!(e, WaitEntry::Process { .. }))
     }
 
+    /// Whether an epoll item or a `poll()`/`select()` caller is hooked on.
+    pub(crate) fn has_pollers(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| !matches!(e, WaitEntry::Process { .. }))
+    }
+
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[WaitEntry] {
         &self.entries
     }
@@ -201,6 +236,10 @@ impl crate::sim::World {
     pub(crate) fn wq_mut(&mut self, obj: WaitObj) -> Option<&mut WaitQueue> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get_mut(&sk).map(|s| &mut s.wq),
+            WaitObj::Epoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.wq),
+            WaitObj::EpollPoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.poll_wait),
+            WaitObj::PollTable(_) => None,
+            WaitObj::Pipe(p, which) => self.pipes.get_mut(&p).map(|p| p.wq_mut(which)),
         }
     }
 
@@ -208,6 +247,9 @@ impl crate::sim::World {
     fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get(&sk).map(|s| s.host),
+            WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
+            WaitObj::PollTable(pid) => Some(self.task(pid).host),
+            WaitObj::Pipe(p, _) => self.pipes.get(&p).map(|p| p.host),
         }
     }
 
@@ -241,10 +283,14 @@ impl crate::sim::World {
         why: Wakeup,
     ) -> bool {
         match *e {
-            WaitEntry::Process { pid, .. } | WaitEntry::Poll(pid) => {
-                self.try_to_wake_up(host, pid, why.name(), obj)
+            WaitEntry::Process { pid, .. } => {
+                self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
             }
-            WaitEntry::Epoll { ep, file, .. } => self.ep_poll_callback(ep, file, why),
+            WaitEntry::Poll { pid, key } => {
+                let k = why.key();
+                (k == 0 || k & key != 0) && self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
+            }
+            WaitEntry::Epoll { ep, file, fd, .. } => self.ep_poll_callback(ep, (file, fd), why),
         }
     }
 
@@ -304,6 +350,12 @@ impl crate::sim::World {
     pub(crate) fn describe_wait(&self, obj: WaitObj, waits: WaitFor) -> String {
         match obj {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
+            WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.describe_epoll_wait(ep),
+            WaitObj::PollTable(pid) => format!(
+                "any of {} fds to become ready",
+                self.task(pid).poll_table.len()
+            ),
+            WaitObj::Pipe(p, which) => self.describe_pipe_wait(p, which),
         }
     }
 }
@@ -353,6 +405,7 @@ mod tests {
         let ep = |n| WaitEntry::Epoll {
             ep: FileId(n),
             file: FileId(0),
+            fd: 3,
             exclusive: true,
         };
         q.add(ep(1));

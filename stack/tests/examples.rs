@@ -353,3 +353,213 @@ fn demux_wildcards() {
         assert!(out.contains(line), "{line:?} missing:\n{out}");
     }
 }
+
+/// The row of `mechanism` in the table under `heading`, split on spaces.
+fn table_row<'a>(out: &'a str, heading: &str, mechanism: &str) -> Vec<&'a str> {
+    out.lines()
+        .skip_while(|l| !l.contains(heading))
+        .find(|l| l.starts_with(mechanism))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn select_vs_epoll() {
+    let out = check("select_vs_epoll");
+    for (n, heading) in [
+        (10, "== 10 idle"),
+        (1_000, "== 1000 idle"),
+        (10_000, "== 10000 idle"),
+    ] {
+        // poll() asks every fd twice per call (before sleeping and after the
+        // wakeup) and copies 8 bytes per pollfd in and 2 back.
+        let fds = n + 1;
+        let poll = table_row(&out, heading, "poll");
+        assert_eq!(
+            poll[1..],
+            [2 * fds, 8 * fds, 2 * fds].map(|v| v.to_string()),
+            "{out}"
+        );
+        // epoll_wait: the one ready item, one 12-byte event out.
+        let epoll = table_row(&out, heading, "epoll_wait");
+        assert_eq!(epoll[1..], ["1", "0", "12"], "{out}");
+    }
+    assert!(
+        table_row(&out, "== 10000 idle", "select").contains(&"impossible:"),
+        "{out}"
+    );
+    assert_eq!(
+        table_row(&out, "== 1000 idle", "select")[1],
+        "2002",
+        "{out}"
+    );
+}
+
+#[test]
+fn epoll_level_vs_edge() {
+    let out = check("epoll_level_vs_edge");
+    let calls: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("epoll_wait calls that returned: "))
+        .collect();
+    assert_eq!(calls, ["3", "1", "1"], "{out}");
+    let stall = section(
+        &out,
+        "one read per event ==",
+        "== edge-triggered, read until",
+    );
+    assert_eq!(field(&stall, "ESTAB", 1), Some("2000"), "{out}");
+    assert!(stall.iter().any(|l| l.starts_with("DEADLOCK")), "{out}");
+    let drained = section(&out, "read until EAGAIN ==", "\u{0}");
+    assert!(
+        drained.iter().any(|l| l.contains("read -> EAGAIN")),
+        "{out}"
+    );
+    assert!(
+        drained.iter().any(|l| l.contains("client: got the reply")),
+        "{out}"
+    );
+}
+
+#[test]
+fn thundering_herd() {
+    let out = check("thundering_herd");
+    let wakeups = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .and_then(|l| l[42..].split_whitespace().next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(wakeups("blocking accept()"), "1", "{out}");
+    assert_eq!(wakeups("epoll_wait() per worker"), "4", "{out}");
+    assert_eq!(wakeups("the same with EPOLLEXCLUSIVE"), "1", "{out}");
+    assert_eq!(wakeups("accept() on SO_REUSEPORT"), "1", "{out}");
+}
+
+#[test]
+fn msg_zerocopy() {
+    let out = check("msg_zerocopy");
+    let part = |n: usize| {
+        let start = out
+            .find(&format!("== {n}."))
+            .unwrap_or_else(|| panic!("part {n} missing"));
+        let end = out[start + 4..]
+            .find("== ")
+            .map_or(out.len(), |e| start + 4 + e);
+        &out[start..end]
+    };
+    // A plain send copies everything; zero-copy over a gathering NIC
+    // copies nothing and pins the 256 pages instead.
+    assert!(part(1).contains("copied_from_user 1048576 B, pages pinned 0"));
+    assert!(part(2).contains("copied_from_user 0 B, pages pinned 256"));
+    // The pages are held, and nothing is notified, until the ACKs come.
+    assert!(part(2).contains("the kernel still holds 256 of our pages"));
+    assert!(part(2).contains("EAGAIN: nothing completed yet"));
+    assert!(part(2).contains("ee_code 0 (sent from our pages)"));
+    assert!(!part(2).contains("COPIED"));
+    assert!(part(2).contains("pages still held: 0"));
+    // Loopback copies on the way in: COPIED, every byte.
+    assert!(part(3).contains("ee_code 1 (COPIED)"));
+    assert!(part(3).contains("the kernel copied 1048576 B of the pinned pages"));
+    // Without scatter-gather: copied at send(), notified at once.
+    assert!(part(4).contains("copied_from_user 1048576 B, pages pinned 0"));
+    assert!(part(4).contains("ids 0..=3, ee_code 1 (COPIED)"));
+    // Every id 0..=3 is notified in each zero-copy part.
+    for n in 2..=4 {
+        assert!(part(n).contains("..=3"), "part {n}: {}", part(n));
+        assert!(part(n).contains("every buffer is ours again"));
+    }
+}
+
+/// The value in `column` (0 = first number) of the table row named `row`.
+fn table_value(out: &str, row: &str, column: usize) -> Option<u64> {
+    out.lines()
+        .find(|l| l.starts_with(row))?
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .nth(column)
+}
+
+#[test]
+fn sendfile_vs_read_write() {
+    let out = check("sendfile_vs_read_write");
+    // read()+write() copies every byte twice; sendfile() copies none and
+    // references each of the 256 pages twice (pipe, then TCP segment).
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied in the kernel", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "page references taken", 1),
+        Some(512),
+        "{out}"
+    );
+    assert_eq!(table_value(&out, "system calls", 1), Some(3), "{out}");
+    assert_eq!(out.matches("the file, intact").count(), 2, "{out}");
+    assert!(out.contains("now has 2 references"), "{out}");
+    assert!(
+        out.contains("has 1 reference, the page cache's alone"),
+        "{out}"
+    );
+}
+
+#[test]
+fn splice_proxy() {
+    let out = check("splice_proxy");
+    assert_eq!(
+        out.matches("exactly what the client sent").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied in the kernel", 1),
+        Some(0),
+        "{out}"
+    );
+    assert!(
+        table_value(&out, "page references taken", 1).is_some_and(|n| n >= 512),
+        "{out}"
+    );
+}

@@ -103,7 +103,7 @@ impl World {
                 if fragment { " (fragment)" } else { "" }
             )
         });
-        let mut skb = if fragment {
+        let skb = if fragment {
             match self.ip_defrag(ns, skb, &hdr) {
                 Some(whole) => whole,
                 None => return,
@@ -111,7 +111,11 @@ impl World {
         } else {
             skb
         };
+        let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
+            return;
+        };
         // ip_local_deliver_finish(): raw sockets get their copies first.
+        let mut skb = skb;
         let raw = self.raw_v4_input(ns, &mut skb, &hdr, fragment);
         // ip_protocol_deliver_rcu(): delivered if a protocol handler takes it.
         let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
@@ -240,6 +244,9 @@ impl World {
                 hdr.saddr, hdr.daddr, hdr.next_header
             )
         });
+        let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
+            return;
+        };
         self.ns_mut(ns).mib.inc(Mib::Ip6InDelivers);
         let (s, d) = (IpAddr::V6(hdr.saddr), IpAddr::V6(hdr.daddr));
         match hdr.next_header {

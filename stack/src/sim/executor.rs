@@ -29,7 +29,7 @@ use crate::errno::Errno;
 use crate::ids::{HostId, Pid};
 use crate::task::TaskState;
 
-type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
+pub(crate) type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
 
 /// Guards against a program that never lets the simulation end (for
 /// example a timer that re-arms itself forever).
@@ -149,8 +149,12 @@ impl fmt::Display for RunReport {
 }
 
 impl Executor {
-    pub(crate) fn add(&mut self, fut: ProcFuture) {
-        self.futures.push(Some(fut));
+    /// Takes a process's body; its slot is its pid.
+    pub(crate) fn add(&mut self, pid: Pid, fut: ProcFuture) {
+        if self.futures.len() <= pid.idx() {
+            self.futures.resize_with(pid.idx() + 1, || None);
+        }
+        self.futures[pid.idx()] = Some(fut);
     }
 
     pub(crate) fn run(&mut self, world: &RefCell<World>, until: Option<Nanos>) -> RunReport {
@@ -203,6 +207,10 @@ impl Executor {
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         loop {
+            let forked = std::mem::take(&mut world.borrow_mut().forked);
+            for (pid, fut) in forked {
+                self.add(pid, fut);
+            }
             let next = world.borrow_mut().runqueue.pop_front();
             let Some(pid) = next else { break };
             {

@@ -49,14 +49,28 @@ pub(crate) struct World {
     pub(crate) tasks: Vec<Task>,
     pub(crate) files: BTreeMap<FileId, File>,
     pub(crate) socks: BTreeMap<SockId, Sock>,
+    /// Every pipe, until both its ends are closed.
+    pub(crate) pipes: BTreeMap<crate::ids::PipeId, crate::pipe::Pipe>,
+    pub(crate) next_pipe: u32,
     pub(crate) next_file: u32,
     pub(crate) next_sock: u32,
     pub(crate) next_skb: u64,
     /// Every frame put on a link, for captures and diagrams.
     pub(crate) wire_log: Vec<crate::capture::WireFrame>,
     pub(crate) capture_enabled: bool,
+    /// epoll instances (`struct eventpoll`), by their file.
+    pub(crate) epolls: BTreeMap<FileId, crate::eventpoll::EventPoll>,
+    /// Which epoll items watch each file (`file->f_ep`), so the last
+    /// `close()` of a file can remove them (`eventpoll_release`).
+    pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
+    /// Processes started by `fork()` whose bodies the executor has yet to
+    /// take (`wake_up_new_task`).
+    pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
+    /// Zero-copy buffers whose last reference went, awaiting their
+    /// callback (`World::zerocopy_run_callbacks`).
+    pub(crate) zc_done: crate::skbuff::zerocopy::ZcDoneList,
 }
 
 impl World {
@@ -73,12 +87,18 @@ impl World {
             tasks: Vec::new(),
             files: BTreeMap::new(),
             socks: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            next_pipe: 0,
             next_file: 0,
             next_sock: 0,
             next_skb: 0,
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
+            zc_done: Default::default(),
+            epolls: BTreeMap::new(),
+            ep_links: BTreeMap::new(),
+            forked: Vec::new(),
         }
     }
 
@@ -163,6 +183,7 @@ impl World {
             Event::NeighTimer { dev, ip } => self.neigh_timer(dev, ip),
             Event::SynAckTimer { listener, remote } => self.tcp_synack_timer(listener, remote),
         }
+        self.zerocopy_run_callbacks();
     }
 }
 

@@ -5,6 +5,7 @@
 //! (`tcp_shutdown()`), with the errno each gives in each state.
 
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::task::Poll;
 
 use super::{
@@ -14,10 +15,13 @@ use super::{
 use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::page::WeakPage;
+use crate::skbuff::zerocopy::UbufRef;
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, SockAddr};
+use crate::zerocopy::{TxZc, ZcSend};
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
@@ -223,99 +227,193 @@ impl World {
 
     /// `tcp_sendmsg()`: copy into the write queue, in segments of at most
     /// one MSS, then push what the windows allow. Returns once the bytes are
-    /// copied: the peer has not necessarily received anything.
+    /// copied: the peer has not necessarily received anything. With
+    /// `MSG_ZEROCOPY` on a `SO_ZEROCOPY` socket the segments reference the
+    /// caller's pages instead ([`crate::zerocopy`]).
     pub(crate) fn tcp_sendmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &[u8],
+        flags: i32,
+        copied: &mut usize,
+        nonblock: bool,
+    ) -> Poll<Result<usize, Errno>> {
+        let mut zc = match self.tcp_zerocopy_begin(pid, sk, flags, buf.len()) {
+            Ok(zc) => zc,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let r = self.tcp_sendmsg_locked(pid, sk, buf, copied, nonblock, zc.as_mut());
+        self.tcp_zerocopy_end(pid, sk, zc, r)
+    }
+
+    fn tcp_sendmsg_locked(
         &mut self,
         pid: Pid,
         sk: SockId,
         buf: &[u8],
         copied: &mut usize,
         nonblock: bool,
+        mut zc: Option<&mut ZcSend>,
     ) -> Poll<Result<usize, Errno>> {
         loop {
-            let s = self.sk(sk);
-            if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
-                if *copied > 0 {
-                    return Poll::Ready(Ok(*copied));
-                }
-                // sk_stream_error(): the pending error first, then EPIPE
-                // (with SIGPIPE, which the simulation notes but does not send).
-                return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE)));
+            if let Some(r) = self.tcp_send_gate(pid, sk, *copied, *copied == buf.len(), nonblock) {
+                return r;
             }
-            match s.state {
-                TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
-                TCP_SYN_SENT | TCP_SYN_RECV => {
-                    if nonblock {
-                        return Poll::Ready(Err(Errno::EAGAIN));
-                    }
-                    self.sleep_on(pid, sk, WaitFor::Connect);
-                    return Poll::Pending;
-                }
-                _ => return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE))),
-            }
-            if *copied == buf.len() {
-                self.tcp_push(sk);
-                return Poll::Ready(Ok(*copied));
-            }
-            let sndbuf = self.sk(sk).sndbuf;
-            if self.tp(sk).wmem_queued >= sndbuf {
-                self.tcp_push(sk);
-                if nonblock {
-                    return Poll::Ready(if *copied > 0 {
-                        Ok(*copied)
-                    } else {
-                        Err(Errno::EAGAIN)
-                    });
-                }
-                self.sleep_on(pid, sk, WaitFor::SendSpace);
-                return Poll::Pending;
-            }
-            let n = self.tcp_append(sk, &buf[*copied..]);
+            let (n, pinned) = self.tcp_append(sk, buf, *copied, zc.as_deref_mut());
             let host = self.sk(sk).host;
-            self.costs(host).copied_from_user += n as u64;
+            match zc.as_deref() {
+                // The pages are referenced, not copied.
+                Some(z) if z.sg => self.zerocopy_pinned(host, sk, pinned),
+                _ => self.costs(host).copied_from_user += n as u64,
+            }
             *copied += n;
         }
     }
 
-    /// Appends bytes to the tail segment, or to new ones, up to one MSS
-    /// each and as far as the send buffer allows; returns bytes taken.
-    fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
+    /// The checks `tcp_sendmsg_locked()` makes before queueing more bytes,
+    /// shared by the copying path and the page path (`MSG_SPLICE_PAGES`):
+    /// `None` when there is room to queue; otherwise what the call
+    /// returns now (a pending error or `EPIPE`, the bytes queued so far,
+    /// `EAGAIN`) or `Pending` after putting the process to sleep (for the
+    /// handshake, or for send-buffer space: `sk_stream_wait_memory()`).
+    /// `done` says every byte is queued: push and return.
+    pub(crate) fn tcp_send_gate(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        copied: usize,
+        done: bool,
+        nonblock: bool,
+    ) -> Option<Poll<Result<usize, Errno>>> {
+        let s = self.sk(sk);
+        if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
+            if copied > 0 {
+                return Some(Poll::Ready(Ok(copied)));
+            }
+            // sk_stream_error(): the pending error first, then EPIPE
+            // (with SIGPIPE, which the simulation notes but does not send).
+            return Some(Poll::Ready(Err(self
+                .sock_error(sk)
+                .unwrap_or(Errno::EPIPE))));
+        }
+        match s.state {
+            TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
+            TCP_SYN_SENT | TCP_SYN_RECV => {
+                if nonblock {
+                    return Some(Poll::Ready(Err(Errno::EAGAIN)));
+                }
+                self.sleep_on(pid, sk, WaitFor::Connect);
+                return Some(Poll::Pending);
+            }
+            _ => {
+                return Some(Poll::Ready(Err(self
+                    .sock_error(sk)
+                    .unwrap_or(Errno::EPIPE))));
+            }
+        }
+        if done {
+            self.tcp_push(sk);
+            return Some(Poll::Ready(Ok(copied)));
+        }
+        let sndbuf = self.sk(sk).sndbuf;
+        if self.tp(sk).wmem_queued >= sndbuf {
+            self.tcp_push(sk);
+            if nonblock {
+                return Some(Poll::Ready(if copied > 0 {
+                    Ok(copied)
+                } else {
+                    Err(Errno::EAGAIN)
+                }));
+            }
+            self.sleep_on(pid, sk, WaitFor::SendSpace);
+            return Some(Poll::Pending);
+        }
+        None
+    }
+
+    /// Appends `buf[from..]` to the tail segment, or to new ones, up to one
+    /// MSS each and as far as the send buffer allows; returns bytes taken
+    /// and user pages newly pinned. Zero-copy bytes join a segment only if
+    /// it has no other zero-copy buffer and room in its frag array
+    /// (`skb_zerocopy_iter_stream()`'s `EEXIST` and `EMSGSIZE`). Copied
+    /// bytes do not join a segment that carries spliced pages: they start
+    /// a new one (the kernel would copy them into a page of its own after
+    /// the spliced ones).
+    pub(crate) fn tcp_append(
+        &mut self,
+        sk: SockId,
+        buf: &[u8],
+        from: usize,
+        mut zc: Option<&mut ZcSend>,
+    ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
+        // Without scatter-gather the bytes are copied and no segment holds
+        // the buffer (tcp_sendmsg_locked() takes the copy path).
+        let uarg = zc
+            .as_deref()
+            .filter(|z| z.sg)
+            .map(|z| UbufRef::clone(&z.uarg));
         let mut taken = 0;
+        let mut pinned = Vec::new();
+        let data = &buf[from..];
         while taken < data.len() && tp.wmem_queued < sndbuf {
-            let room = match tp.write_queue.back() {
-                Some(t) if t.sent_at.is_none() && !t.fin && !t.syn && t.data.len() < mss => {
-                    mss - t.data.len()
+            let at = from + taken;
+            let fits = |t: &TxSeg| -> usize {
+                if t.sent_at.is_some()
+                    || t.fin
+                    || t.syn
+                    || !t.frags.is_empty()
+                    || t.data.len() >= mss
+                {
+                    return 0;
                 }
-                _ => {
-                    let seg = TxSeg {
-                        seq: tp.write_seq,
-                        data: Vec::new(),
-                        syn: false,
-                        fin: false,
-                        psh: false,
-                        sent_at: None,
-                        retransmitted: false,
-                    };
+                let room = mss - t.data.len();
+                match (&uarg, &t.zc) {
+                    (Some(u), Some(tz)) if !Rc::ptr_eq(u, &tz.uarg) => 0,
+                    (Some(_), tz) => {
+                        TxZc::room_for(tz.as_ref().map_or(0, |z| z.frags.len()), at, room)
+                    }
+                    (None, _) => room,
+                }
+            };
+            let room = match tp.write_queue.back().map(fits).unwrap_or(0) {
+                0 => {
+                    let seg = TxSeg::empty(tp.write_seq);
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
-                    mss
+                    match &uarg {
+                        Some(_) => TxZc::room_for(0, at, mss),
+                        None => mss,
+                    }
                 }
+                room => room,
             };
             let n = room.min(data.len() - taken);
             let tail = tp.write_queue.back_mut().expect("just ensured");
+            if let (Some(u), Some(z)) = (&uarg, zc.as_deref_mut()) {
+                let (frags, newly) = z.pin(buf, at, n);
+                pinned.extend(newly);
+                let base = tail.data.len();
+                tail.zc
+                    .get_or_insert_with(|| TxZc {
+                        uarg: UbufRef::clone(u),
+                        frags: Vec::new(),
+                    })
+                    .append(base, frags);
+            }
             tail.data.extend_from_slice(&data[taken..taken + n]);
             tp.write_seq = tp.write_seq.wrapping_add(n as u32);
             tp.wmem_queued += n as u32;
             taken += n;
         }
-        taken
+        (taken, pinned)
     }
 
     /// `tcp_push()`: mark the end of this write with PSH and send.
-    fn tcp_push(&mut self, sk: SockId) {
+    pub(crate) fn tcp_push(&mut self, sk: SockId) {
         if let Some(t) = self.tp_mut(sk).write_queue.back_mut()
             && t.sent_at.is_none()
         {
@@ -586,13 +684,9 @@ impl World {
             return;
         }
         let seg = TxSeg {
-            seq: tp.write_seq,
-            data: Vec::new(),
             syn,
             fin,
-            psh: false,
-            sent_at: None,
-            retransmitted: false,
+            ..TxSeg::empty(tp.write_seq)
         };
         tp.write_seq = tp.write_seq.wrapping_add(1);
         tp.wmem_queued += seg.charge();
