@@ -351,3 +351,134 @@ impl World {
         self.sk_release(sk);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::netlink::user::{self, Reply};
+    use crate::netlink::*;
+    use crate::prelude::*;
+
+    const KERNEL: SockAddr = SockAddr::Netlink { pid: 0, groups: 0 };
+
+    /// The answer to a dump is polled in like any datagram: `POLLIN` while
+    /// part of it waits, and the reader sees it a datagram at a time.
+    #[test]
+    fn a_dump_is_read_datagram_by_datagram_and_polls_readable() {
+        let mut sim = Sim::new(1);
+        let h = sim.add_host("h");
+        for i in 0..40 {
+            sim.ip(h, &format!("link add br{i} type bridge")).unwrap();
+        }
+        sim.spawn(h, "nl", |p| async move {
+            let fd = p.socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE)?;
+            let mut pfd = [PollFd::new(fd, POLLIN | POLLOUT)];
+            p.poll(&mut pfd, 0).await?;
+            assert_eq!(pfd[0].revents, POLLOUT);
+            p.sendto(fd, &user::dump_request(RTM_GETLINK, 0, 5), 0, KERNEL)
+                .await?;
+            p.poll(&mut pfd, 0).await?;
+            assert_eq!(pfd[0].revents, POLLIN | POLLOUT);
+            let mut sizes = Vec::new();
+            let mut links = 0;
+            loop {
+                let mut buf = vec![0u8; 8192];
+                let n = p.recv(fd, &mut buf, 0).await?;
+                sizes.push(n);
+                let replies = user::parse(&buf[..n]);
+                links += replies
+                    .iter()
+                    .filter(|r| matches!(r, Reply::Link(_)))
+                    .count();
+                if replies.contains(&Reply::Done) {
+                    break;
+                }
+            }
+            assert_eq!(links, 41, "lo and 40 bridges");
+            // The first datagram is at most NLMSG_GOODSIZE; later ones as
+            // large as the reader's buffer; NLMSG_DONE comes alone.
+            assert!(sizes[0] <= af_netlink::NLMSG_GOODSIZE, "{sizes:?}");
+            assert!(sizes[1] > af_netlink::NLMSG_GOODSIZE, "{sizes:?}");
+            assert_eq!(*sizes.last().unwrap(), 20);
+            assert_eq!(p.getsockopt(fd, SOL_SOCKET, SO_TYPE), Ok(SOCK_DGRAM));
+            assert_eq!(p.getsockopt(fd, SOL_SOCKET, SO_DOMAIN), Ok(AF_NETLINK));
+            Ok(())
+        });
+        assert!(sim.run().is_ok());
+    }
+
+    #[test]
+    fn port_ids_and_bad_calls() {
+        let mut sim = Sim::new(1);
+        let h = sim.add_host("h");
+        sim.spawn(h, "nl", |p| async move {
+            assert_eq!(
+                p.socket(AF_NETLINK, SOCK_STREAM, 0),
+                Err(Errno::ESOCKTNOSUPPORT)
+            );
+            assert_eq!(
+                p.socket(AF_NETLINK, SOCK_RAW, 99),
+                Err(Errno::EPROTONOSUPPORT)
+            );
+            let a = p.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)?;
+            let b = p.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)?;
+            // The first automatic port id is the pid; the next a negative one.
+            p.bind(a, KERNEL)?;
+            p.bind(b, KERNEL)?;
+            let pid: u32 = p.pid().to_string().parse().unwrap();
+            assert_eq!(p.getsockname(a)?, SockAddr::Netlink { pid, groups: 0 });
+            assert_eq!(
+                p.getsockname(b)?,
+                SockAddr::Netlink {
+                    pid: -4097i32 as u32,
+                    groups: 0
+                }
+            );
+            let c = p.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)?;
+            assert_eq!(
+                p.bind(c, SockAddr::Netlink { pid, groups: 0 }),
+                Err(Errno::EADDRINUSE)
+            );
+            assert_eq!(p.bind(c, "127.0.0.1:1"), Err(Errno::EINVAL));
+            assert_eq!(
+                p.sendto(c, b"x", 0, "127.0.0.1:1").await,
+                Err(Errno::EINVAL)
+            );
+            assert_eq!(p.shutdown(c, SHUT_RDWR), Err(Errno::EOPNOTSUPP));
+            // A short message is ignored; nothing comes back.
+            assert_eq!(p.sendto(c, &[1, 2], 0, KERNEL).await, Ok(2));
+            let mut buf = [0u8; 64];
+            assert_eq!(p.recv(c, &mut buf, MSG_DONTWAIT).await, Err(Errno::EAGAIN));
+            // One socket to another: delivered as is, from the sender's id.
+            let hello = NlMsg::new(NLMSG_NOOP, 0, 1, 0).finish();
+            p.sendto(c, &hello, 0, SockAddr::Netlink { pid, groups: 0 })
+                .await?;
+            let (n, from) = p.recvfrom(a, &mut buf, 0).await?;
+            assert_eq!(&buf[..n], &hello[..]);
+            let SockAddr::Netlink { pid: cpid, .. } = p.getsockname(c)? else {
+                unreachable!()
+            };
+            assert_eq!(
+                from,
+                Some(SockAddr::Netlink {
+                    pid: cpid,
+                    groups: 0
+                })
+            );
+            assert_eq!(
+                p.sendto(
+                    c,
+                    &hello,
+                    0,
+                    SockAddr::Netlink {
+                        pid: 12345,
+                        groups: 0
+                    }
+                )
+                .await,
+                Err(Errno::ECONNREFUSED)
+            );
+            Ok(())
+        });
+        assert!(sim.run().is_ok());
+    }
+}
