@@ -61,6 +61,15 @@ fn the_same_port_can_be_bound_in_two_namespaces() {
         assert_eq!(ss.matches("0.0.0.0:8080").count(), 1, "{ss}");
     }
     assert!(!sim.sh(h, "ss -tln").contains("8080"));
+    // The host's shell reaches into a namespace as `ip netns exec` does.
+    assert_eq!(
+        sim.sh(h, "ip netns exec ctr1 ss -tln"),
+        sim.sh(ctr1, "ss -tln")
+    );
+    assert_eq!(
+        sim.sh(h, "ip netns exec nope ss -tln"),
+        "Cannot open network namespace \"nope\": No such file or directory\n"
+    );
 }
 
 #[test]
@@ -263,4 +272,30 @@ fn mac_of(ip_link: &str, dev: &str) -> String {
         }
     }
     panic!("no {dev} in {ip_link}");
+}
+
+/// A capture on a container's `eth0` holds the frames of its veth, as
+/// `ip netns exec ctr1 tcpdump -i eth0 -w FILE` would write them: the ARP
+/// request and reply and the datagram, each at the instant it crossed.
+#[test]
+fn a_veth_end_can_be_captured() {
+    let (mut sim, _h, ctr1, ctr2) = two_containers();
+    sim.spawn(ctr1, "server", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.bind(fd, "0.0.0.0:9000")?;
+        let mut buf = [0u8; 16];
+        p.recvfrom(fd, &mut buf, 0).await?;
+        Ok(())
+    });
+    sim.spawn(ctr2, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.sendto(fd, b"hello", 0, "10.0.0.2:9000").await?;
+        Ok(())
+    });
+    assert!(sim.run().is_ok());
+    let pcap = sim.pcap(ctr1, "eth0").expect("ctr1 has an eth0");
+    // The global header, then one record header (16 bytes) per frame:
+    // ARP request in (42 B), ARP reply out (42 B), datagram in (47 B).
+    assert_eq!(pcap.len(), 24 + (16 + 42) + (16 + 42) + (16 + 47));
+    assert!(sim.pcap(ctr1, "veth1").is_none(), "veth1 is the host's");
 }
