@@ -650,6 +650,13 @@ fn rtnetlink_describes_a_fresh_loopback_as_the_kernel_does() {
         let (want, got) = (links(&want), links(&got));
         assert_eq!((want.len(), got.len()), (1, 1));
         check_link(&format!("lo, up: {up}"), &want[0], &got[0]);
+        // The kernel's own bytes, printed by our parser, read as `ip link`.
+        let none = |_| None;
+        same(
+            &format!("the kernel's RTM_NEWLINK for lo printed like ip link, up: {up}"),
+            ip(&format!("-n {name} link")),
+            stack::tools::ip_link(&[want[0].ip_link_row(&none)]),
+        );
         same(
             &format!("ip addr, lo up: {up}"),
             ip(&format!("-n {name} addr")),

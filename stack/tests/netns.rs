@@ -299,3 +299,40 @@ fn a_veth_end_can_be_captured() {
     assert_eq!(pcap.len(), 24 + (16 + 42) + (16 + 42) + (16 + 47));
     assert!(sim.pcap(ctr1, "veth1").is_none(), "veth1 is the host's");
 }
+
+/// A program that dumps the links over rtnetlink and prints them with the
+/// user-side parser gets what `ip link` shows.
+#[test]
+fn an_rtnetlink_link_dump_prints_like_ip_link() {
+    use stack::netlink::{self, user};
+    let (mut sim, _h, ctr1, _ctr2) = two_containers();
+    let dump = common::spawn_collect(&mut sim, ctr1, "nl", |p| async move {
+        let fd = p.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)?;
+        let req = user::dump_request(netlink::RTM_GETLINK, 0, 1);
+        p.sendto(fd, &req, 0, SockAddr::Netlink { pid: 0, groups: 0 })
+            .await?;
+        let mut links = Vec::new();
+        loop {
+            let mut buf = vec![0u8; 32768];
+            let n = p.recv(fd, &mut buf, 0).await?;
+            let replies = user::parse(&buf[..n]);
+            for r in &replies {
+                if let user::Reply::Link(l) = r {
+                    links.push(l.clone());
+                }
+            }
+            if replies.contains(&user::Reply::Done) {
+                return Ok(links);
+            }
+        }
+    });
+    assert!(sim.run().is_ok());
+    let links = dump.take().unwrap();
+    let names: Vec<(u32, String)> = links
+        .iter()
+        .map(|l| (l.ifindex as u32, l.name.clone()))
+        .collect();
+    let name_of = |i: u32| names.iter().find(|(x, _)| *x == i).map(|(_, n)| n.clone());
+    let rows: Vec<_> = links.iter().map(|l| l.ip_link_row(&name_of)).collect();
+    assert_eq!(stack::tools::ip_link(&rows), sim.sh(ctr1, "ip link"));
+}
