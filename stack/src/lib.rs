@@ -43,6 +43,7 @@
 pub mod capture;
 pub mod errno;
 pub mod eventpoll;
+pub mod fork;
 pub mod fs;
 pub mod host;
 pub mod ids;
@@ -63,6 +64,7 @@ pub mod tools;
 pub mod topology;
 pub mod trace;
 pub mod uapi;
+pub mod unix;
 pub mod views;
 pub mod wait;
 pub mod wire;
@@ -78,4 +80,5 @@ pub mod prelude {
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
+    pub use crate::unix::Ucred;
 }

@@ -26,6 +26,8 @@ pub(crate) struct NetNs {
     pub(crate) neigh: NeighTable,
     pub(crate) udp: UdpTable,
     pub(crate) tcp: crate::inet::tcp::TcpTable,
+    /// Bound abstract `AF_UNIX` names (`net->unx.table`).
+    pub(crate) unix: crate::unix::UnixTable,
     /// The IPv4 identification counter for outgoing datagrams.
     pub(crate) ip_id: u16,
     /// Per-destination ICMP rate-limit buckets (`inet_peer_xrlim_allow`):

@@ -43,6 +43,9 @@ pub enum Family {
     Inet,
     /// `AF_INET6` (treated as `IPV6_V6ONLY`).
     Inet6,
+    /// `AF_UNIX` (`crate::unix`): no addresses or ports of the inet kind;
+    /// its part of the sock is [`Sock::unix`].
+    Unix,
 }
 
 /// Socket type.
@@ -52,6 +55,9 @@ pub enum SockType {
     Dgram,
     /// `SOCK_STREAM`.
     Stream,
+    /// `SOCK_SEQPACKET` (`AF_UNIX` only here): connected, with message
+    /// boundaries.
+    SeqPacket,
 }
 
 /// `struct sock`, with the UDP parts of `struct inet_sock`/`udp_sock`.
@@ -103,6 +109,8 @@ pub(crate) struct Sock {
     pub(crate) sock_state: SocketState,
     /// The TCP part (`struct tcp_sock`), for stream sockets.
     pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
+    /// The `AF_UNIX` part (`struct unix_sock`), for unix sockets.
+    pub(crate) unix: Option<Box<crate::unix::UnixSock>>,
 }
 
 /// `socket_state` of `struct socket`.
@@ -117,6 +125,13 @@ impl Sock {
     /// The local address as `getsockname()` reports it.
     pub(crate) fn local(&self) -> SocketAddr {
         SocketAddr::new(self.rcv_saddr, self.num)
+    }
+
+    /// Whether a closed sock can go: no packet still holds its write
+    /// memory, and (for `AF_UNIX`) no peer still points at it (each such
+    /// pointer holds a reference, `sock_hold()`).
+    pub(crate) fn may_free(&self) -> bool {
+        self.wmem_alloc == 0 && self.unix.as_ref().is_none_or(|u| u.refs == 0)
     }
 }
 
@@ -154,9 +169,13 @@ impl World {
         };
         s.wmem_alloc = s.wmem_alloc.saturating_sub(truesize);
         if s.dead {
-            if s.wmem_alloc == 0 {
+            if s.may_free() {
                 self.socks.remove(&sk);
             }
+            return;
+        }
+        if s.family == Family::Unix {
+            self.unix_write_space(sk);
             return;
         }
         if !s.wq.is_empty() && s.wmem_alloc * 2 <= s.sndbuf {
@@ -195,7 +214,7 @@ impl World {
         for skb in purged {
             self.kfree_skb(skb);
         }
-        if self.sk(sk).wmem_alloc == 0 {
+        if self.sk(sk).may_free() {
             self.socks.remove(&sk);
         }
     }

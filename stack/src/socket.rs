@@ -94,6 +94,9 @@ impl World {
         if !(0..SOCK_MAX).contains(&base) {
             return Err(Errno::EINVAL);
         }
+        if domain == AF_UNIX {
+            return self.unix_socket(pid, base, flags, protocol);
+        }
         let family = match domain {
             AF_INET => Family::Inet,
             AF_INET6 => Family::Inet6,
@@ -113,14 +116,14 @@ impl World {
         let sysctl = &self.ns(netns).sysctl;
         let (rcvbuf, sndbuf, protocol) = match sock_type {
             SockType::Dgram => (sysctl.rmem_default, sysctl.wmem_default, IPPROTO_UDP),
-            SockType::Stream => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
+            _ => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
         };
         let inode = self.next_inode(host);
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let unspecified = match family {
-            Family::Inet => std::net::Ipv4Addr::UNSPECIFIED.into(),
             Family::Inet6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
+            _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
         };
         self.socks.insert(
             id,
@@ -155,6 +158,7 @@ impl World {
                 uid: 0,
                 sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
+                unix: None,
             },
         );
         match self.sock_map_fd(pid, id, flags) {
@@ -177,7 +181,7 @@ impl World {
     }
 
     /// `get_next_ino()`: a socket's inode number.
-    fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
+    pub(crate) fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
         let h = self.host_mut(host);
         h.next_inode += 1;
         h.next_inode
@@ -185,7 +189,7 @@ impl World {
 
     /// `sock_map_fd()`: a file for the socket on the lowest free fd, or
     /// `EMFILE`.
-    fn sock_map_fd(&mut self, pid: Pid, sk: SockId, flags: i32) -> Result<i32, Errno> {
+    pub(crate) fn sock_map_fd(&mut self, pid: Pid, sk: SockId, flags: i32) -> Result<i32, Errno> {
         let file = self.new_file(File {
             flags: O_RDWR
                 | if flags & SOCK_NONBLOCK != 0 {
@@ -214,6 +218,9 @@ impl World {
     /// `listen(fd, backlog)`.
     pub(crate) fn sys_listen(&mut self, pid: Pid, fd: i32, backlog: i32) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_listen(pid, sk, backlog);
+        }
         if self.sk(sk).ty != SockType::Stream {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -233,7 +240,8 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if self.sk(sk).ty != SockType::Stream {
+        let unix = self.is_unix(sk);
+        if self.sk(sk).ty == SockType::Dgram {
             return Poll::Ready(Err(Errno::EOPNOTSUPP));
         }
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
@@ -244,17 +252,26 @@ impl World {
             return Poll::Ready(Err(Errno::EMFILE));
         }
         let nonblock = self.nonblocking(file, 0);
-        match self.with_sock(sk, |w| w.tcp_accept(pid, sk, nonblock)) {
+        let accepted = if unix {
+            self.unix_accept(pid, sk, nonblock)
+        } else {
+            self.with_sock(sk, |w| w.tcp_accept(pid, sk, nonblock))
+        };
+        match accepted {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(child)) => {
                 let host = self.sk(child).host;
                 let inode = self.next_inode(host);
                 self.sk_mut(child).inode = inode;
-                let peer = self
-                    .sk(child)
-                    .daddr
-                    .map_or(SockAddr::Unspec, SockAddr::Inet);
+                let peer = if unix {
+                    self.unix_getname(child, true)
+                        .map_or(SockAddr::Unspec, SockAddr::Unix)
+                } else {
+                    self.sk(child)
+                        .daddr
+                        .map_or(SockAddr::Unspec, SockAddr::Inet)
+                };
                 match self.sock_map_fd(pid, child, flags) {
                     Ok(newfd) => Poll::Ready(Ok((newfd, peer))),
                     Err(e) => Poll::Ready(Err(e)),
@@ -281,6 +298,10 @@ impl World {
         let f = self.files.remove(&file).expect("open file");
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
+            if self.is_unix(s.sk) {
+                self.unix_release(s.sk);
+                return;
+            }
             if self.sk(s.sk).ty == SockType::Stream {
                 self.trace(host, Layer::Sock, |_w| {
                     "sock_close: last reference gone: tcp_close".to_string()
@@ -311,6 +332,9 @@ impl World {
         let Some(s) = self.socks.get(&sk) else {
             return "a socket that is gone".to_string();
         };
+        if s.family == Family::Unix {
+            return self.unix_describe_wait(sk, waits);
+        }
         match waits {
             WaitFor::Datagram => format!("a datagram on UDP {} (receive queue empty)", s.local()),
             WaitFor::SendSpace => match s.tcp.as_deref() {
@@ -343,13 +367,16 @@ impl World {
         }
     }
 
-    fn nonblocking(&self, file: FileId, flags: i32) -> bool {
+    pub(crate) fn nonblocking(&self, file: FileId, flags: i32) -> bool {
         self.files[&file].nonblocking() || flags & MSG_DONTWAIT != 0
     }
 
     /// `bind(fd, addr)`.
     pub(crate) fn sys_bind(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_bind(sk, addr);
+        }
         self.inet_bind(sk, addr)
     }
 
@@ -365,8 +392,14 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        let nonblock = self.nonblocking(file, 0);
+        if self.is_unix(sk) {
+            if self.sk(sk).ty == SockType::Dgram {
+                return Poll::Ready(self.unix_dgram_connect(sk, addr));
+            }
+            return self.unix_stream_connect(pid, sk, addr, nonblock);
+        }
         if self.sk(sk).ty == SockType::Stream {
-            let nonblock = self.nonblocking(file, 0);
             return self.with_sock(sk, |w| w.tcp_connect(pid, sk, addr, nonblock, first));
         }
         Poll::Ready(self.ip4_datagram_connect(sk, addr))
@@ -387,6 +420,12 @@ impl World {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        if self.is_unix(sk) {
+            if self.sk(sk).ty == SockType::Stream {
+                return self.unix_stream_sendmsg(pid, sk, buf, addr, copied, nonblock);
+            }
+            return self.unix_dgram_sendmsg(pid, sk, buf, addr, nonblock);
+        }
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
             return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
@@ -426,6 +465,12 @@ impl World {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        if self.is_unix(sk) {
+            if self.sk(sk).ty == SockType::Stream {
+                return self.unix_stream_recvmsg(pid, sk, buf, flags, nonblock);
+            }
+            return self.unix_dgram_recvmsg(pid, sk, buf, flags, nonblock);
+        }
         if self.sk(sk).ty == SockType::Stream {
             return self
                 .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
@@ -457,6 +502,9 @@ impl World {
     /// `shutdown(fd, how)`.
     pub(crate) fn sys_shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_shutdown(sk, how);
+        }
         if self.sk(sk).ty == SockType::Stream {
             if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
                 return Err(Errno::EINVAL);
@@ -469,12 +517,18 @@ impl World {
     /// `getsockname(fd)`.
     pub(crate) fn sys_getsockname(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_getname(sk, false).map(SockAddr::Unix);
+        }
         Ok(SockAddr::Inet(self.sk(sk).local()))
     }
 
     /// `getpeername(fd)`: `ENOTCONN` unless connected.
     pub(crate) fn sys_getpeername(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_getname(sk, true).map(SockAddr::Unix);
+        }
         let s = self.sk(sk);
         // inet_getname(): a TCP socket that is closed or still in SYN_SENT
         // has no peer yet.
@@ -501,7 +555,7 @@ impl World {
         linger: Option<u32>,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        if self.sk(sk).ty == SockType::Stream {
+        if self.sk(sk).tcp.is_some() {
             self.tcp_set_flag(sk, None, Some(linger == Some(0)));
         }
         Ok(())
@@ -518,7 +572,7 @@ impl World {
         val: i32,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        if level == IPPROTO_TCP && self.sk(sk).ty == SockType::Stream {
+        if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
             return match opt {
                 TCP_NODELAY => {
                     self.tcp_set_flag(sk, Some(val != 0), None);
@@ -528,7 +582,12 @@ impl World {
             };
         }
         if level != SOL_SOCKET {
-            return Err(Errno::ENOPROTOOPT);
+            // AF_UNIX has no options of its own (no ->setsockopt).
+            return Err(if self.is_unix(sk) {
+                Errno::EOPNOTSUPP
+            } else {
+                Errno::ENOPROTOOPT
+            });
         }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
@@ -574,6 +633,7 @@ impl World {
             // ENOPROTOOPT for both.
             return Err(match self.sk(sk).family {
                 Family::Inet if level != IPPROTO_IP && level != IPPROTO_UDP => Errno::EOPNOTSUPP,
+                Family::Unix => Errno::EOPNOTSUPP,
                 _ => Errno::ENOPROTOOPT,
             });
         }
@@ -583,14 +643,12 @@ impl World {
             SO_REUSEPORT => s.reuseport as i32,
             SO_RCVBUF => s.rcvbuf as i32,
             SO_SNDBUF => s.sndbuf as i32,
-            SO_TYPE => match s.ty {
-                SockType::Dgram => SOCK_DGRAM,
-                SockType::Stream => SOCK_STREAM,
-            },
+            SO_TYPE => crate::unix::type_number(s.ty),
             SO_PROTOCOL => s.protocol as i32,
             SO_DOMAIN => match s.family {
                 Family::Inet => AF_INET,
                 Family::Inet6 => AF_INET6,
+                Family::Unix => AF_UNIX,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
             _ => return Err(Errno::ENOPROTOOPT),

@@ -141,6 +141,7 @@ impl Sim {
             neigh: Default::default(),
             udp: Default::default(),
             tcp: Default::default(),
+            unix: Default::default(),
             ip_id: 0,
             icmp_peers: Default::default(),
             reasm: Default::default(),
@@ -152,6 +153,7 @@ impl Sim {
             costs: Costs::default(),
             next_inode: 40_000,
             next_eth: 0,
+            unix_fs: Default::default(),
         });
         let lo = w.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
         w.ns_mut(netns).lo = lo;
@@ -280,7 +282,7 @@ impl Sim {
             world: self.world.clone(),
             pid,
         };
-        self.exec.add(Box::pin(body(p)));
+        self.exec.add(pid, Box::pin(body(p)));
         pid
     }
 

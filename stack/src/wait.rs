@@ -27,6 +27,10 @@ use crate::trace::Layer;
 pub(crate) enum WaitObj {
     /// A socket's `sk_wq`.
     Sock(SockId),
+    /// An `AF_UNIX` socket's `peer_wait`: where a `connect()` waits for
+    /// room in a listener's backlog, and a datagram sender for room in a
+    /// receiver's queue (`unix_wait_for_peer()`).
+    UnixPeerWait(SockId),
 }
 
 impl WaitObj {
@@ -34,6 +38,7 @@ impl WaitObj {
     fn queue_name(self) -> &'static str {
         match self {
             WaitObj::Sock(_) => "the socket's wait queue",
+            WaitObj::UnixPeerWait(_) => "the peer_wait queue of an AF_UNIX socket",
         }
     }
 }
@@ -201,13 +206,18 @@ impl crate::sim::World {
     pub(crate) fn wq_mut(&mut self, obj: WaitObj) -> Option<&mut WaitQueue> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get_mut(&sk).map(|s| &mut s.wq),
+            WaitObj::UnixPeerWait(sk) => self
+                .socks
+                .get_mut(&sk)
+                .and_then(|s| s.unix.as_deref_mut())
+                .map(|u| &mut u.peer_wait),
         }
     }
 
     /// The host an object lives on, for counters and the trace.
     fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
         match obj {
-            WaitObj::Sock(sk) => self.socks.get(&sk).map(|s| s.host),
+            WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
         }
     }
 
@@ -304,6 +314,7 @@ impl crate::sim::World {
     pub(crate) fn describe_wait(&self, obj: WaitObj, waits: WaitFor) -> String {
         match obj {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
+            WaitObj::UnixPeerWait(sk) => self.unix_describe_peer_wait(sk, waits),
         }
     }
 }

@@ -89,6 +89,8 @@ impl World {
         match self.sk(sk).ty {
             crate::sock::SockType::Dgram => self.udp_get_port(sk, port),
             crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
+            // No inet protocol is sequenced packets here.
+            crate::sock::SockType::SeqPacket => Err(Errno::EINVAL),
         }
     }
 

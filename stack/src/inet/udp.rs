@@ -187,6 +187,15 @@ impl World {
             return Poll::Ready(Err(Errno::EMSGSIZE));
         }
         let dst = match addr {
+            // An AF_UNIX address is of the wrong family, like an inet one
+            // of the other IP version.
+            Some(SockAddr::Unix(_)) => {
+                return Poll::Ready(Err(if family == Family::Inet {
+                    Errno::EAFNOSUPPORT
+                } else {
+                    Errno::EINVAL
+                }));
+            }
             Some(SockAddr::Inet(a)) => {
                 let ok = matches!(
                     (family, a),

@@ -29,7 +29,8 @@ use crate::errno::Errno;
 use crate::ids::{HostId, Pid};
 use crate::task::TaskState;
 
-type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
+/// A process's body, as the executor polls it.
+pub(crate) type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
 
 /// Guards against a program that never lets the simulation end (for
 /// example a timer that re-arms itself forever).
@@ -149,8 +150,12 @@ impl fmt::Display for RunReport {
 }
 
 impl Executor {
-    pub(crate) fn add(&mut self, fut: ProcFuture) {
-        self.futures.push(Some(fut));
+    /// Takes `pid`'s body (its slot is its pid's index).
+    pub(crate) fn add(&mut self, pid: Pid, fut: ProcFuture) {
+        if self.futures.len() <= pid.idx() {
+            self.futures.resize_with(pid.idx() + 1, || None);
+        }
+        self.futures[pid.idx()] = Some(fut);
     }
 
     pub(crate) fn run(&mut self, world: &RefCell<World>, until: Option<Nanos>) -> RunReport {
@@ -219,6 +224,11 @@ impl Executor {
             if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
                 self.futures[pid.idx()] = None;
                 world.borrow_mut().task_exit(pid, result);
+            }
+            // Children fork()ed meanwhile join the executor.
+            let forked = std::mem::take(&mut world.borrow_mut().forked);
+            for (child, fut) in forked {
+                self.add(child, fut);
             }
         }
         ran

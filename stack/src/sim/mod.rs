@@ -57,6 +57,9 @@ pub(crate) struct World {
     pub(crate) capture_enabled: bool,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
+    /// Children made by `fork()` whose bodies the executor has not taken
+    /// yet.
+    pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
 }
 
 impl World {
@@ -79,6 +82,7 @@ impl World {
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
+            forked: Vec::new(),
         }
     }
 

@@ -523,6 +523,7 @@ impl World {
             inode: 0,
             uid: parent.uid,
             tcp: Some(Box::new(tp)),
+            unix: None,
         };
         self.socks.insert(id, child);
         let table = &mut self.ns_mut(ns).tcp;
@@ -1094,6 +1095,7 @@ impl World {
             inode: 0,
             uid: s.uid,
             tcp: Some(Box::new(tp)),
+            unix: None,
         };
         self.socks.insert(id, tw);
         if let Some(r) = remote {
