@@ -30,6 +30,9 @@ pub(crate) enum FileKind {
     Tty,
     /// A socket: the file's `private_data` is a `struct socket`.
     Socket(SocketFile),
+    /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
+    /// is in [`crate::eventpoll`], keyed by this file.
+    Epoll,
 }
 
 /// `struct socket`: the file-facing half of a socket. It holds the BSD
@@ -65,6 +68,9 @@ pub(crate) struct FdTable {
     cloexec: std::collections::BTreeSet<i32>,
     /// No fd below this is free (`fdt->next_fd`).
     next_fd: i32,
+    /// The highest fd ever allocated: the table grows to hold it and never
+    /// shrinks (`expand_files`).
+    highest: i32,
 }
 
 impl FdTable {
@@ -84,7 +90,23 @@ impl FdTable {
             return Err(Errno::EMFILE);
         }
         self.fds.insert(fd, file);
+        self.highest = self.highest.max(fd);
         Ok(fd)
+    }
+
+    /// `fdt->max_fds`: the table's size. It starts at `NR_OPEN_DEFAULT`
+    /// (64) and grows, when an fd does not fit, to a power of two times 128
+    /// (`alloc_fdtable()`: 1024 bytes' worth of pointers). `select()` looks
+    /// no further than this.
+    pub(crate) fn max_fds(&self) -> usize {
+        const NR_OPEN_DEFAULT: usize = 64;
+        let per_kib = 1024 / 8;
+        let highest = self.highest as usize;
+        if highest < NR_OPEN_DEFAULT {
+            NR_OPEN_DEFAULT
+        } else {
+            per_kib * (highest / per_kib + 1).next_power_of_two()
+        }
     }
 
     pub(crate) fn get(&self, fd: i32) -> Result<FileId, Errno> {
@@ -123,6 +145,20 @@ impl FdTable {
 
     pub(crate) fn len(&self) -> usize {
         self.fds.len()
+    }
+}
+
+impl crate::sim::World {
+    /// `dup(fd)`: a second fd, the lowest free, for the same open file
+    /// description (`f_count` + 1); `FD_CLOEXEC` is not copied.
+    pub(crate) fn sys_dup(&mut self, pid: crate::ids::Pid, fd: i32) -> Result<i32, Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        let nofile = self.task(pid).rlimit_nofile;
+        let newfd = self.task_mut(pid).files.alloc(file, nofile)?;
+        if let Some(f) = self.files.get_mut(&file) {
+            f.count += 1;
+        }
+        Ok(newfd)
     }
 }
 

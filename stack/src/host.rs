@@ -26,6 +26,12 @@ pub struct Costs {
     pub softirq_runs: u64,
     /// Processes woken from a wait queue.
     pub wakeups: u64,
+    /// Calls of a file's `->poll` method: `select()` and `poll()` make one
+    /// per watched fd on every call and every wakeup; epoll makes one per
+    /// fd that became ready.
+    pub fds_polled: u64,
+    /// Runs of epoll's wait-queue callback (`ep_poll_callback`).
+    pub epoll_callbacks: u64,
 }
 
 /// One machine.

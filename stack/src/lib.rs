@@ -41,6 +41,7 @@
 //! ```
 
 pub mod capture;
+pub mod datagram;
 pub mod errno;
 pub mod eventpoll;
 pub mod fork;
@@ -51,6 +52,8 @@ pub mod inet;
 pub mod net_namespace;
 pub mod netdev;
 pub mod pcap;
+pub mod poll;
+pub mod select;
 pub mod seqdiag;
 pub mod sim;
 pub mod skbuff;
@@ -73,8 +76,12 @@ pub mod wire;
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::eventpoll::{
+        EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
+    };
     pub use crate::ids::{HostId, Pid};
     pub use crate::netdev::link::LinkConfig;
+    pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};
     pub use crate::snmp::Mib;
@@ -82,3 +89,5 @@ pub mod prelude {
     pub use crate::uapi::*;
     pub use crate::unix::Ucred;
 }
+#[cfg(test)]
+mod eventpoll_tests;

@@ -45,7 +45,7 @@ impl World {
         let file = self.task(pid).files.get(fd)?;
         match &self.files[&file].kind {
             FileKind::Socket(s) => Ok((file, s.sk)),
-            FileKind::Tty => Err(Errno::ENOTSOCK),
+            FileKind::Tty | FileKind::Epoll => Err(Errno::ENOTSOCK),
         }
     }
 
@@ -68,7 +68,7 @@ impl World {
         }
     }
 
-    fn new_file(&mut self, f: File) -> FileId {
+    pub(crate) fn new_file(&mut self, f: File) -> FileId {
         let id = FileId(self.next_file);
         self.next_file += 1;
         self.files.insert(id, f);
@@ -295,7 +295,11 @@ impl World {
         if f.count > 0 {
             return;
         }
+        self.eventpoll_release(file);
         let f = self.files.remove(&file).expect("open file");
+        if let FileKind::Epoll = f.kind {
+            self.ep_free(file);
+        }
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
             if self.is_unix(s.sk) {
@@ -361,6 +365,7 @@ impl World {
                 "the handshake with {} to finish",
                 s.daddr.map(|a| a.to_string()).unwrap_or_default()
             ),
+            WaitFor::Events => format!("an event on socket {}", s.local()),
             WaitFor::Connection => {
                 format!("a connection on TCP {} (accept queue empty)", s.local())
             }

@@ -253,6 +253,11 @@ impl Process {
         .await
     }
 
+    /// `dup(fd)`: another fd for the same open file.
+    pub fn dup(&self, fd: i32) -> SysResult<i32> {
+        self.call(|| format!("dup({fd})"), |w| w.sys_dup(self.pid, fd))
+    }
+
     /// `close(fd)`.
     pub fn close(&self, fd: i32) -> SysResult<()> {
         self.call(|| format!("close({fd})"), |w| w.sys_close(self.pid, fd))
@@ -351,6 +356,7 @@ impl Process {
         for (fd, file) in t.files.iter() {
             let target = match &w.files[&file].kind {
                 FileKind::Tty => "/dev/pts/0".to_string(),
+                FileKind::Epoll => "anon_inode:[eventpoll]".to_string(),
                 FileKind::Socket(s) => match w.socks.get(&s.sk) {
                     Some(sk) => format!("socket:[{}]", sk.inode),
                     None => "socket:[?]".to_string(),

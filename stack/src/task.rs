@@ -7,6 +7,27 @@
 use crate::errno::Errno;
 use crate::fs::FdTable;
 use crate::ids::{HostId, NetNsId, Pid};
+
+impl Task {
+    /// A new, running process with the default limits and nothing open.
+    pub(crate) fn new(pid: Pid, comm: &str, host: HostId, netns: NetNsId) -> Task {
+        Task {
+            pid,
+            comm: comm.to_string(),
+            host,
+            netns,
+            files: Default::default(),
+            rlimit_nofile: DEFAULT_NOFILE,
+            state: TaskState::Running,
+            syscall: String::new(),
+            syscalls: 0,
+            wakeups: 0,
+            timeout: None,
+            timed_out: false,
+            poll_table: Vec::new(),
+        }
+    }
+}
 use crate::sim::time::Nanos;
 
 /// Why a process is not running.
@@ -43,6 +64,8 @@ pub(crate) enum WaitFor {
     Connect,
     /// A connection in the accept queue (`inet_csk_wait_for_connect`).
     Connection,
+    /// Any watched fd to become ready (`epoll_wait`, `poll`, `select`).
+    Events,
 }
 
 /// A process's kernel-side state.
@@ -62,6 +85,13 @@ pub(crate) struct Task {
     pub(crate) syscalls: u64,
     /// Times this process was woken from a wait queue.
     pub(crate) wakeups: u64,
+    /// When a sleep with a timeout (`poll`, `select`, `epoll_wait`) ends
+    /// (`schedule_hrtimeout`), and whether it did.
+    pub(crate) timeout: Option<Nanos>,
+    pub(crate) timed_out: bool,
+    /// The wait queues a `select()`/`poll()` in progress hooked onto
+    /// (`struct poll_wqueues`), to unhook at the end (`poll_freewait`).
+    pub(crate) poll_table: Vec<crate::wait::WaitObj>,
 }
 
 /// The default soft limit on open files, as a login shell has it.

@@ -15,7 +15,7 @@ use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
 use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
 use crate::sim::{Sim, World};
 use crate::syscalls::Process;
-use crate::task::{DEFAULT_NOFILE, Task, TaskState};
+use crate::task::{Task, TaskState};
 use crate::wire::ethernet::MacAddr;
 
 /// `txqueuelen` of an Ethernet device (`ip link` shows `qlen 1000`).
@@ -262,18 +262,7 @@ impl Sim {
             let mut w = self.world.borrow_mut();
             let pid = Pid(w.tasks.len() as u32);
             let netns = w.host(host).init_net;
-            w.tasks.push(Task {
-                pid,
-                comm: comm.to_string(),
-                host,
-                netns,
-                files: Default::default(),
-                rlimit_nofile: DEFAULT_NOFILE,
-                state: TaskState::Running,
-                syscall: String::new(),
-                syscalls: 0,
-                wakeups: 0,
-            });
+            w.tasks.push(Task::new(pid, comm, host, netns));
             w.open_stdio(pid);
             w.runqueue.push_back(pid);
             pid
@@ -385,11 +374,24 @@ impl World {
         t.syscall = call;
     }
 
-    /// A process's sleep timer fired.
+    /// A process's sleep timer fired: the end of a `nanosleep()`, or the
+    /// timeout of a `poll()`, `select()` or `epoll_wait()` that is still
+    /// asleep on a wait queue (it leaves the queue, as
+    /// `schedule_hrtimeout()` returning does).
     pub(crate) fn timer_wake(&mut self, pid: Pid) {
-        if matches!(self.task(pid).state, TaskState::Sleeping { .. }) {
-            self.task_mut(pid).state = TaskState::Running;
-            self.runqueue.push_back(pid);
+        let now = self.now;
+        match self.task(pid).state {
+            // A stale timer from an earlier sleep must not end this one.
+            TaskState::Sleeping { until } if until == now => {}
+            TaskState::Blocked { on, .. } if self.task(pid).timeout == Some(now) => {
+                if let Some(wq) = self.wq_mut(on) {
+                    wq.remove_where(|e| matches!(e, crate::wait::WaitEntry::Process { pid: p, .. } if *p == pid));
+                }
+                self.task_mut(pid).timed_out = true;
+            }
+            _ => return,
         }
+        self.task_mut(pid).state = TaskState::Running;
+        self.runqueue.push_back(pid);
     }
 }

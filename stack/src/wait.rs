@@ -31,6 +31,13 @@ pub(crate) enum WaitObj {
     /// room in a listener's backlog, and a datagram sender for room in a
     /// receiver's queue (`unix_wait_for_peer()`).
     UnixPeerWait(SockId),
+    /// An epoll instance's `ep->wq`, where `epoll_wait()` callers sleep.
+    Epoll(FileId),
+    /// An epoll instance's `ep->poll_wait`, for those who poll the epoll fd.
+    EpollPoll(FileId),
+    /// Many queues at once: a process in `select()`/`poll()` (its
+    /// `poll_wqueues`); it has no queue of its own.
+    PollTable(Pid),
 }
 
 impl WaitObj {
@@ -39,6 +46,9 @@ impl WaitObj {
         match self {
             WaitObj::Sock(_) => "the socket's wait queue",
             WaitObj::UnixPeerWait(_) => "the peer_wait queue of an AF_UNIX socket",
+            WaitObj::Epoll(_) => "the epoll instance's wait queue",
+            WaitObj::EpollPoll(_) => "the epoll instance's poll queue",
+            WaitObj::PollTable(_) => "the wait queues of the fds it polls",
         }
     }
 }
@@ -55,9 +65,12 @@ pub(crate) enum Wakeup {
     StateChange,
     /// `sk_error_report`: an error is pending (`EPOLLERR`).
     ErrorReport,
+    /// epoll's callback passing the news on to its own waiters
+    /// (`ep_poll_callback` → `wake_up(&ep->wq)`, and `ep_poll_safewake` for
+    /// those polling the epoll fd): one exclusive waiter.
+    EpollEvent,
 }
 
-#[allow(dead_code)] // keys are read by epoll's callback
 impl Wakeup {
     /// The callback's name, as the trace prints it.
     pub(crate) fn name(self) -> &'static str {
@@ -66,6 +79,7 @@ impl Wakeup {
             Wakeup::WriteSpace => "sk_write_space",
             Wakeup::StateChange => "sk_state_change",
             Wakeup::ErrorReport => "sk_error_report",
+            Wakeup::EpollEvent => "ep_poll_callback",
         }
     }
 
@@ -79,6 +93,7 @@ impl Wakeup {
             Wakeup::WriteSpace => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
             Wakeup::StateChange => 0,
             Wakeup::ErrorReport => EPOLLERR,
+            Wakeup::EpollEvent => EPOLLIN,
         }
     }
 
@@ -93,7 +108,6 @@ impl Wakeup {
 }
 
 /// One entry on a wait queue.
-#[allow(dead_code)] // epoll and poll entries arrive with fs/eventpoll and fs/select
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WaitEntry {
     /// A process sleeping in a blocking system call; exclusive for
@@ -104,17 +118,19 @@ pub(crate) enum WaitEntry {
     Epoll {
         ep: FileId,
         file: FileId,
+        fd: i32,
         exclusive: bool,
     },
-    /// A process in `select()`/`poll()` (`pollwake`).
-    Poll(Pid),
+    /// A process in `select()`/`poll()` (`pollwake`), with the events it
+    /// asked for on this file: a keyed wakeup for anything else passes it by.
+    Poll { pid: Pid, key: u32 },
 }
 
 impl WaitEntry {
     pub(crate) fn exclusive(&self) -> bool {
         match *self {
             WaitEntry::Process { exclusive, .. } | WaitEntry::Epoll { exclusive, .. } => exclusive,
-            WaitEntry::Poll(_) => false,
+            WaitEntry::Poll { .. } => false,
         }
     }
 
@@ -130,7 +146,6 @@ pub(crate) struct WaitQueue {
     entries: Vec<WaitEntry>,
 }
 
-#[allow(dead_code)] // removal is for epoll and poll entries
 impl WaitQueue {
     /// `add_wait_queue` (head) or `add_wait_queue_exclusive` (tail);
     /// idempotent, so a process that re-checks and sleeps again waits once.
@@ -143,11 +158,6 @@ impl WaitQueue {
         } else {
             self.entries.insert(0, e);
         }
-    }
-
-    /// `remove_wait_queue`.
-    pub(crate) fn remove(&mut self, e: &WaitEntry) {
-        self.entries.retain(|x| x != e);
     }
 
     /// Removes every entry that matches, for `poll_freewait` and for an
@@ -196,6 +206,7 @@ impl WaitQueue {
             .any(|e| matches!(e, WaitEntry::Process { .. }))
     }
 
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[WaitEntry] {
         &self.entries
     }
@@ -211,6 +222,9 @@ impl crate::sim::World {
                 .get_mut(&sk)
                 .and_then(|s| s.unix.as_deref_mut())
                 .map(|u| &mut u.peer_wait),
+            WaitObj::Epoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.wq),
+            WaitObj::EpollPoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.poll_wait),
+            WaitObj::PollTable(_) => None,
         }
     }
 
@@ -218,6 +232,8 @@ impl crate::sim::World {
     fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
         match obj {
             WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
+            WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
+            WaitObj::PollTable(pid) => Some(self.task(pid).host),
         }
     }
 
@@ -251,10 +267,12 @@ impl crate::sim::World {
         why: Wakeup,
     ) -> bool {
         match *e {
-            WaitEntry::Process { pid, .. } | WaitEntry::Poll(pid) => {
-                self.try_to_wake_up(host, pid, why.name(), obj)
+            WaitEntry::Process { pid, .. } => self.try_to_wake_up(host, pid, why.name(), obj),
+            WaitEntry::Poll { pid, key } => {
+                let k = why.key();
+                (k == 0 || k & key != 0) && self.try_to_wake_up(host, pid, why.name(), obj)
             }
-            WaitEntry::Epoll { ep, file, .. } => self.ep_poll_callback(ep, file, why),
+            WaitEntry::Epoll { ep, file, fd, .. } => self.ep_poll_callback(ep, (file, fd), why),
         }
     }
 
@@ -315,6 +333,11 @@ impl crate::sim::World {
         match obj {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
             WaitObj::UnixPeerWait(sk) => self.unix_describe_peer_wait(sk, waits),
+            WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.describe_epoll_wait(ep),
+            WaitObj::PollTable(pid) => format!(
+                "any of {} fds to become ready",
+                self.task(pid).poll_table.len()
+            ),
         }
     }
 }
@@ -364,6 +387,7 @@ mod tests {
         let ep = |n| WaitEntry::Epoll {
             ep: FileId(n),
             file: FileId(0),
+            fd: 3,
             exclusive: true,
         };
         q.add(ep(1));

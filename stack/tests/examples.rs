@@ -353,3 +353,86 @@ fn demux_wildcards() {
         assert!(out.contains(line), "{line:?} missing:\n{out}");
     }
 }
+
+/// The row of `mechanism` in the table under `heading`, split on spaces.
+fn table_row<'a>(out: &'a str, heading: &str, mechanism: &str) -> Vec<&'a str> {
+    out.lines()
+        .skip_while(|l| !l.contains(heading))
+        .find(|l| l.starts_with(mechanism))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn select_vs_epoll() {
+    let out = check("select_vs_epoll");
+    for (n, heading) in [
+        (10, "== 10 idle"),
+        (1_000, "== 1000 idle"),
+        (10_000, "== 10000 idle"),
+    ] {
+        // poll() asks every fd twice per call (before sleeping and after the
+        // wakeup) and copies 8 bytes per pollfd in and 2 back.
+        let fds = n + 1;
+        let poll = table_row(&out, heading, "poll");
+        assert_eq!(
+            poll[1..],
+            [2 * fds, 8 * fds, 2 * fds].map(|v| v.to_string()),
+            "{out}"
+        );
+        // epoll_wait: the one ready item, one 12-byte event out.
+        let epoll = table_row(&out, heading, "epoll_wait");
+        assert_eq!(epoll[1..], ["1", "0", "12"], "{out}");
+    }
+    assert!(
+        table_row(&out, "== 10000 idle", "select").contains(&"impossible:"),
+        "{out}"
+    );
+    assert_eq!(
+        table_row(&out, "== 1000 idle", "select")[1],
+        "2002",
+        "{out}"
+    );
+}
+
+#[test]
+fn epoll_level_vs_edge() {
+    let out = check("epoll_level_vs_edge");
+    let calls: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("epoll_wait calls that returned: "))
+        .collect();
+    assert_eq!(calls, ["3", "1", "1"], "{out}");
+    let stall = section(
+        &out,
+        "one read per event ==",
+        "== edge-triggered, read until",
+    );
+    assert_eq!(field(&stall, "ESTAB", 1), Some("2000"), "{out}");
+    assert!(stall.iter().any(|l| l.starts_with("DEADLOCK")), "{out}");
+    let drained = section(&out, "read until EAGAIN ==", "\u{0}");
+    assert!(
+        drained.iter().any(|l| l.contains("read -> EAGAIN")),
+        "{out}"
+    );
+    assert!(
+        drained.iter().any(|l| l.contains("client: got the reply")),
+        "{out}"
+    );
+}
+
+#[test]
+fn thundering_herd() {
+    let out = check("thundering_herd");
+    let wakeups = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .and_then(|l| l[42..].split_whitespace().next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(wakeups("blocking accept()"), "1", "{out}");
+    assert_eq!(wakeups("epoll_wait() per worker"), "4", "{out}");
+    assert_eq!(wakeups("the same with EPOLLEXCLUSIVE"), "1", "{out}");
+    assert_eq!(wakeups("accept() on SO_REUSEPORT"), "1", "{out}");
+}

@@ -29,7 +29,6 @@ use crate::errno::Errno;
 use crate::ids::{HostId, Pid};
 use crate::task::TaskState;
 
-/// A process's body, as the executor polls it.
 pub(crate) type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
 
 /// Guards against a program that never lets the simulation end (for
@@ -150,7 +149,7 @@ impl fmt::Display for RunReport {
 }
 
 impl Executor {
-    /// Takes `pid`'s body (its slot is its pid's index).
+    /// Takes a process's body; its slot is its pid.
     pub(crate) fn add(&mut self, pid: Pid, fut: ProcFuture) {
         if self.futures.len() <= pid.idx() {
             self.futures.resize_with(pid.idx() + 1, || None);
@@ -208,6 +207,10 @@ impl Executor {
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         loop {
+            let forked = std::mem::take(&mut world.borrow_mut().forked);
+            for (pid, fut) in forked {
+                self.add(pid, fut);
+            }
             let next = world.borrow_mut().runqueue.pop_front();
             let Some(pid) = next else { break };
             {
@@ -224,11 +227,6 @@ impl Executor {
             if let Poll::Ready(result) = fut.as_mut().poll(&mut cx) {
                 self.futures[pid.idx()] = None;
                 world.borrow_mut().task_exit(pid, result);
-            }
-            // Children fork()ed meanwhile join the executor.
-            let forked = std::mem::take(&mut world.borrow_mut().forked);
-            for (child, fut) in forked {
-                self.add(child, fut);
             }
         }
         ran

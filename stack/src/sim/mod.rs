@@ -55,11 +55,16 @@ pub(crate) struct World {
     /// Every frame put on a link, for captures and diagrams.
     pub(crate) wire_log: Vec<crate::capture::WireFrame>,
     pub(crate) capture_enabled: bool,
+    /// epoll instances (`struct eventpoll`), by their file.
+    pub(crate) epolls: BTreeMap<FileId, crate::eventpoll::EventPoll>,
+    /// Which epoll items watch each file (`file->f_ep`), so the last
+    /// `close()` of a file can remove them (`eventpoll_release`).
+    pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
+    /// Processes started by `fork()` whose bodies the executor has yet to
+    /// take (`wake_up_new_task`).
+    pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
-    /// Children made by `fork()` whose bodies the executor has not taken
-    /// yet.
-    pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
 }
 
 impl World {
@@ -82,6 +87,8 @@ impl World {
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
+            epolls: BTreeMap::new(),
+            ep_links: BTreeMap::new(),
             forked: Vec::new(),
         }
     }

@@ -703,6 +703,7 @@ impl World {
             }
             WaitFor::Connection => format!("a connection on {me} (nothing to accept)"),
             WaitFor::Connect => format!("{me} to connect"),
+            WaitFor::Events => format!("an event on {me}"),
         }
     }
 

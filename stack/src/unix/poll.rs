@@ -11,7 +11,8 @@
 //! queue drains (`unix_dgram_peer_wake_me()`), so a poller is not left
 //! waiting.
 
-use crate::ids::SockId;
+use crate::fs::FileKind;
+use crate::ids::{FileId, SockId};
 use crate::inet::tcp::TCP_LISTEN;
 use crate::sim::World;
 use crate::sock::{RCV_SHUTDOWN, Sock, SockType, TCP_CLOSE};
@@ -39,14 +40,31 @@ impl World {
         }
     }
 
-    /// The poll mask of an `AF_UNIX` socket, by type: `unix_poll()` for a
-    /// stream, `unix_dgram_poll()` for datagram and seqpacket sockets.
-    /// `events` are the bits the caller asked for; the datagram mask skips
-    /// its write test (and its peer relay) when no write bit is asked.
-    pub(crate) fn unix_poll_mask(&mut self, sk: SockId, events: u32) -> u32 {
-        match self.sk(sk).ty {
-            SockType::Stream => self.unix_poll(sk),
-            SockType::Dgram | SockType::SeqPacket => self.unix_dgram_poll(sk, events),
+    /// The part of `unix_dgram_poll()` that changes state: a datagram
+    /// socket found unwritable because its peer's queue is full asks that
+    /// peer's `peer_wait` to relay the wakeup when the queue drains
+    /// (`unix_dgram_peer_wake_me()`), so its pollers hear of it. Done for
+    /// every poll of `file` before its mask is read; nothing for other
+    /// files.
+    pub(crate) fn unix_dgram_poll_wait(&mut self, file: FileId) {
+        let Some(crate::fs::File {
+            kind: FileKind::Socket(s),
+            ..
+        }) = self.files.get(&file)
+        else {
+            return;
+        };
+        let sk = s.sk;
+        if !self.is_unix(sk) || self.sk(sk).ty == SockType::Stream {
+            return;
+        }
+        if unix_writable(self.sk(sk), 1)
+            && let Some(other) = self.u(sk).peer
+            && self.socks.contains_key(&other)
+            && self.u(other).peer != Some(sk)
+            && self.unix_recvq_full(other)
+        {
+            self.unix_dgram_peer_wake_me(sk, other);
         }
     }
 
@@ -78,8 +96,9 @@ impl World {
         mask
     }
 
-    /// `unix_dgram_poll()`.
-    pub(crate) fn unix_dgram_poll(&mut self, sk: SockId, events: u32) -> u32 {
+    /// `unix_dgram_poll()` (for datagram and seqpacket sockets): also
+    /// unwritable while the peer, not connected back, has a full queue.
+    pub(crate) fn unix_dgram_poll(&self, sk: SockId) -> u32 {
         let s = self.sk(sk);
         let mut mask = 0;
         if s.err.is_some() {
@@ -97,20 +116,12 @@ impl World {
         if s.ty == SockType::SeqPacket && s.state == TCP_CLOSE {
             mask |= EPOLLHUP;
         }
-        if events & POLLOUT_BITS == 0 {
-            return mask;
-        }
-        let mut writable = unix_writable(s, 1);
-        if writable
-            && let Some(other) = self.u(sk).peer
-            && self.socks.contains_key(&other)
-            && self.u(other).peer != Some(sk)
-            && self.unix_recvq_full(other)
-            && self.unix_dgram_peer_wake_me(sk, other)
-        {
-            writable = false;
-        }
-        if writable {
+        let peer_full = self.u(sk).peer.is_some_and(|other| {
+            self.unix_alive(other)
+                && self.u(other).peer != Some(sk)
+                && self.unix_recvq_full(other)
+        });
+        if unix_writable(s, 1) && !peer_full {
             mask |= POLLOUT_BITS;
         }
         mask

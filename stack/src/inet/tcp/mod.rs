@@ -43,6 +43,7 @@
 pub mod calls;
 pub mod input;
 pub mod output;
+pub mod poll;
 pub mod timer;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -1,0 +1,62 @@
+//! `tcp_poll()` (`net/ipv4/tcp.c`) and `inet_csk_listen_poll()`
+//! (`include/net/inet_connection_sock.h`): a TCP socket's readiness.
+//!
+//! A listener is readable when its accept queue holds a connection. Any
+//! other socket: `EPOLLHUP` once both directions are shut or it is closed
+//! (so a fresh, unconnected socket reports `EPOLLOUT | EPOLLHUP`, a
+//! well-known surprise); `EPOLLIN | EPOLLRDHUP` once the peer's FIN has
+//! arrived; readable with data queued; writable while the send buffer has
+//! room (`__sk_stream_is_writeable`: free space at least half of what is
+//! queued, and below `sk_sndbuf`); `EPOLLERR` with an error pending. A
+//! socket still in SYN_SENT reports neither readable nor writable.
+//!
+//! Simplified: no urgent data (`EPOLLPRI`), no `SO_RCVLOWAT`, no Fast Open.
+
+use crate::ids::SockId;
+use crate::sim::World;
+use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE};
+use crate::uapi::*;
+
+use super::{TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT};
+
+impl World {
+    pub(crate) fn tcp_poll(&self, sk: SockId) -> u32 {
+        let s = self.sk(sk);
+        let Some(tp) = s.tcp.as_deref() else {
+            return 0;
+        };
+        if s.state == TCP_LISTEN {
+            return if tp.accept_queue.is_empty() {
+                0
+            } else {
+                EPOLLIN | EPOLLRDNORM
+            };
+        }
+        let mut mask = 0;
+        if s.shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN || s.state == TCP_CLOSE {
+            mask |= EPOLLHUP;
+        }
+        if s.shutdown & RCV_SHUTDOWN != 0 {
+            mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+        }
+        if s.state != TCP_SYN_SENT && s.state != TCP_SYN_RECV {
+            if tp.rcv_nxt != tp.copied_seq && !s.receive_queue.is_empty() {
+                mask |= EPOLLIN | EPOLLRDNORM;
+            }
+            if s.shutdown & SEND_SHUTDOWN != 0 || sk_stream_is_writeable(s.sndbuf, tp.wmem_queued) {
+                mask |= EPOLLOUT | EPOLLWRNORM;
+            }
+        }
+        if s.err.is_some() {
+            mask |= EPOLLERR;
+        }
+        mask
+    }
+}
+
+/// `__sk_stream_is_writeable()`: `sk_stream_wspace() >=
+/// sk_stream_min_wspace()` and `sk_wmem_queued < sk_sndbuf`.
+pub(crate) fn sk_stream_is_writeable(sndbuf: u32, wmem_queued: u32) -> bool {
+    let wspace = sndbuf as i64 - wmem_queued as i64;
+    wspace >= (wmem_queued >> 1) as i64 && wmem_queued < sndbuf
+}
