@@ -298,6 +298,12 @@ pub const POLLRDHUP: u32 = EPOLLRDHUP;
 
 // ------------------------------------------------------------- AF_UNIX
 
+/// `SIOCINQ` (`FIONREAD`): bytes waiting to be read (`ioctl`).
+pub const SIOCINQ: i32 = 0x541B;
+/// `SIOCOUTQ` (`TIOCOUTQ`): for a unix or UDP socket, the send-buffer
+/// memory charged (`sk_wmem_alloc`).
+pub const SIOCOUTQ: i32 = 0x5411;
+
 /// `UNIX_PATH_MAX`: the size of `sun_path` in `struct sockaddr_un`
 /// (`include/uapi/linux/un.h`).
 pub const UNIX_PATH_MAX: usize = 108;

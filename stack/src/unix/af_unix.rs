@@ -726,6 +726,28 @@ impl World {
         }
     }
 
+    /// `sock_ioctl()` → `unix_ioctl()` / `udp_ioctl()`: `SIOCINQ` and
+    /// `SIOCOUTQ`.
+    pub(crate) fn sys_sock_ioctl(&self, pid: Pid, fd: i32, request: i32) -> Result<i32, Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        let s = self.sk(sk);
+        if s.tcp.is_some() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        match request {
+            SIOCOUTQ => Ok(s.wmem_alloc as i32),
+            SIOCINQ if s.family == Family::Unix => {
+                if s.state == TCP_LISTEN {
+                    return Err(Errno::EINVAL);
+                }
+                Ok(self.unix_inq_len(sk) as i32)
+            }
+            // udp_ioctl(): the first datagram's payload.
+            SIOCINQ => Ok(s.receive_queue.peek().map_or(0, SkBuff::len) as i32),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
     /// `unix_inq_len()`: the bytes a reader could get (for a datagram
     /// socket, the first datagram's).
     pub(crate) fn unix_inq_len(&self, sk: SockId) -> usize {

@@ -50,6 +50,19 @@ impl Process {
         )
     }
 
+    /// `ioctl(fd, SIOCINQ)` / `ioctl(fd, SIOCOUTQ)` on a socket
+    /// (`unix_ioctl()`, `udp_ioctl()`): the bytes a reader could get now
+    /// (for a datagram socket, the first datagram's), and the send-buffer
+    /// memory charged (`sk_wmem_alloc`: truesize, not bytes). `EINVAL` for
+    /// `SIOCINQ` on a listener; `ENOTTY` for other requests, `ENOTSOCK`
+    /// for other files. Not modelled for TCP (`EOPNOTSUPP`).
+    pub fn ioctl(&self, fd: i32, request: i32) -> SysResult<i32> {
+        self.call(
+            || format!("ioctl({fd}, {request:#x})"),
+            |w| w.sys_sock_ioctl(self.pid, fd, request),
+        )
+    }
+
     /// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED)`: who is at the other end
     /// of an `AF_UNIX` socket, as the kernel recorded it at `connect()`,
     /// `listen()` or `socketpair()` time (`cred_to_ucred()`: pid 0 and ids
