@@ -135,6 +135,10 @@ trait Api {
     async fn poll(&self, fd: i32) -> u32;
     fn ioctl(&self, fd: i32, req: i32) -> R<i32>;
     fn getsockopt(&self, fd: i32, opt: i32) -> R<i32>;
+    /// A new epoll instance watching `fd` for `events`.
+    fn epoll_watch(&self, fd: i32, events: u32) -> i32;
+    /// `epoll_wait(ep, .., 0)`: the events of the items that are ready.
+    async fn epoll_wait0(&self, ep: i32) -> Vec<u32>;
 
     async fn send(&self, fd: i32, buf: &[u8], flags: i32) -> R<usize> {
         self.sendto(fd, buf, flags, None).await
@@ -151,6 +155,7 @@ trait Api {
 #[derive(Default)]
 struct Real {
     fds: RefCell<BTreeMap<i32, OwnedFd>>,
+    epolls: RefCell<Vec<nix::sys::epoll::Epoll>>,
 }
 
 fn io_r<T>(r: std::io::Result<T>) -> R<T> {
@@ -369,6 +374,28 @@ impl Api for Real {
             _ => Err("unsupported option"),
         })
     }
+    fn epoll_watch(&self, fd: i32, events: u32) -> i32 {
+        use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
+        let ep = Epoll::new(EpollCreateFlags::empty()).expect("epoll_create1");
+        let fds = self.fds.borrow();
+        ep.add(
+            fds.get(&fd).expect("an open fd"),
+            EpollEvent::new(EpollFlags::from_bits_retain(events as i32), fd as u64),
+        )
+        .expect("EPOLL_CTL_ADD");
+        let mut eps = self.epolls.borrow_mut();
+        eps.push(ep);
+        eps.len() as i32 - 1
+    }
+    async fn epoll_wait0(&self, ep: i32) -> Vec<u32> {
+        use nix::sys::epoll::{EpollEvent, EpollTimeout};
+        let eps = self.epolls.borrow();
+        let mut ev = [EpollEvent::empty(); 4];
+        let n = eps[ep as usize]
+            .wait(&mut ev, EpollTimeout::ZERO)
+            .expect("epoll_wait");
+        ev[..n].iter().map(|e| e.events().bits() as u32).collect()
+    }
 }
 
 // ------------------------------------------------------- simulation side
@@ -448,6 +475,25 @@ impl Api for SimApi {
     }
     fn getsockopt(&self, fd: i32, opt: i32) -> R<i32> {
         sim(self.0.getsockopt(fd, SOL_SOCKET, opt))
+    }
+    fn epoll_watch(&self, fd: i32, events: u32) -> i32 {
+        let ep = self.0.epoll_create1(0).expect("epoll_create1");
+        self.0
+            .epoll_ctl(
+                ep,
+                EPOLL_CTL_ADD,
+                fd,
+                Some(EpollEvent {
+                    events,
+                    data: fd as u64,
+                }),
+            )
+            .expect("EPOLL_CTL_ADD");
+        ep
+    }
+    async fn epoll_wait0(&self, ep: i32) -> Vec<u32> {
+        let v = self.0.epoll_wait(ep, 4, 0).await.expect("epoll_wait");
+        v.iter().map(|e| e.events).collect()
     }
 }
 
@@ -1070,7 +1116,75 @@ async fn poll_states<A: Api>(a: &A, n: &Names) -> Log {
     log
 }
 
+/// What epoll reports as buffers fill and drain: a writer hears
+/// `EPOLLOUT` only when three quarters of its send buffer are free again,
+/// a datagram sender to a full receiver hears it when the receiver reads
+/// (the `peer_wait` relay), and the edge-triggered forms report each
+/// change once.
+async fn epoll_wakeups<A: Api>(a: &A, n: &Names) -> Log {
+    let mut log = Log::default();
+    let evs = |v: Vec<u32>| v.into_iter().map(bits).collect::<Vec<_>>();
+    // A datagram sender connected to a receiver that does not read.
+    let r = a.socket(SOCK_DGRAM, 0).expect("socket");
+    log.put("bind receiver", a.bind(r, &n.abs("r")));
+    let s = a.socket(SOCK_DGRAM, 0).expect("socket");
+    log.put("connect", a.connect(s, &n.abs("r")).await);
+    let lt = a.epoll_watch(s, EPOLLOUT);
+    let et = a.epoll_watch(s, EPOLLOUT | EPOLLET);
+    log.put("LT, empty queue", evs(a.epoll_wait0(lt).await));
+    log.put("ET, empty queue", evs(a.epoll_wait0(et).await));
+    log.put("ET, again", evs(a.epoll_wait0(et).await));
+    log.put("fill", fill(a, s, b"m", None).await);
+    log.put("LT, full", evs(a.epoll_wait0(lt).await));
+    log.put("ET, full", evs(a.epoll_wait0(et).await));
+    log.put("receiver reads one", a.recv(r, 10, NB).await.map(|(k, _)| k));
+    log.put("LT, after a read", evs(a.epoll_wait0(lt).await));
+    log.put("ET, after a read", evs(a.epoll_wait0(et).await));
+    log.put("ET, again", evs(a.epoll_wait0(et).await));
+    log.put("send", a.send(s, b"m", NB).await);
+    log.put("ET, full again", evs(a.epoll_wait0(et).await));
+    log.put("receiver reads one", a.recv(r, 10, NB).await.map(|(k, _)| k));
+    log.put("ET, after a read", evs(a.epoll_wait0(et).await));
+
+    // A stream writer: EPOLLOUT comes back at a quarter of the buffer.
+    let (x, y) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    let et = a.epoll_watch(x, EPOLLOUT | EPOLLET);
+    let yin = a.epoll_watch(y, EPOLLIN | EPOLLRDHUP | EPOLLET);
+    log.put("stream writer ET", evs(a.epoll_wait0(et).await));
+    log.put("reader ET, nothing", evs(a.epoll_wait0(yin).await));
+    let mut sent = 0;
+    while let Ok(k) = a.send(x, &[3u8; 4096], NB).await {
+        sent += k;
+    }
+    log.put("writer filled", sent);
+    log.put("reader ET", evs(a.epoll_wait0(yin).await));
+    log.put("reader ET, again", evs(a.epoll_wait0(yin).await));
+    let mut seen = Vec::new();
+    while let Ok((k, _)) = a.recv(y, 8192, NB).await {
+        seen.push((k, a.ioctl(x, SIOCOUTQ).unwrap_or(-1), evs(a.epoll_wait0(et).await)));
+    }
+    log.put("reads: (bytes, writer's SIOCOUTQ, writer's ET events)", seen);
+    log.put("writer sends", a.send(x, b"z", NB).await);
+    log.put("reader ET", evs(a.epoll_wait0(yin).await));
+    log.put("writer shuts down writing", a.shutdown(x, SHUT_WR));
+    log.put("reader ET", evs(a.epoll_wait0(yin).await));
+    log.put("writer closes", a.close(x));
+    log.put("reader ET", evs(a.epoll_wait0(yin).await));
+
+    // A listener: a connection is EPOLLIN.
+    let l = a.socket(SOCK_STREAM | SOCK_NONBLOCK, 0).expect("socket");
+    log.put("bind listener", a.bind(l, &n.abs("l")));
+    log.put("listen", a.listen(l, 1));
+    let lin = a.epoll_watch(l, EPOLLIN | EPOLLET);
+    log.put("listener ET", evs(a.epoll_wait0(lin).await));
+    let c = a.socket(SOCK_STREAM, 0).expect("socket");
+    log.put("connect", a.connect(c, &n.abs("l")).await);
+    log.put("listener ET", evs(a.epoll_wait0(lin).await));
+    log
+}
+
 differential!(errnos_of_misuse, errnos);
+differential!(epoll_wakeups_as_buffers_drain, epoll_wakeups);
 differential!(eof_and_epipe_after_shutdown, stream_shutdown);
 differential!(close_with_unread_data_resets, close_with_and_without_unread);
 differential!(message_boundaries_and_truncation, boundaries_and_truncation);
