@@ -22,6 +22,7 @@ use std::future::Future;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::process::Command;
@@ -137,6 +138,10 @@ trait Api {
     fn getsockopt(&self, fd: i32, opt: i32) -> R<i32>;
     /// A new epoll instance watching `fd` for `events`.
     fn epoll_watch(&self, fd: i32, events: u32) -> i32;
+    /// The inode of the socket behind `fd` (`/proc/self/fd` links).
+    fn inode(&self, fd: i32) -> u64;
+    /// What a shell command prints (`ss -xan`, `cat /proc/net/unix`).
+    fn sh(&self, cmd: &str) -> String;
     /// `epoll_wait(ep, .., 0)`: the events of the items that are ready.
     async fn epoll_wait0(&self, ep: i32) -> Vec<u32>;
 
@@ -387,6 +392,17 @@ impl Api for Real {
         eps.push(ep);
         eps.len() as i32 - 1
     }
+    fn inode(&self, fd: i32) -> u64 {
+        std::fs::metadata(format!("/proc/self/fd/{fd}")).map_or(0, |m| m.ino())
+    }
+    fn sh(&self, cmd: &str) -> String {
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        Command::new(words[0])
+            .args(&words[1..])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
     async fn epoll_wait0(&self, ep: i32) -> Vec<u32> {
         use nix::sys::epoll::{EpollEvent, EpollTimeout};
         let eps = self.epolls.borrow();
@@ -490,6 +506,17 @@ impl Api for SimApi {
             )
             .expect("EPOLL_CTL_ADD");
         ep
+    }
+    fn inode(&self, fd: i32) -> u64 {
+        let table = self.0.fd_table();
+        let link = format!(" {fd} -> socket:[");
+        table
+            .lines()
+            .find_map(|l| l.split_once(&link)?.1.strip_suffix(']')?.parse().ok())
+            .unwrap_or(0)
+    }
+    fn sh(&self, cmd: &str) -> String {
+        self.0.sh(cmd)
     }
     async fn epoll_wait0(&self, ep: i32) -> Vec<u32> {
         let v = self.0.epoll_wait(ep, 4, 0).await.expect("epoll_wait");
@@ -1183,7 +1210,118 @@ async fn epoll_wakeups<A: Api>(a: &A, n: &Names) -> Log {
     log
 }
 
+/// What `ss -xan` and `/proc/net/unix` say about a set of sockets: each
+/// row by the socket's role (inodes differ between the two sides), with
+/// its netid, state, queues, name and peer, and its `/proc` reference
+/// count, flags, type and state.
+async fn tool_views<A: Api>(a: &A, n: &Names) -> Log {
+    let mut log = Log::default();
+    let mut roles: Vec<(u64, &str)> = Vec::new();
+    // A listener with one accepted connection (data queued both ways) and
+    // one not yet accepted.
+    let l = a.socket(SOCK_STREAM | SOCK_NONBLOCK, 0).expect("socket");
+    log.put("bind", a.bind(l, &n.abs("l")));
+    log.put("listen", a.listen(l, 7));
+    let c1 = a.socket(SOCK_STREAM, 0).expect("socket");
+    log.put("connect", a.connect(c1, &n.abs("l")).await);
+    let (s1, _) = a.accept(l).await.expect("accept");
+    log.put("client sends", a.send(c1, &[1; 3000], NB).await);
+    log.put("server sends", a.send(s1, &[1; 5], NB).await);
+    let c2 = a.socket(SOCK_STREAM, 0).expect("socket");
+    log.put("bind client 2", a.bind(c2, &n.abs("c2")));
+    log.put("connect client 2", a.connect(c2, &n.abs("l")).await);
+    log.put("client 2 sends", a.send(c2, &[1; 10], NB).await);
+    // Datagrams: a pair with two queued, a file-bound receiver with a
+    // connected sender, an unconnected socket.
+    let (x, y) = a.socketpair(AF_UNIX, SOCK_DGRAM).expect("socketpair");
+    log.put("x sends", a.send(x, &[1; 100], NB).await);
+    log.put("x sends", a.send(x, &[1; 7], NB).await);
+    let r = a.socket(SOCK_DGRAM, 0).expect("socket");
+    log.put("bind receiver", a.bind(r, &n.path("r")));
+    let snd = a.socket(SOCK_DGRAM, 0).expect("socket");
+    log.put("connect sender", a.connect(snd, &n.path("r")).await);
+    log.put("sender sends", a.send(snd, &[1; 50], NB).await);
+    let u = a.socket(SOCK_DGRAM, 0).expect("socket");
+    // A pair whose one end closed.
+    let (p, q) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put("q closes", a.close(q));
+    for (fd, role) in [
+        (l, "listener"),
+        (c1, "client1"),
+        (s1, "server1"),
+        (c2, "client2"),
+        (x, "x"),
+        (y, "y"),
+        (r, "receiver"),
+        (snd, "sender"),
+        (u, "unbound"),
+        (p, "orphan"),
+    ] {
+        roles.push((a.inode(fd), role));
+    }
+    let role = |ino: &str| -> String {
+        match ino.parse::<u64>() {
+            Ok(0) => "0".to_string(),
+            Ok(i) => roles
+                .iter()
+                .find(|(r, _)| *r == i)
+                .map_or_else(|| "someone else".to_string(), |(_, n)| n.to_string()),
+            Err(_) => ino.to_string(),
+        }
+    };
+    let ours = |ino: &str| ino.parse::<u64>().is_ok_and(|i| roles.iter().any(|(r, _)| *r == i));
+    let name_of = |t: &str| t.replace(&n.0, "TAG");
+    let mut ss_rows: Vec<String> = a
+        .sh("ss -xan")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let t: Vec<&str> = line.split_whitespace().collect();
+            (t.len() >= 8 && ours(t[5])).then(|| {
+                format!(
+                    "{} {} {} {} {} {} -> {} {}",
+                    role(t[5]),
+                    t[0],
+                    t[1],
+                    t[2],
+                    t[3],
+                    name_of(t[4]),
+                    t[6],
+                    role(t[7])
+                )
+            })
+        })
+        .collect();
+    ss_rows.sort();
+    log.put("ss -xan", ss_rows);
+    let mut proc_rows: Vec<String> = a
+        .sh("cat /proc/net/unix")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let t: Vec<&str> = line.split_whitespace().collect();
+            let path = t.get(7).map(|p| name_of(p)).unwrap_or_default();
+            let embryo = t.get(6) == Some(&"0") && path.contains("TAG");
+            (t.len() >= 7 && (ours(t[6]) || embryo)).then(|| {
+                format!(
+                    "{} refs {} flags {} type {} st {} {path}",
+                    role(t[6]),
+                    t[1],
+                    t[3],
+                    t[4],
+                    t[5]
+                )
+            })
+        })
+        .collect();
+    proc_rows.sort();
+    log.put("/proc/net/unix", proc_rows);
+    let _ = a.unlink(&n.path("r"));
+    log
+}
+
 differential!(errnos_of_misuse, errnos);
+differential!(ss_and_proc_net_unix_rows, tool_views);
 differential!(epoll_wakeups_as_buffers_drain, epoll_wakeups);
 differential!(eof_and_epipe_after_shutdown, stream_shutdown);
 differential!(close_with_unread_data_resets, close_with_and_without_unread);
@@ -1194,3 +1332,120 @@ differential!(listen_backlog_and_eagain, listen_backlog);
 differential!(names_and_addresses, names);
 differential!(seqpacket_boundaries_and_eof, seqpacket);
 differential!(poll_bits_by_state, poll_states);
+
+// ------------------------------------------------------------ tool formats
+
+/// A row of real `ss -x` output, read back into the formatter's input.
+fn parse_ss_row(line: &str) -> Option<stack::tools::UnixSockRow> {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    if t.len() < 8 {
+        return None;
+    }
+    let state = match t[1] {
+        "ESTAB" => 1,
+        "UNCONN" => 7,
+        "LISTEN" => 10,
+        _ => return None,
+    };
+    let process = t.get(8).and_then(|u| {
+        // users:(("comm",pid=N,fd=M))
+        let inner = u.strip_prefix("users:((\"")?.strip_suffix("))")?;
+        let (comm, rest) = inner.split_once("\",pid=")?;
+        let (pid, fd) = rest.split_once(",fd=")?;
+        Some((comm.to_string(), pid.parse().ok()?, fd.parse().ok()?))
+    });
+    Some(stack::tools::UnixSockRow {
+        ty: match t[0] {
+            "u_str" => SOCK_STREAM,
+            "u_seq" => SOCK_SEQPACKET,
+            _ => SOCK_DGRAM,
+        },
+        state,
+        rqueue: t[2].parse().ok()?,
+        wqueue: t[3].parse().ok()?,
+        name: (t[4] != "*").then(|| t[4].to_string()),
+        inode: t[5].parse().ok()?,
+        peer_inode: t[7].parse().ok()?,
+        has_socket: true,
+        process,
+        ..Default::default()
+    })
+}
+
+/// A line of the real `/proc/net/unix`, read back likewise.
+fn parse_proc_row(line: &str) -> Option<stack::tools::UnixSockRow> {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    let hex = |s: &str| u64::from_str_radix(s, 16).ok();
+    let st = hex(t.get(5)?)?;
+    let flags = hex(t.get(3)?)?;
+    Some(stack::tools::UnixSockRow {
+        sk_ptr: hex(t.first()?.trim_end_matches(':'))?,
+        refcnt: hex(t.get(1)?)? as u32,
+        ty: hex(t.get(4)?)? as i32,
+        state: if flags != 0 {
+            10
+        } else if st == 2 || st == 3 {
+            1
+        } else {
+            7
+        },
+        has_socket: st == 1 || st == 3,
+        inode: t.get(6)?.parse().ok()?,
+        name: t.get(7).map(|s| s.to_string()),
+        ..Default::default()
+    })
+}
+
+/// Our formatters print what the real `ss -x` and `/proc/net/unix` print
+/// for the same rows, byte for byte (column widths, padding, the unix
+/// address delimiter, the process column, the `Num` and `St` fields).
+#[test]
+fn ss_x_and_proc_net_unix_formats_match_the_real_tools() {
+    let n = Names::new("formats");
+    let a = Real::default();
+    // Close-on-exec, so that `ss` itself does not hold them (and show up
+    // in the process column).
+    let l = a.socket(SOCK_STREAM | SOCK_CLOEXEC, 0).expect("socket");
+    a.bind(l, &n.abs("listener")).expect("bind");
+    a.listen(l, 3).expect("listen");
+    let c = a.socket(SOCK_STREAM | SOCK_CLOEXEC, 0).expect("socket");
+    now(a.connect(c, &n.abs("listener"))).expect("connect");
+    now(a.send(c, b"hello", NB)).expect("send");
+    let d = a.socket(SOCK_DGRAM | SOCK_CLOEXEC, 0).expect("socket");
+    a.bind(d, &n.abs("d")).expect("bind");
+    let p = a.socket(SOCK_DGRAM | SOCK_CLOEXEC, 0).expect("socket");
+    a.bind(p, &n.path("p")).expect("bind");
+    let s = a.socket(SOCK_DGRAM | SOCK_CLOEXEC, 0).expect("socket");
+    now(a.connect(s, &n.path("p"))).expect("connect");
+    now(a.send(s, b"abc", NB)).expect("send");
+    let filter = format!("src @{}-* or src /tmp/{}-*", n.0, n.0);
+    for flags in ["-xa", "-xan", "-xap", "-xl", "-x"] {
+        let real = a.sh(&format!("ss {flags} {filter}"));
+        if real.is_empty() {
+            println!("skipping: ss is not installed");
+            return;
+        }
+        let rows: Vec<_> = real.lines().skip(1).filter_map(parse_ss_row).collect();
+        if flags != "-x" {
+            assert!(rows.len() >= 2, "ss {flags} listed our sockets:\n{real}");
+        }
+        let ours = stack::tools::ss_with_unix(&[], &rows, stack::tools::SsOpts::from_flags(flags).unwrap());
+        assert_eq!(ours, real, "ss {flags}");
+    }
+    let inodes: Vec<u64> = [l, c, d, p, s].iter().map(|&fd| a.inode(fd)).collect();
+    let proc = a.sh("cat /proc/net/unix");
+    let mut lines = proc.lines();
+    let header = lines.next().unwrap_or_default();
+    let mine: Vec<&str> = lines
+        .filter(|l| {
+            let t: Vec<&str> = l.split_whitespace().collect();
+            let ino: u64 = t.get(6).and_then(|i| i.parse().ok()).unwrap_or(u64::MAX);
+            inodes.contains(&ino) || (ino == 0 && l.contains(&n.0))
+        })
+        .collect();
+    assert_eq!(mine.len(), 6, "our five sockets and the unaccepted one:\n{proc}");
+    let rows: Vec<_> = mine.iter().filter_map(|l| parse_proc_row(l)).collect();
+    let real = format!("{header}\n{}\n", mine.join("\n"));
+    assert_eq!(stack::tools::proc_net_unix(&rows), real);
+    let _ = a.unlink(&n.path("p"));
+}
