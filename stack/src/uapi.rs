@@ -131,6 +131,18 @@ impl SockAddr {
         }
     }
 
+    /// The `socklen_t` a C program passes with this address:
+    /// `sizeof(struct sockaddr_in)` or `sockaddr_in6`, `sizeof(struct
+    /// sockaddr)` for `AF_UNSPEC`, and for `AF_UNIX` the family plus the
+    /// name ([`UnixAddr::addrlen`]). A protocol checks it before the family.
+    pub fn addrlen(&self) -> usize {
+        match self {
+            SockAddr::Inet(SocketAddr::V4(_)) | SockAddr::Unspec => 16,
+            SockAddr::Inet(SocketAddr::V6(_)) => 28,
+            SockAddr::Unix(a) => a.addrlen(),
+        }
+    }
+
     /// The `AF_UNIX` address, if this is one.
     pub fn unix(&self) -> Option<UnixAddr> {
         match self {

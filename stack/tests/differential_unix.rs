@@ -63,7 +63,10 @@ impl Names {
         let tag = format!("h4u-{}-{test}", std::process::id());
         if let Ok(dir) = std::fs::read_dir("/tmp") {
             for e in dir.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&format!("{tag}-")) {
+                if e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{tag}-"))
+                {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -181,7 +184,10 @@ fn s2_addr(a: &Addr) -> socket2::SockAddr {
 fn nix_name(a: &nix::sys::socket::UnixAddr) -> Vec<u8> {
     use nix::sys::socket::SockaddrLike;
     let len = (a.len() as usize).saturating_sub(2);
-    a.as_ref().sun_path[..len].iter().map(|&c| c as u8).collect()
+    a.as_ref().sun_path[..len]
+        .iter()
+        .map(|&c| c as u8)
+        .collect()
 }
 
 /// The same from a `socket2` address.
@@ -340,12 +346,16 @@ impl Api for Real {
         }
     }
     fn getsockname(&self, fd: i32) -> R<Vec<u8>> {
-        nix_r(nix::sys::socket::getsockname::<nix::sys::socket::UnixAddr>(fd))
-            .map(|a| nix_name(&a))
+        nix_r(nix::sys::socket::getsockname::<nix::sys::socket::UnixAddr>(
+            fd,
+        ))
+        .map(|a| nix_name(&a))
     }
     fn getpeername(&self, fd: i32) -> R<Vec<u8>> {
-        nix_r(nix::sys::socket::getpeername::<nix::sys::socket::UnixAddr>(fd))
-            .map(|a| nix_name(&a))
+        nix_r(nix::sys::socket::getpeername::<nix::sys::socket::UnixAddr>(
+            fd,
+        ))
+        .map(|a| nix_name(&a))
     }
     /// The mask through a level-triggered epoll, which reports what
     /// `poll()` would (`nix`'s poll flags lack `POLLRDHUP`).
@@ -573,18 +583,28 @@ async fn poll_bits<A: Api>(a: &A, fd: i32) -> String {
 /// The errno of each misuse, and the option values a new socket reports.
 async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     let mut log = Log::default();
-    log.put(
-        "socket(SOCK_PACKET)",
-        a.socket(SOCK_PACKET, 0).map(|_| ()),
-    );
+    log.put("socket(SOCK_PACKET)", a.socket(SOCK_PACKET, 0).map(|_| ()));
     log.put("socket(protocol 5)", a.socket(SOCK_STREAM, 5).map(|_| ()));
-    log.put("socket(protocol AF_UNIX)", a.socket(SOCK_STREAM, AF_UNIX).map(|_| ()));
-    log.put("socketpair(AF_INET)", a.socketpair(AF_INET, SOCK_STREAM).map(|_| ()));
+    log.put(
+        "socket(protocol AF_UNIX)",
+        a.socket(SOCK_STREAM, AF_UNIX).map(|_| ()),
+    );
+    log.put(
+        "socketpair(AF_INET)",
+        a.socketpair(AF_INET, SOCK_STREAM).map(|_| ()),
+    );
     // 12 was AF_DECnet, gone since Linux 6.1.
     log.put("socketpair(12)", a.socketpair(12, SOCK_DGRAM).map(|_| ()));
 
     let s = a.socket(SOCK_STREAM | SOCK_NONBLOCK, 0).expect("socket");
-    for opt in [SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_SNDBUF, SO_RCVBUF, SO_ERROR] {
+    for opt in [
+        SO_TYPE,
+        SO_DOMAIN,
+        SO_PROTOCOL,
+        SO_SNDBUF,
+        SO_RCVBUF,
+        SO_ERROR,
+    ] {
         log.put(&format!("stream getsockopt {opt}"), a.getsockopt(s, opt));
     }
     log.put("listen, unbound", a.listen(s, 5));
@@ -600,8 +620,14 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     log.put("shutdown, unconnected", a.shutdown(s, SHUT_WR));
     log.put("SIOCINQ, unconnected", a.ioctl(s, SIOCINQ));
     log.put("SIOCOUTQ, unconnected", a.ioctl(s, SIOCOUTQ));
-    log.put("connect, unbound abstract name", a.connect(s, &n.abs("nobody")).await);
-    log.put("connect, missing file", a.connect(s, &n.path("nobody")).await);
+    log.put(
+        "connect, unbound abstract name",
+        a.connect(s, &n.abs("nobody")).await,
+    );
+    log.put(
+        "connect, missing file",
+        a.connect(s, &n.path("nobody")).await,
+    );
 
     // Abstract names.
     let srv = n.abs("srv");
@@ -613,7 +639,10 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     log.put("bind a taken name", a.bind(s2, &srv));
     let d2 = a.socket(SOCK_DGRAM, 0).expect("socket");
     log.put("bind a taken name, datagram socket", a.bind(d2, &srv));
-    log.put("connect, bound but not listening", a.connect(s2, &srv).await);
+    log.put(
+        "connect, bound but not listening",
+        a.connect(s2, &srv).await,
+    );
     log.put("SIOCINQ, listener", {
         let _ = a.listen(s, 5);
         a.ioctl(s, SIOCINQ)
@@ -623,11 +652,23 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
 
     // Connected sockets.
     let (x, y) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
-    log.put("connect, connected, to a listener", a.connect(x, &srv).await);
-    log.put("connect, connected, to nobody", a.connect(x, &n.abs("nobody")).await);
+    log.put(
+        "connect, connected, to a listener",
+        a.connect(x, &srv).await,
+    );
+    log.put(
+        "connect, connected, to nobody",
+        a.connect(x, &n.abs("nobody")).await,
+    );
     log.put("listen, connected", a.listen(x, 5));
-    log.put("sendto with an address, connected stream", a.sendto(x, b"x", NB, Some(&srv)).await);
-    log.put("bind, connected (socketpair)", a.bind(y, &n.abs("pairname")));
+    log.put(
+        "sendto with an address, connected stream",
+        a.sendto(x, b"x", NB, Some(&srv)).await,
+    );
+    log.put(
+        "bind, connected (socketpair)",
+        a.bind(y, &n.abs("pairname")),
+    );
     log.put("getsockname after", a.getsockname(y));
     log.put("getpeername of the other end", a.getpeername(x));
 
@@ -647,7 +688,10 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     log.put("connect datagram to the file", a.connect(d3, &p).await);
     log.put("close the bound socket", a.close(d));
     log.put("connect after its close", a.connect(s3, &p).await);
-    log.put("sendto after its close", a.sendto(d3, b"x", NB, Some(&p)).await);
+    log.put(
+        "sendto after its close",
+        a.sendto(d3, b"x", NB, Some(&p)).await,
+    );
     log.put("bind after its close", a.bind(s3, &p));
     log.put("unlink", a.unlink(&p));
     log.put("connect after unlink", a.connect(s3, &p).await);
@@ -674,13 +718,22 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     let q = a.socket(SOCK_DGRAM, 0).expect("socket");
     log.put("bind receiver", a.bind(r, &n.abs("r")));
     log.put("bind other", a.bind(q, &n.abs("q")));
-    log.put("receiver connects to other", a.connect(r, &n.abs("q")).await);
-    log.put("connect to a receiver connected elsewhere", a.connect(u, &n.abs("r")).await);
+    log.put(
+        "receiver connects to other",
+        a.connect(r, &n.abs("q")).await,
+    );
+    log.put(
+        "connect to a receiver connected elsewhere",
+        a.connect(u, &n.abs("r")).await,
+    );
     log.put(
         "sendto a receiver connected elsewhere",
         a.sendto(u, b"x", NB, Some(&n.abs("r"))).await,
     );
-    log.put("other sends to the receiver", a.sendto(q, b"hi", NB, Some(&n.abs("r"))).await);
+    log.put(
+        "other sends to the receiver",
+        a.sendto(q, b"hi", NB, Some(&n.abs("r"))).await,
+    );
     log.put("receiver reads", a.recvfrom(r, 10, NB).await);
     let (e, f) = a.socketpair(AF_UNIX, SOCK_DGRAM).expect("socketpair");
     let sndbuf = a.getsockopt(e, SO_SNDBUF).expect("SO_SNDBUF") as usize;
@@ -688,7 +741,10 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
         "send sndbuf - 31 bytes",
         a.send(e, &vec![7; sndbuf - 31], NB).await,
     );
-    log.put("send sndbuf - 32 bytes", a.send(e, &vec![7; sndbuf - 32], NB).await);
+    log.put(
+        "send sndbuf - 32 bytes",
+        a.send(e, &vec![7; sndbuf - 32], NB).await,
+    );
     log.put("SIOCINQ of the receiver", a.ioctl(f, SIOCINQ));
     log.put("SIOCOUTQ of the sender", a.ioctl(e, SIOCOUTQ));
     log
@@ -716,7 +772,10 @@ async fn stream_shutdown<A: Api>(a: &A, _n: &Names) -> Log {
     log.put("x shuts down reading", a.shutdown(x, SHUT_RD));
     log.put("poll x", poll_bits(a, x).await);
     log.put("poll y", poll_bits(a, y).await);
-    log.put("y sends after the peer's SHUT_RD", a.send(y, b"x", NB).await);
+    log.put(
+        "y sends after the peer's SHUT_RD",
+        a.send(y, b"x", NB).await,
+    );
     log.put("x reads after its SHUT_RD", a.recv(x, 100, NB).await);
     log.put("getpeername x", a.getpeername(x));
     log
@@ -820,7 +879,10 @@ async fn boundaries_and_truncation<A: Api>(a: &A, _n: &Names) -> Log {
     for ty in [SOCK_DGRAM, SOCK_SEQPACKET] {
         let (x, y) = a.socketpair(AF_UNIX, ty).expect("socketpair");
         for m in [&b"hello"[..], b"hello world", b"", b"abc", b"truncated"] {
-            log.put(&format!("{ty}: send {} bytes", m.len()), a.send(x, m, NB).await);
+            log.put(
+                &format!("{ty}: send {} bytes", m.len()),
+                a.send(x, m, NB).await,
+            );
         }
         log.put("SIOCINQ", a.ioctl(y, SIOCINQ));
         log.put("SIOCOUTQ", a.ioctl(x, SIOCOUTQ));
@@ -1055,10 +1117,16 @@ async fn names<A: Api>(a: &A, n: &Names) -> Log {
     let r = a.socket(SOCK_DGRAM, 0).expect("socket");
     log.put("bind receiver to a file", a.bind(r, &n.path("r")));
     let anon = a.socket(SOCK_DGRAM, 0).expect("socket");
-    log.put("unnamed sends", a.sendto(anon, b"a", NB, Some(&n.path("r"))).await);
+    log.put(
+        "unnamed sends",
+        a.sendto(anon, b"a", NB, Some(&n.path("r"))).await,
+    );
     let named = a.socket(SOCK_DGRAM, 0).expect("socket");
     log.put("bind sender", a.bind(named, &n.abs("sender")));
-    log.put("named sends", a.sendto(named, b"b", NB, Some(&n.path("r"))).await);
+    log.put(
+        "named sends",
+        a.sendto(named, b"b", NB, Some(&n.path("r"))).await,
+    );
     log.put("named closes", a.close(named));
     log.put("recvfrom (unnamed)", a.recvfrom(r, 10, NB).await);
     log.put("recvfrom (named, now closed)", a.recvfrom(r, 10, NB).await);
@@ -1092,9 +1160,15 @@ async fn seqpacket<A: Api>(a: &A, n: &Names) -> Log {
     });
     log.put("SIOCINQ", a.ioctl(acc.0, SIOCINQ));
     log.put("server reads 3", a.recv(acc.0, 3, NB).await);
-    log.put("server reads 3, MSG_TRUNC", a.recv(acc.0, 3, NB | MSG_TRUNC).await);
+    log.put(
+        "server reads 3, MSG_TRUNC",
+        a.recv(acc.0, 3, NB | MSG_TRUNC).await,
+    );
     log.put("server reads, nothing", a.recv(acc.0, 3, NB).await);
-    log.put("sendto with an address is ignored", a.sendto(c, b"x", NB, Some(&n.abs("nobody"))).await);
+    log.put(
+        "sendto with an address is ignored",
+        a.sendto(c, b"x", NB, Some(&n.abs("nobody"))).await,
+    );
     log.put("server reads", a.recv(acc.0, 3, NB).await);
     log.put("client closes", a.close(c));
     log.put("poll server", poll_bits(a, acc.0).await);
@@ -1164,13 +1238,19 @@ async fn epoll_wakeups<A: Api>(a: &A, n: &Names) -> Log {
     log.put("fill", fill(a, s, b"m", None).await);
     log.put("LT, full", evs(a.epoll_wait0(lt).await));
     log.put("ET, full", evs(a.epoll_wait0(et).await));
-    log.put("receiver reads one", a.recv(r, 10, NB).await.map(|(k, _)| k));
+    log.put(
+        "receiver reads one",
+        a.recv(r, 10, NB).await.map(|(k, _)| k),
+    );
     log.put("LT, after a read", evs(a.epoll_wait0(lt).await));
     log.put("ET, after a read", evs(a.epoll_wait0(et).await));
     log.put("ET, again", evs(a.epoll_wait0(et).await));
     log.put("send", a.send(s, b"m", NB).await);
     log.put("ET, full again", evs(a.epoll_wait0(et).await));
-    log.put("receiver reads one", a.recv(r, 10, NB).await.map(|(k, _)| k));
+    log.put(
+        "receiver reads one",
+        a.recv(r, 10, NB).await.map(|(k, _)| k),
+    );
     log.put("ET, after a read", evs(a.epoll_wait0(et).await));
 
     // A stream writer: EPOLLOUT comes back at a quarter of the buffer.
@@ -1188,9 +1268,16 @@ async fn epoll_wakeups<A: Api>(a: &A, n: &Names) -> Log {
     log.put("reader ET, again", evs(a.epoll_wait0(yin).await));
     let mut seen = Vec::new();
     while let Ok((k, _)) = a.recv(y, 8192, NB).await {
-        seen.push((k, a.ioctl(x, SIOCOUTQ).unwrap_or(-1), evs(a.epoll_wait0(et).await)));
+        seen.push((
+            k,
+            a.ioctl(x, SIOCOUTQ).unwrap_or(-1),
+            evs(a.epoll_wait0(et).await),
+        ));
     }
-    log.put("reads: (bytes, writer's SIOCOUTQ, writer's ET events)", seen);
+    log.put(
+        "reads: (bytes, writer's SIOCOUTQ, writer's ET events)",
+        seen,
+    );
     log.put("writer sends", a.send(x, b"z", NB).await);
     log.put("reader ET", evs(a.epoll_wait0(yin).await));
     log.put("writer shuts down writing", a.shutdown(x, SHUT_WR));
@@ -1269,7 +1356,10 @@ async fn tool_views<A: Api>(a: &A, n: &Names) -> Log {
             Err(_) => ino.to_string(),
         }
     };
-    let ours = |ino: &str| ino.parse::<u64>().is_ok_and(|i| roles.iter().any(|(r, _)| *r == i));
+    let ours = |ino: &str| {
+        ino.parse::<u64>()
+            .is_ok_and(|i| roles.iter().any(|(r, _)| *r == i))
+    };
     let name_of = |t: &str| t.replace(&n.0, "TAG");
     let mut ss_rows: Vec<String> = a
         .sh("ss -xan")
@@ -1429,7 +1519,11 @@ fn ss_x_and_proc_net_unix_formats_match_the_real_tools() {
         if flags != "-x" {
             assert!(rows.len() >= 2, "ss {flags} listed our sockets:\n{real}");
         }
-        let ours = stack::tools::ss_with_unix(&[], &rows, stack::tools::SsOpts::from_flags(flags).unwrap());
+        let ours = stack::tools::ss_with_unix(
+            &[],
+            &rows,
+            stack::tools::SsOpts::from_flags(flags).unwrap(),
+        );
         assert_eq!(ours, real, "ss {flags}");
     }
     let inodes: Vec<u64> = [l, c, d, p, s].iter().map(|&fd| a.inode(fd)).collect();
@@ -1443,7 +1537,11 @@ fn ss_x_and_proc_net_unix_formats_match_the_real_tools() {
             inodes.contains(&ino) || (ino == 0 && l.contains(&n.0))
         })
         .collect();
-    assert_eq!(mine.len(), 6, "our five sockets and the unaccepted one:\n{proc}");
+    assert_eq!(
+        mine.len(),
+        6,
+        "our five sockets and the unaccepted one:\n{proc}"
+    );
     let rows: Vec<_> = mine.iter().filter_map(|l| parse_proc_row(l)).collect();
     let real = format!("{header}\n{}\n", mine.join("\n"));
     assert_eq!(stack::tools::proc_net_unix(&rows), real);

@@ -50,12 +50,17 @@ impl World {
     }
 
     pub(crate) fn u_mut(&mut self, sk: SockId) -> &mut UnixSock {
-        self.sk_mut(sk).unix.as_deref_mut().expect("an AF_UNIX sock")
+        self.sk_mut(sk)
+            .unix
+            .as_deref_mut()
+            .expect("an AF_UNIX sock")
     }
 
     /// Whether `sk` is an `AF_UNIX` sock.
     pub(crate) fn is_unix(&self, sk: SockId) -> bool {
-        self.socks.get(&sk).is_some_and(|s| s.family == Family::Unix)
+        self.socks
+            .get(&sk)
+            .is_some_and(|s| s.family == Family::Unix)
     }
 
     /// Whether the sock is still open (not `SOCK_DEAD`).
@@ -65,7 +70,12 @@ impl World {
 
     /// `unix_create()`: check the protocol and the type (`SOCK_RAW` is
     /// taken as `SOCK_DGRAM`, as BSD did), then make the sock.
-    pub(crate) fn unix_create(&mut self, pid: Pid, ty: i32, protocol: i32) -> Result<SockId, Errno> {
+    pub(crate) fn unix_create(
+        &mut self,
+        pid: Pid,
+        ty: i32,
+        protocol: i32,
+    ) -> Result<SockId, Errno> {
         if protocol != 0 && protocol != AF_UNIX {
             return Err(Errno::EPROTONOSUPPORT);
         }
@@ -626,7 +636,11 @@ impl World {
             return;
         }
         self.u_mut(sk).peer_wake = None;
-        if let Some(ou) = self.socks.get_mut(&other).and_then(|s| s.unix.as_deref_mut()) {
+        if let Some(ou) = self
+            .socks
+            .get_mut(&other)
+            .and_then(|s| s.unix.as_deref_mut())
+        {
             ou.relays.retain(|&r| r != sk);
         }
     }
@@ -718,7 +732,7 @@ impl World {
         let max = self.u(sk).max_ack_backlog;
         match waits {
             WaitFor::Connect => format!(
-                "room in the backlog of {them} ({qlen} connections wait for accept(), more than its backlog {max})"
+                "room in the backlog of {them} ({qlen} waiting for accept(), more than its backlog {max})"
             ),
             _ => format!(
                 "room in the receive queue of {them} ({qlen} datagrams queued, more than max_dgram_qlen {max}; nobody reads them)"

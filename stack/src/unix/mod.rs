@@ -136,3 +136,5 @@ pub(crate) struct UnixFs {
     pub(crate) files: BTreeMap<Vec<u8>, Option<SockId>>,
 }
 
+#[cfg(test)]
+mod tests;

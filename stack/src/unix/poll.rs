@@ -117,9 +117,7 @@ impl World {
             mask |= EPOLLHUP;
         }
         let peer_full = self.u(sk).peer.is_some_and(|other| {
-            self.unix_alive(other)
-                && self.u(other).peer != Some(sk)
-                && self.unix_recvq_full(other)
+            self.unix_alive(other) && self.u(other).peer != Some(sk) && self.unix_recvq_full(other)
         });
         if unix_writable(s, 1) && !peer_full {
             mask |= POLLOUT_BITS;

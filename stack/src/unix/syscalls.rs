@@ -78,7 +78,11 @@ impl Process {
                     .and_then(|s| s.unix.as_deref())
                     .and_then(|u| u.peer_pid);
                 let id = if pid.is_some() { 0 } else { u32::MAX };
-                Ok(Ucred { pid, uid: id, gid: id })
+                Ok(Ucred {
+                    pid,
+                    uid: id,
+                    gid: id,
+                })
             },
         )
     }
