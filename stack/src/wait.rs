@@ -69,6 +69,11 @@ pub(crate) enum Wakeup {
     /// (`ep_poll_callback` → `wake_up(&ep->wq)`, and `ep_poll_safewake` for
     /// those polling the epoll fd): one exclusive waiter.
     EpollEvent,
+    /// Room on an `AF_UNIX` socket's `peer_wait`: a datagram was read from
+    /// its queue, or a connection accepted from its backlog
+    /// (`wake_up_interruptible_sync_poll(&u->peer_wait, EPOLLOUT…)`): one
+    /// waiting sender or `connect()`.
+    PeerWait,
 }
 
 impl Wakeup {
@@ -80,6 +85,7 @@ impl Wakeup {
             Wakeup::StateChange => "sk_state_change",
             Wakeup::ErrorReport => "sk_error_report",
             Wakeup::EpollEvent => "ep_poll_callback",
+            Wakeup::PeerWait => "wake_up(peer_wait)",
         }
     }
 
@@ -90,7 +96,7 @@ impl Wakeup {
         use crate::uapi::*;
         match self {
             Wakeup::DataReady => EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND,
-            Wakeup::WriteSpace => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
+            Wakeup::WriteSpace | Wakeup::PeerWait => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
             Wakeup::StateChange => 0,
             Wakeup::ErrorReport => EPOLLERR,
             Wakeup::EpollEvent => EPOLLIN,

@@ -436,3 +436,51 @@ fn thundering_herd() {
     assert_eq!(wakeups("the same with EPOLLEXCLUSIVE"), "1", "{out}");
     assert_eq!(wakeups("accept() on SO_REUSEPORT"), "1", "{out}");
 }
+
+#[test]
+fn unix_socketpair() {
+    let out = check("unix_socketpair");
+    // Two writes, one read: a byte stream; then end of file.
+    assert!(
+        out.contains("read() -> 12 bytes: \"hello, child\""),
+        "{out}"
+    );
+    assert!(out.contains("read() -> 0: end of file"), "{out}");
+    // The unread bytes are on the reader's queue, charged to the writer.
+    let stream = section(&out, "== 1.", "== 2.");
+    assert_eq!(field(&stream, "u_str", 2), Some("0"), "{out}");
+    assert_eq!(field(&stream, "u_str", 3), Some("1536"), "{out}");
+    assert!(
+        stream.iter().any(|l| l.starts_with("u_str ESTAB 12 ")),
+        "{out}"
+    );
+    // Datagrams keep their boundaries and are cut to the buffer.
+    assert!(
+        out.contains("recv(8 bytes, MSG_TRUNC) -> 3: \"one\""),
+        "{out}"
+    );
+    assert!(out.contains("-> 17: got \"three, f\""), "{out}");
+    // max_dgram_qlen + 1 datagrams, then EAGAIN or sleep; a socketpair
+    // peer is limited by the send buffer only.
+    assert!(out.contains("11 datagrams queued, then EAGAIN"), "{out}");
+    assert!(out.contains("waiting for room in the receive queue of unix dgram socket"));
+    assert!(out.contains("278 datagrams before EAGAIN"), "{out}");
+    // Unix sockets skip TCP, IP, the device and the softirq.
+    let unix = section(&out, "copy_from_user", "TCP, 127.0.0.1");
+    let row: Vec<&str> = unix
+        .iter()
+        .find(|l| l.starts_with("AF_UNIX stream"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        row.get(2..),
+        Some(&["65536", "65536", "0", "0", "0", "0", "0"][..]),
+        "{out}"
+    );
+    let tcp_softirqs: u64 = out
+        .lines()
+        .find(|l| l.starts_with("TCP, 127.0.0.1"))
+        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .unwrap_or(0);
+    assert!(tcp_softirqs > 0, "{out}");
+}

@@ -610,10 +610,17 @@ impl World {
             Some(u) => std::mem::take(&mut u.relays),
             None => return,
         };
+        // The relay passes the wakeup's key on: room to write, or (no key)
+        // a change for everyone.
+        let relayed = if why == Wakeup::StateChange {
+            Wakeup::StateChange
+        } else {
+            Wakeup::WriteSpace
+        };
         for r in relays {
             if let Some(ru) = self.socks.get_mut(&r).and_then(|s| s.unix.as_deref_mut()) {
                 ru.peer_wake = None;
-                self.sk_wake(r, why);
+                self.sk_wake(r, relayed);
             }
         }
         self.wake_up(WaitObj::UnixPeerWait(sk), why);

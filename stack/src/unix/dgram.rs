@@ -302,7 +302,7 @@ impl World {
         let sender = skb.owner;
         let id = skb.id;
         // Senders waiting for room in our queue may go on.
-        self.unix_peer_wait_wake(sk, Wakeup::WriteSpace);
+        self.unix_peer_wait_wake(sk, Wakeup::PeerWait);
         let from = sender
             .and_then(|o| self.unix_getname(o, false).ok())
             .filter(|a| !a.is_unnamed())

@@ -149,7 +149,7 @@ impl World {
         let Some(tsk) = tsk.filter(|&t| self.socks.contains_key(&t)) else {
             return Poll::Ready(Err(Errno::EINVAL));
         };
-        self.unix_peer_wait_wake(sk, Wakeup::WriteSpace);
+        self.unix_peer_wait_wake(sk, Wakeup::PeerWait);
         self.sk_mut(tsk).sock_state = SocketState::Connected;
         let host = self.sk(sk).host;
         self.trace(host, Layer::Unix, |w| {
