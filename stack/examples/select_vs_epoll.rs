@@ -84,17 +84,20 @@ fn run(idle: usize) -> Rc<RefCell<Vec<Row>>> {
             fds.push(p.accept(lfd).await?.0);
         }
         let active = *fds.last().expect("one connection at least");
+        let result = with_select(&p, &fds).await;
         out.borrow_mut().push(Row {
             mechanism: "select",
-            result: with_select(&p, &fds, active).await,
+            result,
         });
+        let result = Ok(with_poll(&p, &fds).await?);
         out.borrow_mut().push(Row {
             mechanism: "poll",
-            result: Ok(with_poll(&p, &fds, active).await?),
+            result,
         });
+        let result = Ok(with_epoll(&p, &fds).await?);
         out.borrow_mut().push(Row {
             mechanism: "epoll_wait",
-            result: Ok(with_epoll(&p, &fds, active).await?),
+            result,
         });
         p.close(active)?;
         Ok(())
@@ -135,7 +138,7 @@ async fn serve(p: &Process, fd: i32) -> SysResult<()> {
     Ok(())
 }
 
-async fn with_select(p: &Process, fds: &[i32], active: i32) -> Result<Costs, String> {
+async fn with_select(p: &Process, fds: &[i32]) -> Result<Costs, String> {
     let mut all = FdSet::new();
     for &fd in fds {
         if all.set(fd).is_err() {
@@ -157,11 +160,10 @@ async fn with_select(p: &Process, fds: &[i32], active: i32) -> Result<Costs, Str
             serve(p, fd).await.map_err(|e| e.to_string())?;
         }
     }
-    let _ = active;
     Ok(sum)
 }
 
-async fn with_poll(p: &Process, fds: &[i32], _active: i32) -> SysResult<Costs> {
+async fn with_poll(p: &Process, fds: &[i32]) -> SysResult<Costs> {
     let mut pfds: Vec<PollFd> = fds.iter().map(|&fd| PollFd::new(fd, POLLIN)).collect();
     let mut sum = Costs::default();
     for _ in 0..ROUNDS {
@@ -180,7 +182,7 @@ async fn with_poll(p: &Process, fds: &[i32], _active: i32) -> SysResult<Costs> {
     Ok(sum)
 }
 
-async fn with_epoll(p: &Process, fds: &[i32], _active: i32) -> SysResult<Costs> {
+async fn with_epoll(p: &Process, fds: &[i32]) -> SysResult<Costs> {
     let ep = p.epoll_create1(0)?;
     for &fd in fds {
         p.epoll_ctl(

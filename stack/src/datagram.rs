@@ -5,7 +5,8 @@
 //! called (then also `EPOLLRDHUP`); `EPOLLHUP` once both directions are
 //! shut; writable while less than half of `sk_sndbuf` is in flight
 //! (`sock_writeable()`); `EPOLLERR` with an error pending (an ICMP error on
-//! a connected socket).
+//! a connected socket) or anything on the error queue (zero-copy
+//! notifications).
 //!
 //! Simplified: `udp_poll()`'s check that drops a queued datagram with a bad
 //! checksum before reporting `EPOLLIN` to a blocking caller is left out, so
@@ -19,10 +20,8 @@ use crate::uapi::*;
 impl World {
     pub(crate) fn udp_poll(&self, sk: SockId) -> u32 {
         let s = self.sk(sk);
-        let mut mask = 0;
-        if s.err.is_some() {
-            mask |= EPOLLERR;
-        }
+        // sk_err set or the error queue not empty.
+        let mut mask = self.sock_poll_err(sk);
         if s.shutdown & RCV_SHUTDOWN != 0 {
             mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
         }

@@ -26,6 +26,12 @@ pub struct Costs {
     pub softirq_runs: u64,
     /// Processes woken from a wait queue.
     pub wakeups: u64,
+    /// Pages of user memory pinned by `MSG_ZEROCOPY` sends and referenced
+    /// by skb frags instead of being copied (`iov_iter_get_pages()`).
+    pub pages_pinned: u64,
+    /// Bytes of such pinned pages the kernel copied after all
+    /// (`skb_copy_ubufs()`: a zero-copy packet delivered to a local socket).
+    pub copied_ubufs: u64,
     /// Calls of a file's `->poll` method: `select()` and `poll()` make one
     /// per watched fd on every call and every wakeup; epoll makes one per
     /// fd that became ready.

@@ -43,6 +43,7 @@
 pub mod capture;
 pub mod datagram;
 pub mod errno;
+pub mod errqueue;
 pub mod eventpoll;
 pub mod fork;
 pub mod fs;
@@ -71,11 +72,13 @@ pub mod unix;
 pub mod views;
 pub mod wait;
 pub mod wire;
+pub mod zerocopy;
 
 /// What a program against the simulation needs: the simulation, the
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
     pub use crate::errno::Errno;
+    pub use crate::errqueue::{ErrQueueMsg, SockExtendedErr};
     pub use crate::eventpoll::{
         EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
     };
@@ -88,6 +91,7 @@ pub mod prelude {
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
     pub use crate::unix::Ucred;
+    pub use crate::zerocopy::PinnedPages;
 }
 #[cfg(test)]
 mod eventpoll_tests;

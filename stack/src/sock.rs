@@ -111,6 +111,13 @@ pub(crate) struct Sock {
     pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
     /// The `AF_UNIX` part (`struct unix_sock`), for unix sockets.
     pub(crate) unix: Option<Box<crate::unix::UnixSock>>,
+    /// `sk_error_queue`: what `recvmsg(MSG_ERRQUEUE)` reads.
+    pub(crate) error_queue: crate::errqueue::ErrorQueue,
+    /// `sk_omem_alloc`: option memory, where zero-copy notifications are
+    /// charged until read (`sock_omalloc()`).
+    pub(crate) omem_alloc: u32,
+    /// `SOCK_ZEROCOPY`, `sk_zckey` and the zero-copy sends in progress.
+    pub(crate) zc: crate::zerocopy::SockZerocopy,
 }
 
 /// `socket_state` of `struct socket`.
@@ -235,11 +242,7 @@ impl World {
         let linear = if paged { 0 } else { payload.len() };
         let mut skb = self.alloc_skb(headroom + linear + 15, headroom)?;
         if paged {
-            for chunk in payload.chunks(crate::skbuff::PAGE_SIZE) {
-                let page = crate::skbuff::Page::alloc();
-                page.write(0, chunk).ok()?;
-                skb.add_rx_frag(page, 0, chunk.len(), chunk.len()).ok()?;
-            }
+            skb.add_copied_frags(payload).ok()?;
         } else {
             skb.put_data(payload).ok()?;
         }

@@ -159,6 +159,9 @@ impl World {
                 sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
                 unix: None,
+                error_queue: Default::default(),
+                omem_alloc: 0,
+                zc: Default::default(),
             },
         );
         match self.sock_map_fd(pid, id, flags) {
@@ -433,9 +436,9 @@ impl World {
         }
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
-            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, copied, nonblock));
+            return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
         }
-        self.udp_sendmsg(pid, sk, buf, addr, nonblock)
+        self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
     /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
@@ -470,11 +473,17 @@ impl World {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        // AF_UNIX has no error queue: MSG_ERRQUEUE reads data as usual.
         if self.is_unix(sk) {
             if self.sk(sk).ty == SockType::Stream {
                 return self.unix_stream_recvmsg(pid, sk, buf, flags, nonblock);
             }
             return self.unix_dgram_recvmsg(pid, sk, buf, flags, nonblock);
+        }
+        // The error queue is read without the socket lock and never waits
+        // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).
+        if flags & MSG_ERRQUEUE != 0 {
+            return Poll::Ready(self.inet_recv_error(sk, buf).map(|m| (m.len, None)));
         }
         if self.sk(sk).ty == SockType::Stream {
             return self
@@ -594,6 +603,9 @@ impl World {
                 Errno::ENOPROTOOPT
             });
         }
+        if opt == SO_ZEROCOPY {
+            return self.sock_set_zerocopy(sk, val);
+        }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
@@ -656,6 +668,7 @@ impl World {
                 Family::Unix => AF_UNIX,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
+            SO_ZEROCOPY => s.zc.enabled as i32,
             _ => return Err(Errno::ENOPROTOOPT),
         })
     }

@@ -36,7 +36,11 @@ pub struct Process {
 
 impl Process {
     pub(crate) fn kernel<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        f(&mut self.world.borrow_mut())
+        let mut w = self.world.borrow_mut();
+        let r = f(&mut w);
+        // Zero-copy buffers the call freed report before the process goes on.
+        w.zerocopy_run_callbacks();
+        r
     }
 
     /// Counts the call; with tracing on, records its entry. The call's

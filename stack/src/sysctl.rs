@@ -32,6 +32,10 @@ pub struct Sysctls {
     pub dev_weight: u32,
     /// `net.core.somaxconn`: the cap on `listen()`'s backlog.
     pub somaxconn: u32,
+    /// `net.core.optmem_max`: the cap on a socket's option memory
+    /// (`sk_omem_alloc`), where pending `MSG_ZEROCOPY` notifications are
+    /// charged (`sock_omalloc()`).
+    pub optmem_max: u32,
     /// `net.ipv4.ip_local_port_range`: ephemeral ports, inclusive.
     pub ip_local_port_range: (u16, u16),
     /// `net.ipv4.ip_default_ttl`.
@@ -81,6 +85,7 @@ impl Default for Sysctls {
             netdev_budget_usecs: 8000,
             dev_weight: 64,
             somaxconn: 4096,
+            optmem_max: 131_072,
             ip_local_port_range: (32768, 60999),
             ip_default_ttl: 64,
             udp_rmem_min: 4096,
@@ -112,6 +117,7 @@ pub const NAMES: &[&str] = &[
     "net.core.netdev_budget_usecs",
     "net.core.dev_weight",
     "net.core.somaxconn",
+    "net.core.optmem_max",
     "net.ipv4.ip_local_port_range",
     "net.ipv4.ip_default_ttl",
     "net.ipv4.udp_rmem_min",
@@ -145,6 +151,7 @@ impl Sysctls {
             "net.core.netdev_budget_usecs" => self.netdev_budget_usecs.to_string(),
             "net.core.dev_weight" => self.dev_weight.to_string(),
             "net.core.somaxconn" => self.somaxconn.to_string(),
+            "net.core.optmem_max" => self.optmem_max.to_string(),
             "net.ipv4.ip_local_port_range" => {
                 format!(
                     "{}\t{}",
@@ -191,6 +198,7 @@ impl Sysctls {
             "net.core.netdev_budget_usecs" => self.netdev_budget_usecs = positive(value)?,
             "net.core.dev_weight" => self.dev_weight = positive(value)?,
             "net.core.somaxconn" => self.somaxconn = num(value)?,
+            "net.core.optmem_max" => self.optmem_max = num(value)?,
             "net.ipv4.ip_local_port_range" => {
                 let mut it = value.split_whitespace();
                 let lo: u16 = num(it.next().unwrap_or(""))?;

@@ -187,6 +187,7 @@ impl Sim {
             w.host_mut(h).next_eth += 1;
             let mut nic = Nic::new(DEFAULT_RING_SIZE, DEFAULT_RING_SIZE);
             nic.link = Some(link);
+            nic.sg = cfg.scatter_gather;
             let dev = w.new_dev(
                 h,
                 ns,

@@ -260,6 +260,8 @@ pub fn sockopt_name(level: i32, opt: i32) -> String {
         SO_REUSEPORT => "SO_REUSEPORT".into(),
         SO_PROTOCOL => "SO_PROTOCOL".into(),
         SO_DOMAIN => "SO_DOMAIN".into(),
+        SO_ZEROCOPY => "SO_ZEROCOPY".into(),
+        SO_MEMINFO => "SO_MEMINFO".into(),
         n => n.to_string(),
     }
 }
@@ -307,6 +309,65 @@ pub const POLLERR: u32 = EPOLLERR;
 pub const POLLHUP: u32 = EPOLLHUP;
 /// `POLLRDHUP`.
 pub const POLLRDHUP: u32 = EPOLLRDHUP;
+
+// ---- MSG_ZEROCOPY and the error queue (include/uapi/asm-generic/socket.h,
+// include/linux/socket.h, include/uapi/linux/errqueue.h, include/uapi/linux/in.h,
+// include/uapi/linux/in6.h, include/uapi/linux/sock_diag.h)
+
+/// `SO_ZEROCOPY`: allow `MSG_ZEROCOPY` sends on this socket.
+pub const SO_ZEROCOPY: i32 = 60;
+/// `SO_MEMINFO`: the socket's memory counters, `SK_MEMINFO_VARS` `u32`s.
+pub const SO_MEMINFO: i32 = 55;
+/// `MSG_ZEROCOPY`: send from the user's pages without copying them (with
+/// `SO_ZEROCOPY` set; ignored otherwise).
+pub const MSG_ZEROCOPY: i32 = 0x400_0000;
+/// `MSG_ERRQUEUE`: read the socket's error queue instead of its data.
+pub const MSG_ERRQUEUE: i32 = 0x2000;
+/// `MSG_CTRUNC`: the control buffer was too small for a control message.
+pub const MSG_CTRUNC: i32 = 0x8;
+/// `SOL_IP`: the level of IPv4 control messages (= `IPPROTO_IP`).
+pub const SOL_IP: i32 = 0;
+/// `SOL_IPV6` (= `IPPROTO_IPV6`).
+pub const SOL_IPV6: i32 = 41;
+/// `IP_RECVERR`: the type of an IPv4 error-queue control message.
+pub const IP_RECVERR: i32 = 11;
+/// `IPV6_RECVERR`: the type of an IPv6 error-queue control message.
+pub const IPV6_RECVERR: i32 = 25;
+/// `SO_EE_ORIGIN_NONE`.
+pub const SO_EE_ORIGIN_NONE: u8 = 0;
+/// `SO_EE_ORIGIN_LOCAL`: an error this host found.
+pub const SO_EE_ORIGIN_LOCAL: u8 = 1;
+/// `SO_EE_ORIGIN_ICMP`: an ICMP error.
+pub const SO_EE_ORIGIN_ICMP: u8 = 2;
+/// `SO_EE_ORIGIN_ICMP6`: an ICMPv6 error.
+pub const SO_EE_ORIGIN_ICMP6: u8 = 3;
+/// `SO_EE_ORIGIN_TXSTATUS` (= `SO_EE_ORIGIN_TIMESTAMPING`).
+pub const SO_EE_ORIGIN_TXSTATUS: u8 = 4;
+/// `SO_EE_ORIGIN_ZEROCOPY`: a `MSG_ZEROCOPY` completion.
+pub const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
+/// `SO_EE_CODE_ZEROCOPY_COPIED`: the kernel had to copy the data after all.
+pub const SO_EE_CODE_ZEROCOPY_COPIED: u8 = 1;
+/// `SK_MEMINFO_RMEM_ALLOC`: index into the `SO_MEMINFO` array.
+pub const SK_MEMINFO_RMEM_ALLOC: usize = 0;
+/// `SK_MEMINFO_RCVBUF`.
+pub const SK_MEMINFO_RCVBUF: usize = 1;
+/// `SK_MEMINFO_WMEM_ALLOC`.
+pub const SK_MEMINFO_WMEM_ALLOC: usize = 2;
+/// `SK_MEMINFO_SNDBUF`.
+pub const SK_MEMINFO_SNDBUF: usize = 3;
+/// `SK_MEMINFO_FWD_ALLOC`.
+pub const SK_MEMINFO_FWD_ALLOC: usize = 4;
+/// `SK_MEMINFO_WMEM_QUEUED`.
+pub const SK_MEMINFO_WMEM_QUEUED: usize = 5;
+/// `SK_MEMINFO_OPTMEM`: `sk_omem_alloc`, where pending zero-copy
+/// notifications are charged.
+pub const SK_MEMINFO_OPTMEM: usize = 6;
+/// `SK_MEMINFO_BACKLOG`.
+pub const SK_MEMINFO_BACKLOG: usize = 7;
+/// `SK_MEMINFO_DROPS`.
+pub const SK_MEMINFO_DROPS: usize = 8;
+/// `SK_MEMINFO_VARS`: the length of the `SO_MEMINFO` array.
+pub const SK_MEMINFO_VARS: usize = 9;
 
 // ------------------------------------------------------------- AF_UNIX
 

@@ -13,7 +13,6 @@
 
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, RawFd};
-use std::process::Command;
 
 use socket2::{Domain, Socket, Type};
 use stack::prelude::*;
@@ -106,32 +105,6 @@ fn r_recv(fd: RawFd, buf: &mut [u8]) -> R<usize> {
 
 fn settle() {
     std::thread::sleep(SETTLE);
-}
-
-/// Compiles a C program (with Debian's usual `-O2 -D_FORTIFY_SOURCE=2`)
-/// and runs it with `args`: for what only C can do to the kernel, such as
-/// passing a NULL event or an fd that is not open.
-fn c_probe(name: &str, src: &str, args: &[&str]) -> std::process::Output {
-    let dir = std::env::temp_dir().join(format!("stack-probe-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let c = dir.join(format!("{name}.c"));
-    let exe = dir.join(name);
-    std::fs::write(&c, src).expect("write the probe");
-    let cc = Command::new("gcc")
-        .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
-        .arg(&exe)
-        .arg(&c)
-        .status()
-        .expect("gcc runs");
-    assert!(cc.success(), "gcc compiled {name}.c");
-    // glibc writes fatal messages to the terminal unless told otherwise.
-    let out = Command::new(&exe)
-        .args(args)
-        .env("LIBC_FATAL_STDERR_", "1")
-        .output()
-        .expect("the probe runs");
-    let _ = std::fs::remove_dir_all(&dir);
-    out
 }
 
 // -------------------------------------------------------------- sim side

@@ -484,3 +484,38 @@ fn unix_socketpair() {
         .unwrap_or(0);
     assert!(tcp_softirqs > 0, "{out}");
 }
+
+#[test]
+fn msg_zerocopy() {
+    let out = check("msg_zerocopy");
+    let part = |n: usize| {
+        let start = out
+            .find(&format!("== {n}."))
+            .unwrap_or_else(|| panic!("part {n} missing"));
+        let end = out[start + 4..]
+            .find("== ")
+            .map_or(out.len(), |e| start + 4 + e);
+        &out[start..end]
+    };
+    // A plain send copies everything; zero-copy over a gathering NIC
+    // copies nothing and pins the 256 pages instead.
+    assert!(part(1).contains("copied_from_user 1048576 B, pages pinned 0"));
+    assert!(part(2).contains("copied_from_user 0 B, pages pinned 256"));
+    // The pages are held, and nothing is notified, until the ACKs come.
+    assert!(part(2).contains("the kernel still holds 256 of our pages"));
+    assert!(part(2).contains("EAGAIN: nothing completed yet"));
+    assert!(part(2).contains("ee_code 0 (sent from our pages)"));
+    assert!(!part(2).contains("COPIED"));
+    assert!(part(2).contains("pages still held: 0"));
+    // Loopback copies on the way in: COPIED, every byte.
+    assert!(part(3).contains("ee_code 1 (COPIED)"));
+    assert!(part(3).contains("the kernel copied 1048576 B of the pinned pages"));
+    // Without scatter-gather: copied at send(), notified at once.
+    assert!(part(4).contains("copied_from_user 1048576 B, pages pinned 0"));
+    assert!(part(4).contains("ids 0..=3, ee_code 1 (COPIED)"));
+    // Every id 0..=3 is notified in each zero-copy part.
+    for n in 2..=4 {
+        assert!(part(n).contains("..=3"), "part {n}: {}", part(n));
+        assert!(part(n).contains("every buffer is ours again"));
+    }
+}

@@ -105,6 +105,9 @@ impl World {
         } else {
             skb
         };
+        let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
+            return;
+        };
         // ip_protocol_deliver_rcu(): delivered if a protocol handler takes it.
         let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
         match hdr.protocol {
@@ -206,6 +209,9 @@ impl World {
                 hdr.saddr, hdr.daddr, hdr.next_header
             )
         });
+        let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
+            return;
+        };
         self.ns_mut(ns).mib.inc(Mib::Ip6InDelivers);
         let (s, d) = (IpAddr::V6(hdr.saddr), IpAddr::V6(hdr.daddr));
         match hdr.next_header {

@@ -69,7 +69,7 @@ impl World {
             nexthop: r.via.unwrap_or(daddr),
             src,
             local: false,
-            dev_sg: false,
+            dev_sg: self.dev(r.dev).nic().is_some_and(|n| n.sg),
         })
     }
 

@@ -49,7 +49,8 @@ pub(crate) struct RouteResult {
     /// Delivered to this host (`RTN_LOCAL`).
     pub(crate) local: bool,
     /// The device can gather a packet from page fragments (`NETIF_F_SG`):
-    /// loopback can; the simulated NIC is treated as unable to.
+    /// loopback can; a simulated NIC only if its link was configured with
+    /// scatter-gather.
     pub(crate) dev_sg: bool,
 }
 

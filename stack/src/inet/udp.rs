@@ -44,7 +44,7 @@ use crate::snmp::Mib;
 use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
 use crate::task::WaitFor;
 use crate::trace::Layer;
-use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
+use crate::uapi::{MSG_PEEK, MSG_TRUNC, MSG_ZEROCOPY, SockAddr};
 use crate::wire::udp::UdpHdr;
 
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
@@ -174,6 +174,7 @@ impl World {
         pid: Pid,
         sk: SockId,
         buf: &[u8],
+        flags: i32,
         addr: Option<SockAddr>,
         nonblock: bool,
     ) -> Poll<Result<usize, Errno>> {
@@ -226,42 +227,97 @@ impl World {
         if let Err(e) = self.inet_autobind(sk) {
             return Poll::Ready(Err(e));
         }
-        // sock_alloc_send_pskb(): a pending error or a shut-down write side
-        // fails the call; a full send buffer makes it sleep.
-        if let Some(e) = self.sock_error(sk) {
-            return Poll::Ready(Err(e));
-        }
-        if self.sk(sk).shutdown & crate::sock::SEND_SHUTDOWN != 0 {
-            return Poll::Ready(Err(Errno::EPIPE));
-        }
-        let (wmem, sndbuf) = (self.sk(sk).wmem_alloc, self.sk(sk).sndbuf);
-        if wmem >= sndbuf {
-            if nonblock {
-                return Poll::Ready(Err(Errno::EAGAIN));
+        // __ip_append_data(): a MSG_ZEROCOPY send on a SO_ZEROCOPY socket
+        // takes its notification id first. The UDP header counts as data,
+        // so even an empty datagram takes one. Without corking there is no
+        // earlier buffer to join.
+        let uarg = if flags & MSG_ZEROCOPY != 0 && self.sk(sk).zc.enabled {
+            match self.msg_zerocopy_realloc(sk, buf.len() + UdpHdr::LEN, None) {
+                Some(u) => Some(u),
+                None => return Poll::Ready(Err(Errno::ENOBUFS)),
             }
-            self.sleep_on(pid, sk, WaitFor::SendSpace);
-            return Poll::Pending;
+        } else {
+            None
+        };
+        // sock_alloc_send_pskb(): a pending error or a shut-down write side
+        // fails the call; a full send buffer makes it sleep. Either way the
+        // zero-copy id goes back (net_zcopy_put_abort()).
+        let (wmem, sndbuf) = (self.sk(sk).wmem_alloc, self.sk(sk).sndbuf);
+        let blocked = if let Some(e) = self.sock_error(sk) {
+            Some(Poll::Ready(Err(e)))
+        } else if self.sk(sk).shutdown & crate::sock::SEND_SHUTDOWN != 0 {
+            Some(Poll::Ready(Err(Errno::EPIPE)))
+        } else if wmem >= sndbuf {
+            if nonblock {
+                Some(Poll::Ready(Err(Errno::EAGAIN)))
+            } else {
+                self.sleep_on(pid, sk, WaitFor::SendSpace);
+                Some(Poll::Pending)
+            }
+        } else {
+            None
+        };
+        if let Some(r) = blocked {
+            if let Some(u) = uarg {
+                self.msg_zerocopy_put_abort(u);
+            }
+            return r;
         }
         let host = self.sk(sk).host;
         let ip_hlen = if family == Family::Inet { 20 } else { 40 };
         // __ip_append_data(): room for IP + UDP headers, the link header
         // (hh_len) and 15 bytes of alignment slack.
         let headroom = LL_RESERVED_SPACE + ip_hlen + UdpHdr::LEN;
-        // __ip_append_data(): a datagram whose linear buffer would pass
-        // SKB_MAX_ALLOC goes, on a device that can gather (loopback), into
-        // page fragments charged byte for byte; only the headers are linear.
-        let paged = rt.dev_sg && headroom + buf.len() + 15 >= SKB_MAX_ALLOC;
-        let Some(mut skb) = self.alloc_skb_with_payload(headroom, buf, paged) else {
+        // Zero-copy needs a device that gathers and checksums
+        // (CHECKSUM_PARTIAL, so the datagram must fit the MTU).
+        let mtu = self.dev(rt.dev).mtu as usize;
+        let zc = uarg
+            .as_ref()
+            .filter(|_| rt.dev_sg && ip_hlen + UdpHdr::LEN + buf.len() <= mtu);
+        let skb = match zc {
+            Some(u) => {
+                let (zc, pinned) = crate::zerocopy::TxZc::pin(u, buf);
+                self.zerocopy_pinned(host, sk, pinned);
+                self.alloc_skb_zerocopy(headroom, buf, &zc)
+            }
+            None => {
+                // __ip_append_data(): a datagram whose linear buffer would
+                // pass SKB_MAX_ALLOC goes, on a device that can gather
+                // (loopback), into page fragments charged byte for byte;
+                // only the headers are linear.
+                let paged = rt.dev_sg && headroom + buf.len() + 15 >= SKB_MAX_ALLOC;
+                let skb = self.alloc_skb_with_payload(headroom, buf, paged);
+                if skb.is_some() {
+                    self.costs(host).copied_from_user += buf.len() as u64;
+                }
+                skb
+            }
+        };
+        let Some(mut skb) = skb else {
+            if let Some(u) = uarg {
+                self.msg_zerocopy_put_abort(u);
+            }
             return Poll::Ready(Err(Errno::ENOBUFS));
         };
-        self.costs(host).copied_from_user += buf.len() as u64;
+        if let Some(u) = uarg.as_ref().filter(|_| zc.is_none()) {
+            // Copied after all: the skb still holds the buffer, so the
+            // notification comes when it is freed, marked COPIED.
+            u.set_copied();
+            skb.zcopy_set(u);
+        }
         let before = self.sk(sk).wmem_alloc;
         self.skb_set_owner_w(&mut skb, sk);
         let after = self.sk(sk).wmem_alloc;
         let (id, truesize) = (skb.id, skb.truesize());
+        let zerocopy = zc.is_some();
         self.trace(host, Layer::Sock, |_w| {
+            let how = if zerocopy {
+                "MSG_ZEROCOPY: user pages of"
+            } else {
+                "copy_from_user"
+            };
             format!(
-                "copy_from_user {} B into skb#{id} (truesize {truesize}); sk_wmem_alloc {before} -> {after} of sk_sndbuf {sndbuf}",
+                "{how} {} B into skb#{id} (truesize {truesize}); sk_wmem_alloc {before} -> {after} of sk_sndbuf {sndbuf}",
                 buf.len()
             )
         });

@@ -25,6 +25,11 @@ pub struct LinkConfig {
     pub mtu: u32,
     /// Probability that a frame is lost, from 0.0 to 1.0.
     pub loss: f64,
+    /// The NICs on each end can gather a frame from page fragments
+    /// (`NETIF_F_SG`, `ethtool -K ethN sg on`). Off by default: the
+    /// simulated NIC copies into a linear buffer, and `MSG_ZEROCOPY` over
+    /// it falls back to copying.
+    pub scatter_gather: bool,
 }
 
 impl Default for LinkConfig {
@@ -35,6 +40,7 @@ impl Default for LinkConfig {
             bandwidth_bps: 1_000_000_000,
             mtu: 1500,
             loss: 0.0,
+            scatter_gather: false,
         }
     }
 }
@@ -61,6 +67,12 @@ impl LinkConfig {
     /// Sets the loss probability (clamped to 0..=1).
     pub fn loss(mut self, p: f64) -> Self {
         self.loss = p.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Turns scatter-gather on or off for the NICs on both ends.
+    pub fn scatter_gather(mut self, on: bool) -> Self {
+        self.scatter_gather = on;
         self
     }
 

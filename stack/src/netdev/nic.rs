@@ -56,6 +56,10 @@ pub(crate) struct Nic {
     pub(crate) tx_busy: bool,
     /// The driver masked the interrupt (NAPI is scheduled or polling).
     pub(crate) irq_masked: bool,
+    /// `NETIF_F_SG` (`ethtool -k`: scatter-gather): the NIC can DMA a
+    /// frame from several pages, so send paths may leave data in page
+    /// fragments, and `MSG_ZEROCOPY` may leave it in the user's pages.
+    pub(crate) sg: bool,
 }
 
 impl Nic {
@@ -67,6 +71,7 @@ impl Nic {
             tx_hw: 0,
             tx_busy: false,
             irq_masked: false,
+            sg: false,
         }
     }
 

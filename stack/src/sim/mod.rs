@@ -65,6 +65,9 @@ pub(crate) struct World {
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
+    /// Zero-copy buffers whose last reference went, awaiting their
+    /// callback (`World::zerocopy_run_callbacks`).
+    pub(crate) zc_done: crate::skbuff::zerocopy::ZcDoneList,
 }
 
 impl World {
@@ -87,6 +90,7 @@ impl World {
             wire_log: Vec::new(),
             capture_enabled: true,
             runqueue: Default::default(),
+            zc_done: Default::default(),
             epolls: BTreeMap::new(),
             ep_links: BTreeMap::new(),
             forked: Vec::new(),
@@ -174,6 +178,7 @@ impl World {
             Event::NeighTimer { dev, ip } => self.neigh_timer(dev, ip),
             Event::SynAckTimer { listener, remote } => self.tcp_synack_timer(listener, remote),
         }
+        self.zerocopy_run_callbacks();
     }
 }
 

@@ -37,6 +37,18 @@ impl SkBuff {
         Ok(())
     }
 
+    /// Appends a copy of `bytes` as paged data, a fresh page per 4096
+    /// bytes, each charged byte for byte: how a send path that copies fills
+    /// page fragments on a device that can gather.
+    pub(crate) fn add_copied_frags(&mut self, bytes: &[u8]) -> Result<(), SkbError> {
+        for chunk in bytes.chunks(super::PAGE_SIZE) {
+            let page = Page::alloc();
+            page.write(0, chunk)?;
+            self.add_rx_frag(page, 0, chunk.len(), chunk.len())?;
+        }
+        Ok(())
+    }
+
     /// `skb_linearize()`: pull all paged data into the linear buffer
     /// (growing it if needed) and drop the frags. Returns the frag bytes
     /// copied.
@@ -73,7 +85,7 @@ impl SkBuff {
             self.pskb_expand_head(0, ntail)?;
         }
         let tail = self.tail;
-        let SharedData { head, frags } = self.shared_mut();
+        let SharedData { head, frags, .. } = self.shared_mut();
         let mut pos = tail;
         let mut left = delta;
         for f in frags.iter() {

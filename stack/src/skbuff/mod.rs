@@ -45,7 +45,8 @@
 //!   would `BUG()`; callers use [`SkBuff::pskb_may_pull`] first).
 //! - No `frag_list`, no fast clones (`skbuff_fclone_cache`), no heads built
 //!   from page fragments (`build_skb`, `head_frag`), no page pool, no GFP
-//!   flags or pfmemalloc, no zero-copy `ubuf_info`.
+//!   flags or pfmemalloc. Zero-copy sends (`ubuf_info`) are in
+//!   the `zerocopy` module.
 //! - `pskb_expand_head()` always adjusts `truesize`; the kernel does so only
 //!   for skbs not charged to a socket.
 //! - Metadata is a handful of public fields; owner socket, device and the
@@ -57,6 +58,7 @@ pub mod page;
 pub mod queue;
 mod share;
 pub mod truesize;
+pub(crate) mod zerocopy;
 
 #[cfg(test)]
 mod proptests;
@@ -178,6 +180,9 @@ pub enum HeaderKind {
 struct SharedData {
     head: Vec<u8>,
     frags: Vec<PageFrag>,
+    /// `destructor_arg`: the zero-copy send the frags' user pages belong
+    /// to, if any.
+    zcopy: Option<zerocopy::UbufRef>,
 }
 
 /// `struct sk_buff`.
@@ -261,6 +266,7 @@ impl SkBuff {
             shared: Rc::new(SharedData {
                 head: vec![0; end],
                 frags: Vec::new(),
+                zcopy: None,
             }),
             data: 0,
             tail: 0,

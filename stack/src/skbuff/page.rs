@@ -84,6 +84,25 @@ impl Page {
     }
 }
 
+/// A handle on a page that does not hold it: how the simulation watches
+/// the user pages of a zero-copy send without keeping them pinned.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakPage(std::rc::Weak<[Cell<u8>]>);
+
+impl WeakPage {
+    /// `page_count()` of the page: 0 once it is gone.
+    pub(crate) fn page_count(&self) -> usize {
+        self.0.strong_count()
+    }
+}
+
+impl Page {
+    /// A handle that does not count as a reference.
+    pub(crate) fn downgrade(&self) -> WeakPage {
+        WeakPage(Rc::downgrade(&self.mem))
+    }
+}
+
 impl Clone for Page {
     /// `get_page()`.
     fn clone(&self) -> Self {

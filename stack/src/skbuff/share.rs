@@ -113,13 +113,14 @@ impl SkBuff {
         let mut head = vec![0; new_end];
         let copied = self.tail;
         head[nhead..nhead + copied].copy_from_slice(&self.shared.head[..copied]);
-        let frags = match Rc::get_mut(&mut self.shared) {
+        let (frags, zcopy) = match Rc::get_mut(&mut self.shared) {
             // Sole owner: the frag references just move with the head.
-            Some(sh) => std::mem::take(&mut sh.frags),
-            // Shared: skb_frag_ref() on each, the old buffer keeps its own.
-            None => self.shared.frags.clone(),
+            Some(sh) => (std::mem::take(&mut sh.frags), sh.zcopy.take()),
+            // Shared: skb_frag_ref() on each, the old buffer keeps its own;
+            // so does a zero-copy buffer (refcount_inc on the ubuf_info).
+            None => (self.shared.frags.clone(), self.shared.zcopy.clone()),
         };
-        self.shared = Rc::new(SharedData { head, frags });
+        self.shared = Rc::new(SharedData { head, frags, zcopy });
         self.data += nhead;
         self.tail += nhead;
         for h in [

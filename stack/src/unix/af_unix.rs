@@ -134,6 +134,9 @@ impl World {
                 sock_state: SocketState::Unconnected,
                 tcp: None,
                 unix: Some(Box::new(UnixSock::new(qlen))),
+                error_queue: Default::default(),
+                omem_alloc: 0,
+                zc: Default::default(),
             },
         );
         id

@@ -101,3 +101,30 @@ where
     );
     slot.take().expect("the process stored its result")
 }
+
+/// Compiles a C program (with Debian's usual `-O2 -D_FORTIFY_SOURCE=2`)
+/// and runs it with `args`: for what only C can do to the kernel, such as
+/// passing a NULL event or an fd that is not open, or for socket options
+/// that neither `nix` nor `socket2` wraps (the tests forbid `unsafe`).
+pub fn c_probe(name: &str, src: &str, args: &[&str]) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("stack-probe-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let c = dir.join(format!("{name}.c"));
+    let exe = dir.join(name);
+    std::fs::write(&c, src).expect("write the probe");
+    let cc = std::process::Command::new("gcc")
+        .args(["-O2", "-D_FORTIFY_SOURCE=2", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .status()
+        .expect("gcc runs");
+    assert!(cc.success(), "gcc compiled {name}.c");
+    // glibc writes fatal messages to the terminal unless told otherwise.
+    let out = std::process::Command::new(&exe)
+        .args(args)
+        .env("LIBC_FATAL_STDERR_", "1")
+        .output()
+        .expect("the probe runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}

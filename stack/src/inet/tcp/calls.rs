@@ -5,6 +5,7 @@
 //! (`tcp_shutdown()`), with the errno each gives in each state.
 
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::task::Poll;
 
 use super::{
@@ -14,10 +15,13 @@ use super::{
 use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::page::WeakPage;
+use crate::skbuff::zerocopy::UbufRef;
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{MSG_PEEK, SockAddr};
+use crate::zerocopy::{TxZc, ZcSend};
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
@@ -226,14 +230,34 @@ impl World {
 
     /// `tcp_sendmsg()`: copy into the write queue, in segments of at most
     /// one MSS, then push what the windows allow. Returns once the bytes are
-    /// copied: the peer has not necessarily received anything.
+    /// copied: the peer has not necessarily received anything. With
+    /// `MSG_ZEROCOPY` on a `SO_ZEROCOPY` socket the segments reference the
+    /// caller's pages instead ([`crate::zerocopy`]).
     pub(crate) fn tcp_sendmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &[u8],
+        flags: i32,
+        copied: &mut usize,
+        nonblock: bool,
+    ) -> Poll<Result<usize, Errno>> {
+        let mut zc = match self.tcp_zerocopy_begin(pid, sk, flags, buf.len()) {
+            Ok(zc) => zc,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let r = self.tcp_sendmsg_locked(pid, sk, buf, copied, nonblock, zc.as_mut());
+        self.tcp_zerocopy_end(pid, sk, zc, r)
+    }
+
+    fn tcp_sendmsg_locked(
         &mut self,
         pid: Pid,
         sk: SockId,
         buf: &[u8],
         copied: &mut usize,
         nonblock: bool,
+        mut zc: Option<&mut ZcSend>,
     ) -> Poll<Result<usize, Errno>> {
         loop {
             let s = self.sk(sk);
@@ -273,26 +297,58 @@ impl World {
                 self.sleep_on(pid, sk, WaitFor::SendSpace);
                 return Poll::Pending;
             }
-            let n = self.tcp_append(sk, &buf[*copied..]);
+            let (n, pinned) = self.tcp_append(sk, buf, *copied, zc.as_deref_mut());
             let host = self.sk(sk).host;
-            self.costs(host).copied_from_user += n as u64;
+            match zc.as_deref() {
+                // The pages are referenced, not copied.
+                Some(z) if z.sg => self.zerocopy_pinned(host, sk, pinned),
+                _ => self.costs(host).copied_from_user += n as u64,
+            }
             *copied += n;
         }
     }
 
-    /// Appends bytes to the tail segment, or to new ones, up to one MSS
-    /// each and as far as the send buffer allows; returns bytes taken.
-    fn tcp_append(&mut self, sk: SockId, data: &[u8]) -> usize {
+    /// Appends `buf[from..]` to the tail segment, or to new ones, up to one
+    /// MSS each and as far as the send buffer allows; returns bytes taken
+    /// and user pages newly pinned. Zero-copy bytes join a segment only if
+    /// it has no other zero-copy buffer and room in its frag array
+    /// (`skb_zerocopy_iter_stream()`'s `EEXIST` and `EMSGSIZE`).
+    fn tcp_append(
+        &mut self,
+        sk: SockId,
+        buf: &[u8],
+        from: usize,
+        mut zc: Option<&mut ZcSend>,
+    ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
+        // Without scatter-gather the bytes are copied and no segment holds
+        // the buffer (tcp_sendmsg_locked() takes the copy path).
+        let uarg = zc
+            .as_deref()
+            .filter(|z| z.sg)
+            .map(|z| UbufRef::clone(&z.uarg));
         let mut taken = 0;
+        let mut pinned = Vec::new();
+        let data = &buf[from..];
         while taken < data.len() && tp.wmem_queued < sndbuf {
-            let room = match tp.write_queue.back() {
-                Some(t) if t.sent_at.is_none() && !t.fin && !t.syn && t.data.len() < mss => {
-                    mss - t.data.len()
+            let at = from + taken;
+            let fits = |t: &TxSeg| -> usize {
+                if t.sent_at.is_some() || t.fin || t.syn || t.data.len() >= mss {
+                    return 0;
                 }
-                _ => {
+                let room = mss - t.data.len();
+                match (&uarg, &t.zc) {
+                    (Some(u), Some(tz)) if !Rc::ptr_eq(u, &tz.uarg) => 0,
+                    (Some(_), tz) => {
+                        TxZc::room_for(tz.as_ref().map_or(0, |z| z.frags.len()), at, room)
+                    }
+                    (None, _) => room,
+                }
+            };
+            let room = match tp.write_queue.back().map(fits).unwrap_or(0) {
+                0 => {
                     let seg = TxSeg {
                         seq: tp.write_seq,
                         data: Vec::new(),
@@ -301,20 +357,36 @@ impl World {
                         psh: false,
                         sent_at: None,
                         retransmitted: false,
+                        zc: None,
                     };
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
-                    mss
+                    match &uarg {
+                        Some(_) => TxZc::room_for(0, at, mss),
+                        None => mss,
+                    }
                 }
+                room => room,
             };
             let n = room.min(data.len() - taken);
             let tail = tp.write_queue.back_mut().expect("just ensured");
+            if let (Some(u), Some(z)) = (&uarg, zc.as_deref_mut()) {
+                let (frags, newly) = z.pin(buf, at, n);
+                pinned.extend(newly);
+                let base = tail.data.len();
+                tail.zc
+                    .get_or_insert_with(|| TxZc {
+                        uarg: UbufRef::clone(u),
+                        frags: Vec::new(),
+                    })
+                    .append(base, frags);
+            }
             tail.data.extend_from_slice(&data[taken..taken + n]);
             tp.write_seq = tp.write_seq.wrapping_add(n as u32);
             tp.wmem_queued += n as u32;
             taken += n;
         }
-        taken
+        (taken, pinned)
     }
 
     /// `tcp_push()`: mark the end of this write with PSH and send.
@@ -596,6 +668,7 @@ impl World {
             psh: false,
             sent_at: None,
             retransmitted: false,
+            zc: None,
         };
         tp.write_seq = tp.write_seq.wrapping_add(1);
         tp.wmem_queued += seg.charge();

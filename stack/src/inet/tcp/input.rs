@@ -524,6 +524,9 @@ impl World {
             uid: parent.uid,
             tcp: Some(Box::new(tp)),
             unix: None,
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: parent.zc.clone_for_child(),
         };
         self.socks.insert(id, child);
         let table = &mut self.ns_mut(ns).tcp;
@@ -1096,6 +1099,9 @@ impl World {
             uid: s.uid,
             tcp: Some(Box::new(tp)),
             unix: None,
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: Default::default(),
         };
         self.socks.insert(id, tw);
         if let Some(r) = remote {

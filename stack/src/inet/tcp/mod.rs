@@ -130,6 +130,10 @@ pub(crate) struct TxSeg {
     pub(crate) sent_at: Option<Nanos>,
     /// Sent more than once (its ACK gives no RTT sample: Karn's rule).
     pub(crate) retransmitted: bool,
+    /// The user pages this segment's bytes are sent from, for a
+    /// `MSG_ZEROCOPY` send (`data` keeps the bytes for the simulation's
+    /// own bookkeeping; what goes out references the pages).
+    pub(crate) zc: Option<crate::zerocopy::TxZc>,
 }
 
 impl TxSeg {

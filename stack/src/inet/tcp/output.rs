@@ -28,6 +28,8 @@ pub(crate) struct Segment<'a> {
     pub(crate) window: u16,
     pub(crate) options: TcpOptions,
     pub(crate) payload: &'a [u8],
+    /// The user pages a `MSG_ZEROCOPY` payload is sent from.
+    pub(crate) zc: Option<&'a crate::zerocopy::TxZc>,
 }
 
 impl World {
@@ -122,7 +124,13 @@ impl World {
         // tcp_sendmsg() copies into page fragments when the device can
         // gather: a segment costs its payload plus a small head.
         let paged = rt.dev_sg && !seg.payload.is_empty();
-        let Some(mut skb) = self.alloc_skb_with_payload(MAX_TCP_HEADER, seg.payload, paged) else {
+        let skb = match seg.zc {
+            // The clone tcp_transmit_skb() sends shares the segment's frags:
+            // the user's pages, not a copy.
+            Some(zc) => self.alloc_skb_zerocopy(MAX_TCP_HEADER, seg.payload, zc),
+            None => self.alloc_skb_with_payload(MAX_TCP_HEADER, seg.payload, paged),
+        };
+        let Some(mut skb) = skb else {
             return;
         };
         if let Ok(room) = skb.push(hlen) {
@@ -197,6 +205,7 @@ impl World {
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
+        let zc = seg.zc.clone();
         if after(end, tp.snd_nxt) {
             tp.snd_nxt = end;
         }
@@ -216,6 +225,7 @@ impl World {
                 window,
                 options,
                 payload: &data,
+                zc: zc.as_ref(),
             },
         );
     }
@@ -316,6 +326,7 @@ impl World {
                 window,
                 options: TcpOptions::default(),
                 payload: &[],
+                zc: None,
             },
         );
     }
@@ -372,6 +383,7 @@ impl World {
                 window: 0,
                 options: TcpOptions::default(),
                 payload: &[],
+                zc: None,
             },
         );
     }
@@ -401,6 +413,7 @@ impl World {
                     ..TcpOptions::default()
                 },
                 payload: &[],
+                zc: None,
             },
         );
     }

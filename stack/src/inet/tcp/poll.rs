@@ -7,7 +7,8 @@
 //! well-known surprise); `EPOLLIN | EPOLLRDHUP` once the peer's FIN has
 //! arrived; readable with data queued; writable while the send buffer has
 //! room (`__sk_stream_is_writeable`: free space at least half of what is
-//! queued, and below `sk_sndbuf`); `EPOLLERR` with an error pending. A
+//! queued, and below `sk_sndbuf`); `EPOLLERR` with an error pending or
+//! anything on the error queue. A
 //! socket still in SYN_SENT reports neither readable nor writable.
 //!
 //! Simplified: no urgent data (`EPOLLPRI`), no `SO_RCVLOWAT`, no Fast Open.
@@ -47,10 +48,8 @@ impl World {
                 mask |= EPOLLOUT | EPOLLWRNORM;
             }
         }
-        if s.err.is_some() {
-            mask |= EPOLLERR;
-        }
-        mask
+        // sk_err set or the error queue not empty (zero-copy notifications).
+        mask | self.sock_poll_err(sk)
     }
 }
 

@@ -95,6 +95,7 @@ impl World {
                     psh: head.psh,
                     sent_at: None,
                     retransmitted: false,
+                    zc: head.zc.as_mut().map(|z| z.split_off(wnd)),
                 };
                 head.fin = false;
                 head.psh = false;
