@@ -17,7 +17,10 @@
 //!    peer is connected back, so there only the send buffer limits;
 //! 4. what unix sockets **skip**: the same 64 KiB over a unix stream and
 //!    over TCP on 127.0.0.1, with the counters and the layers the trace
-//!    went through.
+//!    went through;
+//! 5. **passing an open file** (`SCM_RIGHTS`): a dispatcher accepts a TCP
+//!    connection and hands the socket to a worker over the socketpair; the
+//!    worker's new fd is the same socket (the same `socket:[inode]`).
 //!
 //! Run it with `cargo run -q -p stack --example unix_socketpair`.
 
@@ -32,6 +35,8 @@ fn main() {
     queue_limit();
     println!("\n== 4. 64 KiB over a unix stream and over TCP on loopback ==\n");
     unix_vs_tcp();
+    println!("\n== 5. Handing a connection to a worker: SCM_RIGHTS ==\n");
+    pass_a_connection();
 }
 
 fn stream_pair() {
@@ -250,4 +255,53 @@ fn unix_vs_tcp() {
          straight onto the peer's receive queue: no TCP or IP header, no device, no\n\
          softirq, no ACKs, and no window to wait for."
     );
+}
+
+fn pass_a_connection() {
+    let mut sim = Sim::new(1);
+    let h = sim.add_host("box");
+    sim.spawn(h, "dispatcher", |p| async move {
+        let (to_worker, from_dispatcher) = p.socketpair(AF_UNIX, SOCK_STREAM, 0)?;
+        p.fork("worker", move |w| async move {
+            w.close(to_worker)?;
+            let mut byte = [0u8; 1];
+            let got = w.recv_fds(from_dispatcher, &mut byte, 1, 0).await?;
+            let conn = got.fds[0];
+            w.log(format!("recvmsg() -> {} byte and fd {conn}:", got.len));
+            print!("{}", w.fd_table());
+            let mut req = [0u8; 64];
+            let n = w.read(conn, &mut req).await?;
+            w.log(format!(
+                "read {:?} from the client on fd {conn}",
+                String::from_utf8_lossy(&req[..n])
+            ));
+            w.write(conn, b"pong").await?;
+            w.close(conn)?;
+            Ok(())
+        })?;
+        p.close(from_dispatcher)?;
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "127.0.0.1:8080")?;
+        p.listen(l, 8)?;
+        let (conn, peer) = p.accept(l).await?;
+        p.log(format!("accept() -> fd {conn} from {peer}:"));
+        print!("{}", p.fd_table());
+        p.send_fds(to_worker, b"!", &[conn], 0).await?;
+        p.close(conn)?;
+        p.log(format!(
+            "sendmsg(SCM_RIGHTS [{conn}]) to the worker, then close({conn}): the connection lives on in the worker"
+        ));
+        Ok(())
+    });
+    sim.spawn(h, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "127.0.0.1:8080").await?;
+        p.write(fd, b"ping").await?;
+        let mut buf = [0u8; 16];
+        let n = p.read(fd, &mut buf).await?;
+        p.log(format!("got {:?} back", String::from_utf8_lossy(&buf[..n])));
+        Ok(())
+    });
+    let report = sim.run();
+    print!("\n{report}");
 }

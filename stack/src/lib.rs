@@ -90,7 +90,7 @@ pub mod prelude {
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
-    pub use crate::unix::Ucred;
+    pub use crate::unix::{RecvFds, Ucred};
     pub use crate::zerocopy::PinnedPages;
 }
 #[cfg(test)]

@@ -192,11 +192,13 @@ impl World {
 
     /// `kfree_skb()`: free a packet that was dropped.
     pub(crate) fn kfree_skb(&mut self, mut skb: SkBuff) {
+        self.unix_destruct_scm(skb.id);
         self.skb_orphan(&mut skb);
     }
 
     /// `consume_skb()`: free a packet that was used as intended.
     pub(crate) fn consume_skb(&mut self, mut skb: SkBuff) {
+        self.unix_destruct_scm(skb.id);
         self.skb_orphan(&mut skb);
     }
 

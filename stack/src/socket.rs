@@ -429,10 +429,12 @@ impl World {
         };
         let nonblock = self.nonblocking(file, flags);
         if self.is_unix(sk) {
-            if self.sk(sk).ty == SockType::Stream {
-                return self.unix_stream_sendmsg(pid, sk, buf, addr, copied, nonblock);
-            }
-            return self.unix_dgram_sendmsg(pid, sk, buf, addr, nonblock);
+            let msg = crate::unix::UnixMsg {
+                buf,
+                addr,
+                files: &[],
+            };
+            return self.unix_sendmsg(pid, sk, msg, copied, nonblock);
         }
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
@@ -475,10 +477,14 @@ impl World {
         let nonblock = self.nonblocking(file, flags);
         // AF_UNIX has no error queue: MSG_ERRQUEUE reads data as usual.
         if self.is_unix(sk) {
-            if self.sk(sk).ty == SockType::Stream {
-                return self.unix_stream_recvmsg(pid, sk, buf, flags, nonblock);
+            let mut files = Vec::new();
+            let r = self.unix_recvmsg(pid, sk, buf, flags, nonblock, &mut files);
+            // No room for control messages: passed files are closed
+            // (scm_recv() → scm_destroy()).
+            for f in files {
+                self.fput(f);
             }
-            return self.unix_dgram_recvmsg(pid, sk, buf, flags, nonblock);
+            return r;
         }
         // The error queue is read without the socket lock and never waits
         // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).

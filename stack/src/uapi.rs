@@ -377,6 +377,15 @@ pub const SIOCINQ: i32 = 0x541B;
 /// memory charged (`sk_wmem_alloc`).
 pub const SIOCOUTQ: i32 = 0x5411;
 
+/// `SCM_RIGHTS`: a control message (level `SOL_SOCKET`) carrying file
+/// descriptors over an `AF_UNIX` socket.
+pub const SCM_RIGHTS: i32 = 1;
+/// `SCM_MAX_FD`: at most this many descriptors in one message.
+pub const SCM_MAX_FD: usize = 253;
+/// `MSG_CMSG_CLOEXEC`: descriptors received with `SCM_RIGHTS` get
+/// `FD_CLOEXEC`.
+pub const MSG_CMSG_CLOEXEC: i32 = 0x4000_0000;
+
 /// `UNIX_PATH_MAX`: the size of `sun_path` in `struct sockaddr_un`
 /// (`include/uapi/linux/un.h`).
 pub const UNIX_PATH_MAX: usize = 108;

@@ -120,6 +120,10 @@ fn same_log(scenario: &str, real: Vec<String>, sim: Vec<String>) {
 /// the sender's name (`None` when the kernel gave no address).
 type Recv = (usize, Vec<u8>, Option<Vec<u8>>);
 
+/// What `recvmsg()` with `SCM_RIGHTS` gave: the value, the bytes, the new
+/// fds, and whether `MSG_CTRUNC` was set.
+type RecvdFds = (usize, Vec<u8>, Vec<i32>, bool);
+
 /// The calls the scenarios make, on either side. Names come back as the
 /// raw `sun_path` bytes the kernel returns.
 trait Api {
@@ -139,6 +143,11 @@ trait Api {
     async fn poll(&self, fd: i32) -> u32;
     fn ioctl(&self, fd: i32, req: i32) -> R<i32>;
     fn getsockopt(&self, fd: i32, opt: i32) -> R<i32>;
+    /// `sendmsg()` with `SCM_RIGHTS` for `fds` (none: no control message).
+    async fn send_fds(&self, fd: i32, buf: &[u8], fds: &[i32], flags: i32) -> R<usize>;
+    /// `recvmsg()` with a control buffer for `room` fds (0: none at all):
+    /// the value, the bytes, the fds received and `msg_flags & MSG_CTRUNC`.
+    async fn recv_fds(&self, fd: i32, len: usize, room: usize, flags: i32) -> R<RecvdFds>;
     /// A new epoll instance watching `fd` for `events`.
     fn epoll_watch(&self, fd: i32, events: u32) -> i32;
     /// The inode of the socket behind `fd` (`/proc/self/fd` links).
@@ -163,6 +172,9 @@ trait Api {
 #[derive(Default)]
 struct Real {
     fds: RefCell<BTreeMap<i32, OwnedFd>>,
+    /// Fds received with `SCM_RIGHTS`: plain numbers (owning them would
+    /// take `unsafe`), used through `nix`'s raw-fd calls.
+    received: RefCell<std::collections::BTreeSet<i32>>,
     epolls: RefCell<Vec<nix::sys::epoll::Epoll>>,
 }
 
@@ -200,6 +212,22 @@ fn s2_name(a: &socket2::SockAddr) -> Vec<u8> {
     };
     v.resize(len, 0);
     v
+}
+
+/// The fds open in this process (the scenarios run on one thread).
+fn open_fds() -> std::collections::BTreeSet<i32> {
+    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The listing's own fd is closed by now.
+    listed
+        .into_iter()
+        .filter(|fd| std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok())
+        .collect()
 }
 
 /// Runs a real-side scenario: its calls never block, so the future is
@@ -301,6 +329,13 @@ impl Api for Real {
         io_r(self.with(fd, |s| s.accept_raw())).map(|(s, a)| (self.keep(s), s2_name(&a)))
     }
     async fn sendto(&self, fd: i32, buf: &[u8], flags: i32, a: Option<&Addr>) -> R<usize> {
+        if self.received.borrow().contains(&fd) {
+            return nix_r(nix::sys::socket::send(
+                fd,
+                buf,
+                nix::sys::socket::MsgFlags::from_bits_retain(flags),
+            ));
+        }
         io_r(self.with(fd, |s| match a {
             Some(a) => s.send_to_with_flags(buf, &s2_addr(a), flags),
             None => s.send_with_flags(buf, flags),
@@ -337,7 +372,47 @@ impl Api for Real {
         io_r(self.with(fd, |s| s.shutdown(how)))
     }
     fn close(&self, fd: i32) -> R<()> {
+        if self.received.borrow_mut().remove(&fd) {
+            return nix_r(nix::unistd::close(fd));
+        }
         self.fds.borrow_mut().remove(&fd).map(drop).ok_or("EBADF")
+    }
+    async fn send_fds(&self, fd: i32, buf: &[u8], fds: &[i32], flags: i32) -> R<usize> {
+        use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+        let iov = [std::io::IoSlice::new(buf)];
+        let cmsgs = [ControlMessage::ScmRights(fds)];
+        let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsgs };
+        nix_r(sendmsg::<()>(
+            fd,
+            &iov,
+            cmsgs,
+            MsgFlags::from_bits_retain(flags),
+            None,
+        ))
+    }
+    async fn recv_fds(&self, fd: i32, len: usize, room: usize, flags: i32) -> R<RecvdFds> {
+        use nix::sys::socket::{MsgFlags, recvmsg};
+        let mut buf = vec![0u8; len];
+        // A control buffer with room for exactly `room` fds:
+        // CMSG_LEN(room * sizeof(int)), a 16-byte header and the ints.
+        let mut control = Vec::with_capacity(16 + 4 * room);
+        // nix will not parse control messages once MSG_CTRUNC is set, so
+        // the new fds are found in /proc/self/fd instead.
+        let before = open_fds();
+        let (n, ctrunc) = {
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let m = nix_r(recvmsg::<()>(
+                fd,
+                &mut iov,
+                (room > 0).then_some(&mut control),
+                MsgFlags::from_bits_retain(flags),
+            ))?;
+            (m.bytes, m.flags.contains(MsgFlags::MSG_CTRUNC))
+        };
+        let fds: Vec<i32> = open_fds().difference(&before).copied().collect();
+        self.received.borrow_mut().extend(&fds);
+        buf.truncate(n.min(len));
+        Ok((n, buf, fds, ctrunc))
     }
     fn unlink(&self, a: &Addr) -> R<()> {
         match a {
@@ -478,6 +553,16 @@ impl Api for SimApi {
     }
     fn close(&self, fd: i32) -> R<()> {
         sim(self.0.close(fd))
+    }
+    async fn send_fds(&self, fd: i32, buf: &[u8], fds: &[i32], flags: i32) -> R<usize> {
+        sim(self.0.send_fds(fd, buf, fds, flags).await)
+    }
+    async fn recv_fds(&self, fd: i32, len: usize, room: usize, flags: i32) -> R<RecvdFds> {
+        let mut buf = vec![0u8; len];
+        sim(self.0.recv_fds(fd, &mut buf, room, flags).await).map(|r| {
+            buf.truncate(r.len.min(len));
+            (r.len, buf, r.fds, r.msg_flags & MSG_CTRUNC != 0)
+        })
     }
     fn unlink(&self, a: &Addr) -> R<()> {
         match a {
@@ -1410,7 +1495,122 @@ async fn tool_views<A: Api>(a: &A, n: &Names) -> Log {
     log
 }
 
+/// Passing open files (`SCM_RIGHTS`): the receiver's new fd is the same
+/// socket (writing to it reaches the other end, and the other end sees end
+/// of file only when every copy is closed); files a reader has no room for,
+/// or never reads, are closed; a stream read stops after the write that
+/// carried files.
+async fn pass_fds<A: Api>(a: &A, _n: &Names) -> Log {
+    let mut log = Log::default();
+    fn got(r: &R<RecvdFds>) -> R<(usize, Vec<u8>, usize, bool)> {
+        r.clone().map(|(n, b, fds, ct)| (n, b, fds.len(), ct))
+    }
+    let (ch, cr) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    // Pass one end of another pair and close our copy.
+    let (p, q) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put("send q", a.send_fds(ch, b"x", &[q], NB).await);
+    log.put("close our q", a.close(q));
+    log.put("SIOCOUTQ of the sender", a.ioctl(ch, SIOCOUTQ));
+    log.put("p, q still open", a.recv(p, 10, NB).await);
+    let r = a.recv_fds(cr, 10, 4, NB).await;
+    log.put("receive it", got(&r));
+    if let Ok((_, _, fds, _)) = &r {
+        let q2 = fds[0];
+        log.put("write to the received fd", a.send(q2, b"hello", NB).await);
+        log.put("p reads", a.recv(p, 10, NB).await);
+        log.put("close the received fd", a.close(q2));
+        log.put("p reads: end of file", a.recv(p, 10, NB).await);
+    }
+    // A plain recv() has no room: the file is closed.
+    let (p, q) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put("send q", a.send_fds(ch, b"y", &[q], NB).await);
+    log.put("close our q", a.close(q));
+    log.put("plain recv", a.recv(cr, 10, NB).await);
+    log.put("p reads: end of file", a.recv(p, 10, NB).await);
+    // Room for one of three.
+    let (p, q) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put(
+        "send q three times",
+        a.send_fds(ch, b"z", &[q, q, q], NB).await,
+    );
+    log.put("close our q", a.close(q));
+    let r = a.recv_fds(cr, 10, 1, NB).await;
+    log.put("room for one", got(&r));
+    log.put("p, one copy left", a.recv(p, 10, NB).await);
+    if let Ok((_, _, fds, _)) = &r {
+        for &f in fds {
+            let _ = a.close(f);
+        }
+    }
+    log.put(
+        "p reads after closing it: end of file",
+        a.recv(p, 10, NB).await,
+    );
+    // A stream read stops after the write that carried files.
+    let (_p, q) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put("send ab + q", a.send_fds(ch, b"ab", &[q], NB).await);
+    log.put("send cd", a.send(ch, b"cd", NB).await);
+    log.put("send ef + q", a.send_fds(ch, b"ef", &[q], NB).await);
+    log.put("send gh", a.send(ch, b"gh", NB).await);
+    for _ in 0..4 {
+        log.put("recvmsg", got(&a.recv_fds(cr, 100, 4, NB).await));
+    }
+    log.put("no bytes, one file", a.send_fds(ch, b"", &[q], NB).await);
+    log.put("recvmsg", got(&a.recv_fds(cr, 100, 4, NB).await));
+    // Datagrams, MSG_PEEK gives copies.
+    let (d1, d2) = a.socketpair(AF_UNIX, SOCK_DGRAM).expect("socketpair");
+    log.put("dgram send q", a.send_fds(d1, b"dg", &[q], NB).await);
+    log.put("SIOCOUTQ", a.ioctl(d1, SIOCOUTQ));
+    let peeked = a.recv_fds(d2, 10, 4, NB | MSG_PEEK).await;
+    let taken = a.recv_fds(d2, 10, 4, NB).await;
+    log.put("peek", got(&peeked));
+    log.put("recv", got(&taken));
+    log.put(
+        "peek and recv gave two fds",
+        matches!((&peeked, &taken), (Ok((_, _, x, _)), Ok((_, _, y, _))) if x != y),
+    );
+    log.put("dgram, room too small", {
+        let _ = a.send_fds(d1, b"dg", &[q, q], NB).await;
+        got(&a.recv_fds(d2, 10, 1, NB).await)
+    });
+    // Unread files are closed with the socket that held them.
+    let (p, q3) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    let (c1, c2) = a.socketpair(AF_UNIX, SOCK_STREAM).expect("socketpair");
+    log.put("send q3", a.send_fds(c1, b"w", &[q3], NB).await);
+    log.put("close our q3", a.close(q3));
+    log.put("p, q3 in flight", a.recv(p, 10, NB).await);
+    log.put("the receiver closes unread", a.close(c2));
+    log.put("p reads: end of file", a.recv(p, 10, NB).await);
+    // Errors.
+    log.put("a bad fd", a.send_fds(ch, b"x", &[9999], NB).await);
+    log.put("254 fds", a.send_fds(ch, b"x", &[q; 254], NB).await);
+    log.put("253 fds", a.send_fds(ch, b"x", &[q; 253], NB).await);
+    let r = a.recv_fds(cr, 10, 253, NB).await;
+    log.put("received", got(&r));
+    if let Ok((_, _, fds, _)) = r {
+        for f in fds {
+            let _ = a.close(f);
+        }
+    }
+    log
+}
+
 differential!(errnos_of_misuse, errnos);
+/// `SCM_RIGHTS`: the real side finds the fds it received in
+/// `/proc/self/fd`, so it needs the process to itself (nextest's
+/// process-per-test mode); otherwise only the simulation runs.
+#[test]
+fn scm_rights_passes_open_files() {
+    let names = Names::new("scm_rights");
+    let n = names.clone();
+    let sim = run_sim(move |p| async move { Ok(pass_fds(&SimApi(p), &n).await) });
+    if std::env::var("NEXTEST_EXECUTION_MODE").is_ok_and(|m| m == "process-per-test") {
+        let real = now(pass_fds(&Real::default(), &names));
+        same_log("scm_rights_passes_open_files", real.0, sim.0);
+    } else {
+        println!("note: not run by nextest in process-per-test mode: the real side is skipped");
+    }
+}
 differential!(ss_and_proc_net_unix_rows, tool_views);
 differential!(epoll_wakeups_as_buffers_drain, epoll_wakeups);
 differential!(eof_and_epipe_after_shutdown, stream_shutdown);

@@ -483,6 +483,43 @@ fn unix_socketpair() {
         .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
         .unwrap_or(0);
     assert!(tcp_softirqs > 0, "{out}");
+    // SCM_RIGHTS: the worker's new fd is the dispatcher's accepted socket.
+    let passing = section(&out, "== 5.", "run ended");
+    let accepted = passing
+        .iter()
+        .find_map(|l| {
+            l.split_once("accept() -> fd ")?
+                .1
+                .split_once(' ')?
+                .0
+                .parse::<i32>()
+                .ok()
+        })
+        .expect("the accepted fd");
+    let target = |who: &str, fd: i32| {
+        passing
+            .iter()
+            .skip_while(|l| !l.contains(who))
+            .find_map(|l| l.strip_prefix(&format!("lrwx------ 1 root root 64 {fd} -> ")))
+            .map(str::to_string)
+    };
+    let received = passing
+        .iter()
+        .find_map(|l| {
+            l.split_once("and fd ")?
+                .1
+                .trim_end_matches(':')
+                .parse::<i32>()
+                .ok()
+        })
+        .expect("the received fd");
+    assert!(target("accept()", accepted).is_some(), "{out}");
+    assert_eq!(
+        target("accept()", accepted),
+        target("recvmsg()", received),
+        "{out}"
+    );
+    assert!(out.contains("client: got \"pong\" back"), "{out}");
 }
 
 #[test]

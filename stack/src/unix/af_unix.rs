@@ -239,6 +239,41 @@ impl World {
         }
     }
 
+    /// The socket type's `->sendmsg`: `unix_stream_sendmsg()`, or
+    /// `unix_dgram_sendmsg()` (also for seqpacket).
+    pub(crate) fn unix_sendmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        msg: super::UnixMsg<'_>,
+        copied: &mut usize,
+        nonblock: bool,
+    ) -> std::task::Poll<Result<usize, Errno>> {
+        if self.sk(sk).ty == SockType::Stream {
+            self.unix_stream_sendmsg(pid, sk, msg, copied, nonblock)
+        } else {
+            self.unix_dgram_sendmsg(pid, sk, msg, nonblock)
+        }
+    }
+
+    /// The socket type's `->recvmsg`; files passed with what was read are
+    /// added to `files` (the caller installs or closes them).
+    pub(crate) fn unix_recvmsg(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &mut [u8],
+        flags: i32,
+        nonblock: bool,
+        files: &mut Vec<crate::ids::FileId>,
+    ) -> std::task::Poll<Result<(usize, Option<SockAddr>), Errno>> {
+        if self.sk(sk).ty == SockType::Stream {
+            self.unix_stream_recvmsg(pid, sk, buf, flags, nonblock, files)
+        } else {
+            self.unix_dgram_recvmsg(pid, sk, buf, flags, nonblock, files)
+        }
+    }
+
     /// `unix_peer(sk) = other`, taking the reference the pointer holds
     /// (`sock_hold()`). The old peer's reference is the caller's to drop
     /// with [`World::unix_sock_put`], as the kernel's callers do.

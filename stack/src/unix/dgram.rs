@@ -111,17 +111,20 @@ impl World {
         &mut self,
         pid: Pid,
         sk: SockId,
-        buf: &[u8],
-        addr: Option<SockAddr>,
+        msg: super::UnixMsg<'_>,
         nonblock: bool,
     ) -> Poll<Result<usize, Errno>> {
+        let super::UnixMsg { buf, addr, files } = msg;
         let seqpacket = self.sk(sk).ty == SockType::SeqPacket;
         // A seqpacket socket sends to its peer, whatever address is given.
         let addr = if seqpacket { None } else { addr };
         let skb = match self.unix_take_pending(sk, pid) {
             Some(skb) => skb,
             None => match self.unix_dgram_alloc(pid, sk, buf, addr, nonblock, seqpacket) {
-                Ok(skb) => skb,
+                Ok(skb) => {
+                    self.unix_attach_fds(skb.id, files);
+                    skb
+                }
                 Err(r) => return r,
             },
         };
@@ -257,7 +260,7 @@ impl World {
     }
 
     /// `__unix_dgram_recvmsg()` (and `unix_seqpacket_recvmsg()`): one whole
-    /// message, cut to the buffer.
+    /// message, cut to the buffer; files passed with it go to `files`.
     pub(crate) fn unix_dgram_recvmsg(
         &mut self,
         pid: Pid,
@@ -265,6 +268,7 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
+        files: &mut Vec<crate::ids::FileId>,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         let seqpacket = self.sk(sk).ty == SockType::SeqPacket;
         if seqpacket && self.sk(sk).state != TCP_ESTABLISHED {
@@ -301,6 +305,7 @@ impl World {
         }
         let sender = skb.owner;
         let id = skb.id;
+        files.extend(self.unix_detach_fds(id, peek));
         // Senders waiting for room in our queue may go on.
         self.unix_peer_wait_wake(sk, Wakeup::PeerWait);
         let from = sender

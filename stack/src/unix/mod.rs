@@ -37,6 +37,7 @@
 //!   `close()` (`unix_release_sock()`: the peer of a stream is shut down
 //!   both ways, and gets `ECONNRESET` if data were left unread), and the
 //!   poll masks (`unix_poll()`, `unix_dgram_poll()`);
+//! - passing open files (`SCM_RIGHTS`: `scm.rs`);
 //! - `/proc/net/unix` (`unix_seq_show()`) and `ss -x` (`net/unix/diag.c`).
 //!
 //! Memory: the kernel allocates unix skbs with `GFP_KERNEL_ACCOUNT` (memcg
@@ -45,29 +46,41 @@
 //! costs a truesize of 768 (a 512-byte kmalloc object plus the 256-byte
 //! `struct sk_buff`), not the 832 of a UDP datagram on the same machine.
 //!
-//! Simplified: no file descriptor passing (`SCM_RIGHTS`) or credentials
-//! messages, no `MSG_OOB`, no `SO_PASSCRED`; the file system holds socket
-//! files only, every directory exists and a name is a plain byte string
-//! (no permissions, no `..`, relative names are not resolved against a
-//! working directory); `connect()` on a stream allocates the server's sock
-//! only once there is room in the backlog, not before it waits.
+//! Simplified: no credentials messages (`SCM_CREDENTIALS`,
+//! `SO_PASSCRED`), no `MSG_OOB`, no garbage collector for files in flight;
+//! the file system holds socket files only, every directory exists and a
+//! name is a plain byte string (no permissions, no `..`, relative names are
+//! not resolved against a working directory); `connect()` on a stream
+//! allocates the server's sock only once there is room in the backlog, not
+//! before it waits.
 
 mod af_unix;
 mod dgram;
 pub(crate) mod diag;
 mod poll;
+mod scm;
 mod stream;
 mod syscalls;
 
 use std::collections::BTreeMap;
 
 pub(crate) use af_unix::type_number;
+pub use scm::RecvFds;
 pub use syscalls::Ucred;
 
 use crate::ids::{Pid, SockId};
 use crate::skbuff::SkBuff;
 use crate::uapi::UnixAddr;
 use crate::wait::WaitQueue;
+
+/// What a `sendmsg()` hands a unix socket (`struct msghdr`): the bytes,
+/// the destination if given, and the files to pass (`SCM_RIGHTS`).
+#[derive(Clone, Copy)]
+pub(crate) struct UnixMsg<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) addr: Option<crate::uapi::SockAddr>,
+    pub(crate) files: &'a [crate::ids::FileId],
+}
 
 /// `struct unix_sock`: the `AF_UNIX` part of a sock.
 #[derive(Debug)]

@@ -168,11 +168,11 @@ impl World {
         &mut self,
         pid: Pid,
         sk: SockId,
-        buf: &[u8],
-        addr: Option<SockAddr>,
+        msg: super::UnixMsg<'_>,
         copied: &mut usize,
         nonblock: bool,
     ) -> Poll<Result<usize, Errno>> {
+        let super::UnixMsg { buf, addr, files } = msg;
         let sent = *copied;
         let partial = |e: Errno| Poll::Ready(if sent > 0 { Ok(sent) } else { Err(e) });
         if addr.is_some() {
@@ -217,6 +217,10 @@ impl World {
                 return partial(Errno::ENOBUFS);
             };
             self.costs(host).copied_from_user += size as u64;
+            // Passed files ride on the first skb only.
+            if sent == 0 {
+                self.unix_attach_fds(skb.id, files);
+            }
             let before = self.sk(sk).wmem_alloc;
             self.skb_set_owner_w(&mut skb, sk);
             if !self.unix_alive(other) || self.sk(other).shutdown & RCV_SHUTDOWN != 0 {
@@ -245,6 +249,8 @@ impl World {
     /// the head of the receive queue, across skbs, until the buffer is full
     /// or the queue empty. An empty queue returns the pending error, then
     /// end of file once the peer has shut down or closed, or sleeps.
+    /// Files passed with the bytes read go to `files`; the read stops after
+    /// the skb that carried them.
     pub(crate) fn unix_stream_recvmsg(
         &mut self,
         pid: Pid,
@@ -252,6 +258,7 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
+        files: &mut Vec<crate::ids::FileId>,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         if self.sk(sk).state != TCP_ESTABLISHED {
             return Poll::Ready(Err(Errno::EINVAL));
@@ -298,7 +305,15 @@ impl World {
                 return Poll::Ready(Err(Errno::EFAULT));
             }
             copied += chunk;
+            let id = skb.id;
+            let carried = self.unix_skb_has_fds(id);
+            if carried {
+                files.extend(self.unix_detach_fds(id, peek));
+            }
             if peek {
+                if carried {
+                    break;
+                }
                 at += 1;
             } else {
                 let Some(head) = self.sk_mut(sk).receive_queue.peek_mut() else {
@@ -314,6 +329,9 @@ impl World {
                         format!("unix_stream_recvmsg: skb#{id} read to the end: consume_skb (the writer's charge comes back)")
                     });
                     self.consume_skb(done);
+                }
+                if carried {
+                    break;
                 }
             }
             if copied == buf.len() {
