@@ -554,6 +554,10 @@ impl World {
     /// connections are released in turn. The sock itself stays while
     /// packets or peers still hold it.
     pub(crate) fn unix_release_sock(&mut self, sk: SockId, embrion: bool) {
+        // The caller's reference keeps the sock while it is taken apart,
+        // even when its last packet (sent to itself) or its own peer
+        // pointer (connected to itself) goes meanwhile.
+        self.u_mut(sk).refs += 1;
         self.unix_unhash(sk);
         let s = self.sk_mut(sk);
         s.dead = true;
@@ -614,9 +618,7 @@ impl World {
         for skb in pending {
             self.kfree_skb(skb);
         }
-        if self.socks.get(&sk).is_some_and(Sock::may_free) {
-            self.socks.remove(&sk);
-        }
+        self.unix_sock_put(sk);
     }
 
     /// `unix_remove_socket()` and `unix_remove_bsd_socket()`: the name is no
