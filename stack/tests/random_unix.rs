@@ -30,6 +30,7 @@ enum Op {
     Unlink(usize),
     Ioctl(i32, i32),
     Names(i32),
+    Poll(i32),
     Sleep(u64),
 }
 
@@ -87,6 +88,7 @@ fn op() -> impl Strategy<Value = Op> {
         )
             .prop_map(|(f, r)| Op::Ioctl(f, r)),
         fd().prop_map(Op::Names),
+        fd().prop_map(Op::Poll),
         (0..3u64).prop_map(Op::Sleep),
     ]
 }
@@ -131,6 +133,10 @@ async fn play(p: Process, ops: Vec<Op>) -> Result<(), Errno> {
                 any_result(p.getsockname(f));
                 any_result(p.getpeername(f));
                 any_result(p.peercred(f));
+            }
+            Op::Poll(f) => {
+                let mut fds = [PollFd::new(f, POLLIN | POLLOUT | POLLRDHUP)];
+                any_result(p.poll(&mut fds, 0).await)
             }
             Op::Sleep(n) => p.sleep(ms(n)).await,
         }
