@@ -212,7 +212,10 @@ impl World {
 
     /// `file_can_poll()`: every file kind the simulation has so far can.
     fn file_can_poll(&self, file: FileId) -> bool {
-        self.files.contains_key(&file)
+        // A regular file has no ->poll (epoll_ctl() says EPERM).
+        self.files
+            .get(&file)
+            .is_some_and(|f| !matches!(f.kind, FileKind::Regular(_)))
     }
 
     /// Whether epoll instance `from` watches `to`, directly or through

@@ -12,16 +12,28 @@
 //!
 //! Several fds may share one `struct file` (`dup()`, `fork()`); the socket is
 //! released when the last reference goes (`fput()` → `sock_close()`).
+//!
+//! Besides sockets and the terminal, a file may be a regular file of the
+//! host's in-memory file system ([`crate::ramfs`], its data in the page
+//! cache) or one end of a pipe ([`crate::pipe`]). The access mode
+//! (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) decides `f_mode`: a read on a file not
+//! open for reading, or a write on one not open for writing, is `EBADF`.
 
 use std::collections::BTreeMap;
 
 use crate::errno::Errno;
-use crate::ids::{FileId, SockId};
+use crate::ids::{FileId, HostId, PipeId, SockId};
 
 /// `O_NONBLOCK`, as `fcntl(F_GETFL)` reports it.
 pub const O_NONBLOCK: i32 = 0o4000;
 /// `O_RDWR`: sockets are opened read-write.
 pub const O_RDWR: i32 = 2;
+/// `O_RDONLY`.
+pub const O_RDONLY: i32 = 0;
+/// `O_WRONLY`.
+pub const O_WRONLY: i32 = 1;
+/// `O_ACCMODE`: the access-mode bits of the flags.
+pub const O_ACCMODE: i32 = 3;
 
 /// What an open file is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +45,22 @@ pub(crate) enum FileKind {
     /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
     /// is in [`crate::eventpoll`], keyed by this file.
     Epoll,
+    /// One end of a pipe: the file's `private_data` is the
+    /// `struct pipe_inode_info` both ends share.
+    Pipe(PipeId),
+    /// A regular file of a host's in-memory file system.
+    Regular(RegularFile),
+}
+
+/// What an open regular file points at, and where it is in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RegularFile {
+    /// The host whose file system holds the inode.
+    pub(crate) host: HostId,
+    /// The inode number (`i_ino`).
+    pub(crate) ino: u64,
+    /// `f_pos`: where the next `read()` or `write()` starts.
+    pub(crate) pos: u64,
 }
 
 /// `struct socket`: the file-facing half of a socket. It holds the BSD
@@ -57,6 +85,33 @@ impl File {
     pub(crate) fn nonblocking(&self) -> bool {
         self.flags & O_NONBLOCK != 0
     }
+
+    /// `FMODE_READ`: opened `O_RDONLY` or `O_RDWR`.
+    pub(crate) fn readable(&self) -> bool {
+        matches!(self.flags & O_ACCMODE, O_RDONLY | O_RDWR)
+    }
+
+    /// `FMODE_WRITE`: opened `O_WRONLY` or `O_RDWR`.
+    pub(crate) fn writable(&self) -> bool {
+        matches!(self.flags & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    /// `FMODE_LSEEK`, `FMODE_PREAD`, `FMODE_PWRITE`: only a regular file has
+    /// a position that can be chosen (pipes and sockets are streams,
+    /// `stream_open()`).
+    pub(crate) fn seekable(&self) -> bool {
+        matches!(self.kind, FileKind::Regular(_))
+    }
+}
+
+/// How far a `read()` or `write()` that may sleep has got, carried across
+/// its sleeps: the bytes already moved, and whether it has slept (a pipe
+/// then wakes the next sleeper of its kind, as `pipe_read()` and
+/// `pipe_write()` do with `wake_next_reader`/`wake_next_writer`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RwProgress {
+    pub(crate) done: usize,
+    pub(crate) slept: bool,
 }
 
 /// A process's fd table (`struct fdtable`): fd number → open file.

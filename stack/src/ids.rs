@@ -43,6 +43,10 @@ id!(
     /// An open file description (`struct file`).
     FileId
 );
+id!(
+    /// A pipe (`struct pipe_inode_info`), shared by its two ends.
+    PipeId
+);
 
 /// A simulated process. Printed as the kernel prints a pid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

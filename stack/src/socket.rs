@@ -12,7 +12,7 @@
 use std::task::Poll;
 
 use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, SocketFile};
+use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
 use crate::inet::tcp::TcpSock;
 use crate::sim::World;
@@ -45,7 +45,7 @@ impl World {
         let file = self.task(pid).files.get(fd)?;
         match &self.files[&file].kind {
             FileKind::Socket(s) => Ok((file, s.sk)),
-            FileKind::Tty | FileKind::Epoll => Err(Errno::ENOTSOCK),
+            _ => Err(Errno::ENOTSOCK),
         }
     }
 
@@ -183,7 +183,7 @@ impl World {
         }
     }
 
-    /// `get_next_ino()`: a socket's inode number.
+    /// `get_next_ino()`: an inode number for a socket, a pipe or a file.
     pub(crate) fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
         let h = self.host_mut(host);
         h.next_inode += 1;
@@ -302,6 +302,10 @@ impl World {
         let f = self.files.remove(&file).expect("open file");
         if let FileKind::Epoll = f.kind {
             self.ep_free(file);
+        }
+        if let FileKind::Pipe(p) = f.kind {
+            self.pipe_release(p, &f);
+            return;
         }
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
@@ -443,22 +447,24 @@ impl World {
         self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
-    /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; the terminal
-    /// swallows everything.
+    /// `write(fd, buf)`: on a socket, `send(fd, buf, 0)`; on a pipe,
+    /// `pipe_write()`; on a regular file, into the page cache; the
+    /// terminal swallows everything.
     pub(crate) fn sys_write(
         &mut self,
         pid: Pid,
         fd: i32,
         buf: &[u8],
-        copied: &mut usize,
+        st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        match self.file_of(pid, fd) {
+        match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
-            Ok(File {
-                kind: FileKind::Tty,
-                ..
-            }) => Poll::Ready(Ok(buf.len())),
-            Ok(_) => self.sys_sendto(pid, fd, buf, 0, None, copied),
+            Ok(FileKind::Tty) => Poll::Ready(Ok(buf.len())),
+            // An epoll instance has no write (or read) file operation.
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Pipe(_)) => self.pipe_write(pid, fd, buf, st),
+            Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_write(pid, fd, buf)),
+            Ok(FileKind::Socket(_)) => self.sys_sendto(pid, fd, buf, 0, None, &mut st.done),
         }
     }
 
@@ -499,21 +505,23 @@ impl World {
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
-    /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; the terminal reads
-    /// as end of file, like `/dev/null`.
+    /// `read(fd, buf)`: on a socket, `recv(fd, buf, 0)`; on a pipe,
+    /// `pipe_read()`; on a regular file, from the page cache; the terminal
+    /// reads as end of file, like `/dev/null`.
     pub(crate) fn sys_read(
         &mut self,
         pid: Pid,
         fd: i32,
         buf: &mut [u8],
+        st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        match self.file_of(pid, fd) {
+        match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
-            Ok(File {
-                kind: FileKind::Tty,
-                ..
-            }) => Poll::Ready(Ok(0)),
-            Ok(_) => self
+            Ok(FileKind::Tty) => Poll::Ready(Ok(0)),
+            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
+            Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
+            Ok(FileKind::Socket(_)) => self
                 .sys_recvfrom(pid, fd, buf, 0)
                 .map(|r| r.map(|(n, _)| n)),
         }
@@ -707,6 +715,7 @@ impl World {
                     .set_cloexec(fd, arg & FD_CLOEXEC != 0)?;
                 Ok(0)
             }
+            F_GETPIPE_SZ | F_SETPIPE_SZ => self.pipe_fcntl(pid, fd, cmd, arg),
             _ => Err(Errno::EINVAL),
         }
     }

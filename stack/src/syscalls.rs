@@ -35,11 +35,17 @@ pub struct Process {
 }
 
 impl Process {
+    /// Enters the kernel on the process's behalf. What the host's counters
+    /// grow by meanwhile is this process's doing, and is added to its own.
     pub(crate) fn kernel<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let mut w = self.world.borrow_mut();
+        let host = w.task(self.pid).host;
+        let before = w.host(host).costs;
         let r = f(&mut w);
         // Zero-copy buffers the call freed report before the process goes on.
         w.zerocopy_run_callbacks();
+        let spent = w.host(host).costs.since(&before);
+        w.task_mut(self.pid).costs.add(&spent);
         r
     }
 
@@ -213,8 +219,8 @@ impl Process {
     /// `write(fd, buf)`.
     pub async fn write(&self, fd: i32, buf: &[u8]) -> SysResult<usize> {
         self.blocking(|| format!("write({fd}, {} bytes)", buf.len()), {
-            let mut copied = 0;
-            move |w: &mut World| w.sys_write(self.pid, fd, buf, &mut copied)
+            let mut st = crate::fs::RwProgress::default();
+            move |w: &mut World| w.sys_write(self.pid, fd, buf, &mut st)
         })
         .await
     }
@@ -250,9 +256,10 @@ impl Process {
     /// `read(fd, buf)`.
     pub async fn read(&self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
         let len = buf.len();
+        let mut st = crate::fs::RwProgress::default();
         self.blocking(
             || format!("read({fd}, buf of {len})"),
-            |w| w.sys_read(self.pid, fd, buf),
+            |w| w.sys_read(self.pid, fd, buf, &mut st),
         )
         .await
     }
@@ -358,15 +365,23 @@ impl Process {
         let t = w.task(self.pid);
         let mut out = String::new();
         for (fd, file) in t.files.iter() {
-            let target = match &w.files[&file].kind {
+            let f = &w.files[&file];
+            let target = match &f.kind {
                 FileKind::Tty => "/dev/pts/0".to_string(),
                 FileKind::Epoll => "anon_inode:[eventpoll]".to_string(),
                 FileKind::Socket(s) => match w.socks.get(&s.sk) {
                     Some(sk) => format!("socket:[{}]", sk.inode),
                     None => "socket:[?]".to_string(),
                 },
+                FileKind::Pipe(p) => format!("pipe:[{}]", w.pipe(*p).ino),
+                FileKind::Regular(r) => w
+                    .file_inode(r)
+                    .map_or_else(|| "(deleted)".to_string(), |i| i.path.clone()),
             };
-            out.push_str(&format!("lrwx------ 1 root root 64 {fd} -> {target}\n"));
+            // The link's permissions show the file's access mode.
+            let r = if f.readable() { 'r' } else { '-' };
+            let x = if f.writable() { 'w' } else { '-' };
+            out.push_str(&format!("l{r}{x}x------ 1 root root 64 {fd} -> {target}\n"));
         }
         out
     }
@@ -389,6 +404,14 @@ impl Process {
     pub fn costs(&self) -> Costs {
         let w = self.world.borrow();
         w.host(w.task(self.pid).host).costs
+    }
+
+    /// This process's own share of the counters: what its system calls
+    /// have cost so far, including the work they ran inline (a send over
+    /// loopback runs the receiver's softirq); other processes' calls and
+    /// work done from timers are not in it.
+    pub fn process_costs(&self) -> Costs {
+        self.world.borrow().task(self.pid).costs
     }
 
     /// Prints a line prefixed with the virtual time and the process, and

@@ -25,6 +25,7 @@ impl Task {
             timeout: None,
             timed_out: false,
             poll_table: Vec::new(),
+            costs: Default::default(),
         }
     }
 }
@@ -85,6 +86,10 @@ pub(crate) struct Task {
     pub(crate) syscalls: u64,
     /// Times this process was woken from a wait queue.
     pub(crate) wakeups: u64,
+    /// This process's share of its host's cost counters: what its own
+    /// system calls cost, with the work they ran inline (`/proc/PID/io`
+    /// keeps the like per task).
+    pub(crate) costs: crate::host::Costs,
     /// When a sleep with a timeout (`poll`, `select`, `epoll_wait`) ends
     /// (`schedule_hrtimeout`), and whether it did.
     pub(crate) timeout: Option<Nanos>,

@@ -154,6 +154,7 @@ impl Sim {
             next_inode: 40_000,
             next_eth: 0,
             unix_fs: Default::default(),
+            ramfs: Default::default(),
         });
         let lo = w.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
         w.ns_mut(netns).lo = lo;

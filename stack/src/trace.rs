@@ -45,6 +45,8 @@ pub enum Layer {
     Softirq,
     /// The scheduler: a process parked or woken.
     Sched,
+    /// Files, pipes, the page cache and splice (`fs/`, `mm/filemap.c`).
+    Vfs,
 }
 
 impl Layer {
@@ -66,6 +68,7 @@ impl Layer {
             Layer::Irq => "irq",
             Layer::Softirq => "softirq",
             Layer::Sched => "sched",
+            Layer::Vfs => "vfs",
         }
     }
 }

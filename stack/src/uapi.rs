@@ -310,6 +310,74 @@ pub const POLLHUP: u32 = EPOLLHUP;
 /// `POLLRDHUP`.
 pub const POLLRDHUP: u32 = EPOLLRDHUP;
 
+// ------------------------------------------------- files, pipes and splice
+// (`include/uapi/asm-generic/fcntl.h`, `include/uapi/linux/fs.h`,
+// `include/linux/splice.h`, `include/uapi/linux/stat.h`)
+
+pub use crate::fs::{O_ACCMODE, O_RDONLY, O_WRONLY};
+/// `O_CREAT`: create the file if it does not exist.
+pub const O_CREAT: i32 = 0o100;
+/// `O_EXCL`: with `O_CREAT`, fail with `EEXIST` if the file exists.
+pub const O_EXCL: i32 = 0o200;
+/// `O_TRUNC`: empty the file on open (if opened for writing).
+pub const O_TRUNC: i32 = 0o1000;
+/// `O_APPEND`: every write goes to the end of the file.
+pub const O_APPEND: i32 = 0o2000;
+/// `O_DIRECT` (for a pipe: packet mode, not modelled).
+pub const O_DIRECT: i32 = 0o40000;
+/// `O_LARGEFILE`: set by `open()` on 64-bit kernels (`force_o_largefile()`),
+/// so `fcntl(F_GETFL)` shows it on regular files.
+pub const O_LARGEFILE: i32 = 0o100000;
+/// `O_CLOEXEC` (the same bit as `SOCK_CLOEXEC`).
+pub const O_CLOEXEC: i32 = 0o2000000;
+
+/// `SEEK_SET`: the offset is from the start of the file.
+pub const SEEK_SET: i32 = 0;
+/// `SEEK_CUR`: from the current position.
+pub const SEEK_CUR: i32 = 1;
+/// `SEEK_END`: from the end of the file.
+pub const SEEK_END: i32 = 2;
+
+/// `F_SETPIPE_SZ` (`F_LINUX_SPECIFIC_BASE + 7`).
+pub const F_SETPIPE_SZ: i32 = 1031;
+/// `F_GETPIPE_SZ` (`F_LINUX_SPECIFIC_BASE + 8`).
+pub const F_GETPIPE_SZ: i32 = 1032;
+/// `PIPE_BUF`: a write of at most this many bytes to a pipe is atomic.
+pub const PIPE_BUF: usize = 4096;
+
+/// `SPLICE_F_MOVE`: a hint, ignored since 2.6.21.
+pub const SPLICE_F_MOVE: u32 = 0x01;
+/// `SPLICE_F_NONBLOCK`: do not sleep on the pipe.
+pub const SPLICE_F_NONBLOCK: u32 = 0x02;
+/// `SPLICE_F_MORE`: more data follows (a hint to a socket).
+pub const SPLICE_F_MORE: u32 = 0x04;
+/// `SPLICE_F_GIFT`: for `vmsplice()`, the pages are given to the kernel.
+pub const SPLICE_F_GIFT: u32 = 0x08;
+/// `SPLICE_F_ALL`: every valid flag.
+pub const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
+
+/// `S_IFMT`: the file-type bits of `st_mode`.
+pub const S_IFMT: u32 = 0o170000;
+/// `S_IFSOCK`: a socket.
+pub const S_IFSOCK: u32 = 0o140000;
+/// `S_IFREG`: a regular file.
+pub const S_IFREG: u32 = 0o100000;
+/// `S_IFCHR`: a character device (the terminal).
+pub const S_IFCHR: u32 = 0o020000;
+/// `S_IFIFO`: a pipe.
+pub const S_IFIFO: u32 = 0o010000;
+
+/// What `fstat()` reports (`struct stat`, the fields the simulation
+/// knows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// `st_ino`.
+    pub st_ino: u64,
+    /// `st_mode`: the file type (`S_IFREG`, `S_IFIFO`, ...) and permissions.
+    pub st_mode: u32,
+    /// `st_size`: bytes in a regular file; 0 for pipes and sockets.
+    pub st_size: u64,
+}
 // ---- MSG_ZEROCOPY and the error queue (include/uapi/asm-generic/socket.h,
 // include/linux/socket.h, include/uapi/linux/errqueue.h, include/uapi/linux/in.h,
 // include/uapi/linux/in6.h, include/uapi/linux/sock_diag.h)

@@ -18,7 +18,8 @@
 //! (`autoremove_wake_function`); epoll and poll entries stay until their
 //! owner removes them.
 
-use crate::ids::{FileId, Pid, SockId};
+use crate::ids::{FileId, Pid, PipeId, SockId};
+use crate::pipe::PipeWq;
 use crate::task::{TaskState, WaitFor};
 use crate::trace::Layer;
 
@@ -38,6 +39,9 @@ pub(crate) enum WaitObj {
     /// Many queues at once: a process in `select()`/`poll()` (its
     /// `poll_wqueues`); it has no queue of its own.
     PollTable(Pid),
+    /// One of a pipe's two wait queues: `rd_wait` (readers wait for data)
+    /// or `wr_wait` (writers wait for room).
+    Pipe(PipeId, PipeWq),
 }
 
 impl WaitObj {
@@ -49,6 +53,19 @@ impl WaitObj {
             WaitObj::Epoll(_) => "the epoll instance's wait queue",
             WaitObj::EpollPoll(_) => "the epoll instance's poll queue",
             WaitObj::PollTable(_) => "the wait queues of the fds it polls",
+            WaitObj::Pipe(_, PipeWq::Rd) => "the pipe's rd_wait",
+            WaitObj::Pipe(_, PipeWq::Wr) => "the pipe's wr_wait",
+        }
+    }
+
+    /// The kernel function that does the wakeup, as the trace prints it:
+    /// the pipe's own wakeups, or the callback's name.
+    fn waker_name(self, why: Wakeup) -> &'static str {
+        match (self, why) {
+            (WaitObj::Pipe(..), Wakeup::DataReady) => "wakeup_pipe_readers",
+            (WaitObj::Pipe(..), Wakeup::WriteSpace) => "wakeup_pipe_writers",
+            (WaitObj::Pipe(..), _) => "pipe_release: wake_up_interruptible_all",
+            _ => why.name(),
         }
     }
 }
@@ -212,6 +229,13 @@ impl WaitQueue {
             .any(|e| matches!(e, WaitEntry::Process { .. }))
     }
 
+    /// Whether an epoll item or a `poll()`/`select()` caller is hooked on.
+    pub(crate) fn has_pollers(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| !matches!(e, WaitEntry::Process { .. }))
+    }
+
     #[cfg(test)]
     pub(crate) fn entries(&self) -> &[WaitEntry] {
         &self.entries
@@ -231,6 +255,7 @@ impl crate::sim::World {
             WaitObj::Epoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.wq),
             WaitObj::EpollPoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.poll_wait),
             WaitObj::PollTable(_) => None,
+            WaitObj::Pipe(p, which) => self.pipes.get_mut(&p).map(|p| p.wq_mut(which)),
         }
     }
 
@@ -240,6 +265,7 @@ impl crate::sim::World {
             WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
             WaitObj::PollTable(pid) => Some(self.task(pid).host),
+            WaitObj::Pipe(p, _) => self.pipes.get(&p).map(|p| p.host),
         }
     }
 
@@ -273,10 +299,12 @@ impl crate::sim::World {
         why: Wakeup,
     ) -> bool {
         match *e {
-            WaitEntry::Process { pid, .. } => self.try_to_wake_up(host, pid, why.name(), obj),
+            WaitEntry::Process { pid, .. } => {
+                self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
+            }
             WaitEntry::Poll { pid, key } => {
                 let k = why.key();
-                (k == 0 || k & key != 0) && self.try_to_wake_up(host, pid, why.name(), obj)
+                (k == 0 || k & key != 0) && self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
             }
             WaitEntry::Epoll { ep, file, fd, .. } => self.ep_poll_callback(ep, (file, fd), why),
         }
@@ -344,6 +372,7 @@ impl crate::sim::World {
                 "any of {} fds to become ready",
                 self.task(pid).poll_table.len()
             ),
+            WaitObj::Pipe(p, which) => self.describe_pipe_wait(p, which),
         }
     }
 }

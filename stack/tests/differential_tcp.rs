@@ -42,9 +42,6 @@ use common::*;
 
 const SIM_SETTLE: Nanos = ms(50);
 
-/// A read that should never wait this long on loopback.
-const READ_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// A TCP port that is free on 127.0.0.1 right now. The simulation uses the
 /// same number.
 fn free_port() -> u16 {
@@ -54,47 +51,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn local(port: u16) -> String {
-    format!("127.0.0.1:{port}")
-}
-
-fn tcp4() -> Socket {
-    Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket(AF_INET, SOCK_STREAM, 0)")
-}
-
 fn tcp4_nonblocking() -> Socket {
     Socket::new(Domain::IPV4, Type::STREAM.nonblocking(), None)
         .expect("socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)")
-}
-
-/// A listening socket on 127.0.0.1:`port` (0: an ephemeral one).
-fn real_listener(port: u16, backlog: i32) -> Socket {
-    let l = tcp4();
-    l.bind(&sockaddr(&local(port))).expect("bind the listener");
-    l.listen(backlog).expect("listen");
-    l
-}
-
-fn real_port(s: &Socket) -> u16 {
-    s.local_addr()
-        .expect("getsockname")
-        .as_socket()
-        .expect("inet")
-        .port()
-}
-
-/// A connected pair over loopback: (client, server's accepted socket), both
-/// with a read timeout; the listener is closed.
-fn real_pair() -> (Socket, Socket) {
-    let l = real_listener(0, 8);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(real_port(&l))))
-        .expect("connect to our own listener");
-    let (a, _) = l.accept().expect("accept");
-    for s in [&c, &a] {
-        s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    }
-    (c, a)
 }
 
 /// `recv()` into a buffer of `len`, the bytes as text.
@@ -134,35 +93,6 @@ async fn sim_read(p: &Process, fd: i32, len: usize, flags: i32) -> R<String> {
 
 async fn sim_send(p: &Process, fd: i32, data: &[u8]) -> R<usize> {
     sim(p.send(fd, data, MSG_NOSIGNAL).await)
-}
-
-/// A TCP socket listening on 127.0.0.1:`port`.
-fn sim_listener(p: &Process, port: u16, backlog: i32) -> SysResult<i32> {
-    sim_listener_on(p, "127.0.0.1", port, backlog)
-}
-
-/// A TCP socket listening on `ip`:`port`.
-fn sim_listener_on(p: &Process, ip: &str, port: u16, backlog: i32) -> SysResult<i32> {
-    let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.bind(l, format!("{ip}:{port}"))?;
-    p.listen(l, backlog)?;
-    Ok(l)
-}
-
-fn sim_port(p: &Process, fd: i32) -> SysResult<u16> {
-    Ok(p.getsockname(fd)?.inet().expect("inet").port())
-}
-
-/// A connected pair over loopback: (client, server's accepted fd); the
-/// listener is closed.
-async fn sim_pair(p: &Process) -> SysResult<(i32, i32)> {
-    let l = sim_listener(p, 0, 8)?;
-    let to = p.getsockname(l)?;
-    let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.connect(c, to).await?;
-    let (a, _) = p.accept(l).await?;
-    p.close(l)?;
-    Ok((c, a))
 }
 
 /// One row of `ss -tan`.

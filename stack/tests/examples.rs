@@ -556,3 +556,95 @@ fn msg_zerocopy() {
         assert!(part(n).contains("every buffer is ours again"));
     }
 }
+
+/// The value in `column` (0 = first number) of the table row named `row`.
+fn table_value(out: &str, row: &str, column: usize) -> Option<u64> {
+    out.lines()
+        .find(|l| l.starts_with(row))?
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .nth(column)
+}
+
+#[test]
+fn sendfile_vs_read_write() {
+    let out = check("sendfile_vs_read_write");
+    // read()+write() copies every byte twice; sendfile() copies none and
+    // references each of the 256 pages twice (pipe, then TCP segment).
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied in the kernel", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "page references taken", 1),
+        Some(512),
+        "{out}"
+    );
+    assert_eq!(table_value(&out, "system calls", 1), Some(3), "{out}");
+    assert_eq!(out.matches("the file, intact").count(), 2, "{out}");
+    assert!(out.contains("now has 2 references"), "{out}");
+    assert!(
+        out.contains("has 1 reference, the page cache's alone"),
+        "{out}"
+    );
+}
+
+#[test]
+fn splice_proxy() {
+    let out = check("splice_proxy");
+    assert_eq!(
+        out.matches("exactly what the client sent").count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 0),
+        Some(1 << 20),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied to user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied from user", 1),
+        Some(0),
+        "{out}"
+    );
+    assert_eq!(
+        table_value(&out, "bytes copied in the kernel", 1),
+        Some(0),
+        "{out}"
+    );
+    assert!(
+        table_value(&out, "page references taken", 1).is_some_and(|n| n >= 512),
+        "{out}"
+    );
+}

@@ -49,6 +49,9 @@ pub(crate) struct World {
     pub(crate) tasks: Vec<Task>,
     pub(crate) files: BTreeMap<FileId, File>,
     pub(crate) socks: BTreeMap<SockId, Sock>,
+    /// Every pipe, until both its ends are closed.
+    pub(crate) pipes: BTreeMap<crate::ids::PipeId, crate::pipe::Pipe>,
+    pub(crate) next_pipe: u32,
     pub(crate) next_file: u32,
     pub(crate) next_sock: u32,
     pub(crate) next_skb: u64,
@@ -87,6 +90,8 @@ impl World {
             tasks: Vec::new(),
             files: BTreeMap::new(),
             socks: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            next_pipe: 0,
             next_file: 0,
             next_sock: 0,
             next_skb: 0,

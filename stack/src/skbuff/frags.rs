@@ -1,8 +1,8 @@
 //! Paged data: `skb_shinfo(skb)->frags[]` and the operations that read or
 //! move it (`skb_add_rx_frag`, `__pskb_pull_tail`, `skb_copy_bits`,
-//! `net/core/skbuff.c`).
+//! `__skb_splice_bits`, `net/core/skbuff.c`).
 
-use super::{MAX_SKB_FRAGS, Page, PageFrag, SharedData, SkBuff, SkbError};
+use super::{MAX_SKB_FRAGS, PAGE_SIZE, Page, PageFrag, SharedData, SkBuff, SkbError};
 
 impl SkBuff {
     /// `skb_shinfo(skb)->nr_frags`.
@@ -150,5 +150,59 @@ impl SkBuff {
             frag_start = frag_end;
         }
         Ok(())
+    }
+}
+
+/// One piece of an skb handed to a pipe by [`SkBuff::splice_bits`].
+#[derive(Debug)]
+pub(crate) struct SplicedPiece {
+    pub(crate) frag: PageFrag,
+    /// The bytes were copied into a fresh page (they sat in the linear
+    /// part), rather than referenced where they were.
+    pub(crate) copied: bool,
+}
+
+impl SkBuff {
+    /// `__skb_splice_bits()`: up to `len` bytes starting `offset` bytes
+    /// after `data`, as at most `max` page pieces. Bytes in the linear part
+    /// are copied into new pages (`linear_to_page()`: the linear buffer is
+    /// not a page a pipe can hold); bytes in the frags are referenced
+    /// (`get_page()`), not copied.
+    pub(crate) fn splice_bits(&self, offset: usize, len: usize, max: usize) -> Vec<SplicedPiece> {
+        let mut out = Vec::new();
+        let end = offset.saturating_add(len).min(self.len);
+        let headlen = self.headlen();
+        let mut pos = offset;
+        while pos < end.min(headlen) && out.len() < max {
+            let n = (end.min(headlen) - pos).min(PAGE_SIZE);
+            let page = Page::alloc();
+            let from = self.data + pos;
+            // In range: n <= PAGE_SIZE and within the linear part.
+            let _ = page.write(0, &self.shared.head[from..from + n]);
+            if let Ok(frag) = PageFrag::new(page, 0, n) {
+                out.push(SplicedPiece { frag, copied: true });
+            }
+            pos += n;
+        }
+        let mut frag_start = headlen;
+        for f in &self.shared.frags {
+            if pos >= end || out.len() >= max {
+                break;
+            }
+            let frag_end = frag_start + f.len();
+            if pos < frag_end {
+                let at = pos - frag_start;
+                let n = (frag_end - pos).min(end - pos);
+                if let Ok(frag) = PageFrag::new(f.page().get_page(), f.offset() + at, n) {
+                    out.push(SplicedPiece {
+                        frag,
+                        copied: false,
+                    });
+                }
+                pos += n;
+            }
+            frag_start = frag_end;
+        }
+        out
     }
 }

@@ -69,6 +69,7 @@ use crate::ids::{DevId, SockId};
 use std::fmt;
 use std::rc::Rc;
 
+pub(crate) use frags::SplicedPiece;
 pub use page::{Page, PageFrag};
 pub use queue::SkbQueue;
 pub use truesize::{

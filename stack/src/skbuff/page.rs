@@ -178,3 +178,16 @@ impl PageFrag {
         self.len = self.len.min(len);
     }
 }
+
+/// The bytes of a run of fragments, in order (a copy, for a consumer that
+/// needs them linear).
+pub(crate) fn frags_to_vec(frags: &[PageFrag]) -> Vec<u8> {
+    let mut out = vec![0u8; frags.iter().map(PageFrag::len).sum()];
+    let mut at = 0;
+    for f in frags {
+        // In range: each fragment reads exactly its own length.
+        let _ = f.read(0, &mut out[at..at + f.len()]);
+        at += f.len();
+    }
+    out
+}

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use socket2::SockAddr;
+use socket2::{Domain, SockAddr, Socket, Type};
 use stack::prelude::*;
 
 /// What a call gave: its value, or the name of the errno it failed with.
@@ -100,6 +100,78 @@ where
         "the simulated process did not finish:\n{report}"
     );
     slot.take().expect("the process stored its result")
+}
+
+// ------------------------------------------------------- TCP over loopback
+
+/// A read that should never wait this long on loopback.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn local(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+pub fn tcp4() -> Socket {
+    Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket(AF_INET, SOCK_STREAM, 0)")
+}
+
+/// A listening socket on 127.0.0.1:`port` (0: an ephemeral one).
+pub fn real_listener(port: u16, backlog: i32) -> Socket {
+    let l = tcp4();
+    l.bind(&sockaddr(&local(port))).expect("bind the listener");
+    l.listen(backlog).expect("listen");
+    l
+}
+
+pub fn real_port(s: &Socket) -> u16 {
+    s.local_addr()
+        .expect("getsockname")
+        .as_socket()
+        .expect("inet")
+        .port()
+}
+
+/// A connected pair over loopback: (client, server's accepted socket), both
+/// with a read timeout; the listener is closed.
+pub fn real_pair() -> (Socket, Socket) {
+    let l = real_listener(0, 8);
+    let c = tcp4();
+    c.connect(&sockaddr(&local(real_port(&l))))
+        .expect("connect to our own listener");
+    let (a, _) = l.accept().expect("accept");
+    for s in [&c, &a] {
+        s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    }
+    (c, a)
+}
+
+/// A TCP socket listening on 127.0.0.1:`port`.
+pub fn sim_listener(p: &Process, port: u16, backlog: i32) -> SysResult<i32> {
+    sim_listener_on(p, "127.0.0.1", port, backlog)
+}
+
+/// A TCP socket listening on `ip`:`port`.
+pub fn sim_listener_on(p: &Process, ip: &str, port: u16, backlog: i32) -> SysResult<i32> {
+    let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+    p.bind(l, format!("{ip}:{port}"))?;
+    p.listen(l, backlog)?;
+    Ok(l)
+}
+
+pub fn sim_port(p: &Process, fd: i32) -> SysResult<u16> {
+    Ok(p.getsockname(fd)?.inet().expect("inet").port())
+}
+
+/// A connected pair over loopback: (client, server's accepted fd); the
+/// listener is closed.
+pub async fn sim_pair(p: &Process) -> SysResult<(i32, i32)> {
+    let l = sim_listener(p, 0, 8)?;
+    let to = p.getsockname(l)?;
+    let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
+    p.connect(c, to).await?;
+    let (a, _) = p.accept(l).await?;
+    p.close(l)?;
+    Ok((c, a))
 }
 
 /// Compiles a C program (with Debian's usual `-O2 -D_FORTIFY_SOURCE=2`)

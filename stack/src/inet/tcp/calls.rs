@@ -260,42 +260,8 @@ impl World {
         mut zc: Option<&mut ZcSend>,
     ) -> Poll<Result<usize, Errno>> {
         loop {
-            let s = self.sk(sk);
-            if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
-                if *copied > 0 {
-                    return Poll::Ready(Ok(*copied));
-                }
-                // sk_stream_error(): the pending error first, then EPIPE
-                // (with SIGPIPE, which the simulation notes but does not send).
-                return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE)));
-            }
-            match s.state {
-                TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
-                TCP_SYN_SENT | TCP_SYN_RECV => {
-                    if nonblock {
-                        return Poll::Ready(Err(Errno::EAGAIN));
-                    }
-                    self.sleep_on(pid, sk, WaitFor::Connect);
-                    return Poll::Pending;
-                }
-                _ => return Poll::Ready(Err(self.sock_error(sk).unwrap_or(Errno::EPIPE))),
-            }
-            if *copied == buf.len() {
-                self.tcp_push(sk);
-                return Poll::Ready(Ok(*copied));
-            }
-            let sndbuf = self.sk(sk).sndbuf;
-            if self.tp(sk).wmem_queued >= sndbuf {
-                self.tcp_push(sk);
-                if nonblock {
-                    return Poll::Ready(if *copied > 0 {
-                        Ok(*copied)
-                    } else {
-                        Err(Errno::EAGAIN)
-                    });
-                }
-                self.sleep_on(pid, sk, WaitFor::SendSpace);
-                return Poll::Pending;
+            if let Some(r) = self.tcp_send_gate(pid, sk, *copied, *copied == buf.len(), nonblock) {
+                return r;
             }
             let (n, pinned) = self.tcp_append(sk, buf, *copied, zc.as_deref_mut());
             let host = self.sk(sk).host;
@@ -308,12 +274,76 @@ impl World {
         }
     }
 
+    /// The checks `tcp_sendmsg_locked()` makes before queueing more bytes,
+    /// shared by the copying path and the page path (`MSG_SPLICE_PAGES`):
+    /// `None` when there is room to queue; otherwise what the call
+    /// returns now (a pending error or `EPIPE`, the bytes queued so far,
+    /// `EAGAIN`) or `Pending` after putting the process to sleep (for the
+    /// handshake, or for send-buffer space: `sk_stream_wait_memory()`).
+    /// `done` says every byte is queued: push and return.
+    pub(crate) fn tcp_send_gate(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        copied: usize,
+        done: bool,
+        nonblock: bool,
+    ) -> Option<Poll<Result<usize, Errno>>> {
+        let s = self.sk(sk);
+        if s.err.is_some() || s.shutdown & SEND_SHUTDOWN != 0 {
+            if copied > 0 {
+                return Some(Poll::Ready(Ok(copied)));
+            }
+            // sk_stream_error(): the pending error first, then EPIPE
+            // (with SIGPIPE, which the simulation notes but does not send).
+            return Some(Poll::Ready(Err(self
+                .sock_error(sk)
+                .unwrap_or(Errno::EPIPE))));
+        }
+        match s.state {
+            TCP_ESTABLISHED | TCP_CLOSE_WAIT => {}
+            TCP_SYN_SENT | TCP_SYN_RECV => {
+                if nonblock {
+                    return Some(Poll::Ready(Err(Errno::EAGAIN)));
+                }
+                self.sleep_on(pid, sk, WaitFor::Connect);
+                return Some(Poll::Pending);
+            }
+            _ => {
+                return Some(Poll::Ready(Err(self
+                    .sock_error(sk)
+                    .unwrap_or(Errno::EPIPE))));
+            }
+        }
+        if done {
+            self.tcp_push(sk);
+            return Some(Poll::Ready(Ok(copied)));
+        }
+        let sndbuf = self.sk(sk).sndbuf;
+        if self.tp(sk).wmem_queued >= sndbuf {
+            self.tcp_push(sk);
+            if nonblock {
+                return Some(Poll::Ready(if copied > 0 {
+                    Ok(copied)
+                } else {
+                    Err(Errno::EAGAIN)
+                }));
+            }
+            self.sleep_on(pid, sk, WaitFor::SendSpace);
+            return Some(Poll::Pending);
+        }
+        None
+    }
+
     /// Appends `buf[from..]` to the tail segment, or to new ones, up to one
     /// MSS each and as far as the send buffer allows; returns bytes taken
     /// and user pages newly pinned. Zero-copy bytes join a segment only if
     /// it has no other zero-copy buffer and room in its frag array
-    /// (`skb_zerocopy_iter_stream()`'s `EEXIST` and `EMSGSIZE`).
-    fn tcp_append(
+    /// (`skb_zerocopy_iter_stream()`'s `EEXIST` and `EMSGSIZE`). Copied
+    /// bytes do not join a segment that carries spliced pages: they start
+    /// a new one (the kernel would copy them into a page of its own after
+    /// the spliced ones).
+    pub(crate) fn tcp_append(
         &mut self,
         sk: SockId,
         buf: &[u8],
@@ -335,7 +365,12 @@ impl World {
         while taken < data.len() && tp.wmem_queued < sndbuf {
             let at = from + taken;
             let fits = |t: &TxSeg| -> usize {
-                if t.sent_at.is_some() || t.fin || t.syn || t.data.len() >= mss {
+                if t.sent_at.is_some()
+                    || t.fin
+                    || t.syn
+                    || !t.frags.is_empty()
+                    || t.data.len() >= mss
+                {
                     return 0;
                 }
                 let room = mss - t.data.len();
@@ -349,16 +384,7 @@ impl World {
             };
             let room = match tp.write_queue.back().map(fits).unwrap_or(0) {
                 0 => {
-                    let seg = TxSeg {
-                        seq: tp.write_seq,
-                        data: Vec::new(),
-                        syn: false,
-                        fin: false,
-                        psh: false,
-                        sent_at: None,
-                        retransmitted: false,
-                        zc: None,
-                    };
+                    let seg = TxSeg::empty(tp.write_seq);
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
                     match &uarg {
@@ -390,7 +416,7 @@ impl World {
     }
 
     /// `tcp_push()`: mark the end of this write with PSH and send.
-    fn tcp_push(&mut self, sk: SockId) {
+    pub(crate) fn tcp_push(&mut self, sk: SockId) {
         if let Some(t) = self.tp_mut(sk).write_queue.back_mut()
             && t.sent_at.is_none()
         {
@@ -661,14 +687,9 @@ impl World {
             return;
         }
         let seg = TxSeg {
-            seq: tp.write_seq,
-            data: Vec::new(),
             syn,
             fin,
-            psh: false,
-            sent_at: None,
-            retransmitted: false,
-            zc: None,
+            ..TxSeg::empty(tp.write_seq)
         };
         tp.write_seq = tp.write_seq.wrapping_add(1);
         tp.wmem_queued += seg.charge();

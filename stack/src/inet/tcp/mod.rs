@@ -44,6 +44,7 @@ pub mod calls;
 pub mod input;
 pub mod output;
 pub mod poll;
+pub mod splice;
 pub mod timer;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -51,7 +52,7 @@ use std::net::SocketAddr;
 
 use crate::ids::SockId;
 use crate::sim::time::{Nanos, ms, secs};
-use crate::skbuff::SkBuff;
+use crate::skbuff::{PageFrag, SkBuff};
 
 pub use crate::tools::{
     TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
@@ -122,7 +123,12 @@ pub fn after(a: u32, b: u32) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct TxSeg {
     pub(crate) seq: u32,
+    /// Payload copied in by `send()`/`write()`.
     pub(crate) data: Vec<u8>,
+    /// Payload that follows `data` as page fragments: pages spliced in by
+    /// `sendfile()`/`splice()` (references to pages that already held the
+    /// bytes, `MSG_SPLICE_PAGES`), or bytes copied after such a fragment.
+    pub(crate) frags: Vec<PageFrag>,
     pub(crate) syn: bool,
     pub(crate) fin: bool,
     pub(crate) psh: bool,
@@ -140,13 +146,76 @@ impl TxSeg {
     /// `TCP_SKB_CB(skb)->end_seq`: SYN and FIN each take a sequence number.
     pub(crate) fn end_seq(&self) -> u32 {
         self.seq
-            .wrapping_add(self.data.len() as u32)
+            .wrapping_add(self.len() as u32)
             .wrapping_add(self.syn as u32)
             .wrapping_add(self.fin as u32)
     }
 
     pub(crate) fn charge(&self) -> u32 {
-        self.data.len() as u32 + TX_SEG_OVERHEAD
+        self.len() as u32 + TX_SEG_OVERHEAD
+    }
+
+    /// Payload bytes, copied and spliced.
+    pub(crate) fn len(&self) -> usize {
+        self.data.len() + self.frags.iter().map(PageFrag::len).sum::<usize>()
+    }
+
+    /// Whether spliced pages may join this segment: not sent yet, not a
+    /// SYN or FIN, shorter than `goal`, not carrying a `MSG_ZEROCOPY`
+    /// buffer, and with a free fragment slot (`tcp_skb_can_collapse_to()`,
+    /// `MAX_SKB_FRAGS`).
+    pub(crate) fn appendable(&self, goal: usize) -> bool {
+        self.sent_at.is_none()
+            && !self.fin
+            && !self.syn
+            && self.zc.is_none()
+            && self.len() < goal
+            && self.frags.len() < crate::skbuff::MAX_SKB_FRAGS
+    }
+
+    /// A segment with no payload yet at `seq`.
+    pub(crate) fn empty(seq: u32) -> TxSeg {
+        TxSeg {
+            seq,
+            data: Vec::new(),
+            frags: Vec::new(),
+            syn: false,
+            fin: false,
+            psh: false,
+            sent_at: None,
+            retransmitted: false,
+            zc: None,
+        }
+    }
+
+    /// The part of `tcp_fragment()` that cuts the payload: keeps the first
+    /// `at` bytes and returns the rest, copied bytes and fragments (a
+    /// fragment cut in two becomes two references to its page).
+    pub(crate) fn split_payload(&mut self, at: usize) -> (Vec<u8>, Vec<PageFrag>) {
+        if at <= self.data.len() {
+            return (self.data.split_off(at), std::mem::take(&mut self.frags));
+        }
+        let mut left = at - self.data.len();
+        let mut keep = Vec::new();
+        let mut rest = Vec::new();
+        for f in std::mem::take(&mut self.frags) {
+            if left >= f.len() {
+                left -= f.len();
+                keep.push(f);
+            } else if left > 0 {
+                let mut tail = f.clone();
+                tail.advance(left);
+                let mut head = f;
+                head.truncate(left);
+                left = 0;
+                keep.push(head);
+                rest.push(tail);
+            } else {
+                rest.push(f);
+            }
+        }
+        self.frags = keep;
+        (Vec::new(), rest)
     }
 }
 

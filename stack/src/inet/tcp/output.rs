@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use super::after;
 use crate::ids::{NetNsId, SockId};
 use crate::sim::World;
+use crate::skbuff::PageFrag;
 use crate::snmp::Mib;
 use crate::trace::Layer;
 use crate::wire::ipv4::IPPROTO_TCP;
@@ -27,7 +28,10 @@ pub(crate) struct Segment<'a> {
     pub(crate) flags: TcpFlags,
     pub(crate) window: u16,
     pub(crate) options: TcpOptions,
+    /// Copied payload, then spliced payload as page fragments.
     pub(crate) payload: &'a [u8],
+    /// Pages spliced in (`sendfile()`, `splice()`), after `payload`.
+    pub(crate) frags: &'a [PageFrag],
     /// The user pages a `MSG_ZEROCOPY` payload is sent from.
     pub(crate) zc: Option<&'a crate::zerocopy::TxZc>,
 }
@@ -122,17 +126,35 @@ impl World {
             return;
         };
         // tcp_sendmsg() copies into page fragments when the device can
-        // gather: a segment costs its payload plus a small head.
-        let paged = rt.dev_sg && !seg.payload.is_empty();
+        // gather: a segment costs its payload plus a small head. Spliced
+        // pages join as fragments too (each a reference to the same page,
+        // as the clone tcp_transmit_skb() sends shares them); a device
+        // that cannot gather gets their bytes linear.
+        let linear;
+        let (payload, frags) = if rt.dev_sg || seg.frags.is_empty() {
+            (seg.payload, seg.frags)
+        } else {
+            linear = [seg.payload, &crate::skbuff::page::frags_to_vec(seg.frags)].concat();
+            (&linear[..], &[][..])
+        };
+        let paged = rt.dev_sg && (!payload.is_empty() || !frags.is_empty());
         let skb = match seg.zc {
             // The clone tcp_transmit_skb() sends shares the segment's frags:
             // the user's pages, not a copy.
             Some(zc) => self.alloc_skb_zerocopy(MAX_TCP_HEADER, seg.payload, zc),
-            None => self.alloc_skb_with_payload(MAX_TCP_HEADER, seg.payload, paged),
+            None => self.alloc_skb_with_payload(MAX_TCP_HEADER, payload, paged),
         };
         let Some(mut skb) = skb else {
             return;
         };
+        for f in frags {
+            if skb
+                .add_rx_frag(f.page().get_page(), f.offset(), f.len(), f.len())
+                .is_err()
+            {
+                return;
+            }
+        }
         if let Ok(room) = skb.push(hlen) {
             let _ = hdr.write(room);
         }
@@ -142,7 +164,7 @@ impl World {
         if seg.flags.contains(TcpFlags::RST) {
             self.ns_mut(ns).mib.inc(Mib::TcpOutRsts);
         }
-        let len = seg.payload.len();
+        let len = payload.len() + frags.iter().map(PageFrag::len).sum::<usize>();
         self.trace(host, Layer::Tcp, |_w| {
             let mut opts = String::new();
             if let Some(m) = seg.options.mss {
@@ -190,13 +212,13 @@ impl World {
         if seg.fin {
             flags = flags | TcpFlags::FIN;
         }
-        if seg.psh && !seg.data.is_empty() {
+        if seg.psh && seg.len() > 0 {
             flags = flags | TcpFlags::PSH;
         }
         if seg.sent_at.is_some() {
             seg.retransmitted = true;
         }
-        if (seg.data.len() as u32) < goal && !seg.syn {
+        if (seg.len() as u32) < goal && !seg.syn {
             tp.snd_sml = seg.end_seq();
         }
         // An ACK rides on this segment: no delayed ACK needed.
@@ -205,6 +227,7 @@ impl World {
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
+        let frags = seg.frags.clone();
         let zc = seg.zc.clone();
         if after(end, tp.snd_nxt) {
             tp.snd_nxt = end;
@@ -225,6 +248,7 @@ impl World {
                 window,
                 options,
                 payload: &data,
+                frags: &frags,
                 zc: zc.as_ref(),
             },
         );
@@ -250,8 +274,7 @@ impl World {
             let seg = &tp.write_queue[idx];
             let in_flight_segs = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
             let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
-            let fits_window =
-                seg.syn || !after(seg.seq.wrapping_add(seg.data.len() as u32), window_end);
+            let fits_window = seg.syn || !after(seg.seq.wrapping_add(seg.len() as u32), window_end);
             if !fits_window {
                 // Nothing in flight to bring a window update: probe.
                 if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() && !seg.syn {
@@ -264,7 +287,7 @@ impl World {
             }
             // tcp_nagle_check() (Minshall): a partial segment waits while an
             // earlier partial one is unacknowledged.
-            let partial = (seg.data.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
+            let partial = (seg.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
             if partial && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
                 return;
             }
@@ -326,6 +349,7 @@ impl World {
                 window,
                 options: TcpOptions::default(),
                 payload: &[],
+                frags: &[],
                 zc: None,
             },
         );
@@ -383,6 +407,7 @@ impl World {
                 window: 0,
                 options: TcpOptions::default(),
                 payload: &[],
+                frags: &[],
                 zc: None,
             },
         );
@@ -413,6 +438,7 @@ impl World {
                     ..TcpOptions::default()
                 },
                 payload: &[],
+                frags: &[],
                 zc: None,
             },
         );

@@ -83,19 +83,17 @@ impl World {
             // next segment: send as much of it as fits (tcp_fragment()).
             let wnd = tp.snd_wnd as usize;
             if let Some(i) = tp.write_queue.iter().position(|s| s.sent_at.is_none())
-                && tp.write_queue[i].data.len() > wnd
+                && tp.write_queue[i].len() > wnd
             {
                 let head = &mut tp.write_queue[i];
-                let rest = head.data.split_off(wnd);
+                let (data, frags) = head.split_payload(wnd);
                 let tail = super::TxSeg {
-                    seq: head.seq.wrapping_add(wnd as u32),
-                    data: rest,
-                    syn: false,
+                    data,
+                    frags,
                     fin: head.fin,
                     psh: head.psh,
-                    sent_at: None,
-                    retransmitted: false,
                     zc: head.zc.as_mut().map(|z| z.split_off(wnd)),
+                    ..super::TxSeg::empty(head.seq.wrapping_add(wnd as u32))
                 };
                 head.fin = false;
                 head.psh = false;

@@ -1,0 +1,727 @@
+//! Pipes: `pipe()`, `pipe2()` and reading and writing them (`fs/pipe.c`:
+//! `do_pipe2()`, `pipe_read()`, `pipe_write()`, `pipe_poll()`,
+//! `pipe_release()`, `pipe_fcntl()`; `include/linux/pipe_fs_i.h`).
+//!
+//! A pipe is a ring of `pipe_buffer`s (16 by default: `PIPE_DEF_BUFFERS`),
+//! each a reference to a page plus an offset and a length. `write()` copies
+//! the process's bytes into pages it puts in the ring (`copy_from_user`);
+//! `read()` copies them out (`copy_to_user`) and frees a buffer once it is
+//! empty. A write first tops up the last buffer when it was filled by an
+//! earlier `write()` and the new bytes' remainder (`len % PAGE_SIZE`) fits
+//! (`PIPE_BUF_FLAG_CAN_MERGE`); the rest goes in fresh pages, one buffer
+//! each. So the ring's capacity is counted in buffers, not bytes: an empty
+//! pipe takes 65536 bytes in one write, but only 16 one-byte writes if each
+//! arrived after the reader had emptied the previous page. A write of at
+//! most `PIPE_BUF` (4096) bytes either merges whole or takes one whole
+//! buffer, so it is never split: it is atomic.
+//!
+//! Buffers need not hold bytes written by a process: `splice()` and
+//! `vmsplice()` put references to page-cache pages, socket pages and user
+//! pages in the ring (`crate::splice`); such buffers are never merged into.
+//!
+//! Blocking follows the kernel: a reader with nothing to read sleeps on
+//! the pipe's `rd_wait` (exclusively) until a writer adds data, and a
+//! writer with no free buffer sleeps on `wr_wait` until a reader frees one;
+//! with `O_NONBLOCK` both get `EAGAIN`. A read returns 0 (end of file) once
+//! the pipe is empty and every write end is closed; a write with every read
+//! end closed fails with `EPIPE`. The kernel also sends `SIGPIPE`, which
+//! would kill a process that does not ignore it; the simulation has no
+//! signals, so it returns `EPIPE` as to a process that ignores `SIGPIPE`
+//! (as the socket path does, see `tcp_sendmsg()`).
+//!
+//! Simplified: no FIFOs (named pipes), no packet mode (`O_DIRECT`, refused
+//! with `EINVAL`), no watch queues, no per-user page accounting
+//! (`pipe-user-pages-soft`), and every process is privileged for
+//! `F_SETPIPE_SZ`. `pipe_write()` wakes readers after every write while an
+//! epoll or poll entry watches the pipe, which is what the kernel's
+//! `poll_usage` does once the pipe has been polled.
+
+use std::collections::VecDeque;
+use std::task::Poll;
+
+use crate::errno::Errno;
+use crate::fs::{File, FileKind, O_NONBLOCK, O_RDONLY, O_WRONLY, RwProgress};
+use crate::ids::{FileId, HostId, Pid, PipeId};
+use crate::sim::World;
+use crate::skbuff::{PAGE_SIZE, Page, PageFrag};
+use crate::task::WaitFor;
+use crate::trace::Layer;
+use crate::uapi::{
+    EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM, F_GETPIPE_SZ, F_SETPIPE_SZ,
+    O_CLOEXEC,
+};
+use crate::wait::{WaitObj, WaitQueue, Wakeup};
+
+/// `PIPE_DEF_BUFFERS`: a new pipe's ring holds 16 buffers (65536 bytes).
+pub const PIPE_DEF_BUFFERS: usize = 16;
+
+/// Which of a pipe's two wait queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PipeWq {
+    /// `rd_wait`: readers waiting for data.
+    Rd,
+    /// `wr_wait`: writers waiting for room.
+    Wr,
+}
+
+/// Where a buffer's page came from: which `pipe_buf_operations` it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BufOps {
+    /// `anon_pipe_buf_ops`: a page `pipe_write()` allocated and copied into.
+    Anon,
+    /// `page_cache_pipe_buf_ops`: a page of a file's page cache.
+    PageCache,
+    /// `user_page_pipe_buf_ops`: a process's own page, from `vmsplice()`.
+    User,
+    /// `nosteal_pipe_buf_ops`: a page from a socket's receive queue.
+    Socket,
+    /// `default_pipe_buf_ops`: a page the kernel filled by copying
+    /// (`copy_splice_read()`, an skb's linear part).
+    Copied,
+}
+
+/// `struct pipe_buffer`: `len` bytes at `offset` in `page`.
+#[derive(Clone, Debug)]
+pub(crate) struct PipeBuffer {
+    pub(crate) page: Page,
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+    pub(crate) ops: BufOps,
+    /// `PIPE_BUF_FLAG_CAN_MERGE`: a later `write()` may append to it.
+    pub(crate) can_merge: bool,
+    /// `PIPE_BUF_FLAG_GIFT`: `vmsplice(SPLICE_F_GIFT)` gave the page away.
+    pub(crate) gift: bool,
+}
+
+impl PipeBuffer {
+    /// A buffer referencing a page another part of the kernel already
+    /// holds (the page reference passes to the buffer).
+    pub(crate) fn of_page(page: Page, offset: usize, len: usize, ops: BufOps) -> PipeBuffer {
+        PipeBuffer {
+            page,
+            offset,
+            len,
+            ops,
+            can_merge: false,
+            gift: false,
+        }
+    }
+
+    /// The buffer's bytes as a page fragment, taking a page reference
+    /// (`get_page()`): how a buffer's page is handed on without a copy.
+    pub(crate) fn frag(&self, len: usize) -> Option<PageFrag> {
+        PageFrag::new(self.page.get_page(), self.offset, len.min(self.len)).ok()
+    }
+}
+
+/// The ring of buffers (`bufs`, `head`, `tail`, `max_usage`, `tmp_page`),
+/// apart from the inode's readers, writers and wait queues, so that
+/// `sendfile()`'s private pipe (`current->splice_pipe`) is the same ring.
+#[derive(Debug)]
+pub(crate) struct PipeRing {
+    bufs: VecDeque<PipeBuffer>,
+    /// `max_usage`: how many buffers may be in use.
+    max_usage: usize,
+    /// `tmp_page`: a page kept from a freed buffer for the next write.
+    tmp_page: Option<Page>,
+}
+
+impl Default for PipeRing {
+    fn default() -> PipeRing {
+        PipeRing {
+            bufs: VecDeque::new(),
+            max_usage: PIPE_DEF_BUFFERS,
+            tmp_page: None,
+        }
+    }
+}
+
+impl PipeRing {
+    /// `pipe_empty()`.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bufs.is_empty()
+    }
+
+    /// `pipe_full()`: every usable slot holds a buffer.
+    pub(crate) fn is_full(&self) -> bool {
+        self.bufs.len() >= self.max_usage
+    }
+
+    /// Buffers in use (`pipe_occupancy()`).
+    pub(crate) fn occupancy(&self) -> usize {
+        self.bufs.len()
+    }
+
+    /// Free slots (`max_usage - pipe_buf_usage()`).
+    pub(crate) fn space(&self) -> usize {
+        self.max_usage.saturating_sub(self.bufs.len())
+    }
+
+    /// Bytes held (what `FIONREAD` reports).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bufs.iter().map(|b| b.len).sum()
+    }
+
+    /// The buffers, oldest first.
+    pub(crate) fn bufs(&self) -> impl Iterator<Item = &PipeBuffer> {
+        self.bufs.iter()
+    }
+
+    /// Puts a buffer at the head (`pipe->head++`). The caller checks room.
+    pub(crate) fn push(&mut self, buf: PipeBuffer) {
+        self.bufs.push_back(buf);
+    }
+
+    /// `pipe_buf_release()` of the oldest buffer (`pipe->tail++`): an
+    /// anonymous page nobody else holds is kept for the next write
+    /// (`anon_pipe_buf_release()`); otherwise the reference is dropped.
+    fn release_tail(&mut self) {
+        if let Some(buf) = self.bufs.pop_front()
+            && buf.ops == BufOps::Anon
+            && buf.page.page_count() == 1
+            && self.tmp_page.is_none()
+        {
+            self.tmp_page = Some(buf.page);
+        }
+    }
+
+    /// Drops `n` bytes from the front, releasing the buffers emptied;
+    /// returns how many were released.
+    pub(crate) fn consume(&mut self, mut n: usize) -> usize {
+        let mut released = 0;
+        while n > 0 {
+            let Some(front) = self.bufs.front_mut() else {
+                break;
+            };
+            let seg = n.min(front.len);
+            front.offset += seg;
+            front.len -= seg;
+            n -= seg;
+            if front.len == 0 {
+                self.release_tail();
+                released += 1;
+            }
+        }
+        released
+    }
+
+    /// Copies up to `out.len()` bytes from the front into `out`, consuming
+    /// them; returns (bytes copied, whether the ring was full when a buffer
+    /// was freed: the reader must wake writers).
+    fn copy_out(&mut self, out: &mut [u8]) -> (usize, bool) {
+        let mut done = 0;
+        let mut freed_full = false;
+        while done < out.len() {
+            let full = self.is_full();
+            let Some(front) = self.bufs.front_mut() else {
+                break;
+            };
+            let chars = front.len.min(out.len() - done);
+            // In range: offset + len never passes the page end.
+            let _ = front.page.read(front.offset, &mut out[done..done + chars]);
+            front.offset += chars;
+            front.len -= chars;
+            done += chars;
+            if front.len == 0 {
+                freed_full |= full;
+                self.release_tail();
+            }
+        }
+        (done, freed_full)
+    }
+
+    /// A page for a new anonymous buffer: the kept one, or a fresh one.
+    fn take_page(&mut self) -> Page {
+        self.tmp_page.take().unwrap_or_else(Page::alloc)
+    }
+
+    /// Releases every buffer (`free_pipe_info()`, or an incomplete
+    /// `sendfile()` emptying its private pipe).
+    pub(crate) fn clear(&mut self) {
+        self.bufs.clear();
+        self.tmp_page = None;
+    }
+
+    /// The oldest buffer, to move whole or split (`splice_pipe_to_pipe()`).
+    pub(crate) fn front_mut(&mut self) -> Option<&mut PipeBuffer> {
+        self.bufs.front_mut()
+    }
+
+    /// Takes the oldest buffer out without releasing its page (its
+    /// reference moves with it).
+    pub(crate) fn pop_front(&mut self) -> Option<PipeBuffer> {
+        self.bufs.pop_front()
+    }
+}
+
+/// `struct pipe_inode_info`: the ring, who has each end open, and the two
+/// wait queues.
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    pub(crate) host: HostId,
+    /// The pipefs inode number, as `ls -l /proc/PID/fd` shows `pipe:[INODE]`.
+    pub(crate) ino: u64,
+    pub(crate) ring: PipeRing,
+    /// Open read ends and write ends.
+    pub(crate) readers: u32,
+    pub(crate) writers: u32,
+    rd_wait: WaitQueue,
+    wr_wait: WaitQueue,
+}
+
+impl Pipe {
+    pub(crate) fn wq_mut(&mut self, which: PipeWq) -> &mut WaitQueue {
+        match which {
+            PipeWq::Rd => &mut self.rd_wait,
+            PipeWq::Wr => &mut self.wr_wait,
+        }
+    }
+
+    /// Whether an epoll or poll entry watches the read side (the
+    /// simulation's stand-in for the kernel's `poll_usage`).
+    fn polled(&self) -> bool {
+        self.rd_wait.has_pollers()
+    }
+}
+
+/// `round_pipe_size()`: at least a page, a power of two; 0 if too large.
+fn round_pipe_size(size: u64) -> u64 {
+    if size > 1 << 31 {
+        0
+    } else if size < PAGE_SIZE as u64 {
+        PAGE_SIZE as u64
+    } else {
+        size.next_power_of_two()
+    }
+}
+
+impl World {
+    pub(crate) fn pipe(&self, id: PipeId) -> &Pipe {
+        &self.pipes[&id]
+    }
+
+    pub(crate) fn pipe_mut(&mut self, id: PipeId) -> &mut Pipe {
+        self.pipes.get_mut(&id).expect("live pipe")
+    }
+
+    /// `get_pipe_info()`: the pipe behind an open file, if it is one.
+    pub(crate) fn pipe_of_file(&self, file: FileId) -> Option<PipeId> {
+        match self.files.get(&file)?.kind {
+            FileKind::Pipe(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on a pipe's ring, taken out of the pipe for the call so
+    /// that `f` may use the rest of the world (sockets, the page cache).
+    pub(crate) fn with_pipe_ring<R>(
+        &mut self,
+        id: PipeId,
+        f: impl FnOnce(&mut World, &mut PipeRing) -> R,
+    ) -> R {
+        let mut ring = std::mem::take(&mut self.pipe_mut(id).ring);
+        let r = f(self, &mut ring);
+        if let Some(p) = self.pipes.get_mut(&id) {
+            p.ring = ring;
+        }
+        r
+    }
+
+    /// `pipe2(fds, flags)`: a pipe and its two ends on the two lowest free
+    /// fds, read end first. Flags other than `O_NONBLOCK` and `O_CLOEXEC`
+    /// are `EINVAL` (`O_DIRECT`, packet mode, is not modelled).
+    pub(crate) fn sys_pipe2(&mut self, pid: Pid, flags: i32) -> Result<(i32, i32), Errno> {
+        if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let host = self.task(pid).host;
+        let nofile = self.task(pid).rlimit_nofile;
+        if self.task(pid).files.len() as u32 + 2 > nofile {
+            return Err(Errno::EMFILE);
+        }
+        let ino = self.next_inode(host);
+        let id = PipeId(self.next_pipe);
+        self.next_pipe += 1;
+        self.pipes.insert(
+            id,
+            Pipe {
+                host,
+                ino,
+                ring: PipeRing::default(),
+                readers: 1,
+                writers: 1,
+                rd_wait: WaitQueue::default(),
+                wr_wait: WaitQueue::default(),
+            },
+        );
+        let mut fds = [0; 2];
+        for (slot, mode) in fds.iter_mut().zip([O_RDONLY, O_WRONLY]) {
+            let file = self.new_file(File {
+                flags: mode | (flags & O_NONBLOCK),
+                count: 1,
+                kind: FileKind::Pipe(id),
+            });
+            // Room for both was checked above.
+            *slot = self.task_mut(pid).files.alloc(file, nofile)?;
+            if flags & O_CLOEXEC != 0 {
+                let _ = self.task_mut(pid).files.set_cloexec(*slot, true);
+            }
+        }
+        self.trace(host, Layer::Vfs, |_w| {
+            format!(
+                "do_pipe2: pipe:[{ino}], {PIPE_DEF_BUFFERS} buffers of {PAGE_SIZE} B; fd {} reads, fd {} writes",
+                fds[0], fds[1]
+            )
+        });
+        Ok((fds[0], fds[1]))
+    }
+
+    /// The pipe behind an fd and its file, or `EBADF` if the fd is not
+    /// open; `None` for the pipe if it is not a pipe.
+    fn pipe_fd(&self, pid: Pid, fd: i32) -> Result<(FileId, Option<PipeId>), Errno> {
+        let file = self.task(pid).files.get(fd)?;
+        Ok((file, self.pipe_of_file(file)))
+    }
+
+    /// Puts the process to sleep on one of the pipe's wait queues.
+    /// `exclusive` for `read()` and `write()` (`wait_event_interruptible_exclusive`),
+    /// not for splice's waits (`pipe_wait_readable()`, `pipe_wait_writable()`).
+    pub(crate) fn pipe_sleep(&mut self, pid: Pid, id: PipeId, which: PipeWq, exclusive: bool) {
+        let waits = match which {
+            PipeWq::Rd => WaitFor::Data,
+            PipeWq::Wr => WaitFor::SendSpace,
+        };
+        self.sleep_on_obj(pid, WaitObj::Pipe(id, which), waits, exclusive);
+    }
+
+    /// `wakeup_pipe_readers()`: data was added.
+    pub(crate) fn wakeup_pipe_readers(&mut self, id: PipeId) {
+        self.wake_up(WaitObj::Pipe(id, PipeWq::Rd), Wakeup::DataReady);
+    }
+
+    /// `wakeup_pipe_writers()`: room was made.
+    pub(crate) fn wakeup_pipe_writers(&mut self, id: PipeId) {
+        self.wake_up(WaitObj::Pipe(id, PipeWq::Wr), Wakeup::WriteSpace);
+    }
+
+    /// `pipe_read()`: copies what the pipe holds, up to `buf.len()`; 0 once
+    /// it is empty with no writer left; otherwise `EAGAIN` or sleep.
+    pub(crate) fn pipe_read(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &mut [u8],
+        st: &mut RwProgress,
+    ) -> Poll<Result<usize, Errno>> {
+        let (file, id) = match self.pipe_fd(pid, fd) {
+            Ok((file, Some(id))) => (file, id),
+            Ok(_) => return Poll::Ready(Err(Errno::EINVAL)),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if !self.files[&file].readable() {
+            return Poll::Ready(Err(Errno::EBADF));
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let (n, wake_writer) = self.pipe_mut(id).ring.copy_out(buf);
+        let host = self.task(pid).host;
+        self.costs(host).copied_to_user += n as u64;
+        let p = self.pipe(id);
+        let (writers, empty) = (p.writers, p.ring.is_empty());
+        if n == 0 && writers > 0 {
+            if self.files[&file].nonblocking() {
+                return Poll::Ready(Err(Errno::EAGAIN));
+            }
+            st.slept = true;
+            self.pipe_sleep(pid, id, PipeWq::Rd, true);
+            return Poll::Pending;
+        }
+        if n > 0 {
+            self.trace(host, Layer::Vfs, |w| {
+                let p = w.pipe(id);
+                format!(
+                    "pipe_read: copy_to_user {n} B from pipe:[{}] ({} B left in {} buffers)",
+                    p.ino,
+                    p.ring.bytes(),
+                    p.ring.occupancy()
+                )
+            });
+        }
+        if wake_writer {
+            self.wakeup_pipe_writers(id);
+        }
+        // Another reader may have been left asleep behind this one.
+        if st.slept && !empty {
+            self.wakeup_pipe_readers(id);
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// `pipe_write()`: copies `buf` into the pipe, merging into the last
+    /// buffer when it can, then page by page; sleeps (or `EAGAIN`) while
+    /// the ring is full; `EPIPE` with no reader left.
+    pub(crate) fn pipe_write(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        buf: &[u8],
+        st: &mut RwProgress,
+    ) -> Poll<Result<usize, Errno>> {
+        let (file, id) = match self.pipe_fd(pid, fd) {
+            Ok((file, Some(id))) => (file, id),
+            Ok(_) => return Poll::Ready(Err(Errno::EINVAL)),
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        if !self.files[&file].writable() {
+            return Poll::Ready(Err(Errno::EBADF));
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let nonblock = self.files[&file].nonblocking();
+        let host = self.task(pid).host;
+        let was_empty = self.pipe(id).ring.is_empty();
+        let before = st.done;
+        let outcome = self.pipe_write_some(id, buf, st, nonblock);
+        let copied = st.done - before;
+        self.costs(host).copied_from_user += copied as u64;
+        if copied > 0 {
+            self.trace(host, Layer::Vfs, |w| {
+                let p = w.pipe(id);
+                format!(
+                    "pipe_write: copy_from_user {copied} B into pipe:[{}] ({} B in {} of {} buffers)",
+                    p.ino,
+                    p.ring.bytes(),
+                    p.ring.occupancy(),
+                    p.ring.max_usage
+                )
+            });
+        }
+        match outcome {
+            Some(r) => {
+                if r == Err(Errno::EPIPE) {
+                    self.trace(host, Layer::Vfs, |_w| {
+                        "pipe_write: no reader: EPIPE (Linux also sends SIGPIPE; the simulation has no signals)".to_string()
+                    });
+                }
+                let p = self.pipe(id);
+                let wake_next_writer = st.slept && !p.ring.is_full();
+                if was_empty || p.polled() {
+                    self.wakeup_pipe_readers(id);
+                }
+                if wake_next_writer {
+                    self.wakeup_pipe_writers(id);
+                }
+                Poll::Ready(r)
+            }
+            None => {
+                // About to sleep for room: readers first hear of the data.
+                if was_empty {
+                    self.wakeup_pipe_readers(id);
+                }
+                st.slept = true;
+                self.pipe_sleep(pid, id, PipeWq::Wr, true);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The copying part of `pipe_write()`: `Some(result)` when the call is
+    /// over, `None` when it must wait for room.
+    fn pipe_write_some(
+        &mut self,
+        id: PipeId,
+        buf: &[u8],
+        st: &mut RwProgress,
+        nonblock: bool,
+    ) -> Option<Result<usize, Errno>> {
+        let p = self.pipe_mut(id);
+        let partial = |st: &RwProgress, e: Errno| {
+            if st.done > 0 { Ok(st.done) } else { Err(e) }
+        };
+        if p.readers == 0 {
+            return Some(partial(st, Errno::EPIPE));
+        }
+        // Merge the remainder of a write that is not a whole number of
+        // pages into the last buffer, if it was written (not spliced)
+        // and has room: only as the write begins.
+        let chars = buf.len() & (PAGE_SIZE - 1);
+        if st.done == 0
+            && chars > 0
+            && let Some(last) = p.ring.bufs.back_mut()
+            && last.can_merge
+            && last.offset + last.len + chars <= PAGE_SIZE
+        {
+            let _ = last.page.write(last.offset + last.len, &buf[..chars]);
+            last.len += chars;
+            st.done = chars;
+            if st.done == buf.len() {
+                return Some(Ok(st.done));
+            }
+        }
+        loop {
+            if p.readers == 0 {
+                return Some(partial(st, Errno::EPIPE));
+            }
+            if !p.ring.is_full() {
+                let page = p.ring.take_page();
+                let n = (buf.len() - st.done).min(PAGE_SIZE);
+                let _ = page.write(0, &buf[st.done..st.done + n]);
+                p.ring.push(PipeBuffer {
+                    page,
+                    offset: 0,
+                    len: n,
+                    ops: BufOps::Anon,
+                    can_merge: true,
+                    gift: false,
+                });
+                st.done += n;
+                if st.done == buf.len() {
+                    return Some(Ok(st.done));
+                }
+                continue;
+            }
+            if nonblock {
+                return Some(partial(st, Errno::EAGAIN));
+            }
+            return None;
+        }
+    }
+
+    /// `pipe_release()`: one end's file is gone. When the last reader or
+    /// the last writer leaves (but not both), everyone waiting on either
+    /// queue is woken to see it; when both are gone the pipe is freed, and
+    /// with it the references its buffers held.
+    pub(crate) fn pipe_release(&mut self, id: PipeId, file: &File) {
+        let Some(p) = self.pipes.get_mut(&id) else {
+            return;
+        };
+        if file.readable() {
+            p.readers = p.readers.saturating_sub(1);
+        }
+        if file.writable() {
+            p.writers = p.writers.saturating_sub(1);
+        }
+        let (readers, writers, host, ino) = (p.readers, p.writers, p.host, p.ino);
+        if (readers == 0) != (writers == 0) {
+            self.wake_up(WaitObj::Pipe(id, PipeWq::Rd), Wakeup::StateChange);
+            self.wake_up(WaitObj::Pipe(id, PipeWq::Wr), Wakeup::StateChange);
+        }
+        if readers == 0 && writers == 0 {
+            self.pipes.remove(&id);
+        }
+        self.trace(host, Layer::Vfs, |_w| {
+            format!(
+                "pipe_release: pipe:[{ino}] now has {readers} reader(s) and {writers} writer(s)"
+            )
+        });
+    }
+
+    /// `pipe_poll()`: the poll mask of one end. A read end reports
+    /// `EPOLLIN | EPOLLRDNORM` while the pipe holds data and `EPOLLHUP`
+    /// once no writer is left; a write end reports `EPOLLOUT | EPOLLWRNORM`
+    /// while a buffer is free and `EPOLLERR` once no reader is left. The
+    /// waits to register are on `rd_wait` for a read end and `wr_wait` for
+    /// a write end ([`World::pipe_wait_obj`]).
+    pub(crate) fn pipe_poll(&self, file: FileId) -> u32 {
+        let Some(f) = self.files.get(&file) else {
+            return 0;
+        };
+        let FileKind::Pipe(id) = f.kind else { return 0 };
+        let Some(p) = self.pipes.get(&id) else {
+            return 0;
+        };
+        let mut mask = 0;
+        if f.readable() {
+            if !p.ring.is_empty() {
+                mask |= EPOLLIN | EPOLLRDNORM;
+            }
+            if p.writers == 0 {
+                mask |= EPOLLHUP;
+            }
+        }
+        if f.writable() {
+            if !p.ring.is_full() {
+                mask |= EPOLLOUT | EPOLLWRNORM;
+            }
+            if p.readers == 0 {
+                mask |= EPOLLERR;
+            }
+        }
+        mask
+    }
+
+    /// The wait queue `pipe_poll()` registers a poller on (`poll_wait()`
+    /// on `rd_wait` for a read end, `wr_wait` for a write end).
+    pub(crate) fn pipe_wait_obj(&self, file: FileId) -> Option<WaitObj> {
+        let f = self.files.get(&file)?;
+        let FileKind::Pipe(id) = f.kind else {
+            return None;
+        };
+        Some(WaitObj::Pipe(
+            id,
+            if f.readable() { PipeWq::Rd } else { PipeWq::Wr },
+        ))
+    }
+
+    /// `pipe_fcntl()`: `F_GETPIPE_SZ` gives the capacity in bytes;
+    /// `F_SETPIPE_SZ` rounds the request up to a power-of-two number of
+    /// pages (at least one), refuses to shrink below what the pipe holds
+    /// (`EBUSY`), and returns the new size.
+    pub(crate) fn pipe_fcntl(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        cmd: i32,
+        arg: i32,
+    ) -> Result<i32, Errno> {
+        let (_, id) = self.pipe_fd(pid, fd)?;
+        let Some(id) = id else {
+            return Err(Errno::EBADF);
+        };
+        match cmd {
+            F_GETPIPE_SZ => Ok((self.pipe(id).ring.max_usage * PAGE_SIZE) as i32),
+            F_SETPIPE_SZ => {
+                // The argument is an unsigned long: a negative int is huge.
+                let size = round_pipe_size(arg as i64 as u64);
+                if size == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let slots = (size / PAGE_SIZE as u64) as usize;
+                let ring = &mut self.pipe_mut(id).ring;
+                if slots < ring.occupancy() {
+                    return Err(Errno::EBUSY);
+                }
+                let grew = slots > ring.max_usage;
+                ring.max_usage = slots;
+                if grew {
+                    self.wakeup_pipe_writers(id);
+                }
+                Ok(size as i32)
+            }
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// What a sleeper on a pipe waits for, in words, from its state now.
+    pub(crate) fn describe_pipe_wait(&self, id: PipeId, which: PipeWq) -> String {
+        let Some(p) = self.pipes.get(&id) else {
+            return "a pipe that is gone".to_string();
+        };
+        match which {
+            PipeWq::Rd => format!(
+                "data in pipe:[{}] (empty, {} writer(s) still open)",
+                p.ino, p.writers
+            ),
+            PipeWq::Wr => format!(
+                "room in pipe:[{}] ({} of {} buffers full, {} B unread, {} reader(s) still open)",
+                p.ino,
+                p.ring.occupancy(),
+                p.ring.max_usage,
+                p.ring.bytes(),
+                p.readers
+            ),
+        }
+    }
+}
