@@ -150,6 +150,8 @@ trait Api {
     async fn recv_fds(&self, fd: i32, len: usize, room: usize, flags: i32) -> R<RecvdFds>;
     /// A new epoll instance watching `fd` for `events`.
     fn epoll_watch(&self, fd: i32, events: u32) -> i32;
+    /// `open(path, flags)` and, if that worked, `close()`.
+    fn open_close(&self, a: &Addr, flags: i32) -> R<()>;
     /// The inode of the socket behind `fd` (`/proc/self/fd` links).
     fn inode(&self, fd: i32) -> u64;
     /// What a shell command prints (`ss -xan`, `cat /proc/net/unix`).
@@ -480,6 +482,18 @@ impl Api for Real {
     fn inode(&self, fd: i32) -> u64 {
         std::fs::metadata(format!("/proc/self/fd/{fd}")).map_or(0, |m| m.ino())
     }
+    fn open_close(&self, a: &Addr, flags: i32) -> R<()> {
+        let Addr::Path(p) = a else {
+            return Err("not a path");
+        };
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+        let fd = nix_r(nix::fcntl::open(
+            p.as_str(),
+            nix::fcntl::OFlag::from_bits_retain(flags),
+            mode,
+        ))?;
+        nix_r(nix::unistd::close(fd))
+    }
     fn sh(&self, cmd: &str) -> String {
         let words: Vec<&str> = cmd.split_whitespace().collect();
         Command::new(words[0])
@@ -601,6 +615,13 @@ impl Api for SimApi {
             )
             .expect("EPOLL_CTL_ADD");
         ep
+    }
+    fn open_close(&self, a: &Addr, flags: i32) -> R<()> {
+        let Addr::Path(p) = a else {
+            return Err("not a path");
+        };
+        let fd = sim(self.0.open(p, flags))?;
+        sim(self.0.close(fd))
     }
     fn inode(&self, fd: i32) -> u64 {
         let table = self.0.fd_table();
@@ -782,6 +803,27 @@ async fn errnos<A: Api>(a: &A, n: &Names) -> Log {
     log.put("connect after unlink", a.connect(s3, &p).await);
     log.put("bind after unlink", a.bind(s3, &p));
     log.put("unlink a missing file", a.unlink(&n.path("nobody")));
+    // Socket files and regular files share the names.
+    log.put("open the socket file", a.open_close(&p, O_RDONLY));
+    log.put(
+        "create it exclusively",
+        a.open_close(&p, O_RDWR | O_CREAT | O_EXCL),
+    );
+    let f = n.path("regular");
+    log.put("create a regular file", a.open_close(&f, O_RDWR | O_CREAT));
+    let s4 = a.socket(SOCK_STREAM, 0).expect("socket");
+    let d4 = a.socket(SOCK_DGRAM, 0).expect("socket");
+    log.put("bind to the regular file", a.bind(s4, &f));
+    log.put("connect to the regular file", a.connect(s4, &f).await);
+    log.put(
+        "sendto the regular file",
+        a.sendto(d4, b"x", NB, Some(&f)).await,
+    );
+    log.put("unlink the regular file", a.unlink(&f));
+    log.put("connect after its unlink", a.connect(s4, &f).await);
+    log.put("bind there now", a.bind(s4, &f));
+    log.put("open that socket file", a.open_close(&f, O_RDWR | O_CREAT));
+    let _ = a.unlink(&f);
     let _ = a.unlink(&p);
 
     // Datagram sockets.

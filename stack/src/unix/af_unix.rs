@@ -33,6 +33,16 @@ pub(crate) fn type_number(ty: SockType) -> i32 {
     }
 }
 
+/// A socket file's name as the host's file system keys it: the same
+/// spelling as its regular files (`crate::ramfs::normalize`).
+fn fs_name(path: &[u8]) -> Vec<u8> {
+    if path.starts_with(b"/") {
+        path.to_vec()
+    } else {
+        [b"/", path].concat()
+    }
+}
+
 /// `unix_validate_addr()`: an `AF_UNIX` address longer than `sun_family`.
 /// Anything else (an inet address, `AF_UNSPEC`, the unnamed address) is
 /// `EINVAL`.
@@ -328,12 +338,15 @@ impl World {
     }
 
     /// `unix_bind_bsd()`: make the socket file (`mknod`, `EADDRINUSE` if
-    /// the name exists, whoever made it), then bind; a socket that already
-    /// has a name gets `EINVAL` and the new file is removed again.
+    /// the name exists, whoever made it, socket or regular file), then bind;
+    /// a socket that already has a name gets `EINVAL` and the new file is
+    /// removed again.
     fn unix_bind_bsd(&mut self, sk: SockId, a: UnixAddr) -> Result<(), Errno> {
-        let path = a.path_bytes().unwrap_or_default().to_vec();
+        let path = fs_name(a.path_bytes().unwrap_or_default());
         let host = self.sk(sk).host;
-        if self.host(host).unix_fs.files.contains_key(&path) {
+        if self.host(host).unix_fs.files.contains_key(&path)
+            || self.regular_file_exists(host, &path)
+        {
             return Err(Errno::EADDRINUSE);
         }
         if self.u(sk).addr.is_some() {
@@ -410,9 +423,11 @@ impl World {
                 .copied()
                 .ok_or(Errno::ECONNREFUSED);
         }
-        let path = a.path_bytes().unwrap_or_default();
+        let path = fs_name(a.path_bytes().unwrap_or_default());
         let host = self.sk(sk).host;
-        match self.host(host).unix_fs.files.get(path) {
+        match self.host(host).unix_fs.files.get(&path) {
+            // A regular file is there, but no socket.
+            None if self.regular_file_exists(host, &path) => Err(Errno::ECONNREFUSED),
             None => Err(Errno::ENOENT),
             Some(None) => Err(Errno::ECONNREFUSED),
             Some(Some(o)) if self.sk(*o).ty != ty => Err(Errno::EPROTOTYPE),
@@ -420,12 +435,28 @@ impl World {
         }
     }
 
-    /// `unlink(path)`: removes a socket file. The socket bound to it (if
-    /// still open) keeps its name, but nobody can reach it by that name
-    /// any more, and a new socket may bind it.
+    /// Whether a socket file has this name on the host.
+    pub(crate) fn unix_socket_file_exists(&self, host: crate::ids::HostId, path: &[u8]) -> bool {
+        self.host(host).unix_fs.files.contains_key(&fs_name(path))
+    }
+
+    /// Whether a regular file (`crate::ramfs`) has this name on the host.
+    fn regular_file_exists(&self, host: crate::ids::HostId, path: &[u8]) -> bool {
+        std::str::from_utf8(path).is_ok_and(|p| self.host(host).ramfs.exists(p))
+    }
+
+    /// `unlink(path)`: removes a socket file (or a regular file, see
+    /// `crate::ramfs`). The socket bound to it (if still open) keeps its
+    /// name, but nobody can reach it by that name any more, and a new socket
+    /// may bind it.
     pub(crate) fn sys_unlink(&mut self, pid: Pid, path: &[u8]) -> Result<(), Errno> {
         let host = self.task(pid).host;
-        match self.host_mut(host).unix_fs.files.remove(path) {
+        if let Ok(p) = std::str::from_utf8(path)
+            && self.host_mut(host).ramfs.unlink(p)
+        {
+            return Ok(());
+        }
+        match self.host_mut(host).unix_fs.files.remove(&fs_name(path)) {
             Some(_) => {
                 self.trace(host, Layer::Unix, |_w| {
                     format!(
@@ -633,7 +664,7 @@ impl World {
             }
         } else if let Some(p) = a.path_bytes() {
             let host = self.sk(sk).host;
-            if let Some(slot) = self.host_mut(host).unix_fs.files.get_mut(p)
+            if let Some(slot) = self.host_mut(host).unix_fs.files.get_mut(&fs_name(p))
                 && *slot == Some(sk)
             {
                 *slot = None;

@@ -39,10 +39,11 @@ impl Process {
         )
     }
 
-    /// `unlink(path)`: removes the socket file a `bind()` left on this
-    /// host's file system (`ENOENT` if there is none). A socket file
-    /// outlives its socket: until it is unlinked, `bind()` to the name
-    /// fails with `EADDRINUSE` and `connect()` with `ECONNREFUSED`.
+    /// `unlink(path)`: removes a name from this host's file system: the
+    /// socket file a `bind()` left, or a regular file (`ENOENT` if there is
+    /// neither). A socket file outlives its socket: until it is unlinked,
+    /// `bind()` to the name fails with `EADDRINUSE`, `connect()` with
+    /// `ECONNREFUSED` and `open()` with `ENXIO`.
     pub fn unlink(&self, path: &str) -> SysResult<()> {
         self.call(
             || format!("unlink(\"{path}\")"),
