@@ -48,9 +48,9 @@
 //!
 //! Simplified: no credentials messages (`SCM_CREDENTIALS`,
 //! `SO_PASSCRED`), no `MSG_OOB`, no garbage collector for files in flight;
-//! the file system holds socket files only, every directory exists and a
-//! name is a plain byte string (no permissions, no `..`, relative names are
-//! not resolved against a working directory); `connect()` on a stream
+//! socket files share the host's flat namespace of names with its regular
+//! files (`crate::ramfs`: every directory exists, no permissions, a name
+//! without a leading `/` is taken from `/`); `connect()` on a stream
 //! allocates the server's sock only once there is room in the backlog, not
 //! before it waits.
 
@@ -142,8 +142,8 @@ pub(crate) struct UnixTable {
 }
 
 /// The socket files on a host's file system (`S_IFSOCK` inodes made by
-/// `bind()`), by name, with the socket bound to each, if it is still open
-/// (`unix_find_socket_byinode()`).
+/// `bind()`), by name (spelled as `crate::ramfs` spells its names), with the
+/// socket bound to each, if it is still open (`unix_find_socket_byinode()`).
 #[derive(Debug, Default)]
 pub(crate) struct UnixFs {
     pub(crate) files: BTreeMap<Vec<u8>, Option<SockId>>,
