@@ -117,6 +117,8 @@ pub(crate) struct Host {
     pub(crate) next_inode: u64,
     /// The next `ethN` name to hand out.
     pub(crate) next_eth: u32,
+    /// The socket files `bind()` created on this host's file system.
+    pub(crate) unix_fs: crate::unix::UnixFs,
     /// The in-memory file system the host's processes `open()`.
     pub(crate) ramfs: crate::ramfs::Ramfs,
 }

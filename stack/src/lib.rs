@@ -76,6 +76,7 @@ pub mod tools;
 pub mod topology;
 pub mod trace;
 pub mod uapi;
+pub mod unix;
 pub mod user_pages;
 pub mod views;
 pub mod wait;
@@ -99,6 +100,7 @@ pub mod prelude {
     pub use crate::snmp::Mib;
     pub use crate::syscalls::{Process, SysResult};
     pub use crate::uapi::*;
+    pub use crate::unix::{RecvFds, Ucred};
     pub use crate::user_pages::{UserBuf, UserSlice};
     pub use crate::zerocopy::PinnedPages;
 }

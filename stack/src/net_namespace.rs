@@ -67,6 +67,8 @@ pub(crate) struct NetNs {
     /// The ids this namespace has given other namespaces (`netns_ids`,
     /// `peernet2id_alloc()`), which `IFLA_LINK_NETNSID` reports.
     pub(crate) nsids: BTreeMap<NetNsId, i32>,
+    /// Bound abstract `AF_UNIX` names (`net->unx.table`).
+    pub(crate) unix: crate::unix::UnixTable,
     /// The IPv4 identification counter for outgoing datagrams.
     pub(crate) ip_id: u16,
     /// Per-destination ICMP rate-limit buckets (`inet_peer_xrlim_allow`):
@@ -93,6 +95,7 @@ impl NetNs {
             raw: Vec::new(),
             netlink: BTreeMap::new(),
             nsids: BTreeMap::new(),
+            unix: Default::default(),
             ip_id: 0,
             icmp_peers: Default::default(),
             reasm: Default::default(),

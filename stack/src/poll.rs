@@ -21,6 +21,7 @@ impl World {
     /// poll of one fd on the cost counters of `host`, where the caller runs.
     pub(crate) fn vfs_poll(&mut self, host: HostId, file: FileId) -> u32 {
         self.costs(host).fds_polled += 1;
+        self.unix_dgram_poll_wait(file);
         self.file_poll_mask(file)
     }
 
@@ -58,7 +59,7 @@ impl World {
 
     /// `sock_poll()` → the protocol's `->poll`: `tcp_poll` for stream
     /// sockets, `udp_poll` for UDP ones, `datagram_poll` for raw and
-    /// netlink sockets.
+    /// netlink sockets, `unix_poll` and `unix_dgram_poll` for `AF_UNIX`.
     pub(crate) fn sock_poll(&self, sk: SockId) -> u32 {
         let Some(s) = self.socks.get(&sk) else {
             return 0;
@@ -67,6 +68,9 @@ impl World {
             (Family::Inet | Family::Inet6, SockType::Stream) => self.tcp_poll(sk),
             (Family::Inet | Family::Inet6, SockType::Dgram) => self.udp_poll(sk),
             (Family::Netlink, _) | (_, SockType::Raw) => self.datagram_poll(sk),
+            (Family::Unix, SockType::Stream) => self.unix_poll(sk),
+            (Family::Unix, _) => self.unix_dgram_poll(sk),
+            (_, SockType::SeqPacket) => 0,
         }
     }
 }

@@ -14,7 +14,7 @@
 //! Simplified: one flat namespace of paths per host (no directories, so
 //! `"/srv/index.html"` is just a name; a path without a leading `/` is taken
 //! from `/`), no permissions or owners (every process is root), no links,
-//! no `unlink()`, no timestamps. `open()` gives `ENOENT` for a missing file
+//! no timestamps; `unlink()` removes a name but never frees its inode. `open()` gives `ENOENT` for a missing file
 //! without `O_CREAT` and `EEXIST` for `O_CREAT | O_EXCL` on an existing one.
 
 use std::collections::BTreeMap;
@@ -49,6 +49,18 @@ impl Ramfs {
         self.by_path.get(&normalize(path)).copied()
     }
 
+    /// Whether a regular file has this name (an `AF_UNIX` `bind()` there
+    /// finds it taken, a `connect()` finds no socket).
+    pub(crate) fn exists(&self, path: &str) -> bool {
+        self.lookup(path).is_some()
+    }
+
+    /// `unlink()` of a regular file: the name goes; the inode stays for the
+    /// files still open on it (and, simplified, after them too).
+    pub(crate) fn unlink(&mut self, path: &str) -> bool {
+        self.by_path.remove(&normalize(path)).is_some()
+    }
+
     pub(crate) fn inode(&self, ino: u64) -> Option<&Inode> {
         self.inodes.get(&ino)
     }
@@ -71,8 +83,8 @@ impl Ramfs {
     }
 }
 
-/// The one spelling of a path the table keys on.
-fn normalize(path: &str) -> String {
+/// The one spelling of a path the table keys on (socket files too).
+pub(crate) fn normalize(path: &str) -> String {
     if path.starts_with('/') {
         path.to_string()
     } else {
@@ -121,6 +133,14 @@ impl World {
     /// kernel (`force_o_largefile()`).
     pub(crate) fn sys_open(&mut self, pid: Pid, path: &str, flags: i32) -> Result<i32, Errno> {
         let host = self.task(pid).host;
+        // A socket file cannot be opened (sock_no_open(): ENXIO).
+        if self.unix_socket_file_exists(host, path.as_bytes()) {
+            return Err(if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                Errno::EEXIST
+            } else {
+                Errno::ENXIO
+            });
+        }
         let ino = match self.host(host).ramfs.lookup(path) {
             Some(_) if flags & O_CREAT != 0 && flags & O_EXCL != 0 => return Err(Errno::EEXIST),
             Some(ino) => ino,

@@ -45,6 +45,9 @@ pub enum Family {
     Inet6,
     /// `AF_NETLINK`: a socket talking to the kernel itself.
     Netlink,
+    /// `AF_UNIX` (`crate::unix`): no addresses or ports of the inet kind;
+    /// its part of the sock is [`Sock::unix`].
+    Unix,
 }
 
 /// Socket type.
@@ -56,6 +59,9 @@ pub enum SockType {
     Stream,
     /// `SOCK_RAW` (and a netlink socket, `SOCK_RAW` or `SOCK_DGRAM`).
     Raw,
+    /// `SOCK_SEQPACKET` (`AF_UNIX` only here): connected, with message
+    /// boundaries.
+    SeqPacket,
 }
 
 /// `struct sock`, with the UDP parts of `struct inet_sock`/`udp_sock`.
@@ -110,6 +116,8 @@ pub(crate) struct Sock {
     pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
     /// The netlink part (`struct netlink_sock`), for netlink sockets.
     pub(crate) netlink: Option<Box<crate::netlink::af_netlink::NetlinkSock>>,
+    /// The `AF_UNIX` part (`struct unix_sock`), for unix sockets.
+    pub(crate) unix: Option<Box<crate::unix::UnixSock>>,
     /// `sk_error_queue`: what `recvmsg(MSG_ERRQUEUE)` reads.
     pub(crate) error_queue: crate::errqueue::ErrorQueue,
     /// `sk_omem_alloc`: option memory, where zero-copy notifications are
@@ -131,6 +139,13 @@ impl Sock {
     /// The local address as `getsockname()` reports it.
     pub(crate) fn local(&self) -> SocketAddr {
         SocketAddr::new(self.rcv_saddr, self.num)
+    }
+
+    /// Whether a closed sock can go: no packet still holds its write
+    /// memory, and (for `AF_UNIX`) no peer still points at it (each such
+    /// pointer holds a reference, `sock_hold()`).
+    pub(crate) fn may_free(&self) -> bool {
+        self.wmem_alloc == 0 && self.unix.as_ref().is_none_or(|u| u.refs == 0)
     }
 }
 
@@ -168,9 +183,13 @@ impl World {
         };
         s.wmem_alloc = s.wmem_alloc.saturating_sub(truesize);
         if s.dead {
-            if s.wmem_alloc == 0 {
+            if s.may_free() {
                 self.socks.remove(&sk);
             }
+            return;
+        }
+        if s.family == Family::Unix {
+            self.unix_write_space(sk);
             return;
         }
         if !s.wq.is_empty() && s.wmem_alloc * 2 <= s.sndbuf {
@@ -180,11 +199,13 @@ impl World {
 
     /// `kfree_skb()`: free a packet that was dropped.
     pub(crate) fn kfree_skb(&mut self, mut skb: SkBuff) {
+        self.unix_destruct_scm(skb.id);
         self.skb_orphan(&mut skb);
     }
 
     /// `consume_skb()`: free a packet that was used as intended.
     pub(crate) fn consume_skb(&mut self, mut skb: SkBuff) {
+        self.unix_destruct_scm(skb.id);
         self.skb_orphan(&mut skb);
     }
 
@@ -209,7 +230,7 @@ impl World {
         for skb in purged {
             self.kfree_skb(skb);
         }
-        if self.sk(sk).wmem_alloc == 0 {
+        if self.sk(sk).may_free() {
             self.socks.remove(&sk);
         }
     }

@@ -94,6 +94,9 @@ impl World {
         if !(0..SOCK_MAX).contains(&base) {
             return Err(Errno::EINVAL);
         }
+        if domain == AF_UNIX {
+            return self.unix_socket(pid, base, flags, protocol);
+        }
         let family = match domain {
             AF_INET => Family::Inet,
             AF_INET6 => Family::Inet6,
@@ -118,6 +121,7 @@ impl World {
             SockType::Dgram => (sysctl.rmem_default, sysctl.wmem_default, IPPROTO_UDP),
             SockType::Stream => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
             SockType::Raw => (sysctl.rmem_default, sysctl.wmem_default, protocol),
+            SockType::SeqPacket => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
         };
         let inode = self.next_inode(host);
         let id = SockId(self.next_sock);
@@ -166,6 +170,7 @@ impl World {
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
                 netlink: (family == Family::Netlink)
                     .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
+                unix: None,
                 error_queue: Default::default(),
                 omem_alloc: 0,
                 zc: Default::default(),
@@ -203,7 +208,7 @@ impl World {
 
     /// `sock_map_fd()`: a file for the socket on the lowest free fd, or
     /// `EMFILE`.
-    fn sock_map_fd(&mut self, pid: Pid, sk: SockId, flags: i32) -> Result<i32, Errno> {
+    pub(crate) fn sock_map_fd(&mut self, pid: Pid, sk: SockId, flags: i32) -> Result<i32, Errno> {
         let file = self.new_file(File {
             flags: O_RDWR
                 | if flags & SOCK_NONBLOCK != 0 {
@@ -232,6 +237,9 @@ impl World {
     /// `listen(fd, backlog)`.
     pub(crate) fn sys_listen(&mut self, pid: Pid, fd: i32, backlog: i32) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_listen(pid, sk, backlog);
+        }
         if self.sk(sk).ty != SockType::Stream {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -251,7 +259,8 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if self.sk(sk).ty != SockType::Stream {
+        let unix = self.is_unix(sk);
+        if self.sk(sk).ty == SockType::Dgram {
             return Poll::Ready(Err(Errno::EOPNOTSUPP));
         }
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
@@ -262,17 +271,26 @@ impl World {
             return Poll::Ready(Err(Errno::EMFILE));
         }
         let nonblock = self.nonblocking(file, 0);
-        match self.with_sock(sk, |w| w.tcp_accept(pid, sk, nonblock)) {
+        let accepted = if unix {
+            self.unix_accept(pid, sk, nonblock)
+        } else {
+            self.with_sock(sk, |w| w.tcp_accept(pid, sk, nonblock))
+        };
+        match accepted {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(child)) => {
                 let host = self.sk(child).host;
                 let inode = self.next_inode(host);
                 self.sk_mut(child).inode = inode;
-                let peer = self
-                    .sk(child)
-                    .daddr
-                    .map_or(SockAddr::Unspec, SockAddr::Inet);
+                let peer = if unix {
+                    self.unix_getname(child, true)
+                        .map_or(SockAddr::Unspec, SockAddr::Unix)
+                } else {
+                    self.sk(child)
+                        .daddr
+                        .map_or(SockAddr::Unspec, SockAddr::Inet)
+                };
                 match self.sock_map_fd(pid, child, flags) {
                     Ok(newfd) => Poll::Ready(Ok((newfd, peer))),
                     Err(e) => Poll::Ready(Err(e)),
@@ -307,6 +325,10 @@ impl World {
         }
         if let FileKind::Socket(s) = f.kind {
             let host = self.sk(s.sk).host;
+            if self.is_unix(s.sk) {
+                self.unix_release(s.sk);
+                return;
+            }
             if self.sk(s.sk).ty == SockType::Stream {
                 self.trace(host, Layer::Sock, |_w| {
                     "sock_close: last reference gone: tcp_close".to_string()
@@ -342,6 +364,9 @@ impl World {
         let Some(s) = self.socks.get(&sk) else {
             return "a socket that is gone".to_string();
         };
+        if s.family == Family::Unix {
+            return self.unix_describe_wait(sk, waits);
+        }
         match waits {
             WaitFor::Datagram => match (s.family, s.ty) {
                 (Family::Netlink, _) => format!(
@@ -385,13 +410,16 @@ impl World {
         }
     }
 
-    fn nonblocking(&self, file: FileId, flags: i32) -> bool {
+    pub(crate) fn nonblocking(&self, file: FileId, flags: i32) -> bool {
         self.files[&file].nonblocking() || flags & MSG_DONTWAIT != 0
     }
 
     /// `bind(fd, addr)`.
     pub(crate) fn sys_bind(&mut self, pid: Pid, fd: i32, addr: SockAddr) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_bind(sk, addr);
+        }
         match (self.sk(sk).family, self.sk(sk).ty) {
             (Family::Netlink, _) => return self.netlink_bind(pid, sk, addr),
             (_, SockType::Raw) => return self.raw_bind(sk, addr),
@@ -412,8 +440,14 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        let nonblock = self.nonblocking(file, 0);
+        if self.is_unix(sk) {
+            if self.sk(sk).ty == SockType::Dgram {
+                return Poll::Ready(self.unix_dgram_connect(sk, addr));
+            }
+            return self.unix_stream_connect(pid, sk, addr, nonblock);
+        }
         if self.sk(sk).ty == SockType::Stream {
-            let nonblock = self.nonblocking(file, 0);
             return self.with_sock(sk, |w| w.tcp_connect(pid, sk, addr, nonblock, first));
         }
         match (self.sk(sk).family, self.sk(sk).ty) {
@@ -438,6 +472,14 @@ impl World {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let nonblock = self.nonblocking(file, flags);
+        if self.is_unix(sk) {
+            let msg = crate::unix::UnixMsg {
+                buf,
+                addr,
+                files: &[],
+            };
+            return self.unix_sendmsg(pid, sk, msg, copied, nonblock);
+        }
         if self.sk(sk).ty == SockType::Stream {
             // TCP ignores the address of a sendto() on a connected socket.
             return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
@@ -483,12 +525,23 @@ impl World {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
+        let nonblock = self.nonblocking(file, flags);
+        // AF_UNIX has no error queue: MSG_ERRQUEUE reads data as usual.
+        if self.is_unix(sk) {
+            let mut files = Vec::new();
+            let r = self.unix_recvmsg(pid, sk, buf, flags, nonblock, &mut files);
+            // No room for control messages: passed files are closed
+            // (scm_recv() → scm_destroy()).
+            for f in files {
+                self.fput(f);
+            }
+            return r;
+        }
         // The error queue is read without the socket lock and never waits
         // (tcp_recvmsg(), udp_recvmsg() → inet_recv_error()).
         if flags & MSG_ERRQUEUE != 0 {
             return Poll::Ready(self.inet_recv_error(sk, buf).map(|m| (m.len, None)));
         }
-        let nonblock = self.nonblocking(file, flags);
         if self.sk(sk).ty == SockType::Stream {
             return self
                 .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
@@ -527,6 +580,9 @@ impl World {
     /// `shutdown(fd, how)`.
     pub(crate) fn sys_shutdown(&mut self, pid: Pid, fd: i32, how: i32) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_shutdown(sk, how);
+        }
         if self.sk(sk).ty == SockType::Stream {
             if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
                 return Err(Errno::EINVAL);
@@ -543,6 +599,9 @@ impl World {
     /// `getsockname(fd)`.
     pub(crate) fn sys_getsockname(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_getname(sk, false).map(SockAddr::Unix);
+        }
         if let Some(nl) = self.sk(sk).netlink.as_deref() {
             return Ok(SockAddr::Netlink {
                 pid: nl.portid,
@@ -555,6 +614,9 @@ impl World {
     /// `getpeername(fd)`: `ENOTCONN` unless connected.
     pub(crate) fn sys_getpeername(&self, pid: Pid, fd: i32) -> Result<SockAddr, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.is_unix(sk) {
+            return self.unix_getname(sk, true).map(SockAddr::Unix);
+        }
         let s = self.sk(sk);
         if let Some(nl) = s.netlink.as_deref() {
             // netlink_getname(peer): the default destination, the kernel
@@ -589,7 +651,7 @@ impl World {
         linger: Option<u32>,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        if self.sk(sk).ty == SockType::Stream {
+        if self.sk(sk).tcp.is_some() {
             self.tcp_set_flag(sk, None, Some(linger == Some(0)));
         }
         Ok(())
@@ -606,7 +668,7 @@ impl World {
         val: i32,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        if level == IPPROTO_TCP && self.sk(sk).ty == SockType::Stream {
+        if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
             return match opt {
                 TCP_NODELAY => {
                     self.tcp_set_flag(sk, Some(val != 0), None);
@@ -616,7 +678,12 @@ impl World {
             };
         }
         if level != SOL_SOCKET {
-            return Err(Errno::ENOPROTOOPT);
+            // AF_UNIX has no options of its own (no ->setsockopt).
+            return Err(if self.is_unix(sk) {
+                Errno::EOPNOTSUPP
+            } else {
+                Errno::ENOPROTOOPT
+            });
         }
         if opt == SO_ZEROCOPY {
             return self.sock_set_zerocopy(sk, val);
@@ -665,6 +732,7 @@ impl World {
             // ENOPROTOOPT for both.
             return Err(match self.sk(sk).family {
                 Family::Inet if level != IPPROTO_IP && level != IPPROTO_UDP => Errno::EOPNOTSUPP,
+                Family::Unix => Errno::EOPNOTSUPP,
                 _ => Errno::ENOPROTOOPT,
             });
         }
@@ -674,17 +742,16 @@ impl World {
             SO_REUSEPORT => s.reuseport as i32,
             SO_RCVBUF => s.rcvbuf as i32,
             SO_SNDBUF => s.sndbuf as i32,
-            SO_TYPE => match (s.ty, s.netlink.as_deref()) {
-                (_, Some(nl)) => nl.sock_type,
-                (SockType::Dgram, _) => SOCK_DGRAM,
-                (SockType::Stream, _) => SOCK_STREAM,
-                (SockType::Raw, _) => SOCK_RAW,
+            SO_TYPE => match s.netlink.as_deref() {
+                Some(nl) => nl.sock_type,
+                None => crate::unix::type_number(s.ty),
             },
             SO_PROTOCOL => s.protocol as i32,
             SO_DOMAIN => match s.family {
                 Family::Inet => AF_INET,
                 Family::Inet6 => AF_INET6,
                 Family::Netlink => AF_NETLINK,
+                Family::Unix => AF_UNIX,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
             SO_ZEROCOPY => s.zc.enabled as i32,

@@ -67,6 +67,10 @@ pub struct Sysctls {
     pub tcp_fin_timeout: u32,
     /// `net.ipv4.tcp_retries2`.
     pub tcp_retries2: u32,
+    /// `net.unix.max_dgram_qlen`: how many datagrams a unix socket's
+    /// receive queue holds for senders that are not its peer, and a unix
+    /// socket's backlog before `listen()` sets one (`sk_max_ack_backlog`).
+    pub unix_max_dgram_qlen: i32,
 }
 
 impl Default for Sysctls {
@@ -97,6 +101,7 @@ impl Default for Sysctls {
             tcp_syn_retries: 6,
             tcp_fin_timeout: 60,
             tcp_retries2: 15,
+            unix_max_dgram_qlen: 10,
         }
     }
 }
@@ -128,6 +133,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_syn_retries",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.tcp_retries2",
+    "net.unix.max_dgram_qlen",
 ];
 
 /// Tunables that are global to the kernel and appear only in `init_net`'s
@@ -213,6 +219,7 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries.to_string(),
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout.to_string(),
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
+            "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
         };
         Ok(v)
@@ -269,6 +276,7 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
+            "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen = num(value)?,
             _ => return Err(Errno::ENOENT),
         }
         Ok(())

@@ -191,6 +191,7 @@ impl Sim {
             costs: Costs::default(),
             next_inode: 40_000,
             next_eth: 0,
+            unix_fs: Default::default(),
             ramfs: Default::default(),
         });
         let lo = w.new_loopback(host, netns);

@@ -25,6 +25,8 @@ pub enum Layer {
     Udp,
     /// TCP (`net/ipv4/tcp*.c`).
     Tcp,
+    /// `AF_UNIX` sockets (`net/unix/af_unix.c`).
+    Unix,
     /// ICMP (`net/ipv4/icmp.c`).
     Icmp,
     /// IPv4/IPv6 (`net/ipv4/ip_output.c`, `ip_input.c`, `net/ipv6/`).
@@ -60,6 +62,7 @@ impl Layer {
             Layer::Sock => "sock",
             Layer::Udp => "udp",
             Layer::Tcp => "tcp",
+            Layer::Unix => "unix",
             Layer::Icmp => "icmp",
             Layer::Ip => "ip",
             Layer::Neigh => "neigh",

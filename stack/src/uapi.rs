@@ -125,6 +125,8 @@ pub enum SockAddr {
         /// `nl_groups`.
         groups: u32,
     },
+    /// `struct sockaddr_un`.
+    Unix(UnixAddr),
 }
 
 impl SockAddr {
@@ -132,7 +134,7 @@ impl SockAddr {
     pub fn inet(&self) -> Option<SocketAddr> {
         match self {
             SockAddr::Inet(a) => Some(*a),
-            SockAddr::Unspec | SockAddr::Netlink { .. } => None,
+            SockAddr::Unspec | SockAddr::Netlink { .. } | SockAddr::Unix(_) => None,
         }
     }
 
@@ -143,6 +145,29 @@ impl SockAddr {
             SockAddr::Inet(SocketAddr::V6(_)) => AF_INET6,
             SockAddr::Unspec => AF_UNSPEC,
             SockAddr::Netlink { .. } => AF_NETLINK,
+            SockAddr::Unix(_) => AF_UNIX,
+        }
+    }
+
+    /// The `socklen_t` a C program passes with this address:
+    /// `sizeof(struct sockaddr_in)` or `sockaddr_in6`, `sizeof(struct
+    /// sockaddr)` for `AF_UNSPEC`, and for `AF_UNIX` the family plus the
+    /// name ([`UnixAddr::addrlen`]). A protocol checks it before the family.
+    pub fn addrlen(&self) -> usize {
+        match self {
+            SockAddr::Inet(SocketAddr::V4(_)) | SockAddr::Unspec => 16,
+            SockAddr::Inet(SocketAddr::V6(_)) => 28,
+            SockAddr::Unix(a) => a.addrlen(),
+            // sizeof(struct sockaddr_nl)
+            SockAddr::Netlink { .. } => 12,
+        }
+    }
+
+    /// The `AF_UNIX` address, if this is one.
+    pub fn unix(&self) -> Option<UnixAddr> {
+        match self {
+            SockAddr::Unix(a) => Some(*a),
+            _ => None,
         }
     }
 }
@@ -158,6 +183,7 @@ impl fmt::Display for SockAddr {
                     "{{nl_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}"
                 )
             }
+            SockAddr::Unix(a) => write!(f, "{a}"),
         }
     }
 }
@@ -181,8 +207,16 @@ impl ToSockAddr for SocketAddr {
 }
 
 impl ToSockAddr for &str {
-    /// `"10.0.0.2:9000"` or `"[::1]:9000"`.
+    /// `"10.0.0.2:9000"` or `"[::1]:9000"`; for `AF_UNIX`, a file system
+    /// name starting with `/` or `.` (`"/run/app.sock"`), or an abstract
+    /// name written as `ss` prints it, `"@name"` (see [`UnixAddr`]).
     fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        if let Some(name) = self.strip_prefix('@') {
+            return UnixAddr::abstract_name(name).map(SockAddr::Unix);
+        }
+        if self.starts_with('/') || self.starts_with('.') {
+            return UnixAddr::path(self).map(SockAddr::Unix);
+        }
         self.parse::<SocketAddr>()
             .map(SockAddr::Inet)
             .map_err(|_| Errno::EINVAL)
@@ -428,3 +462,158 @@ pub const SK_MEMINFO_BACKLOG: usize = 7;
 pub const SK_MEMINFO_DROPS: usize = 8;
 /// `SK_MEMINFO_VARS`: the length of the `SO_MEMINFO` array.
 pub const SK_MEMINFO_VARS: usize = 9;
+
+// ------------------------------------------------------------- AF_UNIX
+
+/// `SIOCINQ` (`FIONREAD`): bytes waiting to be read (`ioctl`).
+pub const SIOCINQ: i32 = 0x541B;
+/// `SIOCOUTQ` (`TIOCOUTQ`): for a unix or UDP socket, the send-buffer
+/// memory charged (`sk_wmem_alloc`).
+pub const SIOCOUTQ: i32 = 0x5411;
+
+/// `SCM_RIGHTS`: a control message (level `SOL_SOCKET`) carrying file
+/// descriptors over an `AF_UNIX` socket.
+pub const SCM_RIGHTS: i32 = 1;
+/// `SCM_MAX_FD`: at most this many descriptors in one message.
+pub const SCM_MAX_FD: usize = 253;
+/// `MSG_CMSG_CLOEXEC`: descriptors received with `SCM_RIGHTS` get
+/// `FD_CLOEXEC`.
+pub const MSG_CMSG_CLOEXEC: i32 = 0x4000_0000;
+
+/// `UNIX_PATH_MAX`: the size of `sun_path` in `struct sockaddr_un`
+/// (`include/uapi/linux/un.h`).
+pub const UNIX_PATH_MAX: usize = 108;
+
+/// `struct sockaddr_un`, as `bind()`, `connect()`, `getsockname()` and
+/// `recvfrom()` pass it, in its three forms (unix(7)):
+///
+/// - a *file system* name, `"/run/app.sock"`: `bind()` creates a socket
+///   file there, which outlives the socket until it is unlinked;
+/// - an *abstract* name, a leading NUL byte and then any bytes, which `ss`
+///   and `/proc/net/unix` print with an `@` in place of the NUL; it
+///   disappears with the socket;
+/// - *unnamed*: only `sun_family` (address length 2), what an unbound
+///   socket reports, and what `bind()` takes as "pick an abstract name for
+///   me" (autobind: five hex digits).
+///
+/// The bytes kept are `sun_path` as the kernel stores it in `struct
+/// unix_address` (`unix_mkname_bsd()`): a path with its terminating NUL, an
+/// abstract name with its leading NUL, so [`UnixAddr::addrlen`] is the
+/// `socklen_t` `getsockname()` returns.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixAddr {
+    len: u8,
+    sun_path: [u8; UNIX_PATH_MAX + 1],
+}
+
+impl UnixAddr {
+    /// `offsetof(struct sockaddr_un, sun_path)`: `sun_family` only.
+    pub const FAMILY_LEN: usize = 2;
+
+    /// The unnamed address (only `sun_family`).
+    pub const fn unnamed() -> UnixAddr {
+        UnixAddr {
+            len: 0,
+            sun_path: [0; UNIX_PATH_MAX + 1],
+        }
+    }
+
+    fn from_sun_path(bytes: &[u8]) -> UnixAddr {
+        let mut a = UnixAddr::unnamed();
+        a.sun_path[..bytes.len()].copy_from_slice(bytes);
+        a.len = bytes.len() as u8;
+        a
+    }
+
+    /// A file system name. Like the kernel (`unix_mkname_bsd()`), the name
+    /// ends at the first NUL byte. `EINVAL` if it is empty or does not fit
+    /// in `sun_path` (108 bytes).
+    pub fn path(p: impl AsRef<[u8]>) -> Result<UnixAddr, Errno> {
+        let p = p.as_ref();
+        let p = &p[..p.iter().position(|&b| b == 0).unwrap_or(p.len())];
+        if p.is_empty() || p.len() > UNIX_PATH_MAX {
+            return Err(Errno::EINVAL);
+        }
+        let mut a = UnixAddr::from_sun_path(p);
+        // The terminating NUL is part of the stored address.
+        a.len += 1;
+        Ok(a)
+    }
+
+    /// An abstract name: `name` after a NUL byte. Any bytes may follow, NUL
+    /// included; `EINVAL` past 107 of them.
+    pub fn abstract_name(name: impl AsRef<[u8]>) -> Result<UnixAddr, Errno> {
+        let name = name.as_ref();
+        if name.len() + 1 > UNIX_PATH_MAX {
+            return Err(Errno::EINVAL);
+        }
+        let mut a = UnixAddr::from_sun_path(&[0]);
+        a.sun_path[1..=name.len()].copy_from_slice(name);
+        a.len = 1 + name.len() as u8;
+        Ok(a)
+    }
+
+    /// The stored `sun_path` bytes (empty when unnamed).
+    pub fn sun_path(&self) -> &[u8] {
+        &self.sun_path[..self.len as usize]
+    }
+
+    /// The `socklen_t` of this address as the kernel returns it.
+    pub fn addrlen(&self) -> usize {
+        UnixAddr::FAMILY_LEN + self.len as usize
+    }
+
+    /// Whether this is the unnamed address.
+    pub fn is_unnamed(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether this is an abstract name.
+    pub fn is_abstract(&self) -> bool {
+        self.len > 0 && self.sun_path[0] == 0
+    }
+
+    /// The file system name without its terminating NUL, for a path.
+    pub fn path_bytes(&self) -> Option<&[u8]> {
+        (!self.is_unnamed() && !self.is_abstract()).then(|| {
+            let p = self.sun_path();
+            &p[..p.len().saturating_sub(1)]
+        })
+    }
+
+    /// The name as `/proc/net/unix` and `ss -x` print it
+    /// (`unix_seq_show()`): a path as is, an abstract name with `@` for its
+    /// leading NUL and for any NUL inside it; empty when unnamed.
+    pub fn display_name(&self) -> String {
+        if let Some(p) = self.path_bytes() {
+            return String::from_utf8_lossy(p).into_owned();
+        }
+        self.sun_path()
+            .iter()
+            .map(|&b| if b == 0 { '@' } else { b as char })
+            .collect()
+    }
+}
+
+impl fmt::Debug for UnixAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UnixAddr({self})")
+    }
+}
+
+impl fmt::Display for UnixAddr {
+    /// `/run/app.sock`, `@name`, or `(unnamed)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_unnamed() {
+            write!(f, "(unnamed)")
+        } else {
+            write!(f, "{}", self.display_name())
+        }
+    }
+}
+
+impl ToSockAddr for UnixAddr {
+    fn to_sock_addr(&self) -> Result<SockAddr, Errno> {
+        Ok(SockAddr::Unix(*self))
+    }
+}

@@ -1,11 +1,12 @@
 //! The simulation seen through the real tools: this module fills the row
 //! types of [`crate::tools`] from the kernel state and runs a small shell
 //! of commands, so a program (or the book) can print exactly what `ss
-//! -uan`, `netstat -an`, `nstat -az`, `ip link`, `ip -s link`, `ip addr`,
-//! `ip neigh`, `ip route`, `sysctl` and `cat
-//! /proc/net/{udp,udp6,raw,snmp,softnet_stat}` would show on the simulated
-//! host, in any of its network namespaces (`ip -n NAME ...`, `ip netns exec
-//! NAME CMD`), and the bridge's own entries of `bridge fdb show br BR`.
+//! -uan`, `ss -xa`, `netstat -an`, `nstat -az`, `ip link`, `ip -s link`,
+//! `ip addr`, `ip neigh`, `ip route`, `sysctl` and `cat
+//! /proc/net/{udp,udp6,raw,unix,snmp,softnet_stat}` would show on the
+//! simulated host, in any of its network namespaces (`ip -n NAME ...`, `ip
+//! netns exec NAME CMD`), and the bridge's own entries of `bridge fdb show
+//! br BR`.
 //!
 //! Where the kernel reads a value the simulation does not have, the doc of
 //! the row filler says what stands in for it (the kernel pointer prints as
@@ -34,7 +35,11 @@ impl World {
             .socks
             .values()
             .filter(|s| {
-                s.netns == ns && s.ty == crate::sock::SockType::Dgram && !s.dead && s.num != 0
+                s.netns == ns
+                    && s.family != Family::Unix
+                    && s.ty == crate::sock::SockType::Dgram
+                    && !s.dead
+                    && s.num != 0
             })
             .map(|s| {
                 let remote = s.daddr.unwrap_or_else(|| {
@@ -198,7 +203,7 @@ impl World {
 
     /// The process holding a socket, as `ss -p` finds it through
     /// `/proc/PID/fd`: (name, pid, fd).
-    fn owner_of(&self, sk: crate::ids::SockId) -> Option<(String, u32, i32)> {
+    pub(crate) fn owner_of(&self, sk: crate::ids::SockId) -> Option<(String, u32, i32)> {
         self.tasks.iter().find_map(|t| {
             t.files
                 .iter()
@@ -461,7 +466,7 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
     let words: Vec<&str> = cmd.split_whitespace().collect();
     match words.as_slice() {
         ["ss", flags] => match SsOpts::from_flags(flags) {
-            Some(opts) => tools::ss(&w.inet_rows(ns), opts),
+            Some(opts) => tools::ss_with_unix(&w.inet_rows(ns), &w.unix_rows(ns), opts),
             None => format!("ss: invalid option -- '{flags}'\n"),
         },
         ["netstat", "-an"] | ["netstat", "-uan"] | ["netstat", "-tan"] => {
@@ -475,6 +480,7 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
         ["cat", "/proc/net/tcp"] => tools::proc_net_tcp(&w.inet_rows(ns)),
         ["cat", "/proc/net/raw"] => tools::proc_net_raw(&w.inet_rows(ns)),
         ["cat", "/proc/net/tcp6"] => tools::proc_net_tcp6(&w.inet_rows(ns)),
+        ["cat", "/proc/net/unix"] => tools::proc_net_unix(&w.unix_rows(ns)),
         ["cat", "/proc/net/softnet_stat"] => tools::proc_net_softnet_stat(&w.softnet_rows(ns)),
         ["cat", "/proc/net/snmp"] => w.snmp_file(ns),
         ["nstat", "-az"] | ["nstat", "-za"] => {

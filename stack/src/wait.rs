@@ -28,6 +28,10 @@ use crate::trace::Layer;
 pub(crate) enum WaitObj {
     /// A socket's `sk_wq`.
     Sock(SockId),
+    /// An `AF_UNIX` socket's `peer_wait`: where a `connect()` waits for
+    /// room in a listener's backlog, and a datagram sender for room in a
+    /// receiver's queue (`unix_wait_for_peer()`).
+    UnixPeerWait(SockId),
     /// An epoll instance's `ep->wq`, where `epoll_wait()` callers sleep.
     Epoll(FileId),
     /// An epoll instance's `ep->poll_wait`, for those who poll the epoll fd.
@@ -45,6 +49,7 @@ impl WaitObj {
     fn queue_name(self) -> &'static str {
         match self {
             WaitObj::Sock(_) => "the socket's wait queue",
+            WaitObj::UnixPeerWait(_) => "the peer_wait queue of an AF_UNIX socket",
             WaitObj::Epoll(_) => "the epoll instance's wait queue",
             WaitObj::EpollPoll(_) => "the epoll instance's poll queue",
             WaitObj::PollTable(_) => "the wait queues of the fds it polls",
@@ -81,6 +86,11 @@ pub(crate) enum Wakeup {
     /// (`ep_poll_callback` → `wake_up(&ep->wq)`, and `ep_poll_safewake` for
     /// those polling the epoll fd): one exclusive waiter.
     EpollEvent,
+    /// Room on an `AF_UNIX` socket's `peer_wait`: a datagram was read from
+    /// its queue, or a connection accepted from its backlog
+    /// (`wake_up_interruptible_sync_poll(&u->peer_wait, EPOLLOUT…)`): one
+    /// waiting sender or `connect()`.
+    PeerWait,
 }
 
 impl Wakeup {
@@ -92,6 +102,7 @@ impl Wakeup {
             Wakeup::StateChange => "sk_state_change",
             Wakeup::ErrorReport => "sk_error_report",
             Wakeup::EpollEvent => "ep_poll_callback",
+            Wakeup::PeerWait => "wake_up(peer_wait)",
         }
     }
 
@@ -102,7 +113,7 @@ impl Wakeup {
         use crate::uapi::*;
         match self {
             Wakeup::DataReady => EPOLLIN | EPOLLPRI | EPOLLRDNORM | EPOLLRDBAND,
-            Wakeup::WriteSpace => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
+            Wakeup::WriteSpace | Wakeup::PeerWait => EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND,
             Wakeup::StateChange => 0,
             Wakeup::ErrorReport => EPOLLERR,
             Wakeup::EpollEvent => EPOLLIN,
@@ -236,6 +247,11 @@ impl crate::sim::World {
     pub(crate) fn wq_mut(&mut self, obj: WaitObj) -> Option<&mut WaitQueue> {
         match obj {
             WaitObj::Sock(sk) => self.socks.get_mut(&sk).map(|s| &mut s.wq),
+            WaitObj::UnixPeerWait(sk) => self
+                .socks
+                .get_mut(&sk)
+                .and_then(|s| s.unix.as_deref_mut())
+                .map(|u| &mut u.peer_wait),
             WaitObj::Epoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.wq),
             WaitObj::EpollPoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.poll_wait),
             WaitObj::PollTable(_) => None,
@@ -246,7 +262,7 @@ impl crate::sim::World {
     /// The host an object lives on, for counters and the trace.
     fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
         match obj {
-            WaitObj::Sock(sk) => self.socks.get(&sk).map(|s| s.host),
+            WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
             WaitObj::PollTable(pid) => Some(self.task(pid).host),
             WaitObj::Pipe(p, _) => self.pipes.get(&p).map(|p| p.host),
@@ -350,6 +366,7 @@ impl crate::sim::World {
     pub(crate) fn describe_wait(&self, obj: WaitObj, waits: WaitFor) -> String {
         match obj {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
+            WaitObj::UnixPeerWait(sk) => self.unix_describe_peer_wait(sk, waits),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.describe_epoll_wait(ep),
             WaitObj::PollTable(pid) => format!(
                 "any of {} fds to become ready",

@@ -438,6 +438,91 @@ fn thundering_herd() {
 }
 
 #[test]
+fn unix_socketpair() {
+    let out = check("unix_socketpair");
+    // Two writes, one read: a byte stream; then end of file.
+    assert!(
+        out.contains("read() -> 12 bytes: \"hello, child\""),
+        "{out}"
+    );
+    assert!(out.contains("read() -> 0: end of file"), "{out}");
+    // The unread bytes are on the reader's queue, charged to the writer.
+    let stream = section(&out, "== 1.", "== 2.");
+    assert_eq!(field(&stream, "u_str", 2), Some("0"), "{out}");
+    assert_eq!(field(&stream, "u_str", 3), Some("1536"), "{out}");
+    assert!(
+        stream.iter().any(|l| l.starts_with("u_str ESTAB 12 ")),
+        "{out}"
+    );
+    // Datagrams keep their boundaries and are cut to the buffer.
+    assert!(
+        out.contains("recv(8 bytes, MSG_TRUNC) -> 3: \"one\""),
+        "{out}"
+    );
+    assert!(out.contains("-> 17: got \"three, f\""), "{out}");
+    // max_dgram_qlen + 1 datagrams, then EAGAIN or sleep; a socketpair
+    // peer is limited by the send buffer only.
+    assert!(out.contains("11 datagrams queued, then EAGAIN"), "{out}");
+    assert!(out.contains("waiting for room in the receive queue of unix dgram socket"));
+    assert!(out.contains("278 datagrams before EAGAIN"), "{out}");
+    // Unix sockets skip TCP, IP, the device and the softirq.
+    let unix = section(&out, "copy_from_user", "TCP, 127.0.0.1");
+    let row: Vec<&str> = unix
+        .iter()
+        .find(|l| l.starts_with("AF_UNIX stream"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        row.get(2..),
+        Some(&["65536", "65536", "0", "0", "0", "0", "0"][..]),
+        "{out}"
+    );
+    let tcp_softirqs: u64 = out
+        .lines()
+        .find(|l| l.starts_with("TCP, 127.0.0.1"))
+        .and_then(|l| l.split_whitespace().nth(4)?.parse().ok())
+        .unwrap_or(0);
+    assert!(tcp_softirqs > 0, "{out}");
+    // SCM_RIGHTS: the worker's new fd is the dispatcher's accepted socket.
+    let passing = section(&out, "== 5.", "run ended");
+    let accepted = passing
+        .iter()
+        .find_map(|l| {
+            l.split_once("accept() -> fd ")?
+                .1
+                .split_once(' ')?
+                .0
+                .parse::<i32>()
+                .ok()
+        })
+        .expect("the accepted fd");
+    let target = |who: &str, fd: i32| {
+        passing
+            .iter()
+            .skip_while(|l| !l.contains(who))
+            .find_map(|l| l.strip_prefix(&format!("lrwx------ 1 root root 64 {fd} -> ")))
+            .map(str::to_string)
+    };
+    let received = passing
+        .iter()
+        .find_map(|l| {
+            l.split_once("and fd ")?
+                .1
+                .trim_end_matches(':')
+                .parse::<i32>()
+                .ok()
+        })
+        .expect("the received fd");
+    assert!(target("accept()", accepted).is_some(), "{out}");
+    assert_eq!(
+        target("accept()", accepted),
+        target("recvmsg()", received),
+        "{out}"
+    );
+    assert!(out.contains("client: got \"pong\" back"), "{out}");
+}
+
+#[test]
 fn msg_zerocopy() {
     let out = check("msg_zerocopy");
     let part = |n: usize| {

@@ -15,9 +15,21 @@ use crate::uapi::{SHUT_RD, SHUT_RDWR, SockAddr};
 
 impl World {
     /// Checks that `addr` suits the socket's family; `AF_UNSPEC` is
-    /// refused unless the caller allows it.
-    fn inet_addr_for(&self, sk: SockId, addr: SockAddr) -> Result<SocketAddr, Errno> {
+    /// refused unless the caller allows it. An address of another family
+    /// is `EINVAL` when shorter than the family's own (`sockaddr_in`, or
+    /// `SIN6_LEN_RFC2133` for IPv6), else `EAFNOSUPPORT`, as
+    /// `inet_bind()`, `tcp_v4_connect()` and `__ip4_datagram_connect()`
+    /// check the length first.
+    pub(crate) fn inet_addr_for(&self, sk: SockId, addr: SockAddr) -> Result<SocketAddr, Errno> {
         let fam = self.sk(sk).family;
+        if let SockAddr::Unix(u) = addr {
+            let min = if fam == Family::Inet6 { 24 } else { 16 };
+            return Err(if u.addrlen() < min {
+                Errno::EINVAL
+            } else {
+                Errno::EAFNOSUPPORT
+            });
+        }
         match (fam, addr) {
             (Family::Inet, SockAddr::Inet(a @ SocketAddr::V4(_))) => Ok(a),
             (Family::Inet6, SockAddr::Inet(a @ SocketAddr::V6(_))) => Ok(a),
@@ -102,6 +114,8 @@ impl World {
             crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
             // Raw sockets have no ports; inet_bind() is not theirs.
             crate::sock::SockType::Raw => Err(Errno::EINVAL),
+            // No inet protocol is sequenced packets here.
+            crate::sock::SockType::SeqPacket => Err(Errno::EINVAL),
         }
     }
 

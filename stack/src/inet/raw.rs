@@ -126,7 +126,9 @@ impl World {
         }
         let daddr = match addr {
             Some(SockAddr::Inet(SocketAddr::V4(a))) => *a.ip(),
-            Some(SockAddr::Inet(SocketAddr::V6(_)) | SockAddr::Netlink { .. }) => {
+            Some(
+                SockAddr::Inet(SocketAddr::V6(_)) | SockAddr::Netlink { .. } | SockAddr::Unix(_),
+            ) => {
                 return Poll::Ready(Err(Errno::EAFNOSUPPORT));
             }
             Some(SockAddr::Unspec) | None => match self.sk(sk).daddr {

@@ -188,6 +188,15 @@ impl World {
             return Poll::Ready(Err(Errno::EMSGSIZE));
         }
         let dst = match addr {
+            // An AF_UNIX address: udp_sendmsg() checks the length, then the
+            // family; udpv6_sendmsg() refuses any family but its two.
+            Some(SockAddr::Unix(u)) => {
+                return Poll::Ready(Err(if family == Family::Inet && u.addrlen() >= 16 {
+                    Errno::EAFNOSUPPORT
+                } else {
+                    Errno::EINVAL
+                }));
+            }
             Some(SockAddr::Inet(a)) => {
                 let ok = matches!(
                     (family, a),

@@ -66,6 +66,9 @@ pub(crate) struct World {
     /// Processes started by `fork()` whose bodies the executor has yet to
     /// take (`wake_up_new_task`).
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
+    /// Files passed over `AF_UNIX` sockets (`SCM_RIGHTS`) and not received
+    /// yet, by the skb that carries them (`UNIXCB(skb).fp`).
+    pub(crate) unix_inflight: BTreeMap<u64, Vec<FileId>>,
     /// Processes made runnable by a wakeup, in wakeup order.
     pub(crate) runqueue: std::collections::VecDeque<Pid>,
     /// Zero-copy buffers whose last reference went, awaiting their
@@ -99,6 +102,7 @@ impl World {
             epolls: BTreeMap::new(),
             ep_links: BTreeMap::new(),
             forked: Vec::new(),
+            unix_inflight: BTreeMap::new(),
         }
     }
 

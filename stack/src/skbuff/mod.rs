@@ -242,6 +242,9 @@ pub struct SkbCb {
     /// No checksum check is needed (`CHECKSUM_PARTIAL`/`UNNECESSARY`):
     /// the packet never left this machine's memory.
     pub csum_unnecessary: bool,
+    /// `UNIXCB(skb).consumed`: the bytes of an `AF_UNIX` stream skb the
+    /// reader has already taken (the skb stays queued until all are).
+    pub consumed: usize,
 }
 
 impl SkBuff {

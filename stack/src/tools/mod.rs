@@ -18,6 +18,7 @@ mod nstat;
 mod proc_net;
 mod softnet;
 mod ss;
+mod unix;
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -32,7 +33,8 @@ pub use proc_net::{
     proc_net_udp6,
 };
 pub use softnet::proc_net_softnet_stat;
-pub use ss::{SsOpts, SsStates, ss};
+pub use ss::{SsOpts, SsStates, ss, ss_with_unix};
+pub use unix::{UnixSockRow, proc_net_unix};
 
 /// Kernel `TCP_ESTABLISHED`; also what a connected UDP socket reports.
 pub const TCP_ESTABLISHED: u8 = 1;

@@ -13,7 +13,7 @@
 //! "compact" but keeps the padding of the last column, so lines end in
 //! spaces; iproute2 7.0 stopped padding that last column.
 
-use super::{InetSockRow, L4Proto, ntop};
+use super::{InetSockRow, L4Proto, UnixSockRow, ntop};
 
 /// Which socket states `ss` lists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct SsOpts {
     pub udp: bool,
     /// `-w`: raw sockets.
     pub raw: bool,
+    /// `-x`: unix sockets (`u_str`, `u_dgr`, `u_seq`).
+    pub unix: bool,
     /// `-a` / `-l` / neither.
     pub states: SsStates,
     /// `-p`: the owning process.
@@ -50,8 +52,8 @@ pub struct SsOpts {
 
 impl SsOpts {
     /// Options from an `ss` flag cluster such as `"-tuanp"`; `None` for a
-    /// letter this view does not know. Without `-t`, `-u` or `-w` all three
-    /// are listed, as `ss -an` lists every inet socket.
+    /// letter this view does not know. Without `-t`, `-u`, `-w` or `-x`
+    /// all four are listed, as `ss -an` lists every socket.
     pub fn from_flags(flags: &str) -> Option<SsOpts> {
         let mut o = SsOpts::default();
         for ch in flags.trim_start_matches('-').chars() {
@@ -59,6 +61,7 @@ impl SsOpts {
                 't' => o.tcp = true,
                 'u' => o.udp = true,
                 'w' => o.raw = true,
+                'x' => o.unix = true,
                 'a' => o.states = SsStates::All,
                 'l' => o.states = SsStates::Listening,
                 'p' => o.processes = true,
@@ -168,7 +171,16 @@ fn port_token(port: u16) -> String {
 /// order (raw, udp, tcp), IPv4 before IPv6 within each, and the given order
 /// within that.
 pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
-    let any_proto = opts.tcp || opts.udp || opts.raw;
+    ss_with_unix(rows, &[], opts)
+}
+
+/// [`ss`] with unix sockets too, which `ss` lists before the inet ones
+/// (`unix_show()` runs before `raw_show()`), in the order given (the
+/// kernel's hash order on a real machine). A connection not yet accepted
+/// (inode 0) is not in the `unix_diag` dump.
+pub fn ss_with_unix(rows: &[InetSockRow], unix: &[UnixSockRow], opts: SsOpts) -> String {
+    let any_proto = opts.tcp || opts.udp || opts.raw || opts.unix;
+    let show_unix = opts.unix || !any_proto;
     let protos: Vec<(L4Proto, &str)> = [
         (L4Proto::Raw, "raw", opts.raw),
         (L4Proto::Udp, "udp", opts.udp),
@@ -179,10 +191,16 @@ pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
     .map(|(p, name, _)| (p, name))
     .collect();
 
-    let mask = state_mask(opts.states, &protos);
+    // One state filter for all tables, the union of each table's default
+    // (unix sockets: their connected states).
+    let mut mask = state_mask(opts.states, &protos);
+    if show_unix && opts.states == SsStates::Connected {
+        mask |= SS_CONN;
+    }
     let mut disabled = [false; NCOLS];
-    // One protocol needs no Netid column, one state no State column.
-    disabled[0] = protos.len() == 1;
+    // One table of sockets (unix counts as three: stream, datagram and
+    // seqpacket) needs no Netid column, one state no State column.
+    disabled[0] = protos.len() + if show_unix { 3 } else { 0 } == 1;
     disabled[1] = mask.count_ones() == 1;
 
     let mut lines: Vec<[String; NCOLS]> = Vec::new();
@@ -194,18 +212,38 @@ pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
     // The tcp_info line printed under each socket with -i (none for the header).
     let mut infos: Vec<Option<String>> = vec![None];
 
+    let users = |p: &Option<(String, u32, i32)>| match (p, opts.processes) {
+        (Some((comm, pid, fd)), true) => format!(" users:((\"{comm}\",pid={pid},fd={fd}))"),
+        _ => String::new(),
+    };
+    if show_unix {
+        for r in unix.iter().filter(|r| r.inode != 0) {
+            if r.state > 11 || mask & (1 << r.state) == 0 {
+                continue;
+            }
+            // sock_addr_print(name, " ", inode): the delimiter is a space.
+            lines.push([
+                r.netid().to_string(),
+                state_name(r.state).to_string(),
+                format!("{:<6}", r.rqueue as i32),
+                format!("{:<6}", r.wqueue as i32),
+                format!("{} ", r.name.as_deref().unwrap_or("*")),
+                r.inode.to_string(),
+                "* ".to_string(),
+                r.peer_inode.to_string(),
+                users(&r.process),
+                String::new(),
+            ]);
+            infos.push(None);
+        }
+    }
+
     for &(proto, netid) in &protos {
         for v6 in [false, true] {
             for r in super::rows_of(rows, proto, v6) {
                 if r.state > 11 || mask & (1 << r.state) == 0 {
                     continue;
                 }
-                let users = match (&r.process, opts.processes) {
-                    (Some((comm, pid, fd)), true) => {
-                        format!(" users:((\"{comm}\",pid={pid},fd={fd}))")
-                    }
-                    _ => String::new(),
-                };
                 // Request and time-wait mini-sockets have no queues;
                 // inet_diag reports 0 for them.
                 let (rq, wq) = match (r.proto, r.state) {
@@ -221,7 +259,7 @@ pub fn ss(rows: &[InetSockRow], opts: SsOpts) -> String {
                     port_token(r.local.port()),
                     addr_token(&r.remote.ip(), v6only(r)),
                     port_token(r.remote.port()),
-                    users,
+                    users(&r.process),
                     String::new(),
                 ]);
                 infos.push(r.info.clone().filter(|_| opts.info));

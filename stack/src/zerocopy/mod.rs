@@ -121,8 +121,11 @@ impl World {
     /// `setsockopt(SOL_SOCKET, SO_ZEROCOPY, val)`: only TCP and UDP
     /// sockets (`EOPNOTSUPP`), only 0 or 1 (`EINVAL`).
     pub(crate) fn sock_set_zerocopy(&mut self, sk: SockId, val: i32) -> Result<(), Errno> {
-        // Every socket the simulation creates is TCP or UDP over IPv4/IPv6,
-        // which is what sk_setsockopt() allows.
+        // sk_setsockopt() allows it on TCP and UDP (every inet socket the
+        // simulation makes), not on AF_UNIX.
+        if self.is_unix(sk) {
+            return Err(Errno::EOPNOTSUPP);
+        }
         if !(0..=1).contains(&val) {
             return Err(Errno::EINVAL);
         }

@@ -84,6 +84,9 @@ impl World {
                             a
                         }
                         SockAddr::Unspec => return Poll::Ready(Err(Errno::EAFNOSUPPORT)),
+                        SockAddr::Unix(_) => {
+                            return Poll::Ready(self.inet_addr_for(sk, addr).map(drop));
+                        }
                         _ => return Poll::Ready(Err(Errno::EAFNOSUPPORT)),
                     };
                     if let Err(e) = self.tcp_v4_connect(sk, dst) {
