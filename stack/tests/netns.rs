@@ -336,3 +336,46 @@ fn an_rtnetlink_link_dump_prints_like_ip_link() {
     let rows: Vec<_> = links.iter().map(|l| l.ip_link_row(&name_of)).collect();
     assert_eq!(stack::tools::ip_link(&rows), sim.sh(ctr1, "ip link"));
 }
+
+/// A NIC enslaved to a bridge takes frames for the stations behind the
+/// bridge (the bridge makes it promiscuous): another host reaches a
+/// container through the wire, the NIC, the bridge and a veth.
+#[test]
+fn a_bridged_nic_lets_another_host_reach_a_container() {
+    let mut sim = Sim::new(1);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.254/24", LinkConfig::default());
+    sim.add_bridge(b, "br0").unwrap();
+    sim.link_set_master(b, "eth0", "br0").unwrap();
+    let ctr = sim.add_netns(b, "ctr").unwrap();
+    sim.add_veth(b, "veth1", ctr, "eth0").unwrap();
+    sim.link_set_master(b, "veth1", "br0").unwrap();
+    sim.addr_add(ctr, "eth0", "10.0.0.2/24").unwrap();
+    let got = spawn_collect(&mut sim, ctr, "server", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.bind(fd, "0.0.0.0:9000")?;
+        let mut buf = [0u8; 16];
+        let (n, from) = p.recvfrom(fd, &mut buf, 0).await?;
+        Ok((
+            buf[..n].to_vec(),
+            from.and_then(|f| f.inet()).map(|f| f.ip().to_string()),
+        ))
+    });
+    sim.spawn(a, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.sendto(fd, b"over the wire", 0, "10.0.0.2:9000").await?;
+        Ok(())
+    });
+    assert!(sim.run().is_ok());
+    assert_eq!(
+        got.take(),
+        Some((b"over the wire".to_vec(), Some("10.0.0.1".into())))
+    );
+    let fdb = sim.sh(b, "bridge fdb show br br0");
+    assert_eq!(
+        fdb.lines().filter(|l| !l.contains("permanent")).count(),
+        2,
+        "{fdb}"
+    );
+}
