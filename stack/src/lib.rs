@@ -51,6 +51,7 @@ pub mod fs_syscalls;
 pub mod host;
 pub mod ids;
 pub mod inet;
+pub mod io_uring;
 pub mod iproute2;
 pub mod net_namespace;
 pub mod netdev;

@@ -38,6 +38,7 @@ impl World {
             FileKind::Tty => EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM,
             FileKind::Socket(s) => self.sock_poll(s.sk),
             FileKind::Epoll => self.ep_eventpoll_poll(file),
+            FileKind::IoUring => self.io_uring_poll(file),
             FileKind::Pipe(_) => self.pipe_poll(file),
             // No ->poll: DEFAULT_POLLMASK, a regular file never blocks.
             FileKind::Regular(_) => EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM,
@@ -52,6 +53,7 @@ impl World {
             FileKind::Tty => None,
             FileKind::Socket(s) => Some(WaitObj::Sock(s.sk)),
             FileKind::Epoll => Some(WaitObj::EpollPoll(file)),
+            FileKind::IoUring => Some(WaitObj::IoUring(file)),
             FileKind::Pipe(_) => self.pipe_wait_obj(file),
             FileKind::Regular(_) => None,
         }

@@ -255,6 +255,18 @@ impl World {
         fd: i32,
         flags: i32,
     ) -> Poll<Result<(i32, SockAddr), Errno>> {
+        self.do_accept(pid, fd, flags, false)
+    }
+
+    /// `do_accept()`; `dontwait` makes it non-blocking whatever the file's
+    /// flags (`IO_URING_F_NONBLOCK`, for io_uring's first attempt).
+    pub(crate) fn do_accept(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        flags: i32,
+        dontwait: bool,
+    ) -> Poll<Result<(i32, SockAddr), Errno>> {
         let (file, sk) = match self.sockfd_lookup(pid, fd) {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
@@ -270,7 +282,7 @@ impl World {
         if self.task(pid).files.len() as u32 >= nofile {
             return Poll::Ready(Err(Errno::EMFILE));
         }
-        let nonblock = self.nonblocking(file, 0);
+        let nonblock = dontwait || self.nonblocking(file, 0);
         let accepted = if unix {
             self.unix_accept(pid, sk, nonblock)
         } else {
@@ -318,6 +330,9 @@ impl World {
         let f = self.files.remove(&file).expect("open file");
         if let FileKind::Epoll = f.kind {
             self.ep_free(file);
+        }
+        if let FileKind::IoUring = f.kind {
+            self.io_ring_release(file);
         }
         if let FileKind::Pipe(p) = f.kind {
             self.pipe_release(p, &f);
@@ -506,7 +521,7 @@ impl World {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(buf.len())),
             // An epoll instance has no write (or read) file operation.
-            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Epoll | FileKind::IoUring) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_write(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_write(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self.sys_sendto(pid, fd, buf, 0, None, &mut st.done),
@@ -568,7 +583,7 @@ impl World {
         match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(0)),
-            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Epoll | FileKind::IoUring) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self

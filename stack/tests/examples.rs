@@ -723,3 +723,21 @@ fn netns_veth() {
     );
     assert!(out.contains("NLMSG_DONE: the dump is complete"), "{out}");
 }
+
+#[test]
+fn io_uring_echo() {
+    let out = check("io_uring_echo");
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().skip(1).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // epoll: one epoll_wait, then a recv and a send per request.
+    assert_eq!(row("epoll")[0], "101", "{out}");
+    // io_uring: one enter to submit the receives and wait, one for the sends.
+    assert_eq!(row("io_uring")[0], "2", "{out}");
+    // The same bytes cross either way, plus epoll's 12-byte events.
+    assert_eq!(row("io_uring")[2], row("epoll")[2], "{out}");
+    assert_eq!(row("epoll")[3].parse::<u64>().unwrap(), 3200 + 50 * 12, "{out}");
+}
