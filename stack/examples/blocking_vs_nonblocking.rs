@@ -10,6 +10,7 @@ fn main() {
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
+    // ANCHOR: main
     sim.spawn(host, "nonblocking", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)?;
         p.bind(fd, "127.0.0.1:7001")?;
@@ -31,6 +32,7 @@ fn main() {
         p.log("recv() on an empty socket: going to sleep");
         let n = p.recv(fd, &mut buf, 0).await?; // parked here until the wakeup
         p.log(format!("woken: recv() -> {n} bytes"));
+        // ANCHOR_END: main
         Ok(())
     });
 

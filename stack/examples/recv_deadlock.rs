@@ -11,6 +11,7 @@ fn main() {
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
+    // ANCHOR: main
     for (me, peer) in [(8001, 8002), (8002, 8001)] {
         sim.spawn(host, &format!("peer-{me}"), move |p| async move {
             let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
@@ -20,6 +21,7 @@ fn main() {
             let n = p.recv(fd, &mut buf, 0).await?; // both wait here first...
             p.send(fd, b"hello", 0).await?; // ...so neither gets here
             p.log(format!("got {n} bytes"));
+            // ANCHOR_END: main
             Ok(())
         });
     }

@@ -43,6 +43,7 @@ fn main() {
         Ok(())
     });
 
+    // ANCHOR: writer
     sim.spawn(writer, "writer", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
@@ -52,6 +53,7 @@ fn main() {
         p.log(format!("write() -> {n}: all 10000 bytes \"sent\""));
         p.close(fd)?;
         p.log("close() -> 0; exiting");
+        // ANCHOR_END: writer
         Ok(())
     });
 
