@@ -32,9 +32,9 @@ fn main() {
         p.log("recv() on an empty socket: going to sleep");
         let n = p.recv(fd, &mut buf, 0).await?; // parked here until the wakeup
         p.log(format!("woken: recv() -> {n} bytes"));
-        // ANCHOR_END: main
         Ok(())
     });
+    // ANCHOR_END: main
 
     sim.spawn(host, "sender", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;

@@ -21,10 +21,10 @@ fn main() {
             let n = p.recv(fd, &mut buf, 0).await?; // both wait here first...
             p.send(fd, b"hello", 0).await?; // ...so neither gets here
             p.log(format!("got {n} bytes"));
-            // ANCHOR_END: main
             Ok(())
         });
     }
+    // ANCHOR_END: main
 
     let report = sim.run();
     print!("{report}");

@@ -53,9 +53,9 @@ fn main() {
         p.log(format!("write() -> {n}: all 10000 bytes \"sent\""));
         p.close(fd)?;
         p.log("close() -> 0; exiting");
-        // ANCHOR_END: writer
         Ok(())
     });
+    // ANCHOR_END: writer
 
     // write() and close() are called at t=1s.
     for (t, what) in [
