@@ -10,7 +10,7 @@
 //! Memory is charged by `truesize`, the whole cost of an `sk_buff` (its
 //! data buffer rounded up to the allocator's size class plus the `sk_buff`
 //! itself), not by payload bytes: which is why a 64-byte datagram costs a
-//! receive buffer 768 bytes on loopback and why `SO_RCVBUF` is doubled.
+//! receive buffer 832 bytes on loopback (6.18) and why `SO_RCVBUF` is doubled.
 
 use std::net::{IpAddr, SocketAddr};
 
