@@ -1,0 +1,208 @@
+//! A lab as `lab.toml` describes it: limits, the files a submission may
+//! change, and the points of each test group.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// `lab.toml`, parsed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabToml {
+    pub lab: LabInfo,
+    #[serde(default)]
+    pub limits: Limits,
+    pub submission: SubmissionRules,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabInfo {
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    /// The handout page in the book (shown by `grader list`).
+    #[serde(default)]
+    pub handout: Option<String>,
+}
+
+/// Per-test-process limits.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_timeout")]
+    pub test_timeout_secs: u64,
+    #[serde(default = "default_memory")]
+    pub memory_mib: u64,
+    #[serde(default = "default_output")]
+    pub output_kib: u64,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+fn default_memory() -> u64 {
+    512
+}
+fn default_output() -> u64 {
+    256
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            test_timeout_secs: default_timeout(),
+            memory_mib: default_memory(),
+            output_kib: default_output(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRules {
+    /// Paths relative to the lab folder, the only ones taken from a submission.
+    pub files: Vec<String>,
+}
+
+/// A group of tests and its points.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub name: String,
+    /// The group's points, shared equally by its tests.
+    #[serde(default)]
+    pub points: Option<f64>,
+    /// Points for each test of the group instead.
+    #[serde(default)]
+    pub per_test: Option<f64>,
+    /// Prefixes of `binary::test` names.
+    pub tests: Vec<String>,
+}
+
+/// A lab found in the repository.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub dir: PathBuf,
+    pub toml: LabToml,
+}
+
+impl Lab {
+    pub fn load(dir: &Path) -> Result<Lab, String> {
+        let path = dir.join("lab.toml");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let toml: LabToml =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for g in &toml.groups {
+            if g.points.is_some() == g.per_test.is_some() {
+                return Err(format!(
+                    "{}: group '{}' needs exactly one of `points` and `per_test`",
+                    path.display(),
+                    g.name
+                ));
+            }
+        }
+        for f in &toml.submission.files {
+            crate::scratch::check_relative(f)
+                .map_err(|e| format!("{}: submission file '{f}': {e}", path.display()))?;
+        }
+        Ok(Lab {
+            dir: dir.to_path_buf(),
+            toml,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.toml.lab.name
+    }
+
+    /// The group a test (`binary::test`) belongs to: the first whose prefix
+    /// matches.
+    pub fn group_of(&self, test: &str) -> Option<usize> {
+        self.toml
+            .groups
+            .iter()
+            .position(|g| g.tests.iter().any(|p| test.starts_with(p.as_str())))
+    }
+
+    /// Points of every test, given the full list of tests: `None` for a test
+    /// in no group.
+    pub fn points(&self, tests: &[String]) -> Vec<Option<f64>> {
+        let groups: Vec<Option<usize>> = tests.iter().map(|t| self.group_of(t)).collect();
+        groups
+            .iter()
+            .map(|g| {
+                let g = (*g)?;
+                let group = &self.toml.groups[g];
+                if let Some(p) = group.per_test {
+                    return Some(p);
+                }
+                let n = groups.iter().filter(|x| **x == Some(g)).count();
+                Some(group.points.unwrap_or(0.0) / n as f64)
+            })
+            .collect()
+    }
+
+    /// Names of the hidden test files (`hidden/*.rs`), sorted.
+    pub fn hidden_files(&self) -> Vec<PathBuf> {
+        rs_files(&self.dir.join("hidden"))
+    }
+
+    /// The deliberately wrong implementations (`wrong/<name>/`), sorted.
+    pub fn wrong_dirs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.join("wrong"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn rs_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") && p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The repository root: the nearest ancestor of `start` with a `labs/` folder
+/// and a `Cargo.toml`.
+pub fn find_repo(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    start
+        .ancestors()
+        .find(|d| d.join("labs").is_dir() && d.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Every lab under `repo/labs/*/lab.toml`, sorted by name.
+pub fn discover(repo: &Path) -> Result<Vec<Lab>, String> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo.join("labs"))
+        .map_err(|e| format!("{}: {e}", repo.join("labs").display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("lab.toml").is_file())
+        .collect();
+    dirs.sort();
+    dirs.iter().map(|d| Lab::load(d)).collect()
+}
+
+/// The lab called `name`.
+pub fn find(repo: &Path, name: &str) -> Result<Lab, String> {
+    let labs = discover(repo)?;
+    let names: Vec<String> = labs.iter().map(|l| l.name().to_string()).collect();
+    labs.into_iter()
+        .find(|l| l.name() == name)
+        .ok_or_else(|| format!("no lab '{name}' (labs: {})", names.join(", ")))
+}

@@ -1,0 +1,300 @@
+//! Runs cargo and nextest on a scratch copy: a clean environment, the
+//! grader's own nextest profile (per-test time limit, no retries, JUnit
+//! output), every test process started through `grader wrapper`.
+
+use crate::lab::Limits;
+use crate::wrapper::{CONFIG_VAR, WrapperConfig};
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where cargo builds, and the toolchain it uses.
+pub struct Toolchain {
+    pub target_dir: PathBuf,
+    /// The host triple, for `CARGO_TARGET_<TRIPLE>_RUNNER`.
+    pub host: String,
+}
+
+impl Toolchain {
+    pub fn detect(target_dir: PathBuf) -> Result<Toolchain, String> {
+        let out = Command::new("rustc")
+            .arg("-vV")
+            .output()
+            .map_err(|e| format!("rustc: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let host = text
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .ok_or("rustc -vV printed no host")?
+            .trim()
+            .to_string();
+        std::fs::create_dir_all(&target_dir).map_err(|e| e.to_string())?;
+        Ok(Toolchain { target_dir, host })
+    }
+}
+
+/// The variables cargo and rustup need, and nothing else of ours.
+const KEPT_VARS: &[&str] = &[
+    "PATH",
+    "HOME",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "TMPDIR",
+    "LANG",
+];
+
+/// A run of cargo in `ws`, with the grader's environment.
+pub struct Run<'a> {
+    pub tc: &'a Toolchain,
+    pub ws: &'a Path,
+    /// The grader's files for this run (nextest config, results), outside `ws`.
+    pub dir: &'a Path,
+    pub limits: Limits,
+    pub profile: String,
+    pub isolate: bool,
+}
+
+/// Output of a finished command, bounded.
+pub struct Outcome {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Keeps the last `max` bytes of `s` (cut at a char boundary).
+pub fn tail(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut start = s.len() - max;
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("[... {} bytes cut ...]\n{}", start, &s[start..])
+}
+
+impl Run<'_> {
+    pub fn results(&self) -> PathBuf {
+        self.dir.join("results")
+    }
+
+    fn nextest_config(&self) -> PathBuf {
+        self.dir.join("nextest.toml")
+    }
+
+    /// Writes the nextest config and the wrapper's config.
+    pub fn setup(&self) -> Result<(), String> {
+        let t = self.limits.test_timeout_secs;
+        // The wrapper enforces the time limit itself; nextest's is a backstop
+        // should the wrapper hang.
+        let config = format!(
+            r#"[store]
+dir = "{store}"
+
+[profile.{p}]
+retries = 0
+fail-fast = false
+slow-timeout = {{ period = "{slow}s", terminate-after = 2 }}
+leak-timeout = "500ms"
+status-level = "fail"
+final-status-level = "none"
+
+[profile.{p}.junit]
+path = "junit.xml"
+store-success-output = false
+store-failure-output = true
+"#,
+            p = self.profile,
+            slow = t + 5,
+            store = self.dir.join("store").display(),
+        );
+        std::fs::write(self.nextest_config(), config).map_err(|e| e.to_string())?;
+        let results = self.results();
+        std::fs::create_dir_all(&results).map_err(|e| e.to_string())?;
+        // Searchable, not listable: a test reaches its own folder by name.
+        std::fs::set_permissions(&results, std::fs::Permissions::from_mode(0o711))
+            .map_err(|e| e.to_string())?;
+        let wc = WrapperConfig {
+            results,
+            limits: self.limits,
+            isolate: self.isolate,
+        };
+        std::fs::write(
+            self.dir.join("wrapper.json"),
+            serde_json::to_string(&wc).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn command(&self, args: &[&str]) -> Result<Command, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new("cargo");
+        cmd.args(args)
+            .current_dir(self.ws)
+            .env_clear()
+            .stdin(Stdio::null());
+        for k in KEPT_VARS {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
+        let runner_var = format!(
+            "CARGO_TARGET_{}_RUNNER",
+            self.tc.host.to_uppercase().replace(['-', '.'], "_")
+        );
+        cmd.env("CARGO_TARGET_DIR", &self.tc.target_dir)
+            .env(runner_var, format!("{} wrapper", exe.display()))
+            .env(CONFIG_VAR, self.dir.join("wrapper.json"))
+            // A submission may not use `unsafe` (it could read the
+            // receipt's secret out of memory); lints in source cannot lift
+            // a forbid given on the command line.
+            .env("RUSTFLAGS", "-F unsafe_code")
+            .env("CARGO_TERM_COLOR", "never")
+            .env("CARGO_INCREMENTAL", "0");
+        Ok(cmd)
+    }
+
+    /// Runs cargo with `args`, capturing its output.
+    pub fn cargo(&self, args: &[&str]) -> Result<Outcome, String> {
+        let out = self
+            .command(args)?
+            .output()
+            .map_err(|e| format!("cargo: {e}"))?;
+        Ok(Outcome {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: tail(&String::from_utf8_lossy(&out.stderr), 64 * 1024),
+        })
+    }
+
+    /// Builds the library and the tests present now.
+    pub fn build(&self) -> Result<Outcome, String> {
+        self.cargo(&["build", "--tests", "--quiet"])
+    }
+
+    /// `cargo nextest list`: `binary id -> test names`.
+    pub fn list(&self) -> Result<Result<BTreeMap<String, Vec<String>>, Outcome>, String> {
+        let config = self.nextest_config();
+        let config = config.to_string_lossy();
+        let out = self.cargo(&[
+            "nextest",
+            "list",
+            "--config-file",
+            &config,
+            "--profile",
+            &self.profile,
+            "--message-format",
+            "json",
+        ])?;
+        if !out.ok {
+            return Ok(Err(out));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&out.stdout).map_err(|e| format!("nextest list: {e}"))?;
+        let mut tests = BTreeMap::new();
+        if let Some(suites) = v.get("rust-suites").and_then(|s| s.as_object()) {
+            for (binary_id, suite) in suites {
+                let names: Vec<String> = suite
+                    .get("testcases")
+                    .and_then(|t| t.as_object())
+                    .map(|t| t.keys().cloned().collect())
+                    .unwrap_or_default();
+                tests.insert(binary_id.clone(), names);
+            }
+        }
+        Ok(Ok(tests))
+    }
+
+    /// `cargo nextest run`; `progress` shows nextest's own display.
+    pub fn run(&self, progress: bool) -> Result<Outcome, String> {
+        let config = self.nextest_config();
+        let config = config.to_string_lossy().into_owned();
+        let mut args = vec![
+            "nextest",
+            "run",
+            "--no-fail-fast",
+            "--config-file",
+            &config,
+            "--profile",
+            &self.profile,
+        ];
+        if !progress {
+            args.push("--hide-progress-bar");
+        }
+        let mut cmd = self.command(&args)?;
+        if progress {
+            cmd.env("CARGO_TERM_COLOR", "auto")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+            return Ok(Outcome {
+                ok: status.success(),
+                stdout: String::new(),
+                stderr: String::new(),
+            });
+        }
+        self.cargo(&args)
+    }
+
+    pub fn junit_path(&self) -> PathBuf {
+        self.dir.join("store").join(&self.profile).join("junit.xml")
+    }
+}
+
+/// One test case in nextest's JUnit report.
+#[derive(Debug, Clone)]
+pub struct JunitCase {
+    pub passed: bool,
+    pub message: String,
+    pub output: String,
+    pub seconds: f64,
+}
+
+/// Reads nextest's JUnit XML: `(binary id, test) -> case`.
+pub fn read_junit(path: &Path) -> Result<BTreeMap<(String, String), JunitCase>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("junit: {e}"))?;
+    let mut out = BTreeMap::new();
+    for suite in doc.descendants().filter(|n| n.has_tag_name("testsuite")) {
+        let binary = suite.attribute("name").unwrap_or_default().to_string();
+        for case in suite.children().filter(|n| n.has_tag_name("testcase")) {
+            let name = case.attribute("name").unwrap_or_default().to_string();
+            let seconds = case
+                .attribute("time")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0.0);
+            let mut passed = true;
+            let mut message = String::new();
+            let mut output = String::new();
+            for child in case.children().filter(|n| n.is_element()) {
+                match child.tag_name().name() {
+                    "failure" | "error" | "skipped" | "flakyFailure" | "rerunFailure" => {
+                        passed = false;
+                        if message.is_empty() {
+                            message = child
+                                .attribute("message")
+                                .unwrap_or(child.tag_name().name())
+                                .to_string();
+                        }
+                    }
+                    "system-out" | "system-err" => {
+                        output.push_str(child.text().unwrap_or_default());
+                    }
+                    _ => {}
+                }
+            }
+            out.insert(
+                (binary.clone(), name),
+                JunitCase {
+                    passed,
+                    message,
+                    output,
+                    seconds,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
