@@ -62,6 +62,9 @@ pub struct Report {
     /// The build's error output (bounded) when it did not build.
     pub build_log: String,
     pub notes: Vec<Note>,
+    /// Whether each test ran under a uid of its own with no network (the
+    /// grader runs as root); see the README.
+    pub isolated: bool,
     pub score: f64,
     pub max_score: f64,
     pub tests: Vec<TestResult>,
@@ -156,6 +159,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         built: false,
         build_log: String::new(),
         notes: sc.notes.clone(),
+        isolated: isolate,
         score: 0.0,
         max_score: 0.0,
         tests: Vec::new(),

@@ -249,6 +249,35 @@ fn absolutize_deps(table: &mut toml::Table, base: &Path) {
     }
 }
 
+/// Gives the package a name of its own for this grading, keeping the
+/// library's crate name: cargo names artifacts by package, not by folder,
+/// so two gradings sharing a build folder would otherwise overwrite each
+/// other's test binaries.
+fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<(), String> {
+    let Some(toml::Value::Table(package)) = manifest.get_mut("package") else {
+        return Err("the lab's Cargo.toml has no [package]".into());
+    };
+    let Some(toml::Value::String(name)) = package.get("name").cloned() else {
+        return Err("the lab's package has no name".into());
+    };
+    let tag: String = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    package.insert("name".into(), format!("{name}-{tag}").into());
+    let lib = manifest
+        .entry("lib")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(lib) = lib {
+        lib.entry("name")
+            .or_insert_with(|| name.replace('-', "_").into());
+    }
+    Ok(())
+}
+
 fn read_toml(path: &Path) -> Result<toml::Table, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.parse::<toml::Table>()
@@ -304,6 +333,7 @@ pub fn prepare(
     }
     let mut manifest = read_toml(&lab.dir.join("Cargo.toml"))?;
     absolutize_deps(&mut manifest, &lab.dir);
+    rename_package(&mut manifest, root)?;
     std::fs::write(
         lab_dir.join("Cargo.toml"),
         toml::to_string(&manifest).map_err(|e| e.to_string())?,

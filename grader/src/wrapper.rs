@@ -121,6 +121,15 @@ pub fn main(args: &[String]) -> ExitCode {
     }
 }
 
+/// libtest's panic report: "thread '...' panicked at FILE:\nMESSAGE".
+fn panic_message(output: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(output);
+    let mut lines = text.lines();
+    lines.find(|l| l.contains("panicked at"))?;
+    let message: String = lines.next().unwrap_or("").chars().take(200).collect();
+    Some(format!("panicked: {message}"))
+}
+
 fn signal_name(sig: i32) -> String {
     Signal::try_from(sig)
         .map(|s| s.as_str().to_string())
@@ -265,10 +274,12 @@ fn run_one(
     } else if written >= output_bytes && !status.success() {
         format!("output limit exceeded ({} KiB)", limits.output_kib)
     } else if !status.success() {
-        format!(
-            "failed (exit status {})",
-            status.code().map_or("?".into(), |c| c.to_string())
-        )
+        panic_message(&text).unwrap_or_else(|| {
+            format!(
+                "failed (exit status {})",
+                status.code().map_or("?".into(), |c| c.to_string())
+            )
+        })
     } else if receipt.is_empty() {
         "exited with status 0 before the test's end (no receipt)".to_string()
     } else if !receipt_ok {
