@@ -45,6 +45,11 @@ const KEPT_VARS: &[&str] = &[
     "LANG",
 ];
 
+/// Only the integration tests (`tests/`, and the hidden ones copied there):
+/// unit tests a submission writes in its own source are not graded, and
+/// cannot stretch the run.
+const ONLY_TESTS_DIR: &str = "kind(test)";
+
 /// A run of cargo in `ws`, with the grader's environment.
 pub struct Run<'a> {
     pub tc: &'a Toolchain,
@@ -187,6 +192,8 @@ store-failure-output = true
             &self.profile,
             "--message-format",
             "json",
+            "-E",
+            ONLY_TESTS_DIR,
         ])?;
         if !out.ok {
             return Ok(Err(out));
@@ -219,6 +226,8 @@ store-failure-output = true
             &config,
             "--profile",
             &self.profile,
+            "-E",
+            ONLY_TESTS_DIR,
         ];
         if !progress {
             args.push("--hide-progress-bar");

@@ -12,7 +12,11 @@ fn list_shows_the_labs_groups_and_points() {
     let repo = repo_in(tmp.path());
     let out = grader(&repo, &["list"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("adder: Adding numbers"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("adder: Adding numbers"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("public") && out.stdout.contains("4 points"));
     assert!(out.stdout.contains("2 points per test"));
     // From a folder inside the repository too, and with every test.
@@ -45,9 +49,11 @@ fn solution_full_marks_skeleton_zero_same_maximum() {
     let skel = grade_json(&repo, &repo.join("labs/adder"));
     assert_eq!(score(&skel), (0.0, 10.0));
     assert!(skel["built"].as_bool().unwrap());
-    assert!(verdicts(&skel)
-        .iter()
-        .all(|(_, passed, why)| !passed && why.contains("not yet implemented")));
+    assert!(
+        verdicts(&skel)
+            .iter()
+            .all(|(_, passed, why)| !passed && why.contains("not yet implemented"))
+    );
 }
 
 fn grade_as(repo: &Path, submission: &Path, format: &str) -> String {
@@ -97,7 +103,10 @@ fn every_format_of_a_partial_submission() {
 
     let junit = grade_as(&repo, &sub, "junit");
     let doc = roxmltree::Document::parse(&junit).unwrap();
-    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
     assert_eq!(cases.len(), 5);
     let failed: Vec<&str> = cases
         .iter()
@@ -109,7 +118,10 @@ fn every_format_of_a_partial_submission() {
     let md = grade_as(&repo, &sub, "markdown");
     assert!(md.starts_with("## Lab `adder`: 6 / 10"), "{md}");
     assert!(md.contains("| test | visibility | points | result |"));
-    assert!(md.contains("| `basic::sums_three` | public | 2/2 | ✅ pass |"), "{md}");
+    assert!(
+        md.contains("| `basic::sums_three` | public | 2/2 | ✅ pass |"),
+        "{md}"
+    );
     assert!(md.contains("| Msum/s |"));
 
     let human = grade_as(&repo, &sub, "human");
@@ -124,9 +136,16 @@ fn verify_proves_the_fixture_lab_sound_and_finds_a_weak_one() {
     let repo = repo_in(tmp.path());
     let out = grader(&repo, &["verify"]);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("adder: solution 10 / 10"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("adder: solution 10 / 10"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("adder: skeleton 0 / 10"));
-    assert!(out.stdout.contains("3/3 wrong implementations caught; 3/3 hidden tests catch one"));
+    assert!(
+        out.stdout
+            .contains("3/3 wrong implementations caught; 3/3 hidden tests catch one")
+    );
 
     // A "wrong" implementation that is right is not caught; drop the others
     // and no hidden test catches anything.
@@ -135,12 +154,25 @@ fn verify_proves_the_fixture_lab_sound_and_finds_a_weak_one() {
     }
     let same = repo.join("labs/adder/wrong/same/src");
     std::fs::create_dir_all(&same).unwrap();
-    std::fs::copy(repo.join("labs/adder/solution/src/lib.rs"), same.join("lib.rs")).unwrap();
+    std::fs::copy(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        same.join("lib.rs"),
+    )
+    .unwrap();
     let out = grader(&repo, &["verify", "adder"]);
     assert_eq!(out.status, 1, "{}", out.stdout);
-    assert!(out.stdout.contains("wrong implementation 'same' passes every test"));
-    assert!(out.stdout.contains("hidden test hidden_edge::sum_of_nothing fails on no wrong implementation"));
-    assert!(out.stdout.contains("0/1 wrong implementations caught; 0/3 hidden tests catch one"));
+    assert!(
+        out.stdout
+            .contains("wrong implementation 'same' passes every test")
+    );
+    assert!(
+        out.stdout
+            .contains("hidden test hidden_edge::sum_of_nothing fails on no wrong implementation")
+    );
+    assert!(
+        out.stdout
+            .contains("0/1 wrong implementations caught; 0/3 hidden tests catch one")
+    );
 }
 
 #[test]
@@ -161,13 +193,25 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
     // The student's loop: the skeleton fails the public tests...
     let out = grader(&lab, &["check", "adder"]);
     assert_eq!(out.status, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("score: 0 / 4 (0/2 tests passed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("score: 0 / 4 (0/2 tests passed"),
+        "{}",
+        out.stdout
+    );
     assert!(!out.stdout.contains("hidden"));
     // ...and a finished lab passes them.
-    std::fs::copy(repo.join("labs/adder/solution/src/lib.rs"), lab.join("src/lib.rs")).unwrap();
+    std::fs::copy(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        lab.join("src/lib.rs"),
+    )
+    .unwrap();
     let out = grader(&lab, &["check", "adder"]);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("score: 4 / 4 (2/2 tests passed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("score: 4 / 4 (2/2 tests passed"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -176,7 +220,15 @@ fn gradescope_bundle_runs_like_gradescope_runs_it() {
     let repo = repo_in(tmp.path());
     let ag = tmp.path().join("autograder");
     let source = ag.join("source");
-    let out = grader(&repo, &["gradescope-bundle", "adder", "--out", source.to_str().unwrap()]);
+    let out = grader(
+        &repo,
+        &[
+            "gradescope-bundle",
+            "adder",
+            "--out",
+            source.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(source.join("setup.sh").is_file());
     let lab = source.join("repo/labs/adder");

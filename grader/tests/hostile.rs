@@ -223,3 +223,15 @@ fn network_is_unreachable_when_isolated() {
         assert!(is_root() || score(&r).1 == 10.0);
     }
 }
+
+#[test]
+fn unit_tests_in_the_submission_are_not_run() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = grade_json(&repo, &fixtures().join("hostile/unit_tests_in_source"));
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+    let ids: Vec<String> = verdicts(&r).into_iter().map(|v| v.0).collect();
+    assert_eq!(ids, ALL_TESTS);
+    // Two hour-long sleeps were never waited for.
+    assert!(r["seconds"].as_f64().unwrap() < 120.0);
+}
