@@ -227,6 +227,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         }
     }
     let points = lab.points(&ids);
+    let mut all_isolated = true;
     let output_cap = (lab.toml.limits.output_kib as usize * 1024).min(16 * 1024);
     for ((id, key), pts) in ids.iter().zip(&keys).zip(points) {
         let case = cases.get(key);
@@ -236,6 +237,9 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
                 .and_then(|t| serde_json::from_str(&t).ok());
         // A pass needs both: nextest's record, and the wrapper's verdict
         // that the receipt came back.
+        if let Some(v) = &verdict {
+            all_isolated &= v.isolated;
+        }
         let (passed, reason) = match (case, &verdict) {
             _ if !report.built => (false, "did not build".to_string()),
             (None, _) => (false, "not run".to_string()),
@@ -279,6 +283,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
             figures,
         });
     }
+    report.isolated = isolate && all_isolated;
     report.score = round2(report.tests.iter().map(|t| t.score).sum());
     report.max_score = round2(report.tests.iter().map(|t| t.max_score).sum());
     report.seconds = start.elapsed().as_secs_f64();
