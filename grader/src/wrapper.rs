@@ -30,6 +30,10 @@ pub struct WrapperConfig {
     pub isolate: bool,
 }
 
+/// Processes and threads a test's uid may have at once (as root): enough
+/// for a test that starts threads, few enough to stop a fork bomb.
+const MAX_PROCESSES: u64 = 256;
+
 pub const CONFIG_VAR: &str = "GRADER_WRAPPER_CONFIG";
 
 /// One test's verdict as the wrapper saw it.
@@ -64,7 +68,12 @@ fn random_hex(bytes: usize) -> std::io::Result<String> {
 /// The environment a test process gets: nothing of the grader's.
 fn test_env() -> Vec<(String, String)> {
     let mut env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
-    for key in ["RUST_BACKTRACE", "NEXTEST_TEST_NAME", "NEXTEST_BINARY_ID"] {
+    for key in [
+        "RUST_BACKTRACE",
+        "NEXTEST_TEST_NAME",
+        "NEXTEST_BINARY_ID",
+        "CARGO_MANIFEST_DIR",
+    ] {
         if let Ok(v) = std::env::var(key) {
             env.push((key.to_string(), v));
         }
@@ -195,7 +204,7 @@ fn run_one(
         limits.test_timeout_secs.saturating_add(1),
     );
     if uid.is_some() {
-        set_limit(Resource::RLIMIT_NPROC, 32);
+        set_limit(Resource::RLIMIT_NPROC, MAX_PROCESSES);
     }
     set_limit(
         Resource::RLIMIT_AS,
