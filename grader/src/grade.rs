@@ -194,7 +194,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
     };
     let (tests, cases) = match listed {
         Some(tests) => {
-            let out = run.run(opts.progress)?;
+            let out = run.run(opts.progress, tests.values().map(Vec::len).sum())?;
             let junit = run.junit_path();
             let cases = match read_junit(&junit) {
                 Ok(c) => c,

@@ -37,6 +37,9 @@ pub struct Limits {
     pub memory_mib: u64,
     #[serde(default = "default_output")]
     pub output_kib: u64,
+    /// How long building the submission may take (default 900 s).
+    #[serde(default = "default_build")]
+    pub build_timeout_secs: u64,
 }
 
 fn default_timeout() -> u64 {
@@ -48,6 +51,9 @@ fn default_memory() -> u64 {
 fn default_output() -> u64 {
     256
 }
+fn default_build() -> u64 {
+    900
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -55,6 +61,7 @@ impl Default for Limits {
             test_timeout_secs: default_timeout(),
             memory_mib: default_memory(),
             output_kib: default_output(),
+            build_timeout_secs: default_build(),
         }
     }
 }

@@ -4,10 +4,14 @@
 
 use crate::lab::Limits;
 use crate::wrapper::{CONFIG_VAR, WrapperConfig};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// Where cargo builds, and the toolchain it uses.
 pub struct Toolchain {
@@ -161,40 +165,63 @@ store-failure-output = true
         Ok(cmd)
     }
 
-    /// Runs cargo with `args`, capturing its output.
-    pub fn cargo(&self, args: &[&str]) -> Result<Outcome, String> {
-        let out = self
-            .command(args)?
-            .output()
-            .map_err(|e| format!("cargo: {e}"))?;
+    /// Runs cargo with `args`, capturing its output (to files, so that a
+    /// flood cannot fill memory), killed with all it started after
+    /// `deadline`.
+    pub fn cargo(&self, args: &[&str], deadline: Duration) -> Result<Outcome, String> {
+        let out_path = self.dir.join("cargo.out");
+        let err_path = self.dir.join("cargo.err");
+        let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+        let mut cmd = self.command(args)?;
+        cmd.stdout(file(&out_path)?).stderr(file(&err_path)?);
+        let status = wait_bounded(cmd, deadline)?;
+        let read = |p: &Path| {
+            let mut buf = Vec::new();
+            if let Ok(f) = std::fs::File::open(p) {
+                use std::io::Read;
+                let _ = f.take(64 << 20).read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        };
+        let mut stderr = read(&err_path);
+        if status.is_none() {
+            stderr.push_str(&format!(
+                "\ngrader: cargo {} was stopped after {} s\n",
+                args.first().copied().unwrap_or(""),
+                deadline.as_secs()
+            ));
+        }
         Ok(Outcome {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: tail(&String::from_utf8_lossy(&out.stderr), 64 * 1024),
+            ok: status.is_some_and(|s| s.success()),
+            stdout: read(&out_path),
+            stderr: tail(&stderr, 64 * 1024),
         })
     }
 
     /// Builds the library and the tests present now.
     pub fn build(&self) -> Result<Outcome, String> {
-        self.cargo(&["build", "--tests", "--quiet"])
+        self.cargo(&["build", "--tests", "--quiet"], self.build_deadline())
     }
 
     /// `cargo nextest list`: `binary id -> test names`.
     pub fn list(&self) -> Result<Result<BTreeMap<String, Vec<String>>, Outcome>, String> {
         let config = self.nextest_config();
         let config = config.to_string_lossy();
-        let out = self.cargo(&[
-            "nextest",
-            "list",
-            "--config-file",
-            &config,
-            "--profile",
-            &self.profile,
-            "--message-format",
-            "json",
-            "-E",
-            ONLY_TESTS_DIR,
-        ])?;
+        let out = self.cargo(
+            &[
+                "nextest",
+                "list",
+                "--config-file",
+                &config,
+                "--profile",
+                &self.profile,
+                "--message-format",
+                "json",
+                "-E",
+                ONLY_TESTS_DIR,
+            ],
+            self.build_deadline(),
+        )?;
         if !out.ok {
             return Ok(Err(out));
         }
@@ -214,8 +241,18 @@ store-failure-output = true
         Ok(Ok(tests))
     }
 
-    /// `cargo nextest run`; `progress` shows nextest's own display.
-    pub fn run(&self, progress: bool) -> Result<Outcome, String> {
+    /// How long a build may take (the submission's code is compiled, and
+    /// compile-time evaluation can be made slow).
+    fn build_deadline(&self) -> Duration {
+        Duration::from_secs(self.limits.build_timeout_secs)
+    }
+
+    /// `cargo nextest run` of `tests` tests; `progress` shows nextest's own
+    /// display.
+    pub fn run(&self, progress: bool, tests: usize) -> Result<Outcome, String> {
+        // Every test at its time limit, one at a time, plus a build.
+        let deadline = self.build_deadline()
+            + Duration::from_secs((self.limits.test_timeout_secs + 5) * tests as u64);
         let config = self.nextest_config();
         let config = config.to_string_lossy().into_owned();
         let mut args = vec![
@@ -237,18 +274,40 @@ store-failure-output = true
             cmd.env("CARGO_TERM_COLOR", "auto")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
-            let status = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+            let status = wait_bounded(cmd, deadline)?;
             return Ok(Outcome {
-                ok: status.success(),
+                ok: status.is_some_and(|s| s.success()),
                 stdout: String::new(),
                 stderr: String::new(),
             });
         }
-        self.cargo(&args)
+        self.cargo(&args, deadline)
     }
 
     pub fn junit_path(&self) -> PathBuf {
         self.dir.join("store").join(&self.profile).join("junit.xml")
+    }
+}
+
+/// Runs `cmd` in a process group of its own; past `deadline` kills the
+/// group and returns `None`.
+fn wait_bounded(mut cmd: Command, deadline: Duration) -> Result<Option<ExitStatus>, String> {
+    let start = Instant::now();
+    let mut child = cmd
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cargo: {e}"))?;
+    let group = Pid::from_raw(-(child.id() as i32));
+    loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(Some(s));
+        }
+        if start.elapsed() >= deadline {
+            let _ = kill(group, Signal::SIGKILL);
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

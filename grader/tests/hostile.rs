@@ -256,3 +256,22 @@ fn unit_tests_in_the_submission_are_not_run() {
     // Two hour-long sleeps were never waited for.
     assert!(r["seconds"].as_f64().unwrap() < 120.0);
 }
+
+#[test]
+fn a_build_that_never_ends_is_stopped() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let toml = repo.join("labs/adder/lab.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace("output_kib = 64", "output_kib = 64\nbuild_timeout_secs = 8");
+    std::fs::write(&toml, text).unwrap();
+    let r = all_fail(&repo, &fixtures().join("hostile/slow_build"));
+    assert!(!r["built"].as_bool().unwrap());
+    assert!(
+        r["build_log"]
+            .as_str()
+            .unwrap()
+            .contains("was stopped after 8 s"),
+        "{r:#}"
+    );
+}
