@@ -84,6 +84,9 @@ impl Receipt {
 
 /// Declares graded tests: each `fn name() { body }` becomes a `#[test]`
 /// that takes its receipt before `body` and returns it after.
+///
+/// A graded test passes only if it runs to its end: no early `return`, and
+/// no `#[should_panic]` (assert on `std::panic::catch_unwind` instead).
 #[macro_export]
 macro_rules! graded {
     ($( $(#[$meta:meta])* fn $name:ident() $body:block )*) => {
