@@ -57,6 +57,9 @@ pub struct Report {
     pub lab: String,
     pub title: String,
     pub submission: String,
+    /// Only the public tests ran (`check`): points are not meaningful, as
+    /// a group's points are shared with hidden tests when grading.
+    pub public_only: bool,
     /// Whether the submission built; when not, every test fails.
     pub built: bool,
     /// The build's error output (bounded) when it did not build.
@@ -156,6 +159,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         lab: lab.name().to_string(),
         title: lab.toml.lab.title.clone(),
         submission,
+        public_only: !opts.hidden,
         built: false,
         build_log: String::new(),
         notes: sc.notes.clone(),

@@ -164,7 +164,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         (_, Some(p)) => format!("{p} points per test"),
                         _ => String::new(),
                     };
-                    println!("  {:<24} {:<22} {}", g.name, p, g.tests.join(" "));
+                    println!("  {}: {p} ({})", g.name, g.tests.join(" "));
                 }
                 if *tests {
                     let opts = ctx.options(l, None, true, false);
@@ -184,7 +184,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let opts = ctx.options(&l, Some(&dir), false, std::io::stderr().is_terminal());
             let r = grade::grade(&opts)?;
             print!("{}", report::human(&r, std::io::stdout().is_terminal()));
-            Ok(if r.built && r.score >= r.max_score {
+            Ok(if r.built && r.tests.iter().all(|t| t.passed) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

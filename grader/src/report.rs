@@ -52,24 +52,29 @@ pub fn human(r: &Report, colour: bool) -> String {
         let _ = writeln!(s, "{}", r.build_log.trim_end());
     }
     let width = r.tests.iter().map(|t| t.id.len()).max().unwrap_or(4).max(4);
-    let _ = writeln!(
-        s,
-        "  {:<width$}  {:>6}  {:>7}  result",
-        "test", "vis", "points"
-    );
+    // Under `check` only public tests run; their points would mislead (a
+    // group's points are shared with hidden tests when grading).
+    let points = !r.public_only;
+    let _ = write!(s, "  {:<width$}  {:>6}", "test", "vis");
+    if points {
+        let _ = write!(s, "  {:>9}", "points");
+    }
+    s.push_str("  result\n");
     for t in &r.tests {
         let (c, word) = if t.passed {
             (green, "PASS")
         } else {
             (red, "FAIL")
         };
-        let _ = write!(
-            s,
-            "  {:<width$}  {:>6}  {:>7}  {c}{word}{reset}",
-            t.id,
-            t.visibility,
-            format!("{}/{}", pts(t.score), pts(t.max_score)),
-        );
+        let _ = write!(s, "  {:<width$}  {:>6}", t.id, t.visibility);
+        if points {
+            let _ = write!(
+                s,
+                "  {:>9}",
+                format!("{}/{}", pts(t.score), pts(t.max_score))
+            );
+        }
+        let _ = write!(s, "  {c}{word}{reset}");
         if !t.passed {
             let _ = write!(s, " {}", first_line(&t.reason));
         }
@@ -79,14 +84,23 @@ pub fn human(r: &Report, colour: bool) -> String {
         s.push('\n');
     }
     let passed = r.tests.iter().filter(|t| t.passed).count();
-    let _ = writeln!(
-        s,
-        "{bold}score: {} / {}{reset} ({passed}/{} tests passed, {:.1} s)",
-        pts(r.score),
-        pts(r.max_score),
-        r.tests.len(),
-        r.seconds
-    );
+    if points {
+        let _ = writeln!(
+            s,
+            "{bold}score: {} / {}{reset} ({passed}/{} tests passed, {:.1} s)",
+            pts(r.score),
+            pts(r.max_score),
+            r.tests.len(),
+            r.seconds
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "{bold}public tests: {passed}/{} passed{reset} ({:.1} s; the grader also runs hidden tests)",
+            r.tests.len(),
+            r.seconds
+        );
+    }
     s
 }
 

@@ -17,8 +17,15 @@ fn list_shows_the_labs_groups_and_points() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("public") && out.stdout.contains("4 points"));
-    assert!(out.stdout.contains("2 points per test"));
+    assert!(
+        out.stdout.contains("  public: 4 points (basic::)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  edge cases: 2 points per test (hidden_edge::)")
+    );
     // From a folder inside the repository too, and with every test.
     let out = grader(&repo.join("labs/adder/src"), &["list", "--tests"]);
     assert_eq!(out.status, 0, "{}", out.stderr);
@@ -198,7 +205,7 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
         "{}",
         out.stdout
     );
-    assert!(!out.stdout.contains("hidden"));
+    assert!(!out.stdout.contains("hidden_edge"));
     // ...and a finished lab passes them.
     std::fs::copy(
         repo.join("labs/adder/solution/src/lib.rs"),
