@@ -201,7 +201,7 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
     let out = grader(&lab, &["check", "adder"]);
     assert_eq!(out.status, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("score: 0 / 4 (0/2 tests passed"),
+        out.stdout.contains("public tests: 0/2 passed"),
         "{}",
         out.stdout
     );
@@ -215,7 +215,7 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
     let out = grader(&lab, &["check", "adder"]);
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("score: 4 / 4 (2/2 tests passed"),
+        out.stdout.contains("public tests: 2/2 passed"),
         "{}",
         out.stdout
     );
