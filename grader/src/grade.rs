@@ -123,6 +123,15 @@ fn searchable(p: &Path) -> bool {
         .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
 }
 
+/// Removes a grading's artifacts from the build folder however it ends.
+struct Cleanup<'a>(&'a Run<'a>);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        self.0.clean();
+    }
+}
+
 /// Grades; the scratch folder is removed afterwards.
 pub fn grade(opts: &Options) -> Result<Report, String> {
     let root = scratch_root()?;
@@ -149,8 +158,11 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         limits: lab.toml.limits,
         profile,
         isolate,
+        package: &sc.package,
+        artifacts: Default::default(),
     };
     run.setup()?;
+    let _cleanup = Cleanup(&run);
     let refused = sc.notes.iter().any(|n| n.refused);
     let submission = opts
         .submission
@@ -314,8 +326,13 @@ fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec
             limits: opts.lab.toml.limits,
             profile: format!("grader-{:016x}", rand_u64()),
             isolate: false,
+            package: &sc.package,
+            artifacts: Default::default(),
         };
         run.setup()?;
+        let _cleanup = Cleanup(&run);
+        // Built first so that the library's files are known and removed.
+        let _ = run.build()?;
         match run.list()? {
             Ok(t) => Ok(t),
             Err(out) => Err(format!(

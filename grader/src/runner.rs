@@ -6,6 +6,7 @@ use crate::lab::Limits;
 use crate::wrapper::{CONFIG_VAR, WrapperConfig};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -63,6 +64,10 @@ pub struct Run<'a> {
     pub limits: Limits,
     pub profile: String,
     pub isolate: bool,
+    /// The scratch package's name (its artifacts are this run's own).
+    pub package: &'a str,
+    /// Files this run built for its own package, removed by [`Run::clean`].
+    pub artifacts: RefCell<Vec<PathBuf>>,
 }
 
 /// Output of a finished command, bounded.
@@ -161,6 +166,10 @@ store-failure-output = true
             // a forbid given on the command line.
             .env("RUSTFLAGS", "-F unsafe_code")
             .env("CARGO_TERM_COLOR", "never")
+            // Smaller, quicker-to-link test binaries; a grading needs no
+            // debugger.
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
+            .env("CARGO_PROFILE_TEST_DEBUG", "0")
             .env("CARGO_INCREMENTAL", "0");
         Ok(cmd)
     }
@@ -200,7 +209,35 @@ store-failure-output = true
 
     /// Builds the library and the tests present now.
     pub fn build(&self) -> Result<Outcome, String> {
-        self.cargo(&["build", "--tests", "--quiet"], self.build_deadline())
+        let out = self.cargo(
+            &[
+                "build",
+                "--tests",
+                "--quiet",
+                "--message-format",
+                "json-render-diagnostics",
+            ],
+            self.build_deadline(),
+        )?;
+        // Note every file built for our package, to remove afterwards.
+        let tag = format!("#{}@", self.package);
+        for line in out.stdout.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["reason"] != "compiler-artifact"
+                || !v["package_id"].as_str().is_some_and(|p| p.contains(&tag))
+            {
+                continue;
+            }
+            let files = v["filenames"].as_array().into_iter().flatten();
+            let mut artifacts = self.artifacts.borrow_mut();
+            artifacts.extend(files.filter_map(|f| f.as_str()).map(PathBuf::from));
+            if let Some(e) = v["executable"].as_str() {
+                artifacts.push(PathBuf::from(e));
+            }
+        }
+        Ok(out)
     }
 
     /// `cargo nextest list`: `binary id -> test names`.
@@ -236,6 +273,9 @@ store-failure-output = true
                     .map(|t| t.keys().cloned().collect())
                     .unwrap_or_default();
                 tests.insert(binary_id.clone(), names);
+                if let Some(p) = suite.get("binary-path").and_then(|p| p.as_str()) {
+                    self.artifacts.borrow_mut().push(PathBuf::from(p));
+                }
             }
         }
         Ok(Ok(tests))
@@ -282,6 +322,31 @@ store-failure-output = true
             });
         }
         self.cargo(&args, deadline)
+    }
+
+    /// Removes this grading's own artifacts from the shared build folder
+    /// (each grading's package has a name of its own, so they would pile
+    /// up): the files its builds reported, their dep-info files, and the
+    /// package's fingerprints. The dependencies stay built. (Not `cargo
+    /// clean -p`: it removes by target name, which other gradings share.)
+    pub fn clean(&self) {
+        for f in self.artifacts.borrow().iter() {
+            let _ = std::fs::remove_file(f);
+            if let (Some(dir), Some(stem)) = (f.parent(), f.file_stem()) {
+                let stem = stem.to_string_lossy();
+                let stem = stem.strip_prefix("lib").unwrap_or(&stem);
+                let _ = std::fs::remove_file(dir.join(format!("{stem}.d")));
+            }
+        }
+        let prefix = format!("{}-", self.package);
+        for profile in ["debug", "release"] {
+            let fp = self.tc.target_dir.join(profile).join(".fingerprint");
+            for e in std::fs::read_dir(&fp).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
     }
 
     pub fn junit_path(&self) -> PathBuf {

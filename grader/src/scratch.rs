@@ -28,6 +28,8 @@ pub struct Scratch {
     pub ws: PathBuf,
     /// The lab's copy inside it.
     pub lab: PathBuf,
+    /// The package name of this grading's copy (see `rename_package`).
+    pub package: String,
     pub notes: Vec<Note>,
 }
 
@@ -253,7 +255,7 @@ fn absolutize_deps(table: &mut toml::Table, base: &Path) {
 /// library's crate name: cargo names artifacts by package, not by folder,
 /// so two gradings sharing a build folder would otherwise overwrite each
 /// other's test binaries.
-fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<(), String> {
+fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<String, String> {
     let Some(toml::Value::Table(package)) = manifest.get_mut("package") else {
         return Err("the lab's Cargo.toml has no [package]".into());
     };
@@ -267,7 +269,8 @@ fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<(), String>
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    package.insert("name".into(), format!("{name}-{tag}").into());
+    let renamed = format!("{name}-{tag}");
+    package.insert("name".into(), renamed.clone().into());
     let lib = manifest
         .entry("lib")
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
@@ -275,7 +278,7 @@ fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<(), String>
         lib.entry("name")
             .or_insert_with(|| name.replace('-', "_").into());
     }
-    Ok(())
+    Ok(renamed)
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table, String> {
@@ -333,7 +336,7 @@ pub fn prepare(
     }
     let mut manifest = read_toml(&lab.dir.join("Cargo.toml"))?;
     absolutize_deps(&mut manifest, &lab.dir);
-    rename_package(&mut manifest, root)?;
+    let package = rename_package(&mut manifest, root)?;
     std::fs::write(
         lab_dir.join("Cargo.toml"),
         toml::to_string(&manifest).map_err(|e| e.to_string())?,
@@ -380,6 +383,7 @@ pub fn prepare(
     Ok(Scratch {
         ws,
         lab: lab_dir,
+        package,
         notes,
     })
 }
