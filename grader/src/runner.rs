@@ -183,7 +183,7 @@ store-failure-output = true
         let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()));
         let mut cmd = self.command(args)?;
         cmd.stdout(file(&out_path)?).stderr(file(&err_path)?);
-        let status = wait_bounded(cmd, deadline)?;
+        let status = wait_bounded(cmd, deadline, true)?;
         let read = |p: &Path| {
             let mut buf = Vec::new();
             if let Ok(f) = std::fs::File::open(p) {
@@ -314,7 +314,7 @@ store-failure-output = true
             cmd.env("CARGO_TERM_COLOR", "auto")
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
-            let status = wait_bounded(cmd, deadline)?;
+            let status = wait_bounded(cmd, deadline, false)?;
             return Ok(Outcome {
                 ok: status.is_some_and(|s| s.success()),
                 stdout: String::new(),
@@ -354,15 +354,21 @@ store-failure-output = true
     }
 }
 
-/// Runs `cmd` in a process group of its own; past `deadline` kills the
-/// group and returns `None`.
-fn wait_bounded(mut cmd: Command, deadline: Duration) -> Result<Option<ExitStatus>, String> {
+/// Runs `cmd`; past `deadline` kills it and returns `None`. With
+/// `own_group` it runs in a process group of its own, and the whole group
+/// is killed; without, a terminal's Ctrl-C reaches it (interactive use).
+fn wait_bounded(
+    mut cmd: Command,
+    deadline: Duration,
+    own_group: bool,
+) -> Result<Option<ExitStatus>, String> {
     let start = Instant::now();
-    let mut child = cmd
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cargo: {e}"))?;
-    let group = Pid::from_raw(-(child.id() as i32));
+    if own_group {
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("cargo: {e}"))?;
+    let pid = child.id() as i32;
+    let group = Pid::from_raw(if own_group { -pid } else { pid });
     loop {
         if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
             return Ok(Some(s));
