@@ -213,3 +213,48 @@ pub fn find(repo: &Path, name: &str) -> Result<Lab, String> {
         .find(|l| l.name() == name)
         .ok_or_else(|| format!("no lab '{name}' (labs: {})", names.join(", ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab(groups: &str) -> Lab {
+        let text = format!("[lab]\nname = \"x\"\n[submission]\nfiles = [\"src/lib.rs\"]\n{groups}");
+        Lab {
+            dir: PathBuf::from("/nonexistent"),
+            toml: toml::from_str(&text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn points_are_shared_or_per_test_and_the_first_group_wins() {
+        let l = lab(
+            "[[group]]\nname = \"a\"\npoints = 9\ntests = [\"ring::\", \"hidden_ring::\"]\n\
+             [[group]]\nname = \"b\"\nper_test = 2.5\ntests = [\"hidden_\"]\n",
+        );
+        let tests: Vec<String> = [
+            "ring::x",
+            "hidden_ring::y",
+            "hidden_ring::z",
+            "hidden_other::w",
+            "lonely::v",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            l.points(&tests),
+            [Some(3.0), Some(3.0), Some(3.0), Some(2.5), None]
+        );
+        assert_eq!(l.group_of("hidden_ring::y"), Some(0));
+    }
+
+    #[test]
+    fn limits_default_and_unknown_keys_are_refused() {
+        let l = lab("");
+        assert_eq!(l.toml.limits.test_timeout_secs, 10);
+        assert_eq!(l.toml.limits.build_timeout_secs, 900);
+        let bad = "[lab]\nname = \"x\"\n[submission]\nfiles = []\n[limits]\ntest_timeout = 3\n";
+        assert!(toml::from_str::<LabToml>(bad).is_err());
+    }
+}

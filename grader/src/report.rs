@@ -271,3 +271,23 @@ pub fn markdown(r: &Report) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_markup_and_control_characters() {
+        assert_eq!(
+            xml_escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
+        assert_eq!(xml_escape("bell\x07tab\tok"), "bell\\x07tab\tok");
+    }
+
+    #[test]
+    fn markdown_cells_stay_on_one_line_and_in_their_column() {
+        assert_eq!(md_cell("a | b\nsecond line"), "a \\| b");
+        assert_eq!(md_cell("`code`"), "'code'");
+    }
+}
