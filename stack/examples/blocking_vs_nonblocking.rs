@@ -10,6 +10,7 @@ fn main() {
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
+    // ANCHOR: main
     sim.spawn(host, "nonblocking", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)?;
         p.bind(fd, "127.0.0.1:7001")?;
@@ -33,6 +34,7 @@ fn main() {
         p.log(format!("woken: recv() -> {n} bytes"));
         Ok(())
     });
+    // ANCHOR_END: main
 
     sim.spawn(host, "sender", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;

@@ -64,6 +64,7 @@ fn main() {
         Ok(())
     });
 
+    // ANCHOR: latecomer
     sim.spawn(server, "latecomer", |p| async move {
         p.sleep(ms(1)).await;
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
@@ -72,6 +73,7 @@ fn main() {
         }
         Ok(())
     });
+    // ANCHOR_END: latecomer
 
     // Each connection, and the address it asks for.
     for (host, name, at, dst) in [

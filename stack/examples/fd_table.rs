@@ -11,6 +11,7 @@ fn main() {
     let host = sim.add_host("box");
 
     sim.spawn(host, "app", |p| async move {
+        // ANCHOR: main
         let a = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         let b = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         let c = p.socket(AF_INET6, SOCK_DGRAM, 0)?;
@@ -30,6 +31,7 @@ fn main() {
             Err(e) => println!("\nclose({}) -> {e}", a + 10),
             Ok(()) => println!("\nclose({}) unexpectedly succeeded", a + 10),
         }
+        // ANCHOR_END: main
         Ok(())
     });
 

@@ -116,12 +116,14 @@ fn main() {
     let ping_at = sim.now() + ms(100);
     sim.spawn(ctr2, "ping", move |p| async move {
         p.sleep(ping_at - p.now()).await;
+        // ANCHOR: raw_ping
         let fd = p.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)?;
         let request = echo_request(0x4242, 1, b"are you there?");
         p.sendto(fd, &request, 0, "10.0.0.2:0").await?;
         let mut buf = [0u8; 128];
         let (n, from) = p.recvfrom(fd, &mut buf, 0).await?;
         let ihl = usize::from(buf[0] & 0x0f) * 4;
+        // ANCHOR_END: raw_ping
         let icmp = &buf[ihl..n];
         p.log(format!(
             "recvfrom: {n} bytes from {}: a {ihl}-byte IPv4 header (ttl {}, protocol {}), \
@@ -155,6 +157,7 @@ fn main() {
 
     println!("\n== ctr1 asks the kernel for its routes (rtnetlink) ==\n");
     sim.spawn(ctr1, "ip-route", |p| async move {
+        // ANCHOR: rtnetlink
         let fd = p.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)?;
         let request = user::dump_request(netlink::RTM_GETROUTE, AF_INET as u8, 1);
         p.log(format!(
@@ -164,6 +167,7 @@ fn main() {
         ));
         p.sendto(fd, &request, 0, SockAddr::Netlink { pid: 0, groups: 0 })
             .await?;
+        // ANCHOR_END: rtnetlink
         let names = |i: u32| match i {
             1 => Some("lo".to_string()),
             2 => Some("eth0".to_string()),

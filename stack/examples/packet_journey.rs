@@ -17,6 +17,7 @@ fn main() {
         LinkConfig::default(),
     );
 
+    // ANCHOR: receiver
     sim.spawn(bob, "server", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.bind(fd, "0.0.0.0:9000")?;
@@ -34,7 +35,9 @@ fn main() {
         ));
         Ok(())
     });
+    // ANCHOR_END: receiver
 
+    // ANCHOR: sender
     sim.spawn(alice, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.connect(fd, "10.0.0.2:9000").await?; // UDP connect: no packet, just a default peer
@@ -47,6 +50,7 @@ fn main() {
         ));
         Ok(())
     });
+    // ANCHOR_END: sender
 
     let report = sim.run();
     println!();

@@ -11,6 +11,7 @@ fn main() {
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
+    // ANCHOR: main
     for (me, peer) in [(8001, 8002), (8002, 8001)] {
         sim.spawn(host, &format!("peer-{me}"), move |p| async move {
             let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
@@ -23,6 +24,7 @@ fn main() {
             Ok(())
         });
     }
+    // ANCHOR_END: main
 
     let report = sim.run();
     print!("{report}");

@@ -27,6 +27,7 @@ fn main() {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
         p.listen(lfd, 128)?;
+        // ANCHOR: server
         let (fd, _) = p.accept(lfd).await?;
         p.sleep(ms(1)).await; // the whole request has arrived by now
         let mut buf = [0u8; 10];
@@ -35,6 +36,7 @@ fn main() {
             "read() -> {n} of 100 bytes; close() with 90 unread"
         ));
         p.close(fd)?;
+        // ANCHOR_END: server
         println!("\nserver$ nstat | grep -E 'Abort|Rst'");
         for line in p.sh("nstat").lines() {
             if line.contains("Abort") || line.contains("Rst") {
@@ -50,6 +52,7 @@ fn main() {
         p.connect(fd, "10.0.0.2:80").await?;
         let n = p.write(fd, &[b'r'; 100]).await?;
         p.log(format!("write() -> {n}"));
+        // ANCHOR: client
         p.sleep(ms(5)).await;
         let mut buf = [0u8; 100];
         for _ in 0..2 {
@@ -62,6 +65,7 @@ fn main() {
             Ok(n) => p.log(format!("send() -> {n}")),
             Err(e) => p.log(format!("send() -> {e}")),
         }
+        // ANCHOR_END: client
         p.close(fd)?;
         Ok(())
     });

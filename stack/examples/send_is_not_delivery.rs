@@ -43,6 +43,7 @@ fn main() {
         Ok(())
     });
 
+    // ANCHOR: writer
     sim.spawn(writer, "writer", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
@@ -54,6 +55,7 @@ fn main() {
         p.log("close() -> 0; exiting");
         Ok(())
     });
+    // ANCHOR_END: writer
 
     // write() and close() are called at t=1s.
     for (t, what) in [

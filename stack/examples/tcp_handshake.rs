@@ -18,6 +18,7 @@ fn main() {
     );
 
     sim.spawn(server, "server", |p| async move {
+        // ANCHOR: server
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
         p.listen(lfd, 128)?;
@@ -35,10 +36,12 @@ fn main() {
         print!("{}", p.sh("ss -tan"));
         p.close(fd)?;
         p.close(lfd)?;
+        // ANCHOR_END: server
         Ok(())
     });
 
     sim.spawn(client, "client", |p| async move {
+        // ANCHOR: client
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:80").await?; // SYN, SYN-ACK, ACK
         p.log(format!(
@@ -57,6 +60,7 @@ fn main() {
         p.close(fd)?;
         p.sleep(ms(5)).await;
         print!("{}", p.sh("ss -tan"));
+        // ANCHOR_END: client
         Ok(())
     });
 

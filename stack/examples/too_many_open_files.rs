@@ -11,6 +11,7 @@ fn main() {
     let host = sim.add_host("box");
 
     sim.spawn(host, "leaky-server", |p| async move {
+        // ANCHOR: main
         let mut opened = Vec::new();
         loop {
             match p.socket(AF_INET, SOCK_DGRAM, 0) {
@@ -39,6 +40,7 @@ fn main() {
             "after close({}), socket() works again and returns {fd}",
             opened[0]
         );
+        // ANCHOR_END: main
         Ok(())
     });
 

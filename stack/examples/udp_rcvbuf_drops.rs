@@ -21,6 +21,7 @@ fn main() {
     );
 
     sim.spawn(reader, "slow-reader", |p| async move {
+        // ANCHOR: rcvbuf
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 4096)?;
         p.log(format!(
@@ -28,6 +29,7 @@ fn main() {
             p.getsockopt(fd, SOL_SOCKET, SO_RCVBUF)?
         ));
         p.bind(fd, "0.0.0.0:5000")?;
+        // ANCHOR_END: rcvbuf
         p.sleep(ms(2)).await; // busy elsewhere while the burst arrives
         println!("\nWhile the reader was busy (ss -uan):");
         print!("{}", p.sh("ss -uan"));

@@ -43,6 +43,7 @@ fn stream_pair() {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
     sim.spawn(h, "parent", |p| async move {
+        // ANCHOR: stream_pair
         let (a, b) = p.socketpair(AF_UNIX, SOCK_STREAM, 0)?;
         p.log(format!("socketpair() -> {a}, {b}"));
         p.fork("child", move |c| async move {
@@ -67,6 +68,7 @@ fn stream_pair() {
         p.log("wrote 7 + 5 bytes; the child has not read yet:");
         print!("{}", p.sh("ss -xa"));
         p.shutdown(a, SHUT_WR)?;
+        // ANCHOR_END: stream_pair
         Ok(())
     });
     sim.run();
