@@ -75,6 +75,7 @@ const NOT_COPIED: &[&str] = &[
     "solution",
     "wrong",
     "target",
+    ".git",
     ".cargo",
     ".config",
     "rust-toolchain",
