@@ -29,6 +29,12 @@
 //!   (`eventpoll_release`), and `EPOLL_CTL_DEL` on the closed number fails
 //!   with `EBADF`.
 //!
+//! The two lists and the decisions that depend on them (`ep_insert`,
+//! `ep_modify`, `ep_remove`, `ep_poll_callback`, `ep_send_events`) are in
+//! [`crate::eventpoll_lists`], behind a trait the epoll lab implements;
+//! this module keeps what surrounds them: fds, `epoll_ctl`'s checks, the
+//! wait queues, sleeping and the cost counters.
+//!
 //! Simplified: no `ovflist` (nothing runs concurrently with a scan), no
 //! wakeup sources (`EPOLLWAKEUP` is accepted and ignored), no
 //! `max_user_watches` limit, no busy polling.
