@@ -45,6 +45,9 @@ pub(crate) enum FileKind {
     /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
     /// is in [`crate::eventpoll`], keyed by this file.
     Epoll,
+    /// An io_uring instance (`anon_inode:[io_uring]`); its rings are in
+    /// [`crate::io_uring`], keyed by this file.
+    IoUring,
     /// One end of a pipe: the file's `private_data` is the
     /// `struct pipe_inode_info` both ends share.
     Pipe(PipeId),

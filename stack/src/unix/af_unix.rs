@@ -30,6 +30,7 @@ pub(crate) fn type_number(ty: SockType) -> i32 {
         SockType::Stream => SOCK_STREAM,
         SockType::Dgram => SOCK_DGRAM,
         SockType::SeqPacket => SOCK_SEQPACKET,
+        SockType::Raw => SOCK_RAW,
     }
 }
 
@@ -143,6 +144,7 @@ impl World {
                 uid: 0,
                 sock_state: SocketState::Unconnected,
                 tcp: None,
+                netlink: None,
                 unix: Some(Box::new(UnixSock::new(qlen))),
                 error_queue: Default::default(),
                 omem_alloc: 0,
@@ -246,6 +248,7 @@ impl World {
             SockType::Stream => "stream",
             SockType::Dgram => "dgram",
             SockType::SeqPacket => "seqpacket",
+            SockType::Raw => "raw",
         }
     }
 
