@@ -43,7 +43,7 @@ use std::task::Poll;
 
 use crate::errno::Errno;
 use crate::eventpoll_lists::{Callback, EpKey, EventPollFactory, EventPollLists};
-use crate::fs::{File, FileKind, O_RDWR};
+use crate::fs::FileKind;
 use crate::ids::{FileId, HostId, Pid};
 use crate::sim::World;
 use crate::sim::event::Event;
@@ -199,22 +199,7 @@ impl World {
             return Err(Errno::EINVAL);
         }
         let host = self.task(pid).host;
-        let file = self.new_file(File {
-            flags: O_RDWR,
-            count: 1,
-            kind: FileKind::Epoll,
-        });
-        let nofile = self.task(pid).rlimit_nofile;
-        let fd = match self.task_mut(pid).files.alloc(file, nofile) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.files.remove(&file);
-                return Err(e);
-            }
-        };
-        if flags & EPOLL_CLOEXEC != 0 {
-            let _ = self.task_mut(pid).files.set_cloexec(fd, true);
-        }
+        let (fd, file) = self.anon_inode_getfd(pid, FileKind::Epoll, flags & EPOLL_CLOEXEC != 0)?;
         let lists = (self.eventpoll_factory)();
         self.epolls.insert(file, EventPoll::new(host, lists));
         Ok(fd)

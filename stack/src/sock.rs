@@ -136,6 +136,55 @@ pub(crate) enum SocketState {
 }
 
 impl Sock {
+    /// `sk_alloc()` + `sock_init_data()`: a closed, unbound sock with
+    /// nothing queued or charged; each family's create function sets what
+    /// it needs on top (buffers, protocol, its own part).
+    pub(crate) fn new(
+        id: SockId,
+        host: HostId,
+        netns: NetNsId,
+        family: Family,
+        ty: SockType,
+    ) -> Sock {
+        Sock {
+            id,
+            host,
+            netns,
+            family,
+            ty,
+            protocol: 0,
+            state: TCP_CLOSE,
+            rcv_saddr: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            num: 0,
+            daddr: None,
+            user_bound_addr: false,
+            user_bound_port: false,
+            rcvbuf: 0,
+            sndbuf: 0,
+            rcvbuf_locked: false,
+            sndbuf_locked: false,
+            rmem_alloc: 0,
+            wmem_alloc: 0,
+            receive_queue: SkbQueue::default(),
+            drops: 0,
+            err: None,
+            shutdown: 0,
+            reuseaddr: false,
+            reuseport: false,
+            wq: WaitQueue::default(),
+            dead: false,
+            inode: 0,
+            uid: 0,
+            sock_state: SocketState::Unconnected,
+            tcp: None,
+            netlink: None,
+            unix: None,
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: Default::default(),
+        }
+    }
+
     /// The local address as `getsockname()` reports it.
     pub(crate) fn local(&self) -> SocketAddr {
         SocketAddr::new(self.rcv_saddr, self.num)

@@ -16,14 +16,11 @@ use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
 use crate::inet::tcp::TcpSock;
 use crate::sim::World;
-use crate::skbuff::SkbQueue;
-use crate::sock::{
-    Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, SocketState, TCP_CLOSE,
-};
+
+use crate::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::*;
-use crate::wait::WaitQueue;
 
 impl World {
     /// Runs a system call's work on a stream socket with the socket held
@@ -133,13 +130,7 @@ impl World {
         self.socks.insert(
             id,
             Sock {
-                id,
-                host,
-                netns,
-                family,
-                ty: sock_type,
                 protocol: protocol as u16,
-                state: TCP_CLOSE,
                 rcv_saddr: unspecified,
                 // A raw socket's "port" is its protocol (inet_num).
                 num: if sock_type == SockType::Raw && family == Family::Inet {
@@ -147,33 +138,13 @@ impl World {
                 } else {
                     0
                 },
-                daddr: None,
-                user_bound_addr: false,
-                user_bound_port: false,
                 rcvbuf,
                 sndbuf,
-                rcvbuf_locked: false,
-                sndbuf_locked: false,
-                rmem_alloc: 0,
-                wmem_alloc: 0,
-                receive_queue: SkbQueue::default(),
-                drops: 0,
-                err: None,
-                shutdown: 0,
-                reuseaddr: false,
-                reuseport: false,
-                wq: WaitQueue::default(),
-                dead: false,
                 inode,
-                uid: 0,
-                sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
                 netlink: (family == Family::Netlink)
                     .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
-                unix: None,
-                error_queue: Default::default(),
-                omem_alloc: 0,
-                zc: Default::default(),
+                ..Sock::new(id, host, netns, family, sock_type)
             },
         );
         match self.sock_map_fd(pid, id, flags) {

@@ -739,5 +739,9 @@ fn io_uring_echo() {
     assert_eq!(row("io_uring")[0], "2", "{out}");
     // The same bytes cross either way, plus epoll's 12-byte events.
     assert_eq!(row("io_uring")[2], row("epoll")[2], "{out}");
-    assert_eq!(row("epoll")[3].parse::<u64>().unwrap(), 3200 + 50 * 12, "{out}");
+    assert_eq!(
+        row("epoll")[3].parse::<u64>().unwrap(),
+        3200 + 50 * 12,
+        "{out}"
+    );
 }

@@ -9,7 +9,7 @@ use std::task::Poll;
 
 use super::{Cqe, IORING_MAX_ENTRIES, IoRing, Sqe};
 use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_RDWR};
+use crate::fs::FileKind;
 use crate::ids::{FileId, Pid};
 use crate::sim::World;
 use crate::syscalls::{Process, SysResult};
@@ -33,19 +33,7 @@ impl World {
             return Err(Errno::EINVAL);
         }
         let sq_entries = entries.next_power_of_two();
-        let file = self.new_file(File {
-            flags: O_RDWR,
-            count: 1,
-            kind: FileKind::IoUring,
-        });
-        let nofile = self.task(pid).rlimit_nofile;
-        let fd = match self.task_mut(pid).files.alloc(file, nofile) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.files.remove(&file);
-                return Err(e);
-            }
-        };
+        let (fd, file) = self.anon_inode_getfd(pid, FileKind::IoUring, false)?;
         let host = self.task(pid).host;
         self.io_rings.insert(
             file,

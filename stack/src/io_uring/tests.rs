@@ -45,11 +45,24 @@ fn a_receive_is_armed_until_data_arrives_then_completes_with_it() {
         p.bind(u, "127.0.0.1:9000")?;
         let ring = p.io_uring_setup(8)?;
         p.io_uring_push(ring, sqe(IoOp::Recv { fd: u, len: 16 }, 1))?;
-        p.io_uring_push(ring, sqe(IoOp::PollAdd { fd: u, events: POLLIN }, 2))?;
+        p.io_uring_push(
+            ring,
+            sqe(
+                IoOp::PollAdd {
+                    fd: u,
+                    events: POLLIN,
+                },
+                2,
+            ),
+        )?;
         let before = p.process_costs().syscalls;
         // Nothing is there yet: both are armed, and the call sleeps.
         assert_eq!(p.io_uring_enter(ring, 2, 2).await, Ok(2));
-        assert_eq!(p.process_costs().syscalls - before, 1, "one system call for both");
+        assert_eq!(
+            p.process_costs().syscalls - before,
+            1,
+            "one system call for both"
+        );
         let mut got = Vec::new();
         while let Some(c) = p.io_uring_pop(ring)? {
             got.push((c.user_data, c.res, c.data));
@@ -90,7 +103,16 @@ fn accept_and_send_complete_and_errors_come_back_as_negative_errno() {
         assert_eq!(bad.res, -(Errno::EBADF as i32));
         let conn = acc.res;
         assert!(conn > l, "accept gave fd {conn}");
-        p.io_uring_push(ring, sqe(IoOp::Send { fd: conn, data: b"hi".to_vec() }, 3))?;
+        p.io_uring_push(
+            ring,
+            sqe(
+                IoOp::Send {
+                    fd: conn,
+                    data: b"hi".to_vec(),
+                },
+                3,
+            ),
+        )?;
         p.io_uring_enter(ring, 1, 1).await?;
         assert_eq!(p.io_uring_pop(ring)?.map(|c| c.res), Some(2));
         Ok(())
