@@ -4,7 +4,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lab_queues::{DescRing, Errno as LabErrno, RcvQueue, plug_rx_ring, rx_skb, udp_recvmsg};
+use lab_queues::{
+    DescRing, Errno as LabErrno, RcvQueue, plug_rx_ring, rx_segment, rx_skb, tcp_recvmsg,
+    udp_recvmsg,
+};
 use stack::netdev::ring::RxRing;
 use stack::prelude::*;
 use stack::skbuff::SkBuff;
@@ -81,7 +84,199 @@ fn burst(sizes: &[usize], so_rcvbuf: i32, ring: Option<Box<dyn RxRing<SkBuff>>>)
     }
 }
 
+/// The reads a reader makes: (buffer length, MSG_PEEK).
+const READS: [(usize, bool); 14] = [
+    (10, true),
+    (700, false),
+    (3000, true),
+    (1, false),
+    (5000, false),
+    (0, false),
+    (4096, true),
+    (4096, false),
+    (1448, false),
+    (20000, true),
+    (9000, false),
+    (100, false),
+    (100, true),
+    (1, false),
+];
+/// What the writer writes, in these pieces: 20000 bytes.
+const WRITES: [usize; 6] = [1000, 1, 7000, 1448, 3000, 7551];
+
+fn stream() -> Vec<u8> {
+    (0..WRITES.iter().sum::<usize>())
+        .map(|i| (i % 251) as u8)
+        .collect()
+}
+
+/// What each read returned (bytes, or the errno's number) and the bytes.
+type Reads = Vec<(Result<usize, i32>, Vec<u8>)>;
+
+/// The stack's TCP: a writer sends the stream, a reader waits until it is
+/// all there and makes [`READS`] without blocking.
+fn tcp_reads_in_the_stack() -> Reads {
+    let mut sim = Sim::new(3);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let o = out.clone();
+    sim.spawn(b, "reader", move |p| async move {
+        let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(lfd, "0.0.0.0:7000")?;
+        p.listen(lfd, 8)?;
+        let (fd, _) = p.accept(lfd).await?;
+        p.sleep(ms(100)).await;
+        for (len, peek) in READS {
+            let mut buf = vec![0u8; len];
+            let flags = MSG_DONTWAIT | if peek { MSG_PEEK } else { 0 };
+            let r = p.recv(fd, &mut buf, flags).await;
+            let n = *r.as_ref().unwrap_or(&0);
+            o.borrow_mut()
+                .push((r.map_err(|e| e as i32), buf[..n].to_vec()));
+        }
+        Ok(())
+    });
+    sim.spawn(a, "writer", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:7000").await?;
+        let s = stream();
+        let mut at = 0;
+        for len in WRITES {
+            p.write(fd, &s[at..at + len]).await?;
+            at += len;
+        }
+        p.sleep(ms(500)).await;
+        Ok(())
+    });
+    sim.run();
+    out.take()
+}
+
+/// Datagrams the UDP writer sends, and the reads the reader makes:
+/// (buffer length, MSG_PEEK, MSG_TRUNC).
+const DGRAMS: [usize; 7] = [0, 5, 1400, 300, 1, 1472, 64];
+const DGRAM_READS: [(usize, bool, bool); 11] = [
+    (100, false, false),
+    (0, true, true),
+    (3, false, false),
+    (0, true, true),
+    (100, true, false),
+    (100, false, true),
+    (300, false, false),
+    (0, false, false),
+    (1472, false, true),
+    (10, false, true),
+    (64, false, false),
+];
+
+fn datagram(i: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|j| (i * 37 + j) as u8).collect()
+}
+
+/// The stack's UDP: [`DGRAMS`] arrive while the reader sleeps, then it
+/// makes [`DGRAM_READS`] without blocking.
+fn udp_reads_in_the_stack() -> Reads {
+    let mut sim = Sim::new(5);
+    let a = sim.add_host("a");
+    let b = sim.add_host("b");
+    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+    let out = Rc::new(RefCell::new(Vec::new()));
+    let o = out.clone();
+    sim.spawn(b, "reader", move |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.bind(fd, "0.0.0.0:5000")?;
+        p.sleep(ms(10)).await;
+        for (len, peek, trunc) in DGRAM_READS {
+            let mut buf = vec![0u8; len];
+            let flags =
+                MSG_DONTWAIT | if peek { MSG_PEEK } else { 0 } | if trunc { MSG_TRUNC } else { 0 };
+            let r = p.recv(fd, &mut buf, flags).await;
+            let n = (*r.as_ref().unwrap_or(&0)).min(len);
+            o.borrow_mut()
+                .push((r.map_err(|e| e as i32), buf[..n].to_vec()));
+        }
+        Ok(())
+    });
+    sim.spawn(a, "writer", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.sleep(ms(1)).await;
+        for (i, len) in DGRAMS.into_iter().enumerate() {
+            p.sendto(fd, &datagram(i, len), 0, "10.0.0.2:5000").await?;
+        }
+        Ok(())
+    });
+    sim.run();
+    out.take()
+}
+
 lab_receipt::graded! {
+    /// Your udp_recvmsg returns what the stack's UDP returns to the same
+    /// reads of the same datagrams (empty ones, empty buffers, MSG_PEEK,
+    /// MSG_TRUNC), and truncates where it flags truncation.
+    fn your_datagram_reads_as_udp_does() {
+        let theirs = udp_reads_in_the_stack();
+        assert_eq!(theirs.len(), DGRAM_READS.len());
+        let mut q = RcvQueue::new(1 << 20);
+        for (i, len) in DGRAMS.into_iter().enumerate() {
+            q.enqueue(rx_skb(&datagram(i, len))).expect("room");
+        }
+        let sizes: Vec<usize> = DGRAMS.to_vec();
+        let mut next = 0;
+        for (i, (len, peek, trunc)) in DGRAM_READS.into_iter().enumerate() {
+            let mut buf = vec![0u8; len];
+            let flags = if peek { lab_queues::MSG_PEEK } else { 0 }
+                | if trunc { lab_queues::MSG_TRUNC } else { 0 };
+            let r = udp_recvmsg(&mut q, &mut buf, flags);
+            let ret = r.map(|r| r.ret).map_err(|e| e as i32);
+            assert_eq!(ret, theirs[i].0, "read {i} {:?}: return value", DGRAM_READS[i]);
+            let n = ret.unwrap_or(0).min(len);
+            assert!(buf[..n] == theirs[i].1[..], "read {i}: bytes differ");
+            if let Ok(r) = r {
+                let size = sizes.get(next).copied().unwrap_or(0);
+                let cut = if size > len { lab_queues::MSG_TRUNC } else { 0 };
+                assert_eq!(r.msg_flags, cut, "read {i}: msg_flags");
+                if !peek {
+                    next += 1;
+                }
+            }
+        }
+        assert_eq!(theirs.last().map(|r| r.0), Some(Err(Errno::EAGAIN as i32)));
+    }
+
+    /// Your tcp_recvmsg returns what the stack's TCP returns to the same
+    /// reads of the same stream (cut into segments its own way, starting
+    /// just before the sequence numbers wrap).
+    fn your_stream_reads_as_tcp_does() {
+        let theirs = tcp_reads_in_the_stack();
+        assert_eq!(theirs.len(), READS.len());
+        // The scenario reaches the end of what was sent.
+        assert_eq!(theirs.last().map(|r| r.0), Some(Err(Errno::EAGAIN as i32)));
+        for first in [0u32, u32::MAX - 5000] {
+            let s = stream();
+            let mut q = RcvQueue::new(1 << 20);
+            let mut seq = first;
+            for chunk in s.chunks(1448) {
+                q.enqueue(rx_segment(seq, chunk)).expect("room");
+                seq = seq.wrapping_add(chunk.len() as u32);
+            }
+            let mut copied_seq = first;
+            let mut yours: Reads = Vec::new();
+            for (len, peek) in READS {
+                let mut buf = vec![0u8; len];
+                let flags = if peek { lab_queues::MSG_PEEK } else { 0 };
+                let r = tcp_recvmsg(&mut q, &mut copied_seq, &mut buf, flags);
+                let n = *r.as_ref().unwrap_or(&0);
+                yours.push((r.map_err(|e| e as i32), buf[..n.min(len)].to_vec()));
+            }
+            for (i, (y, t)) in yours.iter().zip(&theirs).enumerate() {
+                assert_eq!(y.0, t.0, "read {i} {:?}: return value", READS[i]);
+                assert!(y.1 == t.1, "read {i} {:?}: bytes differ", READS[i]);
+            }
+        }
+    }
+
     /// A small RX ring of yours in the reader's NIC drops exactly the frames
     /// the stack's own ring of that size drops, and the reader gets the same
     /// datagrams.
