@@ -9,8 +9,10 @@
 //! - a sequence diagram of the TCP segments between two hosts, as text for a
 //!   terminal and as SVG for the book.
 //!
-//! Simplified: only frames on links between hosts are logged; loopback
-//! traffic never reaches a wire and is not captured.
+//! Frames between the two ends of a veth pair are logged too, sent and
+//! received at the same instant (`veth_xmit()` has no wire).
+//!
+//! Simplified: loopback traffic never reaches a wire and is not captured.
 
 use crate::ids::{DevId, HostId};
 use crate::pcap::PcapWriter;
@@ -90,11 +92,12 @@ impl Sim {
         self.world.borrow_mut().capture_enabled = on;
     }
 
-    /// The frames a host's interface sent and received, as a pcap file
-    /// (`tcpdump -i DEV -w FILE`). `None` if the host has no such device.
-    pub fn pcap(&self, host: HostId, dev: &str) -> Option<Vec<u8>> {
+    /// The frames an interface sent and received, as a pcap file
+    /// (`tcpdump -i DEV -w FILE`), on a host or inside a namespace (`ip
+    /// netns exec NS tcpdump -i eth0`). `None` if there is no such device.
+    pub fn pcap(&self, at: impl crate::net_namespace::InNetNs, dev: &str) -> Option<Vec<u8>> {
+        let ns = at.netns_id(self);
         let w = self.world.borrow();
-        let ns = w.host(host).init_net;
         let id = w
             .ns(ns)
             .devs

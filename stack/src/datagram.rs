@@ -1,5 +1,6 @@
-//! `datagram_poll()` (`net/core/datagram.c`) and `udp_poll()`
-//! (`net/ipv4/udp.c`): a datagram socket's readiness.
+//! Datagram sockets' common parts (`net/core/datagram.c`).
+//!
+//! Readiness: `datagram_poll()` and `udp_poll()` (`net/ipv4/udp.c`).
 //!
 //! Readable when a datagram is queued, or once `shutdown(SHUT_RD)` was
 //! called (then also `EPOLLRDHUP`); `EPOLLHUP` once both directions are
@@ -11,14 +12,38 @@
 //! Simplified: `udp_poll()`'s check that drops a queued datagram with a bad
 //! checksum before reporting `EPOLLIN` to a blocking caller is left out, so
 //! such a datagram reports readable (the kernel would discard it first).
+//!
+//! Receiving, for the protocols that keep message boundaries and need
+//! nothing of their own on the way out, raw IP and netlink:
+//! `skb_recv_datagram()`, `__skb_wait_for_more_packets()`,
+//! `skb_copy_datagram_msg()`, and `__sock_queue_rcv_skb()`
+//! (`net/core/sock.c`). One call takes one whole `sk_buff`: a buffer too
+//! short for it gets its first bytes and `MSG_TRUNC`, and the rest is
+//! lost; with `MSG_TRUNC` in the flags the call returns the datagram's
+//! real length. `MSG_PEEK` leaves it queued. An empty queue makes the call
+//! sleep on the socket's wait queue, or fail with `EAGAIN` when
+//! non-blocking.
 
-use crate::ids::SockId;
+use std::net::SocketAddr;
+use std::task::Poll;
+
+use crate::errno::Errno;
+use crate::ids::{Pid, SockId};
 use crate::sim::World;
+use crate::skbuff::SkBuff;
 use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN};
+use crate::task::WaitFor;
 use crate::uapi::*;
+use crate::wait::Wakeup;
 
 impl World {
     pub(crate) fn udp_poll(&self, sk: SockId) -> u32 {
+        self.datagram_poll(sk)
+    }
+
+    /// `datagram_poll()`: the readiness of any datagram socket (raw and
+    /// netlink sockets use it as is).
+    pub(crate) fn datagram_poll(&self, sk: SockId) -> u32 {
         let s = self.sk(sk);
         // sk_err set or the error queue not empty.
         let mut mask = self.sock_poll_err(sk);
@@ -43,4 +68,78 @@ impl World {
 /// ours starts at 0, hence the `+ 1`.
 pub(crate) fn sock_writeable(sndbuf: u32, wmem_alloc: u32) -> bool {
     wmem_alloc + 1 < sndbuf >> 1
+}
+
+/// What [`World::skb_recv_datagram`] hands back: bytes copied (or the
+/// datagram's length with `MSG_TRUNC`) and its source.
+pub(crate) struct Received {
+    pub(crate) n: usize,
+    pub(crate) src: Option<SocketAddr>,
+}
+
+impl World {
+    /// `__sock_queue_rcv_skb()`: queue a datagram unless the receive
+    /// buffer is already full (`sk_rmem_alloc >= sk_rcvbuf`: dropped and
+    /// counted in `sk_drops`). Returns whether it was queued.
+    pub(crate) fn sock_queue_rcv_skb(&mut self, sk: SockId, skb: SkBuff) -> bool {
+        let truesize = skb.truesize() as u32;
+        let s = self.sk_mut(sk);
+        if s.rmem_alloc >= s.rcvbuf {
+            s.drops += 1;
+            self.kfree_skb(skb);
+            return false;
+        }
+        s.rmem_alloc += truesize;
+        s.receive_queue.queue_tail(skb);
+        self.sk_wake(sk, Wakeup::DataReady);
+        true
+    }
+
+    /// `skb_recv_datagram()` + `skb_copy_datagram_msg()`: one datagram
+    /// into `buf`, or sleep until there is one.
+    pub(crate) fn skb_recv_datagram(
+        &mut self,
+        pid: Pid,
+        sk: SockId,
+        buf: &mut [u8],
+        flags: i32,
+        nonblock: bool,
+    ) -> Poll<Result<Received, Errno>> {
+        if let Some(e) = self.sock_error(sk) {
+            return Poll::Ready(Err(e));
+        }
+        let peek = flags & MSG_PEEK != 0;
+        let s = self.sk_mut(sk);
+        let taken = if peek {
+            s.receive_queue
+                .peek()
+                .map(|skb| (skb.to_vec(), skb.cb.src, 0))
+        } else {
+            s.receive_queue
+                .dequeue()
+                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize()))
+        };
+        let Some((data, src, truesize)) = taken else {
+            if nonblock {
+                return Poll::Ready(Err(Errno::EAGAIN));
+            }
+            if self.sk(sk).shutdown & RCV_SHUTDOWN != 0 {
+                return Poll::Ready(Ok(Received { n: 0, src: None }));
+            }
+            self.sleep_on(pid, sk, WaitFor::Datagram);
+            return Poll::Pending;
+        };
+        let s = self.sk_mut(sk);
+        s.rmem_alloc = s.rmem_alloc.saturating_sub(truesize as u32);
+        let copied = data.len().min(buf.len());
+        buf[..copied].copy_from_slice(&data[..copied]);
+        let host = self.sk(sk).host;
+        self.costs(host).copied_to_user += copied as u64;
+        let n = if flags & MSG_TRUNC != 0 {
+            data.len()
+        } else {
+            copied
+        };
+        Poll::Ready(Ok(Received { n, src }))
+    }
 }

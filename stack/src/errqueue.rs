@@ -145,6 +145,8 @@ impl World {
         // Only inet sockets come here: AF_UNIX reads its data even with
         // MSG_ERRQUEUE.
         let (cmsg_level, cmsg_type) = match self.sk(sk).family {
+            // A netlink socket never has an entry to get this far.
+            Family::Inet | Family::Netlink => (SOL_IP, IP_RECVERR),
             Family::Inet6 => (SOL_IPV6, IPV6_RECVERR),
             _ => (SOL_IP, IP_RECVERR),
         };

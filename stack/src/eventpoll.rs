@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::task::Poll;
 
 use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_RDWR};
+use crate::fs::FileKind;
 use crate::ids::{FileId, HostId, Pid};
 use crate::sim::World;
 use crate::sim::event::Event;
@@ -125,22 +125,7 @@ impl World {
             return Err(Errno::EINVAL);
         }
         let host = self.task(pid).host;
-        let file = self.new_file(File {
-            flags: O_RDWR,
-            count: 1,
-            kind: FileKind::Epoll,
-        });
-        let nofile = self.task(pid).rlimit_nofile;
-        let fd = match self.task_mut(pid).files.alloc(file, nofile) {
-            Ok(fd) => fd,
-            Err(e) => {
-                self.files.remove(&file);
-                return Err(e);
-            }
-        };
-        if flags & EPOLL_CLOEXEC != 0 {
-            let _ = self.task_mut(pid).files.set_cloexec(fd, true);
-        }
+        let (fd, file) = self.anon_inode_getfd(pid, FileKind::Epoll, flags & EPOLL_CLOEXEC != 0)?;
         self.epolls.insert(file, EventPoll::new(host));
         Ok(fd)
     }

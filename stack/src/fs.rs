@@ -45,6 +45,9 @@ pub(crate) enum FileKind {
     /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
     /// is in [`crate::eventpoll`], keyed by this file.
     Epoll,
+    /// An io_uring instance (`anon_inode:[io_uring]`); its rings are in
+    /// [`crate::io_uring`], keyed by this file.
+    IoUring,
     /// One end of a pipe: the file's `private_data` is the
     /// `struct pipe_inode_info` both ends share.
     Pipe(PipeId),
@@ -204,6 +207,34 @@ impl FdTable {
 }
 
 impl crate::sim::World {
+    /// `anon_inode_getfd()` (`fs/anon_inodes.c`): a new file of `kind` on
+    /// the lowest free fd, or `EMFILE` with nothing left behind.
+    pub(crate) fn anon_inode_getfd(
+        &mut self,
+        pid: crate::ids::Pid,
+        kind: FileKind,
+        cloexec: bool,
+    ) -> Result<(i32, FileId), Errno> {
+        let file = self.new_file(File {
+            flags: O_RDWR,
+            count: 1,
+            kind,
+        });
+        let nofile = self.task(pid).rlimit_nofile;
+        match self.task_mut(pid).files.alloc(file, nofile) {
+            Ok(fd) => {
+                if cloexec {
+                    let _ = self.task_mut(pid).files.set_cloexec(fd, true);
+                }
+                Ok((fd, file))
+            }
+            Err(e) => {
+                self.files.remove(&file);
+                Err(e)
+            }
+        }
+    }
+
     /// `dup(fd)`: a second fd, the lowest free, for the same open file
     /// description (`f_count` + 1); `FD_CLOEXEC` is not copied.
     pub(crate) fn sys_dup(&mut self, pid: crate::ids::Pid, fd: i32) -> Result<i32, Errno> {

@@ -51,8 +51,11 @@ pub mod fs_syscalls;
 pub mod host;
 pub mod ids;
 pub mod inet;
+pub mod io_uring;
+pub mod iproute2;
 pub mod net_namespace;
 pub mod netdev;
+pub mod netlink;
 pub mod pagecache;
 pub mod pcap;
 pub mod pipe;
@@ -89,7 +92,8 @@ pub mod prelude {
     pub use crate::eventpoll::{
         EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
     };
-    pub use crate::ids::{HostId, Pid};
+    pub use crate::ids::{HostId, NetNsId, Pid};
+    pub use crate::net_namespace::InNetNs;
     pub use crate::netdev::link::LinkConfig;
     pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};

@@ -1,16 +1,47 @@
-//! A network namespace, `struct net` (`include/net/net_namespace.h`): its
-//! own devices (at least `lo`), addresses, routes, neighbour table, socket
-//! tables, sysctls and SNMP counters. Every host starts with one, `init_net`;
-//! containers (a later chapter) get more.
+//! A network namespace, `struct net` (`include/net/net_namespace.h`,
+//! `net/core/net_namespace.c`): its own devices (at least `lo`), addresses,
+//! routes, neighbour table, socket tables, sysctls and SNMP counters. Every
+//! host starts with one, `init_net`; `ip netns add NAME` makes more
+//! (`copy_net_ns()` → `setup_net()`), which is what a container runtime does
+//! for each container.
+//!
+//! A fresh namespace is empty but for a loopback device that is **down**
+//! and has no address: `loopback_net_init()` registers `lo`, and only
+//! bringing it up (`ip link set lo up`) adds 127.0.0.1/8 and ::1
+//! (`inetdev_event(NETDEV_UP)`, `addrconf_notify()`). Until then a socket in
+//! the namespace cannot reach 127.0.0.1 (`ENETUNREACH`). The simulation keeps
+//! that rule: [`Sim::add_netns`] gives a namespace whose `lo` is down, and
+//! the program brings it up with [`Sim::link_set_up`] or `sim.ip(ns, "link
+//! set lo up")`, as a container runtime does.
+//!
+//! Its sysctls are those of a fresh `struct net`: most are the kernel's
+//! compiled-in defaults (`tcp_sk_init()`, `inet_init_net()`,
+//! `netns_core_init()`), whatever `init_net` was tuned to; `tcp_rmem` and
+//! `tcp_wmem` are copied from `init_net` when the namespace is made
+//! (`tcp_sk_init()`). `net.core.{r,w}mem_{default,max}` are global: a child
+//! namespace shows `init_net`'s values read-only (writing them is `EACCES`,
+//! as this machine's 6.18 kernel does), and the `net.core.netdev_*` and
+//! `dev_weight` tunables exist only in `init_net` (`ENOENT` elsewhere).
+//!
+//! Sockets belong to the namespace of the process that created them: the
+//! UDP, TCP, raw and netlink tables are per namespace, so the same port can
+//! be bound in two namespaces and a socket never sees another namespace's
+//! `127.0.0.1`.
+//!
+//! Simplified: a namespace cannot be deleted; devices cannot move between
+//! namespaces after creation (a veth end is created directly in its
+//! namespace, as `ip link add ... peer ... netns NAME` does).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::ids::{DevId, HostId};
+use crate::errno::Errno;
+use crate::ids::{DevId, HostId, NetNsId};
 use crate::inet::neighbour::NeighTable;
 use crate::inet::route::Fib;
 use crate::inet::udp::UdpTable;
 use crate::sim::time::Nanos;
+use crate::sim::{Sim, World};
 use crate::snmp::MibTable;
 use crate::sysctl::Sysctls;
 
@@ -18,6 +49,9 @@ use crate::sysctl::Sysctls;
 #[derive(Debug)]
 pub(crate) struct NetNs {
     pub(crate) host: HostId,
+    /// The name `ip netns add` gave it (a file in `/var/run/netns`);
+    /// `None` for `init_net`.
+    pub(crate) name: Option<String>,
     pub(crate) devs: Vec<DevId>,
     pub(crate) lo: DevId,
     pub(crate) sysctl: Sysctls,
@@ -26,6 +60,13 @@ pub(crate) struct NetNs {
     pub(crate) neigh: NeighTable,
     pub(crate) udp: UdpTable,
     pub(crate) tcp: crate::inet::tcp::TcpTable,
+    /// Raw IPv4 sockets (`raw_v4_hashinfo`), in creation order.
+    pub(crate) raw: Vec<crate::ids::SockId>,
+    /// Netlink sockets by port id (`nl_table[NETLINK_ROUTE]`).
+    pub(crate) netlink: BTreeMap<u32, crate::ids::SockId>,
+    /// The ids this namespace has given other namespaces (`netns_ids`,
+    /// `peernet2id_alloc()`), which `IFLA_LINK_NETNSID` reports.
+    pub(crate) nsids: BTreeMap<NetNsId, i32>,
     /// Bound abstract `AF_UNIX` names (`net->unx.table`).
     pub(crate) unix: crate::unix::UnixTable,
     /// The IPv4 identification counter for outgoing datagrams.
@@ -35,4 +76,226 @@ pub(crate) struct NetNs {
     pub(crate) icmp_peers: BTreeMap<IpAddr, (Nanos, Nanos)>,
     /// IPv4 datagrams being reassembled (`netns_frags`).
     pub(crate) reasm: BTreeMap<crate::inet::ip_input::ReasmKey, crate::inet::ip_input::ReasmQueue>,
+}
+
+impl NetNs {
+    /// An empty namespace (no devices yet) on `host`.
+    pub(crate) fn new(host: HostId, name: Option<String>, sysctl: Sysctls) -> NetNs {
+        NetNs {
+            host,
+            name,
+            devs: Vec::new(),
+            lo: DevId(0),
+            sysctl,
+            mib: Default::default(),
+            fib: Default::default(),
+            neigh: Default::default(),
+            udp: Default::default(),
+            tcp: Default::default(),
+            raw: Vec::new(),
+            netlink: BTreeMap::new(),
+            nsids: BTreeMap::new(),
+            unix: Default::default(),
+            ip_id: 0,
+            icmp_peers: Default::default(),
+            reasm: Default::default(),
+        }
+    }
+}
+
+/// What the simulation's API accepts where a network namespace is meant:
+/// a host (its initial namespace, `init_net`) or a namespace made with
+/// [`Sim::add_netns`].
+pub trait InNetNs: Copy {
+    /// The namespace this names.
+    fn netns_id(self, sim: &Sim) -> NetNsId;
+}
+
+impl InNetNs for HostId {
+    fn netns_id(self, sim: &Sim) -> NetNsId {
+        sim.world.borrow().host(self).init_net
+    }
+}
+
+impl InNetNs for NetNsId {
+    fn netns_id(self, _sim: &Sim) -> NetNsId {
+        self
+    }
+}
+
+impl World {
+    /// `copy_net_ns()` → `setup_net()`: a new namespace on `host` with a
+    /// down, address-less `lo`. `EEXIST` if the host already has a
+    /// namespace of that name (the file in `/var/run/netns` exists).
+    pub(crate) fn copy_net_ns(&mut self, host: HostId, name: &str) -> Result<NetNsId, Errno> {
+        if name.is_empty() || name.contains('/') {
+            return Err(Errno::EINVAL);
+        }
+        if self.netns_by_name(host, name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let init = self.host(host).init_net;
+        let sysctl = self.ns(init).sysctl.for_new_netns();
+        let id = NetNsId(self.netns.len() as u32);
+        self.netns
+            .push(NetNs::new(host, Some(name.to_string()), sysctl));
+        let lo = self.new_loopback(host, id);
+        let d = self.dev_mut(lo);
+        d.up = false;
+        d.activated = false;
+        Ok(id)
+    }
+
+    /// The namespace `ip netns` knows by this name on `host`.
+    pub(crate) fn netns_by_name(&self, host: HostId, name: &str) -> Option<NetNsId> {
+        (0..self.netns.len() as u32)
+            .map(NetNsId)
+            .find(|&n| self.ns(n).host == host && self.ns(n).name.as_deref() == Some(name))
+    }
+
+    /// `peernet2id_alloc()`: the id `ns` knows `peer` by, allocated on
+    /// first use (the lowest free number, from 0).
+    pub(crate) fn peernet2id_alloc(&mut self, ns: NetNsId, peer: NetNsId) -> i32 {
+        if let Some(&id) = self.ns(ns).nsids.get(&peer) {
+            return id;
+        }
+        let ids = &mut self.ns_mut(ns).nsids;
+        let id = (0..).find(|i| !ids.values().any(|v| v == i)).unwrap_or(0);
+        ids.insert(peer, id);
+        id
+    }
+
+    /// `__dev_get_by_name()`: `ENODEV` if the namespace has no such device.
+    pub(crate) fn dev_get_by_name(&self, ns: NetNsId, name: &str) -> Result<DevId, Errno> {
+        self.ns(ns)
+            .devs
+            .iter()
+            .copied()
+            .find(|&d| self.dev(d).name == name)
+            .ok_or(Errno::ENODEV)
+    }
+
+    /// `sysctl -n NAME` in a namespace: `ENOENT` for a tunable the
+    /// namespace does not have.
+    pub(crate) fn sysctl_get(&self, ns: NetNsId, name: &str) -> Result<String, Errno> {
+        if !self.is_init_net(ns) && crate::sysctl::INIT_NET_ONLY.contains(&name) {
+            return Err(Errno::ENOENT);
+        }
+        self.ns(ns).sysctl.get(name)
+    }
+
+    /// `sysctl -w NAME=VALUE` in a namespace. A global tunable written in
+    /// `init_net` changes what every namespace of the host sees; written
+    /// elsewhere it is `EACCES` (its `/proc/sys` file is read-only there).
+    pub(crate) fn sysctl_set(&mut self, ns: NetNsId, name: &str, value: &str) -> Result<(), Errno> {
+        let init = self.is_init_net(ns);
+        if !init && crate::sysctl::INIT_NET_ONLY.contains(&name) {
+            return Err(Errno::ENOENT);
+        }
+        if !crate::sysctl::GLOBAL.contains(&name) {
+            return self.ns_mut(ns).sysctl.set(name, value);
+        }
+        if !init {
+            return Err(Errno::EACCES);
+        }
+        self.ns_mut(ns).sysctl.set(name, value)?;
+        let host = self.ns(ns).host;
+        let global = self.ns(ns).sysctl.clone();
+        for n in &mut self.netns {
+            if n.host == host {
+                n.sysctl.copy_global_from(&global);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this is its host's initial namespace.
+    pub(crate) fn is_init_net(&self, ns: NetNsId) -> bool {
+        self.host(self.ns(ns).host).init_net == ns
+    }
+
+    /// The namespace's name as `ip` prints it after `link-netns`.
+    pub(crate) fn netns_name(&self, ns: NetNsId) -> Option<&str> {
+        self.ns(ns).name.as_deref()
+    }
+}
+
+impl Sim {
+    /// `ip netns add NAME` on `host`: a new, empty network namespace whose
+    /// only device is a loopback that is down and has no address (bring it
+    /// up with [`Sim::link_set_up`]). `EEXIST` if the name is taken.
+    pub fn add_netns(&mut self, host: HostId, name: &str) -> Result<NetNsId, Errno> {
+        self.world.borrow_mut().copy_net_ns(host, name)
+    }
+
+    /// The namespace called `name` on `host`, if there is one.
+    pub fn netns(&self, host: HostId, name: &str) -> Option<NetNsId> {
+        self.world.borrow().netns_by_name(host, name)
+    }
+
+    /// A host's initial namespace, `init_net`.
+    pub fn init_net(&self, host: HostId) -> NetNsId {
+        self.world.borrow().host(host).init_net
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    /// A fresh namespace's `lo` is down and has no address; bringing it up
+    /// adds 127.0.0.1/8 and ::1, as `inetdev_event()` and
+    /// `addrconf_notify()` do.
+    #[test]
+    fn a_new_namespace_has_only_a_down_loopback() {
+        let mut sim = Sim::new(1);
+        let h = sim.add_host("h");
+        let ns = sim.add_netns(h, "ctr1").unwrap();
+        assert_eq!(sim.add_netns(h, "ctr1"), Err(Errno::EEXIST));
+        assert_eq!(
+            sim.sh(ns, "ip addr"),
+            "1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN group default qlen 1000\n    \
+             link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+        );
+        sim.link_set_up(ns, "lo").unwrap();
+        let up = sim.sh(ns, "ip addr");
+        assert!(up.contains("<LOOPBACK,UP,LOWER_UP>"), "{up}");
+        assert!(up.contains("inet 127.0.0.1/8 scope host lo"), "{up}");
+        assert!(up.contains("inet6 ::1/128 scope host "), "{up}");
+        assert_eq!(sim.netns(h, "ctr1"), Some(ns));
+        assert_ne!(sim.init_net(h), ns);
+    }
+
+    /// Tunables of a new namespace: defaults, not init_net's values, except
+    /// the ones the kernel copies; the global ones are absent.
+    #[test]
+    fn a_new_namespace_gets_default_sysctls() {
+        let mut sim = Sim::new(1);
+        let h = sim.add_host("h");
+        sim.sysctl(h, "net.core.somaxconn", "128").unwrap();
+        sim.sysctl(h, "net.ipv4.tcp_rmem", "4096 65536 1000000")
+            .unwrap();
+        sim.sysctl(h, "net.core.rmem_max", "1000000").unwrap();
+        let ns = sim.add_netns(h, "ctr1").unwrap();
+        assert_eq!(sim.sysctl_get(ns, "net.core.somaxconn").unwrap(), "4096");
+        assert_eq!(
+            sim.sysctl_get(ns, "net.ipv4.tcp_rmem").unwrap(),
+            "4096\t65536\t1000000"
+        );
+        assert_eq!(sim.sysctl_get(ns, "net.core.rmem_max").unwrap(), "1000000");
+        assert_eq!(
+            sim.sysctl(ns, "net.core.rmem_max", "5000"),
+            Err(Errno::EACCES)
+        );
+        sim.sysctl(h, "net.core.rmem_max", "2000000").unwrap();
+        assert_eq!(sim.sysctl_get(ns, "net.core.rmem_max").unwrap(), "2000000");
+        assert_eq!(
+            sim.sysctl_get(ns, "net.core.netdev_max_backlog"),
+            Err(Errno::ENOENT)
+        );
+        assert_eq!(
+            sim.sysctl(ns, "net.core.netdev_max_backlog", "10"),
+            Err(Errno::ENOENT)
+        );
+    }
 }

@@ -404,6 +404,20 @@ impl World {
         self.wake_up(WaitObj::Pipe(id, PipeWq::Wr), Wakeup::WriteSpace);
     }
 
+    /// The pipe behind `fd`, opened for writing or reading as asked:
+    /// `EINVAL` if it is no pipe, `EBADF` if it is the other end.
+    fn pipe_end(&self, pid: Pid, fd: i32, write: bool) -> Result<(FileId, PipeId), Errno> {
+        let (file, id) = match self.pipe_fd(pid, fd)? {
+            (file, Some(id)) => (file, id),
+            _ => return Err(Errno::EINVAL),
+        };
+        let f = &self.files[&file];
+        if (write && !f.writable()) || (!write && !f.readable()) {
+            return Err(Errno::EBADF);
+        }
+        Ok((file, id))
+    }
+
     /// `pipe_read()`: copies what the pipe holds, up to `buf.len()`; 0 once
     /// it is empty with no writer left; otherwise `EAGAIN` or sleep.
     pub(crate) fn pipe_read(
@@ -413,14 +427,10 @@ impl World {
         buf: &mut [u8],
         st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        let (file, id) = match self.pipe_fd(pid, fd) {
-            Ok((file, Some(id))) => (file, id),
-            Ok(_) => return Poll::Ready(Err(Errno::EINVAL)),
+        let (file, id) = match self.pipe_end(pid, fd, false) {
+            Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if !self.files[&file].readable() {
-            return Poll::Ready(Err(Errno::EBADF));
-        }
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -468,14 +478,10 @@ impl World {
         buf: &[u8],
         st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
-        let (file, id) = match self.pipe_fd(pid, fd) {
-            Ok((file, Some(id))) => (file, id),
-            Ok(_) => return Poll::Ready(Err(Errno::EINVAL)),
+        let (file, id) = match self.pipe_end(pid, fd, true) {
+            Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        if !self.files[&file].writable() {
-            return Poll::Ready(Err(Errno::EBADF));
-        }
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }

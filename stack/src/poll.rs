@@ -38,6 +38,7 @@ impl World {
             FileKind::Tty => EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM,
             FileKind::Socket(s) => self.sock_poll(s.sk),
             FileKind::Epoll => self.ep_eventpoll_poll(file),
+            FileKind::IoUring => self.io_uring_poll(file),
             FileKind::Pipe(_) => self.pipe_poll(file),
             // No ->poll: DEFAULT_POLLMASK, a regular file never blocks.
             FileKind::Regular(_) => EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM,
@@ -52,14 +53,15 @@ impl World {
             FileKind::Tty => None,
             FileKind::Socket(s) => Some(WaitObj::Sock(s.sk)),
             FileKind::Epoll => Some(WaitObj::EpollPoll(file)),
+            FileKind::IoUring => Some(WaitObj::IoUring(file)),
             FileKind::Pipe(_) => self.pipe_wait_obj(file),
             FileKind::Regular(_) => None,
         }
     }
 
     /// `sock_poll()` → the protocol's `->poll`: `tcp_poll` for stream
-    /// sockets, `udp_poll` (`datagram_poll`) for datagram ones, `unix_poll`
-    /// and `unix_dgram_poll` for `AF_UNIX`.
+    /// sockets, `udp_poll` for UDP ones, `datagram_poll` for raw and
+    /// netlink sockets, `unix_poll` and `unix_dgram_poll` for `AF_UNIX`.
     pub(crate) fn sock_poll(&self, sk: SockId) -> u32 {
         let Some(s) = self.socks.get(&sk) else {
             return 0;
@@ -67,6 +69,7 @@ impl World {
         match (s.family, s.ty) {
             (Family::Inet | Family::Inet6, SockType::Stream) => self.tcp_poll(sk),
             (Family::Inet | Family::Inet6, SockType::Dgram) => self.udp_poll(sk),
+            (Family::Netlink, _) | (_, SockType::Raw) => self.datagram_poll(sk),
             (Family::Unix, SockType::Stream) => self.unix_poll(sk),
             (Family::Unix, _) => self.unix_dgram_poll(sk),
             (_, SockType::SeqPacket) => 0,

@@ -105,8 +105,9 @@ impl World {
                 st_mode: S_IFCHR | 0o620,
                 st_size: 0,
             },
-            // The anonymous inode every epoll file shares: no file type.
-            FileKind::Epoll => Stat {
+            // The anonymous inode every epoll and io_uring file shares: no
+            // file type.
+            FileKind::Epoll | FileKind::IoUring => Stat {
                 st_ino: 1,
                 st_mode: 0o600,
                 st_size: 0,

@@ -43,6 +43,8 @@ pub enum Family {
     Inet,
     /// `AF_INET6` (treated as `IPV6_V6ONLY`).
     Inet6,
+    /// `AF_NETLINK`: a socket talking to the kernel itself.
+    Netlink,
     /// `AF_UNIX` (`crate::unix`): no addresses or ports of the inet kind;
     /// its part of the sock is [`Sock::unix`].
     Unix,
@@ -55,6 +57,8 @@ pub enum SockType {
     Dgram,
     /// `SOCK_STREAM`.
     Stream,
+    /// `SOCK_RAW` (and a netlink socket, `SOCK_RAW` or `SOCK_DGRAM`).
+    Raw,
     /// `SOCK_SEQPACKET` (`AF_UNIX` only here): connected, with message
     /// boundaries.
     SeqPacket,
@@ -68,7 +72,8 @@ pub(crate) struct Sock {
     pub(crate) netns: NetNsId,
     pub(crate) family: Family,
     pub(crate) ty: SockType,
-    pub(crate) protocol: u8,
+    /// `sk_protocol` (a raw socket's may be above 255).
+    pub(crate) protocol: u16,
     /// `sk_state`: `TCP_CLOSE` or `TCP_ESTABLISHED` for UDP.
     pub(crate) state: u8,
     /// `inet_rcv_saddr`: the bound local address (unspecified = any).
@@ -109,6 +114,8 @@ pub(crate) struct Sock {
     pub(crate) sock_state: SocketState,
     /// The TCP part (`struct tcp_sock`), for stream sockets.
     pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
+    /// The netlink part (`struct netlink_sock`), for netlink sockets.
+    pub(crate) netlink: Option<Box<crate::netlink::af_netlink::NetlinkSock>>,
     /// The `AF_UNIX` part (`struct unix_sock`), for unix sockets.
     pub(crate) unix: Option<Box<crate::unix::UnixSock>>,
     /// `sk_error_queue`: what `recvmsg(MSG_ERRQUEUE)` reads.
@@ -129,6 +136,55 @@ pub(crate) enum SocketState {
 }
 
 impl Sock {
+    /// `sk_alloc()` + `sock_init_data()`: a closed, unbound sock with
+    /// nothing queued or charged; each family's create function sets what
+    /// it needs on top (buffers, protocol, its own part).
+    pub(crate) fn new(
+        id: SockId,
+        host: HostId,
+        netns: NetNsId,
+        family: Family,
+        ty: SockType,
+    ) -> Sock {
+        Sock {
+            id,
+            host,
+            netns,
+            family,
+            ty,
+            protocol: 0,
+            state: TCP_CLOSE,
+            rcv_saddr: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            num: 0,
+            daddr: None,
+            user_bound_addr: false,
+            user_bound_port: false,
+            rcvbuf: 0,
+            sndbuf: 0,
+            rcvbuf_locked: false,
+            sndbuf_locked: false,
+            rmem_alloc: 0,
+            wmem_alloc: 0,
+            receive_queue: SkbQueue::default(),
+            drops: 0,
+            err: None,
+            shutdown: 0,
+            reuseaddr: false,
+            reuseport: false,
+            wq: WaitQueue::default(),
+            dead: false,
+            inode: 0,
+            uid: 0,
+            sock_state: SocketState::Unconnected,
+            tcp: None,
+            netlink: None,
+            unix: None,
+            error_queue: Default::default(),
+            omem_alloc: 0,
+            zc: Default::default(),
+        }
+    }
+
     /// The local address as `getsockname()` reports it.
     pub(crate) fn local(&self) -> SocketAddr {
         SocketAddr::new(self.rcv_saddr, self.num)

@@ -16,14 +16,11 @@ use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
 use crate::ids::{FileId, Pid, SockId};
 use crate::inet::tcp::TcpSock;
 use crate::sim::World;
-use crate::skbuff::SkbQueue;
-use crate::sock::{
-    Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType, SocketState, TCP_CLOSE,
-};
+
+use crate::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::*;
-use crate::wait::WaitQueue;
 
 impl World {
     /// Runs a system call's work on a stream socket with the socket held
@@ -100,15 +97,18 @@ impl World {
         let family = match domain {
             AF_INET => Family::Inet,
             AF_INET6 => Family::Inet6,
+            AF_NETLINK => Family::Netlink,
             // Other families arrive with later chapters.
             _ => return Err(Errno::EAFNOSUPPORT),
         };
-        // inet_create(): find the protocol switch entry for the type.
-        let sock_type = match (base, protocol) {
-            (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SockType::Dgram,
-            (SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
-            (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
-            (SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
+        let sock_type = match (family, base, protocol) {
+            (Family::Netlink, _, _) => self.netlink_check_create(base, protocol)?,
+            // inet_create(): find the protocol switch entry for the type.
+            (_, SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SockType::Dgram,
+            (_, SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (_, SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
+            (_, SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (Family::Inet, SOCK_RAW, _) => crate::inet::raw::raw_check_create(protocol)?,
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
         let host = self.task(pid).host;
@@ -116,7 +116,9 @@ impl World {
         let sysctl = &self.ns(netns).sysctl;
         let (rcvbuf, sndbuf, protocol) = match sock_type {
             SockType::Dgram => (sysctl.rmem_default, sysctl.wmem_default, IPPROTO_UDP),
-            _ => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
+            SockType::Stream => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
+            SockType::Raw => (sysctl.rmem_default, sysctl.wmem_default, protocol),
+            SockType::SeqPacket => (sysctl.tcp_rmem.1, sysctl.tcp_wmem.1, IPPROTO_TCP),
         };
         let inode = self.next_inode(host);
         let id = SockId(self.next_sock);
@@ -128,49 +130,34 @@ impl World {
         self.socks.insert(
             id,
             Sock {
-                id,
-                host,
-                netns,
-                family,
-                ty: sock_type,
-                protocol: protocol as u8,
-                state: TCP_CLOSE,
+                protocol: protocol as u16,
                 rcv_saddr: unspecified,
-                num: 0,
-                daddr: None,
-                user_bound_addr: false,
-                user_bound_port: false,
+                // A raw socket's "port" is its protocol (inet_num).
+                num: if sock_type == SockType::Raw && family == Family::Inet {
+                    protocol as u16
+                } else {
+                    0
+                },
                 rcvbuf,
                 sndbuf,
-                rcvbuf_locked: false,
-                sndbuf_locked: false,
-                rmem_alloc: 0,
-                wmem_alloc: 0,
-                receive_queue: SkbQueue::default(),
-                drops: 0,
-                err: None,
-                shutdown: 0,
-                reuseaddr: false,
-                reuseport: false,
-                wq: WaitQueue::default(),
-                dead: false,
                 inode,
-                uid: 0,
-                sock_state: SocketState::Unconnected,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
-                unix: None,
-                error_queue: Default::default(),
-                omem_alloc: 0,
-                zc: Default::default(),
+                netlink: (family == Family::Netlink)
+                    .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
+                ..Sock::new(id, host, netns, family, sock_type)
             },
         );
         match self.sock_map_fd(pid, id, flags) {
             Ok(fd) => {
-                let proto = if sock_type == SockType::Stream {
-                    "TCP"
-                } else {
-                    "UDP"
+                let proto = match (family, sock_type) {
+                    (_, SockType::Stream) => "TCP",
+                    (_, SockType::Dgram) => "UDP",
+                    (Family::Netlink, _) => "NETLINK_ROUTE",
+                    _ => "raw",
                 };
+                if sock_type == SockType::Raw && family == Family::Inet {
+                    self.ns_mut(netns).raw.push(id);
+                }
                 self.trace(host, Layer::Sock, |_w| {
                     format!("sock_create: struct socket + struct sock ({proto}), inode {inode}; fd {fd} -> struct file")
                 });
@@ -239,6 +226,18 @@ impl World {
         fd: i32,
         flags: i32,
     ) -> Poll<Result<(i32, SockAddr), Errno>> {
+        self.do_accept(pid, fd, flags, false)
+    }
+
+    /// `do_accept()`; `dontwait` makes it non-blocking whatever the file's
+    /// flags (`IO_URING_F_NONBLOCK`, for io_uring's first attempt).
+    pub(crate) fn do_accept(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        flags: i32,
+        dontwait: bool,
+    ) -> Poll<Result<(i32, SockAddr), Errno>> {
         let (file, sk) = match self.sockfd_lookup(pid, fd) {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
@@ -254,7 +253,7 @@ impl World {
         if self.task(pid).files.len() as u32 >= nofile {
             return Poll::Ready(Err(Errno::EMFILE));
         }
-        let nonblock = self.nonblocking(file, 0);
+        let nonblock = dontwait || self.nonblocking(file, 0);
         let accepted = if unix {
             self.unix_accept(pid, sk, nonblock)
         } else {
@@ -303,6 +302,9 @@ impl World {
         if let FileKind::Epoll = f.kind {
             self.ep_free(file);
         }
+        if let FileKind::IoUring = f.kind {
+            self.io_ring_release(file);
+        }
         if let FileKind::Pipe(p) = f.kind {
             self.pipe_release(p, &f);
             return;
@@ -319,6 +321,11 @@ impl World {
                 });
                 self.with_sock(s.sk, |w| w.tcp_close(s.sk));
                 return;
+            }
+            match (self.sk(s.sk).family, self.sk(s.sk).ty) {
+                (Family::Netlink, _) => return self.netlink_release(s.sk),
+                (_, SockType::Raw) => return self.raw_close(s.sk),
+                _ => {}
             }
             let port = self.sk(s.sk).num;
             self.udp_unhash(s.sk);
@@ -347,7 +354,17 @@ impl World {
             return self.unix_describe_wait(sk, waits);
         }
         match waits {
-            WaitFor::Datagram => format!("a datagram on UDP {} (receive queue empty)", s.local()),
+            WaitFor::Datagram => match (s.family, s.ty) {
+                (Family::Netlink, _) => format!(
+                    "a netlink message on port id {} (receive queue empty)",
+                    s.netlink.as_deref().map_or(0, |n| n.portid)
+                ),
+                (_, SockType::Raw) => format!(
+                    "a datagram on a raw socket of protocol {} (receive queue empty)",
+                    s.protocol
+                ),
+                _ => format!("a datagram on UDP {} (receive queue empty)", s.local()),
+            },
             WaitFor::SendSpace => match s.tcp.as_deref() {
                 Some(tp) => format!(
                     "send buffer space (sk_wmem_queued {} >= sk_sndbuf {}) on TCP {} -> {}",
@@ -389,6 +406,11 @@ impl World {
         if self.is_unix(sk) {
             return self.unix_bind(sk, addr);
         }
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_bind(pid, sk, addr),
+            (_, SockType::Raw) => return self.raw_bind(sk, addr),
+            _ => {}
+        }
         self.inet_bind(sk, addr)
     }
 
@@ -414,7 +436,11 @@ impl World {
         if self.sk(sk).ty == SockType::Stream {
             return self.with_sock(sk, |w| w.tcp_connect(pid, sk, addr, nonblock, first));
         }
-        Poll::Ready(self.ip4_datagram_connect(sk, addr))
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => Poll::Ready(self.netlink_connect(pid, sk, addr)),
+            (_, SockType::Raw) => Poll::Ready(self.raw_connect(sk, addr)),
+            _ => Poll::Ready(self.ip4_datagram_connect(sk, addr)),
+        }
     }
 
     /// `sendto(fd, buf, len, flags, addr)`; `send`/`write` pass no address.
@@ -444,6 +470,11 @@ impl World {
             // TCP ignores the address of a sendto() on a connected socket.
             return self.with_sock(sk, |w| w.tcp_sendmsg(pid, sk, buf, flags, copied, nonblock));
         }
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_sendmsg(pid, sk, buf, addr),
+            (_, SockType::Raw) => return self.raw_sendmsg(pid, sk, buf, addr, nonblock),
+            _ => {}
+        }
         self.udp_sendmsg(pid, sk, buf, flags, addr, nonblock)
     }
 
@@ -461,7 +492,7 @@ impl World {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(buf.len())),
             // An epoll instance has no write (or read) file operation.
-            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Epoll | FileKind::IoUring) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_write(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_write(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self.sys_sendto(pid, fd, buf, 0, None, &mut st.done),
@@ -502,6 +533,11 @@ impl World {
                 .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
                 .map(|r| r.map(|n| (n, None)));
         }
+        match (self.sk(sk).family, self.sk(sk).ty) {
+            (Family::Netlink, _) => return self.netlink_recvmsg(pid, sk, buf, flags, nonblock),
+            (_, SockType::Raw) => return self.raw_recvmsg(pid, sk, buf, flags, nonblock),
+            _ => {}
+        }
         self.udp_recvmsg(pid, sk, buf, flags, nonblock)
     }
 
@@ -518,7 +554,7 @@ impl World {
         match self.file_of(pid, fd).map(|f| &f.kind) {
             Err(e) => Poll::Ready(Err(e)),
             Ok(FileKind::Tty) => Poll::Ready(Ok(0)),
-            Ok(FileKind::Epoll) => Poll::Ready(Err(Errno::EINVAL)),
+            Ok(FileKind::Epoll | FileKind::IoUring) => Poll::Ready(Err(Errno::EINVAL)),
             Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self
@@ -539,6 +575,10 @@ impl World {
             }
             return self.with_sock(sk, |w| w.tcp_shutdown(sk, (how + 1) as u8));
         }
+        if self.sk(sk).family == Family::Netlink {
+            // netlink_ops.shutdown is sock_no_shutdown.
+            return Err(Errno::EOPNOTSUPP);
+        }
         self.inet_shutdown(sk, how)
     }
 
@@ -547,6 +587,12 @@ impl World {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         if self.is_unix(sk) {
             return self.unix_getname(sk, false).map(SockAddr::Unix);
+        }
+        if let Some(nl) = self.sk(sk).netlink.as_deref() {
+            return Ok(SockAddr::Netlink {
+                pid: nl.portid,
+                groups: 0,
+            });
         }
         Ok(SockAddr::Inet(self.sk(sk).local()))
     }
@@ -558,6 +604,14 @@ impl World {
             return self.unix_getname(sk, true).map(SockAddr::Unix);
         }
         let s = self.sk(sk);
+        if let Some(nl) = s.netlink.as_deref() {
+            // netlink_getname(peer): the default destination, the kernel
+            // (port id 0) unless connect() chose another.
+            return Ok(SockAddr::Netlink {
+                pid: nl.dst_portid,
+                groups: 0,
+            });
+        }
         // inet_getname(): a TCP socket that is closed or still in SYN_SENT
         // has no peer yet.
         if s.ty == SockType::Stream
@@ -674,11 +728,15 @@ impl World {
             SO_REUSEPORT => s.reuseport as i32,
             SO_RCVBUF => s.rcvbuf as i32,
             SO_SNDBUF => s.sndbuf as i32,
-            SO_TYPE => crate::unix::type_number(s.ty),
+            SO_TYPE => match s.netlink.as_deref() {
+                Some(nl) => nl.sock_type,
+                None => crate::unix::type_number(s.ty),
+            },
             SO_PROTOCOL => s.protocol as i32,
             SO_DOMAIN => match s.family {
                 Family::Inet => AF_INET,
                 Family::Inet6 => AF_INET6,
+                Family::Netlink => AF_NETLINK,
                 Family::Unix => AF_UNIX,
             },
             SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),

@@ -292,7 +292,7 @@ impl World {
             }
             // copy_splice_read() of the terminal: end of file, as read() is.
             FileKind::Tty => Poll::Ready(Ok(0)),
-            FileKind::Socket(_) | FileKind::Pipe(_) | FileKind::Epoll => {
+            FileKind::Socket(_) | FileKind::Pipe(_) | FileKind::Epoll | FileKind::IoUring => {
                 Poll::Ready(Err(Errno::EINVAL))
             }
         }
@@ -413,7 +413,9 @@ impl World {
                     }
                 }
                 FileKind::Tty => Ok(bvec.iter().map(PageFrag::len).sum()),
-                FileKind::Socket(_) | FileKind::Pipe(_) | FileKind::Epoll => Err(Errno::EINVAL),
+                FileKind::Socket(_) | FileKind::Pipe(_) | FileKind::Epoll | FileKind::IoUring => {
+                    Err(Errno::EINVAL)
+                }
             };
             match moved {
                 Ok(n) if n > 0 => self.splice_consumed(ring, ipipe, n, st),

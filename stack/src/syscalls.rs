@@ -369,6 +369,7 @@ impl Process {
             let target = match &f.kind {
                 FileKind::Tty => "/dev/pts/0".to_string(),
                 FileKind::Epoll => "anon_inode:[eventpoll]".to_string(),
+                FileKind::IoUring => "anon_inode:[io_uring]".to_string(),
                 FileKind::Socket(s) => match w.socks.get(&s.sk) {
                     Some(sk) => format!("socket:[{}]", sk.inode),
                     None => "socket:[?]".to_string(),

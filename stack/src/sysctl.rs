@@ -136,6 +136,53 @@ pub const NAMES: &[&str] = &[
     "net.unix.max_dgram_qlen",
 ];
 
+/// Tunables that are global to the kernel and appear only in `init_net`'s
+/// `/proc/sys/net/core` (`net_core_table`, not `netns_core_table`).
+pub const INIT_NET_ONLY: &[&str] = &[
+    "net.core.netdev_max_backlog",
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.dev_weight",
+];
+
+/// Tunables that are global but visible, read-only, in every namespace
+/// (`netns_core_table`'s `{r,w}mem_{default,max}` entries point at the
+/// global values; `sysctl_core_net_init()` clears their write bits in a
+/// child namespace).
+pub const GLOBAL: &[&str] = &[
+    "net.core.rmem_default",
+    "net.core.rmem_max",
+    "net.core.wmem_default",
+    "net.core.wmem_max",
+];
+
+impl Sysctls {
+    /// The tunables of a namespace made now, given `init_net`'s (`self`):
+    /// the kernel's defaults, with `tcp_rmem`/`tcp_wmem` copied from
+    /// `init_net` (`tcp_sk_init()`) and the global values shared.
+    pub(crate) fn for_new_netns(&self) -> Sysctls {
+        let mut s = Sysctls {
+            tcp_rmem: self.tcp_rmem,
+            tcp_wmem: self.tcp_wmem,
+            ..Sysctls::default()
+        };
+        s.copy_global_from(self);
+        s
+    }
+
+    /// Takes the global tunables' values from `init_net`'s.
+    pub(crate) fn copy_global_from(&mut self, init: &Sysctls) {
+        self.rmem_default = init.rmem_default;
+        self.rmem_max = init.rmem_max;
+        self.wmem_default = init.wmem_default;
+        self.wmem_max = init.wmem_max;
+        self.netdev_max_backlog = init.netdev_max_backlog;
+        self.netdev_budget = init.netdev_budget;
+        self.netdev_budget_usecs = init.netdev_budget_usecs;
+        self.dev_weight = init.dev_weight;
+    }
+}
+
 impl Sysctls {
     /// Reads a tunable as `sysctl -n NAME` prints it (the port range as
     /// two numbers separated by a tab). Unknown names give `ENOENT`, as

@@ -9,7 +9,7 @@ use crate::errno::Errno;
 use crate::host::{Costs, Host};
 use crate::ids::{DevId, HostId, LinkId, NetNsId, Pid};
 use crate::inet::route::{Route, in_prefix};
-use crate::net_namespace::NetNs;
+use crate::net_namespace::InNetNs;
 use crate::netdev::link::{Link, LinkConfig};
 use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
 use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
@@ -24,7 +24,7 @@ pub const DEFAULT_TXQUEUELEN: usize = 1000;
 pub const LOOPBACK_MTU: u32 = 65536;
 
 /// Parses `"10.0.0.1/24"` into an address and prefix length.
-fn parse_cidr(s: &str) -> Result<(IpAddr, u8), Errno> {
+pub(crate) fn parse_cidr(s: &str) -> Result<(IpAddr, u8), Errno> {
     let (a, p) = s.split_once('/').ok_or(Errno::EINVAL)?;
     let addr: IpAddr = a.parse().map_err(|_| Errno::EINVAL)?;
     let prefix: u8 = p.parse().map_err(|_| Errno::EINVAL)?;
@@ -36,7 +36,7 @@ fn parse_cidr(s: &str) -> Result<(IpAddr, u8), Errno> {
 }
 
 /// The network address of `addr/prefix`.
-fn network_of(addr: IpAddr, prefix: u8) -> IpAddr {
+pub(crate) fn network_of(addr: IpAddr, prefix: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
             let mask = if prefix == 0 {
@@ -58,7 +58,11 @@ fn network_of(addr: IpAddr, prefix: u8) -> IpAddr {
 }
 
 impl World {
-    fn new_dev(
+    /// `register_netdevice()`: a new device in `netns`, with the next
+    /// ifindex of that namespace (`dev_index_reserve()`). Ethernet-like
+    /// devices get a locally administered MAC numbered by device, and NICs a
+    /// FIFO qdisc; loopback, veth and bridge devices are `noqueue`.
+    pub(crate) fn new_dev(
         &mut self,
         host: HostId,
         netns: NetNsId,
@@ -68,14 +72,12 @@ impl World {
     ) -> DevId {
         let id = DevId(self.devs.len() as u32);
         let ifindex = self.ns(netns).devs.len() as u32 + 1;
+        let n = id.0 + 1;
+        let ether = MacAddr([0x02, 0, 0, 0, (n >> 8) as u8, n as u8]);
         let (mac, qdisc) = match kind {
             DevKind::Loopback => (MacAddr::ZERO, None),
-            DevKind::Nic(_) => {
-                // Locally administered addresses, numbered by device.
-                let n = id.0 + 1;
-                let mac = MacAddr([0x02, 0, 0, 0, (n >> 8) as u8, n as u8]);
-                (mac, Some(Qdisc::new(DEFAULT_TXQUEUELEN)))
-            }
+            DevKind::Nic(_) => (ether, Some(Qdisc::new(DEFAULT_TXQUEUELEN))),
+            _ => (ether, None),
         };
         self.devs.push(NetDevice {
             name,
@@ -85,43 +87,89 @@ impl World {
             mtu,
             mac,
             up: true,
+            activated: true,
             addrs: Vec::new(),
             stats: DevStats::default(),
             qdisc,
+            master: None,
             kind,
         });
         self.ns_mut(netns).devs.push(id);
         id
     }
 
+    /// `loopback_net_init()`: a namespace's `lo`.
+    pub(crate) fn new_loopback(&mut self, host: HostId, netns: NetNsId) -> DevId {
+        let lo = self.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
+        self.ns_mut(netns).lo = lo;
+        lo
+    }
+
     /// `ip addr add ADDR/PREFIX dev DEV`, with the connected route the
-    /// kernel adds for it.
+    /// kernel adds for it if the device is up (`fib_add_ifaddr()`).
     pub(crate) fn addr_add(&mut self, dev: DevId, addr: IpAddr, prefix: u8) -> Result<(), Errno> {
-        let ns = self.dev(dev).netns;
         if self.dev(dev).addrs.iter().any(|a| a.addr == addr) {
             return Err(Errno::EEXIST);
         }
         self.dev_mut(dev).addrs.push(IfAddr { addr, prefix });
-        if !self.dev(dev).is_loopback() {
-            let net = network_of(addr, prefix);
-            let exists = self
-                .ns(ns)
-                .fib
-                .routes
-                .iter()
-                .any(|r| r.dst == net && r.prefix == prefix);
-            if !exists {
-                self.ns_mut(ns).fib.add(Route {
-                    dst: net,
-                    prefix,
-                    dev,
-                    via: None,
-                    src: Some(addr),
-                    kernel: true,
-                })?;
-            }
+        if self.dev(dev).up {
+            self.fib_add_prefix_route(dev, addr, prefix);
         }
         Ok(())
+    }
+
+    /// `ip route add DST via GW`: the gateway must be on a connected
+    /// subnet (`ENETUNREACH` otherwise).
+    pub(crate) fn route_add_via(&mut self, ns: NetNsId, dst: &str, via: &str) -> Result<(), Errno> {
+        let (net, prefix) = if dst == "default" {
+            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
+        } else {
+            parse_cidr(dst)?
+        };
+        let gw: IpAddr = via.parse().map_err(|_| Errno::EINVAL)?;
+        let dev = self
+            .ns(ns)
+            .fib
+            .routes
+            .iter()
+            .find(|r| r.via.is_none() && in_prefix(gw, r.dst, r.prefix))
+            .map(|r| r.dev)
+            .ok_or(Errno::ENETUNREACH)?;
+        self.ns_mut(ns).fib.add(Route {
+            dst: network_of(net, prefix),
+            prefix,
+            dev,
+            via: Some(gw),
+            src: None,
+            kernel: false,
+        })
+    }
+
+    /// The connected route of an address: `NET/PREFIX dev DEV proto kernel
+    /// scope link src ADDR`. A loopback device's prefixes are local
+    /// instead, and need no route in the main table.
+    pub(crate) fn fib_add_prefix_route(&mut self, dev: DevId, addr: IpAddr, prefix: u8) {
+        if self.dev(dev).is_loopback() {
+            return;
+        }
+        let ns = self.dev(dev).netns;
+        let net = network_of(addr, prefix);
+        let exists = self
+            .ns(ns)
+            .fib
+            .routes
+            .iter()
+            .any(|r| r.dst == net && r.prefix == prefix);
+        if !exists {
+            let _ = self.ns_mut(ns).fib.add(Route {
+                dst: net,
+                prefix,
+                dev,
+                via: None,
+                src: Some(addr),
+                kernel: true,
+            });
+        }
     }
 }
 
@@ -131,21 +179,11 @@ impl Sim {
         let mut w = self.world.borrow_mut();
         let host = HostId(w.hosts.len() as u32);
         let netns = NetNsId(w.netns.len() as u32);
-        w.netns.push(NetNs {
+        w.netns.push(crate::net_namespace::NetNs::new(
             host,
-            devs: Vec::new(),
-            lo: DevId(0),
-            sysctl: Default::default(),
-            mib: Default::default(),
-            fib: Default::default(),
-            neigh: Default::default(),
-            udp: Default::default(),
-            tcp: Default::default(),
-            unix: Default::default(),
-            ip_id: 0,
-            icmp_peers: Default::default(),
-            reasm: Default::default(),
-        });
+            None,
+            Default::default(),
+        ));
         w.hosts.push(Host {
             name: name.to_string(),
             init_net: netns,
@@ -156,8 +194,7 @@ impl Sim {
             unix_fs: Default::default(),
             ramfs: Default::default(),
         });
-        let lo = w.new_dev(host, netns, "lo".into(), LOOPBACK_MTU, DevKind::Loopback);
-        w.ns_mut(netns).lo = lo;
+        let lo = w.new_loopback(host, netns);
         w.addr_add(lo, IpAddr::V4(Ipv4Addr::LOCALHOST), 8)
             .expect("fresh device");
         w.addr_add(lo, IpAddr::V6(Ipv6Addr::LOCALHOST), 128)
@@ -211,59 +248,52 @@ impl Sim {
         link
     }
 
-    /// `ip route add DST/PREFIX via GW`: the gateway must be on a connected
-    /// subnet (`ENETUNREACH` otherwise), as the kernel requires.
-    pub fn add_route(&mut self, host: HostId, dst: &str, via: &str) -> Result<(), Errno> {
-        let (net, prefix) = if dst == "default" {
-            (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)
-        } else {
-            parse_cidr(dst)?
-        };
-        let gw: IpAddr = via.parse().map_err(|_| Errno::EINVAL)?;
+    /// `ip route add DST/PREFIX via GW` in a host's initial namespace or in
+    /// another namespace: the gateway must be on a connected subnet
+    /// (`ENETUNREACH` otherwise), as the kernel requires.
+    pub fn add_route(&mut self, at: impl InNetNs, dst: &str, via: &str) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
+        self.world.borrow_mut().route_add_via(ns, dst, via)
+    }
+
+    /// `ip addr add ADDR/PREFIX dev DEV` in a host's initial namespace or
+    /// in a namespace: `ENODEV` without such a device, `EINVAL` for a
+    /// malformed address, `EEXIST` if the device already has it.
+    pub fn addr_add(&mut self, at: impl InNetNs, dev: &str, cidr: &str) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
+        let (addr, prefix) = parse_cidr(cidr)?;
         let mut w = self.world.borrow_mut();
-        let ns = w.host(host).init_net;
-        let dev = w
-            .ns(ns)
-            .fib
-            .routes
-            .iter()
-            .find(|r| r.via.is_none() && in_prefix(gw, r.dst, r.prefix))
-            .map(|r| r.dev)
-            .ok_or(Errno::ENETUNREACH)?;
-        w.ns_mut(ns).fib.add(Route {
-            dst: network_of(net, prefix),
-            prefix,
-            dev,
-            via: Some(gw),
-            src: None,
-            kernel: false,
-        })
+        let d = w.dev_get_by_name(ns, dev)?;
+        w.addr_add(d, addr, prefix)
     }
 
-    /// `sysctl -w NAME=VALUE` on a host.
-    pub fn sysctl(&mut self, host: HostId, name: &str, value: &str) -> Result<(), Errno> {
-        let mut w = self.world.borrow_mut();
-        let ns = w.host(host).init_net;
-        w.ns_mut(ns).sysctl.set(name, value)
+    /// `sysctl -w NAME=VALUE` on a host (its initial namespace) or in a
+    /// namespace; see [`crate::net_namespace`] for which tunables a child
+    /// namespace has.
+    pub fn sysctl(&mut self, at: impl InNetNs, name: &str, value: &str) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
+        self.world.borrow_mut().sysctl_set(ns, name, value)
     }
 
-    /// `sysctl -n NAME` on a host.
-    pub fn sysctl_get(&self, host: HostId, name: &str) -> Result<String, Errno> {
-        let w = self.world.borrow();
-        w.ns(w.host(host).init_net).sysctl.get(name)
+    /// `sysctl -n NAME` on a host or in a namespace.
+    pub fn sysctl_get(&self, at: impl InNetNs, name: &str) -> Result<String, Errno> {
+        let ns = at.netns_id(self);
+        self.world.borrow().sysctl_get(ns, name)
     }
 
-    /// Starts a process on `host`. `body` gets the process's kernel
-    /// interface and returns `Ok(())` or the errno it gave up with.
-    pub fn spawn<F, Fut>(&mut self, host: HostId, comm: &str, body: F) -> Pid
+    /// Starts a process on a host (in its initial namespace) or inside a
+    /// namespace (as `ip netns exec NAME` does). `body` gets the process's
+    /// kernel interface and returns `Ok(())` or the errno it gave up with.
+    pub fn spawn<F, Fut>(&mut self, at: impl InNetNs, comm: &str, body: F) -> Pid
     where
         F: FnOnce(Process) -> Fut,
         Fut: Future<Output = Result<(), Errno>> + 'static,
     {
+        let netns = at.netns_id(self);
         let pid = {
             let mut w = self.world.borrow_mut();
             let pid = Pid(w.tasks.len() as u32);
-            let netns = w.host(host).init_net;
+            let host = w.ns(netns).host;
             w.tasks.push(Task::new(pid, comm, host, netns));
             w.open_stdio(pid);
             w.runqueue.push_back(pid);
@@ -280,9 +310,14 @@ impl Sim {
     /// Delivers raw bytes to a host's device as if they had just arrived
     /// on its wire (a frame from a broken or hostile peer). `ENODEV` if the
     /// host has no device of that name, `EINVAL` if it is not a NIC.
-    pub fn inject_frame(&mut self, host: HostId, dev: &str, frame: Vec<u8>) -> Result<(), Errno> {
+    pub fn inject_frame(
+        &mut self,
+        at: impl InNetNs,
+        dev: &str,
+        frame: Vec<u8>,
+    ) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
         let mut w = self.world.borrow_mut();
-        let ns = w.host(host).init_net;
         let id = w
             .ns(ns)
             .devs
@@ -302,9 +337,9 @@ impl Sim {
     }
 
     /// A device's interface counters (`ip -s link`).
-    pub fn dev_stats(&self, host: HostId, dev: &str) -> Option<DevStats> {
+    pub fn dev_stats(&self, at: impl InNetNs, dev: &str) -> Option<DevStats> {
+        let ns = at.netns_id(self);
         let w = self.world.borrow();
-        let ns = w.host(host).init_net;
         w.ns(ns)
             .devs
             .iter()
@@ -317,11 +352,13 @@ impl Sim {
         self.world.borrow().host(host).costs
     }
 
-    /// Runs a tool on a host as a shell would (`ss -uan`, `nstat -az`,
-    /// `cat /proc/net/udp`, `ip -s link`, …); see [`crate::views`].
-    pub fn sh(&self, host: HostId, cmd: &str) -> String {
+    /// Runs a tool on a host, or inside a namespace, as a shell would (`ss
+    /// -uan`, `nstat -az`, `cat /proc/net/udp`, `ip -s link`, `ip -n NAME
+    /// addr`, `ip netns exec NAME ss -tan`, …); see [`crate::views`].
+    pub fn sh(&self, at: impl InNetNs, cmd: &str) -> String {
+        let ns = at.netns_id(self);
         let w = self.world.borrow();
-        crate::views::run_tool(&w, w.host(host).init_net, cmd)
+        crate::views::run_tool(&w, ns, cmd)
     }
 
     /// The trace of the run so far, as text.
@@ -350,9 +387,10 @@ impl Sim {
     }
 
     /// The value of one SNMP counter in a host's namespace.
-    pub fn counter(&self, host: HostId, m: crate::snmp::Mib) -> u64 {
+    pub fn counter(&self, at: impl InNetNs, m: crate::snmp::Mib) -> u64 {
+        let ns = at.netns_id(self);
         let w = self.world.borrow();
-        w.ns(w.host(host).init_net).mib.get(m)
+        w.ns(ns).mib.get(m)
     }
 }
 

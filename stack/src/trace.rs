@@ -35,6 +35,10 @@ pub enum Layer {
     Neigh,
     /// The device layer: qdisc, `dev_queue_xmit`, `netif_receive_skb`.
     Dev,
+    /// The software bridge (`net/bridge/`): learning, forwarding, flooding.
+    Bridge,
+    /// Netlink (`net/netlink/af_netlink.c`, `net/core/rtnetlink.c`).
+    Netlink,
     /// The driver and the NIC: descriptor rings, DMA.
     Nic,
     /// The wire between two NICs.
@@ -63,6 +67,8 @@ impl Layer {
             Layer::Ip => "ip",
             Layer::Neigh => "neigh",
             Layer::Dev => "dev",
+            Layer::Bridge => "bridge",
+            Layer::Netlink => "netlink",
             Layer::Nic => "nic",
             Layer::Link => "link",
             Layer::Irq => "irq",

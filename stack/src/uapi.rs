@@ -43,10 +43,19 @@ pub const SOCK_MAX: i32 = 11;
 
 /// `IPPROTO_IP` (0: the default protocol for the type).
 pub const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_ICMP`.
+pub const IPPROTO_ICMP: i32 = 1;
 /// `IPPROTO_TCP`.
 pub const IPPROTO_TCP: i32 = 6;
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: i32 = 17;
+/// `IPPROTO_RAW`: a raw socket that supplies whole IP headers and
+/// receives nothing.
+pub const IPPROTO_RAW: i32 = 255;
+/// `IPPROTO_MAX`: protocol numbers at or above this are invalid.
+pub const IPPROTO_MAX: i32 = 263;
+/// `NETLINK_ROUTE`: the routing and link family of netlink (rtnetlink).
+pub const NETLINK_ROUTE: i32 = 0;
 
 /// `TCP_NODELAY` (level `IPPROTO_TCP`).
 pub const TCP_NODELAY: i32 = 1;
@@ -108,6 +117,14 @@ pub enum SockAddr {
     Inet(SocketAddr),
     /// `AF_UNSPEC`: for `connect()`, "dissolve the association".
     Unspec,
+    /// `struct sockaddr_nl`: a netlink port id (0 is the kernel) and a
+    /// bitmask of multicast groups.
+    Netlink {
+        /// `nl_pid`.
+        pid: u32,
+        /// `nl_groups`.
+        groups: u32,
+    },
     /// `struct sockaddr_un`.
     Unix(UnixAddr),
 }
@@ -117,7 +134,7 @@ impl SockAddr {
     pub fn inet(&self) -> Option<SocketAddr> {
         match self {
             SockAddr::Inet(a) => Some(*a),
-            SockAddr::Unspec | SockAddr::Unix(_) => None,
+            SockAddr::Unspec | SockAddr::Netlink { .. } | SockAddr::Unix(_) => None,
         }
     }
 
@@ -127,6 +144,7 @@ impl SockAddr {
             SockAddr::Inet(SocketAddr::V4(_)) => AF_INET,
             SockAddr::Inet(SocketAddr::V6(_)) => AF_INET6,
             SockAddr::Unspec => AF_UNSPEC,
+            SockAddr::Netlink { .. } => AF_NETLINK,
             SockAddr::Unix(_) => AF_UNIX,
         }
     }
@@ -140,6 +158,8 @@ impl SockAddr {
             SockAddr::Inet(SocketAddr::V4(_)) | SockAddr::Unspec => 16,
             SockAddr::Inet(SocketAddr::V6(_)) => 28,
             SockAddr::Unix(a) => a.addrlen(),
+            // sizeof(struct sockaddr_nl)
+            SockAddr::Netlink { .. } => 12,
         }
     }
 
@@ -157,6 +177,12 @@ impl fmt::Display for SockAddr {
         match self {
             SockAddr::Inet(a) => write!(f, "{a}"),
             SockAddr::Unspec => write!(f, "AF_UNSPEC"),
+            SockAddr::Netlink { pid, groups } => {
+                write!(
+                    f,
+                    "{{nl_family=AF_NETLINK, nl_pid={pid}, nl_groups={groups:08x}}}"
+                )
+            }
             SockAddr::Unix(a) => write!(f, "{a}"),
         }
     }

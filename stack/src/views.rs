@@ -1,9 +1,12 @@
 //! The simulation seen through the real tools: this module fills the row
 //! types of [`crate::tools`] from the kernel state and runs a small shell
 //! of commands, so a program (or the book) can print exactly what `ss
-//! -uan`, `ss -xa`, `netstat -an`, `nstat -az`, `ip -s link`, `ip neigh`,
-//! `ip route`, `sysctl` and `cat /proc/net/{udp,udp6,unix,snmp,softnet_stat}`
-//! would show on the simulated host.
+//! -uan`, `ss -xa`, `netstat -an`, `nstat -az`, `ip link`, `ip -s link`,
+//! `ip addr`, `ip neigh`, `ip route`, `sysctl` and `cat
+//! /proc/net/{udp,udp6,raw,unix,snmp,softnet_stat}` would show on the
+//! simulated host, in any of its network namespaces (`ip -n NAME ...`, `ip
+//! netns exec NAME CMD`), and the bridge's own entries of `bridge fdb show
+//! br BR`.
 //!
 //! Where the kernel reads a value the simulation does not have, the doc of
 //! the row filler says what stands in for it (the kernel pointer prints as
@@ -16,8 +19,8 @@ use crate::sim::World;
 use crate::snmp::Mib;
 use crate::sock::Family;
 use crate::tools::{
-    self, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow, SoftnetRow,
-    SsOpts,
+    self, AddrRow, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow,
+    SoftnetRow, SsOpts,
 };
 
 /// `UDP_HTABLE_SIZE` as this machine's kernel sized it at boot
@@ -64,8 +67,48 @@ impl World {
             })
             .collect();
         rows.sort_by_key(|r| (r.bucket, r.inode));
+        rows.extend(self.raw_rows(ns));
         rows.extend(self.tcp_rows(ns));
         rows
+    }
+
+    /// Raw sockets as `raw_seq_show()` walks them: chain by chain
+    /// (`raw_hashfunc()` of the protocol), newest first within a chain.
+    fn raw_rows(&self, ns: NetNsId) -> Vec<InetSockRow> {
+        let mut rows: Vec<(u32, usize, InetSockRow)> = self
+            .ns(ns)
+            .raw
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| {
+                let s = self.sk(id);
+                let bucket = crate::inet::raw::raw_hashfunc(s.num);
+                let remote = s.daddr.unwrap_or_else(|| {
+                    std::net::SocketAddr::new(
+                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        0,
+                    )
+                });
+                let row = InetSockRow {
+                    proto: L4Proto::Raw,
+                    state: s.state,
+                    local: s.local(),
+                    remote,
+                    tx_queue: s.wmem_alloc,
+                    rx_queue: s.rmem_alloc,
+                    uid: s.uid,
+                    inode: s.inode,
+                    refcnt: 2,
+                    drops: s.drops,
+                    bucket,
+                    process: self.owner_of(s.id),
+                    ..InetSockRow::default()
+                };
+                (bucket, usize::MAX - i, row)
+            })
+            .collect();
+        rows.sort_by_key(|(b, order, _)| (*b, *order));
+        rows.into_iter().map(|(_, _, r)| r).collect()
     }
 
     /// TCP sockets as `tcp4_seq_show()` walks them: listeners first, then
@@ -185,36 +228,63 @@ impl World {
         }]
     }
 
-    fn ifstats_rows(&self, ns: NetNsId) -> Vec<IfStatsRow> {
+    /// Each device of the namespace as `rtnl_fill_ifinfo()` describes it
+    /// and `print_linkinfo()` shows it: a veth end is named `NAME@PEER`
+    /// (or `NAME@ifN` when the peer is in another namespace, followed by
+    /// `link-netns NAME` or `link-netnsid N`), and gets `M-DOWN` while a
+    /// peer in the same namespace is down.
+    pub(crate) fn ifstats_rows(&self, ns: NetNsId) -> Vec<IfStatsRow> {
+        use crate::netdev::operstate::*;
         self.ns(ns)
             .devs
             .iter()
             .map(|&d| {
                 let dev = self.dev(d);
-                let lo = matches!(dev.kind, DevKind::Loopback);
-                let mut flags = if lo {
-                    vec!["LOOPBACK"]
-                } else {
-                    vec!["BROADCAST", "MULTICAST"]
-                };
-                if dev.up {
-                    flags.extend(["UP", "LOWER_UP"]);
+                let lo = dev.is_loopback();
+                let f = self.dev_flags(d);
+                let mut flags = Vec::new();
+                if f & IFF_UP != 0 && f & IFF_RUNNING == 0 {
+                    flags.push("NO-CARRIER");
+                }
+                for (bit, name) in [
+                    (IFF_LOOPBACK, "LOOPBACK"),
+                    (IFF_BROADCAST, "BROADCAST"),
+                    (IFF_MULTICAST, "MULTICAST"),
+                    (IFF_UP, "UP"),
+                    (IFF_LOWER_UP, "LOWER_UP"),
+                ] {
+                    if f & bit != 0 {
+                        flags.push(name);
+                    }
+                }
+                let mut name = dev.name.clone();
+                let mut link_netns = None;
+                if let DevKind::Veth { peer } = dev.kind {
+                    let p = self.dev(peer);
+                    if p.netns == ns {
+                        name = format!("{name}@{}", p.name);
+                        if !p.up {
+                            flags.push("M-DOWN");
+                        }
+                    } else {
+                        name = format!("{name}@if{}", p.ifindex);
+                        link_netns = Some(match self.netns_name(p.netns) {
+                            Some(n) => format!("link-netns {n}"),
+                            None => format!(
+                                "link-netnsid {}",
+                                self.ns(ns).nsids.get(&p.netns).copied().unwrap_or(-1)
+                            ),
+                        });
+                    }
                 }
                 let s = dev.stats;
                 IfStatsRow {
                     ifindex: dev.ifindex,
-                    name: dev.name.clone(),
+                    name,
                     flags,
                     mtu: dev.mtu,
-                    qdisc: if lo { "noqueue" } else { "pfifo_fast" }.into(),
-                    state: if lo {
-                        "UNKNOWN"
-                    } else if dev.up {
-                        "UP"
-                    } else {
-                        "DOWN"
-                    }
-                    .into(),
+                    qdisc: self.qdisc_name(d).into(),
+                    state: self.operstate(d).name().into(),
                     qlen: 1000,
                     link_type: if lo { "loopback" } else { "ether" }.into(),
                     mac: dev.mac.to_string(),
@@ -223,6 +293,8 @@ impl World {
                     } else {
                         "ff:ff:ff:ff:ff:ff".into()
                     },
+                    master: dev.master.map(|m| self.dev(m).name.clone()),
+                    link_netns,
                     rx_bytes: s.rx_bytes,
                     rx_packets: s.rx_packets,
                     rx_errors: s.rx_errors,
@@ -236,6 +308,27 @@ impl World {
                 }
             })
             .collect()
+    }
+
+    /// Every address of the namespace (`inet_dump_ifaddr()`,
+    /// `inet6_dump_addr()`): device by device, in the order they were
+    /// added.
+    pub(crate) fn addr_rows(&self, ns: NetNsId) -> Vec<AddrRow> {
+        let mut rows = Vec::new();
+        for &d in &self.ns(ns).devs {
+            let dev = self.dev(d);
+            for a in &dev.addrs {
+                rows.push(AddrRow {
+                    ifindex: dev.ifindex,
+                    addr: a.addr,
+                    prefix: a.prefix,
+                    brd: None,
+                    scope: addr_scope(a.addr).into(),
+                    label: a.addr.is_ipv4().then(|| dev.name.clone()),
+                });
+            }
+        }
+        rows
     }
 
     fn neigh_rows(&self, ns: NetNsId) -> Vec<NeighRow> {
@@ -253,23 +346,34 @@ impl World {
             .collect()
     }
 
-    fn route_rows(&self, ns: NetNsId, v6: bool) -> Vec<RouteRow> {
-        self.ns(ns)
-            .fib
-            .routes
-            .iter()
-            .filter(|r| r.dst.is_ipv6() == v6)
-            .map(|r| RouteRow {
-                dst: if r.prefix == 0 {
+    /// Routes as `ip route` shows them: `table` 254 for the main table
+    /// (which `ip route` lists), 255 for `ip route show table local`.
+    fn route_rows(&self, ns: NetNsId, v6: bool, table: u8) -> Vec<RouteRow> {
+        use crate::inet::route::*;
+        self.fib_dump(ns, v6)
+            .into_iter()
+            .filter(|e| e.table == table)
+            .map(|e| RouteRow {
+                route_type: match e.rtype {
+                    RTN_LOCAL => Some("local".into()),
+                    RTN_BROADCAST => Some("broadcast".into()),
+                    _ => None,
+                },
+                dst: if e.prefix == 0 && e.table == RT_TABLE_MAIN {
                     None
                 } else {
-                    Some((r.dst, r.prefix))
+                    Some((e.dst, e.prefix))
                 },
-                via: r.via,
-                dev: Some(self.dev(r.dev).name.clone()),
-                proto: r.kernel.then(|| "kernel".to_string()),
-                scope: r.kernel.then(|| "link".to_string()),
-                src: r.src,
+                via: e.gateway,
+                dev: Some(self.dev(e.oif).name.clone()),
+                proto: (e.proto == RTPROT_KERNEL).then(|| "kernel".to_string()),
+                scope: match e.scope {
+                    RT_SCOPE_LINK => Some("link".into()),
+                    RT_SCOPE_HOST => Some("host".into()),
+                    _ => None,
+                },
+                src: e.prefsrc,
+                linkdown: e.linkdown,
                 ..RouteRow::default()
             })
             .collect()
@@ -302,6 +406,17 @@ impl World {
         .chain([("IgnoredMulti", 0), ("MemErrors", 0)])
         .collect();
         tools::proc_net_snmp(&[("Udp", &udp)])
+    }
+}
+
+/// The scope the kernel gives an address: `host` for loopback addresses,
+/// `link` for IPv6 link-local ones, `global` for the rest.
+fn addr_scope(a: std::net::IpAddr) -> &'static str {
+    match a {
+        std::net::IpAddr::V4(v4) if v4.is_loopback() => "host",
+        std::net::IpAddr::V6(v6) if v6.is_loopback() => "host",
+        std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => "link",
+        _ => "global",
     }
 }
 
@@ -363,6 +478,7 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
         ["cat", "/proc/net/udp"] => tools::proc_net_udp(&w.inet_rows(ns)),
         ["cat", "/proc/net/udp6"] => tools::proc_net_udp6(&w.inet_rows(ns)),
         ["cat", "/proc/net/tcp"] => tools::proc_net_tcp(&w.inet_rows(ns)),
+        ["cat", "/proc/net/raw"] => tools::proc_net_raw(&w.inet_rows(ns)),
         ["cat", "/proc/net/tcp6"] => tools::proc_net_tcp6(&w.inet_rows(ns)),
         ["cat", "/proc/net/unix"] => tools::proc_net_unix(&w.unix_rows(ns)),
         ["cat", "/proc/net/softnet_stat"] => tools::proc_net_softnet_stat(&w.softnet_rows(ns)),
@@ -371,18 +487,46 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
             tools::nstat(&w.counters(ns), NstatOpts { zeros: true })
         }
         ["nstat"] | ["nstat", "-a"] => tools::nstat(&w.counters(ns), NstatOpts { zeros: false }),
-        ["ip", "-s", "link"] => tools::ip_s_link(&w.ifstats_rows(ns)),
+        ["ip", "-n", name, rest @ ..] | ["ip", "netns", "exec", name, "ip", rest @ ..] => {
+            match w.netns_by_name(w.ns(ns).host, name) {
+                Some(inner) => run_tool(w, inner, &format!("ip {}", rest.join(" "))),
+                None => {
+                    format!("Cannot open network namespace \"{name}\": No such file or directory\n")
+                }
+            }
+        }
+        ["ip", "netns", "exec", name, rest @ ..] => match w.netns_by_name(w.ns(ns).host, name) {
+            Some(inner) => run_tool(w, inner, &rest.join(" ")),
+            None => {
+                format!("Cannot open network namespace \"{name}\": No such file or directory\n")
+            }
+        },
+        ["ip", "-s", "link"] | ["ip", "-s", "link", "show"] => {
+            tools::ip_s_link(&w.ifstats_rows(ns))
+        }
+        ["ip", "link"] | ["ip", "link", "show"] => tools::ip_link(&w.ifstats_rows(ns)),
+        ["ip", "addr" | "a" | "address"] | ["ip", "addr" | "address", "show"] => {
+            tools::ip_addr(&w.ifstats_rows(ns), &w.addr_rows(ns))
+        }
         ["ip", "neigh"] => tools::ip_neigh(&w.neigh_rows(ns)),
-        ["ip", "route"] => tools::ip_route(&w.route_rows(ns, false)),
-        ["ip", "-6", "route"] => tools::ip_route(&w.route_rows(ns, true)),
-        ["sysctl", "-n", name] => match w.ns(ns).sysctl.get(name) {
+        ["ip", "route"] | ["ip", "route", "show"] => {
+            tools::ip_route(&w.route_rows(ns, false, crate::inet::route::RT_TABLE_MAIN))
+        }
+        ["ip", "route", "show", "table", "local"] => {
+            tools::ip_route(&w.route_rows(ns, false, crate::inet::route::RT_TABLE_LOCAL))
+        }
+        ["ip", "-6", "route"] => {
+            tools::ip_route(&w.route_rows(ns, true, crate::inet::route::RT_TABLE_MAIN))
+        }
+        ["bridge", "fdb", "show", "br", br] => w.bridge_fdb_show(ns, br),
+        ["sysctl", "-n", name] => match w.sysctl_get(ns, name) {
             Ok(v) => format!("{v}\n"),
             Err(_) => format!(
                 "sysctl: cannot stat /proc/sys/{}: No such file or directory\n",
                 name.replace('.', "/")
             ),
         },
-        ["sysctl", name] => match w.ns(ns).sysctl.get(name) {
+        ["sysctl", name] => match w.sysctl_get(ns, name) {
             Ok(v) => format!("{name} = {v}\n"),
             Err(_) => format!(
                 "sysctl: cannot stat /proc/sys/{}: No such file or directory\n",

@@ -39,6 +39,8 @@ pub(crate) enum WaitObj {
     /// Many queues at once: a process in `select()`/`poll()` (its
     /// `poll_wqueues`); it has no queue of its own.
     PollTable(Pid),
+    /// An io_uring's completion wait queue (`ctx->cq_wait`).
+    IoUring(FileId),
     /// One of a pipe's two wait queues: `rd_wait` (readers wait for data)
     /// or `wr_wait` (writers wait for room).
     Pipe(PipeId, PipeWq),
@@ -53,6 +55,7 @@ impl WaitObj {
             WaitObj::Epoll(_) => "the epoll instance's wait queue",
             WaitObj::EpollPoll(_) => "the epoll instance's poll queue",
             WaitObj::PollTable(_) => "the wait queues of the fds it polls",
+            WaitObj::IoUring(_) => "the io_uring's completion queue",
             WaitObj::Pipe(_, PipeWq::Rd) => "the pipe's rd_wait",
             WaitObj::Pipe(_, PipeWq::Wr) => "the pipe's wr_wait",
         }
@@ -147,13 +150,16 @@ pub(crate) enum WaitEntry {
     /// A process in `select()`/`poll()` (`pollwake`), with the events it
     /// asked for on this file: a keyed wakeup for anything else passes it by.
     Poll { pid: Pid, key: u32 },
+    /// An io_uring request armed on this file (`io_poll_wake`), with the
+    /// events that make it worth retrying.
+    IoUring { ring: FileId, req: u64, key: u32 },
 }
 
 impl WaitEntry {
     pub(crate) fn exclusive(&self) -> bool {
         match *self {
             WaitEntry::Process { exclusive, .. } | WaitEntry::Epoll { exclusive, .. } => exclusive,
-            WaitEntry::Poll { .. } => false,
+            WaitEntry::Poll { .. } | WaitEntry::IoUring { .. } => false,
         }
     }
 
@@ -255,6 +261,7 @@ impl crate::sim::World {
             WaitObj::Epoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.wq),
             WaitObj::EpollPoll(ep) => self.epolls.get_mut(&ep).map(|e| &mut e.poll_wait),
             WaitObj::PollTable(_) => None,
+            WaitObj::IoUring(r) => self.io_rings.get_mut(&r).map(|r| &mut r.cq_wait),
             WaitObj::Pipe(p, which) => self.pipes.get_mut(&p).map(|p| p.wq_mut(which)),
         }
     }
@@ -265,6 +272,7 @@ impl crate::sim::World {
             WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
             WaitObj::PollTable(pid) => Some(self.task(pid).host),
+            WaitObj::IoUring(r) => self.io_rings.get(&r).map(|r| r.host),
             WaitObj::Pipe(p, _) => self.pipes.get(&p).map(|p| p.host),
         }
     }
@@ -307,6 +315,7 @@ impl crate::sim::World {
                 (k == 0 || k & key != 0) && self.try_to_wake_up(host, pid, obj.waker_name(why), obj)
             }
             WaitEntry::Epoll { ep, file, fd, .. } => self.ep_poll_callback(ep, (file, fd), why),
+            WaitEntry::IoUring { ring, req, key } => self.io_poll_wake(ring, req, key, why),
         }
     }
 
@@ -368,6 +377,7 @@ impl crate::sim::World {
             WaitObj::Sock(sk) => self.describe_sock_wait(sk, waits),
             WaitObj::UnixPeerWait(sk) => self.unix_describe_peer_wait(sk, waits),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.describe_epoll_wait(ep),
+            WaitObj::IoUring(r) => self.describe_io_uring_wait(r),
             WaitObj::PollTable(pid) => format!(
                 "any of {} fds to become ready",
                 self.task(pid).poll_table.len()

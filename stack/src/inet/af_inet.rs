@@ -39,18 +39,22 @@ impl World {
         }
     }
 
-    /// True when `addr` is assigned to an interface of the namespace (or is
-    /// in 127.0.0.0/8, all of which is local).
+    /// True when the namespace's local table routes `addr` to this host
+    /// (`RTN_LOCAL`): it is assigned to one of its interfaces (whose `local`
+    /// route stays while the device is down), or it lies in the prefix of an
+    /// address on a loopback device that is up (so all of 127.0.0.0/8 once
+    /// `lo` is up, and none of it in a new namespace before that).
     pub(crate) fn is_local_addr(&self, sk_ns: crate::ids::NetNsId, addr: IpAddr) -> bool {
-        if let IpAddr::V4(a) = addr
-            && a.is_loopback()
-        {
-            return true;
-        }
-        self.ns(sk_ns)
-            .devs
-            .iter()
-            .any(|d| self.dev(*d).addrs.iter().any(|a| a.addr == addr))
+        self.ns(sk_ns).devs.iter().any(|&d| {
+            let dev = self.dev(d);
+            dev.addrs.iter().any(|a| {
+                a.addr == addr
+                    || dev.up
+                        && dev.is_loopback()
+                        && addr.is_ipv4()
+                        && crate::inet::route::in_prefix(addr, a.addr, a.prefix)
+            })
+        })
     }
 
     /// `bind()`.
@@ -63,7 +67,14 @@ impl World {
             _ => self.inet_addr_for(sk, addr)?,
         };
         let ns = self.sk(sk).netns;
-        if !a.ip().is_unspecified() && !a.ip().is_multicast() && !self.is_local_addr(ns, a.ip()) {
+        // 127.0.0.0/8 can be bound even before `lo` is up (this machine's
+        // kernel allows it in a fresh namespace).
+        let loopback_v4 = matches!(a.ip(), IpAddr::V4(v4) if v4.is_loopback());
+        if !a.ip().is_unspecified()
+            && !a.ip().is_multicast()
+            && !loopback_v4
+            && !self.is_local_addr(ns, a.ip())
+        {
             return Err(Errno::EADDRNOTAVAIL);
         }
         if self.sk(sk).num != 0 {
@@ -101,6 +112,8 @@ impl World {
         match self.sk(sk).ty {
             crate::sock::SockType::Dgram => self.udp_get_port(sk, port),
             crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
+            // Raw sockets have no ports; inet_bind() is not theirs.
+            crate::sock::SockType::Raw => Err(Errno::EINVAL),
             // No inet protocol is sequenced packets here.
             crate::sock::SockType::SeqPacket => Err(Errno::EINVAL),
         }

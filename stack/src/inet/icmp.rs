@@ -1,6 +1,14 @@
-//! ICMP, the part UDP needs: "port unreachable" sent when a datagram
-//! finds no socket, and its effect on the sender (`net/ipv4/icmp.c`:
-//! `icmp_send()`, `icmp_rcv()`, `icmp_unreach()`; `net/ipv6/icmp.c`).
+//! ICMP, the part UDP and `ping` need: "port unreachable" sent when a
+//! datagram finds no socket, and its effect on the sender; and the answer
+//! to an echo request (`net/ipv4/icmp.c`: `icmp_send()`, `icmp_rcv()`,
+//! `icmp_unreach()`, `icmp_echo()` → `icmp_reply()`; `net/ipv6/icmp.c`).
+//!
+//! The echo reply is the request with its type changed to 0: the same
+//! code, identifier, sequence number and data, a new checksum, sent back
+//! from the address the request was sent to. Like every message the kernel
+//! itself sends, it leaves from a socket with path MTU discovery off, so
+//! without DF. Whoever asked (a raw socket, see [`crate::inet::raw`]) finds
+//! the reply on its own receive queue; the kernel keeps nothing.
 //!
 //! The error carries the offending datagram's IP header and the start of
 //! its payload (up to 576 bytes in all for IPv4), so the receiver can find
@@ -11,8 +19,9 @@
 //! (`icmpv4_xrlim_allow()`: a token bucket of `icmp_ratelimit` ms per
 //! message, burst 6); errors sent over loopback are never limited.
 //!
-//! Simplified: only destination-unreachable is generated and acted on; the
-//! global `icmp_msgs_per_sec` limit is not modelled.
+//! Simplified: only destination-unreachable and echo are generated and acted
+//! on; the global `icmp_msgs_per_sec` limit and `icmp_echo_ignore_*` are not
+//! modelled.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -24,8 +33,8 @@ use crate::skbuff::SkBuff;
 use crate::snmp::Mib;
 use crate::trace::Layer;
 use crate::wire::icmp::{
-    ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH, ICMPV6_DEST_UNREACH,
-    ICMPV6_PORT_UNREACH, IcmpHdr,
+    ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH,
+    ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
 };
 use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify, icmpv6_verify};
 use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
@@ -154,12 +163,10 @@ impl World {
             (IpAddr::V6(s), IpAddr::V6(d)) => fill_checksum_v6(s, d, out.data_mut()),
             _ => fill_checksum(out.data_mut()),
         };
-        let mib = &mut self.ns_mut(ns).mib;
         if src.is_ipv4() {
-            mib.inc(Mib::IcmpOutMsgs);
-            mib.inc(Mib::IcmpOutDestUnreachs);
-            mib.inc(Mib::IcmpMsgOutType3);
+            self.icmp_out_count(ns, ICMP_DEST_UNREACH);
         } else {
+            let mib = &mut self.ns_mut(ns).mib;
             mib.inc(Mib::Icmp6OutMsgs);
             mib.inc(Mib::Icmp6OutDestUnreachs);
             mib.inc(Mib::Icmp6OutType1);
@@ -175,20 +182,32 @@ impl World {
                 quoted.len()
             )
         });
-        let _ = self.ip_send_skb(ns, out, dst.ip(), src.ip(), proto, rt);
+        // An error goes with the offending packet's TOS and
+        // IPTOS_PREC_INTERNETCONTROL (icmp_send()).
+        let tos = skb
+            .network_header_bytes()
+            .and_then(|h| h.get(1))
+            .copied()
+            .unwrap_or(0)
+            | 0xc0;
+        let _ = match proto {
+            IPPROTO_ICMP => self.ip_send_skb_icmp(ns, out, dst.ip(), src.ip(), rt, tos),
+            _ => self.ip_send_skb(ns, out, dst.ip(), src.ip(), proto, rt),
+        };
     }
 
     /// `icmp_rcv()`.
-    pub(crate) fn icmp_rcv(
-        &mut self,
-        ns: NetNsId,
-        skb: SkBuff,
-        _saddr: Ipv4Addr,
-        _daddr: Ipv4Addr,
-    ) {
+    pub(crate) fn icmp_rcv(&mut self, ns: NetNsId, skb: SkBuff, saddr: Ipv4Addr, daddr: Ipv4Addr) {
         let host = self.ns(ns).host;
         let data = skb.to_vec();
+        let tos = skb
+            .network_header_bytes()
+            .and_then(|h| h.get(1))
+            .copied()
+            .unwrap_or(0);
         self.consume_skb(skb);
+        // Counted as received before anything is checked.
+        self.ns_mut(ns).mib.inc(Mib::IcmpInMsgs);
         let Ok(hdr) = IcmpHdr::parse(&data) else {
             self.ns_mut(ns).mib.inc(Mib::IcmpInErrors);
             return;
@@ -197,11 +216,31 @@ impl World {
             let mib = &mut self.ns_mut(ns).mib;
             mib.inc(Mib::IcmpInCsumErrors);
             mib.inc(Mib::IcmpInErrors);
+            self.trace(host, Layer::Icmp, |_w| {
+                format!(
+                    "icmp_rcv: bad checksum on type {} from {saddr}: dropped",
+                    hdr.icmp_type
+                )
+            });
             return;
         }
-        self.ns_mut(ns).mib.inc(Mib::IcmpInMsgs);
-        if hdr.icmp_type != ICMP_DEST_UNREACH {
-            return;
+        match hdr.icmp_type {
+            ICMP_ECHO => return self.icmp_echo(ns, &data, saddr, daddr, tos),
+            ICMP_ECHOREPLY => {
+                let mib = &mut self.ns_mut(ns).mib;
+                mib.inc(Mib::IcmpInEchoReps);
+                mib.inc(Mib::IcmpMsgInType0);
+                self.trace(host, Layer::Icmp, |_w| {
+                    format!(
+                        "icmp_rcv: echo reply id {} seq {} from {saddr} (only raw sockets take it)",
+                        hdr.echo_id(),
+                        hdr.echo_seq()
+                    )
+                });
+                return;
+            }
+            ICMP_DEST_UNREACH => {}
+            _ => return,
         }
         let mib = &mut self.ns_mut(ns).mib;
         mib.inc(Mib::IcmpInDestUnreachs);
@@ -223,6 +262,46 @@ impl World {
             )
         });
         self.udp_err(ns, local, remote, err);
+    }
+
+    /// `icmp_echo()` → `icmp_reply()`: answer an echo request with the
+    /// same code, id, sequence and data, from the address it was sent to.
+    fn icmp_echo(
+        &mut self,
+        ns: NetNsId,
+        request: &[u8],
+        saddr: Ipv4Addr,
+        daddr: Ipv4Addr,
+        tos: u8,
+    ) {
+        let host = self.ns(ns).host;
+        let mib = &mut self.ns_mut(ns).mib;
+        mib.inc(Mib::IcmpInEchos);
+        mib.inc(Mib::IcmpMsgInType8);
+        let Ok(rt) = self.ip_route_output(ns, IpAddr::V4(saddr)) else {
+            return;
+        };
+        let headroom = crate::inet::udp::LL_RESERVED_SPACE + Ipv4Hdr::LEN;
+        let Some(mut out) = self.alloc_skb(headroom + request.len(), headroom) else {
+            return;
+        };
+        if out.put_data(request).is_err() {
+            return;
+        }
+        let reply = out.data_mut();
+        reply[0] = crate::wire::icmp::ICMP_ECHOREPLY;
+        let _ = fill_checksum(reply);
+        self.icmp_out_count(ns, crate::wire::icmp::ICMP_ECHOREPLY);
+        let id = u16::from_be_bytes([request[4], request[5]]);
+        let seq = u16::from_be_bytes([request[6], request[7]]);
+        self.trace(host, Layer::Icmp, |_w| {
+            format!(
+                "icmp_echo: echo request id {id} seq {seq} from {saddr}: reply with the same {} B",
+                request.len() - IcmpHdr::LEN
+            )
+        });
+        // The reply keeps the request's TOS (icmp_reply()).
+        let _ = self.ip_send_skb_icmp(ns, out, IpAddr::V4(daddr), IpAddr::V4(saddr), rt, tos);
     }
 
     /// `icmpv6_rcv()`: the IPv6 counterpart for destination unreachable.

@@ -44,6 +44,12 @@ impl World {
     pub(crate) fn ip_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
+        if self.ip_rcv_otherhost(dev, &skb) {
+            return self.kfree_skb(skb);
+        }
+        // "Must drop socket now because of tproxy": a packet that crossed a
+        // veth still charges its sender until here.
+        self.skb_orphan(&mut skb);
         // __IP_UPD_PO_STATS(IN, skb->len): every packet that reaches IP,
         // malformed or padded, counts with all its bytes.
         self.ns_mut(ns).mib.inc(Mib::IpInReceives);
@@ -108,6 +114,9 @@ impl World {
         let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
             return;
         };
+        // ip_local_deliver_finish(): raw sockets get their copies first.
+        let mut skb = skb;
+        let raw = self.raw_v4_input(ns, &mut skb, &hdr, fragment);
         // ip_protocol_deliver_rcu(): delivered if a protocol handler takes it.
         let (s, d) = (IpAddr::V4(hdr.saddr), IpAddr::V4(hdr.daddr));
         match hdr.protocol {
@@ -123,6 +132,12 @@ impl World {
                 self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
                 self.icmp_rcv(ns, skb, hdr.saddr, hdr.daddr)
             }
+            _ if raw => {
+                // A raw socket took it: delivered, and nobody is told it
+                // was unreachable.
+                self.ns_mut(ns).mib.inc(Mib::IpInDelivers);
+                self.consume_skb(skb);
+            }
             proto => {
                 self.ns_mut(ns).mib.inc(Mib::IpInUnknownProtos);
                 self.trace(host, Layer::Ip, |_w| {
@@ -132,6 +147,22 @@ impl World {
                 self.kfree_skb(skb);
             }
         }
+    }
+
+    /// `ip_rcv_core()`: a frame addressed to another station's MAC (seen
+    /// on a veth, which does no filtering) is not for IP.
+    fn ip_rcv_otherhost(&mut self, dev: DevId, skb: &SkBuff) -> bool {
+        if skb.pkt_type != crate::skbuff::PacketType::OtherHost {
+            return false;
+        }
+        let host = self.dev(dev).host;
+        self.trace(host, Layer::Ip, |w| {
+            format!(
+                "ip_rcv on {}: frame for another station (PACKET_OTHERHOST): dropped",
+                w.dev(dev).name
+            )
+        });
+        true
     }
 
     /// `ip_defrag()`: keep fragments until the datagram is whole.
@@ -179,6 +210,10 @@ impl World {
     pub(crate) fn ipv6_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
         let ns = self.dev(dev).netns;
         let host = self.dev(dev).host;
+        if self.ip_rcv_otherhost(dev, &skb) {
+            return self.kfree_skb(skb);
+        }
+        self.skb_orphan(&mut skb);
         self.ns_mut(ns).mib.inc(Mib::Ip6InReceives);
         let whole = skb.is_nonlinear().then(|| skb.to_vec());
         let hdr = match Ipv6Hdr::parse(whole.as_deref().unwrap_or(skb.data())) {

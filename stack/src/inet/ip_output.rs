@@ -32,7 +32,7 @@ impl World {
         daddr: IpAddr,
     ) -> Result<RouteResult, Errno> {
         let lo = self.ns(ns).lo;
-        if self.is_local_addr(ns, daddr) || daddr == IpAddr::V6(std::net::Ipv6Addr::LOCALHOST) {
+        if self.is_local_addr(ns, daddr) {
             let src = match daddr {
                 IpAddr::V4(a) if a.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 other => other,
@@ -85,7 +85,9 @@ impl World {
         rt: RouteResult,
     ) -> Result<(), Errno> {
         match (saddr, daddr) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => self.ip4_output(ns, skb, s, d, protocol, rt),
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                self.ip4_output(ns, skb, s, d, protocol, rt, (true, 0))
+            }
             (IpAddr::V6(s), IpAddr::V6(d)) => self.ip6_output(ns, skb, s, d, protocol, rt),
             _ => {
                 self.kfree_skb(skb);
@@ -94,6 +96,41 @@ impl World {
         }
     }
 
+    /// `icmp_push_reply()`: the kernel's own ICMP messages (echo replies,
+    /// errors) go out from a socket with path MTU discovery off
+    /// (`IP_PMTUDISC_DONT`), so without DF and with a counted IP id, and
+    /// with the type of service `icmp_send()` or `icmp_reply()` chose.
+    pub(crate) fn ip_send_skb_icmp(
+        &mut self,
+        ns: NetNsId,
+        skb: SkBuff,
+        saddr: IpAddr,
+        daddr: IpAddr,
+        rt: RouteResult,
+        tos: u8,
+    ) -> Result<(), Errno> {
+        match (saddr, daddr) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let proto = crate::wire::ipv4::IPPROTO_ICMP;
+                self.ip4_output(ns, skb, s, d, proto, rt, (false, tos))
+            }
+            _ => self.ip_send_skb(ns, skb, saddr, daddr, crate::wire::ipv4::IPPROTO_ICMPV6, rt),
+        }
+    }
+
+    /// `ip_local_out()` for a datagram whose IP header is already in
+    /// place (`raw_send_hdrinc()`).
+    pub(crate) fn ip_local_out_prebuilt(
+        &mut self,
+        ns: NetNsId,
+        skb: SkBuff,
+        rt: RouteResult,
+    ) -> Result<(), Errno> {
+        self.ns_mut(ns).mib.inc(Mib::IpOutRequests);
+        self.ip_finish_output(ns, skb, rt)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn ip4_output(
         &mut self,
         ns: NetNsId,
@@ -102,6 +139,7 @@ impl World {
         daddr: Ipv4Addr,
         protocol: u8,
         rt: RouteResult,
+        (pmtudisc, tos): (bool, u8),
     ) -> Result<(), Errno> {
         let host = self.ns(ns).host;
         let mtu = self.dev(rt.dev).mtu as usize;
@@ -117,9 +155,12 @@ impl World {
         if total <= mtu {
             // Path MTU discovery is on by default: DF is set, and a DF
             // datagram from an unconnected socket carries id 0
-            // (ip_select_ident_segs()).
-            let id = 0;
-            self.push_ipv4(&mut skb, saddr, daddr, protocol, ttl, id, IP_DF);
+            // (ip_select_ident_segs()). Without it the id is counted.
+            let (id, df) = if pmtudisc { (0, IP_DF) } else { (id, 0) };
+            self.push_ipv4(&mut skb, saddr, daddr, protocol, ttl, id, df);
+            if tos != 0 {
+                set_tos(&mut skb, tos);
+            }
             self.trace(host, Layer::Ip, |_w| {
                 format!("ip_output: IPv4 header pushed ({saddr} -> {daddr}, id {id}, ttl {ttl}, {total} B); route via {dev_name}")
             });
@@ -231,6 +272,17 @@ impl World {
             .mib
             .add(Mib::IpExtOutOctets, skb.len() as u64);
         xmit_errno(self.neigh_output(rt.dev, rt.nexthop, ETH_P_IP, skb))
+    }
+}
+
+/// Rewrites the type of service of the IPv4 header at `skb.data()`.
+fn set_tos(skb: &mut SkBuff, tos: u8) {
+    let d = skb.data_mut();
+    if d.len() >= Ipv4Hdr::LEN {
+        d[1] = tos;
+        d[10..12].copy_from_slice(&[0, 0]);
+        let check = crate::wire::checksum::checksum(&d[..Ipv4Hdr::LEN]);
+        d[10..12].copy_from_slice(&check.to_be_bytes());
     }
 }
 

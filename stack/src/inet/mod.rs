@@ -6,6 +6,7 @@ pub mod icmp;
 pub mod ip_input;
 pub mod ip_output;
 pub mod neighbour;
+pub mod raw;
 pub mod route;
 pub mod tcp;
 pub mod udp;

@@ -241,7 +241,12 @@ impl World {
     /// learn the sender; a reply completes an `INCOMPLETE` entry.
     pub(crate) fn arp_rcv(&mut self, dev: DevId, skb: SkBuff) {
         let host = self.dev(dev).host;
-        // ARP has no counters: a malformed packet is just dropped.
+        // ARP has no counters: a malformed packet is just dropped, and so
+        // is one for another station.
+        if skb.pkt_type == crate::skbuff::PacketType::OtherHost {
+            self.kfree_skb(skb);
+            return;
+        }
         let Ok(arp) = ArpHdr::parse(skb.data()) else {
             self.kfree_skb(skb);
             return;

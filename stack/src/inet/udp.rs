@@ -214,6 +214,7 @@ impl World {
                 }
                 a
             }
+            Some(SockAddr::Netlink { .. }) => return Poll::Ready(Err(Errno::EAFNOSUPPORT)),
             Some(SockAddr::Unspec) | None => match self.sk(sk).daddr {
                 Some(a) if self.sk(sk).state == TCP_ESTABLISHED => a,
                 _ => return Poll::Ready(Err(Errno::EDESTADDRREQ)),

@@ -2,19 +2,25 @@
 //! the transmit side of the device layer, `dev_queue_xmit()` with its qdisc
 //! (`net/core/dev.c`, `net/sched/sch_generic.c`).
 //!
-//! Two kinds of device exist: the loopback device (`drivers/net/loopback.c`),
+//! Four kinds of device exist: the loopback device (`drivers/net/loopback.c`),
 //! which hands every transmitted packet straight back to the receive path
-//! through the per-CPU backlog, and an Ethernet NIC with descriptor rings,
-//! DMA and interrupts (`nic`), cabled to another host's NIC by a `link`.
+//! through the per-CPU backlog; an Ethernet NIC with descriptor rings,
+//! DMA and interrupts (`nic`), cabled to another host's NIC by a `link`; a
+//! veth pair (`veth`), whose two ends hand frames to each other, usually
+//! across two namespaces; and a software bridge (`bridge`) that switches
+//! frames between the devices enslaved to it.
 //!
 //! Simplified: the qdisc is a single FIFO bounded by `txqueuelen` (like
 //! `pfifo`), not `fq_codel` or `pfifo_fast`'s three bands.
 
+pub mod bridge;
 pub mod link;
 pub mod loopback;
 pub mod nic;
+pub mod operstate;
 pub mod ring;
 pub mod softnet;
+pub mod veth;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -80,6 +86,14 @@ pub(crate) enum DevKind {
     Loopback,
     /// An Ethernet NIC with rings, DMA and an IRQ line.
     Nic(Box<Nic>),
+    /// One end of a veth pair (`struct veth_priv`): what it sends, its
+    /// peer receives.
+    Veth {
+        /// The other end.
+        peer: DevId,
+    },
+    /// A software bridge (`struct net_bridge`).
+    Bridge(Box<bridge::Bridge>),
 }
 
 /// An address assigned to an interface (`struct in_ifaddr`/`inet6_ifaddr`).
@@ -103,8 +117,15 @@ pub(crate) struct NetDevice {
     pub(crate) up: bool,
     pub(crate) addrs: Vec<IfAddr>,
     pub(crate) stats: DevStats,
-    /// `None` is `noqueue` (loopback): packets go straight to the driver.
+    /// `None` is `noqueue` (loopback, veth, bridge): packets go straight
+    /// to the driver.
     pub(crate) qdisc: Option<Qdisc>,
+    /// The bridge this device is a port of (`netdev_master_upper_dev_get()`,
+    /// `IFLA_MASTER`).
+    pub(crate) master: Option<DevId>,
+    /// Opened at least once, so its qdisc is attached (`dev_activate()`);
+    /// before that `ip link` shows `qdisc noop`.
+    pub(crate) activated: bool,
     pub(crate) kind: DevKind,
 }
 
@@ -116,14 +137,14 @@ impl NetDevice {
     pub(crate) fn nic(&self) -> Option<&Nic> {
         match &self.kind {
             DevKind::Nic(n) => Some(n),
-            DevKind::Loopback => None,
+            _ => None,
         }
     }
 
     pub(crate) fn nic_mut(&mut self) -> Option<&mut Nic> {
         match &mut self.kind {
             DevKind::Nic(n) => Some(n),
-            DevKind::Loopback => None,
+            _ => None,
         }
     }
 }
@@ -162,9 +183,20 @@ impl World {
             self.kfree_skb(skb);
             return XmitResult::Dropped;
         }
-        if self.dev(dev).is_loopback() {
-            self.loopback_xmit(dev, skb);
-            return XmitResult::Ok;
+        match self.dev(dev).kind {
+            DevKind::Loopback => {
+                self.loopback_xmit(dev, skb);
+                return XmitResult::Ok;
+            }
+            DevKind::Veth { .. } => {
+                self.veth_xmit(dev, skb);
+                return XmitResult::Ok;
+            }
+            DevKind::Bridge(_) => {
+                self.br_dev_xmit(dev, skb);
+                return XmitResult::Ok;
+            }
+            DevKind::Nic(_) => {}
         }
         let len = skb.len();
         let d = self.dev_mut(dev);

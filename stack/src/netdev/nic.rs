@@ -197,14 +197,16 @@ impl World {
         }
         // The MAC's own checks, before anything reaches memory: a frame too
         // short to hold an Ethernet header is a length error, and a unicast
-        // frame for another station is filtered out silently (no
-        // promiscuous mode).
+        // frame for another station is filtered out silently, unless the
+        // NIC is a bridge port, which the bridge puts in promiscuous mode
+        // (br_add_if()).
         if len < EthHdr::LEN {
             self.dev_mut(dev).stats.rx_errors += 1;
             return;
         }
         let dst = MacAddr([frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]]);
-        if dst != self.dev(dev).mac && !dst.is_broadcast() && !dst.is_multicast() {
+        let promisc = self.dev(dev).master.is_some();
+        if dst != self.dev(dev).mac && !dst.is_broadcast() && !dst.is_multicast() && !promisc {
             self.trace(host, Layer::Nic, |w| {
                 format!(
                     "{}: frame for {dst} is not ours: filtered by the NIC",

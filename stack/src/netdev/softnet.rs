@@ -27,9 +27,9 @@ use crate::ids::{DevId, HostId};
 use crate::sim::World;
 use crate::sim::event::Event;
 use crate::sim::time::Nanos;
-use crate::skbuff::SkBuff;
+use crate::skbuff::{PacketType, SkBuff};
 use crate::trace::Layer;
-use crate::wire::ethernet::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, EthHdr};
+use crate::wire::ethernet::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, EthHdr, MacAddr};
 
 /// CPU time the softirq spends on one received packet, driver to socket.
 pub const SOFTIRQ_NS_PER_PACKET: Nanos = 1_000;
@@ -211,13 +211,15 @@ impl World {
         work
     }
 
-    /// `eth_type_trans()`: read the Ethernet header, set `skb->protocol`,
-    /// and pull the header so `data` points at the network header.
+    /// `eth_type_trans()`: read the Ethernet header, set `skb->protocol`
+    /// and `skb->pkt_type`, and pull the header so `data` points at the
+    /// network header.
     pub(crate) fn eth_type_trans(&mut self, dev: DevId, mut skb: SkBuff) -> Option<SkBuff> {
         let hdr = EthHdr::parse(skb.data()).ok()?;
         skb.reset_mac_header();
         skb.pull(EthHdr::LEN)?;
         skb.protocol = hdr.ethertype;
+        skb.pkt_type = PacketType::classify(hdr.dst, self.dev(dev).mac);
         skb.dev = Some(dev);
         Some(skb)
     }
@@ -228,6 +230,10 @@ impl World {
         let Some(dev) = skb.dev else { return };
         let host = self.dev(dev).host;
         self.host_mut(host).softnet.processed += 1;
+        // A bridge port's rx_handler (br_handle_frame) takes every frame.
+        if self.dev(dev).master.is_some() {
+            return self.br_handle_frame(dev, skb);
+        }
         match skb.protocol {
             ETH_P_IP => self.ip_rcv(dev, skb),
             ETH_P_IPV6 => self.ipv6_rcv(dev, skb),
@@ -239,6 +245,22 @@ impl World {
                 });
                 self.kfree_skb(skb);
             }
+        }
+    }
+}
+
+impl PacketType {
+    /// What `eth_type_trans()` makes of a destination MAC on a device
+    /// whose own address is `own`.
+    pub(crate) fn classify(dst: MacAddr, own: MacAddr) -> PacketType {
+        if dst.is_broadcast() {
+            PacketType::Broadcast
+        } else if dst.is_multicast() {
+            PacketType::Multicast
+        } else if dst == own {
+            PacketType::Host
+        } else {
+            PacketType::OtherHost
         }
     }
 }

@@ -60,6 +60,8 @@ pub(crate) struct World {
     pub(crate) capture_enabled: bool,
     /// epoll instances (`struct eventpoll`), by their file.
     pub(crate) epolls: BTreeMap<FileId, crate::eventpoll::EventPoll>,
+    /// io_uring instances, by their file.
+    pub(crate) io_rings: BTreeMap<FileId, crate::io_uring::IoRing>,
     /// Which epoll items watch each file (`file->f_ep`), so the last
     /// `close()` of a file can remove them (`eventpoll_release`).
     pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
@@ -100,6 +102,7 @@ impl World {
             runqueue: Default::default(),
             zc_done: Default::default(),
             epolls: BTreeMap::new(),
+            io_rings: BTreeMap::new(),
             ep_links: BTreeMap::new(),
             forked: Vec::new(),
             unix_inflight: BTreeMap::new(),

@@ -1,11 +1,13 @@
-//! `ip -s link`, `ip neigh` and `ip route` (iproute2 6.1).
+//! `ip link`, `ip -s link`, `ip addr`, `ip neigh` and `ip route`
+//! (iproute2 6.1).
 //!
 //! The kernel answers these over rtnetlink: `rtnl_fill_ifinfo()` in
 //! net/core/rtnetlink.c (with `struct rtnl_link_stats64` from
 //! `dev_get_stats()`), `neigh_fill_info()` in net/core/neighbour.c, and
 //! `fib_dump_info()` in net/ipv4/fib_semantics.c (`rt6_fill_node()` for
 //! IPv6). The text is iproute2's: `print_linkinfo()` and `print_stats64()`
-//! in ip/ipaddress.c, `print_neigh()` in ip/ipneigh.c, `print_route()` in
+//! in ip/ipaddress.c (`print_addrinfo()` for `ip addr`), `print_neigh()` in
+//! ip/ipneigh.c, `print_route()` in
 //! ip/iproute.c. Most fields are printed as `"name value "`, so many lines
 //! end in a space.
 
@@ -63,33 +65,99 @@ fn digits(mut v: u64) -> usize {
     len
 }
 
+/// The two lines `print_linkinfo()` starts every device with. `ip link`
+/// (`do_link`) prints the link mode, `ip addr` does not.
+fn link_head(out: &mut String, r: &IfStatsRow, do_link: bool) {
+    let _ = write!(
+        out,
+        "{}: {}: <{}> mtu {} qdisc {} ",
+        r.ifindex,
+        r.name,
+        link_flags(&r.flags),
+        r.mtu,
+        r.qdisc,
+    );
+    if let Some(m) = &r.master {
+        let _ = write!(out, "master {m} ");
+    }
+    let _ = write!(out, "state {} ", r.state);
+    if do_link {
+        out.push_str("mode DEFAULT ");
+    }
+    out.push_str("group default ");
+    if r.qlen != 0 {
+        let _ = write!(out, "qlen {}", r.qlen);
+    }
+    let _ = write!(out, "\n    link/{} ", r.link_type);
+    if !r.mac.is_empty() {
+        out.push_str(&r.mac);
+    }
+    if !r.brd.is_empty() {
+        let _ = write!(out, " brd {}", r.brd);
+    }
+    if let Some(n) = &r.link_netns {
+        let _ = write!(out, " {n}");
+    }
+    out.push('\n');
+}
+
+/// What `ip link` prints for these devices.
+pub fn ip_link(rows: &[IfStatsRow]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        link_head(&mut out, r, true);
+    }
+    out
+}
+
+/// One address for [`ip_addr`] (`struct ifaddrmsg` and its attributes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrRow {
+    /// The interface's index.
+    pub ifindex: u32,
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix: u8,
+    /// Broadcast address, if one was set (`brd`).
+    pub brd: Option<IpAddr>,
+    /// `host`, `link` or `global`.
+    pub scope: String,
+    /// The IPv4 label (the device name unless set); IPv6 has none.
+    pub label: Option<String>,
+}
+
+/// What `ip addr` prints: each device's link lines followed by its
+/// addresses, IPv4 first, each with its (here always infinite) lifetimes.
+pub fn ip_addr(links: &[IfStatsRow], addrs: &[AddrRow]) -> String {
+    let mut out = String::new();
+    for r in links {
+        link_head(&mut out, r, false);
+        let mine = addrs.iter().filter(|a| a.ifindex == r.ifindex);
+        let (v4, v6): (Vec<&AddrRow>, Vec<&AddrRow>) = mine.partition(|a| a.addr.is_ipv4());
+        for a in v4.into_iter().chain(v6) {
+            let family = if a.addr.is_ipv4() { "inet" } else { "inet6" };
+            let _ = write!(out, "    {family} {}/{} ", ntop(&a.addr), a.prefix);
+            if let Some(b) = &a.brd {
+                let _ = write!(out, "brd {} ", ntop(b));
+            }
+            let _ = write!(out, "scope {} ", a.scope);
+            if let Some(l) = &a.label {
+                out.push_str(l);
+            }
+            out.push_str("\n       valid_lft forever preferred_lft forever\n");
+        }
+    }
+    out
+}
+
 /// What `ip -s link` prints for these devices: for each, the link line, the
 /// `link/` line, and RX and TX counter tables whose columns widen to fit
 /// the largest number (shared between RX and TX).
 pub fn ip_s_link(rows: &[IfStatsRow]) -> String {
     let mut out = String::new();
     for r in rows {
-        let _ = write!(
-            out,
-            "{}: {}: <{}> mtu {} qdisc {} state {} mode DEFAULT group default ",
-            r.ifindex,
-            r.name,
-            link_flags(&r.flags),
-            r.mtu,
-            r.qdisc,
-            r.state
-        );
-        if r.qlen != 0 {
-            let _ = write!(out, "qlen {}", r.qlen);
-        }
-        let _ = write!(out, "\n    link/{} ", r.link_type);
-        if !r.mac.is_empty() {
-            out.push_str(&r.mac);
-        }
-        if !r.brd.is_empty() {
-            let _ = write!(out, " brd {}", r.brd);
-        }
-        out.push('\n');
+        link_head(&mut out, r, true);
 
         // Minimum widths are the longest header word of each column across
         // every table ip can print ("*X errors:", "packets", … "compressed").

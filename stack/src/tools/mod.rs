@@ -23,7 +23,9 @@ mod unix;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub use ip::{NeighRow, NudState, RouteRow, ip_neigh, ip_route, ip_s_link};
+pub use ip::{
+    AddrRow, NeighRow, NudState, RouteRow, ip_addr, ip_link, ip_neigh, ip_route, ip_s_link,
+};
 pub use netstat::{NetstatOpts, netstat, netstat_an, netstat_anp};
 pub use nstat::{NstatOpts, nstat};
 pub use proc_net::{
@@ -241,6 +243,12 @@ pub struct IfStatsRow {
     pub mac: String,
     /// Broadcast address as text; empty when the device has none.
     pub brd: String,
+    /// The bridge (or bond) this device is enslaved to (`master br0`).
+    pub master: Option<String>,
+    /// Where the device's link partner lives, as `ip` words it after the
+    /// addresses: `link-netns NAME`, or `link-netnsid N` when the
+    /// namespace has no name `ip` can find.
+    pub link_netns: Option<String>,
     /// `rx_bytes`.
     pub rx_bytes: u64,
     /// `rx_packets`.

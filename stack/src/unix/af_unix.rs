@@ -10,14 +10,14 @@ use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
 use crate::inet::tcp::TCP_LISTEN;
 use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, Page, SkBuff, SkbQueue, SlabModel};
+use crate::skbuff::{PAGE_SIZE, Page, SkBuff, SlabModel};
 use crate::sock::{
     Family, RCV_SHUTDOWN, SEND_SHUTDOWN, Sock, SockType, SocketState, TCP_CLOSE, TCP_ESTABLISHED,
 };
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::*;
-use crate::wait::{WaitObj, WaitQueue, Wakeup};
+use crate::wait::{WaitObj, Wakeup};
 
 use super::UnixSock;
 
@@ -30,6 +30,7 @@ pub(crate) fn type_number(ty: SockType) -> i32 {
         SockType::Stream => SOCK_STREAM,
         SockType::Dgram => SOCK_DGRAM,
         SockType::SeqPacket => SOCK_SEQPACKET,
+        SockType::Raw => SOCK_RAW,
     }
 }
 
@@ -113,40 +114,10 @@ impl World {
         self.socks.insert(
             id,
             Sock {
-                id,
-                host,
-                netns,
-                family: Family::Unix,
-                ty,
-                protocol: 0,
-                state: TCP_CLOSE,
-                rcv_saddr: std::net::Ipv4Addr::UNSPECIFIED.into(),
-                num: 0,
-                daddr: None,
-                user_bound_addr: false,
-                user_bound_port: false,
                 rcvbuf,
                 sndbuf,
-                rcvbuf_locked: false,
-                sndbuf_locked: false,
-                rmem_alloc: 0,
-                wmem_alloc: 0,
-                receive_queue: SkbQueue::default(),
-                drops: 0,
-                err: None,
-                shutdown: 0,
-                reuseaddr: false,
-                reuseport: false,
-                wq: WaitQueue::default(),
-                dead: false,
-                inode: 0,
-                uid: 0,
-                sock_state: SocketState::Unconnected,
-                tcp: None,
                 unix: Some(Box::new(UnixSock::new(qlen))),
-                error_queue: Default::default(),
-                omem_alloc: 0,
-                zc: Default::default(),
+                ..Sock::new(id, host, netns, Family::Unix, ty)
             },
         );
         id
@@ -246,6 +217,7 @@ impl World {
             SockType::Stream => "stream",
             SockType::Dgram => "dgram",
             SockType::SeqPacket => "seqpacket",
+            SockType::Raw => "raw",
         }
     }
 

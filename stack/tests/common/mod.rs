@@ -57,11 +57,11 @@ pub fn sockaddr(s: &str) -> SockAddr {
     SockAddr::from(s.parse::<SocketAddr>().expect("address literal"))
 }
 
-/// Spawns `body` on `host` and returns a slot that holds its value once
-/// it has returned `Ok`.
+/// Spawns `body` on `host` (or in a namespace) and returns a slot that
+/// holds its value once it has returned `Ok`.
 pub fn spawn_collect<T, F, Fut>(
     world: &mut Sim,
-    host: HostId,
+    host: impl InNetNs,
     name: &str,
     body: F,
 ) -> Rc<RefCell<Option<T>>>

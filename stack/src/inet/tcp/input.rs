@@ -491,12 +491,8 @@ impl World {
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
         tp.parent = Some(l);
+        // A child gets its inode when accept() gives it a file.
         let child = Sock {
-            id,
-            host: parent.host,
-            netns: ns,
-            family: parent.family,
-            ty: parent.ty,
             protocol: parent.protocol,
             state: TCP_ESTABLISHED,
             sock_state: SocketState::Connected,
@@ -509,24 +505,12 @@ impl World {
             sndbuf: parent.sndbuf,
             rcvbuf_locked: parent.rcvbuf_locked,
             sndbuf_locked: parent.sndbuf_locked,
-            rmem_alloc: 0,
-            wmem_alloc: 0,
-            receive_queue: Default::default(),
-            drops: 0,
-            err: None,
-            shutdown: 0,
             reuseaddr: parent.reuseaddr,
             reuseport: parent.reuseport,
-            wq: Default::default(),
-            dead: false,
-            // A child gets its inode when accept() gives it a file.
-            inode: 0,
             uid: parent.uid,
             tcp: Some(Box::new(tp)),
-            unix: None,
-            error_queue: Default::default(),
-            omem_alloc: 0,
             zc: parent.zc.clone_for_child(),
+            ..Sock::new(id, parent.host, ns, parent.family, parent.ty)
         };
         self.socks.insert(id, child);
         let table = &mut self.ns_mut(ns).tcp;
@@ -1068,40 +1052,17 @@ impl World {
         tp.rcv_nxt = self.tp(sk).rcv_nxt;
         tp.tw_at = Some(now + super::TCP_TIMEWAIT_LEN);
         let tw = Sock {
-            id,
-            host: s.host,
-            netns: ns,
-            family: s.family,
-            ty: s.ty,
             protocol: s.protocol,
             state: TCP_TIME_WAIT,
-            sock_state: SocketState::Unconnected,
             rcv_saddr: s.rcv_saddr,
             num: s.num,
             daddr: s.daddr,
-            user_bound_addr: false,
-            user_bound_port: false,
-            rcvbuf: 0,
-            sndbuf: 0,
-            rcvbuf_locked: false,
-            sndbuf_locked: false,
-            rmem_alloc: 0,
-            wmem_alloc: 0,
-            receive_queue: Default::default(),
-            drops: 0,
-            err: None,
-            shutdown: 0,
             reuseaddr: s.reuseaddr,
             reuseport: s.reuseport,
-            wq: Default::default(),
             dead: true,
-            inode: 0,
             uid: s.uid,
             tcp: Some(Box::new(tp)),
-            unix: None,
-            error_queue: Default::default(),
-            omem_alloc: 0,
-            zc: Default::default(),
+            ..Sock::new(id, s.host, ns, s.family, s.ty)
         };
         self.socks.insert(id, tw);
         if let Some(r) = remote {

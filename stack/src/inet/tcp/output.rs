@@ -286,9 +286,13 @@ impl World {
                 return;
             }
             // tcp_nagle_check() (Minshall): a partial segment waits while an
-            // earlier partial one is unacknowledged.
+            // earlier partial one is unacknowledged. Only the last segment of
+            // the write queue is held (tcp_write_xmit() passes TCP_NAGLE_PUSH
+            // for the others): a segment with data queued behind it can no
+            // longer grow, so holding it would only delay what follows.
             let partial = (seg.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
-            if partial && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
+            let last = idx + 1 == tp.write_queue.len();
+            if partial && last && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
                 return;
             }
             self.tcp_send_queued(sk, idx);
