@@ -14,7 +14,7 @@ lab_receipt::graded! {
     }
 
     /// One byte short: dropped, though the queue is below its limit (the
-    /// 6.15+ rule, not the old "already over" one).
+    /// 6.18 rule, not the old "already over" one).
     fn one_byte_short_dropped() {
         let ts = rx_skb(b"a").truesize();
         let mut q = RcvQueue::new(2 * ts - 1);

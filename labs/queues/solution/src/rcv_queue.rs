@@ -11,7 +11,7 @@
 //!
 //! The rule for admitting a datagram is UDP's, in
 //! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`; the stack's copy is
-//! `udp_queue_rcv_skb` in `stack/src/inet/udp.rs`). Since Linux 6.15:
+//! `udp_queue_rcv_skb` in `stack/src/inet/udp.rs`). Since Linux 6.18:
 //!
 //! - if `sk_rmem_alloc + truesize` is at most `sk_rcvbuf`, queue it;
 //! - otherwise, if the queue is empty (`sk_rmem_alloc` is 0), queue it
@@ -20,8 +20,9 @@
 //! - otherwise drop it and count it (`sk_drops`, shown in the last column
 //!   of `/proc/net/udp`, and `RcvbufErrors` in `nstat`).
 //!
-//! (Before 6.15 the test was whether `sk_rmem_alloc` was already *above*
-//! `sk_rcvbuf`, which let one datagram overshoot the limit.)
+//! (Before 6.18 the test was whether `sk_rmem_alloc` was already *above*
+//! `sk_rcvbuf`, which let any number of bytes in one datagram overshoot
+//! the limit.)
 //!
 //! An skb's `truesize` stays charged until the skb leaves the queue and is
 //! freed (`skb_orphan`/`sock_rfree`, `udp_rmem_release`): a reader that
