@@ -15,7 +15,7 @@
 //! (`__udp_enqueue_schedule_skb()`); if charging it would take the queue
 //! past `sk_rcvbuf`, the datagram is dropped and counted (`sk_drops`,
 //! `RcvbufErrors` and `InErrors`), unless the queue is empty — so one
-//! datagram always fits, however small the buffer (Linux 6.15 and later;
+//! datagram always fits, however small the buffer (Linux 6.18 and later;
 //! before that the test was whether the queue already held more than
 //! `sk_rcvbuf`). `recvfrom()` takes one whole datagram; bytes beyond the
 //! caller's buffer are discarded (`MSG_TRUNC`). `InDatagrams` counts

@@ -26,8 +26,10 @@
 //! drivers that split pages in halves, so a small frame's `truesize` is
 //! that of a 2 KiB buffer.
 
+use crate::errno::Errno;
+use crate::ids::HostId;
 use crate::ids::{DevId, LinkId};
-use crate::netdev::ring::DescRing;
+use crate::netdev::ring::{DescRing, RxRing};
 use crate::netdev::softnet::Napi;
 use crate::sim::World;
 use crate::sim::event::Event;
@@ -47,7 +49,9 @@ pub const NAPI_POLL_WEIGHT: usize = 64;
 #[derive(Debug)]
 pub(crate) struct Nic {
     pub(crate) link: Option<LinkId>,
-    pub(crate) rx_ring: DescRing<SkBuff>,
+    /// The receive ring: the stack's [`DescRing`] unless a program
+    /// plugged in its own ([`crate::sim::Sim::set_rx_ring`]).
+    pub(crate) rx_ring: Box<dyn RxRing<SkBuff>>,
     pub(crate) tx_ring: DescRing<SkBuff>,
     /// Descriptors the hardware has sent: between `tx_ring.cons()` and
     /// this are done but not yet cleaned by the driver.
@@ -66,7 +70,7 @@ impl Nic {
     pub(crate) fn new(rx: usize, tx: usize) -> Nic {
         Nic {
             link: None,
-            rx_ring: DescRing::new(rx),
+            rx_ring: Box::new(DescRing::new(rx)),
             tx_ring: DescRing::new(tx),
             tx_hw: 0,
             tx_busy: false,
@@ -322,5 +326,83 @@ impl World {
             });
         }
         work
+    }
+}
+
+impl crate::sim::Sim {
+    /// `ethtool -G DEV rx N` with a ring of the caller's making: the NIC
+    /// `dev` of `host` receives into `ring` from now on (the queues lab
+    /// plugs a student's ring in this way). The old ring must be empty,
+    /// as a driver only swaps rings with the device stopped: `EBUSY`
+    /// otherwise; `ENODEV` if the host has no such device, `EINVAL` if it
+    /// is not a NIC.
+    pub fn set_rx_ring(
+        &mut self,
+        host: HostId,
+        dev: &str,
+        ring: Box<dyn RxRing<SkBuff>>,
+    ) -> Result<(), Errno> {
+        let mut w = self.world.borrow_mut();
+        let ns = w.host(host).init_net;
+        let id = w
+            .ns(ns)
+            .devs
+            .iter()
+            .copied()
+            .find(|&d| w.dev(d).name == dev)
+            .ok_or(Errno::ENODEV)?;
+        let nic = w.dev_mut(id).nic_mut().ok_or(Errno::EINVAL)?;
+        if !nic.rx_ring.is_empty() {
+            return Err(Errno::EBUSY);
+        }
+        nic.rx_ring = ring;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netdev::link::LinkConfig;
+    use crate::prelude::*;
+
+    #[test]
+    fn set_rx_ring_checks_the_device() {
+        let mut sim = Sim::new(1);
+        let a = sim.add_host("a");
+        let b = sim.add_host("b");
+        sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+        let ring = || Box::new(DescRing::<SkBuff>::new(4));
+        assert_eq!(sim.set_rx_ring(b, "eth7", ring()), Err(Errno::ENODEV));
+        assert_eq!(sim.set_rx_ring(b, "lo", ring()), Err(Errno::EINVAL));
+        assert_eq!(sim.set_rx_ring(b, "eth0", ring()), Ok(()));
+    }
+
+    /// A one-descriptor ring plugged in misses frames of a burst that the
+    /// default ring takes whole.
+    #[test]
+    fn a_small_ring_misses_frames() {
+        let missed = |ring: Option<usize>| {
+            let mut sim = Sim::new(1);
+            let a = sim.add_host("a");
+            let b = sim.add_host("b");
+            let cfg = LinkConfig::default().bandwidth_bps(100_000_000_000);
+            sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", cfg);
+            if let Some(n) = ring {
+                sim.set_rx_ring(b, "eth0", Box::new(DescRing::<SkBuff>::new(n)))
+                    .expect("idle NIC");
+            }
+            sim.spawn(a, "sender", |p| async move {
+                let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+                for _ in 0..20 {
+                    p.sendto(fd, &[0; 100], 0, "10.0.0.2:9").await?;
+                }
+                Ok(())
+            });
+            sim.run();
+            sim.dev_stats(b, "eth0").expect("eth0").rx_missed
+        };
+        assert_eq!(missed(None), 0);
+        assert!(missed(Some(1)) > 0);
     }
 }

@@ -11,6 +11,28 @@
 //!
 //! Simplified: a receive slot's buffer is allocated when the frame lands
 //! rather than pre-posted by the driver; the count of free slots is the same.
+//!
+//! [`RxRing`] is the shape the NIC needs of its receive ring; [`DescRing`]
+//! is the stack's own, and the queues lab (`labs/queues`) has students
+//! write another that [`crate::sim::Sim::set_rx_ring`] plugs into a NIC.
+
+/// What the NIC and its driver do with a receive ring: the NIC produces
+/// into it when a frame lands, the driver's NAPI poll consumes from it.
+pub trait RxRing<T>: std::fmt::Debug {
+    /// The number of descriptors.
+    fn size(&self) -> usize;
+    /// Descriptors holding an item not yet consumed.
+    fn len(&self) -> usize;
+    /// True when no descriptor holds an item.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Puts an item in the next free slot and returns the slot's number,
+    /// or hands the item back when every slot is taken.
+    fn produce(&mut self, item: T) -> Result<usize, T>;
+    /// Takes the oldest item.
+    fn consume(&mut self) -> Option<T>;
+}
 
 /// A ring of `size` descriptors.
 #[derive(Debug)]
@@ -89,6 +111,24 @@ impl<T> DescRing<T> {
         }
         let slot = ((self.cons + n as u64) % self.size() as u64) as usize;
         self.slots[slot].as_ref()
+    }
+}
+
+impl<T: std::fmt::Debug> RxRing<T> for DescRing<T> {
+    fn size(&self) -> usize {
+        DescRing::size(self)
+    }
+
+    fn len(&self) -> usize {
+        DescRing::len(self)
+    }
+
+    fn produce(&mut self, item: T) -> Result<usize, T> {
+        DescRing::produce(self, item)
+    }
+
+    fn consume(&mut self) -> Option<T> {
+        DescRing::consume(self)
     }
 }
 
