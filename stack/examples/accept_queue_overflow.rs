@@ -46,10 +46,12 @@ fn part1() {
     let (mut sim, client, server) = world();
 
     sim.spawn(server, "server", |p| async move {
+        // ANCHOR: server
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:8080")?;
         p.listen(lfd, 2)?;
         p.sleep(secs(5)).await; // busy: no accept() yet
+        // ANCHOR_END: server
         println!("\nserver at t=5s, before its first accept() (ss -tan):");
         print!("{}", p.sh("ss -tan"));
         println!("\nserver's counters (nstat | grep Listen):");

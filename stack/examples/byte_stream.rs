@@ -46,11 +46,13 @@ fn run(pause_ms: u64) {
     sim.spawn(a, "writer", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
+        // ANCHOR: writer
         for (len, mark) in [(1000, b'A'), (2000, b'B'), (5000, b'C')] {
             let n = p.write(fd, &vec![mark; len]).await?;
             p.log(format!("write({len} x '{}') -> {n}", mark as char));
         }
         p.close(fd)?;
+        // ANCHOR_END: writer
         Ok(())
     });
 

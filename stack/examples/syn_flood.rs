@@ -51,9 +51,11 @@ fn run(syncookies: &str, duration: Nanos) {
     sim.set_tracing(false);
 
     sim.spawn(server, "server", |p| async move {
+        // ANCHOR: listener
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
         p.listen(lfd, 8)?; // SYN queue: 8 requests; accept queue: 9 connections
+        // ANCHOR_END: listener
         loop {
             let (fd, peer) = p.accept(lfd).await?;
             p.log(format!("accept() -> fd {fd}, peer {peer}"));

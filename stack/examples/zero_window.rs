@@ -27,9 +27,11 @@ fn main() {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:7000")?;
         p.listen(lfd, 8)?;
+        // ANCHOR: reader
         let (fd, _) = p.accept(lfd).await?;
         p.log("accepted; not reading for 2 s");
         p.sleep(secs(2)).await;
+        // ANCHOR_END: reader
         println!("\nreader$ ss -tan   (the receive buffer is full)");
         print!("{}", p.sh("ss -tan"));
         p.log("reading again");
@@ -49,6 +51,7 @@ fn main() {
     sim.spawn(writer, "writer", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
+        // ANCHOR: writer
         let chunk = [b'x'; 8192];
         let mut sent = 0;
         while sent < TOTAL {
@@ -62,6 +65,7 @@ fn main() {
                 ));
             }
         }
+        // ANCHOR_END: writer
         p.log(format!("all {sent} bytes written"));
         p.close(fd)?;
         Ok(())
