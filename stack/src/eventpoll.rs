@@ -29,14 +29,20 @@
 //!   (`eventpoll_release`), and `EPOLL_CTL_DEL` on the closed number fails
 //!   with `EBADF`.
 //!
+//! The two lists and the decisions that depend on them (`ep_insert`,
+//! `ep_modify`, `ep_remove`, `ep_poll_callback`, `ep_send_events`) are in
+//! [`crate::eventpoll_lists`], behind a trait the epoll lab implements;
+//! this module keeps what surrounds them: fds, `epoll_ctl`'s checks, the
+//! wait queues, sleeping and the cost counters.
+//!
 //! Simplified: no `ovflist` (nothing runs concurrently with a scan), no
 //! wakeup sources (`EPOLLWAKEUP` is accepted and ignored), no
 //! `max_user_watches` limit, no busy polling.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::task::Poll;
 
 use crate::errno::Errno;
+use crate::eventpoll_lists::{Callback, EpKey, EventPollFactory, EventPollLists};
 use crate::fs::FileKind;
 use crate::ids::{FileId, HostId, Pid};
 use crate::sim::World;
@@ -57,8 +63,6 @@ pub const EPOLL_CTL_MOD: i32 = 3;
 /// `EPOLL_CLOEXEC`, the same bit as `O_CLOEXEC`.
 pub const EPOLL_CLOEXEC: i32 = 0o2000000;
 
-/// `EP_PRIVATE_BITS`: flags that say how to report, not what.
-const EP_PRIVATE_BITS: u32 = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 /// `EPOLLEXCLUSIVE_OK_BITS`: what may accompany `EPOLLEXCLUSIVE`.
 const EPOLLEXCLUSIVE_OK_BITS: u32 =
     EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE;
@@ -78,24 +82,12 @@ pub struct EpollEvent {
     pub data: u64,
 }
 
-/// `struct epitem`: one watched (file, fd).
-#[derive(Clone, Debug)]
-pub(crate) struct EpItem {
-    /// The interest mask, with `EPOLLERR | EPOLLHUP` added.
-    events: u32,
-    data: u64,
-    /// On the ready list (`ep_is_linked`).
-    linked: bool,
-}
-
 /// `struct eventpoll`.
-#[derive(Debug)]
 pub(crate) struct EventPoll {
     pub(crate) host: HostId,
-    /// The interest list, in the kernel's key order (file, then fd).
-    items: BTreeMap<(FileId, i32), EpItem>,
-    /// The ready list.
-    rdllist: VecDeque<(FileId, i32)>,
+    /// The interest list and the ready list ([`crate::eventpoll_lists`]):
+    /// the stack's own, or a lab's.
+    lists: Box<dyn EventPollLists>,
     /// `ep->wq`: callers of `epoll_wait()`, exclusive.
     pub(crate) wq: WaitQueue,
     /// `ep->poll_wait`: those who poll the epoll fd itself.
@@ -103,20 +95,102 @@ pub(crate) struct EventPoll {
 }
 
 impl EventPoll {
-    fn new(host: HostId) -> EventPoll {
+    fn new(host: HostId, lists: Box<dyn EventPollLists>) -> EventPoll {
         EventPoll {
             host,
-            items: BTreeMap::new(),
-            rdllist: VecDeque::new(),
+            lists,
             wq: WaitQueue::default(),
             poll_wait: WaitQueue::default(),
         }
     }
 }
 
+/// The lists' key of an item.
+fn ep_key((file, fd): (FileId, i32)) -> EpKey {
+    EpKey {
+        file: u64::from(file.0),
+        fd,
+    }
+}
+
+/// The file an item's key names.
+fn key_file(k: EpKey) -> FileId {
+    FileId(k.file as u32)
+}
+
+/// Stands in for an instance's lists while they are out being worked on
+/// (see [`World::with_lists`]); holds nothing.
+struct Taken;
+
+impl EventPollLists for Taken {
+    fn insert(
+        &mut self,
+        _: EpKey,
+        _: EpollEvent,
+        _: &mut dyn FnMut(EpKey) -> u32,
+    ) -> Result<bool, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn modify(
+        &mut self,
+        _: EpKey,
+        _: EpollEvent,
+        _: &mut dyn FnMut(EpKey) -> u32,
+    ) -> Result<bool, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn remove(&mut self, _: EpKey) -> Result<(), Errno> {
+        Err(Errno::ENOENT)
+    }
+    fn poll_callback(&mut self, _: EpKey, _: u32, _: bool) -> Callback {
+        Callback {
+            queued: false,
+            ewake: false,
+        }
+    }
+    fn send_events(&mut self, _: usize, _: &mut dyn FnMut(EpKey) -> u32) -> Vec<EpollEvent> {
+        Vec::new()
+    }
+    fn ready_list(&self) -> Vec<EpKey> {
+        Vec::new()
+    }
+    fn interest(&self, _: EpKey) -> Option<EpollEvent> {
+        None
+    }
+    fn keys(&self) -> Vec<EpKey> {
+        Vec::new()
+    }
+}
+
+impl crate::sim::Sim {
+    /// Builds every epoll instance created from now on with `factory`'s
+    /// lists instead of the stack's own ([`crate::eventpoll_lists::Lists`]):
+    /// how the epoll lab runs a student's lists inside the full stack.
+    pub fn set_eventpoll(&mut self, factory: EventPollFactory) {
+        self.world.borrow_mut().eventpoll_factory = factory;
+    }
+}
+
 impl World {
     fn ep(&mut self, ep: FileId) -> &mut EventPoll {
         self.epolls.get_mut(&ep).expect("live epoll")
+    }
+
+    /// Runs `f` on an instance's lists with the world at hand, for the
+    /// operations that poll files (`vfs_poll` needs the world). `None` if
+    /// the instance is gone.
+    fn with_lists<R>(
+        &mut self,
+        ep: FileId,
+        f: impl FnOnce(&mut World, &mut dyn EventPollLists) -> R,
+    ) -> Option<R> {
+        let inst = self.epolls.get_mut(&ep)?;
+        let mut lists = std::mem::replace(&mut inst.lists, Box::new(Taken));
+        let r = f(self, lists.as_mut());
+        if let Some(inst) = self.epolls.get_mut(&ep) {
+            inst.lists = lists;
+        }
+        Some(r)
     }
 
     /// `do_epoll_create()`.
@@ -126,11 +200,14 @@ impl World {
         }
         let host = self.task(pid).host;
         let (fd, file) = self.anon_inode_getfd(pid, FileKind::Epoll, flags & EPOLL_CLOEXEC != 0)?;
-        self.epolls.insert(file, EventPoll::new(host));
+        let lists = (self.eventpoll_factory)();
+        self.epolls.insert(file, EventPoll::new(host, lists));
         Ok(fd)
     }
 
-    /// `epoll_ctl(epfd, op, fd, event)`, checks in the kernel's order.
+    /// `epoll_ctl(epfd, op, fd, event)`, checks in the kernel's order; those
+    /// that need the item (`EEXIST`, `ENOENT`, `MOD` of an exclusive item)
+    /// are the lists' own.
     pub(crate) fn sys_epoll_ctl(
         &mut self,
         pid: Pid,
@@ -140,7 +217,7 @@ impl World {
         event: Option<EpollEvent>,
     ) -> Result<(), Errno> {
         let has_event = op != EPOLL_CTL_DEL;
-        let mut ev = match (has_event, event) {
+        let ev = match (has_event, event) {
             (true, None) => return Err(Errno::EFAULT),
             (_, e) => e.unwrap_or(EpollEvent { events: 0, data: 0 }),
         };
@@ -170,27 +247,10 @@ impl World {
             return Err(Errno::ELOOP);
         }
         let key = (tf, fd);
-        let exists = self.ep(ep).items.contains_key(&key);
         match op {
-            EPOLL_CTL_ADD if exists => Err(Errno::EEXIST),
-            EPOLL_CTL_ADD => {
-                ev.events |= EPOLLERR | EPOLLHUP;
-                self.ep_insert(host, ep, key, ev);
-                Ok(())
-            }
-            EPOLL_CTL_DEL | EPOLL_CTL_MOD if !exists => Err(Errno::ENOENT),
-            EPOLL_CTL_DEL => {
-                self.ep_remove(ep, key);
-                Ok(())
-            }
-            EPOLL_CTL_MOD => {
-                if self.ep(ep).items[&key].events & EPOLLEXCLUSIVE != 0 {
-                    return Err(Errno::EINVAL);
-                }
-                ev.events |= EPOLLERR | EPOLLHUP;
-                self.ep_modify(host, ep, key, ev);
-                Ok(())
-            }
+            EPOLL_CTL_ADD => self.ep_insert(host, ep, key, ev),
+            EPOLL_CTL_DEL => self.ep_remove(ep, key),
+            EPOLL_CTL_MOD => self.ep_modify(host, ep, key, ev),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -219,9 +279,10 @@ impl World {
             seen.push(e);
             if let Some(inst) = self.epolls.get(&e) {
                 stack.extend(
-                    inst.items
+                    inst.lists
                         .keys()
-                        .map(|&(f, _)| f)
+                        .into_iter()
+                        .map(key_file)
                         .filter(|f| self.epolls.contains_key(f)),
                 );
             }
@@ -229,18 +290,22 @@ impl World {
         false
     }
 
-    /// `ep_insert()`: add the item, hook the callback onto the file's wait
-    /// queue (`ep_ptable_queue_proc`: exclusively for `EPOLLEXCLUSIVE`),
-    /// and if the file is ready already, put the item on the ready list.
-    fn ep_insert(&mut self, host: HostId, ep: FileId, key: (FileId, i32), ev: EpollEvent) {
-        self.ep(ep).items.insert(
-            key,
-            EpItem {
-                events: ev.events,
-                data: ev.data,
-                linked: false,
-            },
-        );
+    /// `ep_insert()`: add the item (polling the file once), hook the
+    /// callback onto the file's wait queue (`ep_ptable_queue_proc`:
+    /// exclusively for `EPOLLEXCLUSIVE`), and if the file is ready already
+    /// tell the instance's waiters.
+    fn ep_insert(
+        &mut self,
+        host: HostId,
+        ep: FileId,
+        key: (FileId, i32),
+        ev: EpollEvent,
+    ) -> Result<(), Errno> {
+        let ready = self
+            .with_lists(ep, |w, l| {
+                l.insert(ep_key(key), ev, &mut |k| w.vfs_poll(host, key_file(k)))
+            })
+            .unwrap_or(Err(Errno::EINVAL))?;
         self.ep_links.entry(key.0).or_default().push((ep, key.1));
         if let Some(obj) = self.file_wait_obj(key.0)
             && let Some(wq) = self.wq_mut(obj)
@@ -258,39 +323,47 @@ impl World {
                 key.1
             )
         });
-        if self.ep_item_poll(host, ep, key) != 0 {
-            self.ep_make_ready(ep, key);
+        if ready {
+            self.ep_wake_waiters(ep);
         }
+        Ok(())
     }
 
     /// `ep_modify()`: new interest; ready now means on the ready list now.
-    fn ep_modify(&mut self, host: HostId, ep: FileId, key: (FileId, i32), ev: EpollEvent) {
-        if let Some(item) = self.ep(ep).items.get_mut(&key) {
-            item.events = ev.events;
-            item.data = ev.data;
+    fn ep_modify(
+        &mut self,
+        host: HostId,
+        ep: FileId,
+        key: (FileId, i32),
+        ev: EpollEvent,
+    ) -> Result<(), Errno> {
+        let ready = self
+            .with_lists(ep, |w, l| {
+                l.modify(ep_key(key), ev, &mut |k| w.vfs_poll(host, key_file(k)))
+            })
+            .unwrap_or(Err(Errno::EINVAL))?;
+        if ready {
+            self.ep_wake_waiters(ep);
         }
-        if self.ep_item_poll(host, ep, key) != 0 {
-            self.ep_make_ready(ep, key);
-        }
+        Ok(())
     }
 
-    /// Puts an item on the ready list unless it is there, and tells the
+    /// An item went on the ready list outside a callback: tell the
     /// instance's waiters.
-    fn ep_make_ready(&mut self, ep: FileId, key: (FileId, i32)) {
-        let inst = self.ep(ep);
-        let Some(item) = inst.items.get_mut(&key) else {
-            return;
-        };
-        if !item.linked {
-            item.linked = true;
-            inst.rdllist.push_back(key);
-        }
+    fn ep_wake_waiters(&mut self, ep: FileId) {
         self.wake_up(WaitObj::Epoll(ep), Wakeup::EpollEvent);
         self.wake_up(WaitObj::EpollPoll(ep), Wakeup::EpollEvent);
     }
 
-    /// `ep_remove()`: unhook the callback, drop the item.
-    fn ep_remove(&mut self, ep: FileId, key: (FileId, i32)) {
+    /// `ep_remove()`: drop the item, unhook the callback. `ENOENT` if the
+    /// instance has no such item.
+    fn ep_remove(&mut self, ep: FileId, key: (FileId, i32)) -> Result<(), Errno> {
+        let removed = match self.epolls.get_mut(&ep) {
+            Some(inst) => inst.lists.remove(ep_key(key)),
+            None => Err(Errno::ENOENT),
+        };
+        // The hook goes even if the lists disagree: nothing may call back
+        // into an item that epoll_ctl() has dropped.
         let entry = |e: &WaitEntry| matches!(*e, WaitEntry::Epoll { ep: p, file, fd, .. } if p == ep && (file, fd) == key);
         if let Some(obj) = self.file_wait_obj(key.0)
             && let Some(wq) = self.wq_mut(obj)
@@ -303,10 +376,7 @@ impl World {
                 self.ep_links.remove(&key.0);
             }
         }
-        if let Some(inst) = self.epolls.get_mut(&ep) {
-            inst.items.remove(&key);
-            inst.rdllist.retain(|&k| k != key);
-        }
+        removed
     }
 
     /// `eventpoll_release()`: the last reference to a watched file is
@@ -316,56 +386,44 @@ impl World {
             return;
         };
         for (ep, fd) in links {
-            self.ep_remove(ep, (file, fd));
+            let _ = self.ep_remove(ep, (file, fd));
         }
+        // Whatever the lists said, nothing watches the file any more.
+        self.ep_links.remove(&file);
     }
 
     /// `ep_free()`: the epoll file itself is closed.
     pub(crate) fn ep_free(&mut self, ep: FileId) {
-        let keys: Vec<(FileId, i32)> = match self.epolls.get(&ep) {
-            Some(inst) => inst.items.keys().copied().collect(),
+        let keys = match self.epolls.get(&ep) {
+            Some(inst) => inst.lists.keys(),
             None => return,
         };
-        for key in keys {
-            self.ep_remove(ep, key);
+        for k in keys {
+            let _ = self.ep_remove(ep, (key_file(k), k.fd));
         }
+        // Drop any hook the lists forgot to give back.
+        for links in self.ep_links.values_mut() {
+            links.retain(|&(e, _)| e != ep);
+        }
+        self.ep_links.retain(|_, l| !l.is_empty());
         self.epolls.remove(&ep);
     }
 
-    /// `ep_item_poll()`: the file's `->poll`, masked by the interest.
-    fn ep_item_poll(&mut self, host: HostId, ep: FileId, key: (FileId, i32)) -> u32 {
-        let events = match self.ep(ep).items.get(&key) {
-            Some(item) => item.events,
-            None => return 0,
-        };
-        self.vfs_poll(host, key.0) & events
-    }
-
     /// `ep_poll_callback()`: the watched file's wait queue was woken with
-    /// `why`. Returns whether this counts as a wakeup for an exclusive
-    /// entry (only when the instance had a waiter that wants the event).
+    /// `why`. The lists decide whether the item goes on the ready list and
+    /// whether this counts as a wakeup for an exclusive entry; waking the
+    /// instance's sleepers is the callback's job here.
     pub(crate) fn ep_poll_callback(&mut self, ep: FileId, key: (FileId, i32), why: Wakeup) -> bool {
-        let Some(inst) = self.epolls.get(&ep) else {
+        let Some(inst) = self.epolls.get_mut(&ep) else {
             return false;
         };
         let host = inst.host;
-        let events = inst.items.get(&key).map(|i| i.events);
-        self.costs(host).epoll_callbacks += 1;
-        let Some(events) = events else {
-            return false;
-        };
-        let exclusive = events & EPOLLEXCLUSIVE != 0;
-        let pollflags = why.key();
-        let disabled = events & !EP_PRIVATE_BITS == 0;
-        if disabled || (pollflags != 0 && pollflags & events == 0) {
-            return !exclusive;
-        }
-        let inst = self.ep(ep);
         let had_waiter = inst.wq.has_process();
-        let item = inst.items.get_mut(&key).expect("item checked above");
-        if !item.linked {
-            item.linked = true;
-            inst.rdllist.push_back(key);
+        let Callback { queued, ewake } =
+            inst.lists.poll_callback(ep_key(key), why.key(), had_waiter);
+        self.costs(host).epoll_callbacks += 1;
+        if !queued {
+            return ewake;
         }
         self.trace(host, Layer::Sched, |_w| {
             format!(
@@ -374,56 +432,24 @@ impl World {
                 key.1
             )
         });
-        let mut ewake = !exclusive;
         if had_waiter {
-            if exclusive {
-                ewake = match pollflags & (EPOLLIN | EPOLLOUT) {
-                    EPOLLIN => events & EPOLLIN != 0,
-                    EPOLLOUT => events & EPOLLOUT != 0,
-                    0 => true,
-                    _ => false,
-                };
-            }
             self.wake_up(WaitObj::Epoll(ep), Wakeup::EpollEvent);
         }
         self.wake_up(WaitObj::EpollPoll(ep), Wakeup::EpollEvent);
         ewake
     }
 
-    /// `ep_send_events()`: poll each item on the ready list again, report
-    /// those still ready (up to `maxevents`), put level-triggered ones back
-    /// at the end of the list, disable one-shot ones. Items not reached stay
-    /// at the front. If events remain, another waiter is woken
+    /// `ep_send_events()`: the lists poll the items on the ready list and
+    /// report those still ready. If events remain, another waiter is woken
     /// (`ep_done_scan`).
     fn ep_send_events(&mut self, host: HostId, ep: FileId, maxevents: usize) -> Vec<EpollEvent> {
-        let mut txlist = std::mem::take(&mut self.ep(ep).rdllist);
-        let mut out = Vec::new();
-        let mut again = VecDeque::new();
-        while out.len() < maxevents {
-            let Some(key) = txlist.pop_front() else { break };
-            if let Some(item) = self.ep(ep).items.get_mut(&key) {
-                item.linked = false;
-            }
-            let revents = self.ep_item_poll(host, ep, key);
-            if revents == 0 {
-                continue;
-            }
-            let item = self.ep(ep).items.get_mut(&key).expect("polled above");
-            out.push(EpollEvent {
-                events: revents,
-                data: item.data,
-            });
-            if item.events & EPOLLONESHOT != 0 {
-                item.events &= EP_PRIVATE_BITS;
-            } else if item.events & EPOLLET == 0 {
-                item.linked = true;
-                again.push_back(key);
-            }
-        }
-        txlist.extend(again);
+        let out = self
+            .with_lists(ep, |w, l| {
+                l.send_events(maxevents, &mut |k| w.vfs_poll(host, key_file(k)))
+            })
+            .unwrap_or_default();
         let inst = self.ep(ep);
-        inst.rdllist = txlist;
-        let more = !inst.rdllist.is_empty() && inst.wq.has_process();
+        let more = !inst.lists.ready_list().is_empty() && inst.wq.has_process();
         self.costs(host).copied_to_user += EPOLL_EVENT_SIZE * out.len() as u64;
         if more {
             self.wake_up(WaitObj::Epoll(ep), Wakeup::EpollEvent);
@@ -455,7 +481,7 @@ impl World {
             self.arm_timeout(pid, timeout_from_ms(timeout_ms));
         }
         let host = self.task(pid).host;
-        if !self.ep(ep).rdllist.is_empty() {
+        if !self.ep(ep).lists.ready_list().is_empty() {
             let events = self.ep_send_events(host, ep, maxevents as usize);
             if !events.is_empty() {
                 self.disarm_timeout(pid);
@@ -491,14 +517,16 @@ impl World {
 
     /// `ep_eventpoll_poll()`: an epoll fd is readable when an item on its
     /// ready list has an event.
+    /// `ep_eventpoll_poll()`: an epoll fd is readable when an item on its
+    /// ready list has an event.
     pub(crate) fn ep_eventpoll_poll(&self, ep: FileId) -> u32 {
         let Some(inst) = self.epolls.get(&ep) else {
             return 0;
         };
-        let ready = inst.rdllist.iter().any(|key| {
-            inst.items
-                .get(key)
-                .is_some_and(|i| self.file_poll_mask(key.0) & i.events != 0)
+        let ready = inst.lists.ready_list().into_iter().any(|k| {
+            inst.lists
+                .interest(k)
+                .is_some_and(|i| self.file_poll_mask(key_file(k)) & i.events != 0)
         });
         if ready { EPOLLIN | EPOLLRDNORM } else { 0 }
     }
@@ -508,7 +536,7 @@ impl World {
         match self.epolls.get(&ep) {
             Some(inst) => format!(
                 "an event on any of the {} fds its epoll instance watches (ready list empty)",
-                inst.items.len()
+                inst.lists.keys().len()
             ),
             None => "an epoll instance that is gone".to_string(),
         }

@@ -268,3 +268,90 @@ fn poll_and_select_scan_every_fd_and_report_nval_and_ebadf() {
     });
     assert!(r.is_ok(), "{r}");
 }
+
+thread_local! {
+    static SCANS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The stack's lists, counting the scans of `epoll_wait()`.
+#[derive(Default)]
+struct Counting(crate::eventpoll_lists::Lists);
+
+impl crate::eventpoll_lists::EventPollLists for Counting {
+    fn insert(
+        &mut self,
+        key: crate::eventpoll_lists::EpKey,
+        event: EpollEvent,
+        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+    ) -> Result<bool, Errno> {
+        self.0.insert(key, event, poll)
+    }
+    fn modify(
+        &mut self,
+        key: crate::eventpoll_lists::EpKey,
+        event: EpollEvent,
+        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+    ) -> Result<bool, Errno> {
+        self.0.modify(key, event, poll)
+    }
+    fn remove(&mut self, key: crate::eventpoll_lists::EpKey) -> Result<(), Errno> {
+        self.0.remove(key)
+    }
+    fn poll_callback(
+        &mut self,
+        key: crate::eventpoll_lists::EpKey,
+        pollflags: u32,
+        has_waiter: bool,
+    ) -> crate::eventpoll_lists::Callback {
+        self.0.poll_callback(key, pollflags, has_waiter)
+    }
+    fn send_events(
+        &mut self,
+        maxevents: usize,
+        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+    ) -> Vec<EpollEvent> {
+        SCANS.with(|s| s.set(s.get() + 1));
+        self.0.send_events(maxevents, poll)
+    }
+    fn ready_list(&self) -> Vec<crate::eventpoll_lists::EpKey> {
+        self.0.ready_list()
+    }
+    fn interest(&self, key: crate::eventpoll_lists::EpKey) -> Option<EpollEvent> {
+        self.0.interest(key)
+    }
+    fn keys(&self) -> Vec<crate::eventpoll_lists::EpKey> {
+        self.0.keys()
+    }
+}
+
+#[test]
+fn a_sim_runs_its_epoll_instances_on_the_lists_it_is_given() {
+    SCANS.with(|s| s.set(0));
+    let mut sim = Sim::new(1);
+    sim.set_eventpoll(|| Box::<Counting>::default());
+    let h = sim.add_host("h");
+    sim.spawn(h, "p", |p| async move {
+        let (a, b) = udp_pair(&p).await?;
+        let ep = p.epoll_create1(0)?;
+        p.epoll_ctl(
+            ep,
+            EPOLL_CTL_ADD,
+            a,
+            Some(EpollEvent {
+                events: EPOLLIN,
+                data: 1,
+            }),
+        )?;
+        p.send(b, b"x", 0).await?;
+        p.sleep(ms(1)).await;
+        assert_eq!(p.epoll_wait(ep, 8, 0).await?.len(), 1);
+        Ok(())
+    });
+    let r = sim.run();
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(
+        SCANS.with(|s| s.get()),
+        1,
+        "the one epoll_wait() scanned the given lists"
+    );
+}

@@ -45,6 +45,7 @@ pub mod datagram;
 pub mod errno;
 pub mod errqueue;
 pub mod eventpoll;
+pub mod eventpoll_lists;
 pub mod fork;
 pub mod fs;
 pub mod fs_syscalls;

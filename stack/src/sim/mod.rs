@@ -65,6 +65,8 @@ pub(crate) struct World {
     /// Which epoll items watch each file (`file->f_ep`), so the last
     /// `close()` of a file can remove them (`eventpoll_release`).
     pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
+    /// What builds a new epoll instance's lists (`Sim::set_eventpoll`).
+    pub(crate) eventpoll_factory: crate::eventpoll_lists::EventPollFactory,
     /// Processes started by `fork()` whose bodies the executor has yet to
     /// take (`wake_up_new_task`).
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
@@ -104,6 +106,7 @@ impl World {
             epolls: BTreeMap::new(),
             io_rings: BTreeMap::new(),
             ep_links: BTreeMap::new(),
+            eventpoll_factory: crate::eventpoll_lists::Lists::boxed,
             forked: Vec::new(),
             unix_inflight: BTreeMap::new(),
         }

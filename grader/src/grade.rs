@@ -1,0 +1,361 @@
+//! Grading one submission of one lab: scratch copy, build, list, run, and
+//! the per-test verdicts scored by `lab.toml`.
+
+use crate::lab::Lab;
+use crate::runner::{Run, Toolchain, read_junit, tail};
+use crate::scratch::{self, Note};
+use crate::wrapper::{Verdict, verdict_file};
+use nix::unistd::Uid;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to grade and how.
+pub struct Options<'a> {
+    pub repo: &'a Path,
+    pub lab: &'a Lab,
+    /// The submission folder (a copy of the lab folder); `None` grades the
+    /// skeleton.
+    pub submission: Option<&'a Path>,
+    /// Add the hidden tests (`grade`); `check` runs the public ones only.
+    pub hidden: bool,
+    /// Show nextest's progress display.
+    pub progress: bool,
+    pub target_dir: PathBuf,
+}
+
+/// One test's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// `binary::test`, the name `lab.toml` groups refer to.
+    pub id: String,
+    pub group: Option<String>,
+    /// `public` (from `tests/`) or `hidden` (from `hidden/`).
+    pub visibility: &'static str,
+    pub passed: bool,
+    /// Why it failed, or "passed".
+    pub reason: String,
+    pub score: f64,
+    pub max_score: f64,
+    pub seconds: f64,
+    /// The test's output (bounded), for failed tests.
+    pub output: String,
+    pub figures: Vec<Figure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+}
+
+/// The result of grading one submission.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub lab: String,
+    pub title: String,
+    pub submission: String,
+    /// Only the public tests ran (`check`): points are not meaningful, as
+    /// a group's points are shared with hidden tests when grading.
+    pub public_only: bool,
+    /// Whether the submission built; when not, every test fails.
+    pub built: bool,
+    /// The build's error output (bounded) when it did not build.
+    pub build_log: String,
+    pub notes: Vec<Note>,
+    /// Whether each test ran under a uid of its own with no network (the
+    /// grader runs as root); see the README.
+    pub isolated: bool,
+    pub score: f64,
+    pub max_score: f64,
+    pub tests: Vec<TestResult>,
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Every figure reported by a passing test, with its test.
+    pub fn figures(&self) -> Vec<(&str, &Figure)> {
+        self.tests
+            .iter()
+            .flat_map(|t| t.figures.iter().map(move |f| (t.id.as_str(), f)))
+            .collect()
+    }
+}
+
+/// `binary id` (`lab-x::ring`) to the short binary name (`ring`); the
+/// library's unit tests are `lib`.
+fn short_binary(binary_id: &str) -> &str {
+    binary_id.split_once("::").map_or("lib", |(_, b)| b)
+}
+
+/// A fresh folder for one grading, searchable by test uids.
+fn scratch_root() -> Result<PathBuf, String> {
+    let base = std::env::temp_dir();
+    for _ in 0..100 {
+        let name = format!(
+            "grader-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos() ^ rand_u64()
+        );
+        let p = base.join(name);
+        if std::fs::create_dir(&p).is_ok() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o711))
+                .map_err(|e| e.to_string())?;
+            return Ok(p);
+        }
+    }
+    Err("cannot create a scratch folder".into())
+}
+
+fn rand_u64() -> u128 {
+    let mut b = [0u8; 8];
+    use std::io::Read;
+    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    u64::from_le_bytes(b) as u128
+}
+
+/// Every ancestor of `p` lets others search it (a test running under its
+/// own uid must reach the test binary).
+fn searchable(p: &Path) -> bool {
+    p.ancestors()
+        .all(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+}
+
+/// Removes a grading's artifacts from the build folder however it ends.
+struct Cleanup<'a>(&'a Run<'a>);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        self.0.clean();
+    }
+}
+
+/// Grades; the scratch folder is removed afterwards.
+pub fn grade(opts: &Options) -> Result<Report, String> {
+    let root = scratch_root()?;
+    let result = grade_in(opts, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
+fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
+    let start = Instant::now();
+    let lab = opts.lab;
+    let tc = Toolchain::detect(opts.target_dir.clone())?;
+    let target_abs = tc.target_dir.canonicalize().map_err(|e| e.to_string())?;
+    let isolate = Uid::effective().is_root()
+        && searchable(&target_abs)
+        && searchable(root)
+        && std::env::var_os("GRADER_NO_ISOLATION").is_none();
+    let sc = scratch::prepare(opts.repo, lab, opts.submission, root)?;
+    let profile = format!("grader-{:016x}", rand_u64());
+    let run = Run {
+        tc: &tc,
+        ws: &sc.ws,
+        dir: root,
+        limits: lab.toml.limits,
+        profile,
+        isolate,
+        package: &sc.package,
+        artifacts: Default::default(),
+    };
+    run.setup()?;
+    let _cleanup = Cleanup(&run);
+    let refused = sc.notes.iter().any(|n| n.refused);
+    let submission = opts
+        .submission
+        .map_or("(skeleton)".to_string(), |p| p.display().to_string());
+    let mut report = Report {
+        lab: lab.name().to_string(),
+        title: lab.toml.lab.title.clone(),
+        submission,
+        public_only: !opts.hidden,
+        built: false,
+        build_log: String::new(),
+        notes: sc.notes.clone(),
+        isolated: isolate,
+        score: 0.0,
+        max_score: 0.0,
+        tests: Vec::new(),
+        seconds: 0.0,
+    };
+
+    // The library and public tests are built before the hidden tests exist
+    // in the scratch copy: a submission that reads them at compile time
+    // does not compile.
+    let mut build_error = None;
+    if refused {
+        build_error = Some("the submission was refused (see the notes)".to_string());
+    } else {
+        let b = run.build()?;
+        if !b.ok {
+            build_error = Some(b.stderr);
+        }
+    }
+    if opts.hidden {
+        scratch::add_hidden(lab, &sc)?;
+    }
+    let listed = if build_error.is_none() {
+        match run.list()? {
+            Ok(t) => Some(t),
+            Err(out) => {
+                build_error = Some(out.stderr);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let (tests, cases) = match listed {
+        Some(tests) => {
+            let out = run.run(opts.progress, tests.values().map(Vec::len).sum())?;
+            let junit = run.junit_path();
+            let cases = match read_junit(&junit) {
+                Ok(c) => c,
+                // No report at all: nextest itself failed; say why.
+                Err(e) => return Err(format!("{e}\n{}", out.stderr)),
+            };
+            let _ = std::fs::remove_file(&junit);
+            (tests, cases)
+        }
+        None => {
+            // The names come from the pristine lab, so that the maximum is
+            // the same whatever the submission.
+            (pristine_tests(opts, &tc)?, BTreeMap::new())
+        }
+    };
+    report.built = build_error.is_none();
+    report.build_log = build_error.map(|e| tail(&e, 16 * 1024)).unwrap_or_default();
+
+    let hidden_names: Vec<String> = lab
+        .hidden_files()
+        .iter()
+        .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let mut ids = Vec::new();
+    let mut keys = Vec::new();
+    for (binary_id, names) in &tests {
+        for name in names {
+            ids.push(format!("{}::{name}", short_binary(binary_id)));
+            keys.push((binary_id.clone(), name.clone()));
+        }
+    }
+    let points = lab.points(&ids);
+    let mut all_isolated = true;
+    let output_cap = (lab.toml.limits.output_kib as usize * 1024).min(16 * 1024);
+    for ((id, key), pts) in ids.iter().zip(&keys).zip(points) {
+        let case = cases.get(key);
+        let verdict: Option<Verdict> =
+            std::fs::read_to_string(verdict_file(&run.results(), &key.0, &key.1))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+        // A pass needs both: nextest's record, and the wrapper's verdict
+        // that the receipt came back.
+        if let Some(v) = &verdict {
+            all_isolated &= v.isolated;
+        }
+        let (passed, reason) = match (case, &verdict) {
+            _ if !report.built => (false, "did not build".to_string()),
+            (None, _) => (false, "not run".to_string()),
+            (Some(c), Some(v)) => (c.passed && v.passed, v.reason.clone()),
+            (Some(c), None) if !c.passed => (false, c.message.clone()),
+            (Some(_), None) => (false, "no verdict from the grader's wrapper".to_string()),
+        };
+        let max = pts.unwrap_or(0.0);
+        let figures = match (&verdict, passed) {
+            (Some(v), true) => v
+                .figures
+                .iter()
+                .map(|(n, x)| Figure {
+                    name: n.clone(),
+                    value: *x,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        report.tests.push(TestResult {
+            id: id.clone(),
+            group: lab.group_of(id).map(|g| lab.toml.groups[g].name.clone()),
+            visibility: if hidden_names.contains(&short_binary(&key.0).to_string()) {
+                "hidden"
+            } else {
+                "public"
+            },
+            passed,
+            reason,
+            score: if passed { max } else { 0.0 },
+            max_score: max,
+            seconds: case.map_or(0.0, |c| c.seconds),
+            output: if passed {
+                String::new()
+            } else {
+                tail(
+                    &case.map(|c| c.output.clone()).unwrap_or_default(),
+                    output_cap,
+                )
+            },
+            figures,
+        });
+    }
+    report.isolated = isolate && all_isolated;
+    report.score = round2(report.tests.iter().map(|t| t.score).sum());
+    report.max_score = round2(report.tests.iter().map(|t| t.max_score).sum());
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The test names of the pristine lab (the skeleton, with the hidden tests
+/// when grading).
+fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let root = scratch_root()?;
+    let result = (|| {
+        let sc = scratch::prepare(opts.repo, opts.lab, None, &root)?;
+        if opts.hidden {
+            scratch::add_hidden(opts.lab, &sc)?;
+        }
+        let run = Run {
+            tc,
+            ws: &sc.ws,
+            dir: &root,
+            limits: opts.lab.toml.limits,
+            profile: format!("grader-{:016x}", rand_u64()),
+            isolate: false,
+            package: &sc.package,
+            artifacts: Default::default(),
+        };
+        run.setup()?;
+        let _cleanup = Cleanup(&run);
+        // Built first so that the library's files are known and removed.
+        let _ = run.build()?;
+        match run.list()? {
+            Ok(t) => Ok(t),
+            Err(out) => Err(format!(
+                "the pristine lab '{}' does not build:\n{}",
+                opts.lab.name(),
+                out.stderr
+            )),
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
+/// Every test of the pristine lab as `binary::test`, sorted.
+pub fn list_tests(opts: &Options) -> Result<Vec<String>, String> {
+    let tc = Toolchain::detect(opts.target_dir.clone())?;
+    let tests = pristine_tests(opts, &tc)?;
+    Ok(tests
+        .iter()
+        .flat_map(|(b, names)| {
+            names
+                .iter()
+                .map(move |n| format!("{}::{n}", short_binary(b)))
+        })
+        .collect())
+}

@@ -1,0 +1,100 @@
+//! `grader release --out DIR`: the student repository. Everything the
+//! repository tracks (by `git ls-files` when it is a git work tree, else
+//! every file but `target/` and `.git/`), less each lab's `hidden/`,
+//! `solution/` and `wrong/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Lab folders the students never see.
+const PRIVATE: &[&str] = &["hidden", "solution", "wrong"];
+
+fn is_private(rel: &Path) -> bool {
+    let parts: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
+    parts.len() >= 3 && parts[0] == "labs" && PRIVATE.iter().any(|p| parts[2] == *p)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        let name = e.file_name();
+        if name == ".git" || name == "target" {
+            continue;
+        }
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            walk(root, &p, out)?;
+        } else if ty.is_file() {
+            out.push(p.strip_prefix(root).unwrap_or(&p).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+fn tracked(repo: &Path) -> Option<Vec<PathBuf>> {
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(repo)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| PathBuf::from(String::from_utf8_lossy(s).into_owned()))
+            .filter(|p| repo.join(p).is_file())
+            .collect(),
+    )
+}
+
+pub fn release(repo: &Path, out: &Path) -> Result<(), String> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| e.to_string())?
+            .next()
+            .is_some()
+    {
+        return Err(format!("{}: exists and is not empty", out.display()));
+    }
+    let files = match tracked(repo) {
+        Some(f) => f,
+        None => {
+            let mut f = Vec::new();
+            walk(repo, repo, &mut f).map_err(|e| e.to_string())?;
+            f
+        }
+    };
+    for rel in files.iter().filter(|r| !is_private(r)) {
+        let to = out.join(rel);
+        if let Some(p) = to.parent() {
+            std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+        }
+        std::fs::copy(repo.join(rel), &to).map_err(|e| format!("{}: {e}", rel.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_folders_are_those_of_labs() {
+        assert!(is_private(Path::new("labs/queues/hidden/x.rs")));
+        assert!(is_private(Path::new("labs/queues/solution/src/lib.rs")));
+        assert!(is_private(Path::new("labs/queues/wrong/a/src/lib.rs")));
+        assert!(!is_private(Path::new("labs/queues/src/lib.rs")));
+        assert!(!is_private(Path::new("labs/README.md")));
+        assert!(!is_private(Path::new("stack/src/hidden/x.rs")));
+    }
+}

@@ -1,0 +1,293 @@
+//! A grading report in each output format: a human table, JSON,
+//! Gradescope's `results.json`, JUnit XML, and Markdown for CI job pages.
+
+use crate::grade::Report;
+use serde_json::json;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Gradescope,
+    Junit,
+    Markdown,
+}
+
+pub fn render(r: &Report, format: Format, colour: bool) -> String {
+    match format {
+        Format::Human => human(r, colour),
+        Format::Json => serde_json::to_string_pretty(r).unwrap_or_default() + "\n",
+        Format::Gradescope => {
+            serde_json::to_string_pretty(&gradescope(r)).unwrap_or_default() + "\n"
+        }
+        Format::Junit => junit(r),
+        Format::Markdown => markdown(r),
+    }
+}
+
+fn pts(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The first line of a (possibly long) text, for table cells.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+pub fn human(r: &Report, colour: bool) -> String {
+    let (green, red, bold, reset) = if colour {
+        ("\x1b[32m", "\x1b[31m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut s = String::new();
+    let _ = writeln!(s, "{bold}lab {}{reset}: {}", r.lab, r.title);
+    for n in &r.notes {
+        let _ = writeln!(s, "  note: {}: {}", n.file, n.message);
+    }
+    if !r.built {
+        let _ = writeln!(s, "{red}the submission did not build{reset}");
+        let _ = writeln!(s, "{}", r.build_log.trim_end());
+    }
+    let width = r.tests.iter().map(|t| t.id.len()).max().unwrap_or(4).max(4);
+    // Under `check` only public tests run; their points would mislead (a
+    // group's points are shared with hidden tests when grading).
+    let points = !r.public_only;
+    let _ = write!(s, "  {:<width$}  {:>6}", "test", "vis");
+    if points {
+        let _ = write!(s, "  {:>9}", "points");
+    }
+    s.push_str("  result\n");
+    for t in &r.tests {
+        let (c, word) = if t.passed {
+            (green, "PASS")
+        } else {
+            (red, "FAIL")
+        };
+        let _ = write!(s, "  {:<width$}  {:>6}", t.id, t.visibility);
+        if points {
+            let _ = write!(
+                s,
+                "  {:>9}",
+                format!("{}/{}", pts(t.score), pts(t.max_score))
+            );
+        }
+        let _ = write!(s, "  {c}{word}{reset}");
+        if !t.passed {
+            let _ = write!(s, " {}", first_line(&t.reason));
+        }
+        for f in &t.figures {
+            let _ = write!(s, " [{} = {:.3}]", f.name, f.value);
+        }
+        s.push('\n');
+    }
+    let passed = r.tests.iter().filter(|t| t.passed).count();
+    if points {
+        let _ = writeln!(
+            s,
+            "{bold}score: {} / {}{reset} ({passed}/{} tests passed, {:.1} s)",
+            pts(r.score),
+            pts(r.max_score),
+            r.tests.len(),
+            r.seconds
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "{bold}public tests: {passed}/{} passed{reset} ({:.1} s; the grader also runs hidden tests)",
+            r.tests.len(),
+            r.seconds
+        );
+    }
+    s
+}
+
+/// Gradescope's `results.json`: hidden tests are shown after the due date;
+/// figures become leaderboard entries.
+pub fn gradescope(r: &Report) -> serde_json::Value {
+    let tests: Vec<_> = r
+        .tests
+        .iter()
+        .map(|t| {
+            let mut output = t.reason.clone();
+            if !t.output.is_empty() {
+                output.push_str("\n\n");
+                output.push_str(&t.output);
+            }
+            json!({
+                "name": t.id,
+                "score": t.score,
+                "max_score": t.max_score,
+                "status": if t.passed { "passed" } else { "failed" },
+                "output": output,
+                "visibility": if t.visibility == "hidden" { "after_due_date" } else { "visible" },
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "score": r.score,
+        "execution_time": r.seconds.round() as u64,
+        "output": summary_text(r),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    });
+    let board: Vec<_> = r
+        .figures()
+        .iter()
+        .map(|(_, f)| json!({ "name": f.name, "value": f.value }))
+        .collect();
+    if !board.is_empty() {
+        out["leaderboard"] = serde_json::Value::Array(board);
+    }
+    out
+}
+
+fn summary_text(r: &Report) -> String {
+    let mut s = String::new();
+    for n in &r.notes {
+        let _ = writeln!(s, "{}: {}", n.file, n.message);
+    }
+    if !r.built {
+        let _ = writeln!(s, "The submission did not build:\n{}", r.build_log);
+    }
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn junit(r: &Report) -> String {
+    let failures = r.tests.iter().filter(|t| !t.passed).count();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"grader\" tests=\"{}\" failures=\"{failures}\">",
+        r.tests.len()
+    );
+    let _ = writeln!(
+        s,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        xml_escape(&r.lab),
+        r.tests.len(),
+        r.seconds
+    );
+    for t in &r.tests {
+        let _ = write!(
+            s,
+            "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+            xml_escape(&t.id),
+            xml_escape(&r.lab),
+            t.seconds
+        );
+        if t.passed {
+            s.push_str("/>\n");
+        } else {
+            let _ = writeln!(
+                s,
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                xml_escape(first_line(&t.reason)),
+                xml_escape(&t.output)
+            );
+        }
+    }
+    s.push_str("  </testsuite>\n</testsuites>\n");
+    s
+}
+
+fn md_cell(s: &str) -> String {
+    first_line(s).replace('|', "\\|").replace('`', "'")
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## Lab `{}`: {} / {}\n",
+        r.lab,
+        pts(r.score),
+        pts(r.max_score)
+    );
+    if !r.title.is_empty() {
+        let _ = writeln!(s, "{}\n", r.title);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "- **{}**: {}", md_cell(&n.file), md_cell(&n.message));
+    }
+    if !r.built {
+        let _ = writeln!(
+            s,
+            "**The submission did not build.**\n\n```text\n{}\n```\n",
+            r.build_log.trim_end().replace("```", "'''")
+        );
+    }
+    s.push_str("| test | visibility | points | result |\n|---|---|---:|---|\n");
+    for t in &r.tests {
+        let result = if t.passed {
+            "✅ pass".to_string()
+        } else {
+            format!("❌ {}", md_cell(&t.reason))
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {}/{} | {} |",
+            md_cell(&t.id),
+            t.visibility,
+            pts(t.score),
+            pts(t.max_score),
+            result
+        );
+    }
+    let figures = r.figures();
+    if !figures.is_empty() {
+        s.push_str("\n| figure | value | test |\n|---|---:|---|\n");
+        for (test, f) in figures {
+            let _ = writeln!(
+                s,
+                "| {} | {:.3} | `{}` |",
+                md_cell(&f.name),
+                f.value,
+                md_cell(test)
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escapes_markup_and_control_characters() {
+        assert_eq!(
+            xml_escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
+        assert_eq!(xml_escape("bell\x07tab\tok"), "bell\\x07tab\tok");
+    }
+
+    #[test]
+    fn markdown_cells_stay_on_one_line_and_in_their_column() {
+        assert_eq!(md_cell("a | b\nsecond line"), "a \\| b");
+        assert_eq!(md_cell("`code`"), "'code'");
+    }
+}

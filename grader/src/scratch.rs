@@ -1,0 +1,442 @@
+//! The scratch copy a submission is graded in: the pristine lab, only the
+//! files `lab.toml` allows taken from the submission, a generated workspace
+//! around it whose path dependencies point back into the repository, and
+//! (later) the hidden tests.
+//!
+//! Nothing else of the submission is read: its `Cargo.toml`, `build.rs`,
+//! `.cargo/config.toml`, `.config/nextest.toml`, `rust-toolchain.toml` and
+//! tests never reach the scratch copy.
+
+use crate::lab::Lab;
+use std::path::{Component, Path, PathBuf};
+
+/// Largest submission file taken (bytes).
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Why a submission file was refused, or other notes on the submission.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Note {
+    pub file: String,
+    pub message: String,
+    /// Refusals make the submission score zero; other notes are informative.
+    pub refused: bool,
+}
+
+/// A prepared scratch workspace.
+pub struct Scratch {
+    /// The generated workspace root.
+    pub ws: PathBuf,
+    /// The lab's copy inside it.
+    pub lab: PathBuf,
+    /// The package name of this grading's copy (see `rename_package`).
+    pub package: String,
+    pub notes: Vec<Note>,
+}
+
+/// A relative path that stays inside its folder: no `..`, no root, no prefix.
+pub fn check_relative(p: &str) -> Result<(), String> {
+    let path = Path::new(p);
+    if p.is_empty() || path.is_absolute() {
+        return Err("must be a relative path".into());
+    }
+    for c in path.components() {
+        match c {
+            Component::Normal(_) => {}
+            _ => return Err("must not leave the lab folder".into()),
+        }
+    }
+    Ok(())
+}
+
+/// Copies `src` into `dst` recursively, skipping `skip` names at the top
+/// level; symlinks are not followed (the pristine lab has none).
+fn copy_tree(src: &Path, dst: &Path, skip: &[&str]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s) {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        let to = dst.join(&name);
+        if ty.is_dir() {
+            copy_tree(&entry.path(), &to, &[])?;
+        } else if ty.is_file() {
+            std::fs::copy(entry.path(), &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// The pristine lab's folders and files that never enter a scratch copy.
+const NOT_COPIED: &[&str] = &[
+    "hidden",
+    "solution",
+    "wrong",
+    "target",
+    ".git",
+    ".cargo",
+    ".config",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    "build.rs",
+];
+
+/// Reads one allowed file from the submission, or says why not.
+fn take(submission: &Path, rel: &str) -> Result<Option<Vec<u8>>, String> {
+    // Every component must be a real directory or, last, a regular file:
+    // a symlink anywhere could reach outside the submission.
+    let mut at = submission.to_path_buf();
+    let parts: Vec<_> = Path::new(rel).components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        at.push(c.as_os_str());
+        let meta = match std::fs::symlink_metadata(&at) {
+            Ok(m) => m,
+            Err(_) => return Ok(None),
+        };
+        if meta.file_type().is_symlink() {
+            return Err("is a symbolic link (refused)".into());
+        }
+        let last = i + 1 == parts.len();
+        if last && !meta.is_file() {
+            return Err("is not a regular file (refused)".into());
+        }
+        if !last && !meta.is_dir() {
+            return Ok(None);
+        }
+        if last && meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "is {} bytes, more than the {} allowed (refused)",
+                meta.len(),
+                MAX_FILE_BYTES
+            ));
+        }
+    }
+    let bytes = std::fs::read(&at).map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err("grew past the size limit while read (refused)".into());
+    }
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err("is not UTF-8 text (refused)".into());
+    }
+    Ok(Some(bytes))
+}
+
+/// Macros that read files at compile time: a submission could use them to
+/// compile the hidden tests (or anything else on the grading machine) into
+/// its code. Looked for as identifiers outside comments and string literals,
+/// so that `macro_rules!` indirection (passing the name as a token) is caught.
+const FORBIDDEN_IDENTS: &[&str] = &["include_str", "include_bytes", "include"];
+
+/// Identifiers of Rust source, outside comments and literals (a lexer good
+/// enough for this check: it errs towards finding identifiers).
+fn identifiers(src: &str) -> Vec<&str> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0usize;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if c == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == b'r' && matches!(b.get(i + 1), Some(b'#') | Some(b'"')) {
+            // raw string r#"..."#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&b'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) == Some(&b'"') {
+                let close: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
+                j += 1;
+                while j < b.len() && !b[j..].starts_with(&close) {
+                    j += 1;
+                }
+                i = j + close.len();
+            } else {
+                // r#ident: a raw identifier
+                let start = j;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                out.push(&src[start..j]);
+                i = j;
+            }
+        } else if c == b'\'' {
+            // a char literal ('x', '\n') or a lifetime ('a)
+            if b.get(i + 2) == Some(&b'\'') {
+                i += 3;
+            } else if b.get(i + 1) == Some(&b'\\') {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push(&src[start..i]);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The forbidden identifiers `src` uses.
+pub fn forbidden_in(src: &str) -> Vec<&'static str> {
+    let idents = identifiers(src);
+    FORBIDDEN_IDENTS
+        .iter()
+        .copied()
+        .filter(|f| idents.contains(f))
+        .collect()
+}
+
+/// Rewrites relative `path = "..."` of dependency tables to absolute paths
+/// (relative to `base`).
+fn absolutize_deps(table: &mut toml::Table, base: &Path) {
+    for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(toml::Value::Table(deps)) = table.get_mut(key) {
+            for (_, dep) in deps.iter_mut() {
+                if let toml::Value::Table(d) = dep
+                    && let Some(toml::Value::String(p)) = d.get_mut("path")
+                    && Path::new(p.as_str()).is_relative()
+                {
+                    *p = base.join(p.as_str()).to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+    if let Some(toml::Value::Table(targets)) = table.get_mut("target") {
+        for (_, t) in targets.iter_mut() {
+            if let toml::Value::Table(t) = t {
+                absolutize_deps(t, base);
+            }
+        }
+    }
+}
+
+/// Gives the package a name of its own for this grading, keeping the
+/// library's crate name: cargo names artifacts by package, not by folder,
+/// so two gradings sharing a build folder would otherwise overwrite each
+/// other's test binaries.
+fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<String, String> {
+    let Some(toml::Value::Table(package)) = manifest.get_mut("package") else {
+        return Err("the lab's Cargo.toml has no [package]".into());
+    };
+    let Some(toml::Value::String(name)) = package.get("name").cloned() else {
+        return Err("the lab's package has no name".into());
+    };
+    let tag: String = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let renamed = format!("{name}-{tag}");
+    package.insert("name".into(), renamed.clone().into());
+    let lib = manifest
+        .entry("lib")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(lib) = lib {
+        lib.entry("name")
+            .or_insert_with(|| name.replace('-', "_").into());
+    }
+    Ok(renamed)
+}
+
+fn read_toml(path: &Path) -> Result<toml::Table, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The generated workspace manifest: the repository's shared settings
+/// (`[workspace.package]`, lints, dependencies, profiles), with one member.
+fn workspace_manifest(repo: &Path) -> Result<String, String> {
+    let root = read_toml(&repo.join("Cargo.toml"))?;
+    let mut ws = toml::Table::new();
+    ws.insert("resolver".into(), "3".into());
+    ws.insert("members".into(), toml::Value::Array(vec!["lab".into()]));
+    if let Some(toml::Value::Table(w)) = root.get("workspace") {
+        for key in ["package", "lints"] {
+            if let Some(v) = w.get(key) {
+                ws.insert(key.into(), v.clone());
+            }
+        }
+        if let Some(toml::Value::Table(deps)) = w.get("dependencies") {
+            let mut t = toml::Table::new();
+            t.insert("dependencies".into(), toml::Value::Table(deps.clone()));
+            absolutize_deps(&mut t, repo);
+            if let Some(d) = t.remove("dependencies") {
+                ws.insert("dependencies".into(), d);
+            }
+        }
+    }
+    let mut out = toml::Table::new();
+    out.insert("workspace".into(), toml::Value::Table(ws));
+    if let Some(p) = root.get("profile") {
+        out.insert("profile".into(), p.clone());
+    }
+    toml::to_string(&out).map_err(|e| e.to_string())
+}
+
+/// Builds the scratch copy under `root` (which must exist and be empty):
+/// the pristine lab with the submission's allowed files. Without a
+/// submission, the skeleton as it is.
+pub fn prepare(
+    repo: &Path,
+    lab: &Lab,
+    submission: Option<&Path>,
+    root: &Path,
+) -> Result<Scratch, String> {
+    let ws = root.join("ws");
+    let lab_dir = ws.join("lab");
+    copy_tree(&lab.dir, &lab_dir, NOT_COPIED).map_err(|e| format!("copying the lab: {e}"))?;
+    std::fs::write(ws.join("Cargo.toml"), workspace_manifest(repo)?)
+        .map_err(|e| format!("writing the workspace: {e}"))?;
+    if repo.join("Cargo.lock").is_file() {
+        let _ = std::fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock"));
+    }
+    let mut manifest = read_toml(&lab.dir.join("Cargo.toml"))?;
+    absolutize_deps(&mut manifest, &lab.dir);
+    let package = rename_package(&mut manifest, root)?;
+    std::fs::write(
+        lab_dir.join("Cargo.toml"),
+        toml::to_string(&manifest).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("writing the lab manifest: {e}"))?;
+
+    let mut notes = Vec::new();
+    if let Some(sub) = submission {
+        for rel in &lab.toml.submission.files {
+            match take(sub, rel) {
+                Ok(Some(bytes)) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let bad = forbidden_in(&text);
+                    if !bad.is_empty() {
+                        notes.push(Note {
+                            file: rel.clone(),
+                            message: format!(
+                                "uses {} (reads files at compile time; refused)",
+                                bad.join(", ")
+                            ),
+                            refused: true,
+                        });
+                        continue;
+                    }
+                    let to = lab_dir.join(rel);
+                    if let Some(parent) = to.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                    }
+                    std::fs::write(&to, &bytes).map_err(|e| e.to_string())?;
+                }
+                Ok(None) => notes.push(Note {
+                    file: rel.clone(),
+                    message: "not in the submission; the skeleton's is used".into(),
+                    refused: false,
+                }),
+                Err(message) => notes.push(Note {
+                    file: rel.clone(),
+                    message,
+                    refused: true,
+                }),
+            }
+        }
+    }
+    Ok(Scratch {
+        ws,
+        lab: lab_dir,
+        package,
+        notes,
+    })
+}
+
+/// Copies the hidden tests into the scratch copy's `tests/`.
+pub fn add_hidden(lab: &Lab, scratch: &Scratch) -> Result<(), String> {
+    let tests = scratch.lab.join("tests");
+    std::fs::create_dir_all(&tests).map_err(|e| e.to_string())?;
+    for f in lab.hidden_files() {
+        let Some(name) = f.file_name() else { continue };
+        let to = tests.join(name);
+        if to.exists() {
+            return Err(format!(
+                "hidden test {} has the name of a public test",
+                f.display()
+            ));
+        }
+        std::fs::copy(&f, &to).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_stay_inside() {
+        assert!(check_relative("src/lib.rs").is_ok());
+        assert!(check_relative("../x.rs").is_err());
+        assert!(check_relative("src/../../x.rs").is_err());
+        assert!(check_relative("/etc/passwd").is_err());
+        assert!(check_relative("").is_err());
+    }
+
+    #[test]
+    fn include_macros_are_found_outside_comments_and_strings() {
+        assert_eq!(
+            forbidden_in(r#"const X: &str = include_str!("../tests/x.rs");"#),
+            ["include_str"]
+        );
+        assert_eq!(
+            forbidden_in("macro_rules! m { ($i:ident) => { $i!(\"f\") } } m!(include);"),
+            ["include"]
+        );
+        assert!(forbidden_in("// include_str!(\"x\")\nfn f() {}").is_empty());
+        assert!(forbidden_in("/* include! */ fn f() { let s = \"include!\"; }").is_empty());
+        assert!(forbidden_in("fn f() -> char { 'i' } fn included() {}").is_empty());
+        assert_eq!(
+            forbidden_in("fn g() { r#include_bytes!(\"x\"); }"),
+            ["include_bytes"]
+        );
+        assert!(forbidden_in("fn g() -> &'static str { r#\"include!\"# }").is_empty());
+    }
+}

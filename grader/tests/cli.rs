@@ -1,0 +1,264 @@
+//! The grader's commands on the fixture repository: list, grade (every
+//! format), check, verify, release, and the Gradescope bundle run the way
+//! Gradescope runs it.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+#[test]
+fn list_shows_the_labs_groups_and_points() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let out = grader(&repo, &["list"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("adder: Adding numbers"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  public: 4 points (basic::)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("  edge cases: 2 points per test (hidden_edge::)")
+    );
+    // From a folder inside the repository too, and with every test.
+    let out = grader(&repo.join("labs/adder/src"), &["list", "--tests"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    for t in ALL_TESTS {
+        assert!(out.stdout.contains(t), "{t} missing:\n{}", out.stdout);
+    }
+}
+
+#[test]
+fn solution_full_marks_skeleton_zero_same_maximum() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let sol = grade_json(&repo, &repo.join("labs/adder/solution"));
+    assert_eq!(score(&sol), (10.0, 10.0), "{sol:#}");
+    let ids: Vec<String> = verdicts(&sol).into_iter().map(|v| v.0).collect();
+    assert_eq!(ids, ALL_TESTS);
+    let vis: Vec<&str> = sol["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["visibility"].as_str().unwrap())
+        .collect();
+    assert_eq!(vis, ["public", "public", "hidden", "hidden", "hidden"]);
+    let speed = &sol["tests"][4]["figures"][0];
+    assert_eq!(speed["name"], "Msum/s");
+    assert!(speed["value"].as_f64().unwrap() > 0.0);
+
+    let skel = grade_json(&repo, &repo.join("labs/adder"));
+    assert_eq!(score(&skel), (0.0, 10.0));
+    assert!(skel["built"].as_bool().unwrap());
+    assert!(
+        verdicts(&skel)
+            .iter()
+            .all(|(_, passed, why)| !passed && why.contains("not yet implemented"))
+    );
+}
+
+fn grade_as(repo: &Path, submission: &Path, format: &str) -> String {
+    let out_file = repo.join(format!("report.{format}"));
+    let out = grader(
+        repo,
+        &[
+            "grade",
+            "adder",
+            "--submission",
+            submission.to_str().unwrap(),
+            "--format",
+            format,
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "--out writes nothing to stdout");
+    std::fs::read_to_string(out_file).unwrap()
+}
+
+#[test]
+fn every_format_of_a_partial_submission() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    // Wrong `add` (multiplies), right `sum`: 6 of 10.
+    let sub = fixtures().join("hostile/edits_tests");
+
+    let gs: serde_json::Value = serde_json::from_str(&grade_as(&repo, &sub, "gradescope")).unwrap();
+    assert_eq!(gs["score"].as_f64(), Some(6.0));
+    let tests = gs["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 5);
+    for t in tests {
+        for key in ["name", "score", "max_score", "output", "visibility"] {
+            assert!(t.get(key).is_some(), "{key} missing in {t}");
+        }
+    }
+    assert_eq!(tests[0]["name"], "basic::adds_small");
+    assert_eq!(tests[0]["score"].as_f64(), Some(0.0));
+    assert_eq!(tests[0]["max_score"].as_f64(), Some(2.0));
+    assert_eq!(tests[0]["visibility"], "visible");
+    assert_eq!(tests[2]["visibility"], "after_due_date");
+    assert!(tests[0]["output"].as_str().unwrap().contains("assertion"));
+    let board = gs["leaderboard"].as_array().unwrap();
+    assert_eq!(board[0]["name"], "Msum/s");
+
+    let junit = grade_as(&repo, &sub, "junit");
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 5);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert_eq!(failed, ADD_TESTS);
+
+    let md = grade_as(&repo, &sub, "markdown");
+    assert!(md.starts_with("## Lab `adder`: 6 / 10"), "{md}");
+    assert!(md.contains("| test | visibility | points | result |"));
+    assert!(
+        md.contains("| `basic::sums_three` | public | 2/2 | ✅ pass |"),
+        "{md}"
+    );
+    assert!(md.contains("| Msum/s |"));
+
+    let human = grade_as(&repo, &sub, "human");
+    assert!(!human.contains('\x1b'), "no colours when not on a terminal");
+    assert!(human.contains("score: 6 / 10 (3/5 tests passed"), "{human}");
+    assert!(human.contains("basic::adds_small") && human.contains("FAIL"));
+}
+
+#[test]
+fn verify_proves_the_fixture_lab_sound_and_finds_a_weak_one() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let out = grader(&repo, &["verify"]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("adder: solution 10 / 10"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("adder: skeleton 0 / 10"));
+    assert!(
+        out.stdout
+            .contains("3/3 wrong implementations caught; 3/3 hidden tests catch one")
+    );
+
+    // A "wrong" implementation that is right is not caught; drop the others
+    // and no hidden test catches anything.
+    for w in ["off_by_one", "empty_sum", "drops_last"] {
+        std::fs::remove_dir_all(repo.join("labs/adder/wrong").join(w)).unwrap();
+    }
+    let same = repo.join("labs/adder/wrong/same/src");
+    std::fs::create_dir_all(&same).unwrap();
+    std::fs::copy(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        same.join("lib.rs"),
+    )
+    .unwrap();
+    let out = grader(&repo, &["verify", "adder"]);
+    assert_eq!(out.status, 1, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("wrong implementation 'same' passes every test")
+    );
+    assert!(
+        out.stdout
+            .contains("hidden test hidden_edge::sum_of_nothing fails on no wrong implementation")
+    );
+    assert!(
+        out.stdout
+            .contains("0/1 wrong implementations caught; 0/3 hidden tests catch one")
+    );
+}
+
+#[test]
+fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let rel = tmp.path().join("release");
+    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lab = rel.join("labs/adder");
+    for gone in ["hidden", "solution", "wrong"] {
+        assert!(!lab.join(gone).exists(), "{gone} released");
+    }
+    for kept in ["lab.toml", "Cargo.toml", "src/lib.rs", "tests/basic.rs"] {
+        assert!(lab.join(kept).is_file(), "{kept} missing");
+    }
+
+    // The student's loop: the skeleton fails the public tests...
+    let out = grader(&lab, &["check", "adder"]);
+    assert_eq!(out.status, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("public tests: 0/2 passed"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("hidden_edge"));
+    // ...and a finished lab passes them.
+    std::fs::copy(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        lab.join("src/lib.rs"),
+    )
+    .unwrap();
+    let out = grader(&lab, &["check", "adder"]);
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("public tests: 2/2 passed"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn gradescope_bundle_runs_like_gradescope_runs_it() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let ag = tmp.path().join("autograder");
+    let source = ag.join("source");
+    let out = grader(
+        &repo,
+        &[
+            "gradescope-bundle",
+            "adder",
+            "--out",
+            source.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(source.join("setup.sh").is_file());
+    let lab = source.join("repo/labs/adder");
+    assert!(lab.join("hidden/hidden_edge.rs").is_file());
+    assert!(!lab.join("solution").exists());
+
+    // Gradescope puts the student's files in submission/ and reads
+    // results/results.json.
+    let sub = ag.join("submission");
+    copy_dir(&fixtures().join("hostile/edits_tests"), &sub);
+    std::fs::create_dir_all(ag.join("results")).unwrap();
+    let status = std::process::Command::new("bash")
+        .arg(source.join("run_autograder"))
+        .env("AUTOGRADER_ROOT", &ag)
+        .env("GRADER", GRADER)
+        .env("GRADER_TARGET_DIR", shared_target())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ag.join("results/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["score"].as_f64(), Some(6.0), "{results:#}");
+    assert_eq!(results["tests"].as_array().unwrap().len(), 5);
+    assert!(results["leaderboard"].is_array());
+}

@@ -1,0 +1,277 @@
+//! The hostile corpus: each submission in `tests/fixtures/hostile/` breaks
+//! `add` in its own way (and keeps `sum` correct); the grader must fail
+//! exactly the tests that call `add`, score the rest, say why, and finish
+//! in bounded time.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// Grades a hostile case and checks: the tests calling `add` fail with a
+/// reason containing `why`, every other test passes, 6 of 10 points.
+fn only_add_fails(case: &str, why: &str) -> serde_json::Value {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let report = grade_json(&repo, &fixtures().join("hostile").join(case));
+    assert!(report["built"].as_bool().unwrap(), "{report:#}");
+    for (id, passed, reason) in verdicts(&report) {
+        if ADD_TESTS.contains(&id.as_str()) {
+            assert!(!passed, "{case}: {id} passed");
+            assert!(
+                reason.contains(why),
+                "{case}: {id}: reason {reason:?} lacks {why:?}"
+            );
+        } else {
+            assert!(passed, "{case}: {id} failed: {reason}");
+        }
+    }
+    assert_eq!(score(&report), (6.0, 10.0), "{case}");
+    report
+}
+
+/// Grades a case that must score zero of ten, every test failing.
+fn all_fail(repo: &Path, submission: &Path) -> serde_json::Value {
+    let report = grade_json(repo, submission);
+    assert_eq!(score(&report), (0.0, 10.0));
+    let v = verdicts(&report);
+    assert_eq!(v.len(), 5);
+    assert!(v.iter().all(|(_, passed, _)| !passed));
+    report
+}
+
+#[test]
+fn does_not_compile() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = all_fail(&repo, &fixtures().join("hostile/no_compile"));
+    assert!(!r["built"].as_bool().unwrap());
+    assert!(r["build_log"].as_str().unwrap().contains("error"), "{r:#}");
+    assert!(
+        verdicts(&r)
+            .iter()
+            .all(|(_, _, why)| why == "did not build")
+    );
+}
+
+#[test]
+fn todo_left() {
+    only_add_fails("todo_left", "not yet implemented");
+}
+
+#[test]
+fn panics() {
+    only_add_fails("panics", "no adding today");
+}
+
+#[test]
+fn aborts() {
+    only_add_fails("aborts", "SIGABRT");
+}
+
+#[test]
+fn stack_overflow() {
+    // Rust reports the overflow and aborts.
+    only_add_fails("stack_overflow", "killed by SIG");
+}
+
+#[test]
+fn infinite_loop() {
+    only_add_fails("infinite_loop", "limit exceeded");
+}
+
+#[test]
+fn sleeps_forever() {
+    only_add_fails("sleeps_forever", "time limit exceeded");
+}
+
+#[test]
+fn memory_bomb() {
+    // The allocation fails against RLIMIT_AS and Rust aborts.
+    only_add_fails("memory_bomb", "SIGABRT");
+}
+
+#[test]
+fn fake_output_and_results() {
+    only_add_fails("fake_output", "");
+}
+
+#[test]
+fn exit_zero_before_the_assertions() {
+    only_add_fails("exit_zero", "no receipt");
+}
+
+#[test]
+fn stdout_flood() {
+    let r = only_add_fails("stdout_flood", "output limit exceeded");
+    for t in r["tests"].as_array().unwrap() {
+        assert!(t["output"].as_str().unwrap().len() <= 17 * 1024);
+    }
+}
+
+#[test]
+fn edits_tests_manifest_build_script_and_configs() {
+    // Everything but src/lib.rs is ignored: the pristine tests run against
+    // its wrong `add`, its build.rs (which panics), cargo config (a flag
+    // rustc rejects), toolchain (one that does not exist) and nextest
+    // config never come into play.
+    let r = only_add_fails("edits_tests", "assertion");
+    assert!(r["notes"].as_array().unwrap().is_empty(), "{r:#}");
+}
+
+#[test]
+fn include_str_of_the_hidden_tests() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = all_fail(&repo, &fixtures().join("hostile/include_hidden"));
+    let notes = r["notes"].as_array().unwrap();
+    assert!(notes[0]["refused"].as_bool().unwrap());
+    assert!(
+        notes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("include_str")
+    );
+}
+
+#[test]
+fn symlink_and_huge_files_are_refused() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let link = tmp.path().join("link");
+    std::fs::create_dir_all(link.join("src")).unwrap();
+    std::os::unix::fs::symlink(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        link.join("src/lib.rs"),
+    )
+    .unwrap();
+    let r = all_fail(&repo, &link);
+    assert!(
+        r["notes"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("symbolic link")
+    );
+
+    let huge = tmp.path().join("huge");
+    std::fs::create_dir_all(huge.join("src")).unwrap();
+    let mut text = std::fs::read_to_string(repo.join("labs/adder/solution/src/lib.rs")).unwrap();
+    text.push_str(&"// padding\n".repeat(200_000));
+    std::fs::write(huge.join("src/lib.rs"), text).unwrap();
+    let r = all_fail(&repo, &huge);
+    assert!(r["notes"][0]["message"].as_str().unwrap().contains("bytes"));
+}
+
+#[test]
+fn missing_files_come_from_the_skeleton() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = all_fail(&repo, &empty);
+    assert!(r["built"].as_bool().unwrap());
+    assert!(!r["notes"][0]["refused"].as_bool().unwrap());
+}
+
+fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+/// Processes whose command line contains `needle`.
+fn processes_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| {
+            String::from_utf8_lossy(c)
+                .replace('\0', " ")
+                .contains(needle)
+        })
+        .count()
+}
+
+#[test]
+fn processes_that_outlive_the_test_are_killed() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = grade_json(&repo, &fixtures().join("hostile/fork_outlives"));
+    // The answers are right: full marks, and no waiting on the leftovers.
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+    // The leftover in the test's process group is always killed; the one
+    // that left the group only when tests run under uids of their own.
+    assert_eq!(processes_with("sleep 1234.5"), 0);
+    if r["isolated"].as_bool().unwrap() {
+        assert_eq!(processes_with("sleep 1234.6"), 0);
+    } else {
+        // Known limit without isolation (see the README): clean up.
+        kill_processes_with("sleep 1234.6");
+    }
+}
+
+fn kill_processes_with(needle: &str) {
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(c) = std::fs::read(e.path().join("cmdline"))
+            && String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .contains(needle)
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+#[test]
+fn network_is_unreachable_when_isolated() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:47123");
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = grade_json(&repo, &fixtures().join("hostile/network"));
+    if r["isolated"].as_bool().unwrap() {
+        assert_eq!(score(&r), (6.0, 10.0), "{r:#}");
+        if let Ok(l) = listener {
+            l.set_nonblocking(true).unwrap();
+            assert!(l.accept().is_err(), "a test reached the network");
+        }
+    } else {
+        // Without root the grader cannot take the network away; the
+        // grading still completes.
+        assert!(is_root() || score(&r).1 == 10.0);
+    }
+}
+
+#[test]
+fn unit_tests_in_the_submission_are_not_run() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let r = grade_json(&repo, &fixtures().join("hostile/unit_tests_in_source"));
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+    let ids: Vec<String> = verdicts(&r).into_iter().map(|v| v.0).collect();
+    assert_eq!(ids, ALL_TESTS);
+    // Two hour-long sleeps were never waited for.
+    assert!(r["seconds"].as_f64().unwrap() < 120.0);
+}
+
+#[test]
+fn a_build_that_never_ends_is_stopped() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let toml = repo.join("labs/adder/lab.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace("output_kib = 64", "output_kib = 64\nbuild_timeout_secs = 8");
+    std::fs::write(&toml, text).unwrap();
+    let r = all_fail(&repo, &fixtures().join("hostile/slow_build"));
+    assert!(!r["built"].as_bool().unwrap());
+    assert!(
+        r["build_log"]
+            .as_str()
+            .unwrap()
+            .contains("was stopped after 8 s"),
+        "{r:#}"
+    );
+}
