@@ -50,6 +50,7 @@ fn main() {
     print!("{}", sim.sh(b, "ss -tanp"));
 }
 
+// ANCHOR: exchange
 /// Send everything first, then read the peer's answer: fine for small
 /// messages, a deadlock for big ones.
 async fn exchange(p: &Process, fd: i32) -> SysResult<()> {
@@ -64,3 +65,4 @@ async fn exchange(p: &Process, fd: i32) -> SysResult<()> {
     p.read(fd, &mut buf).await?;
     Ok(())
 }
+// ANCHOR_END: exchange
