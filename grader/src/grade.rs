@@ -49,6 +49,9 @@ pub struct TestResult {
 pub struct Figure {
     pub name: String,
     pub value: f64,
+    /// From the lab's `[[figure]]` of that name, if it has one.
+    pub unit: String,
+    pub higher_is_better: bool,
 }
 
 /// The result of grading one submission.
@@ -268,9 +271,14 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
             (Some(v), true) => v
                 .figures
                 .iter()
-                .map(|(n, x)| Figure {
-                    name: n.clone(),
-                    value: *x,
+                .map(|(n, x)| {
+                    let spec = lab.toml.figures.iter().find(|s| &s.name == n);
+                    Figure {
+                        name: n.clone(),
+                        value: *x,
+                        unit: spec.map(|s| s.unit.clone()).unwrap_or_default(),
+                        higher_is_better: spec.is_none_or(|s| s.higher_is_better),
+                    }
                 })
                 .collect(),
             _ => Vec::new(),

@@ -14,6 +14,31 @@ pub struct LabToml {
     pub submission: SubmissionRules,
     #[serde(default, rename = "group")]
     pub groups: Vec<Group>,
+    /// Figures a lab's tests report (`lab_receipt::figure`), described for
+    /// the reports: Gradescope's leaderboard sorts by them.
+    #[serde(default, rename = "figure")]
+    pub figures: Vec<FigureSpec>,
+}
+
+/// A `[[figure]]` of `lab.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureSpec {
+    pub name: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default = "yes")]
+    pub higher_is_better: bool,
+    /// The floor a hidden test asserts, for the handout and reports.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The test that reports it.
+    #[serde(default)]
+    pub test: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -166,6 +166,23 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     };
                     println!("  {}: {p} ({})", g.name, g.tests.join(" "));
                 }
+                for f in &l.toml.figures {
+                    let better = if f.higher_is_better {
+                        "higher"
+                    } else {
+                        "lower"
+                    };
+                    let floor = f.min.map(|m| format!(", at least {m}")).unwrap_or_default();
+                    let by = f
+                        .test
+                        .as_deref()
+                        .map(|t| format!(", from {t}"))
+                        .unwrap_or_default();
+                    println!(
+                        "  figure {} ({}, {better} is better{floor}{by})",
+                        f.name, f.unit
+                    );
+                }
                 if *tests {
                     let opts = ctx.options(l, None, true, false);
                     let listed = grade::list_tests(&opts)?;

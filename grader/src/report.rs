@@ -137,7 +137,13 @@ pub fn gradescope(r: &Report) -> serde_json::Value {
     let board: Vec<_> = r
         .figures()
         .iter()
-        .map(|(_, f)| json!({ "name": f.name, "value": f.value }))
+        .map(|(_, f)| {
+            json!({
+                "name": f.name,
+                "value": f.value,
+                "order": if f.higher_is_better { "desc" } else { "asc" },
+            })
+        })
         .collect();
     if !board.is_empty() {
         out["leaderboard"] = serde_json::Value::Array(board);

@@ -7,5 +7,8 @@ lab_receipt::graded! {
         println!("{bytes} bytes in {secs:.3} s");
         assert!(bytes > 0);
         lab_queues::report_figure("throughput", gbps, "Gbit/s");
+        // Handed to the grader with the receipt, so only a test that ran
+        // to its end can report it.
+        lab_receipt::figure("throughput", gbps);
     }
 }
