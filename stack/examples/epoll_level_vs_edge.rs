@@ -74,6 +74,7 @@ fn run(mode: Mode) {
                 data: fd as u64,
             }),
         )?;
+        // ANCHOR: loop
         let mut got = 0;
         while got < REQUEST {
             let events = p.epoll_wait(ep, 8, -1).await?;
@@ -100,6 +101,7 @@ fn run(mode: Mode) {
                 }
             }
         }
+        // ANCHOR_END: loop
         p.write(fd, b"ok").await?;
         Ok(())
     });

@@ -182,6 +182,7 @@ async fn with_poll(p: &Process, fds: &[i32]) -> SysResult<Costs> {
     Ok(sum)
 }
 
+// ANCHOR: epoll
 async fn with_epoll(p: &Process, fds: &[i32]) -> SysResult<Costs> {
     let ep = p.epoll_create1(0)?;
     for &fd in fds {
@@ -206,3 +207,4 @@ async fn with_epoll(p: &Process, fds: &[i32]) -> SysResult<Costs> {
     }
     Ok(sum)
 }
+// ANCHOR_END: epoll

@@ -133,6 +133,7 @@ fn listener(p: &Process, reuseport: bool) -> SysResult<i32> {
     Ok(fd)
 }
 
+// ANCHOR: worker
 async fn worker(p: Process, style: Style, shared: Option<i32>, t: &Tally) -> SysResult<()> {
     match style {
         Style::BlockingAccept => {
@@ -175,3 +176,4 @@ async fn worker(p: Process, style: Style, shared: Option<i32>, t: &Tally) -> Sys
     }
     Ok(())
 }
+// ANCHOR_END: worker
