@@ -82,6 +82,7 @@ fn run(path: Path, zerocopy: bool) {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         // Room for the whole stream, so send() returns at once.
         p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 2 << 20)?;
+        // ANCHOR: zerocopy
         if zerocopy {
             p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         }
@@ -104,6 +105,7 @@ fn run(path: Path, zerocopy: bool) {
             p.sleep(ms(100)).await;
             return p.close(fd);
         }
+        // ANCHOR_END: zerocopy
         let held = p.zerocopy_pages(fd)?;
         if held.pages > 0 {
             p.log(format!(

@@ -125,6 +125,7 @@ fn run(method: Method, file: &[u8]) -> Run {
         let before = p.process_costs();
         let f = p.open(PATH, O_RDONLY)?;
         let size = p.fstat(f)?.st_size as usize;
+        // ANCHOR: send
         match method {
             Method::ReadWrite => {
                 let mut buf = vec![0u8; BUF];
@@ -155,6 +156,7 @@ fn run(method: Method, file: &[u8]) -> Run {
                 );
             }
         }
+        // ANCHOR_END: send
         let server = p.process_costs().since(&before);
         p.close(f)?;
         p.close(s)?;

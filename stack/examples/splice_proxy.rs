@@ -119,6 +119,7 @@ fn run(kind: Proxy, data: &[u8]) -> Costs {
                 }
             }
             Proxy::Splice => {
+                // ANCHOR: splice
                 let (r, w) = p.pipe()?;
                 loop {
                     let n = p
@@ -137,6 +138,7 @@ fn run(kind: Proxy, data: &[u8]) -> Costs {
                 }
                 p.close(r)?;
                 p.close(w)?;
+                // ANCHOR_END: splice
             }
         }
         proxy_costs.set(p.process_costs().since(&before));

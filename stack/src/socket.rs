@@ -366,8 +366,11 @@ impl World {
                 _ => format!("a datagram on UDP {} (receive queue empty)", s.local()),
             },
             WaitFor::SendSpace => match s.tcp.as_deref() {
+                // sk_stream_write_space() wakes a writer once free space
+                // is at least half of what is queued: say so, since the
+                // queue may have shrunk below sk_sndbuf without that.
                 Some(tp) => format!(
-                    "send buffer space (sk_wmem_queued {} >= sk_sndbuf {}) on TCP {} -> {}",
+                    "send buffer space (sk_wmem_queued {} of sk_sndbuf {}; woken when the free space is at least half the queued) on TCP {} -> {}",
                     tp.wmem_queued,
                     s.sndbuf,
                     s.local(),

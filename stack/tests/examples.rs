@@ -9,12 +9,35 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The example binary `cargo test` built next to this test, or `None`.
+/// The example binary `cargo test` built next to this test, or `None` if
+/// there is none or it is older than the sources (a run that built only
+/// this test target, `--test examples`, leaves examples as they were).
 fn built_example(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let profile_dir = exe.parent()?.parent()?;
     let path = profile_dir.join("examples").join(name);
-    path.exists().then_some(path)
+    let built = std::fs::metadata(&path).ok()?.modified().ok()?;
+    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = crate_dir.join("examples").join(format!("{name}.rs"));
+    let newest = newest_mtime(&crate_dir.join("src")).max(newest_mtime(&example));
+    (newest <= built).then_some(path)
+}
+
+/// The latest modification time of a file, or of any file under a folder.
+fn newest_mtime(path: &std::path::Path) -> std::time::SystemTime {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return std::time::SystemTime::UNIX_EPOCH;
+    };
+    if !meta.is_dir() {
+        return meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    }
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| newest_mtime(&e.path()))
+        .max()
+        .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
 }
 
 /// Runs an example and returns its stdout, failing on a non-zero exit.
