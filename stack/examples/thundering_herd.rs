@@ -51,7 +51,7 @@ fn main() {
     println!("(callbacks: runs of ep_poll_callback on the server)\n");
     println!(
         "{:<42} {:>8} {:>9} {:>11} {:>7} {:>10}",
-        "how the workers wait", "wakeups", "accepted", "for nothing", "EAGAIN", "callbacks"
+        "how the workers wait", "wakeups", "accepted", "in vain", "EAGAIN", "callbacks"
     );
     for (name, style) in [
         (
