@@ -182,14 +182,16 @@ impl Lab {
         rs_files(&self.dir.join("hidden"))
     }
 
-    /// The deliberately wrong implementations (`wrong/<name>/`), sorted.
+    /// The deliberately wrong implementations, sorted: `wrong/<name>.patch`
+    /// (a unified diff against `solution/`, so a variant states only its
+    /// mutation) or `wrong/<name>/` (files laid over the solution).
     pub fn wrong_dirs(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.join("wrong"))
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.is_dir())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "patch"))
             .collect();
         v.sort();
         v

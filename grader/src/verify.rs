@@ -98,7 +98,11 @@ pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, 
         ));
         let _ = std::fs::remove_dir_all(&tmp);
         copy_over(&lab.dir.join("solution"), &tmp).map_err(|e| e.to_string())?;
-        copy_over(w, &tmp).map_err(|e| e.to_string())?;
+        if w.is_dir() {
+            copy_over(w, &tmp).map_err(|e| e.to_string())?;
+        } else {
+            apply_patch(w, &tmp)?;
+        }
         let r = grade_dir(repo, target, lab, Some(&tmp));
         let _ = std::fs::remove_dir_all(&tmp);
         let r = r?;
@@ -109,7 +113,7 @@ pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, 
             .map(|t| t.id.as_str())
             .collect();
         let wname = w
-            .file_name()
+            .file_stem()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if failed.is_empty() {
@@ -162,5 +166,27 @@ pub fn verify(repo: &Path, target: &Path, only: Option<&str>) -> Result<ExitCode
             println!("verify: {p}");
         }
         Ok(ExitCode::from(1))
+    }
+}
+
+/// Applies a wrong implementation's patch to a copy of the solution
+/// (`git apply` works outside a repository).
+fn apply_patch(patch: &Path, dir: &Path) -> Result<(), String> {
+    let patch = std::fs::canonicalize(patch).map_err(|e| format!("{}: {e}", patch.display()))?;
+    let out = std::process::Command::new("git")
+        .arg("apply")
+        .arg("-p1")
+        .arg(&patch)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("cannot run git apply: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not apply to the solution: {}",
+            patch.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
