@@ -15,6 +15,17 @@ macro_rules! id {
             pub(crate) fn idx(self) -> usize {
                 self.0 as usize
             }
+
+            /// The handle numbered `n` (for code outside the stack that
+            /// keeps handles, such as a lab's queues and its tests).
+            pub fn from_raw(n: u32) -> Self {
+                $name(n)
+            }
+
+            /// The handle's number.
+            pub fn raw(self) -> u32 {
+                self.0
+            }
         }
     };
 }

@@ -121,7 +121,7 @@ impl World {
         let table = &self.ns(ns).tcp;
         for &l in table.listeners.values().flatten() {
             let tp = self.sk(l).tcp.as_deref().expect("tcp");
-            for req in tp.syn_queue.values().filter(|r| !r.cookie) {
+            for req in tp.queues.0.requests().into_iter().filter(|r| !r.cookie) {
                 rows.push(InetSockRow {
                     proto: L4Proto::Tcp,
                     state: crate::inet::tcp::TCP_SYN_RECV,
@@ -152,7 +152,7 @@ impl World {
                 let tp = s.tcp.as_deref().expect("tcp");
                 let listen = s.state == crate::inet::tcp::TCP_LISTEN;
                 let (rx, tx) = if listen {
-                    (tp.accept_queue.len() as u32, tp.max_ack_backlog)
+                    (tp.queues.0.accept_queue_len() as u32, tp.max_ack_backlog)
                 } else if s.state == crate::inet::tcp::TCP_TIME_WAIT {
                     (0, 0)
                 } else {

@@ -7,6 +7,7 @@ pub mod ip_input;
 pub mod ip_output;
 pub mod neighbour;
 pub mod raw;
+pub mod request_sock_queue;
 pub mod route;
 pub mod tcp;
 pub mod udp;

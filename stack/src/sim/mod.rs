@@ -67,6 +67,9 @@ pub(crate) struct World {
     pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
     /// What builds a new epoll instance's lists (`Sim::set_eventpoll`).
     pub(crate) eventpoll_factory: crate::eventpoll_lists::EventPollFactory,
+    /// What builds a new listener's SYN and accept queues
+    /// (`Sim::set_request_queue`).
+    pub(crate) request_queue_factory: crate::inet::request_sock_queue::RequestQueueFactory,
     /// Processes started by `fork()` whose bodies the executor has yet to
     /// take (`wake_up_new_task`).
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
@@ -107,6 +110,7 @@ impl World {
             io_rings: BTreeMap::new(),
             ep_links: BTreeMap::new(),
             eventpoll_factory: crate::eventpoll_lists::Lists::boxed,
+            request_queue_factory: crate::inet::request_sock_queue::Queues::boxed,
             forked: Vec::new(),
             unix_inflight: BTreeMap::new(),
         }

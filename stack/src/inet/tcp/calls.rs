@@ -181,6 +181,8 @@ impl World {
         }
         self.sk_mut(sk).state = TCP_LISTEN;
         self.tp_mut(sk).max_ack_backlog = backlog;
+        let queues = (self.request_queue_factory)();
+        self.tp_mut(sk).queues = crate::inet::request_sock_queue::AcceptQueue(queues);
         let port = self.sk(sk).num;
         self.ns_mut(ns)
             .tcp
@@ -209,10 +211,10 @@ impl World {
         if self.sk(sk).state != TCP_LISTEN {
             return Poll::Ready(Err(Errno::EINVAL));
         }
-        if let Some(child) = self.tp_mut(sk).accept_queue.pop_front() {
+        if let Some(child) = self.tp_mut(sk).queues.0.accept() {
             self.tp_mut(child).parent = None;
             let host = self.sk(sk).host;
-            let left = self.tp(sk).accept_queue.len();
+            let left = self.tp(sk).queues.0.accept_queue_len();
             self.trace(host, Layer::Tcp, |w| {
                 format!(
                     "inet_csk_accept: connection from {} taken off the accept queue ({left} left)",
@@ -533,8 +535,7 @@ impl World {
         match state {
             TCP_LISTEN => {
                 // Children not yet accepted are reset; requests dropped.
-                let children: Vec<SockId> = self.tp_mut(sk).accept_queue.drain(..).collect();
-                self.tp_mut(sk).syn_queue.clear();
+                let children = self.tp_mut(sk).queues.0.listen_stop();
                 for c in children {
                     self.tcp_send_active_reset(c);
                     self.sk_mut(c).dead = true;
@@ -618,8 +619,7 @@ impl World {
         let host = self.sk(sk).host;
         let old = self.sk(sk).state;
         if old == TCP_LISTEN {
-            let children: Vec<SockId> = self.tp_mut(sk).accept_queue.drain(..).collect();
-            self.tp_mut(sk).syn_queue.clear();
+            let children = self.tp_mut(sk).queues.0.listen_stop();
             for c in children {
                 self.tcp_send_active_reset(c);
                 self.sk_mut(c).dead = true;

@@ -23,6 +23,7 @@ use super::{
     TcpSock, after, before, state_name,
 };
 use crate::errno::Errno;
+use crate::inet::request_sock_queue::{CheckReq, ConnRequest};
 use crate::ids::{NetNsId, SockId};
 use crate::sim::World;
 use crate::sim::event::Event;
@@ -230,7 +231,7 @@ impl World {
             return;
         }
         let remote = seg.remote;
-        if self.tp(l).syn_queue.contains_key(&remote) {
+        if self.tp(l).queues.0.request(remote).is_some() {
             if seg.has(TcpFlags::SYN) {
                 // A retransmitted SYN: answer it again.
                 self.tcp_send_synack(l, remote);
@@ -265,19 +266,13 @@ impl World {
                     return;
                 }
                 let req = RequestSock {
-                    local: seg.local,
-                    remote,
-                    iss,
-                    irs,
                     peer_mss: mss,
-                    snd_wscale: 0,
-                    wscale_ok: false,
                     cookie: true,
-                    retrans: 0,
-                    acked: false,
-                    timer_at: 0,
+                    ..RequestSock::new(seg.local, remote, iss, irs)
                 };
-                self.tp_mut(l).syn_queue.insert(remote, req);
+                // Through the SYN queue for tcp_check_req(), no timer armed.
+                let now = self.now;
+                self.tp_mut(l).queues.0.hash_add(req, now);
                 self.tcp_check_req(l, seg);
                 return;
             }
@@ -294,7 +289,7 @@ impl World {
     /// `sk_acceptq_is_full()`: the accept queue holds backlog + 1.
     fn acceptq_full(&self, l: SockId) -> bool {
         let tp = self.tp(l);
-        tp.accept_queue.len() as u32 > tp.max_ack_backlog
+        tp.queues.0.accept_queue_is_full(tp.max_ack_backlog)
     }
 
     /// `tcp_conn_request()`: answer a SYN with a SYN-ACK.
@@ -302,18 +297,19 @@ impl World {
         let ns = self.sk(l).netns;
         let host = self.sk(l).host;
         let backlog = self.tp(l).max_ack_backlog;
-        let mut want_cookie = false;
-        if self.tp(l).syn_queue.len() as u32 >= backlog.max(1) {
-            if self.ns(ns).sysctl.tcp_syncookies == 0 {
+        let syncookies = self.ns(ns).sysctl.tcp_syncookies > 0;
+        let want_cookie = match self.tp(l).queues.0.conn_request(backlog, syncookies) {
+            ConnRequest::Queue => false,
+            ConnRequest::Cookie => true,
+            ConnRequest::DropSynQueueFull => {
                 self.tcp_listendrop(l, false, "SYN queue full and no SYN cookies: SYN dropped");
                 return;
             }
-            want_cookie = true;
-        }
-        if self.acceptq_full(l) {
-            self.tcp_listendrop(l, true, "accept queue full: SYN dropped");
-            return;
-        }
+            ConnRequest::DropAcceptQueueFull => {
+                self.tcp_listendrop(l, true, "accept queue full: SYN dropped");
+                return;
+            }
+        };
         let remote = seg.remote;
         let mss = self.route_mss(ns, remote);
         let peer_mss = seg
@@ -347,7 +343,7 @@ impl World {
             acked: false,
             timer_at: now + TCP_TIMEOUT_INIT,
         };
-        let qlen = self.tp(l).syn_queue.len();
+        let qlen = self.tp(l).queues.0.syn_queue_len();
         self.trace(host, Layer::Tcp, |_w| {
             if want_cookie {
                 format!("SYN from {remote}: SYN queue full ({qlen}), answer with a SYN cookie, keep nothing")
@@ -355,13 +351,13 @@ impl World {
                 format!("SYN from {remote}: request sock into the SYN queue ({qlen} -> {})", qlen + 1)
             }
         });
-        self.tp_mut(l).syn_queue.insert(remote, req);
-        self.tcp_send_synack(l, remote);
         if want_cookie {
-            self.tp_mut(l).syn_queue.remove(&remote);
+            self.tcp_send_synack_req(l, &req);
         } else {
+            let at = self.tp_mut(l).queues.0.hash_add(req, now);
+            self.tcp_send_synack(l, remote);
             self.schedule(
-                now + TCP_TIMEOUT_INIT,
+                at,
                 Event::SynAckTimer {
                     listener: l,
                     remote,
@@ -421,17 +417,17 @@ impl World {
         let ns = self.sk(l).netns;
         let host = self.sk(l).host;
         let remote = seg.remote;
-        let Some(req) = self.tp(l).syn_queue.get(&remote).cloned() else {
-            return;
-        };
-        if seg.hdr.ack_seq != req.iss.wrapping_add(1) {
-            let len = seg.len() as usize;
-            self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
-            return;
-        }
-        if self.acceptq_full(l) {
-            if self.ns(ns).sysctl.tcp_abort_on_overflow != 0 {
-                self.tp_mut(l).syn_queue.remove(&remote);
+        let backlog = self.tp(l).max_ack_backlog;
+        let abort = self.ns(ns).sysctl.tcp_abort_on_overflow != 0;
+        let ack_seq = seg.hdr.ack_seq;
+        let req = match self.tp_mut(l).queues.0.check_req(remote, ack_seq, backlog, abort) {
+            CheckReq::NoRequest => return,
+            CheckReq::BadAck => {
+                let len = seg.len() as usize;
+                self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+                return;
+            }
+            CheckReq::Overflow { reset: true } => {
                 self.tcp_listendrop(
                     l,
                     true,
@@ -439,24 +435,23 @@ impl World {
                 );
                 let len = seg.len() as usize;
                 self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
-            } else {
-                if let Some(r) = self.tp_mut(l).syn_queue.get_mut(&remote) {
-                    r.acked = true;
-                }
+                return;
+            }
+            CheckReq::Overflow { reset: false } => {
                 self.tcp_listendrop(
                     l,
                     true,
                     "accept queue full at the final ACK: ACK dropped (the client already thinks it is ESTABLISHED); SYN-ACK will be resent",
                 );
+                return;
             }
-            return;
-        }
-        self.tp_mut(l).syn_queue.remove(&remote);
+            CheckReq::Child(req) => req,
+        };
         let child = self.tcp_create_child(l, &req, &seg.hdr);
         self.tcp_sndbuf_expand(child);
         self.ns_mut(ns).mib.inc(Mib::TcpPassiveOpens);
-        self.tp_mut(l).accept_queue.push_back(child);
-        let q = self.tp(l).accept_queue.len();
+        self.tp_mut(l).queues.0.accept_queue_add(child);
+        let q = self.tp(l).queues.0.accept_queue_len();
         let backlog = self.tp(l).max_ack_backlog;
         self.trace(host, Layer::Tcp, |_w| {
             format!("handshake with {remote} complete: child ESTABLISHED, accept queue {} -> {q} (full above {backlog})", q - 1)

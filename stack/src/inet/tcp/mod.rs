@@ -220,26 +220,53 @@ impl TxSeg {
 }
 
 /// A connection request in the SYN queue (`struct tcp_request_sock`): the
-/// SYN was answered, the final ACK has not come.
-#[derive(Clone, Debug)]
-pub(crate) struct RequestSock {
-    pub(crate) local: SocketAddr,
-    pub(crate) remote: SocketAddr,
-    pub(crate) iss: u32,
-    pub(crate) irs: u32,
-    pub(crate) peer_mss: u32,
-    pub(crate) snd_wscale: u8,
+/// SYN was answered, the final ACK has not come. Listeners keep them in
+/// their [`crate::inet::request_sock_queue::RequestSockQueue`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSock {
+    /// Our address, as the SYN was sent to.
+    pub local: SocketAddr,
+    /// The peer's address: the request's key in the SYN queue.
+    pub remote: SocketAddr,
+    /// Our initial sequence number (the SYN-ACK's `seq`).
+    pub iss: u32,
+    /// The peer's initial sequence number (its SYN's `seq`).
+    pub irs: u32,
+    /// The MSS to use towards the peer.
+    pub peer_mss: u32,
+    /// The peer's window scale.
+    pub snd_wscale: u8,
     /// The peer offered window scaling (`wscale_ok`).
-    pub(crate) wscale_ok: bool,
+    pub wscale_ok: bool,
     /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
     /// only the MSS option (no timestamps to hide the rest in).
-    pub(crate) cookie: bool,
+    pub cookie: bool,
     /// SYN-ACKs re-sent so far (`num_retrans`).
-    pub(crate) retrans: u32,
+    pub retrans: u32,
     /// The final ACK came while the accept queue was full and was dropped
     /// (`inet_rsk(req)->acked`).
-    pub(crate) acked: bool,
-    pub(crate) timer_at: Nanos,
+    pub acked: bool,
+    /// When the request's SYN-ACK timer fires next (`rsk_timer`).
+    pub timer_at: Nanos,
+}
+
+impl RequestSock {
+    /// A fresh request: no resends, not acked, no timer yet, default MSS.
+    pub fn new(local: SocketAddr, remote: SocketAddr, iss: u32, irs: u32) -> RequestSock {
+        RequestSock {
+            local,
+            remote,
+            iss,
+            irs,
+            peer_mss: TCP_MSS_DEFAULT,
+            snd_wscale: 0,
+            wscale_ok: false,
+            cookie: false,
+            retrans: 0,
+            acked: false,
+            timer_at: 0,
+        }
+    }
 }
 
 /// The TCP part of a socket (`struct tcp_sock` and
@@ -292,8 +319,8 @@ pub(crate) struct TcpSock {
     pub(crate) last_overflow: Option<Nanos>,
     /// A listener's backlog (`sk_max_ack_backlog`).
     pub(crate) max_ack_backlog: u32,
-    pub(crate) accept_queue: VecDeque<SockId>,
-    pub(crate) syn_queue: BTreeMap<SocketAddr, RequestSock>,
+    /// A listener's SYN queue and accept queue (`icsk_accept_queue`).
+    pub(crate) queues: crate::inet::request_sock_queue::AcceptQueue,
     /// The listener a child belongs to until it is accepted.
     pub(crate) parent: Option<SockId>,
     /// `SO_LINGER` with a zero timeout: close sends RST.
@@ -382,8 +409,7 @@ impl TcpSock {
             fin_rcvd: false,
             last_overflow: None,
             max_ack_backlog: 0,
-            accept_queue: VecDeque::new(),
-            syn_queue: BTreeMap::new(),
+            queues: Default::default(),
             parent: None,
             linger_zero: false,
             nodelay: false,

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use super::after;
+use super::{RequestSock, after};
 use crate::ids::{NetNsId, SockId};
 use crate::sim::World;
 use crate::skbuff::PageFrag;
@@ -419,12 +419,17 @@ impl World {
 
     /// Sends the SYN-ACK for a request in a listener's SYN queue.
     pub(crate) fn tcp_send_synack(&mut self, listener: SockId, remote: SocketAddr) {
-        let ns = self.sk(listener).netns;
-        let Some(req) = self.tp(listener).syn_queue.get(&remote).cloned() else {
+        let Some(req) = self.tp(listener).queues.0.request(remote).cloned() else {
             return;
         };
+        self.tcp_send_synack_req(listener, &req);
+    }
+
+    /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
+    pub(crate) fn tcp_send_synack_req(&mut self, listener: SockId, req: &RequestSock) {
+        let ns = self.sk(listener).netns;
         let rcvbuf = self.sk(listener).rcvbuf;
-        let mss = self.route_mss(ns, remote);
+        let mss = self.route_mss(ns, req.remote);
         self.tcp_transmit(
             ns,
             Segment {

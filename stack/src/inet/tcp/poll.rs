@@ -27,7 +27,7 @@ impl World {
             return 0;
         };
         if s.state == TCP_LISTEN {
-            return if tp.accept_queue.is_empty() {
+            return if tp.queues.0.accept_queue_len() == 0 {
                 0
             } else {
                 EPOLLIN | EPOLLRDNORM

@@ -11,8 +11,9 @@
 
 use std::net::SocketAddr;
 
-use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT};
+use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT};
 use crate::errno::Errno;
+use crate::inet::request_sock_queue::ReqskTimer;
 use crate::ids::SockId;
 use crate::sim::World;
 use crate::sim::event::Event;
@@ -161,33 +162,27 @@ impl World {
         let Some(tp) = self.socks.get(&listener).and_then(|s| s.tcp.as_deref()) else {
             return;
         };
-        let Some(req) = tp.syn_queue.get(&remote) else {
-            return;
-        };
-        if req.timer_at != now {
+        if tp.queues.0.request(remote).is_none() {
             return;
         }
         let host = self.sk(listener).host;
         let ns = self.sk(listener).netns;
-        if req.retrans >= self.ns(ns).sysctl.tcp_synack_retries {
-            self.tp_mut(listener).syn_queue.remove(&remote);
-            self.trace(host, Layer::Tcp, |_w| {
-                format!(
-                    "request from {remote}: no ACK after {} SYN-ACKs, dropped from the SYN queue",
-                    super::TCP_SYNACK_RETRIES + 1
-                )
-            });
-            return;
-        }
-        let req = self
-            .tp_mut(listener)
-            .syn_queue
-            .get_mut(&remote)
-            .expect("checked");
-        req.retrans += 1;
-        let next = TCP_TIMEOUT_INIT << req.retrans;
-        req.timer_at = now + next;
-        let n = req.retrans;
+        let retries = self.ns(ns).sysctl.tcp_synack_retries;
+        let verdict = self.tp_mut(listener).queues.0.timer(remote, now, retries);
+        let (n, at) = match verdict {
+            ReqskTimer::Nothing => return,
+            ReqskTimer::Expire => {
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!(
+                        "request from {remote}: no ACK after {} SYN-ACKs, dropped from the SYN queue",
+                        retries + 1
+                    )
+                });
+                return;
+            }
+            ReqskTimer::Resend { retrans, next_at } => (retrans, next_at),
+        };
+        let next = at.saturating_sub(now);
         self.trace(host, Layer::Tcp, |_w| {
             format!(
                 "SYN-ACK to {remote} resent (#{n}), next in {}",
@@ -196,6 +191,6 @@ impl World {
         });
         self.ns_mut(ns).mib.inc(Mib::TcpRetransSegs);
         self.tcp_send_synack(listener, remote);
-        self.schedule(now + next, Event::SynAckTimer { listener, remote });
+        self.schedule(at.max(now), Event::SynAckTimer { listener, remote });
     }
 }

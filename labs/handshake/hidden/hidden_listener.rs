@@ -1,0 +1,89 @@
+//! Hidden: a request in `SYN_RECV` (`tcp_check_req`) and `LISTEN`'s edge
+//! cases.
+
+mod common;
+use common::*;
+
+lab_receipt::graded! {
+    fn a_retransmitted_syn_gets_the_syn_ack_again() {
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            at 0.5
+            < S seq=100
+            > S. seq=5000 ack=101
+            timer 1.5
+            state SYN_RECV
+        ");
+    }
+
+    fn a_reset_or_a_new_syn_kills_the_request() {
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            < R seq=101
+            state CLOSE
+            timer none
+            error none
+        ");
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            < S seq=101
+            > R. seq=0 ack=102
+            state CLOSE
+        ");
+    }
+
+    fn a_segment_outside_the_window_is_acknowledged_and_dropped() {
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            < . seq=900000 ack=5001
+            > . seq=5001 ack=101
+            state SYN_RECV
+            < R seq=900000
+            state SYN_RECV
+            < F seq=101
+            state SYN_RECV
+        ");
+    }
+
+    fn the_final_ack_may_carry_data_or_a_fin() {
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            < P. seq=101 ack=5001 len=5
+            > . seq=5001 ack=106
+            state ESTABLISHED
+            read 5
+        ");
+        script(5000, "
+            listen
+            < S seq=100
+            > S. seq=5000 ack=101
+            < F. seq=101 ack=5001
+            > . seq=5001 ack=102
+            state CLOSE_WAIT
+        ");
+    }
+
+    fn listen_ignores_what_is_not_a_syn() {
+        script(5000, "
+            listen
+            < SF seq=100
+            < F seq=100
+            < P seq=100 len=3
+            state LISTEN
+            < S seq=4294967295
+            > S. seq=5000 ack=0
+            < . seq=0 ack=5001
+            state ESTABLISHED
+        ");
+    }
+}

@@ -1,0 +1,320 @@
+//! A TCP listener's two queues (`struct request_sock_queue`,
+//! `include/net/request_sock.h`, `net/core/request_sock.c`,
+//! `net/ipv4/inet_connection_sock.c`): the *SYN queue* of request socks
+//! (half-open connections in SYN_RECV: the SYN was answered, the final ACK
+//! has not come) and the *accept queue* of established children waiting
+//! for `accept()`.
+//!
+//! [`RequestSockQueue`] is the shape of that component: the bookkeeping
+//! and the decisions that depend on the queues' lengths (is the SYN queue
+//! full, is the accept queue full, what to do with a final ACK, when to
+//! resend a SYN-ACK and when to give a request up). The stack's own
+//! [`Queues`] implements it, and so does the handshake lab's solution
+//! (`labs/handshake`); [`crate::sim::Sim::set_request_queue`] makes every
+//! listener use another implementation, so a student's queues run inside
+//! the full stack. Everything around the queues stays in
+//! [`crate::inet::tcp`]: sending SYN-ACKs and resets, SYN cookies, making
+//! the child socket, the counters (`ListenOverflows`, `ListenDrops`), the
+//! timer events.
+//!
+//! The backlog (`sk_max_ack_backlog`, `listen()`'s argument capped by
+//! `somaxconn`) belongs to the socket, so it is passed in where a decision
+//! needs it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::ids::SockId;
+use crate::inet::tcp::{TCP_RTO_MAX, TCP_TIMEOUT_INIT};
+use crate::sim::time::Nanos;
+
+pub use crate::inet::tcp::RequestSock;
+
+/// What `tcp_conn_request()` does with a SYN, as far as the queues decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnRequest {
+    /// Room: make a request sock, answer with a SYN-ACK
+    /// ([`RequestSockQueue::hash_add`]).
+    Queue,
+    /// The SYN queue is full and SYN cookies are on: answer with a cookie,
+    /// keep nothing.
+    Cookie,
+    /// The SYN queue is full and SYN cookies are off: drop the SYN
+    /// (`ListenDrops`).
+    DropSynQueueFull,
+    /// The accept queue is full: drop the SYN (`ListenOverflows` and
+    /// `ListenDrops`).
+    DropAcceptQueueFull,
+}
+
+/// What `tcp_check_req()` does with the final ACK of a handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckReq {
+    /// No request from this peer.
+    NoRequest,
+    /// The ACK does not acknowledge our SYN-ACK (`ack_seq != iss + 1`):
+    /// answer with a reset; the request stays.
+    BadAck,
+    /// The handshake is complete: the request leaves the SYN queue and a
+    /// child is made from it (the caller then hands it to
+    /// [`RequestSockQueue::accept_queue_add`]).
+    Child(RequestSock),
+    /// The accept queue is full. `reset`: with `tcp_abort_on_overflow` the
+    /// request is dropped and the ACK answered by a reset; without, the
+    /// request stays, marked `acked`, for its SYN-ACK to be resent.
+    Overflow {
+        /// Answer with a reset (the request is gone).
+        reset: bool,
+    },
+}
+
+/// What `reqsk_timer_handler()` does when a request's timer fires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReqskTimer {
+    /// No such request, or its timer is not due at this instant (it was
+    /// re-armed): nothing to do.
+    Nothing,
+    /// Resend the SYN-ACK; the request's timer is re-armed at `next_at`.
+    Resend {
+        /// The retransmission's number (1 for the first resend).
+        retrans: u32,
+        /// When the timer fires next.
+        next_at: Nanos,
+    },
+    /// Retries exhausted: the request was dropped from the SYN queue.
+    Expire,
+}
+
+/// A listener's SYN queue and accept queue.
+pub trait RequestSockQueue {
+    /// `inet_csk_reqsk_queue_len()`: requests in the SYN queue.
+    fn syn_queue_len(&self) -> usize;
+
+    /// `sk_acceptq_len()` (`sk_ack_backlog`): children waiting for
+    /// `accept()`; what `ss -lnt` shows as a listener's Recv-Q.
+    fn accept_queue_len(&self) -> usize;
+
+    /// `inet_csk_reqsk_queue_is_full()`: the SYN queue holds `backlog`
+    /// requests (at least one is always allowed).
+    fn syn_queue_is_full(&self, backlog: u32) -> bool;
+
+    /// `sk_acceptq_is_full()`: full once it holds backlog + 1.
+    fn accept_queue_is_full(&self, backlog: u32) -> bool;
+
+    /// `tcp_conn_request()`'s admission of a SYN: SYN queue first
+    /// (cookies or a drop), then the accept queue.
+    fn conn_request(&self, backlog: u32, syncookies: bool) -> ConnRequest;
+
+    /// `inet_csk_reqsk_queue_hash_add()`: a new request joins the SYN
+    /// queue (a request from the same peer replaces it) and its SYN-ACK
+    /// timer is armed `TCP_TIMEOUT_INIT` (1 s) from `now`. Returns when the
+    /// timer fires (also stored in the request's `timer_at`).
+    fn hash_add(&mut self, req: RequestSock, now: Nanos) -> Nanos;
+
+    /// The request from `remote`, if any.
+    fn request(&self, remote: SocketAddr) -> Option<&RequestSock>;
+
+    /// `inet_csk_reqsk_queue_drop()`: takes the request from `remote` out
+    /// of the SYN queue.
+    fn unlink(&mut self, remote: SocketAddr) -> Option<RequestSock>;
+
+    /// `tcp_check_req()`: the final ACK `ack_seq` from `remote`, with the
+    /// accept queue's state and `tcp_abort_on_overflow`.
+    fn check_req(
+        &mut self,
+        remote: SocketAddr,
+        ack_seq: u32,
+        backlog: u32,
+        abort_on_overflow: bool,
+    ) -> CheckReq;
+
+    /// `reqsk_timer_handler()`: the request's timer fired at `now`; resend
+    /// (1 s, then doubling: 2, 4, 8, 16 s, capped at `TCP_RTO_MAX`) until
+    /// `synack_retries` resends were made, then drop the request.
+    fn timer(&mut self, remote: SocketAddr, now: Nanos, synack_retries: u32) -> ReqskTimer;
+
+    /// `inet_csk_reqsk_queue_add()`: a child joins the accept queue's tail.
+    fn accept_queue_add(&mut self, child: SockId);
+
+    /// `reqsk_queue_remove()`: `accept()` takes the oldest child.
+    fn accept(&mut self) -> Option<SockId>;
+
+    /// `inet_csk_listen_stop()`: the listener closes: every request is
+    /// dropped and every child not yet accepted is returned (oldest first)
+    /// for the caller to reset.
+    fn listen_stop(&mut self) -> Vec<SockId>;
+
+    /// The requests in the SYN queue, ordered by peer address (what `ss`
+    /// lists as SYN-RECV).
+    fn requests(&self) -> Vec<RequestSock>;
+}
+
+/// Builds a listener's queues (see [`crate::sim::Sim::set_request_queue`]).
+pub type RequestQueueFactory = fn() -> Box<dyn RequestSockQueue>;
+
+/// The next SYN-ACK timeout after `retrans` resends: `TCP_TIMEOUT_INIT`
+/// doubled each time, capped at `TCP_RTO_MAX` (`reqsk_timeout()`).
+pub fn reqsk_timeout(retrans: u32) -> Nanos {
+    TCP_TIMEOUT_INIT
+        .checked_shl(retrans.min(32))
+        .unwrap_or(TCP_RTO_MAX)
+        .min(TCP_RTO_MAX)
+}
+
+/// The stack's own queues: a map of requests by peer and a FIFO of
+/// children.
+#[derive(Debug, Default)]
+pub struct Queues {
+    syn: BTreeMap<SocketAddr, RequestSock>,
+    accept: VecDeque<SockId>,
+}
+
+impl Queues {
+    /// Boxed, as a [`RequestQueueFactory`].
+    pub fn boxed() -> Box<dyn RequestSockQueue> {
+        Box::new(Queues::default())
+    }
+}
+
+impl RequestSockQueue for Queues {
+    fn syn_queue_len(&self) -> usize {
+        self.syn.len()
+    }
+
+    fn accept_queue_len(&self) -> usize {
+        self.accept.len()
+    }
+
+    fn syn_queue_is_full(&self, backlog: u32) -> bool {
+        self.syn.len() as u32 >= backlog.max(1)
+    }
+
+    fn accept_queue_is_full(&self, backlog: u32) -> bool {
+        self.accept.len() as u32 > backlog
+    }
+
+    fn conn_request(&self, backlog: u32, syncookies: bool) -> ConnRequest {
+        let cookie = if self.syn_queue_is_full(backlog) {
+            if !syncookies {
+                return ConnRequest::DropSynQueueFull;
+            }
+            true
+        } else {
+            false
+        };
+        if self.accept_queue_is_full(backlog) {
+            ConnRequest::DropAcceptQueueFull
+        } else if cookie {
+            ConnRequest::Cookie
+        } else {
+            ConnRequest::Queue
+        }
+    }
+
+    fn hash_add(&mut self, mut req: RequestSock, now: Nanos) -> Nanos {
+        req.timer_at = now + TCP_TIMEOUT_INIT;
+        let at = req.timer_at;
+        self.syn.insert(req.remote, req);
+        at
+    }
+
+    fn request(&self, remote: SocketAddr) -> Option<&RequestSock> {
+        self.syn.get(&remote)
+    }
+
+    fn unlink(&mut self, remote: SocketAddr) -> Option<RequestSock> {
+        self.syn.remove(&remote)
+    }
+
+    fn check_req(
+        &mut self,
+        remote: SocketAddr,
+        ack_seq: u32,
+        backlog: u32,
+        abort_on_overflow: bool,
+    ) -> CheckReq {
+        let full = self.accept_queue_is_full(backlog);
+        let Some(req) = self.syn.get_mut(&remote) else {
+            return CheckReq::NoRequest;
+        };
+        if ack_seq != req.iss.wrapping_add(1) {
+            return CheckReq::BadAck;
+        }
+        if full {
+            if abort_on_overflow {
+                self.syn.remove(&remote);
+                return CheckReq::Overflow { reset: true };
+            }
+            req.acked = true;
+            return CheckReq::Overflow { reset: false };
+        }
+        match self.syn.remove(&remote) {
+            Some(req) => CheckReq::Child(req),
+            None => CheckReq::NoRequest,
+        }
+    }
+
+    fn timer(&mut self, remote: SocketAddr, now: Nanos, synack_retries: u32) -> ReqskTimer {
+        let Some(req) = self.syn.get_mut(&remote) else {
+            return ReqskTimer::Nothing;
+        };
+        if req.timer_at != now {
+            return ReqskTimer::Nothing;
+        }
+        if req.retrans >= synack_retries {
+            self.syn.remove(&remote);
+            return ReqskTimer::Expire;
+        }
+        req.retrans += 1;
+        req.timer_at = now + reqsk_timeout(req.retrans);
+        ReqskTimer::Resend {
+            retrans: req.retrans,
+            next_at: req.timer_at,
+        }
+    }
+
+    fn accept_queue_add(&mut self, child: SockId) {
+        self.accept.push_back(child);
+    }
+
+    fn accept(&mut self) -> Option<SockId> {
+        self.accept.pop_front()
+    }
+
+    fn listen_stop(&mut self) -> Vec<SockId> {
+        self.syn.clear();
+        self.accept.drain(..).collect()
+    }
+
+    fn requests(&self) -> Vec<RequestSock> {
+        self.syn.values().cloned().collect()
+    }
+}
+
+/// A listener's queues inside `struct tcp_sock` (a box, so the socket does
+/// not care whose implementation it holds).
+pub(crate) struct AcceptQueue(pub(crate) Box<dyn RequestSockQueue>);
+
+impl std::fmt::Debug for AcceptQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptQueue")
+            .field("syn_queue_len", &self.0.syn_queue_len())
+            .field("accept_queue_len", &self.0.accept_queue_len())
+            .finish()
+    }
+}
+
+impl Default for AcceptQueue {
+    fn default() -> Self {
+        AcceptQueue(Queues::boxed())
+    }
+}
+
+impl crate::sim::Sim {
+    /// Builds the queues of every socket that starts listening from now on
+    /// with `factory` instead of the stack's own ([`Queues`]): how the
+    /// handshake lab runs a student's queues inside the full stack.
+    pub fn set_request_queue(&mut self, factory: RequestQueueFactory) {
+        self.world.borrow_mut().request_queue_factory = factory;
+    }
+}
