@@ -125,16 +125,6 @@ lab_receipt::graded! {
         "));
     }
 
-    fn an_ack_of_unsent_data_is_ignored_when_established() {
-        script(1000, &format!("{CLIENT_EST}
-            < . seq=5001 ack=1500
-            state ESTABLISHED
-            < P. seq=5001 ack=1500 len=3
-            state ESTABLISHED
-            read 0
-        "));
-    }
-
     fn close_and_shutdown_before_a_connection() {
         script(1000, "
             shutdown -> ENOTCONN
@@ -164,14 +154,4 @@ lab_receipt::graded! {
         ");
     }
 
-    fn out_of_order_data_gets_a_duplicate_ack() {
-        script(1000, &format!("{CLIENT_EST}
-            < P. seq=5011 ack=1001 len=10
-            > . seq=1001 ack=5001
-            read 0
-            < F. seq=5011 ack=1001
-            > . seq=1001 ack=5001
-            state ESTABLISHED
-        "));
-    }
 }

@@ -28,7 +28,7 @@ pub mod tcp_state;
 pub use request_sock_queue::ReqskQueue;
 pub use stack::errno::Errno;
 pub use stack::inet::request_sock_queue::{
-    CheckReq, ConnRequest, RequestSock, RequestSockQueue, ReqskTimer,
+    CheckReq, ConnRequest, ReqskTimer, RequestSock, RequestSockQueue,
 };
 pub use stack::inet::tcp::{
     TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,

@@ -68,7 +68,6 @@
 //! than half full (`reqsk_timer_handler()`'s "young" requests) and resends
 //! a SYN-ACK when a SYN is retransmitted; the stack does neither.
 
-
 // The skeleton's imports are all used by the reference solution; an
 // unfinished file would warn about them.
 #![allow(unused_imports, dead_code, unused_variables)]
@@ -78,7 +77,7 @@ use std::net::SocketAddr;
 
 use stack::ids::SockId;
 
-use crate::{CheckReq, ConnRequest, Nanos, RequestSock, RequestSockQueue, ReqskTimer, secs};
+use crate::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
 
 /// A listener's two queues. The fields are a suggestion: change them as
 /// you like.

@@ -136,7 +136,6 @@
 //! ACKs (`tcp_challenge_ack_limit`), and an orphan's `FIN_WAIT2` is a full
 //! socket here where Linux keeps a small timewait sock.
 
-
 // The skeleton's imports are all used by the reference solution; an
 // unfinished file would warn about them.
 #![allow(unused_imports, dead_code, unused_variables)]

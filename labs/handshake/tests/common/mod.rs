@@ -6,8 +6,8 @@
 use std::net::SocketAddr;
 
 pub use lab_handshake::{
-    ACK, CheckReq, Config, ConnRequest, Errno, FIN, Nanos, RST, RequestSock, RequestSockQueue,
-    ReqskTimer, SYN, Segment, TcpConn, ms, secs, state_name,
+    ACK, CheckReq, Config, ConnRequest, Errno, FIN, Nanos, RST, ReqskTimer, RequestSock,
+    RequestSockQueue, SYN, Segment, TcpConn, ms, secs, state_name,
 };
 pub use stack::ids::SockId;
 
@@ -151,7 +151,12 @@ impl Runner {
             "read" => {
                 self.expect_quiet(n, line);
                 let want: u32 = rest.parse().unwrap_or(0);
-                assert_eq!(self.conn.read(), want, "{}\nbytes read", self.context(n, line));
+                assert_eq!(
+                    self.conn.read(),
+                    want,
+                    "{}\nbytes read",
+                    self.context(n, line)
+                );
             }
             "state" => {
                 let got = state_name(self.conn.state());
@@ -191,7 +196,9 @@ pub fn parse_segment(text: &str) -> Segment {
     }
     for kv in parts {
         let (k, v) = kv.split_once('=').unwrap_or((kv, "0"));
-        let v: u32 = v.parse().unwrap_or_else(|_| panic!("bad number in `{text}`"));
+        let v: u32 = v
+            .parse()
+            .unwrap_or_else(|_| panic!("bad number in `{text}`"));
         match k {
             "seq" => seg.seq = v,
             "ack" => seg.ack = v,
@@ -205,7 +212,9 @@ pub fn parse_segment(text: &str) -> Segment {
 /// `1.5` (seconds) as nanoseconds.
 pub fn parse_secs(text: &str) -> Nanos {
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    let whole: u64 = whole.parse().unwrap_or_else(|_| panic!("bad time `{text}`"));
+    let whole: u64 = whole
+        .parse()
+        .unwrap_or_else(|_| panic!("bad time `{text}`"));
     let mut digits = frac.to_string();
     digits.truncate(9);
     while digits.len() < 9 {

@@ -14,6 +14,9 @@
 //! request (`SyncookiesSent`). The final ACK that finds the accept queue
 //! full is dropped, leaving the request to have its SYN-ACK resent, or with
 //! `tcp_abort_on_overflow` answered by a reset (`tcp_check_req()`).
+//! The queues themselves, and the decisions that depend on their lengths,
+//! are behind [`crate::inet::request_sock_queue::RequestSockQueue`] (the
+//! handshake lab's component); this file sends, counts and makes children.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -23,8 +26,8 @@ use super::{
     TcpSock, after, before, state_name,
 };
 use crate::errno::Errno;
-use crate::inet::request_sock_queue::{CheckReq, ConnRequest};
 use crate::ids::{NetNsId, SockId};
+use crate::inet::request_sock_queue::{CheckReq, ConnRequest};
 use crate::sim::World;
 use crate::sim::event::Event;
 use crate::skbuff::SkBuff;
@@ -420,7 +423,12 @@ impl World {
         let backlog = self.tp(l).max_ack_backlog;
         let abort = self.ns(ns).sysctl.tcp_abort_on_overflow != 0;
         let ack_seq = seg.hdr.ack_seq;
-        let req = match self.tp_mut(l).queues.0.check_req(remote, ack_seq, backlog, abort) {
+        let req = match self
+            .tp_mut(l)
+            .queues
+            .0
+            .check_req(remote, ack_seq, backlog, abort)
+        {
             CheckReq::NoRequest => return,
             CheckReq::BadAck => {
                 let len = seg.len() as usize;

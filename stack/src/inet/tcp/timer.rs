@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 
 use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT};
 use crate::errno::Errno;
-use crate::inet::request_sock_queue::ReqskTimer;
 use crate::ids::SockId;
+use crate::inet::request_sock_queue::ReqskTimer;
 use crate::sim::World;
 use crate::sim::event::Event;
 use crate::sim::time::{Nanos, fmt_duration};
@@ -191,6 +191,7 @@ impl World {
         });
         self.ns_mut(ns).mib.inc(Mib::TcpRetransSegs);
         self.tcp_send_synack(listener, remote);
-        self.schedule(at.max(now), Event::SynAckTimer { listener, remote });
+        // A timer in the past (a broken implementation) must not spin at `now`.
+        self.schedule(at.max(now + 1), Event::SynAckTimer { listener, remote });
     }
 }
