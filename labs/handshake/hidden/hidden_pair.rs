@@ -44,7 +44,11 @@ fn state_on(sim: &Sim, host: HostId) -> String {
 /// (to a closed port when `listen` is false), each side closes (or shuts
 /// down) at its instant; the server closes its listener once it has
 /// accepted.
-fn stack_run(listen: bool, calls: &[(Nanos, usize, &'static str)], samples: &[Nanos]) -> Vec<String> {
+fn stack_run(
+    listen: bool,
+    calls: &[(Nanos, usize, &'static str)],
+    samples: &[Nanos],
+) -> Vec<String> {
     let (mut sim, client, server) = world(false);
     if listen {
         let calls = calls.to_vec();
@@ -89,7 +93,11 @@ fn stack_run(listen: bool, calls: &[(Nanos, usize, &'static str)], samples: &[Na
     let mut out = Vec::new();
     for &t in samples {
         sim.run_until(t);
-        out.push(format!("{}/{}", state_on(&sim, client), state_on(&sim, server)));
+        out.push(format!(
+            "{}/{}",
+            state_on(&sim, client),
+            state_on(&sim, server)
+        ));
     }
     out
 }

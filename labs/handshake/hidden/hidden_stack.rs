@@ -43,11 +43,22 @@ fn flood(student: bool, cookies: &str, floods: u64) -> Vec<String> {
         let frame = spoofed_syn(mac, src, 1024 + i as u16, [10, 0, 0, 2], 80);
         sim.inject_frame(server, "eth0", frame).ok();
     }
-    for t in [ms(900), ms(1100), ms(3200), secs(20), ms(62_900), ms(63_400), secs(70)] {
+    for t in [
+        ms(900),
+        ms(1100),
+        ms(3200),
+        secs(20),
+        ms(62_900),
+        ms(63_400),
+        secs(70),
+    ] {
         sim.run_until(t);
         note(&log, format!("== {} ms", t / ms(1)));
         note(&log, sim.sh(server, "cat /proc/net/tcp"));
-        for line in grep(&sim.sh(server, "nstat"), &["Listen", "Syncookies", "Retrans"]) {
+        for line in grep(
+            &sim.sh(server, "nstat"),
+            &["Listen", "Syncookies", "Retrans"],
+        ) {
             note(&log, line);
         }
     }
@@ -60,7 +71,8 @@ fn flood(student: bool, cookies: &str, floods: u64) -> Vec<String> {
 /// second final ACK overflows (`abort` sets `tcp_abort_on_overflow`).
 fn burst(student: bool, abort: &str) -> Vec<String> {
     let (mut sim, client, server) = world(student);
-    sim.sysctl(server, "net.ipv4.tcp_abort_on_overflow", abort).ok();
+    sim.sysctl(server, "net.ipv4.tcp_abort_on_overflow", abort)
+        .ok();
     let log = Log::default();
     let l = log.clone();
     sim.spawn(server, "server", move |p| async move {
@@ -87,12 +99,18 @@ fn burst(student: bool, abort: &str) -> Vec<String> {
             p.write(fd, b"hello").await?;
             let mut buf = [0u8; 16];
             let r = p.read(fd, &mut buf).await;
-            note(&l, format!("{} ms: client {i} read -> {r:?}", p.now() / ms(1)));
+            note(
+                &l,
+                format!("{} ms: client {i} read -> {r:?}", p.now() / ms(1)),
+            );
             Ok(())
         });
     }
     sim.run_until(secs(4));
-    for line in grep(&sim.sh(server, "nstat"), &["Listen", "Rsts", "Retrans", "Passive"]) {
+    for line in grep(
+        &sim.sh(server, "nstat"),
+        &["Listen", "Rsts", "Retrans", "Passive"],
+    ) {
         note(&log, line);
     }
     note(&log, sim.sh(server, "ss -tan"));

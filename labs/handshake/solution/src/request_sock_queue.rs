@@ -75,7 +75,7 @@ use std::net::SocketAddr;
 
 use stack::ids::SockId;
 
-use crate::{CheckReq, ConnRequest, Nanos, RequestSock, RequestSockQueue, ReqskTimer, secs};
+use crate::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
 
 /// A listener's two queues.
 #[derive(Debug, Default)]

@@ -298,9 +298,9 @@ pub fn pair(latency: Nanos, calls: &[(Nanos, usize, &str)], samples: &[Nanos]) -
             let segs = side[to].segment(&seg, now);
             sends.extend(segs.into_iter().map(|s| (to, s)));
         } else {
-            for who in 0..2 {
-                if side[who].next_timer() == Some(now) {
-                    let segs = side[who].timer(now);
+            for (who, conn) in side.iter_mut().enumerate() {
+                if conn.next_timer() == Some(now) {
+                    let segs = conn.timer(now);
                     sends.extend(segs.into_iter().map(|s| (who, s)));
                 }
             }
