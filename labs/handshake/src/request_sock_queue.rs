@@ -39,7 +39,11 @@
 //! - `backlog` is `sk_max_ack_backlog`: `listen()`'s argument capped by
 //!   `net.core.somaxconn` (4096).
 //! - The SYN queue is full when it holds `backlog` requests, and at least
-//!   one request is always allowed (`backlog` 0 behaves as 1).
+//!   one request is always allowed (`backlog` 0 behaves as 1). This is
+//!   the long-standing `qlen >= sk_max_ack_backlog`; a January 2025
+//!   change ("tcp/dccp: allow a connection when sk_max_ack_backlog is
+//!   zero") made newer kernels compare with `>`, like the accept queue.
+//!   The stack models the older rule, so yours must too.
 //! - The accept queue is full once it holds **backlog + 1** children
 //!   (`sk_acceptq_is_full()`: `sk_ack_backlog > sk_max_ack_backlog`).
 //! - A SYN (`tcp_conn_request()`): SYN queue full → with SYN cookies a

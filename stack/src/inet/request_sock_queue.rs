@@ -95,7 +95,10 @@ pub trait RequestSockQueue {
     fn accept_queue_len(&self) -> usize;
 
     /// `inet_csk_reqsk_queue_is_full()`: the SYN queue holds `backlog`
-    /// requests (at least one is always allowed).
+    /// requests (at least one is always allowed). Kernels since early 2025
+    /// compare with `>` ("tcp/dccp: allow a connection when
+    /// sk_max_ack_backlog is zero"): full at backlog + 1; the stack keeps
+    /// the older `>=`.
     fn syn_queue_is_full(&self, backlog: u32) -> bool;
 
     /// `sk_acceptq_is_full()`: full once it holds backlog + 1.
