@@ -35,7 +35,7 @@ fn main() {
 
     sim.spawn(server, "server", |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.bind(lfd, "0.0.0.0:80")?;
+        p.bind(lfd, "0.0.0.0:9000")?;
         p.listen(lfd, 128)?;
         let (fd, _) = p.accept(lfd).await?;
         let mut buf = [0u8; 4096];
@@ -50,7 +50,7 @@ fn main() {
     });
     sim.spawn(client, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(fd, "10.0.0.2:80").await?;
+        p.connect(fd, "10.0.0.2:9000").await?;
         p.write(fd, &[b'x'; 3000]).await?;
         let mut buf = [0u8; 100];
         let n = p.read(fd, &mut buf).await?;

@@ -891,4 +891,27 @@ fn four_views() {
     // ss and netstat saw the connection; at the end only nstat remembers.
     assert!(out.contains("ESTABLISHED"), "{out}");
     assert!(!after.iter().any(|l| l.starts_with("ESTAB")), "{out}");
+
+    // The captures it writes print the same lines in the real tcpdump.
+    let Some(exe) = built_example("four_views") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("four-views-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new(exe).arg(&dir).output().unwrap().status;
+    assert!(status.success());
+    for (name, lines) in [("client", &client), ("server", &server)] {
+        let Ok(real) = Command::new("tcpdump")
+            .args(["-nn", "-tt", "-S", "-r"])
+            .arg(dir.join(format!("{name}.pcap")))
+            .arg("tcp")
+            .output()
+        else {
+            eprintln!("tcpdump is not installed: captures not compared");
+            break;
+        };
+        let real = String::from_utf8_lossy(&real.stdout).to_string();
+        assert_eq!(real.lines().collect::<Vec<_>>(), **lines, "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
