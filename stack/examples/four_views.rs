@@ -72,9 +72,15 @@ fn main() {
     print!("{}", sim.sh(client, "ss -tni"));
     println!("client$ nstat | grep -E '^Tcp(ActiveOpens|OutSegs|InSegs|RetransSegs|Ext)'");
     for line in sim.sh(client, "nstat").lines().filter(|l| {
-        ["TcpActiveOpens", "TcpOutSegs", "TcpInSegs", "TcpRetransSegs", "TcpExt"]
-            .iter()
-            .any(|k| l.starts_with(k))
+        [
+            "TcpActiveOpens",
+            "TcpOutSegs",
+            "TcpInSegs",
+            "TcpRetransSegs",
+            "TcpExt",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
     }) {
         println!("{line}");
     }

@@ -88,8 +88,7 @@ fn main() {
     if let Some(line) = sim
         .trace_text()
         .lines()
-        .filter(|l| l.contains("(writer) sleeps in write"))
-        .last()
+        .rfind(|l| l.contains("(writer) sleeps in write"))
     {
         println!("{line}");
     }

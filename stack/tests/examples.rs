@@ -781,7 +781,10 @@ fn io_uring_echo() {
 fn time_wait_explosion() {
     let out = check("time_wait_explosion");
     let (per_request, keepalive) = out.split_once("== the fix").expect("two parts");
-    assert!(per_request.contains("request 11: connect() -> EADDRNOTAVAIL"), "{out}");
+    assert!(
+        per_request.contains("request 11: connect() -> EADDRNOTAVAIL"),
+        "{out}"
+    );
     let count = |part: &str| {
         part.lines()
             .skip_while(|l| !l.starts_with("client$ ss -tan | grep -c TIME-WAIT"))
@@ -801,7 +804,10 @@ fn time_wait_explosion() {
         assert_eq!(f[3], "06", "{r}");
         assert!(f[5].starts_with("03:"), "{r}");
     }
-    assert!(per_request.contains("TIME_WAIT, TIME_WAIT timer fires in 59."), "{out}");
+    assert!(
+        per_request.contains("TIME_WAIT, TIME_WAIT timer fires in 59."),
+        "{out}"
+    );
     let opens = |part: &str| {
         part.lines()
             .find(|l| l.starts_with("TcpActiveOpens"))
@@ -818,7 +824,12 @@ fn recv_stuck() {
     let out = check("recv_stuck");
     assert!(out.contains("DEADLOCK"), "{out}");
     assert_eq!(out.matches("blocked in read(").count(), 2, "{out}");
-    assert_eq!(out.matches("(receive queue empty, peer has not closed)").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("(receive queue empty, peer has not closed)")
+            .count(),
+        2,
+        "{out}"
+    );
     // Both sockets established, both queues empty: the wait is in the
     // application, not in the network.
     let estab: Vec<&str> = out.lines().filter(|l| l.starts_with("ESTAB")).collect();
@@ -861,11 +872,19 @@ fn send_blocked() {
     assert!(f[5].starts_with("04:"), "{row}");
     let probes: u32 = f[8].parse().unwrap();
     assert!(probes > 0, "{row}");
-    let nstat = field(&at10, "TcpExtTCPWinProbe", 1).unwrap().parse::<u32>().unwrap();
+    let nstat = field(&at10, "TcpExtTCPWinProbe", 1)
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
     assert_eq!(nstat, probes, "{out}");
-    assert!(out.contains("(writer) sleeps in write(3, 1048576 bytes): waiting for send buffer space"));
+    assert!(
+        out.contains("(writer) sleeps in write(3, 1048576 bytes): waiting for send buffer space")
+    );
     assert!(out.contains("write() -> 1048576 after 30."), "{out}");
-    assert!(out.contains("read 1048576 bytes, then end of stream"), "{out}");
+    assert!(
+        out.contains("read 1048576 bytes, then end of stream"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -876,7 +895,11 @@ fn four_views() {
     // A frame lost on the wire is in the sender's capture only: some
     // segment appears more often on the client (sent, lost, sent again)
     // than on the server (received once).
-    let seg = |l: &str| l.split_once(" IP ").map(|(_, s)| s.to_string()).unwrap_or_default();
+    let seg = |l: &str| {
+        l.split_once(" IP ")
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default()
+    };
     let times = |lines: &[&str], s: &str| lines.iter().filter(|l| seg(l) == s).count();
     let lost: Vec<String> = client
         .iter()
@@ -886,7 +909,10 @@ fn four_views() {
     assert!(!lost.is_empty(), "{out}");
     assert!(times(&client, &lost[0]) >= 2, "{out}");
     let after = section(&out, "-- t=120s", "tcpdump");
-    let retrans = field(&after, "TcpRetransSegs", 1).unwrap().parse::<u32>().unwrap();
+    let retrans = field(&after, "TcpRetransSegs", 1)
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
     assert!(retrans >= 1, "{out}");
     // ss and netstat saw the connection; at the end only nstat remembers.
     assert!(out.contains("ESTABLISHED"), "{out}");
