@@ -171,10 +171,7 @@ fn collect(dir: &Path, into: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            // The default output folder sits inside the sources.
-            if !path.ends_with("book/html") {
-                collect(&path, into);
-            }
+            collect(&path, into);
         } else {
             into.push(path);
         }
