@@ -828,7 +828,8 @@ fn nagle_delayed_ack() {
     let out = check("nagle_delayed_ack");
     let row = |name: &str| -> Vec<String> {
         out.lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
+            .filter(|l| l.split_whitespace().next() == Some(name))
+            .last() // the table's row, not the title that starts with "12"
             .map(|l| l.split_whitespace().map(str::to_string).collect())
             .unwrap_or_default()
     };
