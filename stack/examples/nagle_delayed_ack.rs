@@ -44,7 +44,9 @@ struct Run {
 
 fn main() {
     let runs = [Client::TwoWrites, Client::NoDelay, Client::OneWrite].map(run);
-    println!("{REQUESTS} requests of {HEADER} + {BODY} bytes, 100-byte responses, 50 us each way\n");
+    println!(
+        "{REQUESTS} requests of {HEADER} + {BODY} bytes, 100-byte responses, 50 us each way\n"
+    );
     println!(
         "{:>7} {:>18} {:>18} {:>18}",
         "request", "two writes", "TCP_NODELAY", "one write"

@@ -51,7 +51,9 @@ fn main() {
         p.sleep(ms(10).saturating_sub(p.now())).await;
         let req = b"GET /index.html HTTP/1.1\r\nHost: server\r\n\r\n";
         let n = p.write(fd, req).await?;
-        p.log(format!("write() returned {n}: the request is in the kernel"));
+        p.log(format!(
+            "write() returned {n}: the request is in the kernel"
+        ));
         let mut resp = [0u8; 512];
         let n = p.read(fd, &mut resp).await?; // sleeps until the response is queued
         p.log(format!("read() returned the {n}-byte response"));

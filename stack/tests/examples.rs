@@ -846,5 +846,8 @@ fn nagle_delayed_ack() {
         out.contains("two writes   server TcpExtDelayedACKs  4"),
         "{out}"
     );
-    assert!(out.contains("TCP_NODELAY  server TcpExtDelayedACKs  0"), "{out}");
+    assert!(
+        out.contains("TCP_NODELAY  server TcpExtDelayedACKs  0"),
+        "{out}"
+    );
 }
