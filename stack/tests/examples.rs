@@ -828,8 +828,8 @@ fn nagle_delayed_ack() {
     let out = check("nagle_delayed_ack");
     let row = |name: &str| -> Vec<String> {
         out.lines()
-            .filter(|l| l.split_whitespace().next() == Some(name))
-            .last() // the table's row, not the title that starts with "12"
+            // The table's row, not the title that also starts with "12".
+            .rfind(|l| l.split_whitespace().next() == Some(name))
             .map(|l| l.split_whitespace().map(str::to_string).collect())
             .unwrap_or_default()
     };
