@@ -860,6 +860,7 @@ fn nagle_delayed_ack() {
     );
 }
 
+#[test]
 fn time_wait_explosion() {
     let out = check("time_wait_explosion");
     let (per_request, keepalive) = out.split_once("== the fix").expect("two parts");
