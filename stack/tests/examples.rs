@@ -778,6 +778,89 @@ fn io_uring_echo() {
 }
 
 #[test]
+fn one_request() {
+    let out = check("one_request");
+    // The request goes down the client's stack, across, up the server's,
+    // and the response makes the same trip back, in this order.
+    let steps = [
+        "client[101]: write(3, 42 bytes)",
+        "Flags [P.]",
+        "ip_output",
+        "dev_queue_xmit",
+        "ndo_start_xmit",
+        "frame arrives",
+        "server  nic      eth0: NIC DMAs 96 B into RX descriptor",
+        "hard IRQ from eth0 (RX)",
+        "NET_RX softirq",
+        "ip_rcv",
+        "42 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 100 (server)",
+        "tcp_recvmsg: copy_to_user 42 B",
+        "server[100]: write(4, 44 bytes)",
+        "client  nic      eth0: NIC DMAs 98 B into RX descriptor",
+        "44 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 101 (client)",
+        "tcp_recvmsg: copy_to_user 44 B",
+        "client: read() returned the 44-byte response",
+    ];
+    let mut at = 0;
+    for s in steps {
+        let found = out[at..]
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} missing after byte {at}\n{out}"));
+        at += found;
+    }
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name) && !l.contains("exited"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // client: write, read, then its sleep; the request copied in, the
+    // response copied out.
+    assert_eq!(row("client")[..3], [3, 42, 44], "{out}");
+    // server: the read was entered before 9 ms; write, and the read that
+    // waits for the close.
+    assert_eq!(row("server")[..3], [2, 44, 42], "{out}");
+    // Each side woke once for data (and once more for write space).
+    assert!(row("server")[6] >= 1 && row("client")[6] >= 1, "{out}");
+}
+
+#[test]
+fn nagle_delayed_ack() {
+    let out = check("nagle_delayed_ack");
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            // The table's row, not the title that also starts with "12".
+            .rfind(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // Quick-ack covers the first requests; then every two-write request
+    // waits for the 40 ms delayed-ACK timer, and the others do not.
+    assert_eq!(row("1")[1], "0.211", "{out}");
+    assert_eq!(row("12")[1], "40.211", "{out}");
+    assert_eq!(row("12")[3], "0.111", "{out}");
+    assert_eq!(row("12")[5], "0.110", "{out}");
+    // The body waits for the ACK of the header: it leaves 40 ms after it.
+    assert!(out.contains("length 700"), "{out}");
+    assert!(out.contains("0.092211  client  tcp      10.0.0.1:52929 > 10.0.0.2:80: Flags [P.], seq 2864062622, ack 4078586379, win 64, length 200"), "{out}");
+    assert!(
+        out.contains("two writes   server TcpExtDelayedACKs  4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("TCP_NODELAY  server TcpExtDelayedACKs  0"),
+        "{out}"
+    );
+}
+
+#[test]
 fn time_wait_explosion() {
     let out = check("time_wait_explosion");
     let (per_request, keepalive) = out.split_once("== the fix").expect("two parts");
