@@ -80,9 +80,9 @@ pub fn build(
         return Err(format!("mdbook build failed ({}):\n{log}", output.status));
     }
     let html = html_dir(out, linkcheck.is_some());
-    // mdBook copied `book/html/` (the default output folder, inside the
-    // sources) into the output if a plain `mdbook build` left one: it is no
-    // page of this build.
+    // mdBook copies every non-Markdown file of `book/` into the output,
+    // so a `book/html/` left by an older plain `mdbook build` (whose output
+    // folder used to be there) lands in it: it is no page of this build.
     let stale = html.join("html");
     if root.join("book/html").is_dir() && stale.is_dir() {
         std::fs::remove_dir_all(&stale).map_err(|e| format!("{}: {e}", stale.display()))?;
@@ -145,9 +145,9 @@ pub fn cached_build(cache: &Path) -> Option<Result<Build, String>> {
 
 /// Where the HTML backend wrote: a subfolder `html` when a second backend
 /// ran, else `out` itself. Decided by the backends, not by looking for an
-/// `html/index.html`: with `--dest-dir`, mdBook copies every non-Markdown
-/// file of `book/` into the output, including a stale `book/html/` left by
-/// a plain `mdbook build`, which would then pass for the build.
+/// `html/index.html`: mdBook copies every non-Markdown file of `book/` into
+/// the output, including a stale `book/html/` left by an older plain
+/// `mdbook build`, which would then pass for the build.
 fn html_dir(out: &Path, linkchecked: bool) -> PathBuf {
     if linkchecked {
         out.join("html")
@@ -180,9 +180,10 @@ fn collect(dir: &Path, into: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            // The default output folder sits inside the sources, and so
-            // does the folder mdbook-quiz copies its script into at every
-            // build (generated, ignored by git).
+            // Generated folders are not sources: a `book/html` left by an
+            // older build (the default output folder used to sit inside the
+            // sources), and the folder mdbook-quiz copies its script and
+            // style sheet into at every build (ignored by git).
             if !path.ends_with("book/html") && !path.ends_with("book/quiz") {
                 collect(&path, into);
             }

@@ -778,6 +778,89 @@ fn io_uring_echo() {
 }
 
 #[test]
+fn one_request() {
+    let out = check("one_request");
+    // The request goes down the client's stack, across, up the server's,
+    // and the response makes the same trip back, in this order.
+    let steps = [
+        "client[101]: write(3, 42 bytes)",
+        "Flags [P.]",
+        "ip_output",
+        "dev_queue_xmit",
+        "ndo_start_xmit",
+        "frame arrives",
+        "server  nic      eth0: NIC DMAs 96 B into RX descriptor",
+        "hard IRQ from eth0 (RX)",
+        "NET_RX softirq",
+        "ip_rcv",
+        "42 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 100 (server)",
+        "tcp_recvmsg: copy_to_user 42 B",
+        "server[100]: write(4, 44 bytes)",
+        "client  nic      eth0: NIC DMAs 98 B into RX descriptor",
+        "44 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 101 (client)",
+        "tcp_recvmsg: copy_to_user 44 B",
+        "client: read() returned the 44-byte response",
+    ];
+    let mut at = 0;
+    for s in steps {
+        let found = out[at..]
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} missing after byte {at}\n{out}"));
+        at += found;
+    }
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name) && !l.contains("exited"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // client: write, read, then its sleep; the request copied in, the
+    // response copied out.
+    assert_eq!(row("client")[..3], [3, 42, 44], "{out}");
+    // server: the read was entered before 9 ms; write, and the read that
+    // waits for the close.
+    assert_eq!(row("server")[..3], [2, 44, 42], "{out}");
+    // Each side woke once for data (and once more for write space).
+    assert!(row("server")[6] >= 1 && row("client")[6] >= 1, "{out}");
+}
+
+#[test]
+fn nagle_delayed_ack() {
+    let out = check("nagle_delayed_ack");
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            // The table's row, not the title that also starts with "12".
+            .rfind(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // Quick-ack covers the first requests; then every two-write request
+    // waits for the 40 ms delayed-ACK timer, and the others do not.
+    assert_eq!(row("1")[1], "0.211", "{out}");
+    assert_eq!(row("12")[1], "40.211", "{out}");
+    assert_eq!(row("12")[3], "0.111", "{out}");
+    assert_eq!(row("12")[5], "0.110", "{out}");
+    // The body waits for the ACK of the header: it leaves 40 ms after it.
+    assert!(out.contains("length 700"), "{out}");
+    assert!(out.contains("0.092211  client  tcp      10.0.0.1:52929 > 10.0.0.2:80: Flags [P.], seq 2864062622, ack 4078586379, win 64, length 200"), "{out}");
+    assert!(
+        out.contains("two writes   server TcpExtDelayedACKs  4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("TCP_NODELAY  server TcpExtDelayedACKs  0"),
+        "{out}"
+    );
+}
+
+#[test]
 fn time_wait_explosion() {
     let out = check("time_wait_explosion");
     let (per_request, keepalive) = out.split_once("== the fix").expect("two parts");
@@ -940,4 +1023,157 @@ fn four_views() {
         assert_eq!(real.lines().collect::<Vec<_>>(), **lines, "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn netns_isolation() {
+    let out = check("netns_isolation");
+    // A fresh namespace: lo down, no address, 127.0.0.1 unreachable.
+    let fresh = section(&out, "== 1.", "ip -n ctr1 link set lo up");
+    assert!(
+        fresh
+            .iter()
+            .any(|l| l.contains("1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN")),
+        "{out}"
+    );
+    assert!(!fresh.iter().any(|l| l.contains("inet ")), "{out}");
+    assert!(
+        out.contains("TCP connect(127.0.0.1:8080) -> ENETUNREACH"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UDP sendto(127.0.0.1:8080) -> ENETUNREACH"),
+        "{out}"
+    );
+    // Up, it has 127.0.0.1 and the datagram goes.
+    assert!(out.contains("inet 127.0.0.1/8 scope host lo"), "{out}");
+    assert!(out.contains("UDP sendto(127.0.0.1:8080) -> 4"), "{out}");
+    // The same port in two namespaces; a second bind in one is refused.
+    assert!(out.contains("host-web: bound 0.0.0.0:8080"), "{out}");
+    assert!(out.contains("ctr1-web: bound 0.0.0.0:8080"), "{out}");
+    assert_eq!(
+        out.matches("a second bind(0.0.0.0:8080) here -> EADDRINUSE")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("answered \"hello from host\""), "{out}");
+    assert!(out.contains("answered \"hello from ctr1\""), "{out}");
+    // Each ss lists one listener and its own connection.
+    for (from, to) in [
+        ("host# ss -tan", "host# ip netns exec"),
+        ("ip netns exec ctr1 ss -tan", "run ended"),
+    ] {
+        let ss = section(&out, from, to);
+        assert_eq!(ss.iter().filter(|l| l.starts_with("LISTEN")).count(), 1);
+        assert_eq!(ss.iter().filter(|l| l.starts_with("ESTAB")).count(), 2);
+    }
+    // somaxconn: 128 on the host, the default in the namespace.
+    let host = section(&out, "host# ss -ltn", "ctr1# ss -ltn");
+    assert_eq!(field(&host, "LISTEN", 2), Some("128"), "{out}");
+    let ctr1 = section(&out, "ctr1# ss -ltn", "run ended");
+    assert_eq!(field(&ctr1, "LISTEN", 2), Some("4096"), "{out}");
+    assert!(out.contains("rmem_max=1000000 -> EACCES"), "{out}");
+    assert!(out.contains("netdev_max_backlog=2000 -> ENOENT"), "{out}");
+}
+
+#[test]
+fn container_bridge() {
+    let out = check("container_bridge");
+    // The SYN goes out through br0, is forwarded to veth1 and handed to
+    // eth0 in ctr1; ctr1 answers through veth1 and the bridge passes it up.
+    let path = section(&out, "The handshake", "== 2.");
+    let find = |s: &str| path.iter().position(|l| l.contains(s));
+    let syn = find("Flags [S],").expect("a SYN");
+    let fwd = find("frame sent by the host through br0").expect("br_forward");
+    let veth = find("veth_xmit on veth1: 62 B frame handed to peer eth0 (netns ctr1)")
+        .expect("veth to ctr1");
+    let queued = find("request sock into the SYN queue").expect("SYN received");
+    assert!(syn < fwd && fwd < veth && veth < queued, "{out}");
+    assert!(
+        path.iter()
+            .any(|l| l.contains("br_flood to [veth1, veth2]")),
+        "{out}"
+    );
+    assert!(out.contains("echoed back: \"hello ctr1\""), "{out}");
+    // Each namespace its own sockets.
+    let host = section(&out, "host# ss -tan", "ctr1# ss -tan");
+    assert_eq!(host.iter().filter(|l| l.starts_with("ESTAB")).count(), 1);
+    assert!(!host.iter().any(|l| l.starts_with("LISTEN")), "{out}");
+    let ctr1 = section(&out, "ctr1# ss -tan", "ctr2# ss -tan");
+    assert_eq!(ctr1.iter().filter(|l| l.starts_with("LISTEN")).count(), 2);
+    assert!(ctr1.iter().any(|l| l.contains("10.0.0.2:8080")), "{out}");
+    let ctr2 = section(&out, "ctr2# ss -tan", "host# bridge");
+    assert_eq!(ctr2.len(), 1, "only the header: {out}");
+    // The 127.0.0.1 service: fine inside, refused from anywhere else.
+    assert!(
+        out.contains("ctr1 -> 127.0.0.1:9090: \"admin ok\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-host: connect(10.0.0.2:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-ctr2: connect(10.0.0.2:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-host-lo: connect(127.0.0.1:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no socket for 10.0.0.1:") && out.contains("answer with RST"),
+        "{out}"
+    );
+    let rsts = section(&out, "ctr1# nstat -az", "run ended");
+    assert_eq!(field(&rsts, "TcpOutRsts", 1), Some("2"), "{out}");
+}
+
+#[test]
+fn container_unix() {
+    let out = check("container_unix");
+    // A path crosses namespaces; an abstract name does not.
+    assert!(
+        out.contains("ctr2: connect(/run/shared/app.sock) -> 0"),
+        "{out}"
+    );
+    assert!(out.contains("ctr2: connect(@app) -> ECONNREFUSED"), "{out}");
+    assert!(out.contains("ctr1: connect(@app) -> 0"), "{out}");
+    // The server side of ctr2's connection is listed in ctr2, not ctr1.
+    let ctr1 = section(&out, "ctr1# ss -xa", "ctr2# ss -xa");
+    let ctr2 = section(&out, "ctr2# ss -xa", "host# ss -xa");
+    let path_estab = |ss: &[&str]| {
+        ss.iter()
+            .any(|l| l.starts_with("u_str ESTAB") && l.contains("/run/shared/app.sock"))
+    };
+    assert!(path_estab(&ctr2) && !path_estab(&ctr1), "{out}");
+    assert!(
+        ctr1.iter()
+            .any(|l| l.starts_with("u_str LISTEN") && l.contains("/run/shared/app.sock")),
+        "{out}"
+    );
+    let host = section(&out, "host# ss -xa", "run ended");
+    assert_eq!(host.len(), 1, "only the header: {out}");
+    // The three ways: unix touches no layer below the socket; TCP over lo
+    // no veth or bridge; TCP between containers both.
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let unix = row("unix, shared path");
+    let lo = row("TCP, ctr1's lo");
+    let veth = row("TCP, veth+bridge");
+    assert_eq!(unix, vec![0, 0, 0, 0, 0, 0, 0], "{out}");
+    assert!(lo[0] > 0 && lo[1] > 0 && lo[2] == 0 && lo[6] == 0, "{out}");
+    assert!(
+        veth[0] > lo[0] && veth[1] == 0 && veth[2] > 0 && veth[6] > 0,
+        "{out}"
+    );
 }
