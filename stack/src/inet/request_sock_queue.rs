@@ -321,3 +321,116 @@ impl crate::sim::Sim {
         self.world.borrow_mut().request_queue_factory = factory;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(port: u16) -> RequestSock {
+        let local = SocketAddr::from(([10, 0, 0, 2], 80));
+        RequestSock::new(local, SocketAddr::from(([10, 0, 0, 1], port)), 100, 7)
+    }
+
+    #[test]
+    fn the_limits_and_the_timeouts() {
+        let mut q = Queues::default();
+        assert_eq!(q.conn_request(1, false), ConnRequest::Queue);
+        assert_eq!(q.hash_add(req(1), 5), 5 + TCP_TIMEOUT_INIT);
+        assert_eq!(q.conn_request(1, false), ConnRequest::DropSynQueueFull);
+        assert_eq!(q.conn_request(1, true), ConnRequest::Cookie);
+        q.accept_queue_add(SockId::from_raw(1));
+        q.accept_queue_add(SockId::from_raw(2));
+        assert!(q.accept_queue_is_full(1), "full at backlog + 1");
+        assert_eq!(q.conn_request(1, true), ConnRequest::DropAcceptQueueFull);
+        let remote = req(1).remote;
+        assert_eq!(
+            q.check_req(remote, 101, 1, false),
+            CheckReq::Overflow { reset: false }
+        );
+        assert!(q.request(remote).is_some_and(|r| r.acked));
+        assert_eq!(q.accept().map(SockId::raw), Some(1));
+        assert!(matches!(
+            q.check_req(remote, 101, 1, false),
+            CheckReq::Child(_)
+        ));
+        let times: Vec<Nanos> = (0..9).map(reqsk_timeout).collect();
+        assert_eq!(
+            times[..3],
+            [TCP_TIMEOUT_INIT, 2 * TCP_TIMEOUT_INIT, 4 * TCP_TIMEOUT_INIT]
+        );
+        assert_eq!(times[8], TCP_RTO_MAX);
+    }
+
+    /// A listener built by `Sim::set_request_queue` is asked for its
+    /// decisions: here, queues that never admit a SYN.
+    #[test]
+    fn a_simulation_uses_the_queues_it_is_given() {
+        use crate::prelude::*;
+
+        #[derive(Default)]
+        struct Closed(Queues);
+        impl RequestSockQueue for Closed {
+            fn syn_queue_len(&self) -> usize {
+                self.0.syn_queue_len()
+            }
+            fn accept_queue_len(&self) -> usize {
+                self.0.accept_queue_len()
+            }
+            fn syn_queue_is_full(&self, _: u32) -> bool {
+                true
+            }
+            fn accept_queue_is_full(&self, _: u32) -> bool {
+                true
+            }
+            fn conn_request(&self, _: u32, _: bool) -> ConnRequest {
+                ConnRequest::DropAcceptQueueFull
+            }
+            fn hash_add(&mut self, req: RequestSock, now: Nanos) -> Nanos {
+                self.0.hash_add(req, now)
+            }
+            fn request(&self, remote: SocketAddr) -> Option<&RequestSock> {
+                self.0.request(remote)
+            }
+            fn unlink(&mut self, remote: SocketAddr) -> Option<RequestSock> {
+                self.0.unlink(remote)
+            }
+            fn check_req(&mut self, r: SocketAddr, a: u32, b: u32, o: bool) -> CheckReq {
+                self.0.check_req(r, a, b, o)
+            }
+            fn timer(&mut self, r: SocketAddr, now: Nanos, n: u32) -> ReqskTimer {
+                self.0.timer(r, now, n)
+            }
+            fn accept_queue_add(&mut self, child: SockId) {
+                self.0.accept_queue_add(child)
+            }
+            fn accept(&mut self) -> Option<SockId> {
+                self.0.accept()
+            }
+            fn listen_stop(&mut self) -> Vec<SockId> {
+                self.0.listen_stop()
+            }
+            fn requests(&self) -> Vec<RequestSock> {
+                self.0.requests()
+            }
+        }
+
+        let mut sim = Sim::new(1);
+        sim.set_request_queue(|| Box::new(Closed::default()));
+        let h = sim.add_host("h");
+        sim.spawn(h, "server", |p| async move {
+            let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+            p.bind(l, "127.0.0.1:80")?;
+            p.listen(l, 8)?;
+            p.sleep(secs(2)).await;
+            Ok(())
+        });
+        sim.spawn(h, "client", |p| async move {
+            let fd = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+            let _ = p.connect(fd, "127.0.0.1:80").await;
+            Ok(())
+        });
+        sim.run_until(secs(1));
+        let nstat = sim.sh(h, "nstat");
+        assert!(nstat.contains("TcpExtListenOverflows"), "{nstat}");
+    }
+}
