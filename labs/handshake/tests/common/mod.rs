@@ -476,7 +476,7 @@ pub fn mac_of(ip_link: &str, dev: &str) -> [u8; 6] {
 
 /// What `hping3 -S` puts on the wire: a SYN with an MSS option from a
 /// forged IPv4 source address (`src`, `sport`) to `dst:dport`, in an
-/// Ethernet frame for `dst_mac`.
+/// Ethernet frame for `dst_mac`, built with the stack's own header types.
 pub fn spoofed_syn(
     dst_mac: [u8; 6],
     src: std::net::Ipv4Addr,
@@ -484,44 +484,34 @@ pub fn spoofed_syn(
     dst: [u8; 4],
     dport: u16,
 ) -> Vec<u8> {
-    let mut tcp = vec![0u8; 24];
-    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
-    tcp[2..4].copy_from_slice(&dport.to_be_bytes());
-    tcp[4..8].copy_from_slice(&(u32::from(src) ^ 0x5eed).to_be_bytes());
-    tcp[12] = 6 << 4;
-    tcp[13] = 0x02;
-    tcp[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    tcp[20..24].copy_from_slice(&[2, 4, 0x05, 0xb4]);
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&src.octets());
-    pseudo.extend_from_slice(&dst);
-    pseudo.extend_from_slice(&[0, 6, 0, tcp.len() as u8]);
-    pseudo.extend_from_slice(&tcp);
-    let check = inet_checksum(&pseudo);
-    tcp[16..18].copy_from_slice(&check.to_be_bytes());
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
-    ip[2..4].copy_from_slice(&(20 + tcp.len() as u16).to_be_bytes());
-    ip.extend_from_slice(&src.octets());
-    ip.extend_from_slice(&dst);
-    let check = inet_checksum(&ip);
-    ip[10..12].copy_from_slice(&check.to_be_bytes());
-    let mut frame = Vec::new();
-    frame.extend_from_slice(&dst_mac);
-    frame.extend_from_slice(&[0x02, 0xba, 0xd0, 0, 0, 1]);
-    frame.extend_from_slice(&[0x08, 0x00]);
-    frame.extend_from_slice(&ip);
+    use stack::wire::ethernet::{ETH_P_IP, EthHdr, MacAddr};
+    use stack::wire::ipv4::{IPPROTO_TCP, Ipv4Hdr};
+    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4};
+    let dst = std::net::Ipv4Addr::from(dst);
+    let options = TcpOptions {
+        mss: Some(1460),
+        ..TcpOptions::default()
+    };
+    let seq = u32::from(src) ^ 0x5eed;
+    let tcp_hdr = TcpHdr::new(sport, dport, seq, 0, TcpFlags::SYN, 64240, options);
+    let mut tcp = vec![0u8; tcp_hdr.header_len()];
+    tcp_hdr.write(&mut tcp).ok();
+    fill_checksum_v4(src, dst, &mut tcp).ok();
+    let ip = Ipv4Hdr {
+        tot_len: (Ipv4Hdr::LEN + tcp.len()) as u16,
+        protocol: IPPROTO_TCP,
+        saddr: src,
+        daddr: dst,
+        ..Ipv4Hdr::default()
+    };
+    let eth = EthHdr {
+        dst: MacAddr(dst_mac),
+        src: MacAddr([0x02, 0xba, 0xd0, 0, 0, 1]),
+        ethertype: ETH_P_IP,
+    };
+    let mut frame = vec![0u8; EthHdr::LEN + Ipv4Hdr::LEN];
+    eth.write(&mut frame).ok();
+    ip.write(&mut frame[EthHdr::LEN..]).ok();
     frame.extend_from_slice(&tcp);
     frame
-}
-
-/// The Internet checksum (RFC 1071).
-pub fn inet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| (u32::from(c[0]) << 8) | u32::from(*c.get(1).unwrap_or(&0)))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
