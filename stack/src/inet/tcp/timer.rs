@@ -53,10 +53,7 @@ impl World {
             tp.rto_at == Some(now),
         );
         if delack {
-            self.ns_mut(self.sk(sk).netns)
-                .mib
-                .inc(Mib::TcpExtDelayedACKs);
-            self.tcp_send_ack(sk);
+            self.tcp_delack_timer_handler(sk);
         }
         if probe {
             self.tcp_probe_timer(sk);
