@@ -95,10 +95,7 @@ fn real(sc: Scenario) -> String {
 fn majority(runs: &[String]) -> String {
     (0..REQUESTS)
         .map(|i| {
-            let stalled = runs
-                .iter()
-                .filter(|r| r.as_bytes()[i] == b'S')
-                .count();
+            let stalled = runs.iter().filter(|r| r.as_bytes()[i] == b'S').count();
             if 2 * stalled > runs.len() { 'S' } else { '.' }
         })
         .collect()
@@ -212,11 +209,8 @@ fn real_with_thresh(sc: Scenario, thresh: u8) -> Option<String> {
             .status()
             .expect("ip runs");
         assert!(up.success(), "ip link set lo up");
-        std::fs::write(
-            "/proc/sys/net/ipv4/tcp_pingpong_thresh",
-            thresh.to_string(),
-        )
-        .expect("set the namespace's tcp_pingpong_thresh");
+        std::fs::write("/proc/sys/net/ipv4/tcp_pingpong_thresh", thresh.to_string())
+            .expect("set the namespace's tcp_pingpong_thresh");
         let runs: Vec<String> = (0..REAL_RUNS).map(|_| classes(&real_once(sc))).collect();
         println!("real kernel, tcp_pingpong_thresh {thresh}, {sc:?}: {runs:?}");
         Some(majority(&runs))

@@ -771,10 +771,8 @@ impl World {
         let tp = self.tp_mut(sk);
         tp.ack_sched = true;
         let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
-        let immediate = now_please
-            || tp.in_quickack_mode(thresh)
-            || unacked > tp.rcv_mss
-            || !tp.ofo.is_empty();
+        let immediate =
+            now_please || tp.in_quickack_mode(thresh) || unacked > tp.rcv_mss || !tp.ofo.is_empty();
         if immediate {
             self.tcp_send_ack(sk);
         } else {
