@@ -79,12 +79,14 @@ pub fn build(
     if !output.status.success() {
         return Err(format!("mdbook build failed ({}):\n{log}", output.status));
     }
-    let nested = out.join("html");
-    let html = if nested.join("index.html").is_file() {
-        nested
-    } else {
-        out.to_path_buf()
-    };
+    let html = html_dir(out, linkcheck.is_some());
+    // mdBook copies every non-Markdown file of `book/` into the output,
+    // so a `book/html/` left by an older plain `mdbook build` (whose output
+    // folder used to be there) lands in it: it is no page of this build.
+    let stale = html.join("html");
+    if root.join("book/html").is_dir() && stale.is_dir() {
+        std::fs::remove_dir_all(&stale).map_err(|e| format!("{}: {e}", stale.display()))?;
+    }
     Ok(Build {
         html,
         log,
@@ -131,20 +133,27 @@ pub fn cached_build(cache: &Path) -> Option<Result<Build, String>> {
         Ok(l) => l,
         Err(e) => return Some(Err(format!("{}: {e}", log_file.display()))),
     };
-    let out = done.join("out");
-    let nested = out.join("html");
-    let html = if nested.join("index.html").is_file() {
-        nested
-    } else {
-        out
-    };
     let linkchecked = log.starts_with("linkchecked\n");
     let log = log.trim_start_matches("linkchecked\n").to_string();
+    let html = html_dir(&done.join("out"), linkchecked);
     Some(Ok(Build {
         html,
         log,
         linkchecked,
     }))
+}
+
+/// Where the HTML backend wrote: a subfolder `html` when a second backend
+/// ran, else `out` itself. Decided by the backends, not by looking for an
+/// `html/index.html`: mdBook copies every non-Markdown file of `book/` into
+/// the output, including a stale `book/html/` left by an older plain
+/// `mdbook build`, which would then pass for the build.
+fn html_dir(out: &Path, linkchecked: bool) -> PathBuf {
+    if linkchecked {
+        out.join("html")
+    } else {
+        out.to_path_buf()
+    }
 }
 
 /// A hash of everything a build reads.
@@ -171,7 +180,13 @@ fn collect(dir: &Path, into: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(&path, into);
+            // Generated folders are not sources: a `book/html` left by an
+            // older build (the default output folder used to sit inside the
+            // sources), and the folder mdbook-quiz copies its script and
+            // style sheet into at every build (ignored by git).
+            if !path.ends_with("book/html") && !path.ends_with("book/quiz") {
+                collect(&path, into);
+            }
         } else {
             into.push(path);
         }

@@ -41,7 +41,7 @@ pub const SNAPSHOT_BODY: usize = 5;
 impl Pins {
     /// Reads a pins file (none: no pins).
     pub fn read(path: &Path) -> Result<Pins, String> {
-        match std::fs::read_to_string(&path) {
+        match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Pins::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
