@@ -165,6 +165,9 @@ impl World {
     /// doubles (up to the RTO); in pingpong mode the connection leaves it
     /// and `ato` returns to `TCP_ATO_MIN`. Then the ACK goes.
     pub(crate) fn tcp_delack_timer_handler(&mut self, sk: SockId) {
+        if matches!(self.sk(sk).state, super::TCP_CLOSE | super::TCP_LISTEN) {
+            return;
+        }
         let thresh = self.tcp_pingpong_thresh(sk);
         let tp = self.tp_mut(sk);
         tp.delack_at = None;

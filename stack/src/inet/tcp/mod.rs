@@ -7,8 +7,9 @@
 //! `af_inet.c`), what arrives (`input.rs`: `tcp_v4_rcv()`,
 //! `tcp_rcv_state_process()`, `tcp_ack()`, `tcp_data_queue()`, the listen
 //! queues of `tcp_conn_request()` / `tcp_check_req()`), what leaves
-//! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), and the
-//! timers (`timer.rs`: retransmission, SYN-ACK retransmission, TIME_WAIT).
+//! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), when
+//! to acknowledge (`delack.rs`), and the timers (`timer.rs`:
+//! retransmission, SYN-ACK retransmission, TIME_WAIT).
 //!
 //! What is modelled as Linux does it, because user space can see it: the
 //! eleven states and their transitions; the SYN queue and the accept queue
