@@ -11,6 +11,8 @@ use std::future::Future;
 use std::rc::Rc;
 
 type Out = Rc<RefCell<Seen>>;
+/// Notifications read, as (ee_origin, ee_code, ee_info, ee_data).
+type Notes = Rc<RefCell<Vec<(u8, u8, u32, u32)>>>;
 
 /// Runs `body` as one process on a host with the file `/f` (`file`
 /// bytes of [`pattern`]), on `whose` ring; what it recorded.
@@ -172,7 +174,7 @@ fn zerocopy_notes(
         }
         Ok(())
     });
-    let notes = Rc::new(RefCell::new(Vec::new()));
+    let notes: Notes = Rc::default();
     let out = notes.clone();
     let (sizes, read_after) = (sizes.to_vec(), read_after.to_vec());
     sim.spawn(a, "sender", move |p| async move {
@@ -180,10 +182,9 @@ fn zerocopy_notes(
         p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20)?;
         p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         p.connect(fd, dst).await?;
-        let drain = |out: &Rc<RefCell<Vec<(u8, u8, u32, u32)>>>| loop {
-            match p.recv_errqueue(fd) {
-                Ok(m) => out.borrow_mut().push(ee(&m.ee)),
-                Err(_) => break,
+        let drain = |out: &Notes| {
+            while let Ok(m) = p.recv_errqueue(fd) {
+                out.borrow_mut().push(ee(&m.ee));
             }
         };
         for (i, &size) in sizes.iter().enumerate() {
