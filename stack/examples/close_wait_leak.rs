@@ -70,8 +70,8 @@ fn main() {
         println!("-- t={t}s");
         println!("client$ ss -tan");
         print!("{}", sim.sh(client, "ss -tan"));
-        println!("server$ ss -tan");
-        print!("{}", sim.sh(server, "ss -tan"));
+        println!("server$ ss -tanp");
+        print!("{}", sim.sh(server, "ss -tanp"));
     }
     let report = sim.run();
     println!("\nserver$ ss -tan");

@@ -16,7 +16,7 @@
 //!
 //! Its sysctls are those of a fresh `struct net`: most are the kernel's
 //! compiled-in defaults (`tcp_sk_init()`, `inet_init_net()`,
-//! `netns_core_init()`), whatever `init_net` was tuned to; `tcp_rmem` and
+//! `preinit_net_sysctl()` for `somaxconn`), whatever `init_net` was tuned to; `tcp_rmem` and
 //! `tcp_wmem` are copied from `init_net` when the namespace is made
 //! (`tcp_sk_init()`). `net.core.{r,w}mem_{default,max}` are global: a child
 //! namespace shows `init_net`'s values read-only (writing them is `EACCES`,

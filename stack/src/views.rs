@@ -167,11 +167,14 @@ impl World {
                         0,
                     )
                 });
-                let (timer, expires) = match (tp.tw_at, tp.rto_at) {
-                    (Some(t), _) if s.state == crate::inet::tcp::TCP_TIME_WAIT => {
+                // get_tcp4_sock(): 1 retransmit, 4 zero-window probe
+                // (ICSK_TIME_PROBE0), 3 for a time-wait socket.
+                let (timer, expires) = match (tp.tw_at, tp.rto_at, tp.probe_at) {
+                    (Some(t), _, _) if s.state == crate::inet::tcp::TCP_TIME_WAIT => {
                         (3, t.saturating_sub(now))
                     }
-                    (_, Some(t)) => (1, t.saturating_sub(now)),
+                    (_, Some(t), _) => (1, t.saturating_sub(now)),
+                    (_, None, Some(t)) => (4, t.saturating_sub(now)),
                     _ => (0, 0),
                 };
                 InetSockRow {
@@ -190,6 +193,7 @@ impl World {
                     timer,
                     timer_expires_jiffies: expires / 1_000_000,
                     retransmits: tp.retransmits.min(255) as u8,
+                    probes_out: tp.probes_out.min(255) as u8,
                     rto_jiffies: tp.rto / 1_000_000,
                     cwnd: tp.cwnd,
                     ssthresh: tp.ssthresh,

@@ -345,6 +345,14 @@ fn close_wait_leak() {
     assert_eq!(count(&at65, "FIN-WAIT-2"), 0, "{out}");
     assert_eq!(count(&at65, "CLOSE-WAIT 1 "), 3, "{out}");
     assert_eq!(out.matches("-> socket:[").count(), 4, "{out}");
+    // `ss -p` names the process that holds them, and its fds.
+    assert_eq!(
+        at65.iter()
+            .filter(|l| l.starts_with("CLOSE-WAIT") && l.contains("((\"leaky-server\",pid=100,fd="))
+            .count(),
+        3,
+        "{out}"
+    );
 }
 
 #[test]
@@ -765,6 +773,407 @@ fn io_uring_echo() {
     assert_eq!(
         row("epoll")[3].parse::<u64>().unwrap(),
         3200 + 50 * 12,
+        "{out}"
+    );
+}
+
+#[test]
+fn one_request() {
+    let out = check("one_request");
+    // The request goes down the client's stack, across, up the server's,
+    // and the response makes the same trip back, in this order.
+    let steps = [
+        "client[101]: write(3, 42 bytes)",
+        "Flags [P.]",
+        "ip_output",
+        "dev_queue_xmit",
+        "ndo_start_xmit",
+        "frame arrives",
+        "server  nic      eth0: NIC DMAs 96 B into RX descriptor",
+        "hard IRQ from eth0 (RX)",
+        "NET_RX softirq",
+        "ip_rcv",
+        "42 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 100 (server)",
+        "tcp_recvmsg: copy_to_user 42 B",
+        "server[100]: write(4, 44 bytes)",
+        "client  nic      eth0: NIC DMAs 98 B into RX descriptor",
+        "44 B queued on sk_receive_queue",
+        "sk_data_ready: wakes pid 101 (client)",
+        "tcp_recvmsg: copy_to_user 44 B",
+        "client: read() returned the 44-byte response",
+    ];
+    let mut at = 0;
+    for s in steps {
+        let found = out[at..]
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} missing after byte {at}\n{out}"));
+        at += found;
+    }
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name) && !l.contains("exited"))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // client: write, read, then its sleep; the request copied in, the
+    // response copied out.
+    assert_eq!(row("client")[..3], [3, 42, 44], "{out}");
+    // server: the read was entered before 9 ms; write, and the read that
+    // waits for the close.
+    assert_eq!(row("server")[..3], [2, 44, 42], "{out}");
+    // Each side woke once for data (and once more for write space).
+    assert!(row("server")[6] >= 1 && row("client")[6] >= 1, "{out}");
+}
+
+#[test]
+fn nagle_delayed_ack() {
+    let out = check("nagle_delayed_ack");
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            // The table's row, not the title that also starts with "12".
+            .rfind(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    // Quick-ack covers the first requests; then every two-write request
+    // waits for the 40 ms delayed-ACK timer, and the others do not.
+    assert_eq!(row("1")[1], "0.211", "{out}");
+    assert_eq!(row("12")[1], "40.211", "{out}");
+    assert_eq!(row("12")[3], "0.111", "{out}");
+    assert_eq!(row("12")[5], "0.110", "{out}");
+    // The body waits for the ACK of the header: it leaves 40 ms after it.
+    assert!(out.contains("length 700"), "{out}");
+    assert!(out.contains("0.092211  client  tcp      10.0.0.1:52929 > 10.0.0.2:80: Flags [P.], seq 2864062622, ack 4078586379, win 64, length 200"), "{out}");
+    assert!(
+        out.contains("two writes   server TcpExtDelayedACKs  4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("TCP_NODELAY  server TcpExtDelayedACKs  0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn time_wait_explosion() {
+    let out = check("time_wait_explosion");
+    let (per_request, keepalive) = out.split_once("== the fix").expect("two parts");
+    assert!(
+        per_request.contains("request 11: connect() -> EADDRNOTAVAIL"),
+        "{out}"
+    );
+    let count = |part: &str| {
+        part.lines()
+            .skip_while(|l| !l.starts_with("client$ ss -tan | grep -c TIME-WAIT"))
+            .nth(1)
+            .map(str::to_string)
+    };
+    assert_eq!(count(per_request).as_deref(), Some("10"), "{out}");
+    assert_eq!(count(keepalive).as_deref(), Some("1"), "{out}");
+    // /proc/net/tcp: state 06 with the time-wait timer (3) running.
+    let rows: Vec<&str> = per_request
+        .lines()
+        .filter(|l| l.contains(": 0100000A:"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for r in &rows {
+        let f: Vec<&str> = r.split_whitespace().collect();
+        assert_eq!(f[3], "06", "{r}");
+        assert!(f[5].starts_with("03:"), "{r}");
+    }
+    assert!(
+        per_request.contains("TIME_WAIT, TIME_WAIT timer fires in 59."),
+        "{out}"
+    );
+    let opens = |part: &str| {
+        part.lines()
+            .find(|l| l.starts_with("TcpActiveOpens"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+    };
+    assert_eq!(opens(per_request).as_deref(), Some("10"), "{out}");
+    assert_eq!(opens(keepalive).as_deref(), Some("1"), "{out}");
+    assert!(keepalive.contains("12 requests answered"), "{out}");
+}
+
+#[test]
+fn recv_stuck() {
+    let out = check("recv_stuck");
+    assert!(out.contains("DEADLOCK"), "{out}");
+    assert_eq!(out.matches("blocked in read(").count(), 2, "{out}");
+    assert_eq!(
+        out.matches("(receive queue empty, peer has not closed)")
+            .count(),
+        2,
+        "{out}"
+    );
+    // Both sockets established, both queues empty: the wait is in the
+    // application, not in the network.
+    let estab: Vec<&str> = out.lines().filter(|l| l.starts_with("ESTAB")).collect();
+    assert_eq!(estab.len(), 2, "{out}");
+    for l in &estab {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        assert_eq!((f[1], f[2]), ("0", "0"), "{l}");
+    }
+    // /proc/net/tcp: no timer pending on the established socket.
+    let row = out
+        .lines()
+        .find(|l| l.contains(" 01 00000000:00000000 "))
+        .expect("an established row with empty queues");
+    assert!(row.contains(" 00:00000000 "), "{row}");
+}
+
+#[test]
+fn send_blocked() {
+    let out = check("send_blocked");
+    let at10 = section(&out, "-- t=10s", "write() ->");
+    let writer = at10
+        .iter()
+        .find(|l| l.starts_with("ESTAB") && l.contains("writer"))
+        .expect("writer row");
+    let reader = at10
+        .iter()
+        .find(|l| l.starts_with("ESTAB") && l.contains("slow-reader"))
+        .expect("reader row");
+    let q = |l: &str, i: usize| l.split_whitespace().nth(i).unwrap().parse::<u32>().unwrap();
+    assert!(q(writer, 2) > 0, "writer Send-Q: {out}");
+    assert!(q(reader, 1) > 0, "reader Recv-Q: {out}");
+    assert!(at10.iter().any(|l| l.contains("snd_wnd:0")), "{out}");
+    // /proc/net/tcp: the zero-window probe timer (4), probes counted.
+    let row = at10
+        .iter()
+        .find(|l| l.trim_start().starts_with("0: 0100000A"))
+        .expect("writer's /proc/net/tcp row");
+    let f: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(f[3], "01", "{row}");
+    assert!(f[5].starts_with("04:"), "{row}");
+    let probes: u32 = f[8].parse().unwrap();
+    assert!(probes > 0, "{row}");
+    let nstat = field(&at10, "TcpExtTCPWinProbe", 1)
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
+    assert_eq!(nstat, probes, "{out}");
+    assert!(
+        out.contains("(writer) sleeps in write(3, 1048576 bytes): waiting for send buffer space")
+    );
+    assert!(out.contains("write() -> 1048576 after 30."), "{out}");
+    assert!(
+        out.contains("read 1048576 bytes, then end of stream"),
+        "{out}"
+    );
+}
+
+#[test]
+fn four_views() {
+    let out = check("four_views");
+    let client = section(&out, "client$ tcpdump", "server$ tcpdump");
+    let server = section(&out, "server$ tcpdump", "run ended");
+    // A frame lost on the wire is in the sender's capture only: some
+    // segment appears more often on the client (sent, lost, sent again)
+    // than on the server (received once).
+    let seg = |l: &str| {
+        l.split_once(" IP ")
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default()
+    };
+    let times = |lines: &[&str], s: &str| lines.iter().filter(|l| seg(l) == s).count();
+    let lost: Vec<String> = client
+        .iter()
+        .map(|l| seg(l))
+        .filter(|s| s.starts_with("10.0.0.1.") && times(&client, s) > times(&server, s))
+        .collect();
+    assert!(!lost.is_empty(), "{out}");
+    assert!(times(&client, &lost[0]) >= 2, "{out}");
+    let after = section(&out, "-- t=120s", "tcpdump");
+    let retrans = field(&after, "TcpRetransSegs", 1)
+        .unwrap()
+        .parse::<u32>()
+        .unwrap();
+    assert!(retrans >= 1, "{out}");
+    // ss and netstat saw the connection; at the end only nstat remembers.
+    assert!(out.contains("ESTABLISHED"), "{out}");
+    assert!(!after.iter().any(|l| l.starts_with("ESTAB")), "{out}");
+
+    // The captures it writes print the same lines in the real tcpdump.
+    let Some(exe) = built_example("four_views") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("four-views-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new(exe).arg(&dir).output().unwrap().status;
+    assert!(status.success());
+    for (name, lines) in [("client", &client), ("server", &server)] {
+        let Ok(real) = Command::new("tcpdump")
+            .args(["-nn", "-tt", "-S", "-r"])
+            .arg(dir.join(format!("{name}.pcap")))
+            .arg("tcp")
+            .output()
+        else {
+            eprintln!("tcpdump is not installed: captures not compared");
+            break;
+        };
+        let real = String::from_utf8_lossy(&real.stdout).to_string();
+        assert_eq!(real.lines().collect::<Vec<_>>(), **lines, "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn netns_isolation() {
+    let out = check("netns_isolation");
+    // A fresh namespace: lo down, no address, 127.0.0.1 unreachable.
+    let fresh = section(&out, "== 1.", "ip -n ctr1 link set lo up");
+    assert!(
+        fresh
+            .iter()
+            .any(|l| l.contains("1: lo: <LOOPBACK> mtu 65536 qdisc noop state DOWN")),
+        "{out}"
+    );
+    assert!(!fresh.iter().any(|l| l.contains("inet ")), "{out}");
+    assert!(
+        out.contains("TCP connect(127.0.0.1:8080) -> ENETUNREACH"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UDP sendto(127.0.0.1:8080) -> ENETUNREACH"),
+        "{out}"
+    );
+    // Up, it has 127.0.0.1 and the datagram goes.
+    assert!(out.contains("inet 127.0.0.1/8 scope host lo"), "{out}");
+    assert!(out.contains("UDP sendto(127.0.0.1:8080) -> 4"), "{out}");
+    // The same port in two namespaces; a second bind in one is refused.
+    assert!(out.contains("host-web: bound 0.0.0.0:8080"), "{out}");
+    assert!(out.contains("ctr1-web: bound 0.0.0.0:8080"), "{out}");
+    assert_eq!(
+        out.matches("a second bind(0.0.0.0:8080) here -> EADDRINUSE")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("answered \"hello from host\""), "{out}");
+    assert!(out.contains("answered \"hello from ctr1\""), "{out}");
+    // Each ss lists one listener and its own connection.
+    for (from, to) in [
+        ("host# ss -tan", "host# ip netns exec"),
+        ("ip netns exec ctr1 ss -tan", "run ended"),
+    ] {
+        let ss = section(&out, from, to);
+        assert_eq!(ss.iter().filter(|l| l.starts_with("LISTEN")).count(), 1);
+        assert_eq!(ss.iter().filter(|l| l.starts_with("ESTAB")).count(), 2);
+    }
+    // somaxconn: 128 on the host, the default in the namespace.
+    let host = section(&out, "host# ss -ltn", "ctr1# ss -ltn");
+    assert_eq!(field(&host, "LISTEN", 2), Some("128"), "{out}");
+    let ctr1 = section(&out, "ctr1# ss -ltn", "run ended");
+    assert_eq!(field(&ctr1, "LISTEN", 2), Some("4096"), "{out}");
+    assert!(out.contains("rmem_max=1000000 -> EACCES"), "{out}");
+    assert!(out.contains("netdev_max_backlog=2000 -> ENOENT"), "{out}");
+}
+
+#[test]
+fn container_bridge() {
+    let out = check("container_bridge");
+    // The SYN goes out through br0, is forwarded to veth1 and handed to
+    // eth0 in ctr1; ctr1 answers through veth1 and the bridge passes it up.
+    let path = section(&out, "The handshake", "== 2.");
+    let find = |s: &str| path.iter().position(|l| l.contains(s));
+    let syn = find("Flags [S],").expect("a SYN");
+    let fwd = find("frame sent by the host through br0").expect("br_forward");
+    let veth = find("veth_xmit on veth1: 62 B frame handed to peer eth0 (netns ctr1)")
+        .expect("veth to ctr1");
+    let queued = find("request sock into the SYN queue").expect("SYN received");
+    assert!(syn < fwd && fwd < veth && veth < queued, "{out}");
+    assert!(
+        path.iter()
+            .any(|l| l.contains("br_flood to [veth1, veth2]")),
+        "{out}"
+    );
+    assert!(out.contains("echoed back: \"hello ctr1\""), "{out}");
+    // Each namespace its own sockets.
+    let host = section(&out, "host# ss -tan", "ctr1# ss -tan");
+    assert_eq!(host.iter().filter(|l| l.starts_with("ESTAB")).count(), 1);
+    assert!(!host.iter().any(|l| l.starts_with("LISTEN")), "{out}");
+    let ctr1 = section(&out, "ctr1# ss -tan", "ctr2# ss -tan");
+    assert_eq!(ctr1.iter().filter(|l| l.starts_with("LISTEN")).count(), 2);
+    assert!(ctr1.iter().any(|l| l.contains("10.0.0.2:8080")), "{out}");
+    let ctr2 = section(&out, "ctr2# ss -tan", "host# bridge");
+    assert_eq!(ctr2.len(), 1, "only the header: {out}");
+    // The 127.0.0.1 service: fine inside, refused from anywhere else.
+    assert!(
+        out.contains("ctr1 -> 127.0.0.1:9090: \"admin ok\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-host: connect(10.0.0.2:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-ctr2: connect(10.0.0.2:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("curl-host-lo: connect(127.0.0.1:9090) -> ECONNREFUSED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("no socket for 10.0.0.1:") && out.contains("answer with RST"),
+        "{out}"
+    );
+    let rsts = section(&out, "ctr1# nstat -az", "run ended");
+    assert_eq!(field(&rsts, "TcpOutRsts", 1), Some("2"), "{out}");
+}
+
+#[test]
+fn container_unix() {
+    let out = check("container_unix");
+    // A path crosses namespaces; an abstract name does not.
+    assert!(
+        out.contains("ctr2: connect(/run/shared/app.sock) -> 0"),
+        "{out}"
+    );
+    assert!(out.contains("ctr2: connect(@app) -> ECONNREFUSED"), "{out}");
+    assert!(out.contains("ctr1: connect(@app) -> 0"), "{out}");
+    // The server side of ctr2's connection is listed in ctr2, not ctr1.
+    let ctr1 = section(&out, "ctr1# ss -xa", "ctr2# ss -xa");
+    let ctr2 = section(&out, "ctr2# ss -xa", "host# ss -xa");
+    let path_estab = |ss: &[&str]| {
+        ss.iter()
+            .any(|l| l.starts_with("u_str ESTAB") && l.contains("/run/shared/app.sock"))
+    };
+    assert!(path_estab(&ctr2) && !path_estab(&ctr1), "{out}");
+    assert!(
+        ctr1.iter()
+            .any(|l| l.starts_with("u_str LISTEN") && l.contains("/run/shared/app.sock")),
+        "{out}"
+    );
+    let host = section(&out, "host# ss -xa", "run ended");
+    assert_eq!(host.len(), 1, "only the header: {out}");
+    // The three ways: unix touches no layer below the socket; TCP over lo
+    // no veth or bridge; TCP between containers both.
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let unix = row("unix, shared path");
+    let lo = row("TCP, ctr1's lo");
+    let veth = row("TCP, veth+bridge");
+    assert_eq!(unix, vec![0, 0, 0, 0, 0, 0, 0], "{out}");
+    assert!(lo[0] > 0 && lo[1] > 0 && lo[2] == 0 && lo[6] == 0, "{out}");
+    assert!(
+        veth[0] > lo[0] && veth[1] == 0 && veth[2] > 0 && veth[6] > 0,
         "{out}"
     );
 }

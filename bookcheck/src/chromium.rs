@@ -1,0 +1,161 @@
+//! Headless Chromium: loading a built page the way a reader's browser does,
+//! and printing the whole book to PDF.
+//!
+//! A page is checked by loading a copy of it with a small script put first
+//! in its `<head>`. The script reports, through the console Chromium logs
+//! to stderr (`--enable-logging=stderr`), every `console.error`/`warn`,
+//! every uncaught exception or rejected promise, every element whose
+//! resource failed to load (`error` events, caught on the way down), and,
+//! once the page has loaded, every picture that did not decode
+//! (`naturalWidth == 0`). The copy sits next to the page, so its relative
+//! links resolve as the page's do, and is removed afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PROBE: &str = r#"<script>(function () {
+  var say = function (kind, msg) { console.log("BOOKCHECK " + kind + " " + msg); };
+  ["error", "warn"].forEach(function (level) {
+    var orig = console[level].bind(console);
+    console[level] = function () {
+      say("console." + level, Array.prototype.join.call(arguments, " "));
+      orig.apply(null, arguments);
+    };
+  });
+  window.addEventListener("error", function (e) {
+    var t = e.target;
+    if (t && t !== window && (t.src || t.href)) { say("resource", t.src || t.href); }
+    else { say("exception", e.message + " at " + e.filename + ":" + e.lineno); }
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) { say("rejection", String(e.reason)); });
+  window.addEventListener("load", function () {
+    Array.prototype.forEach.call(document.images, function (img) {
+      if (!img.complete || img.naturalWidth === 0) { say("image", img.currentSrc || img.src); }
+    });
+    say("loaded", document.images.length + " images");
+  });
+})();</script>"#;
+
+/// What loading a page showed.
+#[derive(Clone, Debug, Default)]
+pub struct PageReport {
+    /// Whether the page's `load` event fired.
+    pub loaded: bool,
+    /// How many pictures the page has.
+    pub images: usize,
+    /// Errors, warnings, failed resources and broken pictures.
+    pub problems: Vec<String>,
+}
+
+fn headless(chromium: &Path, profile: &Path) -> Command {
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-dev-shm-usage",
+    ]);
+    cmd.arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+/// A fresh browser profile, so runs in parallel do not share one.
+fn profile(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("bookcheck-chromium-{}-{tag}", std::process::id()))
+}
+
+/// Loads `page` (an HTML file of the built book) and reports what went
+/// wrong. `budget_ms` is the virtual time the page gets to settle.
+pub fn check_page(chromium: &Path, page: &Path, budget_ms: u32) -> Result<PageReport, String> {
+    let html = std::fs::read_to_string(page).map_err(|e| format!("{}: {e}", page.display()))?;
+    let Some(head) = html.find("<head>") else {
+        return Err(format!("{}: no <head>", page.display()));
+    };
+    let at = head + "<head>".len();
+    let probed = format!("{}{PROBE}{}", &html[..at], &html[at..]);
+    let stem = page.file_stem().and_then(|s| s.to_str()).unwrap_or("page");
+    let tag = format!("{stem}-{}", std::process::id());
+    let copy = page.with_file_name(format!(".bookcheck-{tag}.html"));
+    std::fs::write(&copy, probed).map_err(|e| format!("{}: {e}", copy.display()))?;
+    let profile = profile(stem);
+    let output = headless(chromium, &profile)
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(format!("--virtual-time-budget={budget_ms}"))
+        .arg(format!("file://{}", copy.display()))
+        .output();
+    let _ = std::fs::remove_file(&copy);
+    let _ = std::fs::remove_dir_all(&profile);
+    let output = output.map_err(|e| format!("running {}: {e}", chromium.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut report = PageReport::default();
+    for line in stderr.lines() {
+        let Some(at) = line.find("BOOKCHECK ") else {
+            continue;
+        };
+        let msg = line[at + "BOOKCHECK ".len()..].trim_end();
+        // Chromium quotes the message and appends `", source: ...`.
+        let msg = msg.split("\", source:").next().unwrap_or(msg);
+        match msg.strip_prefix("loaded ") {
+            Some(rest) => {
+                report.loaded = true;
+                report.images = rest
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+            }
+            None => report
+                .problems
+                .push(msg.replace(&format!(".bookcheck-{tag}.html"), &format!("{stem}.html"))),
+        }
+    }
+    Ok(report)
+}
+
+/// Prints `print_html` (mdBook's whole-book page) to `pdf`.
+pub fn print_to_pdf(chromium: &Path, print_html: &Path, pdf: &Path) -> Result<(), String> {
+    let profile = profile("print");
+    let output = headless(chromium, &profile)
+        .args(["--no-pdf-header-footer", "--virtual-time-budget=30000"])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", print_html.display()))
+        .output();
+    let _ = std::fs::remove_dir_all(&profile);
+    let output = output.map_err(|e| format!("running {}: {e}", chromium.display()))?;
+    if !pdf.is_file() {
+        return Err(format!(
+            "chromium wrote no PDF ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// The text of a PDF, pages in order, as `pdftotext` extracts it.
+pub fn pdf_text(pdftotext: &Path, pdf: &Path) -> Result<String, String> {
+    let output = Command::new(pdftotext)
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .map_err(|e| format!("running {}: {e}", pdftotext.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "pdftotext failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Text with runs of white space made one space and typographic quotes
+/// made plain, so a heading matches however the PDF wrapped it.
+pub fn normalise(text: &str) -> String {
+    text.replace(['\u{2019}', '\u{2018}'], "'")
+        .replace(['\u{201c}', '\u{201d}'], "\"")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
