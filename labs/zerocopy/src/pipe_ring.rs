@@ -37,7 +37,8 @@ use stack::skbuff::{PAGE_SIZE, Page};
 pub const PIPE_DEF_BUFFERS: usize = 16;
 
 /// The ring: `ring_size` slots (a power of two), `max_usage` of them
-/// usable, buffers from `tail` (oldest) to `head`.
+/// usable, buffers from `tail` (oldest) to `head`. (The fields are a
+/// suggestion: change them as you like.)
 #[derive(Debug)]
 pub struct PipeRing {
     bufs: Vec<Option<PipeBuffer>>,
