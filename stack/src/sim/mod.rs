@@ -67,6 +67,10 @@ pub(crate) struct World {
     pub(crate) ep_links: BTreeMap<FileId, Vec<(FileId, i32)>>,
     /// What builds a new epoll instance's lists (`Sim::set_eventpoll`).
     pub(crate) eventpoll_factory: crate::eventpoll_lists::EventPollFactory,
+    /// What builds a new pipe's ring (`Sim::set_pipe_ring`).
+    pub(crate) pipe_ring_factory: crate::pipe_ring::PipeRingFactory,
+    /// What queues zero-copy notifications (`Sim::set_zerocopy_callback`).
+    pub(crate) zerocopy_callback: crate::zerocopy::ZerocopyCallback,
     /// Processes started by `fork()` whose bodies the executor has yet to
     /// take (`wake_up_new_task`).
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
@@ -107,6 +111,8 @@ impl World {
             io_rings: BTreeMap::new(),
             ep_links: BTreeMap::new(),
             eventpoll_factory: crate::eventpoll_lists::Lists::boxed,
+            pipe_ring_factory: crate::pipe::PipeRing::boxed,
+            zerocopy_callback: crate::zerocopy::msg_zerocopy_notification,
             forked: Vec::new(),
             unix_inflight: BTreeMap::new(),
         }
