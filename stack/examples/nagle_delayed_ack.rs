@@ -10,10 +10,12 @@
 //! and written once. Under the table, the TCP segments of one slow request,
 //! and the counters.
 //!
-//! The simulation acknowledges the first 16 segments of a connection at
-//! once (quick-ack) and delays later ACKs by 40 ms; Linux leaves quick-ack
-//! mode earlier on a request/response connection (its "pingpong" mode), so
-//! on a real machine the stall starts with the second request.
+//! The first request is quick: a new connection acknowledges at once
+//! (quick-ack mode). Its response makes the server's connection
+//! interactive ("pingpong" mode: it sent data just after receiving some),
+//! and from then on the server delays its ACKs, hoping to send each on an
+//! answer, so every later request stalls, as it does over loopback on
+//! Linux (`tests/differential_delack.rs` compares the two).
 //!
 //! Run it with `cargo run -q -p stack --example nagle_delayed_ack`.
 
@@ -71,8 +73,8 @@ fn main() {
 
     // ANCHOR: slow
     let r = &runs[0];
-    let (from, to) = (r.starts[9], r.starts[9] + r.latencies[9]);
-    println!("\nRequest 10, written in two pieces: the process and TCP steps");
+    let (from, to) = (r.starts[1], r.starts[1] + r.latencies[1]);
+    println!("\nRequest 2, written in two pieces: the process and TCP steps");
     for e in r.sim.trace_events() {
         let shown = matches!(e.layer, Layer::User | Layer::Syscall | Layer::Tcp);
         if e.at >= from && e.at <= to && shown {

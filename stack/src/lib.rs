@@ -60,6 +60,7 @@ pub mod netlink;
 pub mod pagecache;
 pub mod pcap;
 pub mod pipe;
+pub mod pipe_ring;
 pub mod poll;
 pub mod ramfs;
 pub mod read_write;

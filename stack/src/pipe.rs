@@ -42,8 +42,9 @@ use std::task::Poll;
 use crate::errno::Errno;
 use crate::fs::{File, FileKind, O_NONBLOCK, O_RDONLY, O_WRONLY, RwProgress};
 use crate::ids::{FileId, HostId, Pid, PipeId};
+use crate::pipe_ring::{PIPE_BUF_FLAG_CAN_MERGE, PIPE_BUF_FLAG_GIFT, PipeBufRing};
 use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, Page, PageFrag};
+use crate::skbuff::{PAGE_SIZE, Page};
 use crate::task::WaitFor;
 use crate::trace::Layer;
 use crate::uapi::{
@@ -64,61 +65,13 @@ pub(crate) enum PipeWq {
     Wr,
 }
 
-/// Where a buffer's page came from: which `pipe_buf_operations` it has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BufOps {
-    /// `anon_pipe_buf_ops`: a page `pipe_write()` allocated and copied into.
-    Anon,
-    /// `page_cache_pipe_buf_ops`: a page of a file's page cache.
-    PageCache,
-    /// `user_page_pipe_buf_ops`: a process's own page, from `vmsplice()`.
-    User,
-    /// `nosteal_pipe_buf_ops`: a page from a socket's receive queue.
-    Socket,
-    /// `default_pipe_buf_ops`: a page the kernel filled by copying
-    /// (`copy_splice_read()`, an skb's linear part).
-    Copied,
-}
-
-/// `struct pipe_buffer`: `len` bytes at `offset` in `page`.
-#[derive(Clone, Debug)]
-pub(crate) struct PipeBuffer {
-    pub(crate) page: Page,
-    pub(crate) offset: usize,
-    pub(crate) len: usize,
-    pub(crate) ops: BufOps,
-    /// `PIPE_BUF_FLAG_CAN_MERGE`: a later `write()` may append to it.
-    pub(crate) can_merge: bool,
-    /// `PIPE_BUF_FLAG_GIFT`: `vmsplice(SPLICE_F_GIFT)` gave the page away.
-    pub(crate) gift: bool,
-}
-
-impl PipeBuffer {
-    /// A buffer referencing a page another part of the kernel already
-    /// holds (the page reference passes to the buffer).
-    pub(crate) fn of_page(page: Page, offset: usize, len: usize, ops: BufOps) -> PipeBuffer {
-        PipeBuffer {
-            page,
-            offset,
-            len,
-            ops,
-            can_merge: false,
-            gift: false,
-        }
-    }
-
-    /// The buffer's bytes as a page fragment, taking a page reference
-    /// (`get_page()`): how a buffer's page is handed on without a copy.
-    pub(crate) fn frag(&self, len: usize) -> Option<PageFrag> {
-        PageFrag::new(self.page.get_page(), self.offset, len.min(self.len)).ok()
-    }
-}
+pub(crate) use crate::pipe_ring::{PipeBufOps as BufOps, PipeBuffer};
 
 /// The ring of buffers (`bufs`, `head`, `tail`, `max_usage`, `tmp_page`),
 /// apart from the inode's readers, writers and wait queues, so that
 /// `sendfile()`'s private pipe (`current->splice_pipe`) is the same ring.
 #[derive(Debug)]
-pub(crate) struct PipeRing {
+pub struct PipeRing {
     bufs: VecDeque<PipeBuffer>,
     /// `max_usage`: how many buffers may be in use.
     max_usage: usize,
@@ -137,39 +90,9 @@ impl Default for PipeRing {
 }
 
 impl PipeRing {
-    /// `pipe_empty()`.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.bufs.is_empty()
-    }
-
-    /// `pipe_full()`: every usable slot holds a buffer.
-    pub(crate) fn is_full(&self) -> bool {
-        self.bufs.len() >= self.max_usage
-    }
-
-    /// Buffers in use (`pipe_occupancy()`).
-    pub(crate) fn occupancy(&self) -> usize {
-        self.bufs.len()
-    }
-
-    /// Free slots (`max_usage - pipe_buf_usage()`).
-    pub(crate) fn space(&self) -> usize {
-        self.max_usage.saturating_sub(self.bufs.len())
-    }
-
-    /// Bytes held (what `FIONREAD` reports).
-    pub(crate) fn bytes(&self) -> usize {
-        self.bufs.iter().map(|b| b.len).sum()
-    }
-
-    /// The buffers, oldest first.
-    pub(crate) fn bufs(&self) -> impl Iterator<Item = &PipeBuffer> {
-        self.bufs.iter()
-    }
-
-    /// Puts a buffer at the head (`pipe->head++`). The caller checks room.
-    pub(crate) fn push(&mut self, buf: PipeBuffer) {
-        self.bufs.push_back(buf);
+    /// A ring as the simulation's factory builds it by default.
+    pub fn boxed() -> Box<dyn PipeBufRing> {
+        Box::new(PipeRing::default())
     }
 
     /// `pipe_buf_release()` of the oldest buffer (`pipe->tail++`): an
@@ -185,9 +108,105 @@ impl PipeRing {
         }
     }
 
-    /// Drops `n` bytes from the front, releasing the buffers emptied;
-    /// returns how many were released.
-    pub(crate) fn consume(&mut self, mut n: usize) -> usize {
+    /// A page for a new anonymous buffer: the kept one, or a fresh one.
+    fn take_page(&mut self) -> Page {
+        self.tmp_page.take().unwrap_or_else(Page::alloc)
+    }
+}
+
+impl PipeBufRing for PipeRing {
+    fn max_usage(&self) -> usize {
+        self.max_usage
+    }
+
+    fn set_max_usage(&mut self, slots: usize) -> Result<(), Errno> {
+        if slots < self.bufs.len() {
+            return Err(Errno::EBUSY);
+        }
+        self.max_usage = slots;
+        Ok(())
+    }
+
+    fn occupancy(&self) -> usize {
+        self.bufs.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bufs.is_empty()
+    }
+
+    fn is_full(&self) -> bool {
+        self.bufs.len() >= self.max_usage
+    }
+
+    fn bytes(&self) -> usize {
+        self.bufs.iter().map(|b| b.len).sum()
+    }
+
+    fn buf(&self, n: usize) -> Option<&PipeBuffer> {
+        self.bufs.get(n)
+    }
+
+    fn write(&mut self, buf: &[u8], merge: bool) -> usize {
+        let mut done = 0;
+        // Merge the remainder of a write that is not a whole number of
+        // pages into the last buffer, if it was written (not spliced)
+        // and has room: only as the write begins.
+        let chars = buf.len() & (PAGE_SIZE - 1);
+        if merge
+            && chars > 0
+            && let Some(last) = self.bufs.back_mut()
+            && last.can_merge()
+            && last.offset + last.len + chars <= PAGE_SIZE
+        {
+            let _ = last.page.write(last.offset + last.len, &buf[..chars]);
+            last.len += chars;
+            done = chars;
+        }
+        while done < buf.len() && !self.is_full() {
+            let page = self.take_page();
+            let n = (buf.len() - done).min(PAGE_SIZE);
+            let _ = page.write(0, &buf[done..done + n]);
+            self.bufs.push_back(PipeBuffer {
+                page,
+                offset: 0,
+                len: n,
+                ops: BufOps::Anon,
+                flags: PIPE_BUF_FLAG_CAN_MERGE,
+            });
+            done += n;
+        }
+        done
+    }
+
+    fn push(&mut self, buf: PipeBuffer) -> Result<(), PipeBuffer> {
+        if self.is_full() {
+            return Err(buf);
+        }
+        self.bufs.push_back(buf);
+        Ok(())
+    }
+
+    fn read(&mut self, out: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < out.len() {
+            let Some(front) = self.bufs.front_mut() else {
+                break;
+            };
+            let chars = front.len.min(out.len() - done);
+            // In range: offset + len never passes the page end.
+            let _ = front.page.read(front.offset, &mut out[done..done + chars]);
+            front.offset += chars;
+            front.len -= chars;
+            done += chars;
+            if front.len == 0 {
+                self.release_tail();
+            }
+        }
+        done
+    }
+
+    fn consume(&mut self, mut n: usize) -> usize {
         let mut released = 0;
         while n > 0 {
             let Some(front) = self.bufs.front_mut() else {
@@ -205,52 +224,25 @@ impl PipeRing {
         released
     }
 
-    /// Copies up to `out.len()` bytes from the front into `out`, consuming
-    /// them; returns (bytes copied, whether the ring was full when a buffer
-    /// was freed: the reader must wake writers).
-    fn copy_out(&mut self, out: &mut [u8]) -> (usize, bool) {
-        let mut done = 0;
-        let mut freed_full = false;
-        while done < out.len() {
-            let full = self.is_full();
-            let Some(front) = self.bufs.front_mut() else {
-                break;
-            };
-            let chars = front.len.min(out.len() - done);
-            // In range: offset + len never passes the page end.
-            let _ = front.page.read(front.offset, &mut out[done..done + chars]);
-            front.offset += chars;
-            front.len -= chars;
-            done += chars;
-            if front.len == 0 {
-                freed_full |= full;
-                self.release_tail();
-            }
+    fn splice_out(&mut self, len: usize) -> Option<PipeBuffer> {
+        let front = self.bufs.front_mut()?;
+        if len == 0 {
+            return None;
         }
-        (done, freed_full)
+        if len >= front.len {
+            return self.bufs.pop_front();
+        }
+        let mut shared = front.clone();
+        shared.len = len;
+        shared.flags &= !(PIPE_BUF_FLAG_CAN_MERGE | PIPE_BUF_FLAG_GIFT);
+        front.offset += len;
+        front.len -= len;
+        Some(shared)
     }
 
-    /// A page for a new anonymous buffer: the kept one, or a fresh one.
-    fn take_page(&mut self) -> Page {
-        self.tmp_page.take().unwrap_or_else(Page::alloc)
-    }
-
-    /// Releases every buffer (`free_pipe_info()`, or an incomplete
-    /// `sendfile()` emptying its private pipe).
-    pub(crate) fn clear(&mut self) {
+    fn clear(&mut self) {
         self.bufs.clear();
         self.tmp_page = None;
-    }
-
-    /// The oldest buffer, to move whole or split (`splice_pipe_to_pipe()`).
-    pub(crate) fn front_mut(&mut self) -> Option<&mut PipeBuffer> {
-        self.bufs.front_mut()
-    }
-
-    /// Takes the oldest buffer out without releasing its page (its
-    /// reference moves with it).
-    pub(crate) fn pop_front(&mut self) -> Option<PipeBuffer> {
-        self.bufs.pop_front()
     }
 }
 
@@ -261,7 +253,7 @@ pub(crate) struct Pipe {
     pub(crate) host: HostId,
     /// The pipefs inode number, as `ls -l /proc/PID/fd` shows `pipe:[INODE]`.
     pub(crate) ino: u64,
-    pub(crate) ring: PipeRing,
+    pub(crate) ring: Box<dyn PipeBufRing>,
     /// Open read ends and write ends.
     pub(crate) readers: u32,
     pub(crate) writers: u32,
@@ -317,14 +309,19 @@ impl World {
     pub(crate) fn with_pipe_ring<R>(
         &mut self,
         id: PipeId,
-        f: impl FnOnce(&mut World, &mut PipeRing) -> R,
+        f: impl FnOnce(&mut World, &mut dyn PipeBufRing) -> R,
     ) -> R {
-        let mut ring = std::mem::take(&mut self.pipe_mut(id).ring);
-        let r = f(self, &mut ring);
+        let mut ring = std::mem::replace(&mut self.pipe_mut(id).ring, PipeRing::boxed());
+        let r = f(self, ring.as_mut());
         if let Some(p) = self.pipes.get_mut(&id) {
             p.ring = ring;
         }
         r
+    }
+
+    /// A new pipe ring, from the factory `Sim::set_pipe_ring` set.
+    pub(crate) fn new_pipe_ring(&self) -> Box<dyn PipeBufRing> {
+        (self.pipe_ring_factory)()
     }
 
     /// `pipe2(fds, flags)`: a pipe and its two ends on the two lowest free
@@ -347,7 +344,7 @@ impl World {
             Pipe {
                 host,
                 ino,
-                ring: PipeRing::default(),
+                ring: self.new_pipe_ring(),
                 readers: 1,
                 writers: 1,
                 rd_wait: WaitQueue::default(),
@@ -434,7 +431,12 @@ impl World {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let (n, wake_writer) = self.pipe_mut(id).ring.copy_out(buf);
+        // A reader that frees a buffer of a full pipe wakes its writers
+        // (`wake_writer |= pipe_full()` as each buffer is released).
+        let ring = &mut self.pipe_mut(id).ring;
+        let (was_full, before) = (ring.is_full(), ring.occupancy());
+        let n = ring.read(buf);
+        let wake_writer = was_full && ring.occupancy() < before;
         let host = self.task(pid).host;
         self.costs(host).copied_to_user += n as u64;
         let p = self.pipe(id);
@@ -500,7 +502,7 @@ impl World {
                     p.ino,
                     p.ring.bytes(),
                     p.ring.occupancy(),
-                    p.ring.max_usage
+                    p.ring.max_usage()
                 )
             });
         }
@@ -549,50 +551,17 @@ impl World {
         if p.readers == 0 {
             return Some(partial(st, Errno::EPIPE));
         }
-        // Merge the remainder of a write that is not a whole number of
-        // pages into the last buffer, if it was written (not spliced)
-        // and has room: only as the write begins.
-        let chars = buf.len() & (PAGE_SIZE - 1);
-        if st.done == 0
-            && chars > 0
-            && let Some(last) = p.ring.bufs.back_mut()
-            && last.can_merge
-            && last.offset + last.len + chars <= PAGE_SIZE
-        {
-            let _ = last.page.write(last.offset + last.len, &buf[..chars]);
-            last.len += chars;
-            st.done = chars;
-            if st.done == buf.len() {
-                return Some(Ok(st.done));
-            }
+        // The merge into the last buffer is tried only as the write
+        // begins, never after a sleep.
+        let took = p.ring.write(&buf[st.done..], st.done == 0);
+        st.done += took;
+        if st.done == buf.len() {
+            return Some(Ok(st.done));
         }
-        loop {
-            if p.readers == 0 {
-                return Some(partial(st, Errno::EPIPE));
-            }
-            if !p.ring.is_full() {
-                let page = p.ring.take_page();
-                let n = (buf.len() - st.done).min(PAGE_SIZE);
-                let _ = page.write(0, &buf[st.done..st.done + n]);
-                p.ring.push(PipeBuffer {
-                    page,
-                    offset: 0,
-                    len: n,
-                    ops: BufOps::Anon,
-                    can_merge: true,
-                    gift: false,
-                });
-                st.done += n;
-                if st.done == buf.len() {
-                    return Some(Ok(st.done));
-                }
-                continue;
-            }
-            if nonblock {
-                return Some(partial(st, Errno::EAGAIN));
-            }
-            return None;
+        if nonblock {
+            return Some(partial(st, Errno::EAGAIN));
         }
+        None
     }
 
     /// `pipe_release()`: one end's file is gone. When the last reader or
@@ -687,7 +656,7 @@ impl World {
             return Err(Errno::EBADF);
         };
         match cmd {
-            F_GETPIPE_SZ => Ok((self.pipe(id).ring.max_usage * PAGE_SIZE) as i32),
+            F_GETPIPE_SZ => Ok((self.pipe(id).ring.max_usage() * PAGE_SIZE) as i32),
             F_SETPIPE_SZ => {
                 // The argument is an unsigned long: a negative int is huge.
                 let size = round_pipe_size(arg as i64 as u64);
@@ -696,11 +665,8 @@ impl World {
                 }
                 let slots = (size / PAGE_SIZE as u64) as usize;
                 let ring = &mut self.pipe_mut(id).ring;
-                if slots < ring.occupancy() {
-                    return Err(Errno::EBUSY);
-                }
-                let grew = slots > ring.max_usage;
-                ring.max_usage = slots;
+                let grew = slots > ring.max_usage();
+                ring.set_max_usage(slots)?;
                 if grew {
                     self.wakeup_pipe_writers(id);
                 }
@@ -724,7 +690,7 @@ impl World {
                 "room in pipe:[{}] ({} of {} buffers full, {} B unread, {} reader(s) still open)",
                 p.ino,
                 p.ring.occupancy(),
-                p.ring.max_usage,
+                p.ring.max_usage(),
                 p.ring.bytes(),
                 p.readers
             ),

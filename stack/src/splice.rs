@@ -41,7 +41,8 @@ use crate::errno::Errno;
 use crate::fs::FileKind;
 use crate::ids::{FileId, Pid, PipeId};
 use crate::inet::tcp::splice::Sent;
-use crate::pipe::{BufOps, PipeBuffer, PipeRing, PipeWq};
+use crate::pipe::{BufOps, PipeBuffer, PipeWq};
+use crate::pipe_ring::{PIPE_BUF_FLAG_GIFT, PipeBufRing, bufs};
 use crate::sim::World;
 use crate::skbuff::{PAGE_SIZE, PageFrag};
 use crate::sock::SockType;
@@ -79,8 +80,9 @@ pub(crate) struct FromPipe {
 /// (`splice_direct_to_actor()`'s loop).
 #[derive(Debug, Default)]
 pub(crate) struct DirectState {
-    /// `current->splice_pipe`.
-    ring: PipeRing,
+    /// `current->splice_pipe`, made on first use from the factory
+    /// `Sim::set_pipe_ring` set.
+    ring: Option<Box<dyn PipeBufRing>>,
     /// Bytes still asked for, and bytes sent.
     pub(crate) len: usize,
     bytes: usize,
@@ -90,6 +92,15 @@ pub(crate) struct DirectState {
     /// Sending what was read is under way.
     in_actor: bool,
     actor: FromPipe,
+}
+
+impl DirectState {
+    /// Releases every buffer of the private pipe.
+    fn clear_ring(&mut self) {
+        if let Some(r) = self.ring.as_mut() {
+            r.clear();
+        }
+    }
 }
 
 impl World {
@@ -270,7 +281,7 @@ impl World {
         pid: Pid,
         fin: FileId,
         pos: &mut u64,
-        ring: &mut PipeRing,
+        ring: &mut dyn PipeBufRing,
         len: usize,
         _flags: u32,
     ) -> Poll<Result<usize, Errno>> {
@@ -306,7 +317,7 @@ impl World {
         pid: Pid,
         r: &crate::fs::RegularFile,
         pos: &mut u64,
-        ring: &mut PipeRing,
+        ring: &mut dyn PipeBufRing,
         len: usize,
     ) -> usize {
         let start = *pos;
@@ -318,7 +329,8 @@ impl World {
         let path = inode.path.clone();
         let (n, refs): (usize, usize) = (pieces.iter().map(|p| p.len).sum(), pieces.len());
         for p in pieces {
-            ring.push(PipeBuffer::of_page(
+            // A ring refusing a buffer it said it had room for loses it.
+            let _ = ring.push(PipeBuffer::of_page(
                 p.page,
                 p.offset,
                 p.len,
@@ -345,7 +357,7 @@ impl World {
     pub(crate) fn do_splice_from(
         &mut self,
         pid: Pid,
-        ring: &mut PipeRing,
+        ring: &mut dyn PipeBufRing,
         ipipe: Option<PipeId>,
         fout: FileId,
         pos: &mut u64,
@@ -375,8 +387,7 @@ impl World {
                 return Poll::Pending;
             }
             let left = len - st.spliced;
-            let bvec: Vec<PageFrag> = ring
-                .bufs()
+            let bvec: Vec<PageFrag> = bufs(ring)
                 .scan(left, |want, b| {
                     let f = (*want > 0).then(|| b.frag(*want)).flatten();
                     *want = want.saturating_sub(b.len);
@@ -436,7 +447,7 @@ impl World {
     /// Drops `n` bytes the output took from the front of the ring.
     fn splice_consumed(
         &mut self,
-        ring: &mut PipeRing,
+        ring: &mut dyn PipeBufRing,
         ipipe: Option<PipeId>,
         n: usize,
         st: &mut FromPipe,
@@ -489,28 +500,21 @@ impl World {
                 let (mut ret, mut refs, mut moved_whole) = (0usize, 0u64, false);
                 let mut left = len;
                 while left > 0 && !oring.is_full() {
-                    let Some(front) = iring.front_mut() else {
+                    let whole = iring.buf(0).is_some_and(|b| left >= b.len);
+                    let Some(buf) = iring.splice_out(left) else {
                         break;
                     };
-                    if left >= front.len {
-                        if let Some(buf) = iring.pop_front() {
-                            left -= buf.len;
-                            ret += buf.len;
-                            oring.push(buf);
-                            moved_whole = true;
-                        }
-                    } else {
-                        let mut shared = front.clone();
-                        shared.len = left;
-                        shared.can_merge = false;
-                        shared.gift = false;
-                        front.offset += left;
-                        front.len -= left;
-                        oring.push(shared);
-                        refs += 1;
-                        ret += left;
-                        left = 0;
+                    let n = buf.len;
+                    if oring.push(buf).is_err() {
+                        break;
                     }
+                    if whole {
+                        moved_whole = true;
+                    } else {
+                        refs += 1;
+                    }
+                    left -= n.min(left);
+                    ret += n;
                 }
                 (ret, refs, moved_whole)
             })
@@ -547,7 +551,10 @@ impl World {
                     break;
                 }
                 st.prev_pos = *pos;
-                match self.do_splice_read(pid, fin, pos, &mut st.ring, st.len, 0) {
+                let mut ring = st.ring.take().unwrap_or_else(|| self.new_pipe_ring());
+                let r = self.do_splice_read(pid, fin, pos, ring.as_mut(), st.len, 0);
+                st.ring = Some(ring);
+                match r {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(n)) if n > 0 => {
                         st.read_len = n;
@@ -556,15 +563,15 @@ impl World {
                     }
                     // read_failure: end of file, or an error.
                     Poll::Ready(r) => {
-                        st.ring.clear();
+                        st.clear_ring();
                         return Poll::Ready(if st.bytes > 0 { Ok(st.bytes) } else { r });
                     }
                 }
             }
-            let mut ring = std::mem::take(&mut st.ring);
+            let mut ring = st.ring.take().unwrap_or_else(|| self.new_pipe_ring());
             let r = self.do_splice_from(
                 pid,
-                &mut ring,
+                ring.as_mut(),
                 None,
                 fout,
                 out_pos,
@@ -572,7 +579,7 @@ impl World {
                 0,
                 &mut st.actor,
             );
-            st.ring = ring;
+            st.ring = Some(ring);
             let Poll::Ready(r) = r else {
                 return Poll::Pending;
             };
@@ -583,13 +590,13 @@ impl World {
                     st.len -= n.min(st.len);
                     if n < st.read_len {
                         *pos = st.prev_pos + n as u64;
-                        st.ring.clear();
+                        st.clear_ring();
                         break;
                     }
                 }
                 other => {
                     *pos = st.prev_pos;
-                    st.ring.clear();
+                    st.clear_ring();
                     return Poll::Ready(if st.bytes > 0 { Ok(st.bytes) } else { other });
                 }
             }
@@ -660,8 +667,12 @@ impl World {
                     break 'iov;
                 }
                 let mut buf = PipeBuffer::of_page(page, offset, len, BufOps::User);
-                buf.gift = gift;
-                ring.push(buf);
+                if gift {
+                    buf.flags |= PIPE_BUF_FLAG_GIFT;
+                }
+                if ring.push(buf).is_err() {
+                    break 'iov;
+                }
                 total += len;
                 refs += 1;
             }
@@ -704,12 +715,15 @@ impl World {
         for slice in iov {
             let mut at = 0;
             while at < slice.len() {
-                let Some(front) = ring.front_mut() else { break };
+                let Some(front) = ring.buf(0) else { break };
                 let n = front.len.min(slice.len() - at);
                 let mut bytes = vec![0u8; n];
                 let _ = front.page.read(front.offset, &mut bytes);
                 slice.write_at(at, &bytes);
                 freed |= ring.consume(n) > 0;
+                if n == 0 {
+                    break;
+                }
                 at += n;
                 done += n;
             }

@@ -67,6 +67,11 @@ pub struct Sysctls {
     pub tcp_fin_timeout: u32,
     /// `net.ipv4.tcp_retries2`.
     pub tcp_retries2: u32,
+    /// `net.ipv4.tcp_pingpong_thresh`: answers sent within `ato` of a
+    /// request before a connection counts as interactive and delays its
+    /// ACKs (`inet_csk_in_pingpong_mode()`); 1 to 255. Per namespace, and
+    /// a new namespace starts at 1 (`tcp_sk_init()`).
+    pub tcp_pingpong_thresh: u8,
     /// `net.unix.max_dgram_qlen`: how many datagrams a unix socket's
     /// receive queue holds for senders that are not its peer, and a unix
     /// socket's backlog before `listen()` sets one (`sk_max_ack_backlog`).
@@ -101,6 +106,7 @@ impl Default for Sysctls {
             tcp_syn_retries: 6,
             tcp_fin_timeout: 60,
             tcp_retries2: 15,
+            tcp_pingpong_thresh: 1,
             unix_max_dgram_qlen: 10,
         }
     }
@@ -133,6 +139,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_syn_retries",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.tcp_retries2",
+    "net.ipv4.tcp_pingpong_thresh",
     "net.unix.max_dgram_qlen",
 ];
 
@@ -219,6 +226,7 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries.to_string(),
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout.to_string(),
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
+            "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
         };
@@ -276,6 +284,14 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
+            // proc_dou8vec_minmax with extra1 = SYSCTL_ONE: 1 to 255.
+            "net.ipv4.tcp_pingpong_thresh" => {
+                let n: u8 = num(value)?;
+                if n == 0 {
+                    return Err(Errno::EINVAL);
+                }
+                self.tcp_pingpong_thresh = n;
+            }
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen = num(value)?,
             _ => return Err(Errno::ENOENT),
         }
@@ -318,6 +334,14 @@ mod tests {
     fn bad_values_and_names() {
         let mut s = Sysctls::default();
         assert_eq!(s.set("net.core.rmem_max", "lots"), Err(Errno::EINVAL));
+        // As this machine's kernel answers writes of 0 and 256 (in a new
+        // network namespace): a u8 of at least 1.
+        for bad in ["0", "256"] {
+            assert_eq!(
+                s.set("net.ipv4.tcp_pingpong_thresh", bad),
+                Err(Errno::EINVAL)
+            );
+        }
         assert_eq!(
             s.set("net.ipv4.ip_local_port_range", "61000 32768"),
             Err(Errno::EINVAL)

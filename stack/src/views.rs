@@ -195,6 +195,9 @@ impl World {
                     retransmits: tp.retransmits.min(255) as u8,
                     probes_out: tp.probes_out.min(255) as u8,
                     rto_jiffies: tp.rto / 1_000_000,
+                    ato_jiffies: tp.ato / 1_000_000,
+                    quick_pingpong: (tp.quick << 1)
+                        | tp.in_pingpong_mode(self.ns(s.netns).sysctl.tcp_pingpong_thresh) as u32,
                     cwnd: tp.cwnd,
                     ssthresh: tp.ssthresh,
                     info: (!listen && s.state != crate::inet::tcp::TCP_TIME_WAIT)

@@ -2578,6 +2578,10 @@ struct ProcTcpRow {
     timer: String,
     retrnsmt: String,
     timeout: String,
+    /// `icsk_ack.ato` in clock ticks and `(icsk_ack.quick << 1) |
+    /// pingpong`: the delayed-ACK engine's state (`delack.rs`).
+    ato: String,
+    quick_pingpong: String,
     fields: usize,
     width: usize,
 }
@@ -2615,6 +2619,8 @@ fn parse_proc_tcp(text: &str, port: u16) -> ProcTcp {
                 timer: f.get(5)?.to_string(),
                 retrnsmt: f.get(6)?.to_string(),
                 timeout: f.get(8)?.to_string(),
+                ato: f.get(13).unwrap_or(&"").to_string(),
+                quick_pingpong: f.get(14).unwrap_or(&"").to_string(),
                 fields: f.len(),
                 width: line.len(),
             })

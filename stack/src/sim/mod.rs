@@ -70,6 +70,10 @@ pub(crate) struct World {
     /// What builds a new listener's SYN and accept queues
     /// (`Sim::set_request_queue`).
     pub(crate) request_queue_factory: crate::inet::request_sock_queue::RequestQueueFactory,
+    /// What builds a new pipe's ring (`Sim::set_pipe_ring`).
+    pub(crate) pipe_ring_factory: crate::pipe_ring::PipeRingFactory,
+    /// What queues zero-copy notifications (`Sim::set_zerocopy_callback`).
+    pub(crate) zerocopy_callback: crate::zerocopy::ZerocopyCallback,
     /// Processes started by `fork()` whose bodies the executor has yet to
     /// take (`wake_up_new_task`).
     pub(crate) forked: Vec<(Pid, executor::ProcFuture)>,
@@ -111,6 +115,8 @@ impl World {
             ep_links: BTreeMap::new(),
             eventpoll_factory: crate::eventpoll_lists::Lists::boxed,
             request_queue_factory: crate::inet::request_sock_queue::Queues::boxed,
+            pipe_ring_factory: crate::pipe::PipeRing::boxed,
+            zerocopy_callback: crate::zerocopy::msg_zerocopy_notification,
             forked: Vec::new(),
             unix_inflight: BTreeMap::new(),
         }

@@ -117,6 +117,59 @@ impl SockZerocopy {
     }
 }
 
+/// The heart of `__msg_zerocopy_callback()`: what a completed range of
+/// ids `lo..=lo+len-1` (`len` at least 1) does to the error queue whose
+/// tail notification is `tail`. Returns the notification to queue, or
+/// `None` when the range merged into `tail`. [`msg_zerocopy_notification`]
+/// is the stack's own; the zerocopy lab plugs a student's in with
+/// [`crate::sim::Sim::set_zerocopy_callback`].
+pub type ZerocopyCallback = fn(
+    tail: Option<&mut SockExtendedErr>,
+    lo: u32,
+    len: u16,
+    zerocopy: bool,
+) -> Option<SockExtendedErr>;
+
+/// The stack's [`ZerocopyCallback`]: a notification `SO_EE_ORIGIN_ZEROCOPY`
+/// for ids `lo..=hi`, `SO_EE_CODE_ZEROCOPY_COPIED` unless every send of
+/// the range went out from the user's pages; merged into the tail
+/// notification instead when that is a zero-copy one and
+/// `skb_zerocopy_notify_extend()` accepts (the tail's `ee_code` stands).
+pub fn msg_zerocopy_notification(
+    tail: Option<&mut SockExtendedErr>,
+    lo: u32,
+    len: u16,
+    zerocopy: bool,
+) -> Option<SockExtendedErr> {
+    if let Some(tail) = tail
+        && tail.ee_origin == SO_EE_ORIGIN_ZEROCOPY
+        && crate::errqueue::zerocopy_notify_extend(tail, lo, len)
+    {
+        return None;
+    }
+    Some(SockExtendedErr {
+        ee_errno: 0,
+        ee_origin: SO_EE_ORIGIN_ZEROCOPY,
+        ee_code: if zerocopy {
+            0
+        } else {
+            SO_EE_CODE_ZEROCOPY_COPIED
+        },
+        ee_info: lo,
+        ee_data: lo.wrapping_add(u32::from(len).wrapping_sub(1)),
+        ..SockExtendedErr::default()
+    })
+}
+
+impl crate::sim::Sim {
+    /// Queues zero-copy notifications with `f` instead of the stack's own
+    /// [`msg_zerocopy_notification`]: how the zerocopy lab runs a
+    /// student's coalescing inside the full stack.
+    pub fn set_zerocopy_callback(&mut self, f: ZerocopyCallback) {
+        self.world.borrow_mut().zerocopy_callback = f;
+    }
+}
+
 impl World {
     /// `setsockopt(SOL_SOCKET, SO_ZEROCOPY, val)`: only TCP and UDP
     /// sockets (`EOPNOTSUPP`), only 0 or 1 (`EINVAL`).
@@ -251,32 +304,17 @@ impl World {
             return;
         }
         let hi = d.lo.wrapping_add(u32::from(d.len) - 1);
-        let ee = SockExtendedErr {
-            ee_errno: 0,
-            ee_origin: SO_EE_ORIGIN_ZEROCOPY,
-            ee_code: if d.zerocopy {
-                0
-            } else {
-                SO_EE_CODE_ZEROCOPY_COPIED
-            },
-            ee_info: d.lo,
-            ee_data: hi,
-            ..SockExtendedErr::default()
-        };
-        let merged = match s.error_queue.back_mut() {
-            Some(tail) if tail.ee.ee_origin == SO_EE_ORIGIN_ZEROCOPY => {
-                tail.zerocopy_notify_extend(d.lo, d.len)
-            }
-            _ => false,
-        };
-        if merged {
-            self.sock_ofree(d.sk, d.truesize);
-        } else {
-            s.error_queue.push_back(ErrSkb {
+        let tail = s.error_queue.back_mut().map(|t| &mut t.ee);
+        let queued = (self.zerocopy_callback)(tail, d.lo, d.len, d.zerocopy);
+        let merged = queued.is_none();
+        let s = self.sk_mut(d.sk);
+        match queued {
+            Some(ee) => s.error_queue.push_back(ErrSkb {
                 ee,
                 len: 0,
                 omem: d.truesize,
-            });
+            }),
+            None => self.sock_ofree(d.sk, d.truesize),
         }
         let host = self.sk(d.sk).host;
         self.trace(host, Layer::Sock, |w| {

@@ -1,44 +1,40 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::errqueue::{ErrSkb, SockExtendedErr};
+use crate::errqueue::{SockExtendedErr, zerocopy_notify_extend};
 use crate::prelude::*;
 
-fn zc_range(lo: u32, hi: u32) -> ErrSkb {
-    ErrSkb {
-        ee: SockExtendedErr {
-            ee_origin: SO_EE_ORIGIN_ZEROCOPY,
-            ee_info: lo,
-            ee_data: hi,
-            ..SockExtendedErr::default()
-        },
-        len: 0,
-        omem: 0,
+fn zc_range(lo: u32, hi: u32) -> SockExtendedErr {
+    SockExtendedErr {
+        ee_origin: SO_EE_ORIGIN_ZEROCOPY,
+        ee_info: lo,
+        ee_data: hi,
+        ..SockExtendedErr::default()
     }
 }
 
 #[test]
 fn consecutive_ranges_merge_and_a_gap_does_not() {
     let mut n = zc_range(0, 2);
-    assert!(n.zerocopy_notify_extend(3, 1));
-    assert_eq!((n.ee.ee_info, n.ee.ee_data), (0, 3));
-    assert!(n.zerocopy_notify_extend(4, 5));
-    assert_eq!((n.ee.ee_info, n.ee.ee_data), (0, 8));
+    assert!(zerocopy_notify_extend(&mut n, 3, 1));
+    assert_eq!((n.ee_info, n.ee_data), (0, 3));
+    assert!(zerocopy_notify_extend(&mut n, 4, 5));
+    assert_eq!((n.ee_info, n.ee_data), (0, 8));
     // 10 leaves out 9: no merge, the range is unchanged.
-    assert!(!n.zerocopy_notify_extend(10, 1));
+    assert!(!zerocopy_notify_extend(&mut n, 10, 1));
     // An earlier range does not merge either.
-    assert!(!n.zerocopy_notify_extend(0, 1));
-    assert_eq!((n.ee.ee_info, n.ee.ee_data), (0, 8));
+    assert!(!zerocopy_notify_extend(&mut n, 0, 1));
+    assert_eq!((n.ee_info, n.ee_data), (0, 8));
 }
 
 #[test]
 fn ids_wrap_but_a_range_never_covers_all_of_them() {
     let mut n = zc_range(u32::MAX - 1, u32::MAX);
-    assert!(n.zerocopy_notify_extend(0, 2));
-    assert_eq!((n.ee.ee_info, n.ee.ee_data), (u32::MAX - 1, 1));
+    assert!(zerocopy_notify_extend(&mut n, 0, 2));
+    assert_eq!((n.ee_info, n.ee_data), (u32::MAX - 1, 1));
     // 2^32 ids in one range would be ambiguous.
     let mut full = zc_range(1, u32::MAX);
-    assert!(!full.zerocopy_notify_extend(0, 1));
+    assert!(!zerocopy_notify_extend(&mut full, 0, 1));
 }
 
 /// The sender's view after a scenario.

@@ -483,11 +483,14 @@ impl World {
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let parent = self.sk(l);
+        let parent_rcvbuf = parent.rcvbuf;
         let mut tp = TcpSock::new(req.iss.wrapping_add(1));
         tp.iss = req.iss;
         tp.rcv_nxt = req.irs.wrapping_add(1);
         tp.copied_seq = tp.rcv_nxt;
         tp.rcv_wup = tp.rcv_nxt;
+        // The window our SYN-ACK offered (newtp->rcv_wnd = req->rsk_rcv_wnd).
+        tp.rcv_wnd = (parent_rcvbuf / 2).min(u16::MAX as u32);
         tp.snd_wscale = req.snd_wscale;
         tp.rcv_wscale = rcv_wscale;
         tp.set_snd_wnd((ack.window as u32) << req.snd_wscale);
@@ -764,20 +767,19 @@ impl World {
     }
 
     /// `__tcp_ack_snd_check()`: acknowledge now (quick-ack mode, more than
-    /// one full segment unacknowledged, out-of-order data, a FIN), or arm
-    /// the delayed-ACK timer.
+    /// one full segment unacknowledged, out-of-order data, a FIN), or
+    /// delay the ACK (`tcp_send_delayed_ack()`).
     fn tcp_ack_snd_check(&mut self, sk: SockId, now_please: bool) {
-        let now = self.now;
+        let thresh = self.tcp_pingpong_thresh(sk);
         let tp = self.tp_mut(sk);
+        tp.ack_sched = true;
         let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
-        let immediate = now_please || tp.quick > 0 || unacked > tp.rcv_mss || !tp.ofo.is_empty();
+        let immediate =
+            now_please || tp.in_quickack_mode(thresh) || unacked > tp.rcv_mss || !tp.ofo.is_empty();
         if immediate {
-            tp.quick = tp.quick.saturating_sub(1);
             self.tcp_send_ack(sk);
-        } else if tp.delack_at.is_none() {
-            let at = now + super::TCP_DELACK_MIN;
-            tp.delack_at = Some(at);
-            self.schedule_tcp_timer(sk, at);
+        } else {
+            self.tcp_send_delayed_ack(sk);
         }
     }
 
@@ -917,6 +919,7 @@ impl World {
         let ns = self.sk(sk).netns;
         let seq = seg.hdr.seq;
         let fin = seg.has(TcpFlags::FIN);
+        let psh = seg.has(TcpFlags::PSH);
         let mut skb = seg.skb;
         let rcv_nxt = self.tp(sk).rcv_nxt;
         if after(seq, rcv_nxt) {
@@ -930,6 +933,12 @@ impl World {
         let dup = rcv_nxt.wrapping_sub(seq) as usize;
         if dup > 0 {
             if dup >= skb.len() && !fin {
+                // A retransmission of what we have: our ACK was lost, so
+                // acknowledge quickly again (out_of_window in
+                // tcp_data_queue(): tcp_enter_quickack_mode()).
+                let tp = self.tp_mut(sk);
+                tp.enter_quickack_mode(super::TCP_MAX_QUICKACKS);
+                tp.ack_sched = true;
                 return;
             }
             let _ = skb.pull(dup.min(skb.headlen()));
@@ -937,12 +946,17 @@ impl World {
         let len = skb.len() as u32;
         if len > 0 {
             // tcp_measure_rcv_mss(): the largest segment seen so far; a
-            // smaller one marks the end of a write.
+            // smaller one, or a full one with PSH, marks the end of a write.
+            let now = self.now;
             let tp = self.tp_mut(sk);
             if len < tp.rcv_mss {
+                tp.ack_pushed2 |= tp.ack_pushed;
+                tp.ack_pushed = true;
+            } else if psh {
                 tp.ack_pushed = true;
             }
             tp.rcv_mss = tp.rcv_mss.max(len);
+            tp.event_data_recv(now);
             let truesize = skb.truesize() as u32;
             let s = self.sk(sk);
             if s.rmem_alloc + truesize > s.rcvbuf && !s.receive_queue.is_empty() {

@@ -7,8 +7,9 @@
 //! `af_inet.c`), what arrives (`input.rs`: `tcp_v4_rcv()`,
 //! `tcp_rcv_state_process()`, `tcp_ack()`, `tcp_data_queue()`, the listen
 //! queues of `tcp_conn_request()` / `tcp_check_req()`), what leaves
-//! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), and the
-//! timers (`timer.rs`: retransmission, SYN-ACK retransmission, TIME_WAIT).
+//! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), when
+//! to acknowledge (`delack.rs`), and the timers (`timer.rs`:
+//! retransmission, SYN-ACK retransmission, TIME_WAIT).
 //!
 //! What is modelled as Linux does it, because user space can see it: the
 //! eleven states and their transitions; the SYN queue and the accept queue
@@ -24,9 +25,11 @@
 //! inline over loopback, waits in the socket backlog and is processed when
 //! the call releases the socket (`release_sock()`), as in the kernel.
 //!
-//! Delayed ACK: the first 16 segments are acknowledged at once
-//! (quick-ack), then an ACK goes for every second full segment or after
-//! 40 ms (`TCP_DELACK_MIN`; the kernel adapts the timeout to the flow).
+//! Delayed ACK (`delack.rs`): the first segments are acknowledged at once
+//! (quick-ack, up to 16), then an ACK goes for every second full segment,
+//! with data, or after `ato` (40 ms at first, adapted to the flow); a
+//! request/response connection enters pingpong mode and delays its ACKs
+//! from the first answer on.
 //! Nagle with Minshall's rule: a small segment waits while an earlier small
 //! one is unacknowledged, unless `TCP_NODELAY`. Congestion control is Reno
 //! (slow start, congestion avoidance, fast retransmit on three duplicate
@@ -41,6 +44,7 @@
 //! congestion control; the simulation does not model it.
 
 pub mod calls;
+pub mod delack;
 pub mod input;
 pub mod output;
 pub mod poll;
@@ -82,8 +86,12 @@ pub const TCP_MSS_DEFAULT: u32 = 536;
 /// `TCP_MAX_QUICKACKS`: ACKs sent at once at the start of a connection
 /// before delayed ACK takes over.
 pub const TCP_MAX_QUICKACKS: u32 = 16;
-/// `TCP_DELACK_MIN`: the shortest delayed-ACK timeout (and the one used).
+/// `TCP_DELACK_MIN`: the shortest delayed-ACK timeout (`HZ/25`).
 pub const TCP_DELACK_MIN: Nanos = ms(40);
+/// `TCP_DELACK_MAX`: the longest delayed-ACK timeout (`HZ/5`).
+pub const TCP_DELACK_MAX: Nanos = ms(200);
+/// `TCP_ATO_MIN`: where `ato` starts and returns to (`HZ/25`).
+pub const TCP_ATO_MIN: Nanos = ms(40);
 /// `TCP_FASTRETRANS_THRESH`: duplicate ACKs that trigger fast retransmit.
 pub const TCP_FASTRETRANS_THRESH: u32 = 3;
 /// Bytes a queued segment costs the send buffer besides its payload (the
@@ -334,10 +342,24 @@ pub(crate) struct TcpSock {
     pub(crate) delack_at: Option<Nanos>,
     /// ACKs still to send at once before delaying (`icsk_ack.quick`).
     pub(crate) quick: u32,
+    /// Data arrived that our next ACK must cover (`ICSK_ACK_SCHED`).
+    pub(crate) ack_sched: bool,
+    /// The predicted gap between arriving segments, the delayed-ACK
+    /// timeout (`icsk_ack.ato`); 0 until the first data.
+    pub(crate) ato: Nanos,
+    /// When the last data arrived (`icsk_ack.lrcvtime`).
+    pub(crate) lrcvtime: Nanos,
+    /// Answers sent within `ato` of a request (`icsk_ack.pingpong`): at
+    /// `tcp_pingpong_thresh` the connection is interactive and ACKs wait
+    /// to ride on the answer.
+    pub(crate) pingpong: u8,
     /// A segment smaller than `rcv_mss` arrived since the last ACK
     /// (`ICSK_ACK_PUSHED`): the end of a write, worth acknowledging as soon
-    /// as the reader has drained it.
+    /// as the reader has drained it (unless the connection is interactive).
     pub(crate) ack_pushed: bool,
+    /// A second small segment arrived since the last ACK
+    /// (`ICSK_ACK_PUSHED2`): acknowledged when drained even in pingpong mode.
+    pub(crate) ack_pushed2: bool,
     /// End of the last small segment sent (`snd_sml`), for Nagle.
     pub(crate) snd_sml: u32,
     /// Duplicate ACKs in a row.
@@ -418,8 +440,13 @@ impl TcpSock {
             owned: false,
             backlog: VecDeque::new(),
             delack_at: None,
-            quick: TCP_MAX_QUICKACKS,
+            quick: 0,
+            ack_sched: false,
+            ato: 0,
+            lrcvtime: 0,
+            pingpong: 0,
             ack_pushed: false,
+            ack_pushed2: false,
             snd_sml: iss,
             dupacks: 0,
             recover: None,

@@ -91,9 +91,12 @@ impl World {
         // __tcp_cleanup_rbuf(): an ACK being delayed goes now if more than
         // one full segment awaits it, or if the reader drained the end of a
         // write (ICSK_ACK_PUSHED).
+        // In pingpong mode one small segment is not enough: the answer
+        // will carry the ACK (ICSK_ACK_PUSHED2 is two small segments).
         let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
-        if tp.delack_at.is_some() && (unacked > tp.rcv_mss || (tp.ack_pushed && s.rmem_alloc == 0))
-        {
+        let interactive = tp.in_pingpong_mode(self.ns(s.netns).sysctl.tcp_pingpong_thresh);
+        let pushed = tp.ack_pushed2 || (tp.ack_pushed && !interactive);
+        if tp.ack_sched && (unacked > tp.rcv_mss || (pushed && s.rmem_alloc == 0)) {
             self.tcp_send_ack(sk);
             return;
         }
@@ -194,6 +197,16 @@ impl World {
         let syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal();
+        // An ACK rides on this segment (all but a first SYN carry one): no
+        // delayed ACK needed (tcp_event_ack_sent()); and data may be an
+        // answer (tcp_event_data_sent()).
+        let (syn, len) = (tp.write_queue[idx].syn, tp.write_queue[idx].len());
+        if !syn || syn_recv {
+            tp.event_ack_sent();
+        }
+        if len > 0 {
+            tp.event_data_sent(now);
+        }
         let seg = &mut tp.write_queue[idx];
         let mut flags = TcpFlags::ACK;
         let mut options = TcpOptions::default();
@@ -221,9 +234,6 @@ impl World {
         if (seg.len() as u32) < goal && !seg.syn {
             tp.snd_sml = seg.end_seq();
         }
-        // An ACK rides on this segment: no delayed ACK needed.
-        tp.delack_at = None;
-        tp.ack_pushed = false;
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
         let data = seg.data.clone();
@@ -333,8 +343,9 @@ impl World {
         let rst = flags.contains(TcpFlags::RST);
         let window = if rst { 0 } else { self.tcp_select_window(sk) };
         let tp = self.tp_mut(sk);
-        tp.delack_at = None;
-        tp.ack_pushed = false;
+        if flags.contains(TcpFlags::ACK) {
+            tp.event_ack_sent();
+        }
         tp.segs_out += 1;
         let seq = if old_seq {
             tp.snd_una.wrapping_sub(1)

@@ -28,7 +28,8 @@ use std::task::Poll;
 
 use crate::errno::Errno;
 use crate::ids::{Pid, SockId};
-use crate::pipe::{BufOps, PipeBuffer, PipeRing};
+use crate::pipe::{BufOps, PipeBuffer};
+use crate::pipe_ring::PipeBufRing;
 use crate::sim::World;
 use crate::skbuff::{PageFrag, SplicedPiece};
 use crate::sock::RCV_SHUTDOWN;
@@ -172,7 +173,7 @@ impl World {
         &mut self,
         pid: Pid,
         sk: SockId,
-        ring: &mut PipeRing,
+        ring: &mut dyn PipeBufRing,
         len: usize,
         nonblock: bool,
     ) -> Poll<Result<usize, Errno>> {
@@ -226,7 +227,7 @@ impl World {
     /// from `copied_seq`, handing each skb's bytes to the pipe
     /// (`skb_splice_bits()`), freeing the skbs it finishes; stops when the
     /// pipe is full or `len` bytes moved. Returns the bytes moved.
-    fn tcp_splice_some(&mut self, sk: SockId, ring: &mut PipeRing, len: usize) -> usize {
+    fn tcp_splice_some(&mut self, sk: SockId, ring: &mut dyn PipeBufRing, len: usize) -> usize {
         let host = self.sk(sk).host;
         let mut seq = self.tp(sk).copied_seq;
         let (mut moved, mut freed, mut refs, mut linear) = (0usize, 0u32, 0u64, 0u64);
@@ -250,17 +251,15 @@ impl World {
                         BufOps::Socket
                     },
                 );
+                let buf = PipeBuffer::of_page(frag.page().clone(), frag.offset(), page_len, ops);
+                if ring.push(buf).is_err() {
+                    break;
+                }
                 if copied {
                     linear += page_len as u64;
                 } else {
                     refs += 1;
                 }
-                ring.push(PipeBuffer::of_page(
-                    frag.page().clone(),
-                    frag.offset(),
-                    page_len,
-                    ops,
-                ));
                 n += page_len;
             }
             let whole = offset + n == skb.len();

@@ -7,7 +7,8 @@
 //! SYN, or `tcp_retries2` otherwise, the connection gives up with
 //! `ETIMEDOUT`. A request in the SYN queue has its SYN-ACK resent after 1,
 //! 3, 7, 15 and 31 s, then is dropped (`tcp_synack_retries`). TIME_WAIT
-//! ends after 60 s; an orphaned FIN_WAIT2 after `tcp_fin_timeout`.
+//! ends after 60 s; an orphaned FIN_WAIT2 after `tcp_fin_timeout`. What
+//! the delayed-ACK timer does when it fires is in `delack.rs`.
 
 use std::net::SocketAddr;
 
@@ -54,10 +55,7 @@ impl World {
             tp.rto_at == Some(now),
         );
         if delack {
-            self.ns_mut(self.sk(sk).netns)
-                .mib
-                .inc(Mib::TcpExtDelayedACKs);
-            self.tcp_send_ack(sk);
+            self.tcp_delack_timer_handler(sk);
         }
         if probe {
             self.tcp_probe_timer(sk);

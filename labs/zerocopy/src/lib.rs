@@ -1,0 +1,191 @@
+//! # Lab: zero copy
+//!
+//! Moving bytes without copying them, as Linux does with `splice()`,
+//! `sendfile()`, `vmsplice()` and `MSG_ZEROCOPY`:
+//!
+//! 1. **the pipe's ring of page references** ([`pipe_ring::PipeRing`],
+//!    `fs/pipe.c`): buffers that are references to pages, filled either by
+//!    copying (`write()`, with its merge rule and `PIPE_BUF` atomicity) or
+//!    by taking a reference to a page someone else holds (splice), emptied
+//!    by copying (`read()`) or by handing the references on (splice), each
+//!    page reference dropped exactly when its buffer goes;
+//! 2. **zero-copy completion notifications** ([`zerocopy_notify`],
+//!    `net/core/skbuff.c`): the ids of `MSG_ZEROCOPY` sends, and how
+//!    completed ranges are coalesced into error-queue notifications.
+//!
+//! You edit `src/pipe_ring.rs` and `src/zerocopy_notify.rs`; this file is
+//! given (the grader uses its own copy). The handout is
+//! `book/labs/zerocopy.md`.
+//!
+//! Both have the shape of the stack's own (`stack::pipe_ring::PipeBufRing`,
+//! `stack::zerocopy::ZerocopyCallback`), so they plug into a simulation:
+//! see [`plug_pipe_ring`] and [`plug_zerocopy_callback`].
+
+pub mod pipe_ring;
+pub mod zerocopy_notify;
+
+pub use pipe_ring::{PIPE_DEF_BUFFERS, PipeRing};
+pub use zerocopy_notify::{
+    Realloc, Ubuf, ZC_BYTE_LIMIT, ZcKey, msg_zerocopy_callback, skb_zerocopy_notify_extend,
+};
+
+pub use stack::errno::Errno;
+pub use stack::errqueue::SockExtendedErr;
+pub use stack::pipe_ring::{
+    PIPE_BUF_FLAG_CAN_MERGE, PIPE_BUF_FLAG_GIFT, PipeBufOps, PipeBufRing, PipeBuffer,
+};
+pub use stack::skbuff::{PAGE_SIZE, Page};
+pub use stack::uapi::{SO_EE_CODE_ZEROCOPY_COPIED, SO_EE_ORIGIN_ZEROCOPY};
+
+/// `PIPE_BUF`: a write of at most this many bytes is atomic.
+pub const PIPE_BUF: usize = 4096;
+
+impl PipeBufRing for PipeRing {
+    fn max_usage(&self) -> usize {
+        PipeRing::max_usage(self)
+    }
+
+    fn set_max_usage(&mut self, slots: usize) -> Result<(), Errno> {
+        PipeRing::set_max_usage(self, slots)
+    }
+
+    fn occupancy(&self) -> usize {
+        PipeRing::occupancy(self)
+    }
+
+    fn is_empty(&self) -> bool {
+        PipeRing::is_empty(self)
+    }
+
+    fn is_full(&self) -> bool {
+        PipeRing::is_full(self)
+    }
+
+    fn bytes(&self) -> usize {
+        PipeRing::bytes(self)
+    }
+
+    fn buf(&self, n: usize) -> Option<&PipeBuffer> {
+        PipeRing::buf(self, n)
+    }
+
+    fn write(&mut self, bytes: &[u8], merge: bool) -> usize {
+        PipeRing::write(self, bytes, merge)
+    }
+
+    fn push(&mut self, buf: PipeBuffer) -> Result<(), PipeBuffer> {
+        PipeRing::push(self, buf)
+    }
+
+    fn read(&mut self, out: &mut [u8]) -> usize {
+        PipeRing::read(self, out)
+    }
+
+    fn consume(&mut self, n: usize) -> usize {
+        PipeRing::consume(self, n)
+    }
+
+    fn splice_out(&mut self, len: usize) -> Option<PipeBuffer> {
+        PipeRing::splice_out(self, len)
+    }
+
+    fn clear(&mut self) {
+        PipeRing::clear(self)
+    }
+}
+
+fn your_ring() -> Box<dyn PipeBufRing> {
+    Box::new(PipeRing::new(PIPE_DEF_BUFFERS))
+}
+
+/// Builds every pipe of `sim` created from now on (and `sendfile()`'s
+/// private pipe) on a [`PipeRing`] of yours with [`PIPE_DEF_BUFFERS`]
+/// slots.
+pub fn plug_pipe_ring(sim: &mut stack::sim::Sim) {
+    sim.set_pipe_ring(your_ring);
+}
+
+fn your_callback(
+    tail: Option<&mut SockExtendedErr>,
+    lo: u32,
+    len: u16,
+    zerocopy: bool,
+) -> Option<SockExtendedErr> {
+    let done = Ubuf {
+        id: lo,
+        len,
+        bytelen: 0,
+        zerocopy,
+    };
+    msg_zerocopy_callback(tail, &done)
+}
+
+/// Queues the zero-copy notifications of `sim`'s sockets with your
+/// [`msg_zerocopy_callback`].
+pub fn plug_zerocopy_callback(sim: &mut stack::sim::Sim) {
+    sim.set_zerocopy_callback(your_callback);
+}
+
+/// How fast your ring moves pages by reference, as the grader measures
+/// it: rounds of [`PIPE_DEF_BUFFERS`] page references pushed into one
+/// ring, spliced to a second (each buffer in two pieces: a shared half,
+/// then the rest whole) and consumed there, until `max_bytes` have moved
+/// or `max_secs` of wall time have passed. Returns (bytes, seconds,
+/// MiB/s). Panics if a page arrives that is not the page sent, or if a
+/// page is still referenced by a ring after a round.
+pub fn measure_splice(max_bytes: usize, max_secs: f64) -> (usize, f64, f64) {
+    use std::time::{Duration, Instant};
+    let pages: Vec<Page> = (0..PIPE_DEF_BUFFERS)
+        .map(|i| {
+            let p = Page::alloc();
+            let _ = p.write(0, &[i as u8; PAGE_SIZE]);
+            p
+        })
+        .collect();
+    let mut a = PipeRing::new(PIPE_DEF_BUFFERS);
+    let mut b = PipeRing::new(2 * PIPE_DEF_BUFFERS);
+    let (mut moved, mut timed) = (0usize, Duration::ZERO);
+    let budget = Duration::from_secs_f64(max_secs);
+    while moved < max_bytes && timed < budget {
+        let start = Instant::now();
+        for p in &pages {
+            let buf = PipeBuffer::of_page(p.get_page(), 0, PAGE_SIZE, PipeBufOps::PageCache);
+            assert!(
+                a.push(buf).is_ok(),
+                "a ring of 16 refused one of 16 buffers"
+            );
+        }
+        for p in &pages {
+            for want in [PAGE_SIZE / 2, PAGE_SIZE / 2] {
+                let Some(buf) = a.splice_out(want) else {
+                    panic!("splice_out found no buffer");
+                };
+                assert!(
+                    buf.page.same_page(p) && buf.len == want,
+                    "not the page sent"
+                );
+                assert!(
+                    b.push(buf).is_ok(),
+                    "a ring of 32 refused one of 32 buffers"
+                );
+            }
+        }
+        let got = b.bytes();
+        b.consume(got);
+        timed += start.elapsed();
+        assert_eq!(got, PIPE_DEF_BUFFERS * PAGE_SIZE, "bytes lost on the way");
+        assert!(
+            pages.iter().all(|p| p.page_count() == 1),
+            "a ring still holds a page reference after releasing every buffer"
+        );
+        moved += got;
+    }
+    let secs = timed.as_secs_f64().max(1e-9);
+    (moved, secs, moved as f64 / secs / (1 << 20) as f64)
+}
+
+/// Prints a figure in the test's output for the student to read. (The
+/// grader takes figures from `lab_receipt::figure`, never from output.)
+pub fn report_figure(name: &str, value: f64, unit: &str) {
+    println!("{name} = {value:.1} {unit}");
+}

@@ -1,0 +1,171 @@
+//! The ring of a pipe: `pipe->bufs`, `pipe->head`, `pipe->tail` and
+//! `pipe->max_usage` (`struct pipe_inode_info` and `struct pipe_buffer`,
+//! `include/linux/pipe_fs_i.h`), with the operations `fs/pipe.c` and
+//! `fs/splice.c` perform on it.
+//!
+//! [`PipeBufRing`] is the shape of that component: the stack's own
+//! [`crate::pipe::PipeRing`] implements it, and so does the zerocopy lab's
+//! solution (`labs/zerocopy`). A [`crate::sim::Sim`] can be told to build
+//! every pipe's ring (and `sendfile()`'s private one) from any
+//! implementation ([`crate::sim::Sim::set_pipe_ring`]), so a student's ring
+//! runs inside the full stack. Everything around the ring stays in
+//! [`crate::pipe`] and [`crate::splice`]: the fds, readers and writers,
+//! wait queues, blocking, the page cache, the sockets and the cost
+//! counters, which charge `copy_from_user` with what [`PipeBufRing::write`]
+//! took and `copy_to_user` with what [`PipeBufRing::read`] gave.
+
+use std::fmt;
+
+use crate::errno::Errno;
+use crate::skbuff::{Page, PageFrag};
+
+/// `PIPE_BUF_FLAG_GIFT`: `vmsplice(SPLICE_F_GIFT)` gave the page away.
+pub const PIPE_BUF_FLAG_GIFT: u32 = 0x04;
+/// `PIPE_BUF_FLAG_CAN_MERGE`: a later `write()` may append to the buffer.
+/// Only `pipe_write()` sets it, on pages it allocated itself.
+pub const PIPE_BUF_FLAG_CAN_MERGE: u32 = 0x10;
+
+/// Where a buffer's page came from: which `pipe_buf_operations` it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeBufOps {
+    /// `anon_pipe_buf_ops`: a page `pipe_write()` allocated and copied into.
+    Anon,
+    /// `page_cache_pipe_buf_ops`: a page of a file's page cache.
+    PageCache,
+    /// `user_page_pipe_buf_ops`: a process's own page, from `vmsplice()`.
+    User,
+    /// `nosteal_pipe_buf_ops`: a page from a socket's receive queue.
+    Socket,
+    /// `default_pipe_buf_ops`: a page the kernel filled by copying
+    /// (`copy_splice_read()`, an skb's linear part).
+    Copied,
+}
+
+/// `struct pipe_buffer`: `len` bytes at `offset` in `page`. Holding one
+/// holds a reference to the page.
+#[derive(Clone, Debug)]
+pub struct PipeBuffer {
+    /// The page (a reference to it: cloning the buffer is `pipe_buf_get()`).
+    pub page: Page,
+    /// Where the buffer's bytes start in the page.
+    pub offset: usize,
+    /// How many bytes it holds.
+    pub len: usize,
+    /// Its `pipe_buf_operations`.
+    pub ops: PipeBufOps,
+    /// `PIPE_BUF_FLAG_*`.
+    pub flags: u32,
+}
+
+impl PipeBuffer {
+    /// A buffer referencing a page another part of the kernel already
+    /// holds (the page reference passes to the buffer); never mergeable.
+    pub fn of_page(page: Page, offset: usize, len: usize, ops: PipeBufOps) -> PipeBuffer {
+        PipeBuffer {
+            page,
+            offset,
+            len,
+            ops,
+            flags: 0,
+        }
+    }
+
+    /// `pipe_buf_can_merge()`.
+    pub fn can_merge(&self) -> bool {
+        self.flags & PIPE_BUF_FLAG_CAN_MERGE != 0
+    }
+
+    /// The buffer's first `len` bytes (at most its length) as a page
+    /// fragment, taking a page reference (`get_page()`): how a buffer's
+    /// page is handed on without a copy.
+    pub fn frag(&self, len: usize) -> Option<PageFrag> {
+        PageFrag::new(self.page.get_page(), self.offset, len.min(self.len)).ok()
+    }
+}
+
+/// The ring of `pipe_buffer`s of one pipe.
+///
+/// Capacity is counted in buffers (slots), not bytes: `max_usage` slots,
+/// 16 (`PIPE_DEF_BUFFERS`) for a new pipe. Every method that frees a slot
+/// drops that buffer's page reference then (`pipe_buf_release()`), not
+/// later.
+pub trait PipeBufRing: fmt::Debug {
+    /// `pipe->max_usage`: how many slots may hold a buffer.
+    fn max_usage(&self) -> usize;
+
+    /// `pipe_resize_ring()` (`F_SETPIPE_SZ`): `EBUSY` if more than `slots`
+    /// buffers are in use; otherwise the ring has `slots` slots.
+    fn set_max_usage(&mut self, slots: usize) -> Result<(), Errno>;
+
+    /// `pipe_occupancy()`: buffers in use.
+    fn occupancy(&self) -> usize;
+
+    /// `pipe_empty()`.
+    fn is_empty(&self) -> bool;
+
+    /// `pipe_full()`: every usable slot holds a buffer.
+    fn is_full(&self) -> bool;
+
+    /// Bytes held (what `FIONREAD` reports).
+    fn bytes(&self) -> usize;
+
+    /// The buffer `n` places after the oldest (`pipe->bufs[(tail + n) &
+    /// mask]`), without taking it.
+    fn buf(&self, n: usize) -> Option<&PipeBuffer>;
+
+    /// The copying part of `pipe_write()`: if `merge` (the start of a
+    /// `write()` call) and the ring is not empty, the first `bytes.len() %
+    /// PAGE_SIZE` bytes are appended to the newest buffer when it has
+    /// `PIPE_BUF_FLAG_CAN_MERGE` and room for all of them; then a fresh
+    /// page per `PAGE_SIZE` bytes, each a new mergeable anonymous buffer,
+    /// while a slot is free. Returns the bytes taken (`copy_from_user`).
+    fn write(&mut self, bytes: &[u8], merge: bool) -> usize;
+
+    /// A buffer referencing a page (splice, vmsplice): its reference moves
+    /// into the ring and nothing is copied. A full ring hands it back.
+    fn push(&mut self, buf: PipeBuffer) -> Result<(), PipeBuffer>;
+
+    /// The copying part of `pipe_read()`: up to `out.len()` bytes from the
+    /// oldest buffers into `out`, releasing each buffer it empties. Returns
+    /// the bytes copied (`copy_to_user`).
+    fn read(&mut self, out: &mut [u8]) -> usize;
+
+    /// Drops `n` bytes from the front (what a splice out of the pipe
+    /// handed on), releasing the buffers emptied; returns how many.
+    fn consume(&mut self, n: usize) -> usize;
+
+    /// The oldest buffer, for `splice_pipe_to_pipe()`: taken out whole
+    /// (its page reference moves with it, its slot is freed) if `len`
+    /// covers it; otherwise a second reference (`pipe_buf_get()`) to its
+    /// first `len` bytes, neither mergeable nor a gift, while the buffer
+    /// in the ring keeps the rest. `None` if the ring is empty or `len` is
+    /// 0.
+    fn splice_out(&mut self, len: usize) -> Option<PipeBuffer>;
+
+    /// Releases every buffer (`free_pipe_info()`, or an incomplete
+    /// `sendfile()` emptying its private pipe).
+    fn clear(&mut self);
+
+    /// Free slots (`max_usage - pipe_occupancy()`).
+    fn space(&self) -> usize {
+        self.max_usage().saturating_sub(self.occupancy())
+    }
+}
+
+/// The buffers of a ring, oldest first.
+pub fn bufs(ring: &dyn PipeBufRing) -> impl Iterator<Item = &PipeBuffer> {
+    (0..).map_while(move |n| ring.buf(n))
+}
+
+/// Builds the ring of a new pipe.
+pub type PipeRingFactory = fn() -> Box<dyn PipeBufRing>;
+
+impl crate::sim::Sim {
+    /// Builds the ring of every pipe created from now on (and of every
+    /// `sendfile()`'s private pipe) with `factory` instead of the stack's
+    /// own ([`crate::pipe::PipeRing`]): how the zerocopy lab runs a
+    /// student's ring inside the full stack.
+    pub fn set_pipe_ring(&mut self, factory: PipeRingFactory) {
+        self.world.borrow_mut().pipe_ring_factory = factory;
+    }
+}
