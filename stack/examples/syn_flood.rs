@@ -1,8 +1,9 @@
 //! A SYN flood: an attacker sends SYNs from spoofed source addresses and
 //! never completes a handshake. Each SYN costs the listener a request in
 //! its SYN queue (state SYN-RECV) for a minute, while the SYN-ACK is
-//! resent to an address that never answers. The SYN queue holds `backlog`
-//! requests; once it is full, the kernel answers further SYNs with a SYN
+//! resent to an address that never answers. The SYN queue holds
+//! backlog + 1 requests (Linux since 2025; `backlog` before); once it is
+//! full, the kernel answers further SYNs with a SYN
 //! cookie: a SYN-ACK whose sequence number encodes the connection, so that
 //! nothing has to be stored. A real client answers the cookie with its ACK
 //! and gets in; the spoofed ones never answer and cost nothing.
@@ -54,7 +55,7 @@ fn run(syncookies: &str, duration: Nanos) {
         // ANCHOR: listener
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
-        p.listen(lfd, 8)?; // SYN queue: 8 requests; accept queue: 9 connections
+        p.listen(lfd, 8)?; // SYN queue: 9 requests; accept queue: 9 connections
         // ANCHOR_END: listener
         loop {
             let (fd, peer) = p.accept(lfd).await?;

@@ -23,8 +23,9 @@ lab_receipt::graded! {
 
     fn a_full_accept_queue_drops_syns_even_with_cookies() {
         let mut q = queues();
-        q.hash_add(req(1, 10), 0);
-        q.hash_add(req(2, 20), 0);
+        for port in 1..=3 {
+            q.hash_add(req(port, 10 * port as u32), 0);
+        }
         for n in 0..3 {
             q.accept_queue_add(child(n));
         }

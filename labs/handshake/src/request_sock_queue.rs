@@ -38,12 +38,12 @@
 //!
 //! - `backlog` is `sk_max_ack_backlog`: `listen()`'s argument capped by
 //!   `net.core.somaxconn` (4096).
-//! - The SYN queue is full when it holds `backlog` requests, and at least
-//!   one request is always allowed (`backlog` 0 behaves as 1). This is
-//!   the long-standing `qlen >= sk_max_ack_backlog`; a January 2025
-//!   change ("tcp/dccp: allow a connection when sk_max_ack_backlog is
-//!   zero") made newer kernels compare with `>`, like the accept queue.
-//!   The stack models the older rule, so yours must too.
+//! - The SYN queue is full once it holds **backlog + 1** requests
+//!   (`inet_csk_reqsk_queue_is_full()`: `qlen > sk_max_ack_backlog`), so
+//!   a backlog of 0 still takes one. Until a January 2025 change
+//!   ("tcp/dccp: allow a connection when sk_max_ack_backlog is zero") it
+//!   was `qlen >= sk_max_ack_backlog`, full at `backlog`; Linux 6.18 and
+//!   the stack compare with `>`, like the accept queue.
 //! - The accept queue is full once it holds **backlog + 1** children
 //!   (`sk_acceptq_is_full()`: `sk_ack_backlog > sk_max_ack_backlog`).
 //! - A SYN (`tcp_conn_request()`): SYN queue full → with SYN cookies a

@@ -17,23 +17,27 @@ lab_receipt::graded! {
         assert!(!q.accept_queue_is_full(2));
     }
 
-    fn the_syn_queue_is_full_at_backlog() {
+    fn the_syn_queue_is_full_at_backlog_plus_one() {
         let mut q = queues();
-        for port in 1..=2 {
-            assert!(!q.syn_queue_is_full(2));
+        for port in 1..=3 {
+            assert!(!q.syn_queue_is_full(2), "{} requests in a backlog of 2", port - 1);
             q.hash_add(req(port, 100 * port as u32), 0);
         }
-        assert!(q.syn_queue_is_full(2));
-        assert_eq!(q.syn_queue_len(), 2);
-        assert_eq!(syn_ports(q.as_ref()), vec![1, 2]);
-        let empty = queues();
-        assert!(!empty.syn_queue_is_full(0), "a backlog of 0 still takes one request");
+        assert!(q.syn_queue_is_full(2), "3 = backlog + 1: full");
+        assert_eq!(q.syn_queue_len(), 3);
+        assert_eq!(syn_ports(q.as_ref()), vec![1, 2, 3]);
+        let mut zero = queues();
+        assert!(!zero.syn_queue_is_full(0), "a backlog of 0 still takes one request");
+        zero.hash_add(req(1, 100), 0);
+        assert!(zero.syn_queue_is_full(0), "and only one");
     }
 
     fn a_syn_is_queued_cookied_or_dropped() {
         let mut q = queues();
         assert_eq!(admit(q.as_ref(), 1, true), "queue");
         q.hash_add(req(1, 100), 0);
+        assert_eq!(admit(q.as_ref(), 1, true), "queue", "backlog + 1 requests fit");
+        q.hash_add(req(2, 200), 0);
         assert_eq!(admit(q.as_ref(), 1, true), "cookie");
         assert_eq!(admit(q.as_ref(), 1, false), "drop: SYN queue full");
         q.accept_queue_add(child(1));

@@ -94,11 +94,12 @@ pub trait RequestSockQueue {
     /// `accept()`; what `ss -lnt` shows as a listener's Recv-Q.
     fn accept_queue_len(&self) -> usize;
 
-    /// `inet_csk_reqsk_queue_is_full()`: the SYN queue holds `backlog`
-    /// requests (at least one is always allowed). Kernels since early 2025
-    /// compare with `>` ("tcp/dccp: allow a connection when
-    /// sk_max_ack_backlog is zero"): full at backlog + 1; the stack keeps
-    /// the older `>=`.
+    /// `inet_csk_reqsk_queue_is_full()`: full once the SYN queue holds
+    /// backlog + 1 requests (`inet_csk_reqsk_queue_len(sk) >
+    /// sk_max_ack_backlog`), so backlog 0 still admits one. Kernels before
+    /// early 2025 compared with `>=` (full at `backlog`, and a listener with
+    /// backlog 0 and no SYN cookies took no connection at all); "tcp/dccp:
+    /// allow a connection when sk_max_ack_backlog is zero" made it `>`.
     fn syn_queue_is_full(&self, backlog: u32) -> bool;
 
     /// `sk_acceptq_is_full()`: full once it holds backlog + 1.
@@ -189,7 +190,7 @@ impl RequestSockQueue for Queues {
     }
 
     fn syn_queue_is_full(&self, backlog: u32) -> bool {
-        self.syn.len() as u32 >= backlog.max(1)
+        self.syn.len() as u32 > backlog
     }
 
     fn accept_queue_is_full(&self, backlog: u32) -> bool {
@@ -336,6 +337,9 @@ mod tests {
         let mut q = Queues::default();
         assert_eq!(q.conn_request(1, false), ConnRequest::Queue);
         assert_eq!(q.hash_add(req(1), 5), 5 + TCP_TIMEOUT_INIT);
+        assert_eq!(q.conn_request(1, false), ConnRequest::Queue, "backlog + 1");
+        q.hash_add(req(2), 5);
+        assert!(q.syn_queue_is_full(1));
         assert_eq!(q.conn_request(1, false), ConnRequest::DropSynQueueFull);
         assert_eq!(q.conn_request(1, true), ConnRequest::Cookie);
         q.accept_queue_add(SockId::from_raw(1));

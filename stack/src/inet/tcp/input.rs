@@ -10,8 +10,9 @@
 //! A listener keeps half-open connections in its SYN queue and finished
 //! ones, waiting for `accept()`, in its accept queue. A SYN is dropped while
 //! the accept queue is full (`ListenOverflows`, `ListenDrops`); when the SYN
-//! queue holds `backlog` requests, SYN cookies answer instead of storing a
-//! request (`SyncookiesSent`). The final ACK that finds the accept queue
+//! queue holds backlog + 1 requests, SYN cookies answer instead of storing
+//! a request (`SyncookiesSent`), or without them the SYN is dropped
+//! (`ListenDrops`). The final ACK that finds the accept queue
 //! full is dropped, leaving the request to have its SYN-ACK resent, or with
 //! `tcp_abort_on_overflow` answered by a reset (`tcp_check_req()`).
 //! The queues themselves, and the decisions that depend on their lengths,
