@@ -114,6 +114,8 @@ mibs! {
     TcpExtTCPAbortOnLinger = "TcpExtTCPAbortOnLinger",
     TcpExtTCPWinProbe = "TcpExtTCPWinProbe",
     TcpExtTCPRcvQDrop = "TcpExtTCPRcvQDrop",
+    TcpExtTCPChallengeACK = "TcpExtTCPChallengeACK",
+    TcpExtTCPACKSkippedChallenge = "TcpExtTCPACKSkippedChallenge",
     IpExtInTruncatedPkts = "IpExtInTruncatedPkts",
     IpExtInCsumErrors = "IpExtInCsumErrors",
     IpExtInOctets = "IpExtInOctets",

@@ -650,24 +650,47 @@ impl World {
         let now = self.now;
         let (rcv_nxt, rcv_wnd) = (self.tp(sk).rcv_nxt, self.tp(sk).rcv_wnd.max(1));
         if seg.has(TcpFlags::RST) {
+            // tcp_validate_incoming(), RFC 5961 3.2: only a reset at
+            // exactly rcv_nxt ends the connection (or, after the peer's
+            // FIN, at rcv_nxt - 1: tcp_reset_check()); one elsewhere in
+            // the window may be forged, and gets a challenge ACK that a
+            // genuine peer answers with a reset at the right sequence; one
+            // outside the window is dropped. (Linux also accepts one at
+            // the highest SACKed sequence; the stack has no SACK.)
             let seq = seg.hdr.seq;
-            if !before(seq, rcv_nxt) && before(seq, rcv_nxt.wrapping_add(rcv_wnd)) {
-                let state = self.sk(sk).state;
-                // tcp_reset(): the errno depends on where the reset finds us.
-                let err = if state == TCP_CLOSE_WAIT {
-                    Errno::EPIPE
+            let state = self.sk(sk).state;
+            let after_fin = matches!(state, TCP_CLOSE_WAIT | TCP_LAST_ACK | TCP_CLOSING);
+            let exact = seq == rcv_nxt || (after_fin && seq == rcv_nxt.wrapping_sub(1));
+            // tcp_sequence() for a segment with no data.
+            let rcv_wup = self.tp(sk).rcv_wup;
+            let in_window = !before(seq, rcv_wup) && !after(seq, rcv_wup.wrapping_add(rcv_wnd));
+            if !exact {
+                if in_window {
+                    self.trace(host, Layer::Tcp, |_w| {
+                        format!("RST at seq {seq}, in the window but not rcv_nxt {rcv_nxt}: challenge ACK (RFC 5961)")
+                    });
+                    self.tcp_send_challenge_ack(sk);
                 } else {
-                    Errno::ECONNRESET
-                };
-                self.trace(host, Layer::Tcp, |_w| {
-                    format!(
-                        "RST received in {}: sk_err = {}",
-                        state_name(state),
-                        err.name()
-                    )
-                });
-                self.tcp_reset(sk, err);
+                    self.trace(host, Layer::Tcp, |_w| {
+                        format!("RST at seq {seq}, outside the window: dropped")
+                    });
+                }
+                return;
             }
+            // tcp_reset(): the errno depends on where the reset finds us.
+            let err = if state == TCP_CLOSE_WAIT {
+                Errno::EPIPE
+            } else {
+                Errno::ECONNRESET
+            };
+            self.trace(host, Layer::Tcp, |_w| {
+                format!(
+                    "RST received in {}: sk_err = {}",
+                    state_name(state),
+                    err.name()
+                )
+            });
+            self.tcp_reset(sk, err);
             return;
         }
         let in_syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;

@@ -325,6 +325,9 @@ pub(crate) struct TcpSock {
     /// When the SYN queue last overflowed into SYN cookies
     /// (`tcp_synq_overflow()`): ACKs are checked as cookies for 2 minutes.
     pub(crate) last_overflow: Option<Nanos>,
+    /// When the last out-of-window ACK or challenge ACK went out
+    /// (`last_oow_ack_time`), for `tcp_invalid_ratelimit`.
+    pub(crate) last_oow_ack_time: Option<Nanos>,
     /// A listener's backlog (`sk_max_ack_backlog`).
     pub(crate) max_ack_backlog: u32,
     /// A listener's SYN queue and accept queue (`icsk_accept_queue`).
@@ -430,6 +433,7 @@ impl TcpSock {
             tw_at: None,
             fin_rcvd: false,
             last_overflow: None,
+            last_oow_ack_time: None,
             max_ack_backlog: 0,
             queues: Default::default(),
             parent: None,

@@ -19,6 +19,11 @@ use crate::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
 /// Headroom for link, IP and TCP headers (`MAX_TCP_HEADER`).
 const MAX_TCP_HEADER: usize = 16 + 40 + 60;
 
+/// `net.ipv4.tcp_invalid_ratelimit`'s default (500 ms, this machine's
+/// value): the least gap between two out-of-window or challenge ACKs of
+/// one socket.
+const TCP_INVALID_RATELIMIT: crate::sim::time::Nanos = crate::sim::time::ms(500);
+
 /// What to put on the wire: a TCP header's fields and the payload.
 pub(crate) struct Segment<'a> {
     pub(crate) src: SocketAddr,
@@ -382,6 +387,26 @@ impl World {
     /// `tcp_send_ack()`: an ACK carrying our window, now.
     pub(crate) fn tcp_send_ack(&mut self, sk: SockId) {
         self.tcp_send_control(sk, TcpFlags::ACK, false);
+    }
+
+    /// `tcp_send_challenge_ack()` (net/ipv4/tcp_input.c): an ACK that
+    /// tells the peer where we are, in answer to a reset we do not trust
+    /// (RFC 5961). At most one per socket every `tcp_invalid_ratelimit`
+    /// (500 ms; `__tcp_oow_rate_limited()`, `TCPACKSkippedChallenge`
+    /// otherwise). The per-namespace limit `tcp_challenge_ack_limit` is
+    /// `INT_MAX`, off, by default since Linux 6.0, and not modelled.
+    pub(crate) fn tcp_send_challenge_ack(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let now = self.now;
+        if let Some(last) = self.tp(sk).last_oow_ack_time
+            && now - last < TCP_INVALID_RATELIMIT
+        {
+            self.ns_mut(ns).mib.inc(Mib::TcpExtTCPACKSkippedChallenge);
+            return;
+        }
+        self.tp_mut(sk).last_oow_ack_time = Some(now);
+        self.ns_mut(ns).mib.inc(Mib::TcpExtTCPChallengeACK);
+        self.tcp_send_ack(sk);
     }
 
     /// `tcp_send_active_reset()`: abort a connection with RST.
