@@ -617,12 +617,15 @@ impl World {
 
     /// A segment for a socket in TIME_WAIT (`tcp_timewait_state_process()`):
     /// a retransmitted FIN is acknowledged again and restarts the 60 s; a
-    /// reset ends TIME_WAIT early (`tcp_rfc1337` is 0); a new SYN with a
-    /// higher sequence number may reopen the port.
+    /// reset at exactly `rcv_nxt` ends TIME_WAIT early (`tcp_rfc1337` is
+    /// 0), any other reset is ignored; a new SYN with a higher sequence
+    /// number may reopen the port.
     fn tcp_timewait_rcv(&mut self, sk: SockId, seg: Incoming) {
         let ns = self.sk(sk).netns;
         if seg.has(TcpFlags::RST) {
-            self.tcp_tw_kill(sk);
+            if seg.hdr.seq == self.tp(sk).rcv_nxt {
+                self.tcp_tw_kill(sk);
+            }
             return;
         }
         if seg.has(TcpFlags::SYN)
