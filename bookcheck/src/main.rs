@@ -1,8 +1,8 @@
 //! `bookcheck build`: the book as it is published, HTML and PDF.
 //!
-//! Builds the book with mdBook and mdbook-linkcheck2 into `--out` (default
-//! `target/book`; the pages go to `<out>/html`), fails on any warning mdBook
-//! prints, then prints the whole book (`print.html`) to
+//! Builds the book with mdBook (and mdbook-linkcheck2 when installed) into
+//! `--out` (default `target/book`; the pages go to `<out>/html`), fails on
+//! any warning mdBook prints or any broken internal link, then prints the whole book (`print.html`) to
 //! `<out>/html/socket-journey.pdf` with headless Chromium, so the PDF is served
 //! next to the pages it was made from. The checks of the result are this
 //! crate's tests.
@@ -54,15 +54,27 @@ fn build(out: &std::path::Path, no_pdf: bool) -> Result<(), String> {
     let out = std::env::current_dir()
         .map_err(|e| e.to_string())?
         .join(out);
-    // The published build always checks links; mdBook then writes the
-    // HTML to `<out>/html`.
-    let linkcheck = tools::LINKCHECK
-        .find()
-        .ok_or_else(|| missing(tools::LINKCHECK))?;
-    let built = mdbook::build(&mdbook, &root, &out, Some(&linkcheck))?;
+    // With mdbook-linkcheck2 as a second backend, mdBook writes the HTML
+    // to `<out>/html`; without it, it is told to write there.
+    let linkcheck = tools::LINKCHECK.find();
+    let dest = match linkcheck {
+        Some(_) => out.clone(),
+        None => out.join("html"),
+    };
+    let built = mdbook::build(&mdbook, &root, &dest, linkcheck.as_deref())?;
     let warnings = built.warnings();
     if !warnings.is_empty() {
         return Err(format!("mdbook printed warnings:\n{}", warnings.join("\n")));
+    }
+    let broken = mdbook::broken_links(&built.html);
+    if let Some(b) = broken.first() {
+        return Err(format!(
+            "{} broken link(s), the first in {}: {} ({})",
+            broken.len(),
+            b.page,
+            b.target,
+            b.why
+        ));
     }
     println!("html: {}", built.html.display());
     if no_pdf {

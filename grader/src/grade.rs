@@ -21,6 +21,10 @@ pub struct Options<'a> {
     pub submission: Option<&'a Path>,
     /// Add the hidden tests (`grade`); `check` runs the public ones only.
     pub hidden: bool,
+    /// Run the public tests too. `verify` leaves them out when it runs a
+    /// wrong implementation, which the hidden tests alone must catch: half
+    /// the test binaries to build and link for each of them.
+    pub public: bool,
     /// Show nextest's progress display.
     pub progress: bool,
     pub target_dir: PathBuf,
@@ -153,6 +157,9 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         && searchable(root)
         && std::env::var_os("GRADER_NO_ISOLATION").is_none();
     let sc = scratch::prepare(opts.repo, lab, opts.submission, root)?;
+    if !opts.public {
+        scratch::drop_public(&sc)?;
+    }
     let profile = format!("grader-{:016x}", rand_u64());
     let run = Run {
         tc: &tc,

@@ -136,6 +136,7 @@ impl Ctx {
             lab,
             submission,
             hidden,
+            public: true,
             progress,
             target_dir: self.target_dir.clone(),
         }

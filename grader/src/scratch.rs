@@ -389,6 +389,23 @@ pub fn prepare(
     })
 }
 
+/// Removes the public tests (the `.rs` files directly in `tests/`) from the
+/// scratch copy; shared helpers in subfolders (`tests/common/`) stay, as
+/// hidden tests use them too.
+pub fn drop_public(scratch: &Scratch) -> Result<(), String> {
+    let tests = scratch.lab.join("tests");
+    let Ok(entries) = std::fs::read_dir(&tests) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Copies the hidden tests into the scratch copy's `tests/`.
 pub fn add_hidden(lab: &Lab, scratch: &Scratch) -> Result<(), String> {
     let tests = scratch.lab.join("tests");

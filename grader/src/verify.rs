@@ -24,12 +24,19 @@ fn copy_over(src: &Path, dst: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn grade_dir(repo: &Path, target: &Path, lab: &Lab, sub: Option<&Path>) -> Result<Report, String> {
+fn grade_dir(
+    repo: &Path,
+    target: &Path,
+    lab: &Lab,
+    sub: Option<&Path>,
+    public: bool,
+) -> Result<Report, String> {
     grade::grade(&Options {
         repo,
         lab,
         submission: sub,
         hidden: true,
+        public,
         progress: false,
         target_dir: target.to_path_buf(),
     })
@@ -39,7 +46,7 @@ fn grade_dir(repo: &Path, target: &Path, lab: &Lab, sub: Option<&Path>) -> Resul
 pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     let name = lab.name();
-    let solution = grade_dir(repo, target, lab, Some(&lab.dir.join("solution")))?;
+    let solution = grade_dir(repo, target, lab, Some(&lab.dir.join("solution")), true)?;
     println!(
         "{name}: solution {} / {}",
         solution.score, solution.max_score
@@ -58,7 +65,7 @@ pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, 
             problems.push(format!("{name}: no points to score"));
         }
     }
-    let skeleton = grade_dir(repo, target, lab, None)?;
+    let skeleton = grade_dir(repo, target, lab, None, true)?;
     println!(
         "{name}: skeleton {} / {}",
         skeleton.score, skeleton.max_score
@@ -103,7 +110,8 @@ pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, 
         } else {
             apply_patch(w, &tmp)?;
         }
-        let r = grade_dir(repo, target, lab, Some(&tmp));
+        // Only the hidden tests: they are what must catch it.
+        let r = grade_dir(repo, target, lab, Some(&tmp), false);
         let _ = std::fs::remove_dir_all(&tmp);
         let r = r?;
         let failed: Vec<&str> = r
@@ -118,17 +126,12 @@ pub fn verify_lab(repo: &Path, target: &Path, lab: &Lab) -> Result<Vec<String>, 
             .unwrap_or_default();
         if failed.is_empty() {
             problems.push(format!(
-                "{name}: wrong implementation '{wname}' passes every test"
+                "{name}: wrong implementation '{wname}' passes every hidden test"
             ));
         } else {
             caught += 1;
         }
-        println!(
-            "{name}: wrong/{wname}: {} / {}, fails {}",
-            r.score,
-            r.max_score,
-            failed.join(", ")
-        );
+        println!("{name}: wrong/{wname}: fails {}", failed.join(", "));
         for f in failed {
             if hidden.contains(f) {
                 caught_by_hidden.insert(f.to_string());

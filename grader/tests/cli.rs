@@ -170,7 +170,7 @@ fn verify_proves_the_fixture_lab_sound_and_finds_a_weak_one() {
     assert_eq!(out.status, 1, "{}", out.stdout);
     assert!(
         out.stdout
-            .contains("wrong implementation 'same' passes every test")
+            .contains("wrong implementation 'same' passes every hidden test")
     );
     assert!(
         out.stdout
