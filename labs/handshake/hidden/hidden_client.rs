@@ -98,3 +98,102 @@ lab_receipt::graded! {
     }
 
 }
+
+/// The stack's judgement of forged resets at an established client (RFC
+/// 5961, `tcp_validate_incoming()`), 600 ms apart so that its challenge
+/// ACKs are not rate-limited: per reset, its sequence number relative to
+/// `rcv_nxt`, whether a challenge ACK went out, and the state after.
+fn stack_resets(offsets: &[u32]) -> Vec<(u32, bool, &'static str)> {
+    use stack::prelude::*;
+    use stack::wire::ethernet::{ETH_P_IP, EthHdr, MacAddr};
+    use stack::wire::ipv4::{IPPROTO_TCP, Ipv4Hdr};
+    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4};
+    use std::net::Ipv4Addr;
+
+    let (mut sim, client, server) = world(false);
+    sim.set_capture(true);
+    sim.spawn(server, "server", |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "0.0.0.0:80")?;
+        p.listen(l, 8)?;
+        let _conn = p.accept(l).await?;
+        p.sleep(secs(100)).await;
+        Ok(())
+    });
+    sim.spawn(client, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        p.sleep(secs(100)).await;
+        Ok(())
+    });
+    sim.run_until(ms(500));
+    // The SYN-ACK in the client's capture: the client's port and rcv_nxt.
+    let frames = stack::pcap::parse_pcap(&sim.pcap(client, "eth0").unwrap_or_default())
+        .unwrap_or_default();
+    let (cport, rcv_nxt) = frames
+        .iter()
+        .find_map(|(_, f)| {
+            let tcp = TcpHdr::parse(f.get(EthHdr::LEN + Ipv4Hdr::LEN..)?).ok()?;
+            let syn_ack = tcp.flags.contains(TcpFlags::SYN) && tcp.flags.contains(TcpFlags::ACK);
+            syn_ack.then(|| (tcp.dest, tcp.seq.wrapping_add(1)))
+        })
+        .expect("the client received a SYN-ACK");
+    let mac = mac_of(&sim.sh(client, "ip -s link"), "eth0");
+    let (src, dst) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+    let mut out = Vec::new();
+    let mut t = ms(500);
+    for &off in offsets {
+        let before = sim.counter(client, Mib::TcpExtTCPChallengeACK);
+        let hdr = TcpHdr::new(80, cport, rcv_nxt.wrapping_add(off), 0, TcpFlags::RST, 0, TcpOptions::default());
+        let mut tcp = vec![0u8; hdr.header_len()];
+        hdr.write(&mut tcp).ok();
+        fill_checksum_v4(src, dst, &mut tcp).ok();
+        let ip = Ipv4Hdr {
+            tot_len: (Ipv4Hdr::LEN + tcp.len()) as u16,
+            protocol: IPPROTO_TCP,
+            saddr: src,
+            daddr: dst,
+            ..Ipv4Hdr::default()
+        };
+        let eth = EthHdr {
+            dst: MacAddr(mac),
+            src: MacAddr([0x02, 0xba, 0xd0, 0, 0, 1]),
+            ethertype: ETH_P_IP,
+        };
+        let mut frame = vec![0u8; EthHdr::LEN + Ipv4Hdr::LEN];
+        eth.write(&mut frame).ok();
+        ip.write(&mut frame[EthHdr::LEN..]).ok();
+        frame.extend_from_slice(&tcp);
+        sim.inject_frame(client, "eth0", frame).ok();
+        t += ms(600);
+        sim.run_until(t);
+        let challenged = sim.counter(client, Mib::TcpExtTCPChallengeACK) > before;
+        let ss = sim.sh(client, "ss -tan");
+        let state = if ss.lines().any(|l| l.starts_with("ESTAB")) {
+            "ESTABLISHED"
+        } else {
+            "CLOSE"
+        };
+        out.push((off, challenged, state));
+    }
+    out
+}
+
+lab_receipt::graded! {
+    fn forged_resets_are_judged_as_the_stack_judges_them() {
+        // Outside the window, in it, just before rcv_nxt, at rcv_nxt.
+        let offsets = [0x4000_0000, 1000, u32::MAX, 0];
+        let stack = stack_resets(&offsets);
+        assert_eq!(stack.last().map(|s| s.2), Some("CLOSE"), "{stack:?}");
+        assert!(stack.iter().any(|s| s.1), "the stack challenged one: {stack:?}");
+        let mut text = String::from(CLIENT_EST);
+        for (off, challenged, state) in stack {
+            text += &format!("< R seq={}\n", 5001u32.wrapping_add(off));
+            if challenged {
+                text += "> . seq=1001 ack=5001\n";
+            }
+            text += &format!("state {state}\n");
+        }
+        script(1000, &text);
+    }
+}
