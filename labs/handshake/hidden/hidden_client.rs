@@ -105,9 +105,9 @@ lab_receipt::graded! {
 /// `rcv_nxt`, whether a challenge ACK went out, and the state after.
 fn stack_resets(offsets: &[u32]) -> Vec<(u32, bool, &'static str)> {
     use stack::prelude::*;
-    use stack::wire::ethernet::{ETH_P_IP, EthHdr, MacAddr};
-    use stack::wire::ipv4::{IPPROTO_TCP, Ipv4Hdr};
-    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4};
+    use stack::wire::ethernet::EthHdr;
+    use stack::wire::ipv4::Ipv4Hdr;
+    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
     use std::net::Ipv4Addr;
 
     let (mut sim, client, server) = world(false);
@@ -145,25 +145,7 @@ fn stack_resets(offsets: &[u32]) -> Vec<(u32, bool, &'static str)> {
     for &off in offsets {
         let before = sim.counter(client, Mib::TcpExtTCPChallengeACK);
         let hdr = TcpHdr::new(80, cport, rcv_nxt.wrapping_add(off), 0, TcpFlags::RST, 0, TcpOptions::default());
-        let mut tcp = vec![0u8; hdr.header_len()];
-        hdr.write(&mut tcp).ok();
-        fill_checksum_v4(src, dst, &mut tcp).ok();
-        let ip = Ipv4Hdr {
-            tot_len: (Ipv4Hdr::LEN + tcp.len()) as u16,
-            protocol: IPPROTO_TCP,
-            saddr: src,
-            daddr: dst,
-            ..Ipv4Hdr::default()
-        };
-        let eth = EthHdr {
-            dst: MacAddr(mac),
-            src: MacAddr([0x02, 0xba, 0xd0, 0, 0, 1]),
-            ethertype: ETH_P_IP,
-        };
-        let mut frame = vec![0u8; EthHdr::LEN + Ipv4Hdr::LEN];
-        eth.write(&mut frame).ok();
-        ip.write(&mut frame[EthHdr::LEN..]).ok();
-        frame.extend_from_slice(&tcp);
+        let frame = forged_tcp_frame(mac, src, dst, &hdr);
         sim.inject_frame(client, "eth0", frame).ok();
         t += ms(600);
         sim.run_until(t);

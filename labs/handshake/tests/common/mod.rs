@@ -484,9 +484,7 @@ pub fn spoofed_syn(
     dst: [u8; 4],
     dport: u16,
 ) -> Vec<u8> {
-    use stack::wire::ethernet::{ETH_P_IP, EthHdr, MacAddr};
-    use stack::wire::ipv4::{IPPROTO_TCP, Ipv4Hdr};
-    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4};
+    use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
     let dst = std::net::Ipv4Addr::from(dst);
     let options = TcpOptions {
         mss: Some(1460),
@@ -494,6 +492,21 @@ pub fn spoofed_syn(
     };
     let seq = u32::from(src) ^ 0x5eed;
     let tcp_hdr = TcpHdr::new(sport, dport, seq, 0, TcpFlags::SYN, 64240, options);
+    forged_tcp_frame(dst_mac, src, dst, &tcp_hdr)
+}
+
+/// A TCP segment (header only) from `src` to `dst` with its checksum, in an
+/// IPv4 packet in an Ethernet frame for `dst_mac`, from a made-up MAC: what
+/// a raw socket on another machine could send.
+pub fn forged_tcp_frame(
+    dst_mac: [u8; 6],
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    tcp_hdr: &stack::wire::tcp::TcpHdr,
+) -> Vec<u8> {
+    use stack::wire::ethernet::{ETH_P_IP, EthHdr, MacAddr};
+    use stack::wire::ipv4::{IPPROTO_TCP, Ipv4Hdr};
+    use stack::wire::tcp::fill_checksum_v4;
     let mut tcp = vec![0u8; tcp_hdr.header_len()];
     tcp_hdr.write(&mut tcp).ok();
     fill_checksum_v4(src, dst, &mut tcp).ok();
