@@ -160,9 +160,14 @@ fn html_dir(out: &Path, linkchecked: bool) -> PathBuf {
 fn sources_hash(root: &Path, linkcheck: bool) -> u64 {
     let mut files = Vec::new();
     files.push(root.join("book.toml"));
-    collect(&root.join("book"), &mut files);
-    collect(&root.join("stack/examples"), &mut files);
-    collect(&root.join("stack/tests/snapshots"), &mut files);
+    // Generated folders are not sources: a `book/html` left by an older
+    // build (the default output folder used to sit inside the sources), and
+    // the folder mdbook-quiz copies its script and style sheet into at
+    // every build (ignored by git).
+    let generated = [root.join("book/html"), root.join("book/quiz")];
+    collect(&root.join("book"), &generated, &mut files);
+    collect(&root.join("stack/examples"), &[], &mut files);
+    collect(&root.join("stack/tests/snapshots"), &[], &mut files);
     files.sort();
     let mut h = DefaultHasher::new();
     linkcheck.hash(&mut h);
@@ -173,19 +178,16 @@ fn sources_hash(root: &Path, linkcheck: bool) -> u64 {
     h.finish()
 }
 
-fn collect(dir: &Path, into: &mut Vec<PathBuf>) {
+/// Every file under `dir`, leaving out the folders in `skip`.
+fn collect(dir: &Path, skip: &[PathBuf], into: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            // Generated folders are not sources: a `book/html` left by an
-            // older build (the default output folder used to sit inside the
-            // sources), and the folder mdbook-quiz copies its script and
-            // style sheet into at every build (ignored by git).
-            if !path.ends_with("book/html") && !path.ends_with("book/quiz") {
-                collect(&path, into);
+            if !skip.contains(&path) {
+                collect(&path, skip, into);
             }
         } else {
             into.push(path);
@@ -209,7 +211,7 @@ pub struct BrokenLink {
 /// the book (`https:`, `mailto:`) are not followed.
 pub fn broken_links(html: &Path) -> Vec<BrokenLink> {
     let mut pages = Vec::new();
-    collect(html, &mut pages);
+    collect(html, &[], &mut pages);
     pages.retain(|p| p.extension().is_some_and(|e| e == "html"));
     pages.sort();
     let mut broken = Vec::new();
