@@ -80,20 +80,22 @@ pub fn check_page(chromium: &Path, page: &Path, budget_ms: u32) -> Result<PageRe
     let copy = page.with_file_name(format!(".bookcheck-{tag}.html"));
     std::fs::write(&copy, probed).map_err(|e| format!("{}: {e}", copy.display()))?;
     let profile = profile(stem);
-    let output = headless(chromium, &profile)
-        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+    let mut cmd = headless(chromium, &profile);
+    cmd.args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
         .arg(format!("--virtual-time-budget={budget_ms}"))
-        .arg(format!("file://{}", copy.display()))
-        .output();
+        .arg(format!("file://{}", copy.display()));
+    let output = cmd.output();
     let _ = std::fs::remove_file(&copy);
     let _ = std::fs::remove_dir_all(&profile);
     let output = output.map_err(|e| format!("running {}: {e}", chromium.display()))?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let mut report = PageReport::default();
+    let mut heard = false;
     for line in stderr.lines() {
         let Some(at) = line.find("BOOKCHECK ") else {
             continue;
         };
+        heard = true;
         let msg = line[at + "BOOKCHECK ".len()..].trim_end();
         // Chromium quotes the message and appends `", source: ...`.
         let msg = msg.split("\", source:").next().unwrap_or(msg);
@@ -111,27 +113,83 @@ pub fn check_page(chromium: &Path, page: &Path, budget_ms: u32) -> Result<PageRe
                 .push(msg.replace(&format!(".bookcheck-{tag}.html"), &format!("{stem}.html"))),
         }
     }
+    if !heard {
+        // Not even the probe's own lines: the page did not run, or the
+        // browser no longer logs the console to stderr. Either way nothing
+        // about the page can be concluded, so say so rather than pass.
+        return Err(format!(
+            "the probe script reported nothing through {} (exit {}); a browser update may \
+             have changed headless logging or page loading.\ncommand: {}\nwhat it said \
+             (D-Bus noise left out):\n{}",
+            version(chromium),
+            output.status,
+            command_line(&cmd),
+            meaningful_stderr(&output.stderr)
+        ));
+    }
     Ok(report)
 }
 
 /// Prints `print_html` (mdBook's whole-book page) to `pdf`.
+///
+/// Chromium prints once the page has loaded. No `--virtual-time-budget`
+/// here: from Chromium 156 on, `--print-to-pdf` combined with it exits
+/// with status 0 and writes nothing. A browser that changes behaviour like
+/// that again gets the same treatment: the error names the browser's
+/// version and the exact command, so the cause is one step away.
 pub fn print_to_pdf(chromium: &Path, print_html: &Path, pdf: &Path) -> Result<(), String> {
     let profile = profile("print");
-    let output = headless(chromium, &profile)
-        .args(["--no-pdf-header-footer", "--virtual-time-budget=30000"])
+    let mut cmd = headless(chromium, &profile);
+    cmd.arg("--no-pdf-header-footer")
         .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", print_html.display()))
-        .output();
+        .arg(format!("file://{}", print_html.display()));
+    let output = cmd.output();
     let _ = std::fs::remove_dir_all(&profile);
     let output = output.map_err(|e| format!("running {}: {e}", chromium.display()))?;
-    if !pdf.is_file() {
+    let written = std::fs::metadata(pdf).map(|m| m.len()).unwrap_or(0);
+    if written == 0 {
         return Err(format!(
-            "chromium wrote no PDF ({}):\n{}",
+            "{} wrote no PDF although it exited with {}; a browser update may have \
+             changed how headless printing works.\ncommand: {}\nwhat it said (D-Bus \
+             noise left out):\n{}",
+            version(chromium),
             output.status,
-            String::from_utf8_lossy(&output.stderr)
+            command_line(&cmd),
+            meaningful_stderr(&output.stderr)
         ));
     }
     Ok(())
+}
+
+/// What `chromium --version` says, or why it said nothing.
+pub fn version(chromium: &Path) -> String {
+    match Command::new(chromium).arg("--version").output() {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Err(e) => format!("{} (--version failed: {e})", chromium.display()),
+    }
+}
+
+fn command_line(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Chromium's stderr without the lines every headless run prints on a
+/// machine with no D-Bus (they say nothing about the page).
+fn meaningful_stderr(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("dbus/") && !l.trim().is_empty())
+        .collect();
+    if kept.is_empty() {
+        "(nothing)".to_string()
+    } else {
+        kept.join("\n")
+    }
 }
 
 /// The text of a PDF, pages in order, as `pdftotext` extracts it.
@@ -158,4 +216,45 @@ pub fn normalise(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in browser that behaves as Chromium 156 did with
+    /// `--virtual-time-budget`: it exits 0 and writes no PDF.
+    fn silent_browser(dir: &Path) -> PathBuf {
+        let path = dir.join("chromium");
+        std::fs::write(
+            &path,
+            "#!/bin/sh\n[ \"$1\" = --version ] && echo 'Chromium 999.0 test double' && exit 0\n\
+             echo '[1:1:ERROR:dbus/bus.cc:405] Failed to connect to the bus' >&2\n\
+             echo 'printing is broken today' >&2\nexit 0\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_browser_that_writes_no_pdf_is_named_with_its_version_and_command() {
+        let dir = std::env::temp_dir().join(format!("bookcheck-silent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let browser = silent_browser(&dir);
+        let err = print_to_pdf(&browser, &dir.join("print.html"), &dir.join("out.pdf"))
+            .expect_err("no PDF was written");
+        let page = dir.join("page.html");
+        std::fs::write(&page, "<html><head></head><body></body></html>").unwrap();
+        let quiet = check_page(&browser, &page, 100).expect_err("the probe said nothing");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.contains("wrote no PDF"), "{err}");
+        assert!(err.contains("Chromium 999.0 test double"), "{err}");
+        assert!(err.contains("--print-to-pdf="), "{err}");
+        assert!(err.contains("printing is broken today"), "{err}");
+        assert!(!err.contains("dbus/"), "{err}");
+        assert!(quiet.contains("reported nothing"), "{quiet}");
+        assert!(quiet.contains("Chromium 999.0 test double"), "{quiet}");
+    }
 }
