@@ -40,72 +40,68 @@
 //! assert!(sim.run().is_ok());
 //! ```
 
-pub mod capture;
-pub mod datagram;
-pub mod errno;
-pub mod errqueue;
-pub mod eventpoll;
-pub mod eventpoll_lists;
-pub mod fork;
+pub mod drivers;
 pub mod fs;
-pub mod fs_syscalls;
-pub mod host;
-pub mod ids;
-pub mod inet;
 pub mod io_uring;
-pub mod iproute2;
-pub mod net_namespace;
-pub mod netdev;
-pub mod netlink;
-pub mod pagecache;
-pub mod pcap;
-pub mod pipe;
-pub mod pipe_ring;
-pub mod poll;
-pub mod ramfs;
-pub mod read_write;
-pub mod select;
-pub mod seqdiag;
+pub mod kernel;
+pub mod mm;
+pub mod net;
+pub mod observe;
 pub mod sim;
-pub mod skbuff;
-pub mod snmp;
-pub mod sock;
-pub mod socket;
-pub mod splice;
-pub mod syscalls;
-pub mod sysctl;
-pub mod task;
-pub mod tools;
-pub mod topology;
-pub mod trace;
 pub mod uapi;
-pub mod unix;
-pub mod user_pages;
-pub mod views;
-pub mod wait;
 pub mod wire;
-pub mod zerocopy;
 
 /// What a program against the simulation needs: the simulation, the
 /// system calls, the constants, errno, and time units.
 pub mod prelude {
-    pub use crate::errno::Errno;
-    pub use crate::errqueue::{ErrQueueMsg, SockExtendedErr};
-    pub use crate::eventpoll::{
+    pub use crate::drivers::net::link::LinkConfig;
+    pub use crate::fs::eventpoll::{
         EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EpollEvent, epoll_events_name,
     };
-    pub use crate::ids::{HostId, NetNsId, Pid};
-    pub use crate::net_namespace::InNetNs;
-    pub use crate::netdev::link::LinkConfig;
-    pub use crate::select::{FD_SETSIZE, FdSet, PollFd};
+    pub use crate::fs::select::{FD_SETSIZE, FdSet, PollFd};
+    pub use crate::kernel::ids::{HostId, NetNsId, Pid};
+    pub use crate::kernel::syscalls::{Process, SysResult};
+    pub use crate::mm::user_pages::{UserBuf, UserSlice};
+    pub use crate::net::core::errqueue::{ErrQueueMsg, SockExtendedErr};
+    pub use crate::net::core::snmp::Mib;
+    pub use crate::net::core::zerocopy::PinnedPages;
+    pub use crate::net::unix::{RecvFds, Ucred};
+    pub use crate::sim::InNetNs;
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};
     pub use crate::sim::{Exit, RunReport, Sim};
-    pub use crate::snmp::Mib;
-    pub use crate::syscalls::{Process, SysResult};
+    pub use crate::uapi::errno::Errno;
     pub use crate::uapi::*;
-    pub use crate::unix::{RecvFds, Ucred};
-    pub use crate::user_pages::{UserBuf, UserSlice};
-    pub use crate::zerocopy::PinnedPages;
 }
-#[cfg(test)]
-mod eventpoll_tests;
+
+// The paths the book's snippets, the tests and the labs were written
+// against, from before the modules took the kernel's folders: each old name
+// leads to the same module, so no chapter and no student's code has to
+// change. Hidden from the docs, which show each module where the kernel
+// keeps it; new code names that path (`net::core::sock`, not `sock`).
+#[doc(hidden)]
+pub use crate::{
+    fs::eventpoll, fs::eventpoll_lists, fs::pipe, fs::pipe_ring, fs::poll, fs::ramfs,
+    fs::read_write, fs::select, fs::splice, fs::syscalls as fs_syscalls, kernel::fork,
+    kernel::host, kernel::ids, kernel::syscalls, kernel::task, kernel::wait, mm::pagecache,
+    mm::user_pages, net::core::datagram, net::core::errqueue, net::core::net_namespace,
+    net::core::skbuff, net::core::snmp, net::core::sock, net::core::sysctl, net::core::zerocopy,
+    net::netlink, net::socket, net::unix, observe::capture, observe::pcap, observe::seqdiag,
+    observe::tools, observe::trace, observe::views, sim::iproute2, sim::topology, uapi::errno,
+};
+
+/// `stack::inet`: the Internet family before it moved to `net::ipv4`.
+#[doc(hidden)]
+pub mod inet {
+    pub use crate::net::core::neighbour;
+    pub use crate::net::ipv4::*;
+}
+
+/// `stack::netdev`: devices before they moved to `net::core::dev` and
+/// `drivers::net`.
+#[doc(hidden)]
+pub mod netdev {
+    pub use crate::drivers::net::{link, loopback, nic, ring, veth};
+    pub use crate::net::bridge;
+    pub use crate::net::core::dev::*;
+    pub use crate::net::core::{operstate, softnet};
+}

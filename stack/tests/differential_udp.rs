@@ -960,12 +960,11 @@ fn receive_buffer_overflow_drops() {
 /// The enqueue test alone, with an `SO_RCVBUF` (2500, so `sk_rcvbuf` 5000)
 /// that both worlds turn into the same `sk_rcvbuf`. Linux 6.18 queues a
 /// datagram only if `rmem + truesize <= rcvbuf` (or the queue is empty):
-/// 6 × 832 = 4992 fit, the 7th would make 5824 and is dropped. The
-/// simulation tests `rmem > rcvbuf` before charging (the rule before
-/// Linux 6.18's "udp: ... accept the packet if queue is empty" change, which
-/// let the queue overshoot by one datagram) and queues 7.
+/// 6 × 832 = 4992 fit, the 7th would make 5824 and is dropped. (Before
+/// 6.18 the kernel tested `rmem > rcvbuf` before charging, which let the
+/// queue overshoot by one datagram and queued 7; the simulation follows
+/// 6.18.)
 #[test]
-
 fn udp_enqueue_drops_what_would_overflow_the_buffer() {
     let real = rcvbuf_drops_real(2500, SMALL, BURST);
     assert_eq!(real.rcvbuf, Ok(5000));

@@ -1181,3 +1181,35 @@ fn container_unix() {
         "{out}"
     );
 }
+
+/// The README's table of examples names every example in
+/// `stack/examples/`, and nothing else.
+#[test]
+fn the_readme_lists_every_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut examples: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".rs").map(String::from)
+        })
+        .collect();
+    examples.sort();
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let section = readme
+        .split("\n## The examples\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a section `## The examples`");
+    let mut listed: Vec<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next().map(String::from))
+        .collect();
+    listed.sort();
+    let missing: Vec<_> = examples.iter().filter(|e| !listed.contains(e)).collect();
+    let unknown: Vec<_> = listed.iter().filter(|l| !examples.contains(l)).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "missing from the README's table: {missing:?}; listed but not examples: {unknown:?}"
+    );
+}

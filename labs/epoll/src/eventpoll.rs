@@ -12,7 +12,7 @@
 //! - `ep->wq`: the wait queue where `epoll_wait()` callers sleep.
 //!
 //! The simulated stack keeps the wait queues, the fd checks and the
-//! sleeping (`stack/src/eventpoll.rs`); you keep the two lists and the
+//! sleeping (`stack/src/fs/eventpoll.rs`); you keep the two lists and the
 //! decisions that depend on them, behind the trait
 //! [`EventPollLists`], one method per kernel function:
 //!

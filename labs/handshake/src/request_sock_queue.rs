@@ -16,7 +16,7 @@
 //!   `sk_ack_backlog`, the `Recv-Q` that `ss -lnt` prints for a listener
 //!   (the `Send-Q` is the backlog).
 //!
-//! The stack keeps everything else (`stack/src/inet/tcp/input.rs`,
+//! The stack keeps everything else (`stack/src/net/ipv4/tcp/input.rs`,
 //! `timer.rs`): it sends the SYN-ACKs and the resets, makes the child
 //! socket, counts `ListenOverflows` and `ListenDrops`, schedules the
 //! timer events. It asks your queues, through the trait

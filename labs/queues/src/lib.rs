@@ -53,7 +53,7 @@ pub const UDP_HEADERS: usize = 42;
 /// The skb a NIC builds for a received UDP datagram carrying `payload`,
 /// with the headers already pulled (as `udp_rcv()` leaves it): its `len()`
 /// is the payload's length, its `truesize()` that of a 2 KiB receive
-/// buffer, as in the stack's NIC (`stack/src/netdev/nic.rs`,
+/// buffer, as in the stack's NIC (`stack/src/drivers/net/nic.rs`,
 /// `nic_frame_arrives`).
 pub fn rx_skb(payload: &[u8]) -> SkBuff {
     let frame = payload.len() + UDP_HEADERS;

@@ -11,7 +11,7 @@
 //!
 //! The rule for admitting a datagram is UDP's, in
 //! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`; the stack's copy is
-//! `udp_queue_rcv_skb` in `stack/src/inet/udp.rs`). Since Linux 6.18:
+//! `udp_queue_rcv_skb` in `stack/src/net/ipv4/udp.rs`). Since Linux 6.18:
 //!
 //! - if `sk_rmem_alloc + truesize` is at most `sk_rcvbuf`, queue it;
 //! - otherwise, if the queue is empty (`sk_rmem_alloc` is 0), queue it

@@ -14,7 +14,7 @@
 //! (`rx_missed_errors`, the "missed" column of `ip -s link`). Nothing
 //! already in the ring is overwritten: the newest frame is the one lost.
 //!
-//! The stack's own ring is `stack/src/netdev/ring.rs`; yours must behave
+//! The stack's own ring is `stack/src/drivers/net/ring.rs`; yours must behave
 //! the same, since the hidden tests plug it into a simulated NIC and
 //! compare the counters with the stack's.
 

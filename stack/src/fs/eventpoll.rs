@@ -9,7 +9,7 @@
 //! list and wakes one `epoll_wait()` caller. `epoll_wait()` then looks only
 //! at the ready list: its cost grows with the number of ready fds, not with
 //! the number watched, which is the whole point next to `select()` and
-//! `poll()` (see [`crate::select`]).
+//! `poll()` (see [`crate::fs::select`]).
 //!
 //! The rules a user can see, as the kernel has them:
 //! - Level-triggered items go back on the ready list after being reported
@@ -31,7 +31,7 @@
 //!
 //! The two lists and the decisions that depend on them (`ep_insert`,
 //! `ep_modify`, `ep_remove`, `ep_poll_callback`, `ep_send_events`) are in
-//! [`crate::eventpoll_lists`], behind a trait the epoll lab implements;
+//! [`crate::fs::eventpoll_lists`], behind a trait the epoll lab implements;
 //! this module keeps what surrounds them: fds, `epoll_ctl`'s checks, the
 //! wait queues, sleeping and the cost counters.
 //!
@@ -41,18 +41,20 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::eventpoll_lists::{Callback, EpKey, EventPollFactory, EventPollLists};
-use crate::fs::FileKind;
-use crate::ids::{FileId, HostId, Pid};
-use crate::sim::World;
+use crate::fs::eventpoll_lists::{Callback, EpKey, EventPollLists};
+use crate::fs::file::FileKind;
+use crate::kernel::ids::{FileId, HostId, Pid};
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitEntry, WaitObj, WaitQueue, Wakeup};
+use crate::kernel::world::World;
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::sim::time::Nanos;
-use crate::syscalls::{Process, SysResult};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::{WaitEntry, WaitObj, WaitQueue, Wakeup};
+
+pub use crate::uapi::EpollEvent;
 
 /// `EPOLL_CTL_ADD`.
 pub const EPOLL_CTL_ADD: i32 = 1;
@@ -71,21 +73,10 @@ const EP_MAX_EVENTS: i32 = i32::MAX / EPOLL_EVENT_SIZE as i32;
 /// `sizeof(struct epoll_event)` on x86-64, where it is packed.
 const EPOLL_EVENT_SIZE: u64 = 12;
 
-/// `struct epoll_event`: what to watch (or what happened) and the caller's
-/// cookie, returned untouched with each event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EpollEvent {
-    /// `EPOLLIN`, `EPOLLOUT`, … and the flags `EPOLLET`, `EPOLLONESHOT`,
-    /// `EPOLLEXCLUSIVE`.
-    pub events: u32,
-    /// `epoll_data`: usually the fd.
-    pub data: u64,
-}
-
 /// `struct eventpoll`.
 pub(crate) struct EventPoll {
     pub(crate) host: HostId,
-    /// The interest list and the ready list ([`crate::eventpoll_lists`]):
+    /// The interest list and the ready list ([`crate::fs::eventpoll_lists`]):
     /// the stack's own, or a lab's.
     lists: Box<dyn EventPollLists>,
     /// `ep->wq`: callers of `epoll_wait()`, exclusive.
@@ -159,15 +150,6 @@ impl EventPollLists for Taken {
     }
     fn keys(&self) -> Vec<EpKey> {
         Vec::new()
-    }
-}
-
-impl crate::sim::Sim {
-    /// Builds every epoll instance created from now on with `factory`'s
-    /// lists instead of the stack's own ([`crate::eventpoll_lists::Lists`]):
-    /// how the epoll lab runs a student's lists inside the full stack.
-    pub fn set_eventpoll(&mut self, factory: EventPollFactory) {
-        self.world.borrow_mut().eventpoll_factory = factory;
     }
 }
 

@@ -10,18 +10,21 @@
 //! (`labs/epoll`). A [`crate::sim::Sim`] can be told to build its epoll
 //! instances from any implementation ([`crate::sim::Sim::set_eventpoll`]),
 //! so a student's lists run inside the full stack. Everything around the
-//! lists stays in [`crate::eventpoll`]: the fd and file checks of
+//! lists stays in [`crate::fs::eventpoll`]: the fd and file checks of
 //! `epoll_ctl`, hooking the callback onto the watched file's wait queue,
 //! waking `epoll_wait()` callers, the timeout, the cost counters.
 //!
 //! The lists never see a file: they ask a `poll` function (the file's
 //! `->poll`, `vfs_poll()`) for the readiness mask of a key, and mask it with
 //! the item's interest themselves (`ep_item_poll()`).
+//!
+//! A part of `fs/eventpoll.c` in its own module because it is the epoll
+//! lab's component: the interface a student's implementation fills.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::errno::Errno;
-use crate::eventpoll::EpollEvent;
+use crate::uapi::EpollEvent;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
 
 /// `EP_PRIVATE_BITS`: flags that say how to report, not what.
@@ -54,7 +57,7 @@ pub struct Callback {
 ///
 /// `poll` arguments are the watched file's `->poll`: the file's readiness
 /// mask now, unmasked. Each call costs one poll of one fd
-/// ([`crate::host::Costs::fds_polled`]).
+/// ([`crate::kernel::host::Costs::fds_polled`]).
 pub trait EventPollLists {
     /// `EPOLL_CTL_ADD` (`ep_insert`): `EEXIST` if `key` is on the interest
     /// list; otherwise add it, watching `event.events | EPOLLERR | EPOLLHUP`,

@@ -1,5 +1,5 @@
 //! Behaviour of epoll, poll and select inside the simulation: the rules
-//! the module docs of [`crate::eventpoll`] and [`crate::select`] state.
+//! the module docs of [`crate::fs::eventpoll`] and [`crate::fs::select`] state.
 //! (Their agreement with the real kernel is checked by
 //! `tests/differential_epoll.rs`.)
 
@@ -275,51 +275,51 @@ thread_local! {
 
 /// The stack's lists, counting the scans of `epoll_wait()`.
 #[derive(Default)]
-struct Counting(crate::eventpoll_lists::Lists);
+struct Counting(crate::fs::eventpoll_lists::Lists);
 
-impl crate::eventpoll_lists::EventPollLists for Counting {
+impl crate::fs::eventpoll_lists::EventPollLists for Counting {
     fn insert(
         &mut self,
-        key: crate::eventpoll_lists::EpKey,
+        key: crate::fs::eventpoll_lists::EpKey,
         event: EpollEvent,
-        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+        poll: &mut dyn FnMut(crate::fs::eventpoll_lists::EpKey) -> u32,
     ) -> Result<bool, Errno> {
         self.0.insert(key, event, poll)
     }
     fn modify(
         &mut self,
-        key: crate::eventpoll_lists::EpKey,
+        key: crate::fs::eventpoll_lists::EpKey,
         event: EpollEvent,
-        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+        poll: &mut dyn FnMut(crate::fs::eventpoll_lists::EpKey) -> u32,
     ) -> Result<bool, Errno> {
         self.0.modify(key, event, poll)
     }
-    fn remove(&mut self, key: crate::eventpoll_lists::EpKey) -> Result<(), Errno> {
+    fn remove(&mut self, key: crate::fs::eventpoll_lists::EpKey) -> Result<(), Errno> {
         self.0.remove(key)
     }
     fn poll_callback(
         &mut self,
-        key: crate::eventpoll_lists::EpKey,
+        key: crate::fs::eventpoll_lists::EpKey,
         pollflags: u32,
         has_waiter: bool,
-    ) -> crate::eventpoll_lists::Callback {
+    ) -> crate::fs::eventpoll_lists::Callback {
         self.0.poll_callback(key, pollflags, has_waiter)
     }
     fn send_events(
         &mut self,
         maxevents: usize,
-        poll: &mut dyn FnMut(crate::eventpoll_lists::EpKey) -> u32,
+        poll: &mut dyn FnMut(crate::fs::eventpoll_lists::EpKey) -> u32,
     ) -> Vec<EpollEvent> {
         SCANS.with(|s| s.set(s.get() + 1));
         self.0.send_events(maxevents, poll)
     }
-    fn ready_list(&self) -> Vec<crate::eventpoll_lists::EpKey> {
+    fn ready_list(&self) -> Vec<crate::fs::eventpoll_lists::EpKey> {
         self.0.ready_list()
     }
-    fn interest(&self, key: crate::eventpoll_lists::EpKey) -> Option<EpollEvent> {
+    fn interest(&self, key: crate::fs::eventpoll_lists::EpKey) -> Option<EpollEvent> {
         self.0.interest(key)
     }
-    fn keys(&self) -> Vec<crate::eventpoll_lists::EpKey> {
+    fn keys(&self) -> Vec<crate::fs::eventpoll_lists::EpKey> {
         self.0.keys()
     }
 }

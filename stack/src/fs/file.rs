@@ -14,26 +14,17 @@
 //! released when the last reference goes (`fput()` → `sock_close()`).
 //!
 //! Besides sockets and the terminal, a file may be a regular file of the
-//! host's in-memory file system ([`crate::ramfs`], its data in the page
-//! cache) or one end of a pipe ([`crate::pipe`]). The access mode
+//! host's in-memory file system ([`crate::fs::ramfs`], its data in the page
+//! cache) or one end of a pipe ([`crate::fs::pipe`]). The access mode
 //! (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) decides `f_mode`: a read on a file not
 //! open for reading, or a write on one not open for writing, is `EBADF`.
 
 use std::collections::BTreeMap;
 
-use crate::errno::Errno;
-use crate::ids::{FileId, HostId, PipeId, SockId};
+use crate::kernel::ids::{FileId, HostId, PipeId, SockId};
+use crate::uapi::errno::Errno;
 
-/// `O_NONBLOCK`, as `fcntl(F_GETFL)` reports it.
-pub const O_NONBLOCK: i32 = 0o4000;
-/// `O_RDWR`: sockets are opened read-write.
-pub const O_RDWR: i32 = 2;
-/// `O_RDONLY`.
-pub const O_RDONLY: i32 = 0;
-/// `O_WRONLY`.
-pub const O_WRONLY: i32 = 1;
-/// `O_ACCMODE`: the access-mode bits of the flags.
-pub const O_ACCMODE: i32 = 3;
+pub use crate::uapi::{O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY};
 
 /// What an open file is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +34,7 @@ pub(crate) enum FileKind {
     /// A socket: the file's `private_data` is a `struct socket`.
     Socket(SocketFile),
     /// An epoll instance (`anon_inode:[eventpoll]`); its `struct eventpoll`
-    /// is in [`crate::eventpoll`], keyed by this file.
+    /// is in [`crate::fs::eventpoll`], keyed by this file.
     Epoll,
     /// An io_uring instance (`anon_inode:[io_uring]`); its rings are in
     /// [`crate::io_uring`], keyed by this file.
@@ -206,12 +197,12 @@ impl FdTable {
     }
 }
 
-impl crate::sim::World {
+impl crate::kernel::world::World {
     /// `anon_inode_getfd()` (`fs/anon_inodes.c`): a new file of `kind` on
     /// the lowest free fd, or `EMFILE` with nothing left behind.
     pub(crate) fn anon_inode_getfd(
         &mut self,
-        pid: crate::ids::Pid,
+        pid: crate::kernel::ids::Pid,
         kind: FileKind,
         cloexec: bool,
     ) -> Result<(i32, FileId), Errno> {
@@ -237,7 +228,7 @@ impl crate::sim::World {
 
     /// `dup(fd)`: a second fd, the lowest free, for the same open file
     /// description (`f_count` + 1); `FD_CLOEXEC` is not copied.
-    pub(crate) fn sys_dup(&mut self, pid: crate::ids::Pid, fd: i32) -> Result<i32, Errno> {
+    pub(crate) fn sys_dup(&mut self, pid: crate::kernel::ids::Pid, fd: i32) -> Result<i32, Errno> {
         let file = self.task(pid).files.get(fd)?;
         let nofile = self.task(pid).rlimit_nofile;
         let newfd = self.task_mut(pid).files.alloc(file, nofile)?;

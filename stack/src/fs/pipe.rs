@@ -17,7 +17,7 @@
 //!
 //! Buffers need not hold bytes written by a process: `splice()` and
 //! `vmsplice()` put references to page-cache pages, socket pages and user
-//! pages in the ring (`crate::splice`); such buffers are never merged into.
+//! pages in the ring (`crate::fs::splice`); such buffers are never merged into.
 //!
 //! Blocking follows the kernel: a reader with nothing to read sleeps on
 //! the pipe's `rd_wait` (exclusively) until a writer adds data, and a
@@ -39,19 +39,19 @@
 use std::collections::VecDeque;
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_NONBLOCK, O_RDONLY, O_WRONLY, RwProgress};
-use crate::ids::{FileId, HostId, Pid, PipeId};
-use crate::pipe_ring::{PIPE_BUF_FLAG_CAN_MERGE, PIPE_BUF_FLAG_GIFT, PipeBufRing};
-use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, Page};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::fs::file::{File, FileKind, O_NONBLOCK, O_RDONLY, O_WRONLY, RwProgress};
+use crate::fs::pipe_ring::{PIPE_BUF_FLAG_CAN_MERGE, PIPE_BUF_FLAG_GIFT, PipeBufRing};
+use crate::kernel::ids::{FileId, HostId, Pid, PipeId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitObj, WaitQueue, Wakeup};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{PAGE_SIZE, Page};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{
     EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDNORM, EPOLLWRNORM, F_GETPIPE_SZ, F_SETPIPE_SZ,
     O_CLOEXEC,
 };
-use crate::wait::{WaitObj, WaitQueue, Wakeup};
 
 /// `PIPE_DEF_BUFFERS`: a new pipe's ring holds 16 buffers (65536 bytes).
 pub const PIPE_DEF_BUFFERS: usize = 16;
@@ -65,7 +65,7 @@ pub(crate) enum PipeWq {
     Wr,
 }
 
-pub(crate) use crate::pipe_ring::{PipeBufOps as BufOps, PipeBuffer};
+pub(crate) use crate::fs::pipe_ring::{PipeBufOps as BufOps, PipeBuffer};
 
 /// The ring of buffers (`bufs`, `head`, `tail`, `max_usage`, `tmp_page`),
 /// apart from the inode's readers, writers and wait queues, so that

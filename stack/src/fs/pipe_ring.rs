@@ -4,20 +4,23 @@
 //! `fs/splice.c` perform on it.
 //!
 //! [`PipeBufRing`] is the shape of that component: the stack's own
-//! [`crate::pipe::PipeRing`] implements it, and so does the zerocopy lab's
+//! [`crate::fs::pipe::PipeRing`] implements it, and so does the zerocopy lab's
 //! solution (`labs/zerocopy`). A [`crate::sim::Sim`] can be told to build
 //! every pipe's ring (and `sendfile()`'s private one) from any
 //! implementation ([`crate::sim::Sim::set_pipe_ring`]), so a student's ring
 //! runs inside the full stack. Everything around the ring stays in
-//! [`crate::pipe`] and [`crate::splice`]: the fds, readers and writers,
+//! [`crate::fs::pipe`] and [`crate::fs::splice`]: the fds, readers and writers,
 //! wait queues, blocking, the page cache, the sockets and the cost
 //! counters, which charge `copy_from_user` with what [`PipeBufRing::write`]
 //! took and `copy_to_user` with what [`PipeBufRing::read`] gave.
+//!
+//! A part of `fs/pipe.c` (`struct pipe_inode_info`'s ring) in its own
+//! module because it is the zerocopy lab's component.
 
 use std::fmt;
 
-use crate::errno::Errno;
-use crate::skbuff::{Page, PageFrag};
+use crate::net::core::skbuff::{Page, PageFrag};
+use crate::uapi::errno::Errno;
 
 /// `PIPE_BUF_FLAG_GIFT`: `vmsplice(SPLICE_F_GIFT)` gave the page away.
 pub const PIPE_BUF_FLAG_GIFT: u32 = 0x04;
@@ -159,13 +162,3 @@ pub fn bufs(ring: &dyn PipeBufRing) -> impl Iterator<Item = &PipeBuffer> {
 
 /// Builds the ring of a new pipe.
 pub type PipeRingFactory = fn() -> Box<dyn PipeBufRing>;
-
-impl crate::sim::Sim {
-    /// Builds the ring of every pipe created from now on (and of every
-    /// `sendfile()`'s private pipe) with `factory` instead of the stack's
-    /// own ([`crate::pipe::PipeRing`]): how the zerocopy lab runs a
-    /// student's ring inside the full stack.
-    pub fn set_pipe_ring(&mut self, factory: PipeRingFactory) {
-        self.world.borrow_mut().pipe_ring_factory = factory;
-    }
-}

@@ -7,14 +7,14 @@
 //! values) computed from the object's state right now, and, when the caller
 //! passes a poll table, it also hooks the caller onto the object's wait queue
 //! (`poll_wait()`), so the caller hears about the next change. Each call is
-//! counted in [`crate::host::Costs::fds_polled`]: this is the work `select()`
+//! counted in [`crate::kernel::host::Costs::fds_polled`]: this is the work `select()`
 //! and `poll()` repeat for every fd on every call, and epoll does only for
 //! the fds that became ready.
 
-use crate::ids::{FileId, HostId, SockId};
-use crate::sim::World;
-use crate::sock::{Family, SockType};
-use crate::wait::WaitObj;
+use crate::kernel::ids::{FileId, HostId, SockId};
+use crate::kernel::wait::WaitObj;
+use crate::kernel::world::World;
+use crate::net::core::sock::{Family, SockType};
 
 impl World {
     /// `vfs_poll(file, NULL)`: the file's readiness mask now, counted as one
@@ -27,7 +27,7 @@ impl World {
 
     /// The readiness mask of a file, without counting it.
     pub(crate) fn file_poll_mask(&self, file: FileId) -> u32 {
-        use crate::fs::FileKind;
+        use crate::fs::file::FileKind;
         use crate::uapi::*;
         let Some(f) = self.files.get(&file) else {
             return 0;
@@ -48,7 +48,7 @@ impl World {
     /// The wait queue a poller of this file hooks onto (`poll_wait()`'s
     /// argument in the file's `->poll`), if the file ever changes.
     pub(crate) fn file_wait_obj(&self, file: FileId) -> Option<WaitObj> {
-        use crate::fs::FileKind;
+        use crate::fs::file::FileKind;
         match &self.files.get(&file)?.kind {
             FileKind::Tty => None,
             FileKind::Socket(s) => Some(WaitObj::Sock(s.sk)),

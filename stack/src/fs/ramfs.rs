@@ -19,12 +19,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_ACCMODE, RegularFile};
-use crate::ids::{HostId, Pid};
-use crate::pagecache::AddressSpace;
-use crate::sim::{Sim, World};
-use crate::trace::Layer;
+use crate::fs::file::{File, FileKind, O_ACCMODE, RegularFile};
+use crate::kernel::ids::{HostId, Pid};
+use crate::kernel::world::World;
+use crate::mm::pagecache::AddressSpace;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_LARGEFILE, O_TRUNC};
 
 /// A regular file's inode (`struct inode`, with its `i_mapping`).
@@ -45,7 +45,7 @@ pub(crate) struct Ramfs {
 
 impl Ramfs {
     /// The inode a path names, if the file exists.
-    fn lookup(&self, path: &str) -> Option<u64> {
+    pub(crate) fn lookup(&self, path: &str) -> Option<u64> {
         self.by_path.get(&normalize(path)).copied()
     }
 
@@ -70,7 +70,7 @@ impl Ramfs {
     }
 
     /// `ramfs_create()`: a new empty file under `path`.
-    fn create(&mut self, ino: u64, path: &str) {
+    pub(crate) fn create(&mut self, ino: u64, path: &str) {
         let path = normalize(path);
         self.by_path.insert(path.clone(), ino);
         self.inodes.insert(
@@ -107,7 +107,7 @@ impl World {
         &self,
         pid: Pid,
         fd: i32,
-    ) -> Result<(crate::ids::FileId, RegularFile), Errno> {
+    ) -> Result<(crate::kernel::ids::FileId, RegularFile), Errno> {
         let file = self.task(pid).files.get(fd)?;
         match &self.files[&file].kind {
             FileKind::Regular(r) => Ok((file, r.clone())),
@@ -116,7 +116,7 @@ impl World {
     }
 
     /// Moves an open regular file's `f_pos`.
-    pub(crate) fn set_f_pos(&mut self, file: crate::ids::FileId, pos: u64) {
+    pub(crate) fn set_f_pos(&mut self, file: crate::kernel::ids::FileId, pos: u64) {
         if let Some(File {
             kind: FileKind::Regular(r),
             ..
@@ -245,7 +245,7 @@ impl World {
     }
 }
 
-impl crate::syscalls::Process {
+impl crate::kernel::syscalls::Process {
     /// How many references the page-cache page at `index` of `path` has
     /// (what `/proc/kpagecount` shows for it): 1 for the page cache's own,
     /// one more for each pipe buffer or skb fragment pointing at it.
@@ -253,45 +253,5 @@ impl crate::syscalls::Process {
     pub fn page_count(&self, path: &str, index: u64) -> Option<usize> {
         let w = self.world.borrow();
         w.kpagecount(w.task(self.pid).host, path, index)
-    }
-}
-
-impl Sim {
-    /// Creates the file `path` on `host` holding `bytes` (replacing what it
-    /// held), as if it had been written there before the programs start.
-    /// Costs nothing on the host's counters.
-    pub fn create_file(&mut self, host: HostId, path: &str, bytes: &[u8]) {
-        let mut w = self.world.borrow_mut();
-        let ino = match w.host(host).ramfs.lookup(path) {
-            Some(ino) => ino,
-            None => {
-                let ino = w.next_inode(host);
-                w.host_mut(host).ramfs.create(ino, path);
-                ino
-            }
-        };
-        if let Some(inode) = w.host_mut(host).ramfs.inode_mut(ino) {
-            inode.mapping.truncate();
-            // Within MAX_LFS_FILESIZE for any slice.
-            let _ = inode.mapping.write(0, bytes);
-        }
-    }
-
-    /// The bytes of the file `path` on `host`, if it exists.
-    pub fn file_contents(&self, host: HostId, path: &str) -> Option<Vec<u8>> {
-        let w = self.world.borrow();
-        let fs = &w.host(host).ramfs;
-        let inode = fs.inode(fs.lookup(path)?)?;
-        let mut out = vec![0u8; inode.mapping.size() as usize];
-        inode.mapping.read(0, &mut out);
-        Some(out)
-    }
-
-    /// How many references the page-cache page at `index` of `path` has
-    /// (`/proc/kpagecount`): 1 for the cache's own, one more for each pipe
-    /// buffer or skb fragment pointing at it. `None` if the file or the
-    /// page does not exist.
-    pub fn page_count(&self, host: HostId, path: &str, index: u64) -> Option<usize> {
-        self.world.borrow().kpagecount(host, path, index)
     }
 }

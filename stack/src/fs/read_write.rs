@@ -7,7 +7,7 @@
 //! seek (the input needs `FMODE_LSEEK` unless the output is a pipe) and
 //! writes to anything with a `splice_write`: since Linux 5.12 the output
 //! may be any such file, not only a socket. Through `splice` machinery
-//! ([`crate::splice`]) it moves page references, never the bytes. With an
+//! ([`crate::fs::splice`]) it moves page references, never the bytes. With an
 //! `offset` it reads from there and stores where it stopped, leaving the
 //! file position alone; without one it reads from and moves `f_pos`.
 //!
@@ -16,12 +16,12 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::fs::FileKind;
-use crate::ids::Pid;
-use crate::pagecache::MAX_LFS_FILESIZE;
-use crate::sim::World;
-use crate::splice::{DirectState, MAX_RW_COUNT, rw_verify_area};
+use crate::fs::file::FileKind;
+use crate::fs::splice::{DirectState, MAX_RW_COUNT, rw_verify_area};
+use crate::kernel::ids::Pid;
+use crate::kernel::world::World;
+use crate::mm::pagecache::MAX_LFS_FILESIZE;
+use crate::uapi::errno::Errno;
 use crate::uapi::{
     S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, SEEK_CUR, SEEK_END, SEEK_SET, SPLICE_F_NONBLOCK, Stat,
 };

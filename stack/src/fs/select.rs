@@ -7,7 +7,7 @@
 //! ready, sleeps until any of those queues is woken; then it polls *every*
 //! fd again, unhooks from every queue (`poll_freewait`) and copies the whole
 //! list back out. With 10,000 idle connections and one active, each call
-//! does 10,000 polls to find one event: [`crate::host::Costs::fds_polled`]
+//! does 10,000 polls to find one event: [`crate::kernel::host::Costs::fds_polled`]
 //! counts them, next to epoll's, which does one.
 //!
 //! `select()` works on bitmaps of `FD_SETSIZE` (1024) bits: an fd at or
@@ -27,14 +27,14 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{HostId, Pid};
-use crate::sim::World;
+use crate::kernel::ids::{HostId, Pid};
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitEntry, WaitObj};
+use crate::kernel::world::World;
 use crate::sim::time::Nanos;
-use crate::syscalls::{Process, SysResult};
-use crate::task::WaitFor;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::{WaitEntry, WaitObj};
 
 /// `FD_SETSIZE`: the number of fds an `fd_set` holds.
 pub const FD_SETSIZE: usize = 1024;
@@ -289,7 +289,7 @@ impl Process {
     pub async fn poll(&self, fds: &mut [PollFd], timeout_ms: i32) -> SysResult<usize> {
         let n = fds.len();
         let mut first = true;
-        let timeout = crate::eventpoll::timeout_from_ms(timeout_ms);
+        let timeout = crate::fs::eventpoll::timeout_from_ms(timeout_ms);
         self.blocking(
             || format!("poll({n} fds, {timeout_ms})"),
             |w| {

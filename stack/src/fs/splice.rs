@@ -24,7 +24,7 @@
 //! (`current->splice_pipe`): up to a pipe's worth from the file, then all
 //! of it to the output, again and again until `count` bytes or the end of
 //! the file; a short write ends it early. `vmsplice()` puts references to
-//! the process's own pages in a pipe ([`crate::user_pages::UserBuf`]).
+//! the process's own pages in a pipe ([`crate::mm::user_pages::UserBuf`]).
 //!
 //! Which waits block follows the kernel: `SPLICE_F_NONBLOCK` (or
 //! `O_NONBLOCK` on the pipe) only concerns the pipe; a socket waits for
@@ -37,18 +37,18 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::fs::FileKind;
-use crate::ids::{FileId, Pid, PipeId};
-use crate::inet::tcp::splice::Sent;
-use crate::pipe::{BufOps, PipeBuffer, PipeWq};
-use crate::pipe_ring::{PIPE_BUF_FLAG_GIFT, PipeBufRing, bufs};
-use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, PageFrag};
-use crate::sock::SockType;
-use crate::trace::Layer;
+use crate::fs::file::FileKind;
+use crate::fs::pipe::{BufOps, PipeBuffer, PipeWq};
+use crate::fs::pipe_ring::{PIPE_BUF_FLAG_GIFT, PipeBufRing, bufs};
+use crate::kernel::ids::{FileId, Pid, PipeId};
+use crate::kernel::world::World;
+use crate::mm::user_pages::UserSlice;
+use crate::net::core::skbuff::{PAGE_SIZE, PageFrag};
+use crate::net::core::sock::SockType;
+use crate::net::ipv4::tcp::splice::Sent;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{O_APPEND, SPLICE_F_ALL, SPLICE_F_GIFT, SPLICE_F_NONBLOCK};
-use crate::user_pages::UserSlice;
 
 /// `MAX_RW_COUNT`: one call moves at most `INT_MAX` rounded down to a page.
 pub(crate) const MAX_RW_COUNT: usize = (i32::MAX as usize) & !(PAGE_SIZE - 1);
@@ -315,7 +315,7 @@ impl World {
     fn filemap_splice_read(
         &mut self,
         pid: Pid,
-        r: &crate::fs::RegularFile,
+        r: &crate::fs::file::RegularFile,
         pos: &mut u64,
         ring: &mut dyn PipeBufRing,
         len: usize,
@@ -407,7 +407,7 @@ impl World {
                     }
                 }
                 FileKind::Regular(r) => {
-                    let bytes = crate::skbuff::page::frags_to_vec(&bvec);
+                    let bytes = crate::net::core::skbuff::page::frags_to_vec(&bvec);
                     let r = r.clone();
                     match self
                         .file_inode_mut(&r)

@@ -1,18 +1,22 @@
 //! The system calls on files, pipes and splice that a simulated process
 //! makes: `open()`, `pipe()`/`pipe2()`, `lseek()`, `fstat()`, `sendfile()`,
 //! `splice()` and `vmsplice()`. `read()`, `write()`, `close()` and `fcntl()`
-//! are the same calls as on sockets ([`crate::syscalls`]) and dispatch on
+//! are the same calls as on sockets ([`crate::kernel::syscalls`]) and dispatch on
 //! what the fd is.
 //!
-//! The work is done by [`crate::ramfs`], [`crate::pipe`],
-//! [`crate::splice`] and [`crate::read_write`]; this module only enters
+//! The work is done by [`crate::fs::ramfs`], [`crate::fs::pipe`],
+//! [`crate::fs::splice`] and [`crate::fs::read_write`]; this module only enters
 //! the kernel and names the call the way `strace` would.
+//!
+//! The kernel defines each call where its subsystem lives (`SYSCALL_DEFINE`
+//! in `fs/open.c`, `fs/pipe.c`, `fs/read_write.c`, `fs/splice.c`); the
+//! simulation gathers the file calls' entries in this one module.
 
-use crate::read_write::SendfileState;
-use crate::splice::FromPipe;
-use crate::syscalls::{Process, SysResult};
+use crate::fs::read_write::SendfileState;
+use crate::fs::splice::FromPipe;
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::mm::user_pages::UserSlice;
 use crate::uapi::Stat;
-use crate::user_pages::UserSlice;
 
 /// Open flags by name, as `strace` prints them (`O_WRONLY|O_CREAT|O_TRUNC`).
 fn flags_text(flags: i32) -> String {
@@ -177,7 +181,7 @@ impl Process {
 
     /// `vmsplice(fd, iov, flags)`: on a pipe's write end, puts references
     /// to the pages of `iov` (the process's own memory, a
-    /// [`crate::user_pages::UserBuf`]) in the pipe, as many as fit; the
+    /// [`crate::mm::user_pages::UserBuf`]) in the pipe, as many as fit; the
     /// process must not change that memory until the pipe's reader has
     /// consumed it. On a read end, copies from the pipe into `iov`.
     pub async fn vmsplice(&self, fd: i32, iov: &[UserSlice<'_>], flags: u32) -> SysResult<usize> {

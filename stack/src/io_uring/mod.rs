@@ -26,11 +26,11 @@ pub mod syscalls;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::errno::Errno;
-use crate::ids::{FileId, HostId, Pid};
-use crate::sim::World;
+use crate::kernel::ids::{FileId, HostId, Pid};
+use crate::kernel::wait::{WaitEntry, WaitObj, WaitQueue, Wakeup};
+use crate::kernel::world::World;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::{WaitEntry, WaitObj, WaitQueue, Wakeup};
 
 /// `IORING_MAX_ENTRIES`.
 pub const IORING_MAX_ENTRIES: u32 = 32768;

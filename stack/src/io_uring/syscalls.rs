@@ -8,13 +8,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::task::Poll;
 
 use super::{Cqe, IORING_MAX_ENTRIES, IoRing, Sqe};
-use crate::errno::Errno;
-use crate::fs::FileKind;
-use crate::ids::{FileId, Pid};
-use crate::sim::World;
-use crate::syscalls::{Process, SysResult};
-use crate::task::WaitFor;
-use crate::wait::{WaitObj, WaitQueue};
+use crate::fs::file::FileKind;
+use crate::kernel::ids::{FileId, Pid};
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitObj, WaitQueue};
+use crate::kernel::world::World;
+use crate::uapi::errno::Errno;
 
 impl World {
     fn io_ring_of(&self, pid: Pid, fd: i32) -> Result<FileId, Errno> {

@@ -5,7 +5,7 @@
 //! to the same open file descriptions, each of which gains a reference.
 //! That is how a pre-forking server hands one listening socket to many
 //! workers, and why they can all sleep in `accept()` on it (the thundering
-//! herd of [`crate::eventpoll`]'s chapter).
+//! herd of [`crate::fs::eventpoll`]'s chapter).
 //!
 //! Simplified: the child is a new simulated process with its own body (an
 //! `async` block), not a copy of the parent's stack; only the fd table,
@@ -13,10 +13,10 @@
 
 use std::future::Future;
 
-use crate::errno::Errno;
-use crate::ids::Pid;
-use crate::syscalls::{Process, SysResult};
-use crate::task::Task;
+use crate::kernel::ids::Pid;
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::kernel::task::Task;
+use crate::uapi::errno::Errno;
 
 impl Process {
     /// `fork()`: starts a child process named `comm` running `body`, with a

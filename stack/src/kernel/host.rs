@@ -4,9 +4,12 @@
 //! Simplified: a single CPU, so a single `softnet_data` and a single
 //! backlog; processes and softirqs do not compete for it (system calls take
 //! no virtual time).
+//!
+//! No kernel file: a real kernel is the machine. The simulation runs
+//! several machines in one process, and this is what each one owns.
 
-use crate::ids::NetNsId;
-use crate::netdev::softnet::SoftnetData;
+use crate::kernel::ids::NetNsId;
+use crate::net::core::softnet::SoftnetData;
 
 /// What a host's kernel spent, counted as it happens. The multiplexing and
 /// zero-copy chapters make their point with these numbers.
@@ -118,7 +121,7 @@ pub(crate) struct Host {
     /// The next `ethN` name to hand out.
     pub(crate) next_eth: u32,
     /// The socket files `bind()` created on this host's file system.
-    pub(crate) unix_fs: crate::unix::UnixFs,
+    pub(crate) unix_fs: crate::net::unix::UnixFs,
     /// The in-memory file system the host's processes `open()`.
-    pub(crate) ramfs: crate::ramfs::Ramfs,
+    pub(crate) ramfs: crate::fs::ramfs::Ramfs,
 }

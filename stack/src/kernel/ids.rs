@@ -1,6 +1,9 @@
 //! Handles for the simulation's objects. Each is an index into one of the
 //! simulation's tables; they are plain numbers so that the order in which
 //! things are visited (and so printed) is fixed.
+//!
+//! No kernel file: the kernel uses pointers (`struct sock *`, `struct
+//! net_device *`); the simulation uses these indices instead.
 
 use std::fmt;
 

@@ -6,21 +6,27 @@
 //! so a snippet reads like the C it teaches. Calls that can sleep in the
 //! kernel (`recvfrom`, `sendto`, `read`, `write`, `connect`, `sleep`) are
 //! `async`: each `.await` is where a real thread could block.
+//!
+//! The kernel's entry path is `arch/x86/entry/` and each call's
+//! `SYSCALL_DEFINE` sits with its subsystem; here [`Process`] is the entry,
+//! and each subsystem adds its calls to it in its own module (the socket
+//! calls here and in `net/`, epoll's in `fs/eventpoll.rs`, …), as the
+//! kernel does.
 
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::fs::FileKind;
-use crate::host::Costs;
-use crate::ids::Pid;
-use crate::sim::World;
+use crate::fs::file::FileKind;
+use crate::kernel::host::Costs;
+use crate::kernel::ids::Pid;
+use crate::kernel::task::TaskState;
+use crate::kernel::world::World;
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::sim::time::Nanos;
-use crate::task::TaskState;
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{SockAddr, ToSockAddr};
 
 /// Result of a system call: the value, or the errno Linux would set.
@@ -219,7 +225,7 @@ impl Process {
     /// `write(fd, buf)`.
     pub async fn write(&self, fd: i32, buf: &[u8]) -> SysResult<usize> {
         self.blocking(|| format!("write({fd}, {} bytes)", buf.len()), {
-            let mut st = crate::fs::RwProgress::default();
+            let mut st = crate::fs::file::RwProgress::default();
             move |w: &mut World| w.sys_write(self.pid, fd, buf, &mut st)
         })
         .await
@@ -256,7 +262,7 @@ impl Process {
     /// `read(fd, buf)`.
     pub async fn read(&self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
         let len = buf.len();
-        let mut st = crate::fs::RwProgress::default();
+        let mut st = crate::fs::file::RwProgress::default();
         self.blocking(
             || format!("read({fd}, buf of {len})"),
             |w| w.sys_read(self.pid, fd, buf, &mut st),
@@ -390,15 +396,6 @@ impl Process {
     /// The number of open fds.
     pub fn open_fds(&self) -> usize {
         self.world.borrow().task(self.pid).files.len()
-    }
-
-    /// Runs one of the observability tools on this process's host, as a
-    /// shell would: `ss -uan`, `netstat -an`, `cat /proc/net/udp`, `nstat`,
-    /// `ip -s link`, … (see [`crate::views`]).
-    pub fn sh(&self, cmd: &str) -> String {
-        let w = self.world.borrow();
-        let ns = w.task(self.pid).netns;
-        crate::views::run_tool(&w, ns, cmd)
     }
 
     /// This host's cost counters so far.

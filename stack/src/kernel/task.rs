@@ -4,9 +4,9 @@
 //! (`files_struct`), its `RLIMIT_NOFILE`, and whether it is running,
 //! asleep on a wait queue, asleep on a timer, or gone.
 
-use crate::errno::Errno;
-use crate::fs::FdTable;
-use crate::ids::{HostId, NetNsId, Pid};
+use crate::fs::file::FdTable;
+use crate::kernel::ids::{HostId, NetNsId, Pid};
+use crate::uapi::errno::Errno;
 
 impl Task {
     /// A new, running process with the default limits and nothing open.
@@ -31,6 +31,11 @@ impl Task {
 }
 use crate::sim::time::Nanos;
 
+/// A process's body: the `async` block it runs, as the executor holds it
+/// (a real task's code is its program; here it is a future).
+pub(crate) type ProcFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Errno>>>>;
+
 /// Why a process is not running.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum TaskState {
@@ -42,7 +47,7 @@ pub(crate) enum TaskState {
         /// The call, as `strace` would show it.
         syscall: String,
         /// The object whose wait queue it sleeps on.
-        on: crate::wait::WaitObj,
+        on: crate::kernel::wait::WaitObj,
         /// What it waits for.
         waits: WaitFor,
     },
@@ -89,14 +94,14 @@ pub(crate) struct Task {
     /// This process's share of its host's cost counters: what its own
     /// system calls cost, with the work they ran inline (`/proc/PID/io`
     /// keeps the like per task).
-    pub(crate) costs: crate::host::Costs,
+    pub(crate) costs: crate::kernel::host::Costs,
     /// When a sleep with a timeout (`poll`, `select`, `epoll_wait`) ends
     /// (`schedule_hrtimeout`), and whether it did.
     pub(crate) timeout: Option<Nanos>,
     pub(crate) timed_out: bool,
     /// The wait queues a `select()`/`poll()` in progress hooked onto
     /// (`struct poll_wqueues`), to unhook at the end (`poll_freewait`).
-    pub(crate) poll_table: Vec<crate::wait::WaitObj>,
+    pub(crate) poll_table: Vec<crate::kernel::wait::WaitObj>,
 }
 
 /// The default soft limit on open files, as a login shell has it.

@@ -18,10 +18,10 @@
 //! (`autoremove_wake_function`); epoll and poll entries stay until their
 //! owner removes them.
 
-use crate::ids::{FileId, Pid, PipeId, SockId};
-use crate::pipe::PipeWq;
-use crate::task::{TaskState, WaitFor};
-use crate::trace::Layer;
+use crate::fs::pipe::PipeWq;
+use crate::kernel::ids::{FileId, Pid, PipeId, SockId};
+use crate::kernel::task::{TaskState, WaitFor};
+use crate::observe::trace::Layer;
 
 /// An object with a wait queue that a process can sleep on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl WaitQueue {
     }
 }
 
-impl crate::sim::World {
+impl crate::kernel::world::World {
     /// The wait queue of an object, if it still exists.
     pub(crate) fn wq_mut(&mut self, obj: WaitObj) -> Option<&mut WaitQueue> {
         match obj {
@@ -267,7 +267,7 @@ impl crate::sim::World {
     }
 
     /// The host an object lives on, for counters and the trace.
-    fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::ids::HostId> {
+    fn wait_obj_host(&self, obj: WaitObj) -> Option<crate::kernel::ids::HostId> {
         match obj {
             WaitObj::Sock(sk) | WaitObj::UnixPeerWait(sk) => self.socks.get(&sk).map(|s| s.host),
             WaitObj::Epoll(ep) | WaitObj::EpollPoll(ep) => self.epolls.get(&ep).map(|e| e.host),
@@ -301,7 +301,7 @@ impl crate::sim::World {
     /// Runs one wait-queue entry's callback; true if it woke something.
     fn wake_entry(
         &mut self,
-        host: crate::ids::HostId,
+        host: crate::kernel::ids::HostId,
         obj: WaitObj,
         e: &WaitEntry,
         why: Wakeup,
@@ -323,7 +323,7 @@ impl crate::sim::World {
     /// was not asleep on a wait queue.
     pub(crate) fn try_to_wake_up(
         &mut self,
-        host: crate::ids::HostId,
+        host: crate::kernel::ids::HostId,
         pid: Pid,
         why: &str,
         obj: WaitObj,

@@ -18,15 +18,18 @@
 //! deliver: the kernel documents this, and so does the simulation.
 //!
 //! Simplified: the page cache *is* the file (the files are `ramfs` files,
-//! [`crate::ramfs`]): no backing store, no readahead, no writeback, no
+//! [`crate::fs::ramfs`]): no backing store, no readahead, no writeback, no
 //! dirty or uptodate flags, no LRU or reclaim, order-0 pages only (no large
 //! folios). A hole (a range never written, below `i_size`) reads as zeros;
 //! splicing it puts a zeroed page into the cache, as reading it in would.
+//!
+//! Named after what it models, `struct address_space`'s pages; the kernel's
+//! code for it is `mm/filemap.c`.
 
 use std::collections::BTreeMap;
 
-use crate::errno::Errno;
-use crate::skbuff::{PAGE_SIZE, Page};
+use crate::net::core::skbuff::{PAGE_SIZE, Page};
+use crate::uapi::errno::Errno;
 
 /// `MAX_LFS_FILESIZE` on 64-bit: the largest file position.
 pub(crate) const MAX_LFS_FILESIZE: u64 = i64::MAX as u64;

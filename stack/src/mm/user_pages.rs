@@ -13,10 +13,13 @@
 //! Simplified: no virtual addresses, no page faults or copy-on-write, no
 //! pinning (`FOLL_PIN`); a store through [`UserBuf::write`] is a plain
 //! memory write and costs nothing on the counters.
+//!
+//! Named after what it models, a process's pages, rather than after
+//! `mm/gup.c`, which only pins them.
 
 use std::ops::Range;
 
-use crate::skbuff::{PAGE_SIZE, Page};
+use crate::net::core::skbuff::{PAGE_SIZE, Page};
 
 /// Page-backed user memory (an anonymous mapping).
 #[derive(Debug)]

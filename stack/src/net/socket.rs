@@ -11,15 +11,15 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::fs::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
-use crate::ids::{FileId, Pid, SockId};
-use crate::inet::tcp::TcpSock;
-use crate::sim::World;
+use crate::fs::file::{File, FileKind, O_NONBLOCK, O_RDWR, RwProgress, SocketFile};
+use crate::kernel::ids::{FileId, Pid, SockId};
+use crate::kernel::world::World;
+use crate::net::ipv4::tcp::TcpSock;
+use crate::uapi::errno::Errno;
 
-use crate::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::task::WaitFor;
+use crate::net::core::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
+use crate::observe::trace::Layer;
 use crate::uapi::*;
 
 impl World {
@@ -108,7 +108,7 @@ impl World {
             (_, SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
             (_, SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SockType::Stream,
             (_, SOCK_STREAM, _) => return Err(Errno::EPROTONOSUPPORT),
-            (Family::Inet, SOCK_RAW, _) => crate::inet::raw::raw_check_create(protocol)?,
+            (Family::Inet, SOCK_RAW, _) => crate::net::ipv4::raw::raw_check_create(protocol)?,
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
         let host = self.task(pid).host;
@@ -143,7 +143,7 @@ impl World {
                 inode,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
                 netlink: (family == Family::Netlink)
-                    .then(|| Box::new(crate::netlink::af_netlink::NetlinkSock::new(base))),
+                    .then(|| Box::new(crate::net::netlink::af_netlink::NetlinkSock::new(base))),
                 ..Sock::new(id, host, netns, family, sock_type)
             },
         );
@@ -171,7 +171,7 @@ impl World {
     }
 
     /// `get_next_ino()`: an inode number for a socket, a pipe or a file.
-    pub(crate) fn next_inode(&mut self, host: crate::ids::HostId) -> u64 {
+    pub(crate) fn next_inode(&mut self, host: crate::kernel::ids::HostId) -> u64 {
         let h = self.host_mut(host);
         h.next_inode += 1;
         h.next_inode
@@ -342,7 +342,12 @@ impl World {
         // accept() waits exclusively (`inet_csk_wait_for_connect`), so one
         // connection wakes one acceptor, not all of them.
         let exclusive = waits == WaitFor::Connection;
-        self.sleep_on_obj(pid, crate::wait::WaitObj::Sock(sk), waits, exclusive);
+        self.sleep_on_obj(
+            pid,
+            crate::kernel::wait::WaitObj::Sock(sk),
+            waits,
+            exclusive,
+        );
     }
 
     /// What a sleeper on a socket waits for, in words, from its state now.
@@ -462,7 +467,7 @@ impl World {
         };
         let nonblock = self.nonblocking(file, flags);
         if self.is_unix(sk) {
-            let msg = crate::unix::UnixMsg {
+            let msg = crate::net::unix::UnixMsg {
                 buf,
                 addr,
                 files: &[],
@@ -620,9 +625,9 @@ impl World {
         if s.ty == SockType::Stream
             && matches!(
                 s.state,
-                crate::inet::tcp::TCP_CLOSE
-                    | crate::inet::tcp::TCP_SYN_SENT
-                    | crate::inet::tcp::TCP_LISTEN
+                crate::net::ipv4::tcp::TCP_CLOSE
+                    | crate::net::ipv4::tcp::TCP_SYN_SENT
+                    | crate::net::ipv4::tcp::TCP_LISTEN
             )
         {
             return Err(Errno::ENOTCONN);
@@ -697,7 +702,7 @@ impl World {
                 s.sndbuf_locked = true;
                 // A larger buffer may let a sleeping writer go on.
                 if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
-                    self.sk_wake(sk, crate::wait::Wakeup::WriteSpace);
+                    self.sk_wake(sk, crate::kernel::wait::Wakeup::WriteSpace);
                 }
             }
             _ => return Err(Errno::ENOPROTOOPT),
@@ -733,7 +738,7 @@ impl World {
             SO_SNDBUF => s.sndbuf as i32,
             SO_TYPE => match s.netlink.as_deref() {
                 Some(nl) => nl.sock_type,
-                None => crate::unix::type_number(s.ty),
+                None => crate::net::unix::type_number(s.ty),
             },
             SO_PROTOCOL => s.protocol as i32,
             SO_DOMAIN => match s.family {

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::ids::HostId;
+use crate::kernel::ids::HostId;
 use crate::sim::time::{Nanos, fmt_instant};
 
 /// The layer of the stack a step happened in, top to bottom.

@@ -1,5 +1,5 @@
 //! The simulation seen through the real tools: this module fills the row
-//! types of [`crate::tools`] from the kernel state and runs a small shell
+//! types of [`crate::observe::tools`] from the kernel state and runs a small shell
 //! of commands, so a program (or the book) can print exactly what `ss
 //! -uan`, `ss -xa`, `netstat -an`, `nstat -az`, `ip link`, `ip -s link`,
 //! `ip addr`, `ip neigh`, `ip route`, `sysctl` and `cat
@@ -13,12 +13,12 @@
 //! zeros; `net_hash_mix()` is 0, so a UDP socket's hash bucket is its port
 //! modulo the table size).
 
-use crate::ids::NetNsId;
-use crate::netdev::DevKind;
-use crate::sim::World;
-use crate::snmp::Mib;
-use crate::sock::Family;
-use crate::tools::{
+use crate::kernel::ids::NetNsId;
+use crate::kernel::world::World;
+use crate::net::core::dev::DevKind;
+use crate::net::core::snmp::Mib;
+use crate::net::core::sock::Family;
+use crate::observe::tools::{
     self, AddrRow, Counter, IfStatsRow, InetSockRow, L4Proto, NeighRow, NstatOpts, RouteRow,
     SoftnetRow, SsOpts,
 };
@@ -37,14 +37,14 @@ impl World {
             .filter(|s| {
                 s.netns == ns
                     && s.family != Family::Unix
-                    && s.ty == crate::sock::SockType::Dgram
+                    && s.ty == crate::net::core::sock::SockType::Dgram
                     && !s.dead
                     && s.num != 0
             })
             .map(|s| {
                 let remote = s.daddr.unwrap_or_else(|| {
                     std::net::SocketAddr::new(
-                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        crate::net::ipv4::af_inet::unspecified_like(s.rcv_saddr),
                         0,
                     )
                 });
@@ -82,10 +82,10 @@ impl World {
             .enumerate()
             .map(|(i, &id)| {
                 let s = self.sk(id);
-                let bucket = crate::inet::raw::raw_hashfunc(s.num);
+                let bucket = crate::net::ipv4::raw::raw_hashfunc(s.num);
                 let remote = s.daddr.unwrap_or_else(|| {
                     std::net::SocketAddr::new(
-                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        crate::net::ipv4::af_inet::unspecified_like(s.rcv_saddr),
                         0,
                     )
                 });
@@ -124,7 +124,7 @@ impl World {
             for req in tp.queues.0.requests().into_iter().filter(|r| !r.cookie) {
                 rows.push(InetSockRow {
                     proto: L4Proto::Tcp,
-                    state: crate::inet::tcp::TCP_SYN_RECV,
+                    state: crate::net::ipv4::tcp::TCP_SYN_RECV,
                     local: req.local,
                     remote: req.remote,
                     bucket: rows.len() as u32,
@@ -150,10 +150,10 @@ impl World {
             .map(|(i, &id)| {
                 let s = self.sk(id);
                 let tp = s.tcp.as_deref().expect("tcp");
-                let listen = s.state == crate::inet::tcp::TCP_LISTEN;
+                let listen = s.state == crate::net::ipv4::tcp::TCP_LISTEN;
                 let (rx, tx) = if listen {
                     (tp.queues.0.accept_queue_len() as u32, tp.max_ack_backlog)
-                } else if s.state == crate::inet::tcp::TCP_TIME_WAIT {
+                } else if s.state == crate::net::ipv4::tcp::TCP_TIME_WAIT {
                     (0, 0)
                 } else {
                     (
@@ -163,14 +163,14 @@ impl World {
                 };
                 let remote = s.daddr.unwrap_or_else(|| {
                     std::net::SocketAddr::new(
-                        crate::inet::af_inet::unspecified_like(s.rcv_saddr),
+                        crate::net::ipv4::af_inet::unspecified_like(s.rcv_saddr),
                         0,
                     )
                 });
                 // get_tcp4_sock(): 1 retransmit, 4 zero-window probe
                 // (ICSK_TIME_PROBE0), 3 for a time-wait socket.
                 let (timer, expires) = match (tp.tw_at, tp.rto_at, tp.probe_at) {
-                    (Some(t), _, _) if s.state == crate::inet::tcp::TCP_TIME_WAIT => {
+                    (Some(t), _, _) if s.state == crate::net::ipv4::tcp::TCP_TIME_WAIT => {
                         (3, t.saturating_sub(now))
                     }
                     (_, Some(t), _) => (1, t.saturating_sub(now)),
@@ -200,7 +200,7 @@ impl World {
                         | tp.in_pingpong_mode(self.ns(s.netns).sysctl.tcp_pingpong_thresh) as u32,
                     cwnd: tp.cwnd,
                     ssthresh: tp.ssthresh,
-                    info: (!listen && s.state != crate::inet::tcp::TCP_TIME_WAIT)
+                    info: (!listen && s.state != crate::net::ipv4::tcp::TCP_TIME_WAIT)
                         .then(|| tcp_info_line(s, tp)),
                     ..InetSockRow::default()
                 }
@@ -210,12 +210,12 @@ impl World {
 
     /// The process holding a socket, as `ss -p` finds it through
     /// `/proc/PID/fd`: (name, pid, fd).
-    pub(crate) fn owner_of(&self, sk: crate::ids::SockId) -> Option<(String, u32, i32)> {
+    pub(crate) fn owner_of(&self, sk: crate::kernel::ids::SockId) -> Option<(String, u32, i32)> {
         self.tasks.iter().find_map(|t| {
             t.files
                 .iter()
                 .find_map(|(fd, file)| match &self.files[&file].kind {
-                    crate::fs::FileKind::Socket(s) if s.sk == sk => {
+                    crate::fs::file::FileKind::Socket(s) if s.sk == sk => {
                         Some((t.comm.clone(), t.pid.to_string().parse().unwrap_or(0), fd))
                     }
                     _ => None,
@@ -241,7 +241,7 @@ impl World {
     /// `link-netns NAME` or `link-netnsid N`), and gets `M-DOWN` while a
     /// peer in the same namespace is down.
     pub(crate) fn ifstats_rows(&self, ns: NetNsId) -> Vec<IfStatsRow> {
-        use crate::netdev::operstate::*;
+        use crate::net::core::operstate::*;
         self.ns(ns)
             .devs
             .iter()
@@ -356,7 +356,7 @@ impl World {
     /// Routes as `ip route` shows them: `table` 254 for the main table
     /// (which `ip route` lists), 255 for `ip route show table local`.
     fn route_rows(&self, ns: NetNsId, v6: bool, table: u8) -> Vec<RouteRow> {
-        use crate::inet::route::*;
+        use crate::net::ipv4::route::*;
         self.fib_dump(ns, v6)
             .into_iter()
             .filter(|e| e.table == table)
@@ -430,7 +430,7 @@ fn addr_scope(a: std::net::IpAddr) -> &'static str {
 /// What `ss -i` prints for a connection (`tcp_show_info()` in iproute2's
 /// `misc/ss.c`), for the fields the simulation models, in ss's order.
 /// Times are in milliseconds as ss prints them.
-fn tcp_info_line(s: &crate::sock::Sock, tp: &crate::inet::tcp::TcpSock) -> String {
+fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::TcpSock) -> String {
     let msf = |ns: u64| {
         let v = ns as f64 / 1e6;
         let t = format!("{v:.3}");
@@ -517,13 +517,13 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
         }
         ["ip", "neigh"] => tools::ip_neigh(&w.neigh_rows(ns)),
         ["ip", "route"] | ["ip", "route", "show"] => {
-            tools::ip_route(&w.route_rows(ns, false, crate::inet::route::RT_TABLE_MAIN))
+            tools::ip_route(&w.route_rows(ns, false, crate::net::ipv4::route::RT_TABLE_MAIN))
         }
         ["ip", "route", "show", "table", "local"] => {
-            tools::ip_route(&w.route_rows(ns, false, crate::inet::route::RT_TABLE_LOCAL))
+            tools::ip_route(&w.route_rows(ns, false, crate::net::ipv4::route::RT_TABLE_LOCAL))
         }
         ["ip", "-6", "route"] => {
-            tools::ip_route(&w.route_rows(ns, true, crate::inet::route::RT_TABLE_MAIN))
+            tools::ip_route(&w.route_rows(ns, true, crate::net::ipv4::route::RT_TABLE_MAIN))
         }
         ["bridge", "fdb", "show", "br", br] => w.bridge_fdb_show(ns, br),
         ["sysctl", "-n", name] => match w.sysctl_get(ns, name) {
@@ -541,5 +541,16 @@ pub(crate) fn run_tool(w: &World, ns: NetNsId, cmd: &str) -> String {
             ),
         },
         _ => format!("sh: {cmd}: command not found\n"),
+    }
+}
+
+impl crate::kernel::syscalls::Process {
+    /// Runs one of the observability tools on this process's host, as a
+    /// shell would: `ss -uan`, `netstat -an`, `cat /proc/net/udp`, `nstat`,
+    /// `ip -s link`, … (see [`run_tool`]).
+    pub fn sh(&self, cmd: &str) -> String {
+        let w = self.world.borrow();
+        let ns = w.task(self.pid).netns;
+        run_tool(&w, ns, cmd)
     }
 }

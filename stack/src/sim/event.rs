@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::time::Nanos;
-use crate::ids::{DevId, HostId, Pid, SockId};
+use crate::kernel::ids::{DevId, HostId, Pid, SockId};
 
 /// Something that happens at an instant of virtual time.
 #[derive(Debug)]

@@ -19,17 +19,13 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::World;
 use super::time::{Nanos, fmt_instant};
-use crate::errno::Errno;
-use crate::ids::{HostId, Pid};
-use crate::task::TaskState;
-
-pub(crate) type ProcFuture = Pin<Box<dyn Future<Output = Result<(), Errno>>>>;
+use crate::kernel::ids::{HostId, Pid};
+use crate::kernel::task::{ProcFuture, TaskState};
+use crate::kernel::world::World;
+use crate::uapi::errno::Errno;
 
 /// Guards against a program that never lets the simulation end (for
 /// example a timer that re-arms itself forever).

@@ -16,13 +16,14 @@
 //! route add DST/PREFIX|default via GW
 //! ```
 //!
-//! The views (`ip addr`, `ip link`, `ip route`, …) are in [`crate::views`].
+//! The views (`ip addr`, `ip link`, `ip route`, …) are in [`crate::observe::views`].
 
-use crate::errno::Errno;
-use crate::ids::NetNsId;
-use crate::net_namespace::InNetNs;
-use crate::sim::{Sim, World};
-use crate::topology::parse_cidr;
+use crate::kernel::ids::NetNsId;
+use crate::kernel::world::World;
+use crate::sim::InNetNs;
+use crate::sim::Sim;
+use crate::sim::topology::parse_cidr;
+use crate::uapi::errno::Errno;
 
 impl World {
     /// Runs one `ip` configuration command in namespace `ns`.
@@ -80,7 +81,7 @@ impl World {
 }
 
 impl Sim {
-    /// Runs an `ip` configuration command (see [`crate::iproute2`]) on a
+    /// Runs an `ip` configuration command (see [`crate::sim::iproute2`]) on a
     /// host or in a namespace, e.g. `sim.ip(host, "link add br0 type
     /// bridge")`. `EINVAL` for a command it does not understand.
     pub fn ip(&mut self, at: impl InNetNs, cmd: &str) -> Result<(), Errno> {

@@ -5,17 +5,18 @@
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::errno::Errno;
-use crate::host::{Costs, Host};
-use crate::ids::{DevId, HostId, LinkId, NetNsId, Pid};
-use crate::inet::route::{Route, in_prefix};
-use crate::net_namespace::InNetNs;
-use crate::netdev::link::{Link, LinkConfig};
-use crate::netdev::nic::{DEFAULT_RING_SIZE, Nic};
-use crate::netdev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
-use crate::sim::{Sim, World};
-use crate::syscalls::Process;
-use crate::task::{Task, TaskState};
+use crate::drivers::net::link::{Link, LinkConfig};
+use crate::drivers::net::nic::{DEFAULT_RING_SIZE, Nic};
+use crate::kernel::host::{Costs, Host};
+use crate::kernel::ids::{DevId, HostId, LinkId, NetNsId, Pid};
+use crate::kernel::syscalls::Process;
+use crate::kernel::task::{Task, TaskState};
+use crate::kernel::world::World;
+use crate::net::core::dev::{DevKind, DevStats, IfAddr, NetDevice, Qdisc};
+use crate::net::ipv4::route::{Route, in_prefix};
+use crate::sim::InNetNs;
+use crate::sim::Sim;
+use crate::uapi::errno::Errno;
 use crate::wire::ethernet::MacAddr;
 
 /// `txqueuelen` of an Ethernet device (`ip link` shows `qlen 1000`).
@@ -179,7 +180,7 @@ impl Sim {
         let mut w = self.world.borrow_mut();
         let host = HostId(w.hosts.len() as u32);
         let netns = NetNsId(w.netns.len() as u32);
-        w.netns.push(crate::net_namespace::NetNs::new(
+        w.netns.push(crate::net::core::net_namespace::NetNs::new(
             host,
             None,
             Default::default(),
@@ -268,7 +269,7 @@ impl Sim {
     }
 
     /// `sysctl -w NAME=VALUE` on a host (its initial namespace) or in a
-    /// namespace; see [`crate::net_namespace`] for which tunables a child
+    /// namespace; see [`crate::net::core::net_namespace`] for which tunables a child
     /// namespace has.
     pub fn sysctl(&mut self, at: impl InNetNs, name: &str, value: &str) -> Result<(), Errno> {
         let ns = at.netns_id(self);
@@ -318,13 +319,7 @@ impl Sim {
     ) -> Result<(), Errno> {
         let ns = at.netns_id(self);
         let mut w = self.world.borrow_mut();
-        let id = w
-            .ns(ns)
-            .devs
-            .iter()
-            .copied()
-            .find(|&d| w.dev(d).name == dev)
-            .ok_or(Errno::ENODEV)?;
+        let id = w.dev_get_by_name(ns, dev)?;
         if w.dev(id).nic().is_none() {
             return Err(Errno::EINVAL);
         }
@@ -354,11 +349,11 @@ impl Sim {
 
     /// Runs a tool on a host, or inside a namespace, as a shell would (`ss
     /// -uan`, `nstat -az`, `cat /proc/net/udp`, `ip -s link`, `ip -n NAME
-    /// addr`, `ip netns exec NAME ss -tan`, …); see [`crate::views`].
+    /// addr`, `ip netns exec NAME ss -tan`, …); see [`crate::observe::views`].
     pub fn sh(&self, at: impl InNetNs, cmd: &str) -> String {
         let ns = at.netns_id(self);
         let w = self.world.borrow();
-        crate::views::run_tool(&w, ns, cmd)
+        crate::observe::views::run_tool(&w, ns, cmd)
     }
 
     /// The trace of the run so far, as text.
@@ -377,7 +372,7 @@ impl Sim {
     }
 
     /// The trace's steps.
-    pub fn trace_events(&self) -> Vec<crate::trace::TraceEvent> {
+    pub fn trace_events(&self) -> Vec<crate::observe::trace::TraceEvent> {
         self.world.borrow().trace.events.clone()
     }
 
@@ -387,7 +382,7 @@ impl Sim {
     }
 
     /// The value of one SNMP counter in a host's namespace.
-    pub fn counter(&self, at: impl InNetNs, m: crate::snmp::Mib) -> u64 {
+    pub fn counter(&self, at: impl InNetNs, m: crate::net::core::snmp::Mib) -> u64 {
         let ns = at.netns_id(self);
         let w = self.world.borrow();
         w.ns(ns).mib.get(m)
@@ -425,7 +420,7 @@ impl World {
             TaskState::Sleeping { until } if until == now => {}
             TaskState::Blocked { on, .. } if self.task(pid).timeout == Some(now) => {
                 if let Some(wq) = self.wq_mut(on) {
-                    wq.remove_where(|e| matches!(e, crate::wait::WaitEntry::Process { pid: p, .. } if *p == pid));
+                    wq.remove_where(|e| matches!(e, crate::kernel::wait::WaitEntry::Process { pid: p, .. } if *p == pid));
                 }
                 self.task_mut(pid).timed_out = true;
             }

@@ -4,10 +4,12 @@
 //! `include/uapi/asm-generic/fcntl.h`). Programs written against the
 //! simulation use the same names and numbers as C programs do.
 
+pub mod errno;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::errno::Errno;
+use crate::uapi::errno::Errno;
 
 /// `AF_UNSPEC`.
 pub const AF_UNSPEC: i32 = 0;
@@ -108,7 +110,10 @@ pub const F_GETFL: i32 = 3;
 pub const F_SETFL: i32 = 4;
 /// `FD_CLOEXEC`.
 pub const FD_CLOEXEC: i32 = 1;
-pub use crate::fs::{O_NONBLOCK, O_RDWR};
+/// `O_NONBLOCK`, as `fcntl(F_GETFL)` reports it.
+pub const O_NONBLOCK: i32 = 0o4000;
+/// `O_RDWR`: sockets are opened read-write.
+pub const O_RDWR: i32 = 2;
 
 /// A socket address as passed to and returned from system calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,6 +297,17 @@ pub fn sockopt_name(level: i32, opt: i32) -> String {
     }
 }
 
+/// `struct epoll_event` (`include/uapi/linux/eventpoll.h`): what to watch (or what happened) and the caller's
+/// cookie, returned untouched with each event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpollEvent {
+    /// `EPOLLIN`, `EPOLLOUT`, … and the flags `EPOLLET`, `EPOLLONESHOT`,
+    /// `EPOLLEXCLUSIVE`.
+    pub events: u32,
+    /// `epoll_data`: usually the fd.
+    pub data: u64,
+}
+
 /// `EPOLLIN` / `POLLIN`: there is data to read (`include/uapi/linux/eventpoll.h`,
 /// `include/uapi/asm-generic/poll.h`: the poll and epoll bits are the same).
 pub const EPOLLIN: u32 = 0x001;
@@ -340,7 +356,12 @@ pub const POLLRDHUP: u32 = EPOLLRDHUP;
 // (`include/uapi/asm-generic/fcntl.h`, `include/uapi/linux/fs.h`,
 // `include/linux/splice.h`, `include/uapi/linux/stat.h`)
 
-pub use crate::fs::{O_ACCMODE, O_RDONLY, O_WRONLY};
+/// `O_RDONLY`.
+pub const O_RDONLY: i32 = 0;
+/// `O_WRONLY`.
+pub const O_WRONLY: i32 = 1;
+/// `O_ACCMODE`: the access-mode bits of the flags.
+pub const O_ACCMODE: i32 = 3;
 /// `O_CREAT`: create the file if it does not exist.
 pub const O_CREAT: i32 = 0o100;
 /// `O_EXCL`: with `O_CREAT`, fail with `EEXIST` if the file exists.

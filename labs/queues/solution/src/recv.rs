@@ -17,7 +17,7 @@
 //! queue, and its `truesize` is uncharged, only once its last byte has
 //! been read (`tcp_eat_recv_skb()`). `MSG_PEEK` copies the same bytes but
 //! moves nothing: `copied_seq` stays and every skb stays queued. (The
-//! stack's version is `tcp_copy_to_user` in `stack/src/inet/tcp/calls.rs`.)
+//! stack's version is `tcp_copy_to_user` in `stack/src/net/ipv4/tcp/calls.rs`.)
 //!
 //! **UDP** (`udp_recvmsg()`, `net/ipv4/udp.c`) keeps boundaries: each call
 //! takes exactly one datagram, whole. If the caller's buffer is shorter,
@@ -28,7 +28,7 @@
 //! buffer (so a program can learn a datagram's size, e.g. with a
 //! zero-length buffer and `MSG_PEEK | MSG_TRUNC`). `MSG_PEEK` copies the
 //! datagram and leaves it queued. (The stack's version is `udp_recvmsg`
-//! in `stack/src/inet/udp.rs`.)
+//! in `stack/src/net/ipv4/udp.rs`.)
 
 use crate::rcv_queue::RcvQueue;
 use crate::{Errno, MSG_PEEK, MSG_TRUNC, Recv};

@@ -8,7 +8,7 @@
 //! direction is independent. Loss is decided by the simulation's seeded
 //! random generator, so a lossy run is still repeatable.
 
-use crate::ids::DevId;
+use crate::kernel::ids::DevId;
 use crate::sim::time::{Nanos, us};
 
 /// Bytes on the wire besides the frame: FCS 4, preamble 8, IFG 12.

@@ -10,10 +10,10 @@
 //! the sender's `dev_queue_xmit()` re-enables bottom halves, still inside
 //! its `sendto()`.
 
-use crate::ids::DevId;
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::trace::Layer;
+use crate::kernel::ids::DevId;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::observe::trace::Layer;
 
 impl World {
     pub(crate) fn loopback_xmit(&mut self, dev: DevId, mut skb: SkBuff) {

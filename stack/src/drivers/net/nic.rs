@@ -25,17 +25,18 @@
 //! counted on the wire but never carried; RX buffers hold 2 KiB as in
 //! drivers that split pages in halves, so a small frame's `truesize` is
 //! that of a 2 KiB buffer.
+//!
+//! A generic Ethernet NIC rather than one driver (`e1000`, `ixgbe`): the
+//! parts every NAPI driver has, named as `drivers/net/ethernet/` names them.
 
-use crate::errno::Errno;
-use crate::ids::HostId;
-use crate::ids::{DevId, LinkId};
-use crate::netdev::ring::{DescRing, RxRing};
-use crate::netdev::softnet::Napi;
-use crate::sim::World;
+use crate::drivers::net::ring::{DescRing, RxRing};
+use crate::kernel::ids::{DevId, LinkId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::softnet::Napi;
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::sim::time::fmt_duration;
-use crate::skbuff::SkBuff;
-use crate::trace::Layer;
 use crate::wire::ethernet::{ETH_ZLEN, EthHdr, MacAddr};
 
 /// Descriptors per ring, a common default (`ethtool -g` shows it).
@@ -160,7 +161,7 @@ impl World {
             )
         });
         self.schedule(now + ser, Event::TxDone { dev });
-        self.log_wire(crate::capture::WireFrame {
+        self.log_wire(crate::observe::capture::WireFrame {
             from: dev,
             to: peer,
             sent: now,
@@ -329,41 +330,10 @@ impl World {
     }
 }
 
-impl crate::sim::Sim {
-    /// `ethtool -G DEV rx N` with a ring of the caller's making: the NIC
-    /// `dev` of `host` receives into `ring` from now on (the queues lab
-    /// plugs a student's ring in this way). The old ring must be empty,
-    /// as a driver only swaps rings with the device stopped: `EBUSY`
-    /// otherwise; `ENODEV` if the host has no such device, `EINVAL` if it
-    /// is not a NIC.
-    pub fn set_rx_ring(
-        &mut self,
-        host: HostId,
-        dev: &str,
-        ring: Box<dyn RxRing<SkBuff>>,
-    ) -> Result<(), Errno> {
-        let mut w = self.world.borrow_mut();
-        let ns = w.host(host).init_net;
-        let id = w
-            .ns(ns)
-            .devs
-            .iter()
-            .copied()
-            .find(|&d| w.dev(d).name == dev)
-            .ok_or(Errno::ENODEV)?;
-        let nic = w.dev_mut(id).nic_mut().ok_or(Errno::EINVAL)?;
-        if !nic.rx_ring.is_empty() {
-            return Err(Errno::EBUSY);
-        }
-        nic.rx_ring = ring;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::netdev::link::LinkConfig;
+    use crate::drivers::net::link::LinkConfig;
     use crate::prelude::*;
 
     #[test]

@@ -15,6 +15,9 @@
 //! [`RxRing`] is the shape the NIC needs of its receive ring; [`DescRing`]
 //! is the stack's own, and the queues lab (`labs/queues`) has students
 //! write another that [`crate::sim::Sim::set_rx_ring`] plugs into a NIC.
+//!
+//! The descriptor rings are part of each driver in the kernel; here they
+//! are a module of their own because they are the queues lab's component.
 
 /// What the NIC and its driver do with a receive ring: the NIC produces
 /// into it when a frame lands, the driver's NAPI poll consumes from it.

@@ -21,13 +21,12 @@
 //! Simplified: no XDP, no NAPI mode (`veth` uses the backlog unless GRO or
 //! XDP is turned on), no MTU check on forwarding.
 
-use crate::errno::Errno;
-use crate::ids::{DevId, NetNsId};
-use crate::net_namespace::InNetNs;
-use crate::netdev::DevKind;
-use crate::sim::{Sim, World};
-use crate::skbuff::SkBuff;
-use crate::trace::Layer;
+use crate::kernel::ids::{DevId, NetNsId};
+use crate::kernel::world::World;
+use crate::net::core::dev::DevKind;
+use crate::net::core::skbuff::SkBuff;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::wire::ethernet::ETH_DATA_LEN;
 
 /// `IFNAMSIZ`: a device name holds at most 15 bytes and its NUL.
@@ -136,7 +135,7 @@ impl World {
         p.stats.rx_bytes += len;
         let now = self.now;
         let bytes = skb.to_vec();
-        self.log_wire(crate::capture::WireFrame {
+        self.log_wire(crate::observe::capture::WireFrame {
             from: dev,
             to: peer,
             sent: now,
@@ -169,27 +168,5 @@ impl World {
             Some(n) => format!("netns {n}"),
             None => format!("{}'s init_net", self.host(self.ns(ns).host).name),
         }
-    }
-}
-
-impl Sim {
-    /// A veth pair with one end in each namespace, both up: `ip link add
-    /// NAME type veth peer name PEER netns NS` followed by `ip link set
-    /// ... up` on both ends. Addresses come with [`Sim::addr_add`].
-    /// `EEXIST` if a name is taken in its namespace, `EINVAL` for a bad
-    /// name.
-    pub fn add_veth(
-        &mut self,
-        a: impl InNetNs,
-        a_name: &str,
-        b: impl InNetNs,
-        b_name: &str,
-    ) -> Result<(), Errno> {
-        let (a, b) = (a.netns_id(self), b.netns_id(self));
-        let mut w = self.world.borrow_mut();
-        let (dev, peer) = w.veth_newlink(a, a_name, b, b_name)?;
-        w.dev_open(dev);
-        w.dev_open(peer);
-        Ok(())
     }
 }

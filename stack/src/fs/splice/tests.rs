@@ -3,10 +3,10 @@
 //! everywhere, its count rising with each holder and falling as each lets
 //! go; and the costs must show no byte was copied.
 
-use crate::fs::FileKind;
+use crate::fs::file::FileKind;
+use crate::kernel::syscalls::Process;
+use crate::net::core::skbuff::Page;
 use crate::prelude::*;
-use crate::skbuff::Page;
-use crate::syscalls::Process;
 
 /// The file's page-cache page at `index`, read without taking a reference.
 fn cache_count(p: &Process, fd: i32, index: u64) -> usize {
@@ -25,7 +25,7 @@ fn with_cache_page<T>(
     p: &Process,
     fd: i32,
     index: u64,
-    f: impl FnOnce(&crate::sim::World, &Page) -> T,
+    f: impl FnOnce(&crate::kernel::world::World, &Page) -> T,
 ) -> T {
     p.kernel(|w| {
         let (_, r) = w.regular_file(p.pid, fd).expect("a regular file");
@@ -74,7 +74,7 @@ fn a_page_cache_page_goes_to_a_pipe_then_to_an_skb_as_the_same_page() {
             let FileKind::Pipe(id) = world.files[&file].kind else {
                 panic!("a pipe")
             };
-            crate::pipe_ring::bufs(world.pipe(id).ring.as_ref()).any(|b| b.page.same_page(page))
+            crate::fs::pipe_ring::bufs(world.pipe(id).ring.as_ref()).any(|b| b.page.same_page(page))
         });
         assert!(in_pipe, "the pipe buffer points at the cache's own page");
 
@@ -179,13 +179,19 @@ fn pipe_poll_reports_data_room_hangup_and_error() {
         assert!(
             matches!(
                 rq,
-                Some(crate::wait::WaitObj::Pipe(_, crate::pipe::PipeWq::Rd))
+                Some(crate::kernel::wait::WaitObj::Pipe(
+                    _,
+                    crate::fs::pipe::PipeWq::Rd
+                ))
             ),
             "a read end's poller waits on rd_wait"
         );
         assert!(matches!(
             wq,
-            Some(crate::wait::WaitObj::Pipe(_, crate::pipe::PipeWq::Wr))
+            Some(crate::kernel::wait::WaitObj::Pipe(
+                _,
+                crate::fs::pipe::PipeWq::Wr
+            ))
         ));
         Ok(())
     });

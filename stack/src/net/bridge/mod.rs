@@ -38,13 +38,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::errno::Errno;
-use crate::ids::{DevId, NetNsId};
-use crate::netdev::DevKind;
+use crate::kernel::ids::{DevId, NetNsId};
+use crate::kernel::world::World;
+use crate::net::core::dev::DevKind;
+use crate::net::core::skbuff::{PacketType, SkBuff};
+use crate::observe::trace::Layer;
 use crate::sim::time::{Nanos, secs};
-use crate::sim::{Sim, World};
-use crate::skbuff::{PacketType, SkBuff};
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::wire::ethernet::{ETH_DATA_LEN, EthHdr, MacAddr};
 
 /// `BR_DEFAULT_AGEING_TIME`: an FDB entry's life since last seen.
@@ -434,51 +434,5 @@ impl World {
             }
         }
         out
-    }
-}
-
-impl Sim {
-    /// `ip link add NAME type bridge` and `ip link set NAME up` in a
-    /// host's initial namespace or in a namespace.
-    pub fn add_bridge(
-        &mut self,
-        at: impl crate::net_namespace::InNetNs,
-        name: &str,
-    ) -> Result<(), Errno> {
-        let ns = at.netns_id(self);
-        let mut w = self.world.borrow_mut();
-        let br = w.br_add_bridge(ns, name)?;
-        w.dev_open(br);
-        Ok(())
-    }
-
-    /// `ip link set DEV master BR`: makes `dev` a port of the bridge `br`.
-    pub fn link_set_master(
-        &mut self,
-        at: impl crate::net_namespace::InNetNs,
-        dev: &str,
-        br: &str,
-    ) -> Result<(), Errno> {
-        let ns = at.netns_id(self);
-        let mut w = self.world.borrow_mut();
-        let d = w.dev_get_by_name(ns, dev)?;
-        let b = w.dev_get_by_name(ns, br)?;
-        w.br_add_if(b, d)
-    }
-
-    /// A bridge's counters: frames it flooded and frames it forwarded to
-    /// a single port. `None` if there is no such bridge.
-    pub fn bridge_counts(
-        &self,
-        at: impl crate::net_namespace::InNetNs,
-        br: &str,
-    ) -> Option<(u64, u64)> {
-        let ns = at.netns_id(self);
-        let w = self.world.borrow();
-        let b = w.dev_get_by_name(ns, br).ok()?;
-        match &w.dev(b).kind {
-            DevKind::Bridge(b) => Some((b.flooded, b.forwarded)),
-            _ => None,
-        }
     }
 }

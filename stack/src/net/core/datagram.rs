@@ -27,14 +27,14 @@
 use std::net::SocketAddr;
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN};
-use crate::task::WaitFor;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::Wakeup;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN};
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::Wakeup;
 
 impl World {
     pub(crate) fn udp_poll(&self, sk: SockId) -> u32 {

@@ -13,24 +13,15 @@
 //! Simplified: the qdisc is a single FIFO bounded by `txqueuelen` (like
 //! `pfifo`), not `fq_codel` or `pfifo_fast`'s three bands.
 
-pub mod bridge;
-pub mod link;
-pub mod loopback;
-pub mod nic;
-pub mod operstate;
-pub mod ring;
-pub mod softnet;
-pub mod veth;
-
 use std::collections::VecDeque;
 use std::net::IpAddr;
 
-use crate::ids::{DevId, HostId, NetNsId};
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::trace::Layer;
+use crate::drivers::net::nic::Nic;
+use crate::kernel::ids::{DevId, HostId, NetNsId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::observe::trace::Layer;
 use crate::wire::ethernet::MacAddr;
-use nic::Nic;
 
 /// Interface counters (`struct rtnl_link_stats64`), as `ip -s link` shows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,7 +84,7 @@ pub(crate) enum DevKind {
         peer: DevId,
     },
     /// A software bridge (`struct net_bridge`).
-    Bridge(Box<bridge::Bridge>),
+    Bridge(Box<crate::net::bridge::Bridge>),
 }
 
 /// An address assigned to an interface (`struct in_ifaddr`/`inet6_ifaddr`).

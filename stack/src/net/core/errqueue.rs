@@ -17,7 +17,7 @@
 //! `sk_error_report()` while more is queued.
 //!
 //! Only zero-copy notifications are queued so far (see
-//! [`crate::zerocopy`]); they carry no payload and no offender address, and
+//! [`crate::net::core::zerocopy`]); they carry no payload and no offender address, and
 //! are charged to the socket's option memory (`sk_omem_alloc`) until read.
 //!
 //! Simplified: no ICMP errors (`IP_RECVERR`), no transmit timestamps, no
@@ -27,12 +27,12 @@
 
 use std::collections::VecDeque;
 
-use crate::errno::Errno;
-use crate::ids::SockId;
-use crate::sim::World;
-use crate::sock::Family;
+use crate::kernel::ids::SockId;
+use crate::kernel::wait::Wakeup;
+use crate::kernel::world::World;
+use crate::net::core::sock::Family;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::Wakeup;
 
 /// `struct sock_extended_err`, as the control message carries it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -20,15 +20,18 @@
 //! `unres_qlen_bytes` of `truesize` and drops the oldest beyond that, as
 //! `__neigh_event_send()` does. IPv6 neighbour discovery is not modelled:
 //! IPv6 runs on loopback only.
+//!
+//! ARP lives here too, next to the table it fills, rather than in
+//! `net/ipv4/arp.c`: it is the table's only resolver in the simulation.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::ids::DevId;
-use crate::netdev::XmitResult;
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::trace::Layer;
+use crate::kernel::ids::DevId;
+use crate::kernel::world::World;
+use crate::net::core::dev::XmitResult;
+use crate::net::core::skbuff::SkBuff;
+use crate::observe::trace::Layer;
 use crate::wire::arp::{ARPOP_REPLY, ARPOP_REQUEST, ArpHdr};
 use crate::wire::ethernet::{ETH_P_ARP, EthHdr, MacAddr};
 
@@ -36,7 +39,7 @@ use crate::wire::ethernet::{ETH_P_ARP, EthHdr, MacAddr};
 /// (`/proc/sys/net/ipv4/neigh/default/unres_qlen_bytes`).
 pub const UNRES_QLEN_BYTES: usize = 212_992;
 
-pub use crate::tools::NudState;
+pub use crate::observe::tools::NudState;
 
 /// One neighbour (`struct neighbour`).
 #[derive(Debug)]
@@ -243,7 +246,7 @@ impl World {
         let host = self.dev(dev).host;
         // ARP has no counters: a malformed packet is just dropped, and so
         // is one for another station.
-        if skb.pkt_type == crate::skbuff::PacketType::OtherHost {
+        if skb.pkt_type == crate::net::core::skbuff::PacketType::OtherHost {
             self.kfree_skb(skb);
             return;
         }

@@ -10,8 +10,8 @@
 //! bringing it up (`ip link set lo up`) adds 127.0.0.1/8 and ::1
 //! (`inetdev_event(NETDEV_UP)`, `addrconf_notify()`). Until then a socket in
 //! the namespace cannot reach 127.0.0.1 (`ENETUNREACH`). The simulation keeps
-//! that rule: [`Sim::add_netns`] gives a namespace whose `lo` is down, and
-//! the program brings it up with [`Sim::link_set_up`] or `sim.ip(ns, "link
+//! that rule: [`crate::sim::Sim::add_netns`] gives a namespace whose `lo` is down, and
+//! the program brings it up with [`crate::sim::Sim::link_set_up`] or `sim.ip(ns, "link
 //! set lo up")`, as a container runtime does.
 //!
 //! Its sysctls are those of a fresh `struct net`: most are the kernel's
@@ -35,15 +35,15 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::errno::Errno;
-use crate::ids::{DevId, HostId, NetNsId};
-use crate::inet::neighbour::NeighTable;
-use crate::inet::route::Fib;
-use crate::inet::udp::UdpTable;
+use crate::kernel::ids::{DevId, HostId, NetNsId};
+use crate::kernel::world::World;
+use crate::net::core::neighbour::NeighTable;
+use crate::net::core::snmp::MibTable;
+use crate::net::core::sysctl::Sysctls;
+use crate::net::ipv4::route::Fib;
+use crate::net::ipv4::udp::UdpTable;
 use crate::sim::time::Nanos;
-use crate::sim::{Sim, World};
-use crate::snmp::MibTable;
-use crate::sysctl::Sysctls;
+use crate::uapi::errno::Errno;
 
 /// `struct net`.
 #[derive(Debug)]
@@ -59,23 +59,24 @@ pub(crate) struct NetNs {
     pub(crate) fib: Fib,
     pub(crate) neigh: NeighTable,
     pub(crate) udp: UdpTable,
-    pub(crate) tcp: crate::inet::tcp::TcpTable,
+    pub(crate) tcp: crate::net::ipv4::tcp::TcpTable,
     /// Raw IPv4 sockets (`raw_v4_hashinfo`), in creation order.
-    pub(crate) raw: Vec<crate::ids::SockId>,
+    pub(crate) raw: Vec<crate::kernel::ids::SockId>,
     /// Netlink sockets by port id (`nl_table[NETLINK_ROUTE]`).
-    pub(crate) netlink: BTreeMap<u32, crate::ids::SockId>,
+    pub(crate) netlink: BTreeMap<u32, crate::kernel::ids::SockId>,
     /// The ids this namespace has given other namespaces (`netns_ids`,
     /// `peernet2id_alloc()`), which `IFLA_LINK_NETNSID` reports.
     pub(crate) nsids: BTreeMap<NetNsId, i32>,
     /// Bound abstract `AF_UNIX` names (`net->unx.table`).
-    pub(crate) unix: crate::unix::UnixTable,
+    pub(crate) unix: crate::net::unix::UnixTable,
     /// The IPv4 identification counter for outgoing datagrams.
     pub(crate) ip_id: u16,
     /// Per-destination ICMP rate-limit buckets (`inet_peer_xrlim_allow`):
     /// tokens in nanoseconds and the instant they were last topped up.
     pub(crate) icmp_peers: BTreeMap<IpAddr, (Nanos, Nanos)>,
     /// IPv4 datagrams being reassembled (`netns_frags`).
-    pub(crate) reasm: BTreeMap<crate::inet::ip_input::ReasmKey, crate::inet::ip_input::ReasmQueue>,
+    pub(crate) reasm:
+        BTreeMap<crate::net::ipv4::ip_input::ReasmKey, crate::net::ipv4::ip_input::ReasmQueue>,
 }
 
 impl NetNs {
@@ -100,26 +101,6 @@ impl NetNs {
             icmp_peers: Default::default(),
             reasm: Default::default(),
         }
-    }
-}
-
-/// What the simulation's API accepts where a network namespace is meant:
-/// a host (its initial namespace, `init_net`) or a namespace made with
-/// [`Sim::add_netns`].
-pub trait InNetNs: Copy {
-    /// The namespace this names.
-    fn netns_id(self, sim: &Sim) -> NetNsId;
-}
-
-impl InNetNs for HostId {
-    fn netns_id(self, sim: &Sim) -> NetNsId {
-        sim.world.borrow().host(self).init_net
-    }
-}
-
-impl InNetNs for NetNsId {
-    fn netns_id(self, _sim: &Sim) -> NetNsId {
-        self
     }
 }
 
@@ -178,7 +159,7 @@ impl World {
     /// `sysctl -n NAME` in a namespace: `ENOENT` for a tunable the
     /// namespace does not have.
     pub(crate) fn sysctl_get(&self, ns: NetNsId, name: &str) -> Result<String, Errno> {
-        if !self.is_init_net(ns) && crate::sysctl::INIT_NET_ONLY.contains(&name) {
+        if !self.is_init_net(ns) && crate::net::core::sysctl::INIT_NET_ONLY.contains(&name) {
             return Err(Errno::ENOENT);
         }
         self.ns(ns).sysctl.get(name)
@@ -189,10 +170,10 @@ impl World {
     /// elsewhere it is `EACCES` (its `/proc/sys` file is read-only there).
     pub(crate) fn sysctl_set(&mut self, ns: NetNsId, name: &str, value: &str) -> Result<(), Errno> {
         let init = self.is_init_net(ns);
-        if !init && crate::sysctl::INIT_NET_ONLY.contains(&name) {
+        if !init && crate::net::core::sysctl::INIT_NET_ONLY.contains(&name) {
             return Err(Errno::ENOENT);
         }
-        if !crate::sysctl::GLOBAL.contains(&name) {
+        if !crate::net::core::sysctl::GLOBAL.contains(&name) {
             return self.ns_mut(ns).sysctl.set(name, value);
         }
         if !init {
@@ -217,25 +198,6 @@ impl World {
     /// The namespace's name as `ip` prints it after `link-netns`.
     pub(crate) fn netns_name(&self, ns: NetNsId) -> Option<&str> {
         self.ns(ns).name.as_deref()
-    }
-}
-
-impl Sim {
-    /// `ip netns add NAME` on `host`: a new, empty network namespace whose
-    /// only device is a loopback that is down and has no address (bring it
-    /// up with [`Sim::link_set_up`]). `EEXIST` if the name is taken.
-    pub fn add_netns(&mut self, host: HostId, name: &str) -> Result<NetNsId, Errno> {
-        self.world.borrow_mut().copy_net_ns(host, name)
-    }
-
-    /// The namespace called `name` on `host`, if there is one.
-    pub fn netns(&self, host: HostId, name: &str) -> Option<NetNsId> {
-        self.world.borrow().netns_by_name(host, name)
-    }
-
-    /// A host's initial namespace, `init_net`.
-    pub fn init_net(&self, host: HostId) -> NetNsId {
-        self.world.borrow().host(host).init_net
     }
 }
 

@@ -18,14 +18,16 @@
 //! (and `lo` gets 127.0.0.1/8 and ::1 the first time); going down, every
 //! route through it is flushed (`fib_disable_ip()`), while the `local`
 //! routes of its own addresses stay.
+//!
+//! Named after the state it models (`Documentation/networking/operstates.rst`):
+//! the kernel spreads it over `dev.c`, `link_watch.c` and `fib_frontend.c`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::errno::Errno;
-use crate::ids::DevId;
-use crate::netdev::DevKind;
-use crate::sim::{Sim, World};
-use crate::trace::Layer;
+use crate::kernel::ids::DevId;
+use crate::kernel::world::World;
+use crate::net::core::dev::DevKind;
+use crate::observe::trace::Layer;
 
 /// `IFF_UP`.
 pub const IFF_UP: u32 = 0x1;
@@ -183,34 +185,5 @@ impl World {
         self.trace(host, Layer::Dev, |w| {
             format!("dev_close: {} is down, its routes flushed", w.dev(dev).name)
         });
-    }
-}
-
-impl Sim {
-    /// `ip link set DEV up` in a host's initial namespace or in a
-    /// namespace. `ENODEV` if there is no such device.
-    pub fn link_set_up(
-        &mut self,
-        at: impl crate::net_namespace::InNetNs,
-        dev: &str,
-    ) -> Result<(), Errno> {
-        let ns = at.netns_id(self);
-        let mut w = self.world.borrow_mut();
-        let d = w.dev_get_by_name(ns, dev)?;
-        w.dev_open(d);
-        Ok(())
-    }
-
-    /// `ip link set DEV down`.
-    pub fn link_set_down(
-        &mut self,
-        at: impl crate::net_namespace::InNetNs,
-        dev: &str,
-    ) -> Result<(), Errno> {
-        let ns = at.netns_id(self);
-        let mut w = self.world.borrow_mut();
-        let d = w.dev_get_by_name(ns, dev)?;
-        w.dev_close(d);
-        Ok(())
     }
 }

@@ -6,6 +6,8 @@
 //! `__UDP_INC_STATS` and friends, and named in `snmp4_ipstats_list` etc.
 //! (`net/ipv4/proc.c`). Here each namespace has one array; the names are the
 //! ones `nstat` prints (table name + field name), in `nstat`'s order.
+//!
+//! Named after `include/net/snmp.h`, which defines the MIB arrays.
 
 macro_rules! mibs {
     ($($v:ident = $name:literal,)*) => {

@@ -14,11 +14,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::errno::Errno;
-use crate::ids::{HostId, NetNsId, SockId};
-use crate::sim::World;
-use crate::skbuff::{SkBuff, SkbQueue};
-use crate::wait::{WaitQueue, Wakeup};
+use crate::kernel::ids::{HostId, NetNsId, SockId};
+use crate::kernel::wait::{WaitQueue, Wakeup};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{SkBuff, SkbQueue};
+use crate::uapi::errno::Errno;
 
 /// `TCP_ESTABLISHED`: a connected UDP socket is in this state too.
 pub const TCP_ESTABLISHED: u8 = 1;
@@ -45,7 +45,7 @@ pub enum Family {
     Inet6,
     /// `AF_NETLINK`: a socket talking to the kernel itself.
     Netlink,
-    /// `AF_UNIX` (`crate::unix`): no addresses or ports of the inet kind;
+    /// `AF_UNIX` (`crate::net::unix`): no addresses or ports of the inet kind;
     /// its part of the sock is [`Sock::unix`].
     Unix,
 }
@@ -113,18 +113,18 @@ pub(crate) struct Sock {
     /// protocol's `sk_state`.
     pub(crate) sock_state: SocketState,
     /// The TCP part (`struct tcp_sock`), for stream sockets.
-    pub(crate) tcp: Option<Box<crate::inet::tcp::TcpSock>>,
+    pub(crate) tcp: Option<Box<crate::net::ipv4::tcp::TcpSock>>,
     /// The netlink part (`struct netlink_sock`), for netlink sockets.
-    pub(crate) netlink: Option<Box<crate::netlink::af_netlink::NetlinkSock>>,
+    pub(crate) netlink: Option<Box<crate::net::netlink::af_netlink::NetlinkSock>>,
     /// The `AF_UNIX` part (`struct unix_sock`), for unix sockets.
-    pub(crate) unix: Option<Box<crate::unix::UnixSock>>,
+    pub(crate) unix: Option<Box<crate::net::unix::UnixSock>>,
     /// `sk_error_queue`: what `recvmsg(MSG_ERRQUEUE)` reads.
-    pub(crate) error_queue: crate::errqueue::ErrorQueue,
+    pub(crate) error_queue: crate::net::core::errqueue::ErrorQueue,
     /// `sk_omem_alloc`: option memory, where zero-copy notifications are
     /// charged until read (`sock_omalloc()`).
     pub(crate) omem_alloc: u32,
     /// `SOCK_ZEROCOPY`, `sk_zckey` and the zero-copy sends in progress.
-    pub(crate) zc: crate::zerocopy::SockZerocopy,
+    pub(crate) zc: crate::net::core::zerocopy::SockZerocopy,
 }
 
 /// `socket_state` of `struct socket`.
@@ -261,7 +261,7 @@ impl World {
     /// Wakes the socket's wait queue (`sk_data_ready`, `sk_write_space`,
     /// `sk_state_change`, `sk_error_report` all end here).
     pub(crate) fn sk_wake(&mut self, sk: SockId, why: Wakeup) {
-        self.wake_up(crate::wait::WaitObj::Sock(sk), why);
+        self.wake_up(crate::kernel::wait::WaitObj::Sock(sk), why);
     }
 
     /// `sock_error()`: take the pending error, clearing it.

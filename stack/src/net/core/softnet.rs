@@ -20,15 +20,19 @@
 //! handles costs a fixed CPU time ([`SOFTIRQ_NS_PER_PACKET`]); the softirq's
 //! work is done at the instant it runs, and its next run cannot start before
 //! that CPU time has passed.
+//!
+//! Named after `struct softnet_data`, not after its file: the kernel keeps
+//! the receive side in `net/core/dev.c` with the transmit side, and here
+//! it is apart from [`crate::net::core::dev`] so each half reads alone.
 
 use std::collections::VecDeque;
 
-use crate::ids::{DevId, HostId};
-use crate::sim::World;
+use crate::kernel::ids::{DevId, HostId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{PacketType, SkBuff};
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::sim::time::Nanos;
-use crate::skbuff::{PacketType, SkBuff};
-use crate::trace::Layer;
 use crate::wire::ethernet::{ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, EthHdr, MacAddr};
 
 /// CPU time the softirq spends on one received packet, driver to socket.
@@ -126,7 +130,7 @@ impl World {
         let mut squeezed = false;
         while let Some(napi) = self.host_mut(host).softnet.poll_list.pop_front() {
             let weight = match napi {
-                Napi::Dev(_) => crate::netdev::nic::NAPI_POLL_WEIGHT,
+                Napi::Dev(_) => crate::drivers::net::nic::NAPI_POLL_WEIGHT,
                 Napi::Backlog => dev_weight,
             };
             let work = match napi {
@@ -267,8 +271,8 @@ impl PacketType {
 
 #[cfg(test)]
 mod tests {
+    use crate::net::core::skbuff::SkBuff;
     use crate::prelude::*;
-    use crate::skbuff::SkBuff;
 
     /// With the softirq held off (as when it is already running, or
     /// deferred to ksoftirqd), `netif_rx` admits packets while the backlog

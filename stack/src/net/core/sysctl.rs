@@ -8,8 +8,12 @@
 //! in `struct netns_core` / `struct netns_ipv4` (`net/core/sysctl_net_core.c`,
 //! `net/ipv4/sysctl_net_ipv4.c`); like the kernel, each network namespace has
 //! its own copy.
+//!
+//! One module for both tables (`net.core.*` and `net.ipv4.*`), because the
+//! simulation keeps them in one per-namespace struct and `sysctl -a` lists
+//! them together.
 
-use crate::errno::Errno;
+use crate::uapi::errno::Errno;
 
 /// Every modelled sysctl, with the machine's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,11 +6,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::errno::Errno;
-use crate::ids::SockId;
-use crate::sim::World;
-use crate::sock::{Family, RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE, TCP_ESTABLISHED};
-use crate::trace::Layer;
+use crate::kernel::ids::SockId;
+use crate::kernel::world::World;
+use crate::net::core::sock::{Family, RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE, TCP_ESTABLISHED};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{SHUT_RD, SHUT_RDWR, SockAddr};
 
 impl World {
@@ -44,7 +44,7 @@ impl World {
     /// route stays while the device is down), or it lies in the prefix of an
     /// address on a loopback device that is up (so all of 127.0.0.0/8 once
     /// `lo` is up, and none of it in a new namespace before that).
-    pub(crate) fn is_local_addr(&self, sk_ns: crate::ids::NetNsId, addr: IpAddr) -> bool {
+    pub(crate) fn is_local_addr(&self, sk_ns: crate::kernel::ids::NetNsId, addr: IpAddr) -> bool {
         self.ns(sk_ns).devs.iter().any(|&d| {
             let dev = self.dev(d);
             dev.addrs.iter().any(|a| {
@@ -52,7 +52,7 @@ impl World {
                     || dev.up
                         && dev.is_loopback()
                         && addr.is_ipv4()
-                        && crate::inet::route::in_prefix(addr, a.addr, a.prefix)
+                        && crate::net::ipv4::route::in_prefix(addr, a.addr, a.prefix)
             })
         })
     }
@@ -97,7 +97,7 @@ impl World {
         self.trace(host, Layer::Sock, |w| {
             format!(
                 "bind: socket hashed into the {} table at {local}",
-                if w.sk(sk).ty == crate::sock::SockType::Stream {
+                if w.sk(sk).ty == crate::net::core::sock::SockType::Stream {
                     "TCP bind"
                 } else {
                     "UDP"
@@ -110,12 +110,12 @@ impl World {
     /// `sk->sk_prot->get_port()`: the protocol's port allocator.
     fn get_port(&mut self, sk: SockId, port: u16) -> Result<u16, Errno> {
         match self.sk(sk).ty {
-            crate::sock::SockType::Dgram => self.udp_get_port(sk, port),
-            crate::sock::SockType::Stream => self.tcp_get_port(sk, port),
+            crate::net::core::sock::SockType::Dgram => self.udp_get_port(sk, port),
+            crate::net::core::sock::SockType::Stream => self.tcp_get_port(sk, port),
             // Raw sockets have no ports; inet_bind() is not theirs.
-            crate::sock::SockType::Raw => Err(Errno::EINVAL),
+            crate::net::core::sock::SockType::Raw => Err(Errno::EINVAL),
             // No inet protocol is sequenced packets here.
-            crate::sock::SockType::SeqPacket => Err(Errno::EINVAL),
+            crate::net::core::sock::SockType::SeqPacket => Err(Errno::EINVAL),
         }
     }
 
@@ -191,7 +191,7 @@ impl World {
             Ok(())
         };
         s.shutdown |= bits & (RCV_SHUTDOWN | SEND_SHUTDOWN);
-        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         result
     }
 }

@@ -1,13 +1,15 @@
 //! ICMP, the part UDP and `ping` need: "port unreachable" sent when a
 //! datagram finds no socket, and its effect on the sender; and the answer
 //! to an echo request (`net/ipv4/icmp.c`: `icmp_send()`, `icmp_rcv()`,
-//! `icmp_unreach()`, `icmp_echo()` → `icmp_reply()`; `net/ipv6/icmp.c`).
+//! `icmp_unreach()`, `icmp_echo()` → `icmp_reply()`), and the ICMPv6 errors
+//! sent for IPv6 datagrams (`icmp6_send()`, `net/ipv6/icmp.c`); ICMPv6
+//! input is in [`crate::net::ipv6::icmp`].
 //!
 //! The echo reply is the request with its type changed to 0: the same
 //! code, identifier, sequence number and data, a new checksum, sent back
 //! from the address the request was sent to. Like every message the kernel
 //! itself sends, it leaves from a socket with path MTU discovery off, so
-//! without DF. Whoever asked (a raw socket, see [`crate::inet::raw`]) finds
+//! without DF. Whoever asked (a raw socket, see [`crate::net::ipv4::raw`]) finds
 //! the reply on its own receive queue; the kernel keeps nothing.
 //!
 //! The error carries the offending datagram's IP header and the start of
@@ -23,20 +25,20 @@
 //! on; the global `icmp_msgs_per_sec` limit and `icmp_echo_ignore_*` are not
 //! modelled.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::errno::Errno;
-use crate::ids::NetNsId;
-use crate::sim::World;
+use crate::kernel::ids::NetNsId;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::snmp::Mib;
+use crate::observe::trace::Layer;
 use crate::sim::time::Nanos;
-use crate::skbuff::SkBuff;
-use crate::snmp::Mib;
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::wire::icmp::{
     ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_PORT_UNREACH, ICMP_PROT_UNREACH,
     ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, IcmpHdr,
 };
-use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify, icmpv6_verify};
+use crate::wire::icmp::{fill_checksum, fill_checksum_v6, icmp_verify};
 use crate::wire::ipv4::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDP, Ipv4Hdr};
 use crate::wire::ipv6::Ipv6Hdr;
 
@@ -144,7 +146,7 @@ impl World {
             ),
         };
         let quoted = &original[..original.len().min(max - ip_hlen - IcmpHdr::LEN)];
-        let headroom = ip_hlen + IcmpHdr::LEN + crate::inet::udp::LL_RESERVED_SPACE;
+        let headroom = ip_hlen + IcmpHdr::LEN + crate::net::ipv4::udp::LL_RESERVED_SPACE;
         let Some(mut out) = self.alloc_skb(headroom + quoted.len(), headroom) else {
             return;
         };
@@ -281,7 +283,7 @@ impl World {
         let Ok(rt) = self.ip_route_output(ns, IpAddr::V4(saddr)) else {
             return;
         };
-        let headroom = crate::inet::udp::LL_RESERVED_SPACE + Ipv4Hdr::LEN;
+        let headroom = crate::net::ipv4::udp::LL_RESERVED_SPACE + Ipv4Hdr::LEN;
         let Some(mut out) = self.alloc_skb(headroom + request.len(), headroom) else {
             return;
         };
@@ -303,45 +305,6 @@ impl World {
         // The reply keeps the request's TOS (icmp_reply()).
         let _ = self.ip_send_skb_icmp(ns, out, IpAddr::V4(daddr), IpAddr::V4(saddr), rt, tos);
     }
-
-    /// `icmpv6_rcv()`: the IPv6 counterpart for destination unreachable.
-    pub(crate) fn icmpv6_rcv(
-        &mut self,
-        ns: NetNsId,
-        skb: SkBuff,
-        saddr: Ipv6Addr,
-        daddr: Ipv6Addr,
-    ) {
-        let host = self.ns(ns).host;
-        let data = skb.to_vec();
-        self.consume_skb(skb);
-        let Ok(hdr) = IcmpHdr::parse(&data) else {
-            self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
-            return;
-        };
-        if !icmpv6_verify(saddr, daddr, &data) {
-            self.ns_mut(ns).mib.inc(Mib::Icmp6InErrors);
-            return;
-        }
-        self.ns_mut(ns).mib.inc(Mib::Icmp6InMsgs);
-        if hdr.icmp_type != ICMPV6_DEST_UNREACH {
-            return;
-        }
-        let mib = &mut self.ns_mut(ns).mib;
-        mib.inc(Mib::Icmp6InDestUnreachs);
-        mib.inc(Mib::Icmp6InType1);
-        if hdr.code != ICMPV6_PORT_UNREACH {
-            return;
-        }
-        let inner = &data[IcmpHdr::LEN..];
-        let Some((local, remote)) = inner_udp_v6(inner) else {
-            return;
-        };
-        self.trace(host, Layer::Icmp, |_w| {
-            format!("icmpv6_rcv: port unreachable for UDP {local} -> {remote}: ECONNREFUSED")
-        });
-        self.udp_err(ns, local, remote, Errno::ECONNREFUSED);
-    }
 }
 
 /// The (source, destination) of the UDP datagram quoted in an ICMPv4 error.
@@ -357,20 +320,5 @@ fn inner_udp_v4(inner: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
     Some((
         SocketAddr::new(s.into(), sport),
         SocketAddr::new(d.into(), dport),
-    ))
-}
-
-/// The same for an ICMPv6 error.
-fn inner_udp_v6(inner: &[u8]) -> Option<(SocketAddr, SocketAddr)> {
-    if inner.len() < 44 || inner[6] != IPPROTO_UDP {
-        return None;
-    }
-    let s: [u8; 16] = inner[8..24].try_into().ok()?;
-    let d: [u8; 16] = inner[24..40].try_into().ok()?;
-    let sport = u16::from_be_bytes([inner[40], inner[41]]);
-    let dport = u16::from_be_bytes([inner[42], inner[43]]);
-    Some((
-        SocketAddr::new(Ipv6Addr::from(s).into(), sport),
-        SocketAddr::new(Ipv6Addr::from(d).into(), dport),
     ))
 }

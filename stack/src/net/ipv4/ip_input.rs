@@ -2,7 +2,8 @@
 //! reassemble fragments, and hand the payload to its protocol
 //! (`net/ipv4/ip_input.c`: `ip_rcv()` → `ip_rcv_core()` →
 //! `ip_rcv_finish()` → `ip_local_deliver()` → `ip_local_deliver_finish()`;
-//! `net/ipv4/ip_fragment.c` for reassembly; `net/ipv6/ip6_input.c`).
+//! `net/ipv4/ip_fragment.c` for reassembly). IPv6 input is in
+//! [`crate::net::ipv6::ip6_input`].
 //!
 //! Every malformed packet is dropped and counted under the counter the
 //! kernel uses: `InHdrErrors` (bad version or header length),
@@ -15,17 +16,14 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::ids::{DevId, NetNsId};
-use crate::inet::icmp::Unreach;
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::snmp::Mib;
-use crate::trace::Layer;
+use crate::kernel::ids::{DevId, NetNsId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::snmp::Mib;
+use crate::net::ipv4::icmp::Unreach;
+use crate::observe::trace::Layer;
 use crate::wire::WireError;
-use crate::wire::ipv4::{
-    IP_MF, IP_OFFSET, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, Ipv4Hdr,
-};
-use crate::wire::ipv6::Ipv6Hdr;
+use crate::wire::ipv4::{IP_MF, IP_OFFSET, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Ipv4Hdr};
 
 /// Fragments waiting for their siblings, keyed like `struct ipq`:
 /// (source, destination, id, protocol) → (offset → bytes, total length once
@@ -151,8 +149,8 @@ impl World {
 
     /// `ip_rcv_core()`: a frame addressed to another station's MAC (seen
     /// on a veth, which does no filtering) is not for IP.
-    fn ip_rcv_otherhost(&mut self, dev: DevId, skb: &SkBuff) -> bool {
-        if skb.pkt_type != crate::skbuff::PacketType::OtherHost {
+    pub(crate) fn ip_rcv_otherhost(&mut self, dev: DevId, skb: &SkBuff) -> bool {
+        if skb.pkt_type != crate::net::core::skbuff::PacketType::OtherHost {
             return false;
         }
         let host = self.dev(dev).host;
@@ -204,59 +202,5 @@ impl World {
             format!("ip_defrag: datagram id {} reassembled ({total} B)", key.2)
         });
         Some(skb)
-    }
-
-    /// `ipv6_rcv()`.
-    pub(crate) fn ipv6_rcv(&mut self, dev: DevId, mut skb: SkBuff) {
-        let ns = self.dev(dev).netns;
-        let host = self.dev(dev).host;
-        if self.ip_rcv_otherhost(dev, &skb) {
-            return self.kfree_skb(skb);
-        }
-        self.skb_orphan(&mut skb);
-        self.ns_mut(ns).mib.inc(Mib::Ip6InReceives);
-        let whole = skb.is_nonlinear().then(|| skb.to_vec());
-        let hdr = match Ipv6Hdr::parse(whole.as_deref().unwrap_or(skb.data())) {
-            Ok(h) => h,
-            Err(e) => {
-                let m = if e == WireError::Truncated {
-                    Mib::Ip6InTruncatedPkts
-                } else {
-                    Mib::Ip6InHdrErrors
-                };
-                self.ns_mut(ns).mib.inc(m);
-                self.kfree_skb(skb);
-                return;
-            }
-        };
-        skb.trim(Ipv6Hdr::LEN + hdr.payload_len as usize);
-        skb.reset_network_header();
-        let ours = self.is_local_addr(ns, IpAddr::V6(hdr.daddr));
-        if !ours {
-            self.ns_mut(ns).mib.inc(Mib::Ip6InAddrErrors);
-            self.kfree_skb(skb);
-            return;
-        }
-        let _ = skb.pull(Ipv6Hdr::LEN);
-        self.trace(host, Layer::Ip, |_w| {
-            format!(
-                "ipv6_rcv: {} -> {} next header {}; ip6_input",
-                hdr.saddr, hdr.daddr, hdr.next_header
-            )
-        });
-        let Some(skb) = self.skb_orphan_frags_rx(ns, host, skb) else {
-            return;
-        };
-        self.ns_mut(ns).mib.inc(Mib::Ip6InDelivers);
-        let (s, d) = (IpAddr::V6(hdr.saddr), IpAddr::V6(hdr.daddr));
-        match hdr.next_header {
-            IPPROTO_UDP => self.udp_rcv(ns, skb, s, d),
-            IPPROTO_TCP => self.tcp_v4_rcv(ns, skb, s, d),
-            IPPROTO_ICMPV6 => self.icmpv6_rcv(ns, skb, hdr.saddr, hdr.daddr),
-            _ => {
-                self.ns_mut(ns).mib.inc(Mib::Ip6InUnknownProtos);
-                self.kfree_skb(skb);
-            }
-        }
     }
 }

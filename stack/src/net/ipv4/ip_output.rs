@@ -1,8 +1,8 @@
 //! IP output: route the packet, put the IP header in front of it, cut it
 //! into fragments if it is larger than the device's MTU, and hand it to the
 //! neighbour layer (`net/ipv4/ip_output.c`: `ip_send_skb()`,
-//! `ip_local_out()`, `ip_finish_output()`, `ip_fragment()`;
-//! `net/ipv6/ip6_output.c` for IPv6).
+//! `ip_local_out()`, `ip_finish_output()`, `ip_fragment()`). IPv6 output
+//! is in [`crate::net::ipv6::ip6_output`].
 //!
 //! Simplified: no IP options; IPv4 fragments are cut from the finished
 //! datagram (the kernel usually builds them directly in
@@ -11,17 +11,16 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::errno::Errno;
-use crate::ids::NetNsId;
-use crate::inet::route::RouteResult;
-use crate::netdev::XmitResult;
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::snmp::Mib;
-use crate::trace::Layer;
-use crate::wire::ethernet::{ETH_P_IP, ETH_P_IPV6};
+use crate::kernel::ids::NetNsId;
+use crate::kernel::world::World;
+use crate::net::core::dev::XmitResult;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::snmp::Mib;
+use crate::net::ipv4::route::RouteResult;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
+use crate::wire::ethernet::ETH_P_IP;
 use crate::wire::ipv4::{IP_DF, IP_MF, Ipv4Hdr};
-use crate::wire::ipv6::Ipv6Hdr;
 
 impl World {
     /// `ip_route_output_key()`: local destinations leave by `lo`; others
@@ -180,7 +179,7 @@ impl World {
         for (i, chunk) in payload.chunks(per).enumerate() {
             let offset = (i * per / 8) as u16;
             let more = if i + 1 < count { IP_MF } else { 0 };
-            let headroom = Ipv4Hdr::LEN + crate::inet::udp::LL_RESERVED_SPACE;
+            let headroom = Ipv4Hdr::LEN + crate::net::ipv4::udp::LL_RESERVED_SPACE;
             let Some(mut frag) = self.alloc_skb(headroom + chunk.len(), headroom) else {
                 continue;
             };
@@ -228,43 +227,6 @@ impl World {
         skb.reset_network_header();
     }
 
-    fn ip6_output(
-        &mut self,
-        ns: NetNsId,
-        mut skb: SkBuff,
-        saddr: std::net::Ipv6Addr,
-        daddr: std::net::Ipv6Addr,
-        protocol: u8,
-        rt: RouteResult,
-    ) -> Result<(), Errno> {
-        let host = self.ns(ns).host;
-        let mtu = self.dev(rt.dev).mtu as usize;
-        if skb.len() + Ipv6Hdr::LEN > mtu {
-            self.kfree_skb(skb);
-            return Err(Errno::EMSGSIZE);
-        }
-        self.ns_mut(ns).mib.inc(Mib::Ip6OutRequests);
-        let hdr = Ipv6Hdr {
-            traffic_class: 0,
-            flow_label: 0,
-            payload_len: skb.len() as u16,
-            next_header: protocol,
-            hop_limit: 64,
-            saddr,
-            daddr,
-        };
-        if let Ok(room) = skb.push(Ipv6Hdr::LEN) {
-            let _ = hdr.write(room);
-        }
-        skb.reset_network_header();
-        let dev_name = self.dev(rt.dev).name.clone();
-        self.trace(host, Layer::Ip, |_w| {
-            format!("ip6_output: IPv6 header pushed ({saddr} -> {daddr}); route via {dev_name}")
-        });
-        self.ns_mut(ns).mib.inc(Mib::Ip6OutTransmits);
-        xmit_errno(self.neigh_output(rt.dev, rt.nexthop, ETH_P_IPV6, skb))
-    }
-
     /// `ip_finish_output2()`: count and pass to the neighbour layer.
     fn ip_finish_output(&mut self, ns: NetNsId, skb: SkBuff, rt: RouteResult) -> Result<(), Errno> {
         self.ns_mut(ns).mib.inc(Mib::IpOutTransmits);
@@ -287,7 +249,7 @@ fn set_tos(skb: &mut SkBuff, tos: u8) {
 }
 
 /// `net_xmit_errno()`: a packet the qdisc dropped is `ENOBUFS` to the sender.
-fn xmit_errno(r: XmitResult) -> Result<(), Errno> {
+pub(crate) fn xmit_errno(r: XmitResult) -> Result<(), Errno> {
     match r {
         XmitResult::Ok => Ok(()),
         XmitResult::Dropped => Err(Errno::ENOBUFS),

@@ -1,11 +1,20 @@
-//! The Internet protocol family: IPv4 and IPv6 (loopback and beyond),
-//! routing, neighbours and ARP, ICMP, and UDP (`net/ipv4/`, `net/ipv6/`).
+//! The Internet protocol family (`net/ipv4/`): IP input and output,
+//! routing, ICMP, raw sockets, UDP and TCP, and the `AF_INET` socket calls.
+//!
+//! UDP and TCP serve `AF_INET6` sockets too: the kernel's `net/ipv6/udp.c`
+//! and `tcp_ipv6.c` run the same logic for the other address family, and
+//! the simulation keeps one copy of each, here. IPv6's own input, output
+//! and ICMPv6 are in [`crate::net::ipv6`]; neighbours and ARP in
+//! [`crate::net::core::neighbour`].
+//!
+//! TCP is a folder, [`tcp`], whose files are the kernel's `tcp_*.c` without
+//! the prefix: `tcp/input.rs` is `tcp_input.c`, `tcp/output.rs` is
+//! `tcp_output.c`, `tcp/timer.rs` is `tcp_timer.c`.
 
 pub mod af_inet;
 pub mod icmp;
 pub mod ip_input;
 pub mod ip_output;
-pub mod neighbour;
 pub mod raw;
 pub mod request_sock_queue;
 pub mod route;
@@ -14,7 +23,7 @@ pub mod udp;
 
 use std::net::IpAddr;
 
-use crate::skbuff::SkBuff;
+use crate::net::core::skbuff::SkBuff;
 
 /// Fills in the UDP or TCP checksum of the segment at `skb.data()`, over
 /// the pseudo-header and every byte, frags included (the kernel leaves this

@@ -32,14 +32,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{NetNsId, Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::SkBuff;
-use crate::snmp::Mib;
-use crate::sock::{SockType, TCP_CLOSE, TCP_ESTABLISHED};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::ids::{NetNsId, Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::snmp::Mib;
+use crate::net::core::sock::{SockType, TCP_CLOSE, TCP_ESTABLISHED};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{IPPROTO_IP, IPPROTO_MAX, IPPROTO_RAW, SockAddr};
 use crate::wire::ipv4::{IPPROTO_ICMP, Ipv4Hdr};
 
@@ -156,7 +156,7 @@ impl World {
             a if a.is_unspecified() || a.is_multicast() => rt.src,
             a => a,
         };
-        let headroom = crate::inet::udp::LL_RESERVED_SPACE + Ipv4Hdr::LEN;
+        let headroom = crate::net::ipv4::udp::LL_RESERVED_SPACE + Ipv4Hdr::LEN;
         let Some(mut skb) = self.alloc_skb_with_payload(headroom, buf, false) else {
             return Poll::Ready(Err(Errno::ENOBUFS));
         };
@@ -190,7 +190,7 @@ impl World {
         ns: NetNsId,
         mut skb: SkBuff,
         saddr: IpAddr,
-        rt: crate::inet::route::RouteResult,
+        rt: crate::net::ipv4::route::RouteResult,
     ) -> Result<(), Errno> {
         let len = skb.len();
         let data = skb.data_mut();

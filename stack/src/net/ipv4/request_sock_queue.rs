@@ -13,22 +13,75 @@
 //! (`labs/handshake`); [`crate::sim::Sim::set_request_queue`] makes every
 //! listener use another implementation, so a student's queues run inside
 //! the full stack. Everything around the queues stays in
-//! [`crate::inet::tcp`]: sending SYN-ACKs and resets, SYN cookies, making
+//! [`crate::net::ipv4::tcp`]: sending SYN-ACKs and resets, SYN cookies, making
 //! the child socket, the counters (`ListenOverflows`, `ListenDrops`), the
 //! timer events.
 //!
 //! The backlog (`sk_max_ack_backlog`, `listen()`'s argument capped by
 //! `somaxconn`) belongs to the socket, so it is passed in where a decision
 //! needs it.
+//!
+//! Named after `struct request_sock_queue` (`include/net/request_sock.h`,
+//! `net/core/request_sock.c`), and kept in `net/ipv4/` beside the TCP that
+//! owns it, with the accept queue's parts of `inet_connection_sock.c`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::ids::SockId;
-use crate::inet::tcp::{TCP_RTO_MAX, TCP_TIMEOUT_INIT};
+use crate::kernel::ids::SockId;
+use crate::net::ipv4::tcp::defs::{TCP_MSS_DEFAULT, TCP_RTO_MAX, TCP_TIMEOUT_INIT};
 use crate::sim::time::Nanos;
 
-pub use crate::inet::tcp::RequestSock;
+/// A connection request in the SYN queue (`struct request_sock`,
+/// `include/net/request_sock.h`, with `struct tcp_request_sock`): the
+/// SYN was answered, the final ACK has not come. Listeners keep them in
+/// their [`crate::net::ipv4::request_sock_queue::RequestSockQueue`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSock {
+    /// Our address, as the SYN was sent to.
+    pub local: SocketAddr,
+    /// The peer's address: the request's key in the SYN queue.
+    pub remote: SocketAddr,
+    /// Our initial sequence number (the SYN-ACK's `seq`).
+    pub iss: u32,
+    /// The peer's initial sequence number (its SYN's `seq`).
+    pub irs: u32,
+    /// The MSS to use towards the peer.
+    pub peer_mss: u32,
+    /// The peer's window scale.
+    pub snd_wscale: u8,
+    /// The peer offered window scaling (`wscale_ok`).
+    pub wscale_ok: bool,
+    /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
+    /// only the MSS option (no timestamps to hide the rest in).
+    pub cookie: bool,
+    /// SYN-ACKs re-sent so far (`num_retrans`).
+    pub retrans: u32,
+    /// The final ACK came while the accept queue was full and was dropped
+    /// (`inet_rsk(req)->acked`).
+    pub acked: bool,
+    /// When the request's SYN-ACK timer fires next (`rsk_timer`).
+    pub timer_at: Nanos,
+}
+
+impl RequestSock {
+    /// A fresh request: no resends, not acked, no timer yet, default MSS.
+    pub fn new(local: SocketAddr, remote: SocketAddr, iss: u32, irs: u32) -> RequestSock {
+        RequestSock {
+            local,
+            remote,
+            iss,
+            irs,
+            peer_mss: TCP_MSS_DEFAULT,
+            snd_wscale: 0,
+            wscale_ok: false,
+            cookie: false,
+            retrans: 0,
+            acked: false,
+            timer_at: 0,
+        }
+    }
+}
 
 /// What `tcp_conn_request()` does with a SYN, as far as the queues decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,15 +364,6 @@ impl std::fmt::Debug for AcceptQueue {
 impl Default for AcceptQueue {
     fn default() -> Self {
         AcceptQueue(Queues::boxed())
-    }
-}
-
-impl crate::sim::Sim {
-    /// Builds the queues of every socket that starts listening from now on
-    /// with `factory` instead of the stack's own ([`Queues`]): how the
-    /// handshake lab runs a student's queues inside the full stack.
-    pub fn set_request_queue(&mut self, factory: RequestQueueFactory) {
-        self.world.borrow_mut().request_queue_factory = factory;
     }
 }
 

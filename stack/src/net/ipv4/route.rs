@@ -22,8 +22,8 @@
 
 use std::net::IpAddr;
 
-use crate::errno::Errno;
-use crate::ids::DevId;
+use crate::kernel::ids::DevId;
+use crate::uapi::errno::Errno;
 
 /// One route in the main table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,10 +151,10 @@ pub(crate) struct FibEntry {
     pub(crate) linkdown: bool,
 }
 
-impl crate::sim::World {
+impl crate::kernel::world::World {
     /// `inet_dump_fib()` for one address family: the main table, then
     /// (IPv4) the local table, each in trie order.
-    pub(crate) fn fib_dump(&self, ns: crate::ids::NetNsId, v6: bool) -> Vec<FibEntry> {
+    pub(crate) fn fib_dump(&self, ns: crate::kernel::ids::NetNsId, v6: bool) -> Vec<FibEntry> {
         let key = |e: &FibEntry| (e.dst, std::cmp::Reverse(e.prefix));
         let mut main: Vec<FibEntry> = self
             .ns(ns)

@@ -36,14 +36,14 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{NetNsId, Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::{SKB_MAX_ALLOC, SkBuff};
-use crate::snmp::Mib;
-use crate::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::ids::{NetNsId, Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{SKB_MAX_ALLOC, SkBuff};
+use crate::net::core::snmp::Mib;
+use crate::net::core::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{MSG_PEEK, MSG_TRUNC, MSG_ZEROCOPY, SockAddr};
 use crate::wire::udp::UdpHdr;
 
@@ -246,7 +246,7 @@ impl World {
         let (wmem, sndbuf) = (self.sk(sk).wmem_alloc, self.sk(sk).sndbuf);
         let blocked = if let Some(e) = self.sock_error(sk) {
             Some(Poll::Ready(Err(e)))
-        } else if self.sk(sk).shutdown & crate::sock::SEND_SHUTDOWN != 0 {
+        } else if self.sk(sk).shutdown & crate::net::core::sock::SEND_SHUTDOWN != 0 {
             Some(Poll::Ready(Err(Errno::EPIPE)))
         } else if wmem >= sndbuf {
             if nonblock {
@@ -277,7 +277,7 @@ impl World {
             .filter(|_| rt.dev_sg && ip_hlen + UdpHdr::LEN + buf.len() <= mtu);
         let skb = match zc {
             Some(u) => {
-                let (zc, pinned) = crate::zerocopy::TxZc::pin(u, buf);
+                let (zc, pinned) = crate::net::core::zerocopy::TxZc::pin(u, buf);
                 self.zerocopy_pinned(host, sk, pinned);
                 self.alloc_skb_zerocopy(headroom, buf, &zc)
             }
@@ -340,7 +340,12 @@ impl World {
         if let Ok(room) = skb.push(UdpHdr::LEN) {
             let _ = hdr.write(room);
         }
-        crate::inet::fill_l4_checksum(&mut skb, src.ip(), dst.ip(), crate::wire::ipv4::IPPROTO_UDP);
+        crate::net::ipv4::fill_l4_checksum(
+            &mut skb,
+            src.ip(),
+            dst.ip(),
+            crate::wire::ipv4::IPPROTO_UDP,
+        );
         skb.reset_transport_header();
         self.trace(host, Layer::Udp, |_w| {
             format!(
@@ -542,7 +547,7 @@ impl World {
             self.udp_mib(ns, Mib::UdpRcvbufErrors, Mib::Udp6RcvbufErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
             self.trace(host, Layer::Sock, |_w| {
-                format!("receive buffer full (sk_rmem_alloc {rmem} > sk_rcvbuf {rcvbuf}): datagram dropped, sk_drops {drops}, RcvbufErrors")
+                format!("receive buffer full (sk_rmem_alloc {rmem} + truesize {truesize} > sk_rcvbuf {rcvbuf}): datagram dropped, sk_drops {drops}, RcvbufErrors")
             });
             self.kfree_skb(skb);
             return;
@@ -558,7 +563,7 @@ impl World {
                 qlen - 1
             )
         });
-        self.sk_wake(sk, crate::wait::Wakeup::DataReady);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::DataReady);
     }
 
     /// `__udp4_lib_err()`: an ICMP error about a datagram we sent from
@@ -589,6 +594,6 @@ impl World {
                 err.name()
             )
         });
-        self.sk_wake(sk, crate::wait::Wakeup::ErrorReport);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::ErrorReport);
     }
 }

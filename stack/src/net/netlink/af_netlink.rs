@@ -36,11 +36,11 @@
 use std::collections::VecDeque;
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::sim::World;
-use crate::sock::SockType;
-use crate::trace::Layer;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::world::World;
+use crate::net::core::sock::SockType;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{NETLINK_ROUTE, SOCK_DGRAM, SOCK_RAW, SockAddr};
 
 use super::{NLM_F_MULTI, NLMSG_DONE, NlMsg};
@@ -251,7 +251,7 @@ impl World {
         skb.cb.seq = from_portid;
         if !self.sock_queue_rcv_skb(to, skb) {
             self.sk_mut(to).err = Some(Errno::ENOBUFS);
-            self.sk_wake(to, crate::wait::Wakeup::ErrorReport);
+            self.sk_wake(to, crate::kernel::wait::Wakeup::ErrorReport);
         }
     }
 
@@ -354,8 +354,8 @@ impl World {
 
 #[cfg(test)]
 mod tests {
-    use crate::netlink::user::{self, Reply};
-    use crate::netlink::*;
+    use crate::net::netlink::user::{self, Reply};
+    use crate::net::netlink::*;
     use crate::prelude::*;
 
     const KERNEL: SockAddr = SockAddr::Netlink { pid: 0, groups: 0 };

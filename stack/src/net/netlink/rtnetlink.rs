@@ -19,18 +19,21 @@
 //!
 //! Simplified: requests that change things (`RTM_NEWLINK`, `RTM_NEWADDR`,
 //! `RTM_NEWROUTE`, …) are not carried out: they get `EOPNOTSUPP` (the
-//! configuration is made with [`crate::iproute2`] instead); the IPv6 route
+//! configuration is made with [`crate::sim::iproute2`] instead); the IPv6 route
 //! dump holds only the main table's IPv6 routes (the kernel's local and
 //! multicast routes are not kept); address lifetimes are infinite and
 //! their timestamps 0.
+//!
+//! The kernel keeps this in `net/core/rtnetlink.c`; here it sits beside
+//! [`crate::net::netlink::af_netlink`], whose requests it answers.
 
 use std::net::IpAddr;
 
-use crate::errno::Errno;
-use crate::ids::{DevId, NetNsId, SockId};
-use crate::netdev::DevKind;
-use crate::sim::World;
-use crate::trace::Layer;
+use crate::kernel::ids::{DevId, NetNsId, SockId};
+use crate::kernel::world::World;
+use crate::net::core::dev::DevKind;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 
 use super::*;
 
@@ -196,7 +199,7 @@ impl World {
         ifi[8..12].copy_from_slice(&self.dev_flags(d).to_ne_bytes());
         m.put(&ifi);
         m.attr_str(IFLA_IFNAME, &dev.name)
-            .attr_u32(IFLA_TXQLEN, crate::topology::DEFAULT_TXQUEUELEN as u32)
+            .attr_u32(IFLA_TXQLEN, crate::sim::topology::DEFAULT_TXQUEUELEN as u32)
             .attr_u8(IFLA_OPERSTATE, self.operstate(d) as u8)
             .attr_u8(IFLA_LINKMODE, 0)
             .attr_u32(IFLA_MTU, dev.mtu);
@@ -316,7 +319,7 @@ impl World {
     /// `inet_fill_ifaddr()` / `inet6_fill_ifaddr()`.
     fn fill_ifaddr(
         &self,
-        dev: &crate::netdev::NetDevice,
+        dev: &crate::net::core::dev::NetDevice,
         addr: IpAddr,
         prefix: u8,
         seq: u32,
@@ -324,7 +327,7 @@ impl World {
     ) -> Vec<u8> {
         let loopback = addr.is_loopback();
         let scope = if loopback {
-            crate::inet::route::RT_SCOPE_HOST
+            crate::net::ipv4::route::RT_SCOPE_HOST
         } else {
             0
         };

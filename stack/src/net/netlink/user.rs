@@ -6,14 +6,17 @@
 //! [`dump_request`] builds a dump request; [`parse`] turns the datagrams
 //! that come back into [`Reply`] values; [`Link::ip_link_row`] and
 //! [`Route::ip_route_row`] hand them to the formatters of
-//! [`crate::tools`], so they print the way `ip link` and `ip route` print
+//! [`crate::observe::tools`], so they print the way `ip link` and `ip route` print
 //! them (iproute2's `print_linkinfo()` and `print_route()` do the same with
 //! the same bytes).
+//!
+//! Not kernel code: the user-space half of netlink (what iproute2's `libnetlink`
+//! does), beside the kernel half it talks to.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::*;
-use crate::tools::{IfStatsRow, RouteRow};
+use crate::observe::tools::{IfStatsRow, RouteRow};
 
 /// A dump request: `nlmsghdr` (`NLM_F_REQUEST | NLM_F_DUMP`) followed by
 /// the family header `RTM_GETLINK` (`struct ifinfomsg`, 16 bytes),
@@ -239,7 +242,7 @@ impl Link {
     /// partner in another namespace shows as `@ifN` and `link-netnsid N`,
     /// which is what `ip` prints when it cannot name the namespace.
     pub fn ip_link_row(&self, name_of: &dyn Fn(u32) -> Option<String>) -> IfStatsRow {
-        use crate::netdev::operstate::*;
+        use crate::net::core::operstate::*;
         let mut flags = Vec::new();
         if self.flags & IFF_UP != 0 && self.flags & IFF_RUNNING == 0 {
             flags.push("NO-CARRIER");
@@ -363,7 +366,7 @@ impl Route {
     /// The route as `ip route` shows it (`print_route()`); `name_of` names
     /// the output device.
     pub fn ip_route_row(&self, name_of: &dyn Fn(u32) -> Option<String>) -> RouteRow {
-        use crate::inet::route::*;
+        use crate::net::ipv4::route::*;
         let any = if self.family == 10 {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED)
         } else {

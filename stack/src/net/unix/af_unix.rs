@@ -6,18 +6,18 @@
 //! (`unix_release_sock()`), with the peer pointers and the `peer_wait`
 //! queue they all share.
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::inet::tcp::TCP_LISTEN;
-use crate::sim::World;
-use crate::skbuff::{PAGE_SIZE, Page, SkBuff, SlabModel};
-use crate::sock::{
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitObj, Wakeup};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{PAGE_SIZE, Page, SkBuff, SlabModel};
+use crate::net::core::sock::{
     Family, RCV_SHUTDOWN, SEND_SHUTDOWN, Sock, SockType, SocketState, TCP_CLOSE, TCP_ESTABLISHED,
 };
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::net::ipv4::tcp::TCP_LISTEN;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::{WaitObj, Wakeup};
 
 use super::UnixSock;
 
@@ -35,7 +35,7 @@ pub(crate) fn type_number(ty: SockType) -> i32 {
 }
 
 /// A socket file's name as the host's file system keys it: the same
-/// spelling as its regular files (`crate::ramfs::normalize`).
+/// spelling as its regular files (`crate::fs::ramfs::normalize`).
 fn fs_name(path: &[u8]) -> Vec<u8> {
     if path.starts_with(b"/") {
         path.to_vec()
@@ -247,7 +247,7 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
-        files: &mut Vec<crate::ids::FileId>,
+        files: &mut Vec<crate::kernel::ids::FileId>,
     ) -> std::task::Poll<Result<(usize, Option<SockAddr>), Errno>> {
         if self.sk(sk).ty == SockType::Stream {
             self.unix_stream_recvmsg(pid, sk, buf, flags, nonblock, files)
@@ -408,17 +408,21 @@ impl World {
     }
 
     /// Whether a socket file has this name on the host.
-    pub(crate) fn unix_socket_file_exists(&self, host: crate::ids::HostId, path: &[u8]) -> bool {
+    pub(crate) fn unix_socket_file_exists(
+        &self,
+        host: crate::kernel::ids::HostId,
+        path: &[u8],
+    ) -> bool {
         self.host(host).unix_fs.files.contains_key(&fs_name(path))
     }
 
-    /// Whether a regular file (`crate::ramfs`) has this name on the host.
-    fn regular_file_exists(&self, host: crate::ids::HostId, path: &[u8]) -> bool {
+    /// Whether a regular file (`crate::fs::ramfs`) has this name on the host.
+    fn regular_file_exists(&self, host: crate::kernel::ids::HostId, path: &[u8]) -> bool {
         std::str::from_utf8(path).is_ok_and(|p| self.host(host).ramfs.exists(p))
     }
 
     /// `unlink(path)`: removes a socket file (or a regular file, see
-    /// `crate::ramfs`). The socket bound to it (if still open) keeps its
+    /// `crate::fs::ramfs`). The socket bound to it (if still open) keeps its
     /// name, but nobody can reach it by that name any more, and a new socket
     /// may bind it.
     pub(crate) fn sys_unlink(&mut self, pid: Pid, path: &[u8]) -> Result<(), Errno> {

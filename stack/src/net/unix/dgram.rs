@@ -15,15 +15,15 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, SKB_MAX_ALLOC, SkBuff};
-use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SockType, TCP_CLOSE, TCP_ESTABLISHED};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitObj, Wakeup};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, SKB_MAX_ALLOC, SkBuff};
+use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SockType, TCP_CLOSE, TCP_ESTABLISHED};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{MSG_PEEK, MSG_TRUNC, SockAddr};
-use crate::wait::{WaitObj, Wakeup};
 
 use super::af_unix::unix_validate_addr;
 use super::stream::page_align;
@@ -268,7 +268,7 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
-        files: &mut Vec<crate::ids::FileId>,
+        files: &mut Vec<crate::kernel::ids::FileId>,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         let seqpacket = self.sk(sk).ty == SockType::SeqPacket;
         if seqpacket && self.sk(sk).state != TCP_ESTABLISHED {

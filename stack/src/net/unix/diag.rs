@@ -1,18 +1,18 @@
 //! What the tools see of `AF_UNIX` sockets: the rows of `/proc/net/unix`
 //! (`unix_seq_show()`) and of `ss -x` (`sk_diag_fill()` in
 //! `net/unix/diag.c`), filled from the simulated socks for
-//! [`crate::tools::proc_net_unix`] and [`crate::tools::ss_with_unix`].
+//! [`crate::observe::tools::proc_net_unix`] and [`crate::observe::tools::ss_with_unix`].
 //!
 //! Simplified: the kernel lists sockets in hash-bucket order (a hash of
 //! the sock's address for unbound ones); the simulation lists them in the
 //! order they were created. The `Num` column (a hashed kernel pointer) is
 //! 0.
 
-use crate::ids::NetNsId;
-use crate::inet::tcp::TCP_LISTEN;
-use crate::sim::World;
-use crate::sock::Family;
-use crate::tools::UnixSockRow;
+use crate::kernel::ids::NetNsId;
+use crate::kernel::world::World;
+use crate::net::core::sock::Family;
+use crate::net::ipv4::tcp::TCP_LISTEN;
+use crate::observe::tools::UnixSockRow;
 
 impl World {
     /// Every open unix socket of the namespace, connections not yet
@@ -30,7 +30,7 @@ impl World {
                     (self.unix_inq_len(s.id) as u32, s.wmem_alloc)
                 };
                 Some(UnixSockRow {
-                    ty: crate::unix::type_number(s.ty),
+                    ty: crate::net::unix::type_number(s.ty),
                     state: s.state,
                     inode: s.inode,
                     name: u.addr.map(|a| a.display_name()),

@@ -49,7 +49,7 @@
 //! Simplified: no credentials messages (`SCM_CREDENTIALS`,
 //! `SO_PASSCRED`), no `MSG_OOB`, no garbage collector for files in flight;
 //! socket files share the host's flat namespace of names with its regular
-//! files (`crate::ramfs`: every directory exists, no permissions, a name
+//! files (`crate::fs::ramfs`: every directory exists, no permissions, a name
 //! without a leading `/` is taken from `/`); `connect()` on a stream
 //! allocates the server's sock only once there is room in the backlog, not
 //! before it waits.
@@ -68,10 +68,10 @@ pub(crate) use af_unix::type_number;
 pub use scm::RecvFds;
 pub use syscalls::Ucred;
 
-use crate::ids::{Pid, SockId};
-use crate::skbuff::SkBuff;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::wait::WaitQueue;
+use crate::net::core::skbuff::SkBuff;
 use crate::uapi::UnixAddr;
-use crate::wait::WaitQueue;
 
 /// What a `sendmsg()` hands a unix socket (`struct msghdr`): the bytes,
 /// the destination if given, and the files to pass (`SCM_RIGHTS`).
@@ -79,7 +79,7 @@ use crate::wait::WaitQueue;
 pub(crate) struct UnixMsg<'a> {
     pub(crate) buf: &'a [u8],
     pub(crate) addr: Option<crate::uapi::SockAddr>,
-    pub(crate) files: &'a [crate::ids::FileId],
+    pub(crate) files: &'a [crate::kernel::ids::FileId],
 }
 
 /// `struct unix_sock`: the `AF_UNIX` part of a sock.
@@ -142,7 +142,7 @@ pub(crate) struct UnixTable {
 }
 
 /// The socket files on a host's file system (`S_IFSOCK` inodes made by
-/// `bind()`), by name (spelled as `crate::ramfs` spells its names), with the
+/// `bind()`), by name (spelled as `crate::fs::ramfs` spells its names), with the
 /// socket bound to each, if it is still open (`unix_find_socket_byinode()`).
 #[derive(Debug, Default)]
 pub(crate) struct UnixFs {

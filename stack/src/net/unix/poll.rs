@@ -11,13 +11,13 @@
 //! queue drains (`unix_dgram_peer_wake_me()`), so a poller is not left
 //! waiting.
 
-use crate::fs::FileKind;
-use crate::ids::{FileId, SockId};
-use crate::inet::tcp::TCP_LISTEN;
-use crate::sim::World;
-use crate::sock::{RCV_SHUTDOWN, Sock, SockType, TCP_CLOSE};
+use crate::fs::file::FileKind;
+use crate::kernel::ids::{FileId, SockId};
+use crate::kernel::wait::Wakeup;
+use crate::kernel::world::World;
+use crate::net::core::sock::{RCV_SHUTDOWN, Sock, SockType, TCP_CLOSE};
+use crate::net::ipv4::tcp::TCP_LISTEN;
 use crate::uapi::*;
-use crate::wait::Wakeup;
 
 use super::af_unix::SHUTDOWN_MASK;
 
@@ -47,7 +47,7 @@ impl World {
     /// every poll of `file` before its mask is read; nothing for other
     /// files.
     pub(crate) fn unix_dgram_poll_wait(&mut self, file: FileId) {
-        let Some(crate::fs::File {
+        let Some(crate::fs::file::File {
             kind: FileKind::Socket(s),
             ..
         }) = self.files.get(&file)

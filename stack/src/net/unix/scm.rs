@@ -22,11 +22,11 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{FileId, Pid};
-use crate::sim::World;
-use crate::syscalls::{Process, SysResult};
-use crate::trace::Layer;
+use crate::kernel::ids::{FileId, Pid};
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::kernel::world::World;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
 
 /// What `recvmsg()` with room for `SCM_RIGHTS` returned.

@@ -20,26 +20,29 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::inet::tcp::TCP_LISTEN;
-use crate::sim::World;
-use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SockType, SocketState, TCP_CLOSE, TCP_ESTABLISHED};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::wait::{WaitObj, Wakeup};
+use crate::kernel::world::World;
+use crate::net::core::sock::{
+    RCV_SHUTDOWN, SEND_SHUTDOWN, SockType, SocketState, TCP_CLOSE, TCP_ESTABLISHED,
+};
+use crate::net::ipv4::tcp::TCP_LISTEN;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{MSG_PEEK, SockAddr};
-use crate::wait::{WaitObj, Wakeup};
 
 use super::af_unix::unix_validate_addr;
 
 /// `SKB_MAX_HEAD(0)`: the linear room of a one-page skb head.
-const SKB_MAX_HEAD0: usize = crate::skbuff::PAGE_SIZE - crate::skbuff::SKB_SHINFO_SIZE;
+const SKB_MAX_HEAD0: usize =
+    crate::net::core::skbuff::PAGE_SIZE - crate::net::core::skbuff::SKB_SHINFO_SIZE;
 /// `UNIX_SKB_FRAGS_SZ`: `PAGE_SIZE << get_order(32768)`.
 const UNIX_SKB_FRAGS_SZ: usize = 32768;
 
 /// `PAGE_ALIGN()`.
 pub(crate) fn page_align(n: usize) -> usize {
-    n.div_ceil(crate::skbuff::PAGE_SIZE) * crate::skbuff::PAGE_SIZE
+    n.div_ceil(crate::net::core::skbuff::PAGE_SIZE) * crate::net::core::skbuff::PAGE_SIZE
 }
 
 impl World {
@@ -258,7 +261,7 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
-        files: &mut Vec<crate::ids::FileId>,
+        files: &mut Vec<crate::kernel::ids::FileId>,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         if self.sk(sk).state != TCP_ESTABLISHED {
             return Poll::Ready(Err(Errno::EINVAL));

@@ -4,8 +4,8 @@
 //! `listen`, `accept`, `send`, `recv`, `shutdown`, `close`) take unix
 //! sockets and addresses as they are (see [`crate::uapi::UnixAddr`]).
 
-use crate::ids::Pid;
-use crate::syscalls::{Process, SysResult};
+use crate::kernel::ids::Pid;
+use crate::kernel::syscalls::{Process, SysResult};
 
 /// `struct ucred`, what `getsockopt(SO_PEERCRED)` fills in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

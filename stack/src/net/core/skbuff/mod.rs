@@ -65,7 +65,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-use crate::ids::{DevId, SockId};
+use crate::kernel::ids::{DevId, SockId};
 use std::fmt;
 use std::rc::Rc;
 

@@ -36,7 +36,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::{Page, PageFrag, SkBuff, SkbError};
-use crate::ids::SockId;
+use crate::kernel::ids::SockId;
 
 /// A finished zero-copy range, reported by the last reference's drop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

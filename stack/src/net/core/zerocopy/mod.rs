@@ -31,7 +31,7 @@
 //!    `SO_EE_ORIGIN_ZEROCOPY`, `ee_code` `SO_EE_CODE_ZEROCOPY_COPIED` if
 //!    the kernel had to copy after all. A notification that follows the
 //!    unread one at the tail of the queue merges into it. `poll()` reports
-//!    `EPOLLERR`, and `recvmsg(MSG_ERRQUEUE)` reads it ([`crate::errqueue`]).
+//!    `EPOLLERR`, and `recvmsg(MSG_ERRQUEUE)` reads it ([`crate::net::core::errqueue`]).
 //! 4. On loopback the receiving socket must not keep the sender's pages,
 //!    so the packet is copied on the way in (`skb_orphan_frags_rx()`): the
 //!    notification says COPIED, and zero-copy there only costs.
@@ -45,7 +45,7 @@
 //!
 //! How the bytes get in: the simulation's user memory is the slice the
 //! program passes, which the kernel cannot keep. So "pinning" a user page
-//! here copies the bytes once into a [`crate::skbuff::Page`] that stands
+//! here copies the bytes once into a [`crate::net::core::skbuff::Page`] that stands
 //! for the user's page; that is the simulation's bookkeeping, not work the
 //! modelled kernel does, and it is counted as `Costs::pages_pinned`, never
 //! as `copied_from_user`. Every skb that carries the data then references
@@ -61,6 +61,10 @@
 //! processes are root, which `CAP_IPC_LOCK` exempts); no UDP corking
 //! (`MSG_MORE`) nor GSO; the write-queue memory of a zero-copy segment is
 //! charged like a copied one's.
+//!
+//! A folder of its own (the kernel spreads `MSG_ZEROCOPY` over
+//! `net/core/skbuff.c`, `net/core/sock.c` and the protocols' send paths),
+//! so the feature, its system calls and its tests read in one place.
 
 mod pin;
 mod syscalls;
@@ -73,18 +77,18 @@ use std::task::Poll;
 pub(crate) use pin::{TxZc, ZcSend};
 pub use syscalls::PinnedPages;
 
-use crate::errno::Errno;
-use crate::errqueue::{ErrSkb, SockExtendedErr};
-use crate::ids::{HostId, NetNsId, Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::page::WeakPage;
-use crate::skbuff::zerocopy::{UbufInfo, UbufRef, ZcDone};
-use crate::skbuff::{SkBuff, skb_truesize, skb_truesize_for};
-use crate::snmp::Mib;
-use crate::sock::SockType;
-use crate::trace::Layer;
+use crate::kernel::ids::{HostId, NetNsId, Pid, SockId};
+use crate::kernel::wait::Wakeup;
+use crate::kernel::world::World;
+use crate::net::core::errqueue::{ErrSkb, SockExtendedErr};
+use crate::net::core::skbuff::page::WeakPage;
+use crate::net::core::skbuff::zerocopy::{UbufInfo, UbufRef, ZcDone};
+use crate::net::core::skbuff::{SkBuff, skb_truesize, skb_truesize_for};
+use crate::net::core::snmp::Mib;
+use crate::net::core::sock::SockType;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::*;
-use crate::wait::Wakeup;
 
 /// `byte_limit` in `msg_zerocopy_realloc()`: one buffer covers at most
 /// 512 KiB of sends ("a few TSO").
@@ -143,7 +147,7 @@ pub fn msg_zerocopy_notification(
 ) -> Option<SockExtendedErr> {
     if let Some(tail) = tail
         && tail.ee_origin == SO_EE_ORIGIN_ZEROCOPY
-        && crate::errqueue::zerocopy_notify_extend(tail, lo, len)
+        && crate::net::core::errqueue::zerocopy_notify_extend(tail, lo, len)
     {
         return None;
     }
@@ -159,15 +163,6 @@ pub fn msg_zerocopy_notification(
         ee_data: lo.wrapping_add(u32::from(len).wrapping_sub(1)),
         ..SockExtendedErr::default()
     })
-}
-
-impl crate::sim::Sim {
-    /// Queues zero-copy notifications with `f` instead of the stack's own
-    /// [`msg_zerocopy_notification`]: how the zerocopy lab runs a
-    /// student's coalescing inside the full stack.
-    pub fn set_zerocopy_callback(&mut self, f: ZerocopyCallback) {
-        self.world.borrow_mut().zerocopy_callback = f;
-    }
 }
 
 impl World {

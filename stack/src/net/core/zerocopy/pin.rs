@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::ids::{HostId, SockId};
-use crate::sim::World;
-use crate::skbuff::page::WeakPage;
-use crate::skbuff::zerocopy::UbufRef;
-use crate::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, Page, PageFrag, SkBuff};
+use crate::kernel::ids::{HostId, SockId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::page::WeakPage;
+use crate::net::core::skbuff::zerocopy::UbufRef;
+use crate::net::core::skbuff::{MAX_SKB_FRAGS, PAGE_SIZE, Page, PageFrag, SkBuff};
 
 /// A zero-copy `sendmsg()` in progress: its buffer, whether the route
 /// can take the user's pages, and the pages pinned so far (by page index
@@ -151,7 +151,7 @@ impl TxZc {
 
 impl World {
     /// Counts newly pinned pages (`Costs::pages_pinned`) and lets the
-    /// socket watch them, for [`crate::syscalls::Process::zerocopy_pages`].
+    /// socket watch them, for [`crate::kernel::syscalls::Process::zerocopy_pages`].
     pub(crate) fn zerocopy_pinned(&mut self, host: HostId, sk: SockId, pages: Vec<WeakPage>) {
         if pages.is_empty() {
             return;

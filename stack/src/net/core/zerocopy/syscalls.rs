@@ -3,8 +3,8 @@
 //! `send(MSG_ZEROCOPY)` go through the ordinary `setsockopt()` and
 //! `send()`.)
 
-use crate::errqueue::ErrQueueMsg;
-use crate::syscalls::{Process, SysResult};
+use crate::kernel::syscalls::{Process, SysResult};
+use crate::net::core::errqueue::ErrQueueMsg;
 use crate::uapi::SK_MEMINFO_VARS;
 
 impl Process {

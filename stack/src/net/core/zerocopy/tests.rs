@@ -1,7 +1,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::errqueue::{SockExtendedErr, zerocopy_notify_extend};
+use crate::net::core::errqueue::{SockExtendedErr, zerocopy_notify_extend};
 use crate::prelude::*;
 
 fn zc_range(lo: u32, hi: u32) -> SockExtendedErr {
@@ -42,7 +42,7 @@ fn ids_wrap_but_a_range_never_covers_all_of_them() {
 struct Seen {
     notes: Vec<SockExtendedErr>,
     after: Option<Errno>,
-    costs: crate::host::Costs,
+    costs: crate::kernel::host::Costs,
     pollerr_before: bool,
     pollerr_after: bool,
     optmem_before: u32,
@@ -130,7 +130,7 @@ fn tcp_scenario(
         p.sleep(ms(500)).await;
         let after = p.costs();
         let mut seen = Seen {
-            costs: crate::host::Costs {
+            costs: crate::kernel::host::Costs {
                 pages_pinned: after.pages_pinned - before.pages_pinned,
                 copied_from_user: after.copied_from_user - before.copied_from_user,
                 copied_ubufs: after.copied_ubufs - before.copied_ubufs,
@@ -164,7 +164,7 @@ fn loopback_zerocopy_is_copied_on_the_way_in_and_notified_as_copied() {
     assert!(s.pollerr_before && !s.pollerr_after);
     assert_eq!(
         (s.optmem_before, s.optmem_after),
-        (crate::skbuff::skb_truesize_for(0) as u32, 0)
+        (crate::net::core::skbuff::skb_truesize_for(0) as u32, 0)
     );
 }
 
@@ -338,7 +338,7 @@ fn a_send_joining_unsent_data_shares_its_buffer() {
         p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 1 << 20)?;
         p.connect(fd, "10.0.0.2:7000").await?;
-        let one = crate::skbuff::skb_truesize_for(0) as u32;
+        let one = crate::net::core::skbuff::skb_truesize_for(0) as u32;
         p.send(fd, &[1u8; 40_000], MSG_ZEROCOPY).await?;
         assert_eq!(p.so_meminfo(fd)?[SK_MEMINFO_OPTMEM], one);
         p.send(fd, &[2u8; 40_000], MSG_ZEROCOPY).await?;
@@ -497,7 +497,7 @@ fn a_buffer_covers_at_most_512_kib_of_sends() {
         p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 2 << 20)?;
         p.connect(fd, "10.0.0.2:7000").await?;
-        let one = crate::skbuff::skb_truesize_for(0) as u32;
+        let one = crate::net::core::skbuff::skb_truesize_for(0) as u32;
         p.send(fd, &[1u8; 300_000], MSG_ZEROCOPY).await?;
         // 600 000 bytes would pass 512 KiB: a second buffer.
         p.send(fd, &[2u8; 300_000], MSG_ZEROCOPY).await?;

@@ -12,16 +12,16 @@ use super::{
     TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN,
     TCP_SYN_RECV, TCP_SYN_SENT, TcpSock, TxSeg, state_name,
 };
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::sim::World;
-use crate::skbuff::page::WeakPage;
-use crate::skbuff::zerocopy::UbufRef;
-use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::page::WeakPage;
+use crate::net::core::skbuff::zerocopy::UbufRef;
+use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
+use crate::net::core::zerocopy::{TxZc, ZcSend};
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::uapi::{MSG_PEEK, SockAddr};
-use crate::zerocopy::{TxZc, ZcSend};
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
@@ -79,7 +79,8 @@ impl World {
                     }
                     let dst = match addr {
                         SockAddr::Inet(a)
-                            if a.is_ipv4() == (self.sk(sk).family == crate::sock::Family::Inet) =>
+                            if a.is_ipv4()
+                                == (self.sk(sk).family == crate::net::core::sock::Family::Inet) =>
                         {
                             a
                         }
@@ -148,7 +149,9 @@ impl World {
         let wscale = self.rcv_wscale_for(sk);
         self.tp_mut(sk).rcv_wscale = wscale;
         self.ns_mut(ns).tcp.ehash.insert((local, dst), sk);
-        self.ns_mut(ns).mib.inc(crate::snmp::Mib::TcpActiveOpens);
+        self.ns_mut(ns)
+            .mib
+            .inc(crate::net::core::snmp::Mib::TcpActiveOpens);
         let host = self.sk(sk).host;
         self.trace(host, Layer::Tcp, |_w| {
             format!("tcp_v4_connect: {local} -> {dst}, state CLOSE -> SYN_SENT, ISN {iss}")
@@ -182,7 +185,7 @@ impl World {
         self.sk_mut(sk).state = TCP_LISTEN;
         self.tp_mut(sk).max_ack_backlog = backlog;
         let queues = (self.request_queue_factory)();
-        self.tp_mut(sk).queues = crate::inet::request_sock_queue::AcceptQueue(queues);
+        self.tp_mut(sk).queues = crate::net::ipv4::request_sock_queue::AcceptQueue(queues);
         let port = self.sk(sk).num;
         self.ns_mut(ns)
             .tcp
@@ -234,7 +237,7 @@ impl World {
     /// one MSS, then push what the windows allow. Returns once the bytes are
     /// copied: the peer has not necessarily received anything. With
     /// `MSG_ZEROCOPY` on a `SO_ZEROCOPY` socket the segments reference the
-    /// caller's pages instead ([`crate::zerocopy`]).
+    /// caller's pages instead ([`crate::net::core::zerocopy`]).
     pub(crate) fn tcp_sendmsg(
         &mut self,
         pid: Pid,
@@ -564,9 +567,9 @@ impl World {
                 format!("tcp_close with {why}: send RST, drop the connection")
             });
             self.ns_mut(ns).mib.inc(if unread {
-                crate::snmp::Mib::TcpExtTCPAbortOnClose
+                crate::net::core::snmp::Mib::TcpExtTCPAbortOnClose
             } else {
-                crate::snmp::Mib::TcpExtTCPAbortOnLinger
+                crate::net::core::snmp::Mib::TcpExtTCPAbortOnLinger
             });
             self.tcp_send_active_reset(sk);
             self.tcp_done(sk);
@@ -582,7 +585,7 @@ impl World {
         match state {
             TCP_CLOSE => {
                 self.sk_mut(sk).shutdown |= bits;
-                self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+                self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 return Err(Errno::ENOTCONN);
             }
             // inet_shutdown(): a listener told to stop reading, or a
@@ -607,7 +610,7 @@ impl World {
         {
             self.tcp_send_fin(sk);
         }
-        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         Ok(())
     }
 
@@ -648,7 +651,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             format!("tcp_disconnect: {} -> CLOSE", state_name(old))
         });
-        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
     }
 
     /// `tcp_send_fin()`: queue a FIN after the data and move to FIN_WAIT1
@@ -708,7 +711,9 @@ impl World {
         }
         if old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT {
             let ns = self.sk(sk).netns;
-            self.ns_mut(ns).mib.inc(crate::snmp::Mib::TcpEstabResets);
+            self.ns_mut(ns)
+                .mib
+                .inc(crate::net::core::snmp::Mib::TcpEstabResets);
         }
         self.sk_mut(sk).state = TCP_CLOSE;
         self.sk_mut(sk).shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
@@ -723,7 +728,7 @@ impl World {
         if self.sk(sk).dead && self.tp(sk).parent.is_none() {
             self.tcp_destroy(sk);
         } else {
-            self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+            self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         }
     }
 

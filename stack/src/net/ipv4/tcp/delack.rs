@@ -30,10 +30,10 @@
 //! (`tcp_fin()`).
 
 use super::{TCP_ATO_MIN, TCP_DELACK_MAX, TCP_DELACK_MIN, TCP_MAX_QUICKACKS, TcpSock};
-use crate::ids::SockId;
-use crate::sim::World;
+use crate::kernel::ids::SockId;
+use crate::kernel::world::World;
+use crate::net::core::snmp::Mib;
 use crate::sim::time::{Nanos, ms};
-use crate::snmp::Mib;
 
 impl TcpSock {
     /// `tcp_incr_quickack()`: allow up to `max` quick ACKs, about one per

@@ -16,7 +16,7 @@
 //! full is dropped, leaving the request to have its SYN-ACK resent, or with
 //! `tcp_abort_on_overflow` answered by a reset (`tcp_check_req()`).
 //! The queues themselves, and the decisions that depend on their lengths,
-//! are behind [`crate::inet::request_sock_queue::RequestSockQueue`] (the
+//! are behind [`crate::net::ipv4::request_sock_queue::RequestSockQueue`] (the
 //! handshake lab's component); this file sends, counts and makes children.
 
 use std::net::{IpAddr, SocketAddr};
@@ -26,15 +26,15 @@ use super::{
     TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT,
     TcpSock, after, before, state_name,
 };
-use crate::errno::Errno;
-use crate::ids::{NetNsId, SockId};
-use crate::inet::request_sock_queue::{CheckReq, ConnRequest};
-use crate::sim::World;
+use crate::kernel::ids::{NetNsId, SockId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::SkBuff;
+use crate::net::core::snmp::Mib;
+use crate::net::core::sock::{Family, RCV_SHUTDOWN, Sock, SocketState};
+use crate::net::ipv4::request_sock_queue::{CheckReq, ConnRequest};
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
-use crate::skbuff::SkBuff;
-use crate::snmp::Mib;
-use crate::sock::{Family, RCV_SHUTDOWN, Sock, SocketState};
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 use crate::wire::tcp::{TcpFlags, TcpHdr};
 
 /// A parsed arriving segment.
@@ -465,7 +465,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             format!("handshake with {remote} complete: child ESTABLISHED, accept queue {} -> {q} (full above {backlog})", q - 1)
         });
-        self.sk_wake(l, crate::wait::Wakeup::DataReady);
+        self.sk_wake(l, crate::kernel::wait::Wakeup::DataReady);
         if seg.len() > 0 || seg.has(TcpFlags::FIN) {
             self.tcp_rcv_state_process(child, seg);
         }
@@ -610,7 +610,7 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
         });
-        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         self.tcp_send_ack(sk);
         self.tcp_write_xmit(sk);
     }
@@ -713,7 +713,7 @@ impl World {
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
                 });
-                self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+                self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
             }
             if seg.has(TcpFlags::SYN) {
                 let now = self.now;
@@ -912,7 +912,7 @@ impl World {
                         self.tp_mut(sk).tw_at = Some(t);
                         self.schedule_tcp_timer(sk, t);
                     }
-                    self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+                    self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 }
                 TCP_CLOSING => {
                     self.tcp_time_wait(sk);
@@ -933,7 +933,7 @@ impl World {
         if freed > 0 && !s.wq.is_empty() {
             let queued = self.tp(sk).wmem_queued;
             if s.sndbuf.saturating_sub(queued) >= queued / 2 {
-                self.sk_wake(sk, crate::wait::Wakeup::WriteSpace);
+                self.sk_wake(sk, crate::kernel::wait::Wakeup::WriteSpace);
             }
         }
     }
@@ -1038,7 +1038,7 @@ impl World {
                 },
             );
         }
-        self.sk_wake(sk, crate::wait::Wakeup::DataReady);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::DataReady);
     }
 
     /// `tcp_fin()`: the peer has finished sending.
@@ -1069,7 +1069,7 @@ impl World {
         } else {
             self.sk_mut(sk).state = new;
         }
-        self.sk_wake(sk, crate::wait::Wakeup::StateChange);
+        self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
     }
 
     /// `tcp_reset()`: a reset ends the connection with an error.
@@ -1077,7 +1077,7 @@ impl World {
         self.sk_mut(sk).err = Some(err);
         self.tcp_done(sk);
         if self.socks.contains_key(&sk) {
-            self.sk_wake(sk, crate::wait::Wakeup::ErrorReport);
+            self.sk_wake(sk, crate::kernel::wait::Wakeup::ErrorReport);
         }
     }
 

@@ -8,8 +8,10 @@
 //! `tcp_rcv_state_process()`, `tcp_ack()`, `tcp_data_queue()`, the listen
 //! queues of `tcp_conn_request()` / `tcp_check_req()`), what leaves
 //! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), when
-//! to acknowledge (`delack.rs`), and the timers (`timer.rs`:
-//! retransmission, SYN-ACK retransmission, TIME_WAIT).
+//! to acknowledge (`delack.rs`), the timers (`timer.rs`:
+//! retransmission, SYN-ACK retransmission, TIME_WAIT), and the constants
+//! of `include/net/tcp.h` (`defs.rs`). Each file is the kernel's `tcp_*.c`
+//! of the same name without the prefix.
 //!
 //! What is modelled as Linux does it, because user space can see it: the
 //! eleven states and their transitions; the SYN queue and the accept queue
@@ -44,6 +46,7 @@
 //! congestion control; the simulation does not model it.
 
 pub mod calls;
+pub mod defs;
 pub mod delack;
 pub mod input;
 pub mod output;
@@ -54,78 +57,12 @@ pub mod timer;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::ids::SockId;
-use crate::sim::time::{Nanos, ms, secs};
-use crate::skbuff::{PageFrag, SkBuff};
+use crate::kernel::ids::SockId;
+use crate::net::core::skbuff::{PageFrag, SkBuff};
+use crate::sim::time::Nanos;
 
-pub use crate::tools::{
-    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
-    TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT,
-};
-
-/// `TCP_TIMEWAIT_LEN`: 60 s, fixed in the kernel.
-pub const TCP_TIMEWAIT_LEN: Nanos = secs(60);
-/// `TCP_TIMEOUT_INIT`: the first retransmission timeout, before any RTT
-/// sample.
-pub const TCP_TIMEOUT_INIT: Nanos = secs(1);
-/// `TCP_RTO_MIN`.
-pub const TCP_RTO_MIN: Nanos = ms(200);
-/// `TCP_RTO_MAX`.
-pub const TCP_RTO_MAX: Nanos = secs(120);
-/// `TCP_INIT_CWND`.
-pub const TCP_INIT_CWND: u32 = 10;
-/// `tcp_synack_retries` default.
-pub const TCP_SYNACK_RETRIES: u32 = 5;
-/// `tcp_syn_retries` default.
-pub const TCP_SYN_RETRIES: u32 = 6;
-/// `tcp_retries2` default: retransmissions before an established
-/// connection gives up with `ETIMEDOUT`.
-pub const TCP_RETRIES2: u32 = 15;
-/// `TCP_MSS_DEFAULT`: what a peer that sends no MSS option is assumed to take.
-pub const TCP_MSS_DEFAULT: u32 = 536;
-/// `TCP_MAX_QUICKACKS`: ACKs sent at once at the start of a connection
-/// before delayed ACK takes over.
-pub const TCP_MAX_QUICKACKS: u32 = 16;
-/// `TCP_DELACK_MIN`: the shortest delayed-ACK timeout (`HZ/25`).
-pub const TCP_DELACK_MIN: Nanos = ms(40);
-/// `TCP_DELACK_MAX`: the longest delayed-ACK timeout (`HZ/5`).
-pub const TCP_DELACK_MAX: Nanos = ms(200);
-/// `TCP_ATO_MIN`: where `ato` starts and returns to (`HZ/25`).
-pub const TCP_ATO_MIN: Nanos = ms(40);
-/// `TCP_FASTRETRANS_THRESH`: duplicate ACKs that trigger fast retransmit.
-pub const TCP_FASTRETRANS_THRESH: u32 = 3;
-/// Bytes a queued segment costs the send buffer besides its payload (the
-/// `sk_buff` and its head), a simplification of `sk_wmem_queued`.
-pub const TX_SEG_OVERHEAD: u32 = 768;
-
-/// The name of a TCP state, as the kernel's `tcp_state_names` and `ss`
-/// spell them.
-pub fn state_name(state: u8) -> &'static str {
-    match state {
-        TCP_ESTABLISHED => "ESTABLISHED",
-        TCP_SYN_SENT => "SYN_SENT",
-        TCP_SYN_RECV => "SYN_RECV",
-        TCP_FIN_WAIT1 => "FIN_WAIT1",
-        TCP_FIN_WAIT2 => "FIN_WAIT2",
-        TCP_TIME_WAIT => "TIME_WAIT",
-        TCP_CLOSE => "CLOSE",
-        TCP_CLOSE_WAIT => "CLOSE_WAIT",
-        TCP_LAST_ACK => "LAST_ACK",
-        TCP_LISTEN => "LISTEN",
-        TCP_CLOSING => "CLOSING",
-        _ => "UNKNOWN",
-    }
-}
-
-/// `before(a, b)`: sequence number `a` comes before `b`, modulo 2^32.
-pub fn before(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
-
-/// `after(a, b)`.
-pub fn after(a: u32, b: u32) -> bool {
-    before(b, a)
-}
+pub use crate::net::ipv4::request_sock_queue::RequestSock;
+pub use defs::*;
 
 /// A segment in the write queue: sent and awaiting its ACK, or not sent yet.
 #[derive(Clone, Debug)]
@@ -147,7 +84,7 @@ pub(crate) struct TxSeg {
     /// The user pages this segment's bytes are sent from, for a
     /// `MSG_ZEROCOPY` send (`data` keeps the bytes for the simulation's
     /// own bookkeeping; what goes out references the pages).
-    pub(crate) zc: Option<crate::zerocopy::TxZc>,
+    pub(crate) zc: Option<crate::net::core::zerocopy::TxZc>,
 }
 
 impl TxSeg {
@@ -178,7 +115,7 @@ impl TxSeg {
             && !self.syn
             && self.zc.is_none()
             && self.len() < goal
-            && self.frags.len() < crate::skbuff::MAX_SKB_FRAGS
+            && self.frags.len() < crate::net::core::skbuff::MAX_SKB_FRAGS
     }
 
     /// A segment with no payload yet at `seq`.
@@ -224,56 +161,6 @@ impl TxSeg {
         }
         self.frags = keep;
         (Vec::new(), rest)
-    }
-}
-
-/// A connection request in the SYN queue (`struct tcp_request_sock`): the
-/// SYN was answered, the final ACK has not come. Listeners keep them in
-/// their [`crate::inet::request_sock_queue::RequestSockQueue`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestSock {
-    /// Our address, as the SYN was sent to.
-    pub local: SocketAddr,
-    /// The peer's address: the request's key in the SYN queue.
-    pub remote: SocketAddr,
-    /// Our initial sequence number (the SYN-ACK's `seq`).
-    pub iss: u32,
-    /// The peer's initial sequence number (its SYN's `seq`).
-    pub irs: u32,
-    /// The MSS to use towards the peer.
-    pub peer_mss: u32,
-    /// The peer's window scale.
-    pub snd_wscale: u8,
-    /// The peer offered window scaling (`wscale_ok`).
-    pub wscale_ok: bool,
-    /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
-    /// only the MSS option (no timestamps to hide the rest in).
-    pub cookie: bool,
-    /// SYN-ACKs re-sent so far (`num_retrans`).
-    pub retrans: u32,
-    /// The final ACK came while the accept queue was full and was dropped
-    /// (`inet_rsk(req)->acked`).
-    pub acked: bool,
-    /// When the request's SYN-ACK timer fires next (`rsk_timer`).
-    pub timer_at: Nanos,
-}
-
-impl RequestSock {
-    /// A fresh request: no resends, not acked, no timer yet, default MSS.
-    pub fn new(local: SocketAddr, remote: SocketAddr, iss: u32, irs: u32) -> RequestSock {
-        RequestSock {
-            local,
-            remote,
-            iss,
-            irs,
-            peer_mss: TCP_MSS_DEFAULT,
-            snd_wscale: 0,
-            wscale_ok: false,
-            cookie: false,
-            retrans: 0,
-            acked: false,
-            timer_at: 0,
-        }
     }
 }
 
@@ -331,7 +218,7 @@ pub(crate) struct TcpSock {
     /// A listener's backlog (`sk_max_ack_backlog`).
     pub(crate) max_ack_backlog: u32,
     /// A listener's SYN queue and accept queue (`icsk_accept_queue`).
-    pub(crate) queues: crate::inet::request_sock_queue::AcceptQueue,
+    pub(crate) queues: crate::net::ipv4::request_sock_queue::AcceptQueue,
     /// The listener a child belongs to until it is accepted.
     pub(crate) parent: Option<SockId>,
     /// `SO_LINGER` with a zero timeout: close sends RST.

@@ -8,11 +8,11 @@
 use std::net::SocketAddr;
 
 use super::{RequestSock, after};
-use crate::ids::{NetNsId, SockId};
-use crate::sim::World;
-use crate::skbuff::PageFrag;
-use crate::snmp::Mib;
-use crate::trace::Layer;
+use crate::kernel::ids::{NetNsId, SockId};
+use crate::kernel::world::World;
+use crate::net::core::skbuff::PageFrag;
+use crate::net::core::snmp::Mib;
+use crate::observe::trace::Layer;
 use crate::wire::ipv4::IPPROTO_TCP;
 use crate::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
 
@@ -38,7 +38,7 @@ pub(crate) struct Segment<'a> {
     /// Pages spliced in (`sendfile()`, `splice()`), after `payload`.
     pub(crate) frags: &'a [PageFrag],
     /// The user pages a `MSG_ZEROCOPY` payload is sent from.
-    pub(crate) zc: Option<&'a crate::zerocopy::TxZc>,
+    pub(crate) zc: Option<&'a crate::net::core::zerocopy::TxZc>,
 }
 
 impl World {
@@ -84,7 +84,9 @@ impl World {
     /// now is at least twice the one the peer knows, tell it (a window
     /// update), so a sender stopped by a full buffer can go on.
     pub(crate) fn tcp_cleanup_rbuf(&mut self, sk: SockId) {
-        if self.sk(sk).shutdown & crate::sock::RCV_SHUTDOWN != 0 || self.sk(sk).daddr.is_none() {
+        if self.sk(sk).shutdown & crate::net::core::sock::RCV_SHUTDOWN != 0
+            || self.sk(sk).daddr.is_none()
+        {
             return;
         }
         let s = self.sk(sk);
@@ -142,7 +144,11 @@ impl World {
         let (payload, frags) = if rt.dev_sg || seg.frags.is_empty() {
             (seg.payload, seg.frags)
         } else {
-            linear = [seg.payload, &crate::skbuff::page::frags_to_vec(seg.frags)].concat();
+            linear = [
+                seg.payload,
+                &crate::net::core::skbuff::page::frags_to_vec(seg.frags),
+            ]
+            .concat();
             (&linear[..], &[][..])
         };
         let paged = rt.dev_sg && (!payload.is_empty() || !frags.is_empty());
@@ -166,7 +172,7 @@ impl World {
         if let Ok(room) = skb.push(hlen) {
             let _ = hdr.write(room);
         }
-        crate::inet::fill_l4_checksum(&mut skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP);
+        crate::net::ipv4::fill_l4_checksum(&mut skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP);
         skb.reset_transport_header();
         self.ns_mut(ns).mib.inc(Mib::TcpOutSegs);
         if seg.flags.contains(TcpFlags::RST) {

@@ -13,9 +13,9 @@
 //!
 //! Simplified: no urgent data (`EPOLLPRI`), no `SO_RCVLOWAT`, no Fast Open.
 
-use crate::ids::SockId;
-use crate::sim::World;
-use crate::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE};
+use crate::kernel::ids::SockId;
+use crate::kernel::world::World;
+use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, TCP_CLOSE};
 use crate::uapi::*;
 
 use super::{TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT};

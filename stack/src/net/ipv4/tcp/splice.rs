@@ -26,15 +26,15 @@
 
 use std::task::Poll;
 
-use crate::errno::Errno;
-use crate::ids::{Pid, SockId};
-use crate::pipe::{BufOps, PipeBuffer};
-use crate::pipe_ring::PipeBufRing;
-use crate::sim::World;
-use crate::skbuff::{PageFrag, SplicedPiece};
-use crate::sock::RCV_SHUTDOWN;
-use crate::task::WaitFor;
-use crate::trace::Layer;
+use crate::fs::pipe::{BufOps, PipeBuffer};
+use crate::fs::pipe_ring::PipeBufRing;
+use crate::kernel::ids::{Pid, SockId};
+use crate::kernel::task::WaitFor;
+use crate::kernel::world::World;
+use crate::net::core::skbuff::{PageFrag, SplicedPiece};
+use crate::net::core::sock::RCV_SHUTDOWN;
+use crate::observe::trace::Layer;
+use crate::uapi::errno::Errno;
 
 use super::{TCP_CLOSE, TCP_LISTEN, TxSeg};
 
@@ -72,7 +72,7 @@ impl World {
     ) -> Sent {
         let total: usize = bvec.iter().map(PageFrag::len).sum();
         let sg = self.sk_route_sg(sk);
-        let linear = (!sg).then(|| crate::skbuff::page::frags_to_vec(bvec));
+        let linear = (!sg).then(|| crate::net::core::skbuff::page::frags_to_vec(bvec));
         let mut copied = 0;
         loop {
             match self.tcp_send_gate(pid, sk, copied, copied == total, nonblock) {

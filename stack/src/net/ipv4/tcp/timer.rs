@@ -13,14 +13,14 @@
 use std::net::SocketAddr;
 
 use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT};
-use crate::errno::Errno;
-use crate::ids::SockId;
-use crate::inet::request_sock_queue::ReqskTimer;
-use crate::sim::World;
+use crate::kernel::ids::SockId;
+use crate::kernel::world::World;
+use crate::net::core::snmp::Mib;
+use crate::net::ipv4::request_sock_queue::ReqskTimer;
+use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::sim::time::{Nanos, fmt_duration};
-use crate::snmp::Mib;
-use crate::trace::Layer;
+use crate::uapi::errno::Errno;
 
 impl World {
     /// Arms a wakeup for the socket's timers at `at`.

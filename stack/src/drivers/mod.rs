@@ -1,0 +1,3 @@
+//! Device drivers (`drivers/`): here only the network ones.
+
+pub mod net;
