@@ -15,7 +15,7 @@ const SETUP: &str = r#"#!/usr/bin/env bash
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq curl ca-certificates build-essential git >/dev/null
+apt-get install -y -qq curl ca-certificates build-essential git bubblewrap >/dev/null
 if ! command -v cargo >/dev/null 2>&1; then
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 fi

@@ -3,6 +3,7 @@
 
 use crate::lab::Lab;
 use crate::runner::{Run, Toolchain, read_junit, tail};
+use crate::sandbox::Sandbox;
 use crate::scratch::{self, Note};
 use crate::wrapper::{Verdict, verdict_file};
 use nix::unistd::Uid;
@@ -75,6 +76,9 @@ pub struct Report {
     /// Whether each test ran under a uid of its own with no network (the
     /// grader runs as root); see the README.
     pub isolated: bool,
+    /// What was not isolated in this grading, in plain words (empty when
+    /// builds and tests ran sandboxed, each test under a uid of its own).
+    pub not_isolated: Vec<String>,
     pub score: f64,
     pub max_score: f64,
     pub tests: Vec<TestResult>,
@@ -97,9 +101,16 @@ fn short_binary(binary_id: &str) -> &str {
     binary_id.split_once("::").map_or("lib", |(_, b)| b)
 }
 
-/// A fresh folder for one grading, searchable by test uids.
-fn scratch_root() -> Result<PathBuf, String> {
-    let base = std::env::temp_dir();
+/// A fresh folder for one grading, searchable by test uids, under the
+/// build folder (never under `/tmp`): no one but the grader can write to
+/// it or to its parents, so nothing can be planted where cargo looks for
+/// configuration (`.cargo/config.toml` in every parent of the workspace).
+fn scratch_root(target_dir: &Path) -> Result<PathBuf, String> {
+    let base = target_dir.join("scratch");
+    std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o711))
+        .map_err(|e| e.to_string())?;
+    let base = base.canonicalize().map_err(|e| e.to_string())?;
     for _ in 0..100 {
         let name = format!(
             "grader-{}-{}",
@@ -114,6 +125,47 @@ fn scratch_root() -> Result<PathBuf, String> {
         }
     }
     Err("cannot create a scratch folder".into())
+}
+
+/// The parents of `p` that someone other than their owner may write to
+/// (where a test could plant a cargo configuration for the next grading).
+fn writable_by_others(p: &Path) -> Vec<PathBuf> {
+    p.ancestors()
+        .skip(1)
+        .filter(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o022 != 0))
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// What this grading could not isolate, in plain words for every report.
+fn isolation_gaps(isolated: bool, scratch: &Path) -> Vec<String> {
+    let mut gaps = Vec::new();
+    if Sandbox::get().is_none() {
+        gaps.push(format!(
+            "builds and tests ran without a sandbox ({}): they could read every file the \
+             grader's user can read and write to the machine's temporary folders",
+            Sandbox::missing_reason()
+        ));
+    }
+    if !isolated {
+        gaps.push(
+            "tests ran as the grader's own user, not each under a uid of its own (the grader \
+             is not root, or the build folder is not searchable by others): a test could \
+             signal the grader's other processes, and no limit bounded how many it started"
+                .to_string(),
+        );
+    }
+    let open = writable_by_others(scratch);
+    if !open.is_empty() {
+        gaps.push(format!(
+            "the scratch folder's parents {} are writable by others",
+            open.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    gaps
 }
 
 fn rand_u64() -> u128 {
@@ -141,7 +193,7 @@ impl Drop for Cleanup<'_> {
 
 /// Grades; the scratch folder is removed afterwards.
 pub fn grade(opts: &Options) -> Result<Report, String> {
-    let root = scratch_root()?;
+    let root = scratch_root(&opts.target_dir)?;
     let result = grade_in(opts, &root);
     let _ = std::fs::remove_dir_all(&root);
     result
@@ -170,6 +222,8 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         isolate,
         package: &sc.package,
         artifacts: Default::default(),
+        sandbox: Sandbox::get(),
+        sources: scratch::source_paths(&sc.ws),
     };
     run.setup()?;
     let _cleanup = Cleanup(&run);
@@ -186,6 +240,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         build_log: String::new(),
         notes: sc.notes.clone(),
         isolated: isolate,
+        not_isolated: Vec::new(),
         score: 0.0,
         max_score: 0.0,
         tests: Vec::new(),
@@ -315,6 +370,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         });
     }
     report.isolated = isolate && all_isolated;
+    report.not_isolated = isolation_gaps(report.isolated, root);
     report.score = round2(report.tests.iter().map(|t| t.score).sum());
     report.max_score = round2(report.tests.iter().map(|t| t.max_score).sum());
     report.seconds = start.elapsed().as_secs_f64();
@@ -328,7 +384,7 @@ fn round2(x: f64) -> f64 {
 /// The test names of the pristine lab (the skeleton, with the hidden tests
 /// when grading).
 fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let root = scratch_root()?;
+    let root = scratch_root(&tc.target_dir)?;
     let result = (|| {
         let sc = scratch::prepare(opts.repo, opts.lab, None, &root)?;
         if opts.hidden {
@@ -343,6 +399,8 @@ fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec
             isolate: false,
             package: &sc.package,
             artifacts: Default::default(),
+            sandbox: Sandbox::get(),
+            sources: scratch::source_paths(&sc.ws),
         };
         run.setup()?;
         let _cleanup = Cleanup(&run);

@@ -9,7 +9,9 @@ mod lab;
 mod release;
 mod report;
 mod runner;
+mod sandbox;
 mod scratch;
+mod source_check;
 mod verify;
 mod wrapper;
 
@@ -86,6 +88,9 @@ fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().collect();
     if raw.get(1).map(String::as_str) == Some("wrapper") {
         return wrapper::main(&raw[2..]);
+    }
+    if raw.get(1).map(String::as_str) == Some("limits") {
+        return sandbox::limits_main(&raw[2..]);
     }
     let cli = Cli::parse();
     match run(cli) {

@@ -1,7 +1,8 @@
 //! `grader release --out DIR`: the student repository. Everything the
 //! repository tracks (by `git ls-files` when it is a git work tree, else
 //! every file but `target/` and `.git/`), less each lab's `hidden/`,
-//! `solution/` and `wrong/`.
+//! `solution/` and `wrong/`, and the workflow that grades students'
+//! repositories.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,9 +10,14 @@ use std::process::Command;
 /// Lab folders the students never see.
 const PRIVATE: &[&str] = &["hidden", "solution", "wrong"];
 
+/// Files of the course repository that are the instructor's alone: the
+/// workflow that grades students' repositories with the hidden tests.
+const INSTRUCTOR_ONLY: &[&str] = &[".github/workflows/grade-students.yml"];
+
 fn is_private(rel: &Path) -> bool {
     let parts: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
-    parts.len() >= 3 && parts[0] == "labs" && PRIVATE.iter().any(|p| parts[2] == *p)
+    (parts.len() >= 3 && parts[0] == "labs" && PRIVATE.iter().any(|p| parts[2] == *p))
+        || INSTRUCTOR_ONLY.iter().any(|f| rel == Path::new(f))
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -96,5 +102,9 @@ mod tests {
         assert!(!is_private(Path::new("labs/queues/src/lib.rs")));
         assert!(!is_private(Path::new("labs/README.md")));
         assert!(!is_private(Path::new("stack/src/hidden/x.rs")));
+        assert!(is_private(Path::new(
+            ".github/workflows/grade-students.yml"
+        )));
+        assert!(!is_private(Path::new(".github/workflows/check.yml")));
     }
 }

@@ -44,6 +44,9 @@ pub fn human(r: &Report, colour: bool) -> String {
     };
     let mut s = String::new();
     let _ = writeln!(s, "{bold}lab {}{reset}: {}", r.lab, r.title);
+    for g in &r.not_isolated {
+        let _ = writeln!(s, "  not isolated: {g}");
+    }
     for n in &r.notes {
         let _ = writeln!(s, "  note: {}: {}", n.file, n.message);
     }
@@ -153,6 +156,9 @@ pub fn gradescope(r: &Report) -> serde_json::Value {
 
 fn summary_text(r: &Report) -> String {
     let mut s = String::new();
+    for g in &r.not_isolated {
+        let _ = writeln!(s, "Not isolated: {g}");
+    }
     for n in &r.notes {
         let _ = writeln!(s, "{}: {}", n.file, n.message);
     }
@@ -171,9 +177,11 @@ fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            // Characters XML 1.0 cannot carry at all, even escaped.
+            c if ((c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t'))
+                || matches!(c, '\u{fffe}' | '\u{ffff}') =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
         }
@@ -196,6 +204,17 @@ pub fn junit(r: &Report) -> String {
         r.tests.len(),
         r.seconds
     );
+    if !r.not_isolated.is_empty() {
+        s.push_str("    <properties>\n");
+        for g in &r.not_isolated {
+            let _ = writeln!(
+                s,
+                "      <property name=\"not-isolated\" value=\"{}\"/>",
+                xml_escape(g)
+            );
+        }
+        s.push_str("    </properties>\n");
+    }
     for t in &r.tests {
         let _ = write!(
             s,
@@ -234,6 +253,9 @@ pub fn markdown(r: &Report) -> String {
     );
     if !r.title.is_empty() {
         let _ = writeln!(s, "{}\n", r.title);
+    }
+    for g in &r.not_isolated {
+        let _ = writeln!(s, "> **Not isolated:** {}\n", md_cell(g));
     }
     for n in &r.notes {
         let _ = writeln!(s, "- **{}**: {}", md_cell(&n.file), md_cell(&n.message));
@@ -288,12 +310,69 @@ mod tests {
             xml_escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
         );
-        assert_eq!(xml_escape("bell\x07tab\tok"), "bell\\x07tab\tok");
+        assert_eq!(xml_escape("bell\x07tab\tok"), "bell\\u{7}tab\tok");
+        assert_eq!(
+            xml_escape("\u{fffe}\u{ffff}\u{fffd}"),
+            "\\u{fffe}\\u{ffff}\u{fffd}"
+        );
     }
 
     #[test]
     fn markdown_cells_stay_on_one_line_and_in_their_column() {
         assert_eq!(md_cell("a | b\nsecond line"), "a \\| b");
         assert_eq!(md_cell("`code`"), "'code'");
+    }
+
+    /// Every character a test could print, XML's forbidden ones included.
+    fn hostile_text() -> String {
+        let mut t: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        t.push_str(
+            "\u{85}\u{d7ff}\u{e000}\u{fffd}\u{fffe}\u{ffff}\u{10000}\u{10ffff}]]></failure>",
+        );
+        t
+    }
+
+    #[test]
+    fn junit_is_well_formed_whatever_a_test_printed() {
+        let text = hostile_text();
+        let report = Report {
+            lab: format!("lab{text}"),
+            title: String::new(),
+            submission: String::new(),
+            public_only: false,
+            built: true,
+            build_log: String::new(),
+            notes: Vec::new(),
+            isolated: false,
+            not_isolated: vec![text.clone()],
+            score: 0.0,
+            max_score: 1.0,
+            tests: vec![crate::grade::TestResult {
+                id: format!("t::{text}"),
+                group: None,
+                visibility: "public",
+                passed: false,
+                reason: text.clone(),
+                score: 0.0,
+                max_score: 1.0,
+                seconds: 0.0,
+                output: text.clone(),
+                figures: Vec::new(),
+            }],
+            seconds: 0.0,
+        };
+        let xml = junit(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("a failure element");
+        // What XML can carry arrives unchanged.
+        let out = failure.text().unwrap_or("");
+        assert!(
+            out.contains("\u{fffd}\\u{fffe}\\u{ffff}\u{10000}"),
+            "{out:?}"
+        );
+        assert!(out.contains("]]></failure>"), "{out:?}");
     }
 }

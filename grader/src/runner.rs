@@ -3,6 +3,7 @@
 //! output), every test process started through `grader wrapper`.
 
 use crate::lab::Limits;
+use crate::sandbox::{Sandbox, View, tool_homes, toolchain_paths};
 use crate::wrapper::{CONFIG_VAR, WrapperConfig};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -50,10 +51,31 @@ const KEPT_VARS: &[&str] = &[
     "LANG",
 ];
 
+/// A build's limits, per process (`grader limits`): address space (MiB),
+/// CPU seconds, largest file written (MiB), processes. Enough for rustc and
+/// the linker on the stack; a compile-time memory bomb (a module read from
+/// `/dev/zero`) stops at the first.
+const BUILD_LIMITS: [u64; 4] = [6144, 900, 2048, 4096];
+
 /// Only the integration tests (`tests/`, and the hidden ones copied there):
 /// unit tests a submission writes in its own source are not graded, and
 /// cannot stretch the run.
 const ONLY_TESTS_DIR: &str = "kind(test)";
+
+/// What a cargo command is for: compiling (in the sandbox), or running the
+/// tests already compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Build,
+    Run,
+}
+
+/// `name` as found on `PATH`.
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
 
 /// A run of cargo in `ws`, with the grader's environment.
 pub struct Run<'a> {
@@ -68,6 +90,11 @@ pub struct Run<'a> {
     pub package: &'a str,
     /// Files this run built for its own package, removed by [`Run::clean`].
     pub artifacts: RefCell<Vec<PathBuf>>,
+    /// Where builds run, if this machine can sandbox them.
+    pub sandbox: Option<&'static Sandbox>,
+    /// What a build reads outside the scratch workspace
+    /// ([`crate::scratch::source_paths`]).
+    pub sources: Vec<PathBuf>,
 }
 
 /// Output of a finished command, bounded.
@@ -134,6 +161,7 @@ store-failure-output = true
             results,
             limits: self.limits,
             isolate: self.isolate,
+            sandbox: self.sandbox.is_some(),
         };
         std::fs::write(
             self.dir.join("wrapper.json"),
@@ -142,46 +170,113 @@ store-failure-output = true
         .map_err(|e| e.to_string())
     }
 
-    fn command(&self, args: &[&str]) -> Result<Command, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut cmd = Command::new("cargo");
-        cmd.args(args)
-            .current_dir(self.ws)
-            .env_clear()
-            .stdin(Stdio::null());
-        for k in KEPT_VARS {
-            if let Some(v) = std::env::var_os(k) {
-                cmd.env(k, v);
-            }
-        }
-        let runner_var = format!(
-            "CARGO_TARGET_{}_RUNNER",
-            self.tc.host.to_uppercase().replace(['-', '.'], "_")
-        );
-        cmd.env("CARGO_TARGET_DIR", &self.tc.target_dir)
-            .env(runner_var, format!("{} wrapper", exe.display()))
-            .env(CONFIG_VAR, self.dir.join("wrapper.json"))
-            // A submission may not use `unsafe` (it could read the
-            // receipt's secret out of memory); lints in source cannot lift
-            // a forbid given on the command line.
-            .env("RUSTFLAGS", "-F unsafe_code")
-            .env("CARGO_TERM_COLOR", "never")
+    /// The environment cargo gets: only what it and rustup need, and the
+    /// grader's settings.
+    fn cargo_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = KEPT_VARS
+            .iter()
+            .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+            .collect();
+        for (k, v) in [
+            (
+                "CARGO_TARGET_DIR",
+                self.tc.target_dir.to_string_lossy().as_ref(),
+            ),
+            // A submission may not use `unsafe`; lints in source cannot
+            // lift a forbid given on the command line.
+            ("RUSTFLAGS", "-F unsafe_code"),
+            ("CARGO_TERM_COLOR", "never"),
             // Smaller, quicker-to-link test binaries; a grading needs no
             // debugger.
-            .env("CARGO_PROFILE_DEV_DEBUG", "0")
-            .env("CARGO_PROFILE_TEST_DEBUG", "0")
-            .env("CARGO_INCREMENTAL", "0");
+            ("CARGO_PROFILE_DEV_DEBUG", "0"),
+            ("CARGO_PROFILE_TEST_DEBUG", "0"),
+            ("CARGO_INCREMENTAL", "0"),
+        ] {
+            env.push((k.to_string(), v.to_string()));
+        }
+        env
+    }
+
+    /// cargo with `args` in the scratch workspace. `Build` steps compile
+    /// the submission and run in the sandbox (when there is one) with
+    /// limits on memory, CPU, file size and processes; the `Run` step only
+    /// starts test binaries already built, each through `grader wrapper`.
+    fn command(&self, args: &[&str], step: Step) -> Result<Command, String> {
+        let mut env = self.cargo_env();
+        let cargo = find_in_path("cargo").ok_or("cargo is not on PATH")?;
+        let mut cmd = match (step, self.sandbox) {
+            (Step::Build, Some(sb)) => {
+                // Inside, HOME and TMPDIR are the sandbox's own empty /tmp,
+                // so rustup and cargo are told where their homes are.
+                env.retain(|(k, _)| {
+                    !["HOME", "TMPDIR", "RUSTUP_HOME", "CARGO_HOME"].contains(&k.as_str())
+                });
+                env.push(("HOME".into(), "/tmp".into()));
+                let (rustup_home, cargo_home) = tool_homes();
+                for (k, v) in [("RUSTUP_HOME", rustup_home), ("CARGO_HOME", cargo_home)] {
+                    if let Some(v) = v {
+                        env.push((k.into(), v.to_string_lossy().into_owned()));
+                    }
+                }
+                env.push(("TMPDIR".into(), "/tmp".into()));
+                env.push(("CARGO_NET_OFFLINE".into(), "true".into()));
+                let mut ro = toolchain_paths();
+                ro.extend(self.sources.iter().cloned());
+                ro.push(self.nextest_config());
+                if let Some(dir) = cargo.parent() {
+                    ro.push(dir.to_path_buf());
+                }
+                let mut view = View {
+                    ro,
+                    rw: vec![self.ws.to_path_buf(), self.tc.target_dir.clone()],
+                    env,
+                    cwd: Some(self.ws.to_path_buf()),
+                    as_nobody: true,
+                    tmp_mib: 1024,
+                };
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+                if let Some(dir) = exe.parent() {
+                    view.ro.push(dir.to_path_buf());
+                }
+                // `grader limits` sets the build's limits, then becomes bwrap.
+                let inner = sb.command(&view, &cargo, &args);
+                let mut cmd = Command::new(&exe);
+                cmd.arg("limits")
+                    .args(BUILD_LIMITS.map(|v| v.to_string()))
+                    .arg("--")
+                    .arg(inner.get_program())
+                    .args(inner.get_args())
+                    .env_clear();
+                cmd
+            }
+            _ => {
+                let mut cmd = Command::new(&cargo);
+                cmd.args(args).current_dir(self.ws).env_clear().envs(env);
+                cmd
+            }
+        };
+        cmd.stdin(Stdio::null());
+        if step == Step::Run {
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            let runner_var = format!(
+                "CARGO_TARGET_{}_RUNNER",
+                self.tc.host.to_uppercase().replace(['-', '.'], "_")
+            );
+            cmd.env(runner_var, format!("{} wrapper", exe.display()))
+                .env(CONFIG_VAR, self.dir.join("wrapper.json"));
+        }
         Ok(cmd)
     }
 
     /// Runs cargo with `args`, capturing its output (to files, so that a
     /// flood cannot fill memory), killed with all it started after
     /// `deadline`.
-    pub fn cargo(&self, args: &[&str], deadline: Duration) -> Result<Outcome, String> {
+    pub fn cargo(&self, args: &[&str], step: Step, deadline: Duration) -> Result<Outcome, String> {
         let out_path = self.dir.join("cargo.out");
         let err_path = self.dir.join("cargo.err");
         let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()));
-        let mut cmd = self.command(args)?;
+        let mut cmd = self.command(args, step)?;
         cmd.stdout(file(&out_path)?).stderr(file(&err_path)?);
         let status = wait_bounded(cmd, deadline, true)?;
         let read = |p: &Path| {
@@ -217,6 +312,7 @@ store-failure-output = true
                 "--message-format",
                 "json-render-diagnostics",
             ],
+            Step::Build,
             self.build_deadline(),
         )?;
         // Note every file built for our package, to remove afterwards.
@@ -240,28 +336,42 @@ store-failure-output = true
         Ok(out)
     }
 
-    /// `cargo nextest list`: `binary id -> test names`.
+    /// `cargo nextest list`: `binary id -> test names`. It compiles what
+    /// is not built yet (the hidden tests), in the sandbox, and records
+    /// what was built (`binaries.json`, `metadata.json`) so that running
+    /// the tests compiles nothing.
     pub fn list(&self) -> Result<Result<BTreeMap<String, Vec<String>>, Outcome>, String> {
         let config = self.nextest_config();
         let config = config.to_string_lossy();
-        let out = self.cargo(
-            &[
-                "nextest",
-                "list",
-                "--config-file",
-                &config,
-                "--profile",
-                &self.profile,
-                "--message-format",
-                "json",
-                "-E",
-                ONLY_TESTS_DIR,
-            ],
-            self.build_deadline(),
-        )?;
+        let base = [
+            "nextest",
+            "list",
+            "--config-file",
+            &config,
+            "--profile",
+            &self.profile,
+            "--message-format",
+            "json",
+            "-E",
+            ONLY_TESTS_DIR,
+        ];
+        let out = self.cargo(&base, Step::Build, self.build_deadline())?;
         if !out.ok {
             return Ok(Err(out));
         }
+        let mut binaries_only = base.to_vec();
+        binaries_only.extend(["--list-type", "binaries-only"]);
+        let bins = self.cargo(&binaries_only, Step::Build, self.build_deadline())?;
+        let meta = self.cargo(
+            &["metadata", "--format-version", "1", "--no-deps"],
+            Step::Build,
+            self.build_deadline(),
+        )?;
+        if !bins.ok || !meta.ok {
+            return Ok(Err(if bins.ok { meta } else { bins }));
+        }
+        std::fs::write(self.dir.join("binaries.json"), &bins.stdout).map_err(|e| e.to_string())?;
+        std::fs::write(self.dir.join("metadata.json"), &meta.stdout).map_err(|e| e.to_string())?;
         let v: serde_json::Value =
             serde_json::from_str(&out.stdout).map_err(|e| format!("nextest list: {e}"))?;
         let mut tests = BTreeMap::new();
@@ -295,10 +405,25 @@ store-failure-output = true
             + Duration::from_secs((self.limits.test_timeout_secs + 5) * tests as u64);
         let config = self.nextest_config();
         let config = config.to_string_lossy().into_owned();
+        // What `list` recorded: nextest runs those binaries and builds nothing.
+        let bins = self
+            .dir
+            .join("binaries.json")
+            .to_string_lossy()
+            .into_owned();
+        let meta = self
+            .dir
+            .join("metadata.json")
+            .to_string_lossy()
+            .into_owned();
         let mut args = vec![
             "nextest",
             "run",
             "--no-fail-fast",
+            "--binaries-metadata",
+            &bins,
+            "--cargo-metadata",
+            &meta,
             "--config-file",
             &config,
             "--profile",
@@ -309,7 +434,7 @@ store-failure-output = true
         if !progress {
             args.push("--hide-progress-bar");
         }
-        let mut cmd = self.command(&args)?;
+        let mut cmd = self.command(&args, Step::Run)?;
         if progress {
             cmd.env("CARGO_TERM_COLOR", "auto")
                 .stdout(Stdio::null())
@@ -321,7 +446,7 @@ store-failure-output = true
                 stderr: String::new(),
             });
         }
-        self.cargo(&args, deadline)
+        self.cargo(&args, Step::Run, deadline)
     }
 
     /// Removes this grading's own artifacts from the shared build folder

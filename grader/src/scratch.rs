@@ -123,111 +123,6 @@ fn take(submission: &Path, rel: &str) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(bytes))
 }
 
-/// Macros that read files at compile time: a submission could use them to
-/// compile the hidden tests (or anything else on the grading machine) into
-/// its code. Looked for as identifiers outside comments and string literals,
-/// so that `macro_rules!` indirection (passing the name as a token) is caught.
-const FORBIDDEN_IDENTS: &[&str] = &["include_str", "include_bytes", "include"];
-
-/// Identifiers of Rust source, outside comments and literals (a lexer good
-/// enough for this check: it errs towards finding identifiers).
-fn identifiers(src: &str) -> Vec<&str> {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'/' && b.get(i + 1) == Some(&b'/') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut depth = 0usize;
-            while i < b.len() {
-                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                    depth += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-        } else if c == b'"' {
-            i += 1;
-            while i < b.len() && b[i] != b'"' {
-                if b[i] == b'\\' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            i += 1;
-        } else if c == b'r' && matches!(b.get(i + 1), Some(b'#') | Some(b'"')) {
-            // raw string r#"..."#
-            let mut j = i + 1;
-            let mut hashes = 0;
-            while b.get(j) == Some(&b'#') {
-                hashes += 1;
-                j += 1;
-            }
-            if b.get(j) == Some(&b'"') {
-                let close: Vec<u8> = std::iter::once(b'"')
-                    .chain(std::iter::repeat_n(b'#', hashes))
-                    .collect();
-                j += 1;
-                while j < b.len() && !b[j..].starts_with(&close) {
-                    j += 1;
-                }
-                i = j + close.len();
-            } else {
-                // r#ident: a raw identifier
-                let start = j;
-                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                    j += 1;
-                }
-                out.push(&src[start..j]);
-                i = j;
-            }
-        } else if c == b'\'' {
-            // a char literal ('x', '\n') or a lifetime ('a)
-            if b.get(i + 2) == Some(&b'\'') {
-                i += 3;
-            } else if b.get(i + 1) == Some(&b'\\') {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
-                i += 1;
-            } else {
-                i += 1;
-            }
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push(&src[start..i]);
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
-/// The forbidden identifiers `src` uses.
-pub fn forbidden_in(src: &str) -> Vec<&'static str> {
-    let idents = identifiers(src);
-    FORBIDDEN_IDENTS
-        .iter()
-        .copied()
-        .filter(|f| idents.contains(f))
-        .collect()
-}
-
 /// Rewrites relative `path = "..."` of dependency tables to absolute paths
 /// (relative to `base`).
 fn absolutize_deps(table: &mut toml::Table, base: &Path) {
@@ -350,14 +245,10 @@ pub fn prepare(
             match take(sub, rel) {
                 Ok(Some(bytes)) => {
                     let text = String::from_utf8_lossy(&bytes);
-                    let bad = forbidden_in(&text);
-                    if !bad.is_empty() {
+                    if let Err(why) = crate::source_check::check(&text) {
                         notes.push(Note {
                             file: rel.clone(),
-                            message: format!(
-                                "uses {} (reads files at compile time; refused)",
-                                bad.join(", ")
-                            ),
+                            message: format!("{why} (refused)"),
                             refused: true,
                         });
                         continue;
@@ -424,6 +315,73 @@ pub fn add_hidden(lab: &Lab, scratch: &Scratch) -> Result<(), String> {
     Ok(())
 }
 
+/// The source folders (and workspace manifests) a build of the scratch
+/// workspace reads outside it: every path dependency, followed through
+/// their own, and the workspace root each inherits settings from. The
+/// build sandbox shows these and nothing else of the repository.
+pub fn source_paths(ws: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut todo: Vec<(PathBuf, PathBuf)> = vec![
+        (ws.join("Cargo.toml"), ws.to_path_buf()),
+        (ws.join("lab").join("Cargo.toml"), ws.join("lab")),
+    ];
+    while let Some((manifest, base)) = todo.pop() {
+        let Ok(mut table) = read_toml(&manifest) else {
+            continue;
+        };
+        if let Some(toml::Value::Table(w)) = table.get_mut("workspace") {
+            absolutize_deps(w, &base);
+            collect_path_deps(w, &mut todo, &mut out);
+        }
+        absolutize_deps(&mut table, &base);
+        collect_path_deps(&table, &mut todo, &mut out);
+        if !base.starts_with(ws) {
+            // A crate of the repository inherits from the workspace above it.
+            if let Some(root) = base.ancestors().skip(1).find(|a| {
+                read_toml(&a.join("Cargo.toml")).is_ok_and(|t| t.contains_key("workspace"))
+            }) {
+                let m = root.join("Cargo.toml");
+                if !out.contains(&m) {
+                    out.push(m.clone());
+                    todo.push((m, root.to_path_buf()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn collect_path_deps(
+    table: &toml::Table,
+    todo: &mut Vec<(PathBuf, PathBuf)>,
+    out: &mut Vec<PathBuf>,
+) {
+    for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(toml::Value::Table(deps)) = table.get(key) {
+            for dep in deps.values() {
+                if let toml::Value::Table(d) = dep
+                    && let Some(toml::Value::String(p)) = d.get("path")
+                {
+                    let dir = PathBuf::from(p);
+                    if !out.contains(&dir) {
+                        out.push(dir.clone());
+                        todo.push((dir.join("Cargo.toml"), dir));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(toml::Value::Table(targets)) = table.get("target") {
+        for t in targets.values() {
+            if let toml::Value::Table(t) = t {
+                collect_path_deps(t, todo, out);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,25 +393,5 @@ mod tests {
         assert!(check_relative("src/../../x.rs").is_err());
         assert!(check_relative("/etc/passwd").is_err());
         assert!(check_relative("").is_err());
-    }
-
-    #[test]
-    fn include_macros_are_found_outside_comments_and_strings() {
-        assert_eq!(
-            forbidden_in(r#"const X: &str = include_str!("../tests/x.rs");"#),
-            ["include_str"]
-        );
-        assert_eq!(
-            forbidden_in("macro_rules! m { ($i:ident) => { $i!(\"f\") } } m!(include);"),
-            ["include"]
-        );
-        assert!(forbidden_in("// include_str!(\"x\")\nfn f() {}").is_empty());
-        assert!(forbidden_in("/* include! */ fn f() { let s = \"include!\"; }").is_empty());
-        assert!(forbidden_in("fn f() -> char { 'i' } fn included() {}").is_empty());
-        assert_eq!(
-            forbidden_in("fn g() { r#include_bytes!(\"x\"); }"),
-            ["include_bytes"]
-        );
-        assert!(forbidden_in("fn g() -> &'static str { r#\"include!\"# }").is_empty());
     }
 }

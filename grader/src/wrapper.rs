@@ -28,7 +28,14 @@ pub struct WrapperConfig {
     pub limits: crate::lab::Limits,
     /// Drop to a uid of the test's own and unshare the network (root only).
     pub isolate: bool,
+    /// Run each test in the sandbox ([`crate::sandbox`]).
+    #[serde(default)]
+    pub sandbox: bool,
 }
+
+/// Size of each of a sandboxed test's empty `/tmp`, `/var/tmp` and
+/// `/dev/shm` (MiB): memory, so small.
+const TMP_MIB: u64 = 64;
 
 /// Processes and threads a test's uid may have at once (as root): enough
 /// for a test that starts threads, few enough to stop a fork bomb.
@@ -211,14 +218,38 @@ fn run_one(
         limits.memory_mib.saturating_mul(1024 * 1024),
     );
 
+    let mut env = test_env();
+    env.push((
+        "LAB_RECEIPT_SECRET_FILE".into(),
+        secret_file.display().to_string(),
+    ));
+    env.push((
+        "LAB_RECEIPT_OUT_FILE".into(),
+        receipt_file.display().to_string(),
+    ));
+    let sandbox = crate::sandbox::Sandbox::get().filter(|_| config.sandbox);
     let command = |uid: Option<u32>| -> std::io::Result<Command> {
-        let mut cmd = Command::new(binary);
-        cmd.args(args)
-            .env_clear()
-            .envs(test_env())
-            .env("LAB_RECEIPT_SECRET_FILE", &secret_file)
-            .env("LAB_RECEIPT_OUT_FILE", &receipt_file)
-            .stdin(Stdio::null())
+        let mut cmd = match sandbox {
+            // The test sees its binary, its own folder and empty, small
+            // temporary folders that vanish with it; nothing else.
+            Some(sb) => {
+                let view = crate::sandbox::View {
+                    ro: vec![PathBuf::from(binary)],
+                    rw: vec![dir.clone()],
+                    env: env.clone(),
+                    cwd: Some(PathBuf::from("/tmp")),
+                    as_nobody: false,
+                    tmp_mib: TMP_MIB,
+                };
+                sb.command(&view, Path::new(binary), args)
+            }
+            None => {
+                let mut cmd = Command::new(binary);
+                cmd.args(args).env_clear().envs(env.clone());
+                cmd
+            }
+        };
+        cmd.stdin(Stdio::null())
             .stdout(output.try_clone()?)
             .stderr(output.try_clone()?)
             .process_group(0);
@@ -287,7 +318,13 @@ fn run_one(
 
     let reason = if timed_out {
         format!("time limit exceeded ({} s)", limits.test_timeout_secs)
-    } else if let Some(sig) = status.signal() {
+    } else if let Some(sig) = status.signal().or_else(|| {
+        // bwrap reports a child killed by a signal as 128 + the signal.
+        status
+            .code()
+            .filter(|c| sandbox.is_some() && (129..=128 + 64).contains(c))
+            .map(|c| c - 128)
+    }) {
         match Signal::try_from(sig) {
             Ok(Signal::SIGXFSZ) => format!("output limit exceeded ({} KiB)", limits.output_kib),
             Ok(Signal::SIGXCPU) | Ok(Signal::SIGKILL)

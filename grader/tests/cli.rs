@@ -262,3 +262,26 @@ fn gradescope_bundle_runs_like_gradescope_runs_it() {
     assert_eq!(results["tests"].as_array().unwrap().len(), 5);
     assert!(results["leaderboard"].is_array());
 }
+
+/// The workflow every student repository gets holds no secret and grades
+/// nothing; the one that grades with the hidden tests is the course's own
+/// and reads its token from the course repository's secrets.
+#[test]
+fn no_student_workflow_holds_a_secret_or_the_hidden_tests() {
+    let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.github/workflows");
+    let check = std::fs::read_to_string(workflows.join("check.yml")).unwrap();
+    assert!(!check.contains("secrets."), "check.yml uses a secret");
+    assert!(check.contains("grader check"), "check.yml runs no check");
+    assert!(!check.contains(" grade "), "check.yml grades");
+    let grade = std::fs::read_to_string(workflows.join("grade-students.yml")).unwrap();
+    assert!(grade.contains("secrets.STUDENT_REPOS_TOKEN"));
+    assert!(!grade.contains("on:\n  push"), "grading runs on a push");
+    // Every workflow but the course's grading goes to the students.
+    for e in std::fs::read_dir(&workflows).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(workflows.join(&name)).unwrap();
+        if name != "grade-students.yml" {
+            assert!(!text.contains("secrets."), "{name} uses a secret");
+        }
+    }
+}

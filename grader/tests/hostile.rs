@@ -275,3 +275,189 @@ fn a_build_that_never_ends_is_stopped() {
         "{r:#}"
     );
 }
+
+/// A submission whose `src/lib.rs` is `lib_rs`, under `dir`.
+fn submission(dir: &Path, name: &str, lib_rs: &str) -> std::path::PathBuf {
+    let sub = dir.join(name);
+    std::fs::create_dir_all(sub.join("src")).unwrap();
+    std::fs::write(sub.join("src/lib.rs"), lib_rs).unwrap();
+    sub
+}
+
+/// Whether this machine sandboxes gradings (bubblewrap installed, and
+/// namespaces allowed); `scripts/test` installs bubblewrap as root.
+fn sandboxed(report: &serde_json::Value) -> bool {
+    !report["not_isolated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g.as_str().unwrap().contains("without a sandbox"))
+}
+
+/// Lines only the fixture lab's solution and hidden tests hold.
+const SECRETS: [&str; 2] = [
+    "xs.iter().fold(0, |acc, &x| add(acc, x))",
+    "499_999_500_000",
+];
+
+fn leaks(report: &serde_json::Value) -> Vec<&'static str> {
+    let text = report.to_string();
+    SECRETS.into_iter().filter(|s| text.contains(s)).collect()
+}
+
+/// Each way of making the compiler read another file: refused by the
+/// source check, and, with the check off, finding nothing in the build
+/// sandbox. Never a point, never a line of the solution or hidden tests in
+/// the report.
+#[test]
+fn compile_time_reads_find_nothing() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let solution = repo.join("labs/adder/solution/src/lib.rs");
+    let hidden = repo.join("labs/adder/hidden/hidden_edge.rs");
+    let cases = [
+        (
+            "path_to_solution",
+            format!(
+                "#[path = \"{}\"]\nmod answer;\npub use answer::*;\n",
+                solution.display()
+            ),
+        ),
+        (
+            "include_after_raw_byte_strings",
+            format!(
+                "const A: &[u8] = br#\"\"\"#; const B: &core::ffi::CStr = cr\"x\";\n\
+                 const H: &str = include_str!(\"{}\");\n\
+                 pub fn add(a: u64, b: u64) -> u64 {{ if H.len() > 1 {{ a.wrapping_add(b) }} else {{ 0 }} }}\n\
+                 pub fn sum(xs: &[u64]) -> u64 {{ xs.iter().fold(0, |acc, &x| add(acc, x)) + A.len() as u64 * 0 + B.count_bytes() as u64 * 0 }}\n",
+                hidden.display()
+            ),
+        ),
+        (
+            "debugger_visualizer",
+            format!(
+                "#![debugger_visualizer(gdb_script_file = \"{}\")]\n\
+                 pub fn add(a: u64, b: u64) -> u64 {{ a.wrapping_add(b) }}\n\
+                 pub fn sum(xs: &[u64]) -> u64 {{ xs.iter().fold(0, |acc, &x| add(acc, x)) }}\n",
+                solution.display()
+            ),
+        ),
+    ];
+    for (name, src) in &cases {
+        let sub = submission(tmp.path(), name, src);
+        let checked = grade_json(&repo, &sub);
+        assert_eq!(score(&checked).0, 0.0, "{name}: {checked:#}");
+        assert!(
+            checked["notes"][0]["refused"].as_bool().unwrap(),
+            "{name}: {checked:#}"
+        );
+        assert_eq!(leaks(&checked), Vec::<&str>::new(), "{name}");
+
+        let unchecked = grade_json_env(&repo, &sub, &[("GRADER_NO_SOURCE_CHECK", "1")]);
+        assert!(
+            sandboxed(&unchecked),
+            "install bubblewrap to grade in a sandbox"
+        );
+        assert_eq!(score(&unchecked).0, 0.0, "{name}: {unchecked:#}");
+        assert!(
+            !unchecked["built"].as_bool().unwrap(),
+            "{name}: {unchecked:#}"
+        );
+        assert_eq!(
+            leaks(&unchecked),
+            Vec::<&str>::new(),
+            "{name}: {unchecked:#}"
+        );
+    }
+}
+
+/// A module read from `/dev/zero` makes rustc eat memory until its limit:
+/// the build fails in bounded time and the grader carries on.
+#[test]
+fn a_compile_time_memory_bomb_is_stopped() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let sub = submission(tmp.path(), "zero", "#[path = \"/dev/zero\"]\nmod z;\n");
+    let start = std::time::Instant::now();
+    let r = grade_json_env(&repo, &sub, &[("GRADER_NO_SOURCE_CHECK", "1")]);
+    assert!(sandboxed(&r), "install bubblewrap to grade in a sandbox");
+    assert_eq!(score(&r), (0.0, 10.0), "{r:#}");
+    assert!(!r["built"].as_bool().unwrap());
+    assert!(start.elapsed() < std::time::Duration::from_secs(180));
+}
+
+/// What a test writes outside its own folder (the machine's temporary
+/// folders, a cargo configuration where the next grading's cargo would
+/// look) is gone when the grading ends, and the next grading of an empty
+/// submission still scores what the skeleton scores.
+#[test]
+fn nothing_a_test_writes_survives_or_reaches_the_next_grading() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let tag = format!("grader-litter-{}", std::process::id());
+    let plant = format!(
+        r##"fn plant() {{
+    let evil = "[build]\nrustc-wrapper = \"/tmp/{tag}/evil.sh\"\n";
+    for dir in ["/tmp", "/var/tmp", "/dev/shm"] {{
+        let d = std::path::Path::new(dir).join("{tag}");
+        let _ = std::fs::create_dir_all(d.join(".cargo"));
+        let _ = std::fs::write(d.join(".cargo/config.toml"), evil);
+        let _ = std::fs::write(d.join("evil.sh"), "#!/bin/sh\necho planted\n");
+        let _ = std::fs::create_dir_all(std::path::Path::new(dir).join(".cargo"));
+        let _ = std::fs::write(std::path::Path::new(dir).join(".cargo/{tag}.toml"), evil);
+    }}
+}}
+pub fn add(a: u64, b: u64) -> u64 {{ plant(); a.wrapping_add(b) }}
+pub fn sum(xs: &[u64]) -> u64 {{ plant(); xs.iter().fold(0, |acc, &x| acc.wrapping_add(x)) }}
+"##
+    );
+    let sub = submission(tmp.path(), "planter", &plant);
+    let r = grade_json(&repo, &sub);
+    assert!(sandboxed(&r), "install bubblewrap to grade in a sandbox");
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+    for dir in ["/tmp", "/var/tmp", "/dev/shm"] {
+        let d = Path::new(dir);
+        assert!(!d.join(&tag).exists(), "{dir}/{tag} survived the grading");
+        assert!(!d.join(".cargo").join(format!("{tag}.toml")).exists());
+    }
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let next = grade_json(&repo, &empty);
+    assert_eq!(score(&next), (0.0, 10.0), "{next:#}");
+}
+
+/// A test that reads the lab's hidden tests, its solution, or the scratch
+/// copy at run time finds none of them, and nothing of them reaches the
+/// report.
+#[test]
+fn runtime_reads_find_nothing() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let lab = repo.join("labs/adder");
+    let reader = format!(
+        r#"fn snoop() -> String {{
+    let mut seen = String::new();
+    for p in ["{sol}", "{hid}", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hidden_edge.rs"),
+              concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")] {{
+        if let Ok(t) = std::fs::read_to_string(p) {{ seen.push_str(&t); }}
+    }}
+    // Other processes (another grading's, with its paths): only the
+    // sandbox's own two are there.
+    let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok()).count();
+    if procs > 2 {{ seen.push_str(&format!("{{procs}} processes")); }}
+    seen
+}}
+pub fn add(a: u64, b: u64) -> u64 {{ let s = snoop(); if s.is_empty() {{ a.wrapping_add(b) }} else {{ panic!("{{s}}") }} }}
+pub fn sum(xs: &[u64]) -> u64 {{ let s = snoop(); if s.is_empty() {{ xs.iter().fold(0, |acc, &x| acc.wrapping_add(x)) }} else {{ panic!("{{s}}") }} }}
+"#,
+        sol = lab.join("solution/src/lib.rs").display(),
+        hid = lab.join("hidden/hidden_edge.rs").display(),
+    );
+    let sub = submission(tmp.path(), "reader", &reader);
+    let r = grade_json(&repo, &sub);
+    assert!(sandboxed(&r), "install bubblewrap to grade in a sandbox");
+    assert_eq!(leaks(&r), Vec::<&str>::new(), "{r:#}");
+    // It read nothing, so it computed honestly: full marks.
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+}

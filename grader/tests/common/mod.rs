@@ -74,6 +74,11 @@ pub struct Output {
 /// Runs the grader with `args` in `cwd`; fails the test if it runs past
 /// [`BOUND`] (the grader must never hang).
 pub fn grader(cwd: &Path, args: &[&str]) -> Output {
+    grader_env(cwd, args, &[])
+}
+
+/// [`grader`] with more environment variables.
+pub fn grader_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let start = Instant::now();
     let out_dir = tempfile::tempdir().unwrap();
     let out_path = out_dir.path().join("stdout");
@@ -81,6 +86,7 @@ pub fn grader(cwd: &Path, args: &[&str]) -> Output {
     let mut child = Command::new(GRADER)
         .args(["--target-dir", shared_target().to_str().unwrap()])
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
@@ -108,7 +114,12 @@ pub fn grader(cwd: &Path, args: &[&str]) -> Output {
 
 /// Grades `submission` in `repo` and returns the JSON report.
 pub fn grade_json(repo: &Path, submission: &Path) -> serde_json::Value {
-    let out = grader(
+    grade_json_env(repo, submission, &[])
+}
+
+/// [`grade_json`] with more environment variables for the grader.
+pub fn grade_json_env(repo: &Path, submission: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let out = grader_env(
         repo,
         &[
             "grade",
@@ -118,6 +129,7 @@ pub fn grade_json(repo: &Path, submission: &Path) -> serde_json::Value {
             "--format",
             "json",
         ],
+        env,
     );
     assert_eq!(
         out.status, 0,
