@@ -57,6 +57,8 @@ pub struct Figure {
     /// From the lab's `[[figure]]` of that name, if it has one.
     pub unit: String,
     pub higher_is_better: bool,
+    /// An entry of Gradescope's leaderboard.
+    pub leaderboard: bool,
 }
 
 /// The result of grading one submission.
@@ -208,10 +210,89 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         && searchable(&target_abs)
         && searchable(root)
         && std::env::var_os("GRADER_NO_ISOLATION").is_none();
-    let sc = scratch::prepare(opts.repo, lab, opts.submission, root)?;
-    if !opts.public {
-        scratch::drop_public(&sc)?;
-    }
+    let sc = scratch::prepare(opts.repo, lab, opts.submission, root, opts.public)?;
+    // The reference solution's build of the same tests, which every test
+    // is judged against. It is kept between gradings (its files are
+    // rewritten only when they change), so a warm grading rebuilds
+    // nothing of it; a lock keeps two gradings of a lab from building it
+    // at once.
+    let reference_sc;
+    let reference_run;
+    let solution = lab.dir.join("solution");
+    let reference = if opts.hidden && solution.is_dir() {
+        let base = opts.target_dir.join("reference");
+        let reference_root = base.join(format!(
+            "{}-{}",
+            lab.name(),
+            if opts.public { "all" } else { "hidden" }
+        ));
+        std::fs::create_dir_all(&reference_root).map_err(|e| e.to_string())?;
+        for d in [&base, &reference_root] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o711))
+                .map_err(|e| e.to_string())?;
+        }
+        let lock = std::fs::File::create(reference_root.with_extension("lock"))
+            .map_err(|e| e.to_string())?;
+        let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| format!("locking the reference build: {e}"))?;
+        reference_sc = scratch::prepare(
+            opts.repo,
+            lab,
+            Some(&solution),
+            &reference_root,
+            opts.public,
+        )?;
+        scratch::add_hidden(lab, &reference_sc)?;
+        reference_run = Run {
+            tc: &tc,
+            ws: &reference_sc.ws,
+            dir: &reference_root,
+            limits: lab.toml.limits,
+            profile: "grader-reference".to_string(),
+            isolate: false,
+            package: &reference_sc.package,
+            artifacts: Default::default(),
+            sandbox: Sandbox::get(),
+            sources: scratch::source_paths(&reference_sc.ws),
+            reference: None,
+            reference_cache: None,
+            figures: Vec::new(),
+        };
+        reference_run.setup()?;
+        let b = reference_run.build()?;
+        let listed = if b.ok { reference_run.list()? } else { Err(b) };
+        if let Err(out) = listed {
+            return Err(format!(
+                "the reference solution of '{}' does not build:\n{}",
+                lab.name(),
+                out.stderr
+            ));
+        }
+        let paths = reference_run.binary_paths()?;
+        let cache = reference_root.join("transcripts");
+        std::fs::create_dir_all(&cache).map_err(|e| e.to_string())?;
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| e.to_string())?;
+        // Transcripts of earlier builds are never read again.
+        let current: Vec<PathBuf> = paths
+            .values()
+            .map(|b| crate::wrapper::transcript_dir(&cache, b))
+            .collect();
+        for entry in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+            if !current.contains(&entry.path()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        drop(lock);
+        Some((paths, cache))
+    } else {
+        None
+    };
+    let (reference, reference_cache) = match reference {
+        Some((p, c)) => (Some(p), Some(c)),
+        None => (None, None),
+    };
     let profile = format!("grader-{:016x}", rand_u64());
     let run = Run {
         tc: &tc,
@@ -224,6 +305,9 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         artifacts: Default::default(),
         sandbox: Sandbox::get(),
         sources: scratch::source_paths(&sc.ws),
+        reference,
+        reference_cache,
+        figures: lab.toml.figures.clone(),
     };
     run.setup()?;
     let _cleanup = Cleanup(&run);
@@ -317,7 +401,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok());
         // A pass needs both: nextest's record, and the wrapper's verdict
-        // that the receipt came back.
+        // (the judge's, when there is a reference).
         if let Some(v) = &verdict {
             all_isolated &= v.isolated;
         }
@@ -340,6 +424,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
                         value: *x,
                         unit: spec.map(|s| s.unit.clone()).unwrap_or_default(),
                         higher_is_better: spec.is_none_or(|s| s.higher_is_better),
+                        leaderboard: spec.is_none_or(|s| s.leaderboard),
                     }
                 })
                 .collect(),
@@ -386,7 +471,7 @@ fn round2(x: f64) -> f64 {
 fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec<String>>, String> {
     let root = scratch_root(&tc.target_dir)?;
     let result = (|| {
-        let sc = scratch::prepare(opts.repo, opts.lab, None, &root)?;
+        let sc = scratch::prepare(opts.repo, opts.lab, None, &root, true)?;
         if opts.hidden {
             scratch::add_hidden(opts.lab, &sc)?;
         }
@@ -401,6 +486,9 @@ fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec
             artifacts: Default::default(),
             sandbox: Sandbox::get(),
             sources: scratch::source_paths(&sc.ws),
+            reference: None,
+            reference_cache: None,
+            figures: Vec::new(),
         };
         run.setup()?;
         let _cleanup = Cleanup(&run);

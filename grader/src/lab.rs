@@ -14,14 +14,19 @@ pub struct LabToml {
     pub submission: SubmissionRules,
     #[serde(default, rename = "group")]
     pub groups: Vec<Group>,
-    /// Figures a lab's tests report (`lab_receipt::figure`), described for
-    /// the reports: Gradescope's leaderboard sorts by them.
+    /// Figures the grader measures by timing a test (Gradescope's
+    /// leaderboard sorts by them).
     #[serde(default, rename = "figure")]
     pub figures: Vec<FigureSpec>,
 }
 
-/// A `[[figure]]` of `lab.toml`.
-#[derive(Debug, Clone, Deserialize)]
+/// A `[[figure]]` of `lab.toml`: a rate the grader measures by timing a
+/// test that does a fixed amount of work. The test's process is timed from
+/// outside (start to exit, so its setup counts too), never by the test:
+/// code in a test's process can make it say anything. Each timed run must
+/// compute what the reference solution computes, and the figure is `work`
+/// divided by the median of the runs' wall times.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FigureSpec {
     pub name: String,
@@ -29,12 +34,71 @@ pub struct FigureSpec {
     pub unit: String,
     #[serde(default = "yes")]
     pub higher_is_better: bool,
-    /// The floor a hidden test asserts, for the handout and reports.
+    /// The floor (the ceiling, if lower is better): the test fails past it.
     #[serde(default)]
     pub min: Option<f64>,
-    /// The test that reports it.
+    /// The test that is timed (`binary::test`).
+    pub test: String,
+    /// The work the test does, in the unit's numerator (for MiB/s, the
+    /// MiB it moves).
+    pub work: f64,
+    /// Timed runs (the median counts); fewer when the runs are long, so
+    /// that the extra runs take at most [`FigureSpec::EXTRA_SECS`].
+    #[serde(default = "three")]
+    pub runs: u32,
+    /// This test's time limit, for each run, in place of the lab's: a
+    /// slow submission still gets its figure measured (and compared to
+    /// `min`) instead of running out of time.
     #[serde(default)]
-    pub test: Option<String>,
+    pub timeout_secs: Option<u64>,
+    /// Whether Gradescope's leaderboard shows it (a floor's figure need
+    /// not be ranked).
+    #[serde(default = "yes")]
+    pub leaderboard: bool,
+}
+
+impl FigureSpec {
+    /// The most wall time the runs after the first may take together.
+    pub const EXTRA_SECS: f64 = 5.0;
+
+    /// The figure from the runs' wall times.
+    pub fn value(&self, seconds: &[f64]) -> f64 {
+        let mut s: Vec<f64> = seconds.iter().map(|x| x.max(1e-6)).collect();
+        s.sort_by(f64::total_cmp);
+        let median = match s.len() {
+            0 => return 0.0,
+            n if n % 2 == 1 => s[n / 2],
+            n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+        };
+        if self.higher_is_better {
+            self.work / median
+        } else {
+            median / self.work
+        }
+    }
+
+    /// How long a run may take before it has missed the floor for sure
+    /// (twice the time at the floor, and a second for the process's
+    /// start): it is stopped then rather than at the time limit.
+    pub fn floor_secs(&self) -> Option<f64> {
+        match self.min {
+            Some(m) if self.higher_is_better && m > 0.0 => Some(2.0 * self.work / m + 1.0),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` misses the floor.
+    pub fn below_min(&self, value: f64) -> bool {
+        match self.min {
+            Some(m) if self.higher_is_better => value < m,
+            Some(m) => value > m,
+            None => false,
+        }
+    }
+}
+
+fn three() -> u32 {
+    3
 }
 
 fn yes() -> bool {

@@ -5,6 +5,7 @@
 
 mod bundle;
 mod grade;
+mod judge;
 mod lab;
 mod release;
 mod report;
@@ -179,11 +180,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         "lower"
                     };
                     let floor = f.min.map(|m| format!(", at least {m}")).unwrap_or_default();
-                    let by = f
-                        .test
-                        .as_deref()
-                        .map(|t| format!(", from {t}"))
-                        .unwrap_or_default();
+                    let by = format!(", timing {}", f.test);
                     println!(
                         "  figure {} ({}, {better} is better{floor}{by})",
                         f.name, f.unit

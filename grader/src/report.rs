@@ -140,6 +140,7 @@ pub fn gradescope(r: &Report) -> serde_json::Value {
     let board: Vec<_> = r
         .figures()
         .iter()
+        .filter(|(_, f)| f.leaderboard)
         .map(|(_, f)| {
             json!({
                 "name": f.name,

@@ -95,6 +95,12 @@ pub struct Run<'a> {
     /// What a build reads outside the scratch workspace
     /// ([`crate::scratch::source_paths`]).
     pub sources: Vec<PathBuf>,
+    /// The reference solution's test binaries the wrapper judges against,
+    /// and where their transcripts are kept.
+    pub reference: Option<BTreeMap<String, PathBuf>>,
+    pub reference_cache: Option<PathBuf>,
+    /// Tests the wrapper times for a figure: nextest runs each alone.
+    pub figures: Vec<crate::lab::FigureSpec>,
 }
 
 /// Output of a finished command, bounded.
@@ -151,6 +157,30 @@ store-failure-output = true
             slow = t + 5,
             store = self.dir.join("store").display(),
         );
+        // A timed test runs alone, so that no other test shares its CPU,
+        // and gets the time of its runs.
+        let mut config = config;
+        for f in &self.figures {
+            // nextest refuses a filter naming a binary it does not have
+            // (a hidden test, when only the public ones run).
+            let Some((binary, test)) = f.test.split_once("::") else {
+                continue;
+            };
+            if !self
+                .ws
+                .join("lab/tests")
+                .join(format!("{binary}.rs"))
+                .is_file()
+            {
+                continue;
+            }
+            let each = f.timeout_secs.unwrap_or(t) as f64;
+            let period = each + crate::lab::FigureSpec::EXTRA_SECS + each + 10.0;
+            config.push_str(&format!(
+                "\n[[profile.{p}.overrides]]\nfilter = 'binary(={binary}) & test(={test})'\nthreads-required = \"num-cpus\"\nslow-timeout = {{ period = \"{period}s\", terminate-after = 2 }}\n",
+                p = self.profile,
+            ));
+        }
         std::fs::write(self.nextest_config(), config).map_err(|e| e.to_string())?;
         let results = self.results();
         std::fs::create_dir_all(&results).map_err(|e| e.to_string())?;
@@ -162,6 +192,9 @@ store-failure-output = true
             limits: self.limits,
             isolate: self.isolate,
             sandbox: self.sandbox.is_some(),
+            reference: self.reference.clone(),
+            reference_cache: self.reference_cache.clone(),
+            figures: self.figures.clone(),
         };
         std::fs::write(
             self.dir.join("wrapper.json"),
@@ -359,21 +392,41 @@ store-failure-output = true
         if !out.ok {
             return Ok(Err(out));
         }
-        let mut binaries_only = base.to_vec();
-        binaries_only.extend(["--list-type", "binaries-only"]);
-        let bins = self.cargo(&binaries_only, Step::Build, self.build_deadline())?;
+        // What nextest's reuse-build reads (the shape of `nextest list
+        // --list-type binaries-only`), taken from this listing rather than
+        // from a second run of cargo.
+        let v: serde_json::Value =
+            serde_json::from_str(&out.stdout).map_err(|e| format!("nextest list: {e}"))?;
+        let mut binaries = serde_json::Map::new();
+        for (id, suite) in v["rust-suites"].as_object().into_iter().flatten() {
+            let mut b = serde_json::Map::new();
+            for key in [
+                "binary-id",
+                "binary-name",
+                "package-id",
+                "kind",
+                "binary-path",
+                "build-platform",
+            ] {
+                b.insert(key.into(), suite[key].clone());
+            }
+            binaries.insert(id.clone(), serde_json::Value::Object(b));
+        }
+        let bins = serde_json::json!({
+            "rust-build-meta": v["rust-build-meta"],
+            "rust-binaries": binaries,
+        });
         let meta = self.cargo(
             &["metadata", "--format-version", "1", "--no-deps"],
             Step::Build,
             self.build_deadline(),
         )?;
-        if !bins.ok || !meta.ok {
-            return Ok(Err(if bins.ok { meta } else { bins }));
+        if !meta.ok {
+            return Ok(Err(meta));
         }
-        std::fs::write(self.dir.join("binaries.json"), &bins.stdout).map_err(|e| e.to_string())?;
+        std::fs::write(self.dir.join("binaries.json"), bins.to_string())
+            .map_err(|e| e.to_string())?;
         std::fs::write(self.dir.join("metadata.json"), &meta.stdout).map_err(|e| e.to_string())?;
-        let v: serde_json::Value =
-            serde_json::from_str(&out.stdout).map_err(|e| format!("nextest list: {e}"))?;
         let mut tests = BTreeMap::new();
         if let Some(suites) = v.get("rust-suites").and_then(|s| s.as_object()) {
             for (binary_id, suite) in suites {
@@ -389,6 +442,23 @@ store-failure-output = true
             }
         }
         Ok(Ok(tests))
+    }
+
+    /// The test binaries `list` recorded, by binary name (`ring`,
+    /// `hidden_ring`; the part of nextest's binary id after `::`).
+    pub fn binary_paths(&self) -> Result<BTreeMap<String, PathBuf>, String> {
+        let text = std::fs::read_to_string(self.dir.join("binaries.json"))
+            .map_err(|e| format!("binaries.json: {e}"))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("binaries.json: {e}"))?;
+        let mut out = BTreeMap::new();
+        for (id, b) in v["rust-binaries"].as_object().into_iter().flatten() {
+            if let (Some((_, name)), Some(path)) = (id.split_once("::"), b["binary-path"].as_str())
+            {
+                out.insert(name.to_string(), PathBuf::from(path));
+            }
+        }
+        Ok(out)
     }
 
     /// How long a build may take (the submission's code is compiled, and

@@ -48,22 +48,46 @@ pub fn check_relative(p: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Puts the skeleton's `rel` in the scratch copy, for a submission file
+/// that is missing or refused.
+fn keep_skeleton(lab: &Lab, lab_dir: &Path, rel: &str) -> Result<(), String> {
+    let from = lab.dir.join(rel);
+    let Ok(bytes) = std::fs::read(&from) else {
+        return Ok(());
+    };
+    let to = lab_dir.join(rel);
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    write_if_changed(&to, &bytes).map_err(|e| format!("{}: {e}", to.display()))
+}
+
+/// Writes `bytes` to `path` unless it holds them already, so that a copy
+/// kept between gradings (the reference solution's) keeps its files'
+/// times and cargo does not rebuild it.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    std::fs::write(path, bytes)
+}
+
 /// Copies `src` into `dst` recursively, skipping `skip` names at the top
 /// level; symlinks are not followed (the pristine lab has none).
-fn copy_tree(src: &Path, dst: &Path, skip: &[&str]) -> std::io::Result<()> {
+fn copy_tree(src: &Path, dst: &Path, skip: &[&str], skip_files: &[PathBuf]) -> std::io::Result<()> {
     std::fs::create_dir_all(dst)?;
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;
         let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
+        if skip.iter().any(|s| name == *s) || skip_files.contains(&entry.path()) {
             continue;
         }
         let ty = entry.file_type()?;
         let to = dst.join(&name);
         if ty.is_dir() {
-            copy_tree(&entry.path(), &to, &[])?;
+            copy_tree(&entry.path(), &to, &[], skip_files)?;
         } else if ty.is_file() {
-            std::fs::copy(entry.path(), &to)?;
+            write_if_changed(&to, &std::fs::read(entry.path())?)?;
         }
     }
     Ok(())
@@ -213,29 +237,50 @@ fn workspace_manifest(repo: &Path) -> Result<String, String> {
     toml::to_string(&out).map_err(|e| e.to_string())
 }
 
-/// Builds the scratch copy under `root` (which must exist and be empty):
-/// the pristine lab with the submission's allowed files. Without a
-/// submission, the skeleton as it is.
+/// Builds the scratch copy under `root`: the pristine lab with the
+/// submission's allowed files (without a submission, the skeleton as it
+/// is), and the public tests if `public_tests`. `root` may hold an earlier
+/// copy: only files that differ are rewritten.
 pub fn prepare(
     repo: &Path,
     lab: &Lab,
     submission: Option<&Path>,
     root: &Path,
+    public_tests: bool,
 ) -> Result<Scratch, String> {
     let ws = root.join("ws");
     let lab_dir = ws.join("lab");
-    copy_tree(&lab.dir, &lab_dir, NOT_COPIED).map_err(|e| format!("copying the lab: {e}"))?;
-    std::fs::write(ws.join("Cargo.toml"), workspace_manifest(repo)?)
+    // A submission's files are written once, from the submission or the
+    // skeleton: never the skeleton's first and then the submission's, so a
+    // copy kept between gradings keeps its files' times.
+    let mut replaced: Vec<PathBuf> = match submission {
+        Some(_) => lab
+            .toml
+            .submission
+            .files
+            .iter()
+            .map(|f| lab.dir.join(f))
+            .collect(),
+        None => Vec::new(),
+    };
+    if !public_tests {
+        replaced.extend(public_test_files(lab));
+    }
+    copy_tree(&lab.dir, &lab_dir, NOT_COPIED, &replaced)
+        .map_err(|e| format!("copying the lab: {e}"))?;
+    write_if_changed(&ws.join("Cargo.toml"), workspace_manifest(repo)?.as_bytes())
         .map_err(|e| format!("writing the workspace: {e}"))?;
-    if repo.join("Cargo.lock").is_file() {
+    if repo.join("Cargo.lock").is_file() && !ws.join("Cargo.lock").is_file() {
         let _ = std::fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock"));
     }
     let mut manifest = read_toml(&lab.dir.join("Cargo.toml"))?;
     absolutize_deps(&mut manifest, &lab.dir);
     let package = rename_package(&mut manifest, root)?;
-    std::fs::write(
-        lab_dir.join("Cargo.toml"),
-        toml::to_string(&manifest).map_err(|e| e.to_string())?,
+    write_if_changed(
+        &lab_dir.join("Cargo.toml"),
+        toml::to_string(&manifest)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
     )
     .map_err(|e| format!("writing the lab manifest: {e}"))?;
 
@@ -246,6 +291,7 @@ pub fn prepare(
                 Ok(Some(bytes)) => {
                     let text = String::from_utf8_lossy(&bytes);
                     if let Err(why) = crate::source_check::check(&text) {
+                        keep_skeleton(lab, &lab_dir, rel)?;
                         notes.push(Note {
                             file: rel.clone(),
                             message: format!("{why} (refused)"),
@@ -257,18 +303,24 @@ pub fn prepare(
                     if let Some(parent) = to.parent() {
                         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
                     }
-                    std::fs::write(&to, &bytes).map_err(|e| e.to_string())?;
+                    write_if_changed(&to, &bytes).map_err(|e| e.to_string())?;
                 }
-                Ok(None) => notes.push(Note {
-                    file: rel.clone(),
-                    message: "not in the submission; the skeleton's is used".into(),
-                    refused: false,
-                }),
-                Err(message) => notes.push(Note {
-                    file: rel.clone(),
-                    message,
-                    refused: true,
-                }),
+                Ok(None) => {
+                    keep_skeleton(lab, &lab_dir, rel)?;
+                    notes.push(Note {
+                        file: rel.clone(),
+                        message: "not in the submission; the skeleton's is used".into(),
+                        refused: false,
+                    })
+                }
+                Err(message) => {
+                    keep_skeleton(lab, &lab_dir, rel)?;
+                    notes.push(Note {
+                        file: rel.clone(),
+                        message,
+                        refused: true,
+                    })
+                }
             }
         }
     }
@@ -280,21 +332,17 @@ pub fn prepare(
     })
 }
 
-/// Removes the public tests (the `.rs` files directly in `tests/`) from the
-/// scratch copy; shared helpers in subfolders (`tests/common/`) stay, as
-/// hidden tests use them too.
-pub fn drop_public(scratch: &Scratch) -> Result<(), String> {
-    let tests = scratch.lab.join("tests");
-    let Ok(entries) = std::fs::read_dir(&tests) else {
-        return Ok(());
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "rs") {
-            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
+/// The public tests: the `.rs` files directly in the lab's `tests/`
+/// (shared helpers in subfolders such as `tests/common/` are not tests, and
+/// hidden tests use them too).
+fn public_test_files(lab: &Lab) -> Vec<PathBuf> {
+    std::fs::read_dir(lab.dir.join("tests"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "rs"))
+        .collect()
 }
 
 /// Copies the hidden tests into the scratch copy's `tests/`.
@@ -304,13 +352,32 @@ pub fn add_hidden(lab: &Lab, scratch: &Scratch) -> Result<(), String> {
     for f in lab.hidden_files() {
         let Some(name) = f.file_name() else { continue };
         let to = tests.join(name);
-        if to.exists() {
+        // A public test of that name (the reference's kept copy holds the
+        // hidden tests from before: those are rewritten if they changed).
+        if lab.dir.join("tests").join(name).exists() {
             return Err(format!(
                 "hidden test {} has the name of a public test",
                 f.display()
             ));
         }
-        std::fs::copy(&f, &to).map_err(|e| format!("{}: {e}", f.display()))?;
+        let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        write_if_changed(&to, &bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    // A kept copy may hold a hidden test the lab no longer has.
+    let known: Vec<_> = lab
+        .hidden_files()
+        .into_iter()
+        .chain(public_test_files(lab))
+        .filter_map(|f| f.file_name().map(|n| n.to_owned()))
+        .collect();
+    for entry in std::fs::read_dir(&tests).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let stray = path.is_file()
+            && path.extension().is_some_and(|e| e == "rs")
+            && !known.contains(&entry.file_name());
+        if stray {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
     }
     Ok(())
 }

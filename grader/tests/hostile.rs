@@ -97,7 +97,7 @@ fn fake_output_and_results() {
 
 #[test]
 fn exit_zero_before_the_assertions() {
-    only_add_fails("exit_zero", "no receipt");
+    only_add_fails("exit_zero", "stopped before the test's end");
 }
 
 #[test]
@@ -114,7 +114,7 @@ fn edits_tests_manifest_build_script_and_configs() {
     // its wrong `add`, its build.rs (which panics), cargo config (a flag
     // rustc rejects), toolchain (one that does not exist) and nextest
     // config never come into play.
-    let r = only_add_fails("edits_tests", "assertion");
+    let r = only_add_fails("edits_tests", ": expected ");
     assert!(r["notes"].as_array().unwrap().is_empty(), "{r:#}");
 }
 
@@ -460,4 +460,81 @@ pub fn sum(xs: &[u64]) -> u64 {{ let s = snoop(); if s.is_empty() {{ xs.iter().f
     assert_eq!(leaks(&r), Vec::<&str>::new(), "{r:#}");
     // It read nothing, so it computed honestly: full marks.
     assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+}
+
+/// A submission that writes the transcript itself, as a process that can
+/// read its own memory and environment could, and exits before the test's
+/// checks. Blind, it earns nothing. Even knowing the public test's source
+/// (and writing its expected values by hand, the classic hard-coded
+/// answer), it earns nothing on the hidden test of the same function:
+/// there it would have to compute what the reference computed.
+#[test]
+fn a_forged_transcript_earns_nothing_it_did_not_compute() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let forger = |lie: &str| {
+        format!(
+            r#"fn forge() -> ! {{
+    if let Some(p) = std::env::var_os("LAB_TRANSCRIPT_FILE") {{
+        let _ = std::fs::write(p, "{lie}");
+    }}
+    std::process::exit(0)
+}}
+pub fn add(_a: u64, _b: u64) -> u64 {{ forge() }}
+pub fn sum(xs: &[u64]) -> u64 {{ xs.iter().fold(0u64, |acc, &x| acc.wrapping_add(x)) }}
+"#
+        )
+    };
+    let blind = submission(tmp.path(), "blind", &forger("start \\nend \\n"));
+    let r = grade_json(&repo, &blind);
+    assert_eq!(score(&r), (6.0, 10.0), "{r:#}");
+
+    let public = forger("start \\ncheck lab/tests/basic.rs:6 5 == 5\\nend \\n");
+    let r = grade_json(&repo, &submission(tmp.path(), "public", &public));
+    for (id, passed, reason) in verdicts(&r) {
+        if id == "hidden_edge::adds_with_wrap" {
+            assert!(!passed, "{id} passed on a forged transcript: {reason}");
+        }
+    }
+    assert!(score(&r).0 < 10.0, "{r:#}");
+}
+
+/// A figure is what the grader timed: a submission that is slow and
+/// writes a figure of its own into its transcript gets the figure its
+/// runs took, and a floor it misses fails the test.
+#[test]
+fn a_figure_is_what_the_grader_timed() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let slow = r#"pub fn add(a: u64, b: u64) -> u64 { a.wrapping_add(b) }
+pub fn sum(xs: &[u64]) -> u64 {
+    if let Some(p) = std::env::var_os("LAB_TRANSCRIPT_FILE") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(p) {
+            let _ = writeln!(f, "figure Msum/s 1000000");
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    xs.iter().fold(0u64, |acc, &x| acc.wrapping_add(x))
+}
+"#;
+    let r = grade_json(&repo, &submission(tmp.path(), "slow", slow));
+    assert_eq!(score(&r), (10.0, 10.0), "{r:#}");
+    let speed = &r["tests"][4];
+    assert_eq!(speed["id"], "hidden_edge::sum_speed");
+    let figure = speed["figures"][0]["value"].as_f64().unwrap();
+    // 1 Msum in at least 0.4 s of every run.
+    assert!(figure > 0.0 && figure < 2.5, "{figure}: {r:#}");
+
+    // The same lab with a floor this submission misses.
+    let toml = repo.join("labs/adder/lab.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("work = 1.0", "work = 1.0\nmin = 100.0")).unwrap();
+    let r = grade_json(&repo, &submission(tmp.path(), "slow2", slow));
+    let (passed, reason) = (&r["tests"][4]["passed"], &r["tests"][4]["reason"]);
+    assert_eq!(passed, false, "{r:#}");
+    assert!(
+        reason.as_str().unwrap().contains("below the floor of 100"),
+        "{reason}"
+    );
 }

@@ -1,10 +1,14 @@
 //! Hidden test: the throughput floor (CS144's ByteStream asks 0.1 Gbit/s;
 //! so do we, in a debug build, which the reference beats many times over).
+//! The grader times it (`[[figure]] throughput_floor` in `lab.toml`).
+
+/// 45 rounds of 256 frames of 1448 bytes: 0.1334 Gbit.
+const ROUNDS: usize = 45;
 
 lab_receipt::graded! {
     fn at_least_a_tenth_of_a_gigabit() {
-        let (bytes, secs, gbps) = lab_queues::measure_throughput(1448, 16 << 20, 1.0);
-        println!("{bytes} bytes in {secs:.3} s: {gbps:.3} Gbit/s");
-        assert!(gbps >= 0.1, "{gbps:.3} Gbit/s is below the 0.1 Gbit/s floor");
+        let (pumped, _) = lab_queues::pump(1448, ROUNDS, lab_receipt::seed());
+        assert_eq!(pumped.bytes, ROUNDS * lab_queues::PUMP_BATCH * 1448);
+        lab_receipt::computed!(pumped.digest);
     }
 }

@@ -1,14 +1,19 @@
-//! Public test: how fast your queues move bytes. The grader reports the
-//! figure (Gbit/s); a hidden test asks for at least 0.1 Gbit/s.
+//! Public test: how fast your queues move bytes. The grader times this
+//! test's process (the median of a few runs) and reports the throughput
+//! figure in Gbit/s; below 0.1 Gbit/s the test fails. The line it prints
+//! is its own measure of your code alone, for you to read.
+
+/// Rounds of [`lab_queues::PUMP_BATCH`] frames of 1448 bytes: 1.4 GB,
+/// the `work` of the figure in `lab.toml` (in Gbit).
+const ROUNDS: usize = 4000;
 
 lab_receipt::graded! {
     fn throughput() {
-        let (bytes, secs, gbps) = lab_queues::measure_throughput(1448, 64 << 20, 2.0);
-        println!("{bytes} bytes in {secs:.3} s");
-        assert!(bytes > 0);
-        lab_queues::report_figure("throughput", gbps, "Gbit/s");
-        // Handed to the grader with the receipt, so only a test that ran
-        // to its end can report it.
-        lab_receipt::figure("throughput", gbps);
+        let seed = lab_receipt::seed();
+        let (pumped, secs) = lab_queues::pump(1448, ROUNDS, seed);
+        let gbps = pumped.bytes as f64 * 8.0 / secs.max(1e-9) / 1e9;
+        println!("{} bytes in {secs:.3} s of your code: {gbps:.3} Gbit/s", pumped.bytes);
+        assert_eq!(pumped.bytes, ROUNDS * lab_queues::PUMP_BATCH * 1448);
+        lab_receipt::computed!(pumped.digest);
     }
 }

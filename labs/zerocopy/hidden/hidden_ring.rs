@@ -19,12 +19,21 @@ impl Rng {
 }
 
 /// A ring as plain values: occupancy, bytes, full, each buffer's
-/// (offset, len, flags), the bytes held.
-type State = (usize, usize, bool, Vec<(usize, usize, u32)>, Vec<u8>);
+/// (offset, len, flags), a digest of the bytes held. (A digest, as every
+/// check's values go to the transcript the grader compares: the held bytes
+/// themselves would be megabytes of it.)
+type State = (usize, usize, bool, Vec<(usize, usize, u32)>, u64);
+
+fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
 
 /// Your ring's [`State`].
 fn state_yours(r: &PipeRing) -> State {
-    (r.occupancy(), r.bytes(), r.is_full(), layout(r), held(r))
+    (r.occupancy(), r.bytes(), r.is_full(), layout(r), digest(&held(r)))
 }
 
 /// The stack's ring's [`State`].
@@ -37,7 +46,7 @@ fn state_theirs(r: &TheirRing) -> State {
         bytes.extend_from_slice(&v);
     }
     let layout = bufs.iter().map(|b| (b.offset, b.len, b.flags)).collect();
-    (r.occupancy(), r.bytes(), r.is_full(), layout, bytes)
+    (r.occupancy(), r.bytes(), r.is_full(), layout, digest(&bytes))
 }
 
 lab_receipt::graded! {

@@ -126,27 +126,50 @@ pub fn plug_zerocopy_callback(sim: &mut stack::sim::Sim) {
     sim.set_zerocopy_callback(your_callback);
 }
 
-/// How fast your ring moves pages by reference, as the grader measures
-/// it: rounds of [`PIPE_DEF_BUFFERS`] page references pushed into one
-/// ring, spliced to a second (each buffer in two pieces: a shared half,
-/// then the rest whole) and consumed there, until `max_bytes` have moved
-/// or `max_secs` of wall time have passed. Returns (bytes, seconds,
-/// MiB/s). Panics if a page arrives that is not the page sent, or if a
-/// page is still referenced by a ring after a round.
-pub fn measure_splice(max_bytes: usize, max_secs: f64) -> (usize, f64, f64) {
+/// What [`splice_rounds`] moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spliced {
+    /// Bytes moved from the first ring to the second.
+    pub bytes: usize,
+    /// A digest of the buffers spliced out (offset, length, flags, a byte
+    /// of the page), which depends on the seed: the same on every correct
+    /// ring.
+    pub digest: u64,
+}
+
+/// The work the grader times for the splice figure: `rounds` rounds of
+/// [`PIPE_DEF_BUFFERS`] page references (pages and cut points made from
+/// `seed`) pushed into one ring, spliced to a second (each buffer in two
+/// pieces: a shared part, then the rest whole) and consumed there.
+/// Returns what moved and the seconds your ring took (the grader, which
+/// times the whole test process, counts the rest too). Panics if a page
+/// arrives that is not the page sent, or if a page is still referenced by
+/// a ring after a round.
+pub fn splice_rounds(rounds: usize, seed: u64) -> (Spliced, f64) {
     use std::time::{Duration, Instant};
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
     let pages: Vec<Page> = (0..PIPE_DEF_BUFFERS)
-        .map(|i| {
+        .map(|_| {
             let p = Page::alloc();
-            let _ = p.write(0, &[i as u8; PAGE_SIZE]);
+            let _ = p.write(0, &[next() as u8; PAGE_SIZE]);
             p
         })
         .collect();
     let mut a = PipeRing::new(PIPE_DEF_BUFFERS);
     let mut b = PipeRing::new(2 * PIPE_DEF_BUFFERS);
-    let (mut moved, mut timed) = (0usize, Duration::ZERO);
-    let budget = Duration::from_secs_f64(max_secs);
-    while moved < max_bytes && timed < budget {
+    let mut out = Spliced {
+        bytes: 0,
+        digest: seed,
+    };
+    let mut timed = Duration::ZERO;
+    for _ in 0..rounds {
+        let cut = 1 + (next() as usize) % (PAGE_SIZE - 1);
         let start = Instant::now();
         for p in &pages {
             let buf = PipeBuffer::of_page(p.get_page(), 0, PAGE_SIZE, PipeBufOps::PageCache);
@@ -156,7 +179,7 @@ pub fn measure_splice(max_bytes: usize, max_secs: f64) -> (usize, f64, f64) {
             );
         }
         for p in &pages {
-            for want in [PAGE_SIZE / 2, PAGE_SIZE / 2] {
+            for want in [cut, PAGE_SIZE - cut] {
                 let Some(buf) = a.splice_out(want) else {
                     panic!("splice_out found no buffer");
                 };
@@ -164,6 +187,13 @@ pub fn measure_splice(max_bytes: usize, max_secs: f64) -> (usize, f64, f64) {
                     buf.page.same_page(p) && buf.len == want,
                     "not the page sent"
                 );
+                let mut byte = [0u8];
+                let _ = buf.page.read(buf.offset, &mut byte);
+                out.digest =
+                    (out.digest.rotate_left(7) ^ (buf.offset as u64) << 16 ^ buf.len as u64)
+                        .wrapping_mul(0x0100_0000_01b3)
+                        ^ u64::from(buf.flags) << 40
+                        ^ u64::from(byte[0]) << 48;
                 assert!(
                     b.push(buf).is_ok(),
                     "a ring of 32 refused one of 32 buffers"
@@ -178,14 +208,7 @@ pub fn measure_splice(max_bytes: usize, max_secs: f64) -> (usize, f64, f64) {
             pages.iter().all(|p| p.page_count() == 1),
             "a ring still holds a page reference after releasing every buffer"
         );
-        moved += got;
+        out.bytes += got;
     }
-    let secs = timed.as_secs_f64().max(1e-9);
-    (moved, secs, moved as f64 / secs / (1 << 20) as f64)
-}
-
-/// Prints a figure in the test's output for the student to read. (The
-/// grader takes figures from `lab_receipt::figure`, never from output.)
-pub fn report_figure(name: &str, value: f64, unit: &str) {
-    println!("{name} = {value:.1} {unit}");
+    (out, timed.as_secs_f64())
 }

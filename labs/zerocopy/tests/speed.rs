@@ -1,12 +1,18 @@
 //! Public test: how fast your ring moves pages by reference. The grader
-//! reports the figure (MiB/s); a hidden test asks for at least 100 MiB/s.
+//! times this test's process (the median of a few runs) and reports the
+//! figure in MiB/s; below 100 MiB/s the test fails. The line it prints
+//! is its own measure of your ring alone, for you to read.
+
+/// Rounds of 16 pages: 4 GiB, the `work` of the figure in `lab.toml`
+/// (in MiB).
+const ROUNDS: usize = 65536;
 
 lab_receipt::graded! {
     fn pipe_splice_speed() {
-        let (bytes, secs, mibs) = lab_zerocopy::measure_splice(4 << 30, 1.0);
-        println!("{bytes} bytes in {secs:.3} s");
-        assert!(bytes > 0);
-        lab_zerocopy::report_figure("pipe_splice", mibs, "MiB/s");
-        lab_receipt::figure("pipe_splice", mibs);
+        let (spliced, secs) = lab_zerocopy::splice_rounds(ROUNDS, lab_receipt::seed());
+        let mibs = spliced.bytes as f64 / secs.max(1e-9) / f64::from(1 << 20);
+        println!("{} bytes in {secs:.3} s of your ring: {mibs:.1} MiB/s", spliced.bytes);
+        assert_eq!(spliced.bytes, ROUNDS * 16 * 4096);
+        lab_receipt::computed!(spliced.digest);
     }
 }
