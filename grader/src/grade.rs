@@ -37,7 +37,8 @@ pub struct TestResult {
     /// `binary::test`, the name `lab.toml` groups refer to.
     pub id: String,
     pub group: Option<String>,
-    /// `public` (from `tests/`) or `hidden` (from `hidden/`).
+    /// `public` (from `tests/`), `hidden` (from `hidden/`), or `yours` (a
+    /// plain `#[test]` of the student's, under `check`: never graded).
     pub visibility: &'static str,
     pub passed: bool,
     /// Why it failed, or "passed".
@@ -48,6 +49,9 @@ pub struct TestResult {
     /// The test's output (bounded), for failed tests.
     pub output: String,
     pub figures: Vec<Figure>,
+    /// The command that reruns this test alone in the student's
+    /// repository (`check` only).
+    pub rerun: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -257,6 +261,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
             reference: None,
             reference_cache: None,
             figures: Vec::new(),
+            own_tests: false,
         };
         reference_run.setup()?;
         let b = reference_run.build()?;
@@ -308,6 +313,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         reference,
         reference_cache,
         figures: lab.toml.figures.clone(),
+        own_tests: !opts.hidden,
     };
     run.setup()?;
     let _cleanup = Cleanup(&run);
@@ -338,7 +344,22 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
     if refused {
         build_error = Some("the submission was refused (see the notes)".to_string());
     } else {
+        // A student's check says what it is doing: the first build takes
+        // minutes.
+        let say = |what: &str| {
+            if !opts.hidden {
+                eprintln!("{what}");
+            }
+        };
+        say(&format!(
+            "building {} (the first build compiles the stack and its dependencies: a few minutes)...",
+            lab.name()
+        ));
         let b = run.build()?;
+        say(&format!(
+            "built in {:.1} s; running the tests...",
+            start.elapsed().as_secs_f64()
+        ));
         if !b.ok {
             build_error = Some(b.stderr);
         }
@@ -378,6 +399,9 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
     report.built = build_error.is_none();
     report.build_log = build_error.map(|e| tail(&e, 16 * 1024)).unwrap_or_default();
 
+    let package = lab
+        .package_name()
+        .unwrap_or_else(|| format!("lab-{}", lab.name()));
     let hidden_names: Vec<String> = lab
         .hidden_files()
         .iter()
@@ -412,7 +436,18 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
             (Some(c), None) if !c.passed => (false, c.message.clone()),
             (Some(_), None) => (false, "no verdict from the grader's wrapper".to_string()),
         };
-        let max = pts.unwrap_or(0.0);
+        // A panic's place is in the scratch workspace (`lab/tests/...`);
+        // the student's own check names it where the student has it.
+        let reason = match lab.dir.strip_prefix(opts.repo) {
+            Ok(rel) if !opts.hidden => reason.replacen(
+                "panicked at lab/",
+                &format!("panicked at {}/", rel.display()),
+                1,
+            ),
+            _ => reason,
+        };
+        let own = verdict.as_ref().is_some_and(|v| v.own);
+        let max = if own { 0.0 } else { pts.unwrap_or(0.0) };
         let figures = match (&verdict, passed) {
             (Some(v), true) => v
                 .figures
@@ -432,8 +467,13 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         };
         report.tests.push(TestResult {
             id: id.clone(),
-            group: lab.group_of(id).map(|g| lab.toml.groups[g].name.clone()),
-            visibility: if hidden_names.contains(&short_binary(&key.0).to_string()) {
+            group: lab
+                .group_of(id)
+                .filter(|_| !own)
+                .map(|g| lab.toml.groups[g].name.clone()),
+            visibility: if own {
+                "yours"
+            } else if hidden_names.contains(&short_binary(&key.0).to_string()) {
                 "hidden"
             } else {
                 "public"
@@ -452,6 +492,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
                 )
             },
             figures,
+            rerun: (!opts.hidden).then(|| rerun_command(&package, &key.0, &key.1)),
         });
     }
     report.isolated = isolate && all_isolated;
@@ -460,6 +501,15 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
     report.max_score = round2(report.tests.iter().map(|t| t.max_score).sum());
     report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// `cargo test` of one test, as a student types it in their repository.
+fn rerun_command(package: &str, binary_id: &str, test: &str) -> String {
+    let target = match binary_id.split_once("::") {
+        Some((_, binary)) => format!("--test {binary}"),
+        None => "--lib".to_string(),
+    };
+    format!("cargo test -p {package} {target} -- {test} --exact")
 }
 
 fn round2(x: f64) -> f64 {
@@ -489,6 +539,7 @@ fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec
             reference: None,
             reference_cache: None,
             figures: Vec::new(),
+            own_tests: false,
         };
         run.setup()?;
         let _cleanup = Cleanup(&run);

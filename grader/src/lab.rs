@@ -210,6 +210,13 @@ impl Lab {
         })
     }
 
+    /// The lab's package name, from its `Cargo.toml`.
+    pub fn package_name(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join("Cargo.toml")).ok()?;
+        let manifest: toml::Table = toml::from_str(&text).ok()?;
+        Some(manifest.get("package")?.get("name")?.as_str()?.to_string())
+    }
+
     pub fn name(&self) -> &str {
         &self.toml.lab.name
     }

@@ -1,8 +1,10 @@
 //! `grader release --out DIR`: the student repository. Everything the
 //! repository tracks (by `git ls-files` when it is a git work tree, else
 //! every file but `target/` and `.git/`), less each lab's `hidden/`,
-//! `solution/` and `wrong/`, and the workflow that grades students'
-//! repositories.
+//! `solution/` and `wrong/` and the instructor's own files; the files in
+//! `student/` take the place of the course's (its README, its test
+//! script), and the result is a git repository with one commit, ready to
+//! push as a template.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +15,9 @@ const PRIVATE: &[&str] = &["hidden", "solution", "wrong"];
 /// Files of the course repository that are the instructor's alone: the
 /// workflow that grades students' repositories with the hidden tests.
 const INSTRUCTOR_ONLY: &[&str] = &[".github/workflows/grade-students.yml"];
+
+/// The folder whose files replace the course's in the release.
+const STUDENT: &str = "student";
 
 fn is_private(rel: &Path) -> bool {
     let parts: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
@@ -80,14 +85,51 @@ pub fn release(repo: &Path, out: &Path) -> Result<(), String> {
             f
         }
     };
-    for rel in files.iter().filter(|r| !is_private(r)) {
-        let to = out.join(rel);
+    let copy = |from: &Path, to_rel: &Path| -> Result<(), String> {
+        let to = out.join(to_rel);
         if let Some(p) = to.parent() {
             std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
         }
-        std::fs::copy(repo.join(rel), &to).map_err(|e| format!("{}: {e}", rel.display()))?;
+        std::fs::copy(repo.join(from), &to).map_err(|e| format!("{}: {e}", from.display()))?;
+        Ok(())
+    };
+    let (students, course): (Vec<&PathBuf>, Vec<&PathBuf>) = files
+        .iter()
+        .filter(|r| !is_private(r))
+        .partition(|r| r.starts_with(STUDENT));
+    for rel in course {
+        copy(rel, rel)?;
     }
-    Ok(())
+    for rel in students {
+        copy(rel, rel.strip_prefix(STUDENT).unwrap_or(rel))?;
+    }
+    commit(out)
+}
+
+/// Makes `out` a git repository with everything in one commit.
+fn commit(out: &Path) -> Result<(), String> {
+    let git = |args: &[&str]| -> Result<(), String> {
+        let o = Command::new("git")
+            .args(["-c", "user.name=socket-journey"])
+            .args(["-c", "user.email=course@example.invalid"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(out)
+            .output()
+            .map_err(|e| format!("running git: {e}"))?;
+        if o.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        }
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "The course, as released to students"])
 }
 
 #[cfg(test)]

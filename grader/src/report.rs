@@ -1,7 +1,7 @@
 //! A grading report in each output format: a human table, JSON,
 //! Gradescope's `results.json`, JUnit XML, and Markdown for CI job pages.
 
-use crate::grade::Report;
+use crate::grade::{Report, TestResult};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -63,7 +63,13 @@ pub fn human(r: &Report, colour: bool) -> String {
         let _ = write!(s, "  {:>9}", "points");
     }
     s.push_str("  result\n");
-    for t in &r.tests {
+    // The student's own tests come last, apart: they are never graded.
+    let (graded, yours): (Vec<&TestResult>, Vec<&TestResult>) =
+        r.tests.iter().partition(|t| t.visibility != "yours");
+    for (i, t) in graded.iter().chain(&yours).enumerate() {
+        if i == graded.len() {
+            let _ = writeln!(s, "  your own tests (not graded):");
+        }
         let (c, word) = if t.passed {
             (green, "PASS")
         } else {
@@ -86,7 +92,21 @@ pub fn human(r: &Report, colour: bool) -> String {
         }
         s.push('\n');
     }
-    let passed = r.tests.iter().filter(|t| t.passed).count();
+    // What failed, in full: the assertion with its values, where it is,
+    // and how to run that test alone.
+    for t in graded.iter().chain(&yours).filter(|t| !t.passed) {
+        if t.reason.lines().count() < 2 && t.rerun.is_none() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{bold}{}{reset}", t.id);
+        for l in t.reason.lines() {
+            let _ = writeln!(s, "    {l}");
+        }
+        if let Some(cmd) = &t.rerun {
+            let _ = writeln!(s, "  rerun it alone: {cmd}");
+        }
+    }
+    let passed = graded.iter().filter(|t| t.passed).count();
     if points {
         let _ = writeln!(
             s,
@@ -100,9 +120,17 @@ pub fn human(r: &Report, colour: bool) -> String {
         let _ = writeln!(
             s,
             "{bold}public tests: {passed}/{} passed{reset} ({:.1} s; the grader also runs hidden tests)",
-            r.tests.len(),
+            graded.len(),
             r.seconds
         );
+        if !yours.is_empty() {
+            let _ = writeln!(
+                s,
+                "your own tests: {}/{} passed",
+                yours.iter().filter(|t| t.passed).count(),
+                yours.len()
+            );
+        }
     }
     s
 }
@@ -349,6 +377,7 @@ mod tests {
             score: 0.0,
             max_score: 1.0,
             tests: vec![crate::grade::TestResult {
+                rerun: None,
                 id: format!("t::{text}"),
                 group: None,
                 visibility: "public",

@@ -101,6 +101,8 @@ pub struct Run<'a> {
     pub reference_cache: Option<PathBuf>,
     /// Tests the wrapper times for a figure: nextest runs each alone.
     pub figures: Vec<crate::lab::FigureSpec>,
+    /// A student's own check, whose plain tests are the student's own.
+    pub own_tests: bool,
 }
 
 /// Output of a finished command, bounded.
@@ -195,6 +197,7 @@ store-failure-output = true
             reference: self.reference.clone(),
             reference_cache: self.reference_cache.clone(),
             figures: self.figures.clone(),
+            own_tests: self.own_tests,
         };
         std::fs::write(
             self.dir.join("wrapper.json"),

@@ -45,6 +45,10 @@ pub struct WrapperConfig {
     /// The figures measured by timing a test.
     #[serde(default)]
     pub figures: Vec<crate::lab::FigureSpec>,
+    /// A student's own check: a plain `#[test]` (one that keeps no
+    /// transcript) is the student's own, passed or failed by itself.
+    #[serde(default)]
+    pub own_tests: bool,
 }
 
 /// Largest transcript read back (and the file-size limit of a test
@@ -76,6 +80,9 @@ pub struct Verdict {
     /// Judged against the reference solution's run of the same test.
     #[serde(default)]
     pub judged: bool,
+    /// A plain `#[test]` of the student's own (`check` only).
+    #[serde(default)]
+    pub own: bool,
 }
 
 /// File name of a test's verdict in the results folder.
@@ -181,9 +188,31 @@ pub fn main(args: &[String]) -> ExitCode {
 fn panic_message(output: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(output);
     let mut lines = text.lines();
-    lines.find(|l| l.contains("panicked at"))?;
-    let message: String = lines.next().unwrap_or("").chars().take(200).collect();
-    Some(format!("panicked: {message}"))
+    let at = lines.find(|l| l.contains("panicked at"))?;
+    let place = at
+        .split_once("panicked at ")
+        .map_or("", |(_, p)| p.trim_end_matches(':'));
+    // The message, with the values an assertion prints on the lines after
+    // it, up to the backtrace note.
+    let mut message = String::new();
+    for l in lines.take(40) {
+        if l.is_empty() || l.starts_with("note: ") || l.starts_with("stack backtrace:") {
+            break;
+        }
+        if message.len() + l.len() > 4000 {
+            message.push_str("\n[...]");
+            break;
+        }
+        if !message.is_empty() {
+            message.push('\n');
+        }
+        message.push_str(l);
+    }
+    Some(if place.is_empty() {
+        format!("panicked: {message}")
+    } else {
+        format!("panicked at {place}: {message}")
+    })
 }
 
 fn signal_name(sig: i32) -> String {
@@ -490,6 +519,9 @@ fn run_one(
         Some(code.chars().take(160).collect())
     };
     let reached_end = mine.last() == Some(&crate::judge::Line::End);
+    // Not a graded test: it never opened a transcript. Only a student's
+    // own check trusts that (a submission's code could empty the file).
+    let own = config.own_tests && judged.is_none() && mine.is_empty();
     let (passed, reason) = match (crashed, &judged) {
         (Some(why), _) => (false, why),
         (None, Some(crate::judge::Judgement::Pass)) if status.success() => {
@@ -500,7 +532,7 @@ fn run_one(
         (None, Some(j @ crate::judge::Judgement::ReferenceBroken)) => (false, j.reason(source)),
         (None, Some(j)) if status.success() => (false, j.reason(source)),
         // No reference (a student's own check): the test's own verdict.
-        (None, None) if status.success() && reached_end => (true, "passed".to_string()),
+        (None, None) if status.success() && (reached_end || own) => (true, "passed".to_string()),
         (None, None) if status.success() => (
             false,
             "exited with status 0 before the test's end".to_string(),
@@ -574,6 +606,7 @@ fn run_one(
         seconds,
         isolated: run.isolated,
         judged: judged.is_some(),
+        own,
     })
 }
 

@@ -196,6 +196,22 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
     for kept in ["lab.toml", "Cargo.toml", "src/lib.rs", "tests/basic.rs"] {
         assert!(lab.join(kept).is_file(), "{kept} missing");
     }
+    // The students' own files replace the course's, and the release is a
+    // git repository with one commit and nothing left out of it.
+    let readme = std::fs::read_to_string(rel.join("README.md")).unwrap();
+    assert!(readme.contains("The students' README"), "{readme}");
+    assert!(!rel.join("student").exists());
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&rel)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(git(&["rev-list", "--count", "HEAD"]).trim(), "1");
+    assert_eq!(git(&["status", "--porcelain"]), "");
 
     // The student's loop: the skeleton fails the public tests...
     let out = grader(&lab, &["check", "adder"]);
@@ -218,6 +234,69 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
         out.stdout.contains("public tests: 2/2 passed"),
         "{}",
         out.stdout
+    );
+}
+
+/// A student's loop: a failing public test shows its values, where it is
+/// and the command that reruns it (which works); the student's own plain
+/// tests run, listed apart and never graded.
+#[test]
+fn check_shows_what_failed_and_how_to_rerun_it_and_runs_your_own_tests() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let rel = tmp.path().join("release");
+    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lab = rel.join("labs/adder");
+    std::fs::write(
+        lab.join("src/lib.rs"),
+        "pub fn add(a: u64, b: u64) -> u64 { a + b + 1 }\n\
+         pub fn sum(xs: &[u64]) -> u64 { xs.iter().sum() }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lab.join("tests/mine.rs"),
+        "#[test]\nfn mine_passes() { assert_eq!(lab_adder::sum(&[1, 2]), 3); }\n\
+         #[test]\nfn mine_fails() { assert_eq!(lab_adder::add(2, 2), 4, \"two and two\"); }\n",
+    )
+    .unwrap();
+    let out = grader(&lab, &["check", "adder"]);
+    assert_eq!(out.status, 1, "{}\n{}", out.stdout, out.stderr);
+    let text = &out.stdout;
+    for want in [
+        "basic::adds_small",
+        "panicked at labs/adder/tests/basic.rs:",
+        "left: 6",
+        "right: 5",
+        "your own tests (not graded):",
+        "mine::mine_passes",
+        "two and two",
+        "public tests: 1/2 passed",
+        "your own tests: 1/2 passed",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    assert!(!text.contains("no receipt") && !text.contains("before the test's end"));
+    let rerun = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rerun it alone: "))
+        .expect("a rerun command");
+    assert_eq!(
+        rerun,
+        "cargo test -p lab-adder --test basic -- adds_small --exact"
+    );
+    let args: Vec<&str> = rerun.split_whitespace().skip(1).collect();
+    let run = std::process::Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(&rel)
+        .env("CARGO_TARGET_DIR", tmp.path().join("student-target"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!run.status.success());
+    assert!(
+        stdout.contains("running 1 test") && stdout.contains("adds_small"),
+        "{stdout}"
     );
 }
 
