@@ -177,6 +177,29 @@ pub struct Group {
     pub tests: Vec<String>,
 }
 
+/// Every file under `dir` (but `target/` and `.git/`) with its size and
+/// modification time, sorted: two snapshots differ when a file changed.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name();
+            if name == "target" || name == ".git" {
+                continue;
+            }
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push((e.path(), meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
 /// A lab found in the repository.
 #[derive(Debug, Clone)]
 pub struct Lab {

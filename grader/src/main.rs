@@ -5,6 +5,7 @@
 
 mod bundle;
 mod grade;
+mod hints;
 mod judge;
 mod lab;
 mod release;
@@ -13,6 +14,7 @@ mod runner;
 mod sandbox;
 mod scratch;
 mod source_check;
+mod status;
 mod verify;
 mod wrapper;
 
@@ -45,8 +47,25 @@ enum Cmd {
         #[arg(long)]
         tests: bool,
     },
-    /// Runs a lab's public tests on your working copy.
-    Check { lab: String },
+    /// Runs a lab's public tests, and your own, on your working copy.
+    Check {
+        lab: String,
+        /// Check again each time a file of the lab changes (Ctrl-C stops).
+        #[arg(long)]
+        watch: bool,
+    },
+    /// A hint for a lab (where to start), or for one of its public tests,
+    /// a step at a time.
+    Hint {
+        lab: String,
+        /// `binary::test`, or the test's name alone.
+        test: Option<String>,
+        /// Show the steps up to this one.
+        #[arg(long, default_value_t = 1)]
+        step: usize,
+    },
+    /// Where you stand on every lab, from each one's last check.
+    Status,
     /// Grades a submission (a copy of the lab folder) with the hidden tests.
     Grade {
         lab: String,
@@ -198,17 +217,46 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Check { lab } => {
+        Cmd::Check { lab, watch } => {
             let l = lab::find(&ctx.repo, lab)?;
             let dir = l.dir.clone();
-            let opts = ctx.options(&l, Some(&dir), false, std::io::stderr().is_terminal());
-            let r = grade::grade(&opts)?;
-            print!("{}", report::human(&r, std::io::stdout().is_terminal()));
-            Ok(if r.built && r.tests.iter().all(|t| t.passed) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let check = || -> Result<bool, String> {
+                let opts = ctx.options(&l, Some(&dir), false, std::io::stderr().is_terminal());
+                let r = grade::grade(&opts)?;
+                status::record(&ctx.target_dir, &l, &r);
+                print!("{}", report::human(&r, std::io::stdout().is_terminal()));
+                Ok(r.built && r.tests.iter().all(|t| t.passed))
+            };
+            if !*watch {
+                return Ok(if check()? {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            loop {
+                let before = lab::snapshot(&dir);
+                if let Err(e) = check() {
+                    eprintln!("grader: {e}");
+                }
+                println!("\nwatching {} for changes (Ctrl-C stops)", dir.display());
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                while lab::snapshot(&dir) == before {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+                println!("a file changed: checking again\n");
+            }
+        }
+        Cmd::Hint { lab, test, step } => {
+            let l = lab::find(&ctx.repo, lab)?;
+            let h = hints::load(&l)?;
+            print!("{}", hints::show(&l, &h, test.as_deref(), *step)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Status => {
+            let labs = lab::discover(&ctx.repo)?;
+            print!("{}", status::show(&ctx.target_dir, &labs));
+            Ok(ExitCode::SUCCESS)
         }
         Cmd::Grade {
             lab,

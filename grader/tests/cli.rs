@@ -364,3 +364,132 @@ fn no_student_workflow_holds_a_secret_or_the_hidden_tests() {
         }
     }
 }
+
+/// Hints come a step at a time, by a test's full id or its name alone.
+#[test]
+fn hints_come_a_step_at_a_time() {
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let out = grader(&repo, &["hint", "adder"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("1. Read the doc comments"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("basic::adds_small (2 steps)"),
+        "{}",
+        out.stdout
+    );
+
+    let out = grader(&repo, &["hint", "adder", "adds_small"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("step 1 of 2"), "{}", out.stdout);
+    assert!(!out.stdout.contains("wraps"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("next step: cargo grader hint adder basic::adds_small --step 2"),
+        "{}",
+        out.stdout
+    );
+    let out = grader(
+        &repo,
+        &["hint", "adder", "basic::adds_small", "--step", "2"],
+    );
+    assert!(
+        out.stdout.contains("2. Overflow wraps around."),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("next step"), "{}", out.stdout);
+
+    let out = grader(&repo, &["hint", "adder", "no_such_test"]);
+    assert_ne!(out.status, 0);
+    assert!(
+        out.stderr.contains("no hint for 'no_such_test'"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `status` says which labs were checked and how it went; `check --watch`
+/// checks again when a file of the lab changes.
+#[test]
+fn status_follows_checks_and_watch_rechecks_on_save() {
+    use std::io::BufRead;
+    let tmp = tempdir();
+    let repo = repo_in(tmp.path());
+    let rel = tmp.path().join("release");
+    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let out = grader(&rel, &["status"]);
+    assert!(
+        out.stdout
+            .contains("adder  not checked yet: cargo grader check adder"),
+        "{}",
+        out.stdout
+    );
+    let lab = rel.join("labs/adder");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(["--target-dir", shared_target().to_str().unwrap()])
+        .args(["check", "adder", "--watch"])
+        .current_dir(&lab)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut seen = String::new();
+        while std::time::Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(want) {
+                    return seen;
+                }
+            }
+        }
+        panic!("no {want:?} in:\n{seen}");
+    };
+    let first = wait_for("watching");
+    assert!(first.contains("public tests: 0/2 passed"), "{first}");
+    let out = grader(&rel, &["status"]);
+    assert!(
+        out.stdout
+            .contains("adder  0/2 public tests passed (just now); next: basic::"),
+        "{}",
+        out.stdout
+    );
+    std::fs::copy(
+        repo.join("labs/adder/solution/src/lib.rs"),
+        lab.join("src/lib.rs"),
+    )
+    .unwrap();
+    let second = wait_for("watching");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        second.contains("a file changed: checking again"),
+        "{second}"
+    );
+    assert!(second.contains("public tests: 2/2 passed"), "{second}");
+    let out = grader(&rel, &["status"]);
+    assert!(
+        out.stdout
+            .contains("adder  2/2 public tests passed (just now)"),
+        "{}",
+        out.stdout
+    );
+}

@@ -69,8 +69,9 @@
 //!   stack resets them).
 //!
 //! Simplified: Linux also prunes old requests when the SYN queue is more
-//! than half full (`reqsk_timer_handler()`'s "young" requests) and resends
-//! a SYN-ACK when a SYN is retransmitted; the stack does neither.
+//! than half full (`reqsk_timer_handler()`'s "young" requests); the stack
+//! does not. (A retransmitted SYN is answered with the SYN-ACK again, as
+//! in Linux, by the listener's input path, not by this queue.)
 
 #![allow(unused_imports)]
 
