@@ -48,37 +48,37 @@ pub struct RcvQueue {
 impl RcvQueue {
     /// An empty queue whose socket has `sk_rcvbuf` = `rcvbuf` bytes.
     pub fn new(rcvbuf: usize) -> RcvQueue {
-        todo!()
+        todo!("the queues lab: RcvQueue::new is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `sk_rcvbuf`: the limit on `sk_rmem_alloc`.
     pub fn rcvbuf(&self) -> usize {
-        todo!()
+        todo!("the queues lab: RcvQueue::rcvbuf is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `sk_rmem_alloc`: the `truesize` of every skb in the queue.
     pub fn rmem_alloc(&self) -> usize {
-        todo!()
+        todo!("the queues lab: RcvQueue::rmem_alloc is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `sk_drops`: skbs refused because the buffer was full.
     pub fn drops(&self) -> u64 {
-        todo!()
+        todo!("the queues lab: RcvQueue::drops is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `skb_queue_len()`: how many skbs are queued.
     pub fn qlen(&self) -> usize {
-        todo!()
+        todo!("the queues lab: RcvQueue::qlen is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// True when no skb is queued.
     pub fn is_empty(&self) -> bool {
-        todo!()
+        todo!("the queues lab: RcvQueue::is_empty is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// The payload bytes queued: the sum of `skb.len()`.
     pub fn bytes(&self) -> usize {
-        todo!()
+        todo!("the queues lab: RcvQueue::bytes is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `__udp_enqueue_schedule_skb()`: queue `skb` at the tail and charge
@@ -86,23 +86,23 @@ impl RcvQueue {
     /// (`kfree_skb()`: here, let it go out of scope) and fail with
     /// `ENOMEM`, as the kernel function does.
     pub fn enqueue(&mut self, skb: SkBuff) -> Result<(), Errno> {
-        todo!()
+        todo!("the queues lab: RcvQueue::enqueue is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `skb_dequeue()` and the skb's release: take the oldest skb and
     /// uncharge its `truesize`.
     pub fn dequeue(&mut self) -> Option<SkBuff> {
-        todo!()
+        todo!("the queues lab: RcvQueue::dequeue is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// `skb_peek()`: the oldest skb, left in place.
     pub fn peek(&self) -> Option<&SkBuff> {
-        todo!()
+        todo!("the queues lab: RcvQueue::peek is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 
     /// The skb `n` places after the oldest (`get(0)` is [`Self::peek`]),
     /// as `skb_queue_walk()` reaches it.
     pub fn get(&self, n: usize) -> Option<&SkBuff> {
-        todo!()
+        todo!("the queues lab: RcvQueue::get is yours to write, in labs/queues/src/rcv_queue.rs")
     }
 }
