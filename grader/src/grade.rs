@@ -61,6 +61,10 @@ pub struct Figure {
     /// From the lab's `[[figure]]` of that name, if it has one.
     pub unit: String,
     pub higher_is_better: bool,
+    /// How far apart the timed runs were: (slowest - fastest) / median.
+    pub spread: f64,
+    /// How many runs were timed.
+    pub runs: usize,
     /// An entry of Gradescope's leaderboard.
     pub leaderboard: bool,
 }
@@ -452,13 +456,15 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
             (Some(v), true) => v
                 .figures
                 .iter()
-                .map(|(n, x)| {
-                    let spec = lab.toml.figures.iter().find(|s| &s.name == n);
+                .map(|m| {
+                    let spec = lab.toml.figures.iter().find(|s| s.name == m.name);
                     Figure {
-                        name: n.clone(),
-                        value: *x,
+                        name: m.name.clone(),
+                        value: m.value,
                         unit: spec.map(|s| s.unit.clone()).unwrap_or_default(),
                         higher_is_better: spec.is_none_or(|s| s.higher_is_better),
+                        spread: m.spread,
+                        runs: m.runs,
                         leaderboard: spec.is_none_or(|s| s.leaderboard),
                     }
                 })

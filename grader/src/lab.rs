@@ -42,8 +42,9 @@ pub struct FigureSpec {
     /// The work the test does, in the unit's numerator (for MiB/s, the
     /// MiB it moves).
     pub work: f64,
-    /// Timed runs (the median counts); fewer when the runs are long, so
-    /// that the extra runs take at most [`FigureSpec::EXTRA_SECS`].
+    /// Timed runs after the judged one (the median counts); fewer when
+    /// the runs are long, so that they take at most
+    /// [`FigureSpec::EXTRA_SECS`].
     #[serde(default = "three")]
     pub runs: u32,
     /// This test's time limit, for each run, in place of the lab's: a
@@ -58,7 +59,7 @@ pub struct FigureSpec {
 }
 
 impl FigureSpec {
-    /// The most wall time the runs after the first may take together.
+    /// The most wall time the timed runs may take together.
     pub const EXTRA_SECS: f64 = 5.0;
 
     /// The figure from the runs' wall times.
@@ -74,6 +75,17 @@ impl FigureSpec {
             self.work / median
         } else {
             median / self.work
+        }
+    }
+
+    /// How far apart the runs were: (slowest - fastest) / median, as a
+    /// fraction of the median.
+    pub fn spread(seconds: &[f64]) -> f64 {
+        let mut s: Vec<f64> = seconds.iter().map(|x| x.max(1e-6)).collect();
+        s.sort_by(f64::total_cmp);
+        match (s.first(), s.last()) {
+            (Some(lo), Some(hi)) => (hi - lo) / s[s.len() / 2],
+            _ => 0.0,
         }
     }
 

@@ -88,7 +88,15 @@ pub fn human(r: &Report, colour: bool) -> String {
             let _ = write!(s, " {}", first_line(&t.reason));
         }
         for f in &t.figures {
-            let _ = write!(s, " [{} = {:.3}]", f.name, f.value);
+            let _ = write!(
+                s,
+                " [{} = {:.3} {}: median of {} runs, spread {:.1}%]",
+                f.name,
+                f.value,
+                f.unit,
+                f.runs,
+                f.spread * 100.0
+            );
         }
         s.push('\n');
     }
@@ -319,9 +327,12 @@ pub fn markdown(r: &Report) -> String {
         for (test, f) in figures {
             let _ = writeln!(
                 s,
-                "| {} | {:.3} | `{}` |",
+                "| {} | {:.3} {} (median of {}, spread {:.1}%) | `{}` |",
                 md_cell(&f.name),
                 f.value,
+                md_cell(&f.unit),
+                f.runs,
+                f.spread * 100.0,
                 md_cell(test)
             );
         }

@@ -72,7 +72,7 @@ pub struct Verdict {
     pub test: String,
     pub passed: bool,
     pub reason: String,
-    pub figures: Vec<(String, f64)>,
+    pub figures: Vec<Measured>,
     pub seconds: f64,
     /// Ran under a uid of its own with no network.
     #[serde(default)]
@@ -83,6 +83,16 @@ pub struct Verdict {
     /// A plain `#[test]` of the student's own (`check` only).
     #[serde(default)]
     pub own: bool,
+}
+
+/// A figure as the wrapper measured it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measured {
+    pub name: String,
+    pub value: f64,
+    /// (slowest - fastest) / median of the runs' times.
+    pub spread: f64,
+    pub runs: usize,
 }
 
 /// File name of a test's verdict in the results folder.
@@ -570,11 +580,12 @@ fn run_one(
                     Err("a timed run of the test did not compute what the first did".to_string())
                 })
             })? {
-                Ok(value) if spec.below_min(value) => (
+                Ok(m) if spec.below_min(m.value) => (
                     false,
                     format!(
-                        "{} = {value:.3} {}: {} the {} {} {} asks for",
+                        "{} = {:.3} {}: {} the {} of {} {}",
                         spec.name,
+                        m.value,
                         spec.unit,
                         if spec.higher_is_better {
                             "below"
@@ -582,16 +593,16 @@ fn run_one(
                             "above"
                         },
                         if spec.higher_is_better {
-                            "floor of"
+                            "floor"
                         } else {
-                            "ceiling of"
+                            "ceiling"
                         },
                         spec.min.unwrap_or_default(),
                         spec.unit,
                     ),
-                    vec![(spec.name.clone(), value)],
+                    vec![m],
                 ),
-                Ok(value) => (true, reason, vec![(spec.name.clone(), value)]),
+                Ok(m) => (true, reason, vec![m]),
                 Err(why) => (false, why, Vec::new()),
             }
         }
@@ -610,16 +621,17 @@ fn run_one(
     })
 }
 
-/// Times a figure's test: the first run (which passed, in `first`
-/// seconds) and up to `spec.runs - 1` more (`rerun` gives each one's wall
-/// time, or why it failed). Extra runs stop once they have taken
-/// [`crate::lab::FigureSpec::EXTRA_SECS`].
+/// Times a figure's test: after the first run (which passed, in `first`
+/// seconds, and warmed the caches), `spec.runs` more (`rerun` gives each
+/// one's wall time, or why it failed); they stop early once they have
+/// taken [`crate::lab::FigureSpec::EXTRA_SECS`]. The first run counts only
+/// when no other was made.
 fn time_figure(
     spec: &crate::lab::FigureSpec,
     first: f64,
     mut rerun: impl FnMut() -> std::io::Result<Result<f64, String>>,
-) -> std::io::Result<Result<f64, String>> {
-    let mut seconds = vec![first];
+) -> std::io::Result<Result<Measured, String>> {
+    let mut seconds = Vec::new();
     let mut extra = 0.0;
     while seconds.len() < spec.runs as usize && extra < crate::lab::FigureSpec::EXTRA_SECS {
         match rerun()? {
@@ -630,7 +642,15 @@ fn time_figure(
             Err(why) => return Ok(Err(why)),
         }
     }
-    Ok(Ok(spec.value(&seconds)))
+    if seconds.is_empty() {
+        seconds.push(first);
+    }
+    Ok(Ok(Measured {
+        name: spec.name.clone(),
+        value: spec.value(&seconds),
+        spread: crate::lab::FigureSpec::spread(&seconds),
+        runs: seconds.len(),
+    }))
 }
 
 /// Kills every process of `uid`: a helper running as that uid sends SIGKILL

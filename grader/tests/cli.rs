@@ -52,6 +52,10 @@ fn solution_full_marks_skeleton_zero_same_maximum() {
     let speed = &sol["tests"][4]["figures"][0];
     assert_eq!(speed["name"], "Msum/s");
     assert!(speed["value"].as_f64().unwrap() > 0.0);
+    // Timed by the grader: the median of three runs, and how far apart
+    // they were.
+    assert_eq!(speed["runs"], 3, "{speed}");
+    assert!(speed["spread"].as_f64().unwrap() >= 0.0, "{speed}");
 
     let skel = grade_json(&repo, &repo.join("labs/adder"));
     assert_eq!(score(&skel), (0.0, 10.0));

@@ -110,7 +110,9 @@ impl EventPollLists for EventPoll {
         event: EpollEvent,
         poll: &mut dyn FnMut(EpKey) -> u32,
     ) -> Result<bool, Errno> {
-        todo!("the epoll lab: EventPoll::insert (ep_insert) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::insert (ep_insert) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// `EPOLL_CTL_MOD` (`ep_modify()`): `Err(Errno::ENOENT)` if `key` is not
@@ -125,14 +127,18 @@ impl EventPollLists for EventPoll {
         event: EpollEvent,
         poll: &mut dyn FnMut(EpKey) -> u32,
     ) -> Result<bool, Errno> {
-        todo!("the epoll lab: EventPoll::modify (ep_modify) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::modify (ep_modify) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// `EPOLL_CTL_DEL` and the last `close()` of a watched file
     /// (`ep_remove()`): `Err(Errno::ENOENT)` if `key` is not on the interest
     /// list; otherwise it leaves the interest list *and* the ready list.
     fn remove(&mut self, key: EpKey) -> Result<(), Errno> {
-        todo!("the epoll lab: EventPoll::remove (ep_remove) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::remove (ep_remove) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// `ep_poll_callback()`: the watched file's wait queue was woken.
@@ -158,7 +164,9 @@ impl EventPollLists for EventPoll {
     ///   is 0; false otherwise (both bits: the kernel does not know which
     ///   waiter it served).
     fn poll_callback(&mut self, key: EpKey, pollflags: u32, has_waiter: bool) -> Callback {
-        todo!("the epoll lab: EventPoll::poll_callback (ep_poll_callback) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::poll_callback (ep_poll_callback) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// `ep_send_events()`: the events for `epoll_wait()`, at most
@@ -175,23 +183,31 @@ impl EventPollLists for EventPoll {
         maxevents: usize,
         poll: &mut dyn FnMut(EpKey) -> u32,
     ) -> Vec<EpollEvent> {
-        todo!("the epoll lab: EventPoll::send_events (ep_send_events) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::send_events (ep_send_events) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// The ready list, front first (the stack asks whether it is empty,
     /// and `poll()` of the epoll fd itself looks at what is on it).
     fn ready_list(&self) -> Vec<EpKey> {
-        todo!("the epoll lab: EventPoll::ready_list (the ready list) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::ready_list (the ready list) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// The item's interest (its mask with the flags, `EPOLLERR | EPOLLHUP`
     /// included, and its data), if `key` is on the interest list.
     fn interest(&self, key: EpKey) -> Option<EpollEvent> {
-        todo!("the epoll lab: EventPoll::interest (the interest of an item) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::interest (the interest of an item) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 
     /// The interest list, in key order (file, then fd).
     fn keys(&self) -> Vec<EpKey> {
-        todo!("the epoll lab: EventPoll::keys (the interest list) is yours to write, in labs/epoll/src/eventpoll.rs")
+        todo!(
+            "the epoll lab: EventPoll::keys (the interest list) is yours to write, in labs/epoll/src/eventpoll.rs"
+        )
     }
 }

@@ -97,41 +97,59 @@ pub struct ReqskQueue {
 impl ReqskQueue {
     /// Two empty queues.
     pub fn new() -> ReqskQueue {
-        todo!("the handshake lab: ReqskQueue::new is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::new is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 }
 
 impl RequestSockQueue for ReqskQueue {
     fn syn_queue_len(&self) -> usize {
-        todo!("the handshake lab: ReqskQueue::syn_queue_len is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::syn_queue_len is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn accept_queue_len(&self) -> usize {
-        todo!("the handshake lab: ReqskQueue::accept_queue_len is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::accept_queue_len is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn syn_queue_is_full(&self, backlog: u32) -> bool {
-        todo!("the handshake lab: ReqskQueue::syn_queue_is_full (inet_csk_reqsk_queue_is_full) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::syn_queue_is_full (inet_csk_reqsk_queue_is_full) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn accept_queue_is_full(&self, backlog: u32) -> bool {
-        todo!("the handshake lab: ReqskQueue::accept_queue_is_full (sk_acceptq_is_full) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::accept_queue_is_full (sk_acceptq_is_full) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn conn_request(&self, backlog: u32, syncookies: bool) -> ConnRequest {
-        todo!("the handshake lab: ReqskQueue::conn_request (tcp_conn_request) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::conn_request (tcp_conn_request) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn hash_add(&mut self, req: RequestSock, now: Nanos) -> Nanos {
-        todo!("the handshake lab: ReqskQueue::hash_add (inet_csk_reqsk_queue_hash_add) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::hash_add (inet_csk_reqsk_queue_hash_add) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn request(&self, remote: SocketAddr) -> Option<&RequestSock> {
-        todo!("the handshake lab: ReqskQueue::request is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::request is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn unlink(&mut self, remote: SocketAddr) -> Option<RequestSock> {
-        todo!("the handshake lab: ReqskQueue::unlink (inet_csk_reqsk_queue_drop) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::unlink (inet_csk_reqsk_queue_drop) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn check_req(
@@ -141,26 +159,38 @@ impl RequestSockQueue for ReqskQueue {
         backlog: u32,
         abort_on_overflow: bool,
     ) -> CheckReq {
-        todo!("the handshake lab: ReqskQueue::check_req (tcp_check_req) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::check_req (tcp_check_req) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn timer(&mut self, remote: SocketAddr, now: Nanos, synack_retries: u32) -> ReqskTimer {
-        todo!("the handshake lab: ReqskQueue::timer (reqsk_timer_handler) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::timer (reqsk_timer_handler) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn accept_queue_add(&mut self, child: SockId) {
-        todo!("the handshake lab: ReqskQueue::accept_queue_add (inet_csk_reqsk_queue_add) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::accept_queue_add (inet_csk_reqsk_queue_add) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn accept(&mut self) -> Option<SockId> {
-        todo!("the handshake lab: ReqskQueue::accept (reqsk_queue_remove) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::accept (reqsk_queue_remove) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn listen_stop(&mut self) -> Vec<SockId> {
-        todo!("the handshake lab: ReqskQueue::listen_stop (inet_csk_listen_stop) is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::listen_stop (inet_csk_listen_stop) is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 
     fn requests(&self) -> Vec<RequestSock> {
-        todo!("the handshake lab: ReqskQueue::requests is yours to write, in labs/handshake/src/request_sock_queue.rs")
+        todo!(
+            "the handshake lab: ReqskQueue::requests is yours to write, in labs/handshake/src/request_sock_queue.rs"
+        )
     }
 }

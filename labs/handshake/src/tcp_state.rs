@@ -191,57 +191,79 @@ impl TcpConn {
     /// A socket in `CLOSE` that will use `iss` as its initial sequence
     /// number.
     pub fn new(iss: u32, cfg: Config) -> TcpConn {
-        todo!("the handshake lab: TcpConn::new is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::new is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// The state, as the kernel numbers it (`TCP_ESTABLISHED`, …).
     pub fn state(&self) -> u8 {
-        todo!("the handshake lab: TcpConn::state is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::state is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// The error a reset or a timeout left (`sk_err`): what the process's
     /// next call would return.
     pub fn error(&self) -> Option<Errno> {
-        todo!("the handshake lab: TcpConn::error is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::error is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// When the armed timer fires, if one is armed.
     pub fn next_timer(&self) -> Option<Nanos> {
-        todo!("the handshake lab: TcpConn::next_timer is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::next_timer is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// `connect()`.
     pub fn connect(&mut self, now: Nanos) -> Result<Vec<Segment>, Errno> {
-        todo!("the handshake lab: TcpConn::connect is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::connect is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// `listen()`.
     pub fn listen(&mut self) -> Result<(), Errno> {
-        todo!("the handshake lab: TcpConn::listen is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::listen is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// `close()`.
     pub fn close(&mut self, now: Nanos) -> Vec<Segment> {
-        todo!("the handshake lab: TcpConn::close is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::close is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// `shutdown(fd, SHUT_WR)`.
     pub fn shutdown_write(&mut self, now: Nanos) -> Result<Vec<Segment>, Errno> {
-        todo!("the handshake lab: TcpConn::shutdown_write is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::shutdown_write is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// The process reads everything received; returns how many bytes.
     pub fn read(&mut self) -> u32 {
-        todo!("the handshake lab: TcpConn::read is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::read is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// A segment arrives at `now`; returns what we send in answer.
     pub fn segment(&mut self, seg: &Segment, now: Nanos) -> Vec<Segment> {
-        todo!("the handshake lab: TcpConn::segment is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::segment is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 
     /// The timer fired (or `now` is past it): do what is due.
     pub fn timer(&mut self, now: Nanos) -> Vec<Segment> {
-        todo!("the handshake lab: TcpConn::timer is yours to write, in labs/handshake/src/tcp_state.rs")
+        todo!(
+            "the handshake lab: TcpConn::timer is yours to write, in labs/handshake/src/tcp_state.rs"
+        )
     }
 }

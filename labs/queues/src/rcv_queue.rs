@@ -58,7 +58,9 @@ impl RcvQueue {
 
     /// `sk_rmem_alloc`: the `truesize` of every skb in the queue.
     pub fn rmem_alloc(&self) -> usize {
-        todo!("the queues lab: RcvQueue::rmem_alloc is yours to write, in labs/queues/src/rcv_queue.rs")
+        todo!(
+            "the queues lab: RcvQueue::rmem_alloc is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
     }
 
     /// `sk_drops`: skbs refused because the buffer was full.
@@ -73,7 +75,9 @@ impl RcvQueue {
 
     /// True when no skb is queued.
     pub fn is_empty(&self) -> bool {
-        todo!("the queues lab: RcvQueue::is_empty is yours to write, in labs/queues/src/rcv_queue.rs")
+        todo!(
+            "the queues lab: RcvQueue::is_empty is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
     }
 
     /// The payload bytes queued: the sum of `skb.len()`.
@@ -86,13 +90,17 @@ impl RcvQueue {
     /// (`kfree_skb()`: here, let it go out of scope) and fail with
     /// `ENOMEM`, as the kernel function does.
     pub fn enqueue(&mut self, skb: SkBuff) -> Result<(), Errno> {
-        todo!("the queues lab: RcvQueue::enqueue is yours to write, in labs/queues/src/rcv_queue.rs")
+        todo!(
+            "the queues lab: RcvQueue::enqueue is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
     }
 
     /// `skb_dequeue()` and the skb's release: take the oldest skb and
     /// uncharge its `truesize`.
     pub fn dequeue(&mut self) -> Option<SkBuff> {
-        todo!("the queues lab: RcvQueue::dequeue is yours to write, in labs/queues/src/rcv_queue.rs")
+        todo!(
+            "the queues lab: RcvQueue::dequeue is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
     }
 
     /// `skb_peek()`: the oldest skb, left in place.

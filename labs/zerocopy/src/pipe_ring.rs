@@ -51,28 +51,38 @@ impl PipeRing {
     /// A ring of `slots` usable slots (a power of two; any other number
     /// is rounded up to one), empty, `head == tail == 0`.
     pub fn new(slots: usize) -> PipeRing {
-        todo!("the zerocopy lab: PipeRing::new is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::new is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// As [`PipeRing::new`], with `head == tail == index`: where the
     /// counters of a pipe that has seen `index` buffers stand.
     pub fn starting_at(slots: usize, index: u32) -> PipeRing {
-        todo!("the zerocopy lab: PipeRing::starting_at is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::starting_at is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe->head`: one past the newest buffer.
     pub fn head(&self) -> u32 {
-        todo!("the zerocopy lab: PipeRing::head is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::head is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe->tail`: the oldest buffer.
     pub fn tail(&self) -> u32 {
-        todo!("the zerocopy lab: PipeRing::tail is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::tail is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe->max_usage`.
     pub fn max_usage(&self) -> usize {
-        todo!("the zerocopy lab: PipeRing::max_usage is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::max_usage is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe_resize_ring()`: `EBUSY` if more than `slots` buffers are in
@@ -80,32 +90,44 @@ impl PipeRing {
     /// `slots` (rounded up to a power of two) and are renumbered from 0
     /// (`tail = 0`, `head = occupancy`).
     pub fn set_max_usage(&mut self, slots: usize) -> Result<(), Errno> {
-        todo!("the zerocopy lab: PipeRing::set_max_usage is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::set_max_usage is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe_occupancy()`: buffers in use (a wrapping difference).
     pub fn occupancy(&self) -> usize {
-        todo!("the zerocopy lab: PipeRing::occupancy is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::occupancy is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe_empty()`.
     pub fn is_empty(&self) -> bool {
-        todo!("the zerocopy lab: PipeRing::is_empty is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::is_empty is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `pipe_full()`: counted in slots, never in bytes.
     pub fn is_full(&self) -> bool {
-        todo!("the zerocopy lab: PipeRing::is_full is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::is_full is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        todo!("the zerocopy lab: PipeRing::bytes is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::bytes is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// The buffer `n` places after the oldest, if there is one.
     pub fn buf(&self, n: usize) -> Option<&PipeBuffer> {
-        todo!("the zerocopy lab: PipeRing::buf is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::buf is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// The copying part of `pipe_write()` (see the module's doc): merge
@@ -114,25 +136,33 @@ impl PipeRing {
     /// anonymous page per `PAGE_SIZE` bytes while a slot is free. Returns
     /// the bytes taken.
     pub fn write(&mut self, bytes: &[u8], merge: bool) -> usize {
-        todo!("the zerocopy lab: PipeRing::write is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::write is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// A spliced buffer: its page reference moves into the ring; nothing
     /// is copied. A full ring hands it back.
     pub fn push(&mut self, buf: PipeBuffer) -> Result<(), PipeBuffer> {
-        todo!("the zerocopy lab: PipeRing::push is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::push is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// The copying part of `pipe_read()`: up to `out.len()` bytes, oldest
     /// first, releasing each buffer emptied. Returns the bytes copied.
     pub fn read(&mut self, out: &mut [u8]) -> usize {
-        todo!("the zerocopy lab: PipeRing::read is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::read is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// Drops `n` bytes from the front, releasing the buffers emptied;
     /// returns how many were released.
     pub fn consume(&mut self, n: usize) -> usize {
-        todo!("the zerocopy lab: PipeRing::consume is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::consume is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// `splice_pipe_to_pipe()`'s step: the oldest buffer whole (its
@@ -140,11 +170,15 @@ impl PipeRing {
     /// second reference to its first `len` bytes, neither mergeable nor a
     /// gift, the ring's buffer keeping the rest.
     pub fn splice_out(&mut self, len: usize) -> Option<PipeBuffer> {
-        todo!("the zerocopy lab: PipeRing::splice_out is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::splice_out is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 
     /// Releases every buffer.
     pub fn clear(&mut self) {
-        todo!("the zerocopy lab: PipeRing::clear is yours to write, in labs/zerocopy/src/pipe_ring.rs")
+        todo!(
+            "the zerocopy lab: PipeRing::clear is yours to write, in labs/zerocopy/src/pipe_ring.rs"
+        )
     }
 }

@@ -46,7 +46,9 @@ impl Ubuf {
     /// freed; `success` false means its bytes were copied after all
     /// (`skb_copy_ubufs()`), which marks the whole buffer as copied.
     pub fn complete(&mut self, success: bool) {
-        todo!("the zerocopy lab: Ubuf::complete is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: Ubuf::complete is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 }
 
@@ -70,18 +72,24 @@ pub struct ZcKey {
 impl ZcKey {
     /// A counter whose next id is `next`.
     pub fn new(next: u32) -> ZcKey {
-        todo!("the zerocopy lab: ZcKey::new is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: ZcKey::new is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 
     /// The id the next send gets.
     pub fn next(&self) -> u32 {
-        todo!("the zerocopy lab: ZcKey::next is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: ZcKey::next is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 
     /// `msg_zerocopy_alloc()`: a buffer for one send of `size` bytes, with
     /// the next id (`atomic_inc_return(&sk->sk_zckey) - 1`).
     pub fn alloc(&mut self, size: u32) -> Ubuf {
-        todo!("the zerocopy lab: ZcKey::alloc is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: ZcKey::alloc is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 
     /// `msg_zerocopy_realloc()`: a send of `size` bytes appended to the
@@ -92,14 +100,18 @@ impl ZcKey {
     /// the next id is (nothing else got an id since), the send joins it:
     /// one more id, its bytes added. Else a new buffer.
     pub fn realloc(&mut self, tail: Option<&mut Ubuf>, size: u32, stream: bool) -> Realloc {
-        todo!("the zerocopy lab: ZcKey::realloc is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: ZcKey::realloc is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 
     /// `msg_zerocopy_put_abort()`: the send failed before using its id:
     /// the id goes back to the socket and the buffer covers one send fewer
     /// (a buffer left with none is freed without a notification).
     pub fn put_abort(&mut self, ubuf: &mut Ubuf) {
-        todo!("the zerocopy lab: ZcKey::put_abort is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+        todo!(
+            "the zerocopy lab: ZcKey::put_abort is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+        )
     }
 }
 
@@ -108,7 +120,9 @@ impl ZcKey {
 /// `ee_data` (wrapping) and the merged range covers fewer than 2^32 ids.
 /// The `ee_code`s are not compared: `tail`'s stands.
 pub fn skb_zerocopy_notify_extend(tail: &mut SockExtendedErr, lo: u32, len: u16) -> bool {
-    todo!("the zerocopy lab: skb_zerocopy_notify_extend is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+    todo!(
+        "the zerocopy lab: skb_zerocopy_notify_extend is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+    )
 }
 
 /// `__msg_zerocopy_callback()`: the last reference to `done` went. A
@@ -121,5 +135,7 @@ pub fn msg_zerocopy_callback(
     tail: Option<&mut SockExtendedErr>,
     done: &Ubuf,
 ) -> Option<SockExtendedErr> {
-    todo!("the zerocopy lab: msg_zerocopy_callback is yours to write, in labs/zerocopy/src/zerocopy_notify.rs")
+    todo!(
+        "the zerocopy lab: msg_zerocopy_callback is yours to write, in labs/zerocopy/src/zerocopy_notify.rs"
+    )
 }
