@@ -40,8 +40,15 @@ fn mentions(text: &str) -> Vec<String> {
 #[test]
 fn every_source_path_the_docs_name_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut files = vec![root.join("README.md"), root.join("grader/README.md")];
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("grader/README.md"),
+        root.join("stack/examples/README.md"),
+    ];
     files_under(&root.join("docs"), &["md"], &mut files);
+    // The students' README and labs README, whose paths are the release's,
+    // which are the course's.
+    files_under(&root.join("student"), &["md"], &mut files);
     files_under(&root.join("book"), &["md"], &mut files);
     files_under(&root.join("labs"), &["md", "rs"], &mut files);
     let mut missing = Vec::new();
