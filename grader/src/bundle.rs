@@ -50,13 +50,28 @@ pub fn bundle(repo: &Path, lab: &Lab, out: &Path) -> Result<(), String> {
     let repo_out = out.join("repo");
     crate::release::release(repo, &repo_out)?;
     // The release has no hidden tests or solutions: put back this lab's
-    // hidden tests (the autograder needs them), never its solution.
+    // hidden tests and its solution, which the judge runs every test on
+    // (a grading without it could not tell a forged transcript from the
+    // work). The sandbox keeps both out of the submission's reach.
     let rel = lab.dir.strip_prefix(repo).map_err(|e| e.to_string())?;
     let hidden_to = repo_out.join(rel).join("hidden");
     std::fs::create_dir_all(&hidden_to).map_err(|e| e.to_string())?;
     for f in lab.hidden_files() {
         if let Some(n) = f.file_name() {
             std::fs::copy(&f, hidden_to.join(n)).map_err(|e| e.to_string())?;
+        }
+    }
+    copy_tree(
+        &lab.dir.join("solution"),
+        &repo_out.join(rel).join("solution"),
+    )?;
+    // The stack as the course has it: compiling each lab's reference
+    // solution (the release points it at the student's files instead).
+    for f in crate::release::one_source_files(repo) {
+        let (file, targets) = f;
+        copy_file(&repo.join(&file), &repo_out.join(&file))?;
+        for t in targets {
+            copy_file(&repo.join(&t), &repo_out.join(&t))?;
         }
     }
     let name = lab.name();
@@ -66,6 +81,27 @@ pub fn bundle(repo: &Path, lab: &Lab, out: &Path) -> Result<(), String> {
         std::fs::write(&p, text).map_err(|e| e.to_string())?;
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
+    if let Some(p) = to.parent() {
+        std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+    }
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|e| format!("{}: {e}", from.display()))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    for e in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()))?;
+        } else {
+            copy_file(&p, &to.join(e.file_name()))?;
+        }
     }
     Ok(())
 }

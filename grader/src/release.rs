@@ -90,8 +90,15 @@ pub fn release(repo: &Path, out: &Path) -> Result<(), String> {
         if let Some(p) = to.parent() {
             std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
         }
-        std::fs::copy(repo.join(from), &to).map_err(|e| format!("{}: {e}", from.display()))?;
-        Ok(())
+        let bytes =
+            std::fs::read(repo.join(from)).map_err(|e| format!("{}: {e}", from.display()))?;
+        let bytes = match std::str::from_utf8(&bytes) {
+            Ok(text) if from.extension().is_some_and(|e| e == "rs") => {
+                to_students_file(text).into_bytes()
+            }
+            _ => bytes,
+        };
+        std::fs::write(&to, bytes).map_err(|e| format!("{}: {e}", to_rel.display()))
     };
     let (students, course): (Vec<&PathBuf>, Vec<&PathBuf>) = files
         .iter()
@@ -104,6 +111,75 @@ pub fn release(repo: &Path, out: &Path) -> Result<(), String> {
         copy(rel, rel.strip_prefix(STUDENT).unwrap_or(rel))?;
     }
     commit(out)
+}
+
+/// A lab's reference solution compiled into the stack (its one source,
+/// `#[path = "…/labs/LAB/solution/src/F.rs"]`) becomes the student's own
+/// file of the lab (`…/labs/LAB/src/F.rs`): in the students' repository
+/// the stack runs on their code.
+fn to_students_file(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match solution_path(line) {
+            Some(_) => line.replacen("/solution/src/", "/src/", 1),
+            None => line.to_string(),
+        })
+        .collect()
+}
+
+/// The path of a line that is a `#[path = "…"]` attribute naming a lab's
+/// reference solution (never a comment or a string that mentions one).
+fn solution_path(line: &str) -> Option<&str> {
+    let path = line.trim_start().strip_prefix("#[path = \"")?;
+    let (path, _) = path.split_once('"')?;
+    (path.contains("labs/") && path.contains("/solution/src/")).then_some(path)
+}
+
+/// The course's Rust files outside `labs/` that compile a lab's reference
+/// solution (which the release points at the student's file), each with
+/// the solution files it names, relative to `repo`.
+pub fn one_source_files(repo: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let files = tracked(repo).unwrap_or_else(|| {
+        let mut f = Vec::new();
+        let _ = walk(repo, repo, &mut f);
+        f
+    });
+    let mut out = Vec::new();
+    for rel in files {
+        if rel.starts_with("labs") || rel.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(repo.join(&rel)) else {
+            continue;
+        };
+        if to_students_file(&text) == text {
+            continue;
+        }
+        let dir = rel.parent().unwrap_or(Path::new(""));
+        let targets = text
+            .lines()
+            .filter_map(solution_path)
+            .filter_map(|t| normalize(&dir.join(t)))
+            .collect();
+        out.push((rel, targets));
+    }
+    out
+}
+
+/// `a/b/../c` as `a/c`; `None` if it climbs out of the repository.
+fn normalize(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Makes `out` a git repository with everything in one commit.
@@ -135,6 +211,15 @@ fn commit(out: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_solution_compiled_into_the_stack_becomes_the_students_file() {
+        let course = "// one source\n#[path = \"../../../labs/epoll/solution/src/eventpoll.rs\"]\nmod lab_epoll;\n#[path = \"other.rs\"]\nmod other;\n";
+        assert_eq!(
+            to_students_file(course),
+            "// one source\n#[path = \"../../../labs/epoll/src/eventpoll.rs\"]\nmod lab_epoll;\n#[path = \"other.rs\"]\nmod other;\n"
+        );
+    }
 
     #[test]
     fn private_folders_are_those_of_labs() {

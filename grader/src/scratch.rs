@@ -415,8 +415,53 @@ pub fn source_paths(ws: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    // A crate of the repository may compile a file outside its folder
+    // (the stack compiles each lab's reference solution, its one source).
+    let outside: Vec<PathBuf> = out
+        .iter()
+        .filter(|d| d.is_dir() && !d.starts_with(ws))
+        .flat_map(|d| path_attribute_targets(d))
+        .collect();
+    out.extend(outside);
     out.sort();
     out.dedup();
+    out
+}
+
+/// The files that `#[path = "…"]` attributes in `dir`'s Rust sources name
+/// outside `dir`. (A plain text scan: these are the course's own sources.)
+fn path_attribute_targets(dir: &Path) -> Vec<PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() && e.file_name() != "target" {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for rest in text.split("#[path = \"").skip(1) {
+            let Some((target, _)) = rest.split_once('"') else {
+                continue;
+            };
+            let Some(at) = f.parent().map(|p| p.join(target)) else {
+                continue;
+            };
+            if let Ok(at) = at.canonicalize()
+                && !at.starts_with(dir)
+            {
+                out.push(at);
+            }
+        }
+    }
     out
 }
 

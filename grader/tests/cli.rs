@@ -189,10 +189,7 @@ fn verify_proves_the_fixture_lab_sound_and_finds_a_weak_one() {
 #[test]
 fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
     let tmp = tempdir();
-    let repo = repo_in(tmp.path());
-    let rel = tmp.path().join("release");
-    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
-    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (repo, rel) = release_in(tmp.path());
     let lab = rel.join("labs/adder");
     for gone in ["hidden", "solution", "wrong"] {
         assert!(!lab.join(gone).exists(), "{gone} released");
@@ -247,10 +244,7 @@ fn release_leaves_out_hidden_tests_and_solutions_and_check_works_there() {
 #[test]
 fn check_shows_what_failed_and_how_to_rerun_it_and_runs_your_own_tests() {
     let tmp = tempdir();
-    let repo = repo_in(tmp.path());
-    let rel = tmp.path().join("release");
-    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
-    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (_, rel) = release_in(tmp.path());
     let lab = rel.join("labs/adder");
     std::fs::write(
         lab.join("src/lib.rs"),
@@ -323,7 +317,8 @@ fn gradescope_bundle_runs_like_gradescope_runs_it() {
     assert!(source.join("setup.sh").is_file());
     let lab = source.join("repo/labs/adder");
     assert!(lab.join("hidden/hidden_edge.rs").is_file());
-    assert!(!lab.join("solution").exists());
+    // The judge grades against the reference solution.
+    assert!(lab.join("solution/src/lib.rs").is_file());
 
     // Gradescope puts the student's files in submission/ and reads
     // results/results.json.
@@ -423,10 +418,7 @@ fn hints_come_a_step_at_a_time() {
 fn status_follows_checks_and_watch_rechecks_on_save() {
     use std::io::BufRead;
     let tmp = tempdir();
-    let repo = repo_in(tmp.path());
-    let rel = tmp.path().join("release");
-    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
-    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (repo, rel) = release_in(tmp.path());
     let out = grader(&rel, &["status"]);
     assert!(
         out.stdout

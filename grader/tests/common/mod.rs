@@ -55,6 +55,16 @@ pub fn repo_in(dir: &Path) -> PathBuf {
     repo
 }
 
+/// The fixture repository in `dir` and its student release beside it
+/// (`dir/release`).
+pub fn release_in(dir: &Path) -> (PathBuf, PathBuf) {
+    let repo = repo_in(dir);
+    let rel = dir.join("release");
+    let out = grader(&repo, &["release", "--out", rel.to_str().unwrap()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    (repo, rel)
+}
+
 /// A temporary folder others may search (tests run under uids of their own
 /// when the grader is root).
 pub fn tempdir() -> tempfile::TempDir {
