@@ -219,86 +219,7 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         && searchable(root)
         && std::env::var_os("GRADER_NO_ISOLATION").is_none();
     let sc = scratch::prepare(opts.repo, lab, opts.submission, root, opts.public)?;
-    // The reference solution's build of the same tests, which every test
-    // is judged against. It is kept between gradings (its files are
-    // rewritten only when they change), so a warm grading rebuilds
-    // nothing of it; a lock keeps two gradings of a lab from building it
-    // at once.
-    let reference_sc;
-    let reference_run;
-    let solution = lab.dir.join("solution");
-    let reference = if opts.hidden && solution.is_dir() {
-        let base = opts.target_dir.join("reference");
-        let reference_root = base.join(format!(
-            "{}-{}",
-            lab.name(),
-            if opts.public { "all" } else { "hidden" }
-        ));
-        std::fs::create_dir_all(&reference_root).map_err(|e| e.to_string())?;
-        for d in [&base, &reference_root] {
-            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o711))
-                .map_err(|e| e.to_string())?;
-        }
-        let lock = std::fs::File::create(reference_root.with_extension("lock"))
-            .map_err(|e| e.to_string())?;
-        let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| format!("locking the reference build: {e}"))?;
-        reference_sc = scratch::prepare(
-            opts.repo,
-            lab,
-            Some(&solution),
-            &reference_root,
-            opts.public,
-        )?;
-        scratch::add_hidden(lab, &reference_sc)?;
-        reference_run = Run {
-            tc: &tc,
-            ws: &reference_sc.ws,
-            dir: &reference_root,
-            limits: lab.toml.limits,
-            profile: "grader-reference".to_string(),
-            isolate: false,
-            package: &reference_sc.package,
-            artifacts: Default::default(),
-            sandbox: Sandbox::get(),
-            sources: scratch::source_paths(&reference_sc.ws),
-            reference: None,
-            reference_cache: None,
-            figures: Vec::new(),
-            own_tests: false,
-        };
-        reference_run.setup()?;
-        let b = reference_run.build()?;
-        let listed = if b.ok { reference_run.list()? } else { Err(b) };
-        if let Err(out) = listed {
-            return Err(format!(
-                "the reference solution of '{}' does not build:\n{}",
-                lab.name(),
-                out.stderr
-            ));
-        }
-        let paths = reference_run.binary_paths()?;
-        let cache = reference_root.join("transcripts");
-        std::fs::create_dir_all(&cache).map_err(|e| e.to_string())?;
-        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| e.to_string())?;
-        // Transcripts of earlier builds are never read again.
-        let current: Vec<PathBuf> = paths
-            .values()
-            .map(|b| crate::wrapper::transcript_dir(&cache, b))
-            .collect();
-        for entry in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
-            if !current.contains(&entry.path()) {
-                let _ = std::fs::remove_dir_all(entry.path());
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-        drop(lock);
-        Some((paths, cache))
-    } else {
-        None
-    };
-    let (reference, reference_cache) = match reference {
+    let (reference, reference_cache) = match reference_build(opts, &tc)? {
         Some((p, c)) => (Some(p), Some(c)),
         None => (None, None),
     };
@@ -516,6 +437,89 @@ fn rerun_command(package: &str, binary_id: &str, test: &str) -> String {
         None => "--lib".to_string(),
     };
     format!("cargo test -p {package} {target} -- {test} --exact")
+}
+
+/// The reference's test binaries by name, and its transcripts' folder.
+type Reference = (BTreeMap<String, PathBuf>, PathBuf);
+
+/// The reference solution's build of the lab's tests, which every test is
+/// judged against (when grading a lab that has a solution): its test
+/// binaries by name, and the folder of its cached transcripts. It is kept
+/// between gradings (its files are rewritten only when they change), so a
+/// warm grading rebuilds nothing of it; a lock keeps two gradings of a lab
+/// from building it at once.
+fn reference_build(opts: &Options, tc: &Toolchain) -> Result<Option<Reference>, String> {
+    let lab = opts.lab;
+    let solution = lab.dir.join("solution");
+    if !opts.hidden || !solution.is_dir() {
+        return Ok(None);
+    }
+    let base = opts.target_dir.join("reference");
+    let reference_root = base.join(format!(
+        "{}-{}",
+        lab.name(),
+        if opts.public { "all" } else { "hidden" }
+    ));
+    std::fs::create_dir_all(&reference_root).map_err(|e| e.to_string())?;
+    for d in [&base, &reference_root] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o711))
+            .map_err(|e| e.to_string())?;
+    }
+    let lock =
+        std::fs::File::create(reference_root.with_extension("lock")).map_err(|e| e.to_string())?;
+    let _lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| format!("locking the reference build: {e}"))?;
+    let sc = scratch::prepare(
+        opts.repo,
+        lab,
+        Some(&solution),
+        &reference_root,
+        opts.public,
+    )?;
+    scratch::add_hidden(lab, &sc)?;
+    let run = Run {
+        tc,
+        ws: &sc.ws,
+        dir: &reference_root,
+        limits: lab.toml.limits,
+        profile: "grader-reference".to_string(),
+        isolate: false,
+        package: &sc.package,
+        artifacts: Default::default(),
+        sandbox: Sandbox::get(),
+        sources: scratch::source_paths(&sc.ws),
+        reference: None,
+        reference_cache: None,
+        figures: Vec::new(),
+        own_tests: false,
+    };
+    run.setup()?;
+    let b = run.build()?;
+    let listed = if b.ok { run.list()? } else { Err(b) };
+    if let Err(out) = listed {
+        return Err(format!(
+            "the reference solution of '{}' does not build:\n{}",
+            lab.name(),
+            out.stderr
+        ));
+    }
+    let paths = run.binary_paths()?;
+    let cache = reference_root.join("transcripts");
+    std::fs::create_dir_all(&cache).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| e.to_string())?;
+    // Transcripts of earlier builds are never read again.
+    let current: Vec<PathBuf> = paths
+        .values()
+        .map(|b| crate::wrapper::transcript_dir(&cache, b))
+        .collect();
+    for entry in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+        if !current.contains(&entry.path()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(Some((paths, cache)))
 }
 
 fn round2(x: f64) -> f64 {
