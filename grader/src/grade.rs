@@ -218,7 +218,14 @@ fn grade_in(opts: &Options, root: &Path) -> Result<Report, String> {
         && searchable(&target_abs)
         && searchable(root)
         && std::env::var_os("GRADER_NO_ISOLATION").is_none();
-    let sc = scratch::prepare(opts.repo, lab, opts.submission, root, opts.public)?;
+    let sc = scratch::prepare(
+        opts.repo,
+        lab,
+        opts.submission,
+        root,
+        opts.public,
+        Some(&opts.target_dir.join("onesource")),
+    )?;
     let (reference, reference_cache) = match reference_build(opts, &tc)? {
         Some((p, c)) => (Some(p), Some(c)),
         None => (None, None),
@@ -475,6 +482,7 @@ fn reference_build(opts: &Options, tc: &Toolchain) -> Result<Option<Reference>, 
         Some(&solution),
         &reference_root,
         opts.public,
+        None,
     )?;
     scratch::add_hidden(lab, &sc)?;
     let run = Run {
@@ -531,7 +539,7 @@ fn round2(x: f64) -> f64 {
 fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec<String>>, String> {
     let root = scratch_root(&tc.target_dir)?;
     let result = (|| {
-        let sc = scratch::prepare(opts.repo, opts.lab, None, &root, true)?;
+        let sc = scratch::prepare(opts.repo, opts.lab, None, &root, true, None)?;
         if opts.hidden {
             scratch::add_hidden(opts.lab, &sc)?;
         }

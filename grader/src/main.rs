@@ -8,6 +8,7 @@ mod grade;
 mod hints;
 mod judge;
 mod lab;
+mod one_source;
 mod release;
 mod report;
 mod runner;

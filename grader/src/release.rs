@@ -128,7 +128,7 @@ fn to_students_file(text: &str) -> String {
 
 /// The path of a line that is a `#[path = "…"]` attribute naming a lab's
 /// reference solution (never a comment or a string that mentions one).
-fn solution_path(line: &str) -> Option<&str> {
+pub(crate) fn solution_path(line: &str) -> Option<&str> {
     let path = line.trim_start().strip_prefix("#[path = \"")?;
     let (path, _) = path.split_once('"')?;
     (path.contains("labs/") && path.contains("/solution/src/")).then_some(path)
@@ -166,7 +166,7 @@ pub fn one_source_files(repo: &Path) -> Vec<(PathBuf, Vec<PathBuf>)> {
 }
 
 /// `a/b/../c` as `a/c`; `None` if it climbs out of the repository.
-fn normalize(p: &Path) -> Option<PathBuf> {
+pub(crate) fn normalize(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

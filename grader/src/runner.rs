@@ -226,7 +226,10 @@ store-failure-output = true
             // debugger.
             ("CARGO_PROFILE_DEV_DEBUG", "0"),
             ("CARGO_PROFILE_TEST_DEBUG", "0"),
-            ("CARGO_INCREMENTAL", "0"),
+            // The stack a submission is graded with compiles the
+            // submission (crate::one_source): kept incremental, a new
+            // submission recompiles what changed, not the whole stack.
+            ("CARGO_INCREMENTAL", "1"),
         ] {
             env.push((k.to_string(), v.to_string()));
         }

@@ -31,6 +31,9 @@ pub struct Scratch {
     /// The package name of this grading's copy (see `rename_package`).
     pub package: String,
     pub notes: Vec<Note>,
+    /// Held while the lab's stack copy (`crate::one_source`) is this
+    /// grading's.
+    pub _one_source_lock: Option<nix::fcntl::Flock<std::fs::File>>,
 }
 
 /// A relative path that stays inside its folder: no `..`, no root, no prefix.
@@ -65,9 +68,12 @@ fn keep_skeleton(lab: &Lab, lab_dir: &Path, rel: &str) -> Result<(), String> {
 /// Writes `bytes` to `path` unless it holds them already, so that a copy
 /// kept between gradings (the reference solution's) keeps its files'
 /// times and cargo does not rebuild it.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
     }
     std::fs::write(path, bytes)
 }
@@ -149,7 +155,7 @@ fn take(submission: &Path, rel: &str) -> Result<Option<Vec<u8>>, String> {
 
 /// Rewrites relative `path = "..."` of dependency tables to absolute paths
 /// (relative to `base`).
-fn absolutize_deps(table: &mut toml::Table, base: &Path) {
+pub(crate) fn absolutize_deps(table: &mut toml::Table, base: &Path) {
     for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
         if let Some(toml::Value::Table(deps)) = table.get_mut(key) {
             for (_, dep) in deps.iter_mut() {
@@ -201,7 +207,7 @@ fn rename_package(manifest: &mut toml::Table, root: &Path) -> Result<String, Str
     Ok(renamed)
 }
 
-fn read_toml(path: &Path) -> Result<toml::Table, String> {
+pub(crate) fn read_toml(path: &Path) -> Result<toml::Table, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.parse::<toml::Table>()
         .map_err(|e| format!("{}: {e}", path.display()))
@@ -240,13 +246,16 @@ fn workspace_manifest(repo: &Path) -> Result<String, String> {
 /// Builds the scratch copy under `root`: the pristine lab with the
 /// submission's allowed files (without a submission, the skeleton as it
 /// is), and the public tests if `public_tests`. `root` may hold an earlier
-/// copy: only files that differ are rewritten.
+/// copy: only files that differ are rewritten. With `one_source` (a
+/// folder kept between gradings), the stack the lab is built with runs on
+/// the lab's files as they are in the copy (`crate::one_source`).
 pub fn prepare(
     repo: &Path,
     lab: &Lab,
     submission: Option<&Path>,
     root: &Path,
     public_tests: bool,
+    one_source: Option<&Path>,
 ) -> Result<Scratch, String> {
     let ws = root.join("ws");
     let lab_dir = ws.join("lab");
@@ -276,13 +285,6 @@ pub fn prepare(
     let mut manifest = read_toml(&lab.dir.join("Cargo.toml"))?;
     absolutize_deps(&mut manifest, &lab.dir);
     let package = rename_package(&mut manifest, root)?;
-    write_if_changed(
-        &lab_dir.join("Cargo.toml"),
-        toml::to_string(&manifest)
-            .map_err(|e| e.to_string())?
-            .as_bytes(),
-    )
-    .map_err(|e| format!("writing the lab manifest: {e}"))?;
 
     let mut notes = Vec::new();
     if let Some(sub) = submission {
@@ -324,11 +326,26 @@ pub fn prepare(
             }
         }
     }
+    // After the submission's files are in: the stack copy compiles them.
+    let one_source = match one_source {
+        Some(dir) => {
+            crate::one_source::redirect(repo, lab, &lab_dir, &mut manifest, &dir.join(lab.name()))?
+        }
+        None => None,
+    };
+    write_if_changed(
+        &lab_dir.join("Cargo.toml"),
+        toml::to_string(&manifest)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )
+    .map_err(|e| format!("writing the lab manifest: {e}"))?;
     Ok(Scratch {
         ws,
         lab: lab_dir,
         package,
         notes,
+        _one_source_lock: one_source,
     })
 }
 

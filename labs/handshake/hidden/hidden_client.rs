@@ -1,5 +1,10 @@
 //! Hidden: the client side's edge cases and the resets of RFC 5961.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

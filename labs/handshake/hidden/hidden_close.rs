@@ -1,6 +1,11 @@
 //! Hidden: the closing states' edge cases, TIME_WAIT's segment rules,
 //! close and shutdown in every state.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

@@ -1,6 +1,11 @@
 //! Hidden: a request in `SYN_RECV` (`tcp_check_req`) and `LISTEN`'s edge
 //! cases.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

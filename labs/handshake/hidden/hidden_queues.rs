@@ -1,6 +1,11 @@
 //! Hidden: the queues' limits at their edges, overflow at the final ACK,
 //! the SYN-ACK timer's backoff and staleness, closing a listener.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

@@ -9,8 +9,11 @@
 //! 2. [`request_sock_queue`]: a listener's SYN queue and accept queue,
 //!    with Linux's limits and overflow behaviour. Your [`ReqskQueue`]
 //!    implements the stack's own trait,
-//!    [`stack::inet::request_sock_queue::RequestSockQueue`], so a
-//!    simulation can run every listener on it:
+//!    [`stack::inet::request_sock_queue::RequestSockQueue`]. The stack
+//!    itself runs on your file: in your repository every listener's queues
+//!    are your `ReqskQueue` (`stack/src/net/ipv4/request_sock_queue.rs`
+//!    compiles your `src/request_sock_queue.rs`). Your lab crate's own type
+//!    also plugs into a simulation:
 //!
 //! ```no_run
 //! use stack::prelude::*;

@@ -73,6 +73,9 @@
 //! does not. (A retransmitted SYN is answered with the SYN-ACK again, as
 //! in Linux, by the listener's input path, not by this queue.)
 
+// The stack compiles this file as one of its own modules: name the lab's
+// types with `super::` and the stack's with `stack::`, never `crate::`.
+
 // The skeleton's imports are all used by the reference solution; an
 // unfinished file would warn about them.
 #![allow(unused_imports, dead_code, unused_variables)]
@@ -82,7 +85,7 @@ use std::net::SocketAddr;
 
 use stack::ids::SockId;
 
-use crate::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
+use super::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
 
 /// A listener's two queues. The fields are a suggestion: change them as
 /// you like.

@@ -1,6 +1,11 @@
 //! Your queues inside the full stack: a server that does not call
 //! `accept()` for a while sees what it sees on the stack's own queues.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 use stack::prelude::*;

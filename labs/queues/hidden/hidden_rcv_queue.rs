@@ -1,5 +1,10 @@
 //! Hidden tests: the receive queue's accounting at its limits.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 use lab_queues::{Errno, RcvQueue, rx_skb};
 use proptest::prelude::*;
 

@@ -1,5 +1,11 @@
-//! Hidden tests: the RX descriptor ring's limits and edge cases, and a
-//! comparison with the stack's own ring on random operation sequences.
+//! Hidden tests: the RX descriptor ring's limits and edge cases, and random
+//! operation sequences (when graded, the stack's ring is built from your
+//! file too: the judge compares each check with the reference's run).
+
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
 
 use lab_queues::DescRing;
 use proptest::prelude::*;

@@ -1,5 +1,10 @@
 //! Hidden tests: TCP's byte-stream read at its edges.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 use lab_queues::{Errno, MSG_PEEK, RcvQueue, rx_segment, tcp_recvmsg};
 use proptest::prelude::*;
 

@@ -10,8 +10,7 @@
 //! `SO_RCVBUF` a program asks for, the other half being for bookkeeping).
 //!
 //! The rule for admitting a datagram is UDP's, in
-//! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`; the stack's copy is
-//! `udp_queue_rcv_skb` in `stack/src/net/ipv4/udp.rs`). Since Linux 6.18:
+//! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`). Since Linux 6.18:
 //!
 //! - if `sk_rmem_alloc + truesize` is at most `sk_rcvbuf`, queue it;
 //! - otherwise, if the queue is empty (`sk_rmem_alloc` is 0), queue it
@@ -28,12 +27,15 @@
 //! freed (`skb_orphan`/`sock_rfree`, `udp_rmem_release`): a reader that
 //! takes part of a segment frees nothing.
 
+// The stack compiles this file as one of its own modules: name the lab's
+// types with `super::` and the stack's with `stack::`, never `crate::`.
+
 // The skeleton leaves everything unused; delete this line when you are done.
 #![allow(unused_variables, unused_imports, dead_code)]
 
 use std::collections::VecDeque;
 
-use crate::{Errno, SkBuff};
+use super::{Errno, SkBuff};
 
 /// `sk_receive_queue` with `sk_rmem_alloc`, `sk_rcvbuf` and `sk_drops`.
 /// (The fields are a suggestion: change them as you like.)
@@ -92,6 +94,25 @@ impl RcvQueue {
     pub fn enqueue(&mut self, skb: SkBuff) -> Result<(), Errno> {
         todo!(
             "the queues lab: RcvQueue::enqueue is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
+    }
+
+    /// `skb_set_owner_r()` and `__skb_queue_tail()`: queue `skb` at the
+    /// tail and charge its `truesize`, whatever the limit. For protocols
+    /// that apply their own rule first: raw and netlink sockets
+    /// (`__sock_queue_rcv_skb()`) refuse only once `sk_rmem_alloc` has
+    /// reached `sk_rcvbuf`. [`Self::enqueue`] is UDP's rule, then this.
+    pub fn queue_tail(&mut self, skb: SkBuff) {
+        todo!(
+            "the queues lab: RcvQueue::queue_tail is yours to write, in labs/queues/src/rcv_queue.rs"
+        )
+    }
+
+    /// `setsockopt(SO_RCVBUF)`: a new `sk_rcvbuf`. What is queued stays,
+    /// even above the new limit; the limit applies from the next skb.
+    pub fn set_rcvbuf(&mut self, rcvbuf: usize) {
+        todo!(
+            "the queues lab: RcvQueue::set_rcvbuf is yours to write, in labs/queues/src/rcv_queue.rs"
         )
     }
 

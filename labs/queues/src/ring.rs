@@ -14,9 +14,12 @@
 //! (`rx_missed_errors`, the "missed" column of `ip -s link`). Nothing
 //! already in the ring is overwritten: the newest frame is the one lost.
 //!
-//! The stack's own ring is `stack/src/drivers/net/ring.rs`; yours must behave
-//! the same, since the hidden tests plug it into a simulated NIC and
-//! compare the counters with the stack's.
+//! The stack's NICs run on this ring (`stack/src/drivers/net/ring.rs`
+//! compiles this file), for receive and for transmit, so every frame of
+//! the book's examples that crosses a NIC goes through it.
+
+// The stack compiles this file as one of its own modules: name the lab's
+// types with `super::` and the stack's with `stack::`, never `crate::`.
 
 // The skeleton leaves everything unused; delete this line when you are done.
 #![allow(unused_variables, unused_imports, dead_code)]

@@ -4,6 +4,11 @@
 //! holds the 0.1 Gbit/s floor). The line it prints is its own measure of
 //! your code alone, for you to read.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 /// Rounds of [`lab_queues::PUMP_BATCH`] frames of 1448 bytes: 0.37 GB,
 /// the `work` of the figure in `lab.toml` (in Gbit).
 const ROUNDS: usize = 1000;

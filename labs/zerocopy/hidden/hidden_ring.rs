@@ -1,6 +1,11 @@
 //! Hidden tests: the ring's edge cases (merge rule, atomicity, capacity
 //! in slots, counters wrapping at 2^32, resizing).
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 mod common;
 use common::*;
 

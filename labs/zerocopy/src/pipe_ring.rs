@@ -26,6 +26,9 @@
 //! (`pipe_buf_release()`: the page reference is dropped then, not later);
 //! a splice out moves references on (`splice_pipe_to_pipe()`).
 
+// The stack compiles this file as one of its own modules: name the lab's
+// types with `super::` and the stack's with `stack::`, never `crate::`.
+
 // The skeleton leaves everything unused; delete this line when you are done.
 #![allow(unused_variables, unused_imports, dead_code)]
 

@@ -17,6 +17,9 @@
 //! the queue (not yet read) extends it instead of queueing a new one: one
 //! `recvmsg(MSG_ERRQUEUE)` may report thousands of sends.
 
+// The stack compiles this file as one of its own modules: name the lab's
+// types with `super::` and the stack's with `stack::`, never `crate::`.
+
 // The skeleton leaves everything unused; delete this line when you are done.
 #![allow(unused_variables, unused_imports, dead_code)]
 

@@ -4,6 +4,11 @@
 //! the 100 MiB/s floor). The line it prints is its own measure of your
 //! ring alone, for you to read.
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 /// Rounds of 16 pages: 4 GiB, the `work` of the figure in `lab.toml`
 /// (in MiB).
 const ROUNDS: usize = 65536;

@@ -36,16 +36,15 @@
 //! epoll or poll entry watches the pipe, which is what the kernel's
 //! `poll_usage` does once the pipe has been polled.
 
-use std::collections::VecDeque;
 use std::task::Poll;
 
 use crate::fs::file::{File, FileKind, O_NONBLOCK, O_RDONLY, O_WRONLY, RwProgress};
-use crate::fs::pipe_ring::{PIPE_BUF_FLAG_CAN_MERGE, PIPE_BUF_FLAG_GIFT, PipeBufRing};
+use crate::fs::pipe_ring::PipeBufRing;
 use crate::kernel::ids::{FileId, HostId, Pid, PipeId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::wait::{WaitObj, WaitQueue, Wakeup};
 use crate::kernel::world::World;
-use crate::net::core::skbuff::{PAGE_SIZE, Page};
+use crate::net::core::skbuff::PAGE_SIZE;
 use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
 use crate::uapi::{
@@ -53,8 +52,7 @@ use crate::uapi::{
     O_CLOEXEC,
 };
 
-/// `PIPE_DEF_BUFFERS`: a new pipe's ring holds 16 buffers (65536 bytes).
-pub const PIPE_DEF_BUFFERS: usize = 16;
+pub use crate::fs::pipe_ring::PIPE_DEF_BUFFERS;
 
 /// Which of a pipe's two wait queues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,184 +65,7 @@ pub(crate) enum PipeWq {
 
 pub(crate) use crate::fs::pipe_ring::{PipeBufOps as BufOps, PipeBuffer};
 
-/// The ring of buffers (`bufs`, `head`, `tail`, `max_usage`, `tmp_page`),
-/// apart from the inode's readers, writers and wait queues, so that
-/// `sendfile()`'s private pipe (`current->splice_pipe`) is the same ring.
-#[derive(Debug)]
-pub struct PipeRing {
-    bufs: VecDeque<PipeBuffer>,
-    /// `max_usage`: how many buffers may be in use.
-    max_usage: usize,
-    /// `tmp_page`: a page kept from a freed buffer for the next write.
-    tmp_page: Option<Page>,
-}
-
-impl Default for PipeRing {
-    fn default() -> PipeRing {
-        PipeRing {
-            bufs: VecDeque::new(),
-            max_usage: PIPE_DEF_BUFFERS,
-            tmp_page: None,
-        }
-    }
-}
-
-impl PipeRing {
-    /// A ring as the simulation's factory builds it by default.
-    pub fn boxed() -> Box<dyn PipeBufRing> {
-        Box::new(PipeRing::default())
-    }
-
-    /// `pipe_buf_release()` of the oldest buffer (`pipe->tail++`): an
-    /// anonymous page nobody else holds is kept for the next write
-    /// (`anon_pipe_buf_release()`); otherwise the reference is dropped.
-    fn release_tail(&mut self) {
-        if let Some(buf) = self.bufs.pop_front()
-            && buf.ops == BufOps::Anon
-            && buf.page.page_count() == 1
-            && self.tmp_page.is_none()
-        {
-            self.tmp_page = Some(buf.page);
-        }
-    }
-
-    /// A page for a new anonymous buffer: the kept one, or a fresh one.
-    fn take_page(&mut self) -> Page {
-        self.tmp_page.take().unwrap_or_else(Page::alloc)
-    }
-}
-
-impl PipeBufRing for PipeRing {
-    fn max_usage(&self) -> usize {
-        self.max_usage
-    }
-
-    fn set_max_usage(&mut self, slots: usize) -> Result<(), Errno> {
-        if slots < self.bufs.len() {
-            return Err(Errno::EBUSY);
-        }
-        self.max_usage = slots;
-        Ok(())
-    }
-
-    fn occupancy(&self) -> usize {
-        self.bufs.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.bufs.is_empty()
-    }
-
-    fn is_full(&self) -> bool {
-        self.bufs.len() >= self.max_usage
-    }
-
-    fn bytes(&self) -> usize {
-        self.bufs.iter().map(|b| b.len).sum()
-    }
-
-    fn buf(&self, n: usize) -> Option<&PipeBuffer> {
-        self.bufs.get(n)
-    }
-
-    fn write(&mut self, buf: &[u8], merge: bool) -> usize {
-        let mut done = 0;
-        // Merge the remainder of a write that is not a whole number of
-        // pages into the last buffer, if it was written (not spliced)
-        // and has room: only as the write begins.
-        let chars = buf.len() & (PAGE_SIZE - 1);
-        if merge
-            && chars > 0
-            && let Some(last) = self.bufs.back_mut()
-            && last.can_merge()
-            && last.offset + last.len + chars <= PAGE_SIZE
-        {
-            let _ = last.page.write(last.offset + last.len, &buf[..chars]);
-            last.len += chars;
-            done = chars;
-        }
-        while done < buf.len() && !self.is_full() {
-            let page = self.take_page();
-            let n = (buf.len() - done).min(PAGE_SIZE);
-            let _ = page.write(0, &buf[done..done + n]);
-            self.bufs.push_back(PipeBuffer {
-                page,
-                offset: 0,
-                len: n,
-                ops: BufOps::Anon,
-                flags: PIPE_BUF_FLAG_CAN_MERGE,
-            });
-            done += n;
-        }
-        done
-    }
-
-    fn push(&mut self, buf: PipeBuffer) -> Result<(), PipeBuffer> {
-        if self.is_full() {
-            return Err(buf);
-        }
-        self.bufs.push_back(buf);
-        Ok(())
-    }
-
-    fn read(&mut self, out: &mut [u8]) -> usize {
-        let mut done = 0;
-        while done < out.len() {
-            let Some(front) = self.bufs.front_mut() else {
-                break;
-            };
-            let chars = front.len.min(out.len() - done);
-            // In range: offset + len never passes the page end.
-            let _ = front.page.read(front.offset, &mut out[done..done + chars]);
-            front.offset += chars;
-            front.len -= chars;
-            done += chars;
-            if front.len == 0 {
-                self.release_tail();
-            }
-        }
-        done
-    }
-
-    fn consume(&mut self, mut n: usize) -> usize {
-        let mut released = 0;
-        while n > 0 {
-            let Some(front) = self.bufs.front_mut() else {
-                break;
-            };
-            let seg = n.min(front.len);
-            front.offset += seg;
-            front.len -= seg;
-            n -= seg;
-            if front.len == 0 {
-                self.release_tail();
-                released += 1;
-            }
-        }
-        released
-    }
-
-    fn splice_out(&mut self, len: usize) -> Option<PipeBuffer> {
-        let front = self.bufs.front_mut()?;
-        if len == 0 {
-            return None;
-        }
-        if len >= front.len {
-            return self.bufs.pop_front();
-        }
-        let mut shared = front.clone();
-        shared.len = len;
-        shared.flags &= !(PIPE_BUF_FLAG_CAN_MERGE | PIPE_BUF_FLAG_GIFT);
-        front.offset += len;
-        front.len -= len;
-        Some(shared)
-    }
-
-    fn clear(&mut self) {
-        self.bufs.clear();
-        self.tmp_page = None;
-    }
-}
+pub use crate::fs::pipe_ring::PipeRing;
 
 /// `struct pipe_inode_info`: the ring, who has each end open, and the two
 /// wait queues.

@@ -3,9 +3,10 @@
 //! `include/linux/pipe_fs_i.h`), with the operations `fs/pipe.c` and
 //! `fs/splice.c` perform on it.
 //!
-//! [`PipeBufRing`] is the shape of that component: the stack's own
-//! [`crate::fs::pipe::PipeRing`] implements it, and so does the zerocopy lab's
-//! solution (`labs/zerocopy`). A [`crate::sim::Sim`] can be told to build
+//! [`PipeBufRing`] is the shape of that component; the stack's own
+//! [`PipeRing`] is the zerocopy lab's reference solution
+//! (`labs/zerocopy/solution/src/pipe_ring.rs`), compiled here, and in the
+//! students' repository their own `labs/zerocopy/src/pipe_ring.rs`. A [`crate::sim::Sim`] can be told to build
 //! every pipe's ring (and `sendfile()`'s private one) from any
 //! implementation ([`crate::sim::Sim::set_pipe_ring`]), so a student's ring
 //! runs inside the full stack. Everything around the ring stays in
@@ -162,3 +163,109 @@ pub fn bufs(ring: &dyn PipeBufRing) -> impl Iterator<Item = &PipeBuffer> {
 
 /// Builds the ring of a new pipe.
 pub type PipeRingFactory = fn() -> Box<dyn PipeBufRing>;
+
+/// `impl PipeBufRing for $ring` by calling the inherent methods of the
+/// same names: how the zerocopy lab's `PipeRing` (its reference solution
+/// in the stack, the student's own in the lab crate) becomes a
+/// [`PipeBufRing`] without a second copy of the forwarding.
+#[macro_export]
+macro_rules! impl_pipe_buf_ring {
+    ($ring:ty) => {
+        impl $crate::fs::pipe_ring::PipeBufRing for $ring {
+            fn max_usage(&self) -> usize {
+                <$ring>::max_usage(self)
+            }
+
+            fn set_max_usage(&mut self, slots: usize) -> Result<(), $crate::uapi::errno::Errno> {
+                <$ring>::set_max_usage(self, slots)
+            }
+
+            fn occupancy(&self) -> usize {
+                <$ring>::occupancy(self)
+            }
+
+            fn is_empty(&self) -> bool {
+                <$ring>::is_empty(self)
+            }
+
+            fn is_full(&self) -> bool {
+                <$ring>::is_full(self)
+            }
+
+            fn bytes(&self) -> usize {
+                <$ring>::bytes(self)
+            }
+
+            fn buf(&self, n: usize) -> Option<&$crate::fs::pipe_ring::PipeBuffer> {
+                <$ring>::buf(self, n)
+            }
+
+            fn write(&mut self, bytes: &[u8], merge: bool) -> usize {
+                <$ring>::write(self, bytes, merge)
+            }
+
+            fn push(
+                &mut self,
+                buf: $crate::fs::pipe_ring::PipeBuffer,
+            ) -> Result<(), $crate::fs::pipe_ring::PipeBuffer> {
+                <$ring>::push(self, buf)
+            }
+
+            fn read(&mut self, out: &mut [u8]) -> usize {
+                <$ring>::read(self, out)
+            }
+
+            fn consume(&mut self, n: usize) -> usize {
+                <$ring>::consume(self, n)
+            }
+
+            fn splice_out(&mut self, len: usize) -> Option<$crate::fs::pipe_ring::PipeBuffer> {
+                <$ring>::splice_out(self, len)
+            }
+
+            fn clear(&mut self) {
+                <$ring>::clear(self)
+            }
+        }
+    };
+}
+
+/// `PIPE_DEF_BUFFERS`: a new pipe's ring holds 16 buffers (65536 bytes).
+pub const PIPE_DEF_BUFFERS: usize = 16;
+
+// The stack's pipe ring is the zerocopy lab's reference solution: one
+// source for both. In the students' repository (`grader release`) this
+// path is their `labs/zerocopy/src/pipe_ring.rs`, so every pipe, splice and
+// sendfile runs on their ring (and stops with the lab's message until it
+// is written). The lab's file has a `PIPE_DEF_BUFFERS` of its own; the
+// stack keeps its own.
+#[allow(dead_code)]
+#[path = "../../../labs/zerocopy/solution/src/pipe_ring.rs"]
+mod lab_pipe_ring;
+
+/// The ring of buffers (`bufs`, `head`, `tail`, `ring_size`,
+/// `max_usage`), apart from the inode's readers, writers and wait queues,
+/// so that `sendfile()`'s private pipe (`current->splice_pipe`) is the same
+/// ring: the zerocopy lab's [`PipeRing`](lab_pipe_ring::PipeRing), a
+/// power-of-two array of slots with free-running indices.
+///
+/// Simplified: `pipe->tmp_page`, the page the kernel keeps from a freed
+/// anonymous buffer for the next write, is left out; every buffer a
+/// `write()` makes gets a fresh page.
+pub use lab_pipe_ring::PipeRing;
+
+impl Default for PipeRing {
+    /// A new pipe's ring: [`PIPE_DEF_BUFFERS`] slots.
+    fn default() -> PipeRing {
+        PipeRing::new(PIPE_DEF_BUFFERS)
+    }
+}
+
+impl PipeRing {
+    /// A ring as the simulation's factory builds it by default.
+    pub fn boxed() -> Box<dyn PipeBufRing> {
+        Box::<PipeRing>::default()
+    }
+}
+
+impl_pipe_buf_ring!(PipeRing);

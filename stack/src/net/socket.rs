@@ -18,6 +18,7 @@ use crate::net::ipv4::tcp::TcpSock;
 use crate::uapi::errno::Errno;
 
 use crate::kernel::task::WaitFor;
+use crate::net::core::receive_queue::RcvQueue;
 use crate::net::core::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
 use crate::observe::trace::Layer;
 use crate::uapi::*;
@@ -138,7 +139,7 @@ impl World {
                 } else {
                     0
                 },
-                rcvbuf,
+                receive_queue: RcvQueue::new(rcvbuf as usize),
                 sndbuf,
                 inode,
                 tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
@@ -693,7 +694,8 @@ impl World {
             // overhead (socket(7)), with a floor (__sock_set_rcvbuf()).
             SO_RCVBUF => {
                 let v = (val as u32).min(sysctl.rmem_max).min(i32::MAX as u32 / 2);
-                s.rcvbuf = (v * 2).max(SOCK_MIN_RCVBUF);
+                s.receive_queue
+                    .set_rcvbuf((v * 2).max(SOCK_MIN_RCVBUF) as usize);
                 s.rcvbuf_locked = true;
             }
             SO_SNDBUF => {
@@ -734,7 +736,7 @@ impl World {
         Ok(match opt {
             SO_REUSEADDR => s.reuseaddr as i32,
             SO_REUSEPORT => s.reuseport as i32,
-            SO_RCVBUF => s.rcvbuf as i32,
+            SO_RCVBUF => s.rcvbuf() as i32,
             SO_SNDBUF => s.sndbuf as i32,
             SO_TYPE => match s.netlink.as_deref() {
                 Some(nl) => nl.sock_type,

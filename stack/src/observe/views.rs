@@ -54,11 +54,11 @@ impl World {
                     local: s.local(),
                     remote,
                     tx_queue: s.wmem_alloc,
-                    rx_queue: s.rmem_alloc,
+                    rx_queue: s.rmem_alloc(),
                     uid: s.uid,
                     inode: s.inode,
                     refcnt: 2,
-                    drops: s.drops,
+                    drops: s.sk_drops(),
                     bucket: s.num as u32 % UDP_HTABLE_SIZE,
                     process: self.owner_of(s.id),
                     v6only: s.family == Family::Inet6,
@@ -95,11 +95,11 @@ impl World {
                     local: s.local(),
                     remote,
                     tx_queue: s.wmem_alloc,
-                    rx_queue: s.rmem_alloc,
+                    rx_queue: s.rmem_alloc(),
                     uid: s.uid,
                     inode: s.inode,
                     refcnt: 2,
-                    drops: s.drops,
+                    drops: s.sk_drops(),
                     bucket,
                     process: self.owner_of(s.id),
                     ..InetSockRow::default()
@@ -462,7 +462,7 @@ fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::T
     if unacked > 0 {
         parts.push(format!("unacked:{unacked}"));
     }
-    parts.push(format!("rcv_space:{}", s.rcvbuf / 2));
+    parts.push(format!("rcv_space:{}", s.rcvbuf() / 2));
     parts.push(format!("snd_wnd:{}", tp.snd_wnd));
     parts.join(" ")
 }

@@ -80,7 +80,7 @@ use std::net::SocketAddr;
 
 use stack::ids::SockId;
 
-use crate::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
+use super::{CheckReq, ConnRequest, Nanos, ReqskTimer, RequestSock, RequestSockQueue, secs};
 
 /// A listener's two queues.
 #[derive(Debug, Default)]

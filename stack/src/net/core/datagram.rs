@@ -17,7 +17,8 @@
 //! nothing of their own on the way out, raw IP and netlink:
 //! `skb_recv_datagram()`, `__skb_wait_for_more_packets()`,
 //! `skb_copy_datagram_msg()`, and `__sock_queue_rcv_skb()`
-//! (`net/core/sock.c`). One call takes one whole `sk_buff`: a buffer too
+//! (`net/core/sock.c`). The queue and the read are the queues lab's
+//! ([`crate::net::core::receive_queue`]), as UDP's are. One call takes one whole `sk_buff`: a buffer too
 //! short for it gets its first bytes and `MSG_TRUNC`, and the rest is
 //! lost; with `MSG_TRUNC` in the flags the call returns the datagram's
 //! real length. `MSG_PEEK` leaves it queued. An empty queue makes the call
@@ -31,6 +32,7 @@ use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::wait::Wakeup;
 use crate::kernel::world::World;
+use crate::net::core::receive_queue::udp_recvmsg;
 use crate::net::core::skbuff::SkBuff;
 use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN};
 use crate::uapi::errno::Errno;
@@ -82,14 +84,12 @@ impl World {
     /// buffer is already full (`sk_rmem_alloc >= sk_rcvbuf`: dropped and
     /// counted in `sk_drops`). Returns whether it was queued.
     pub(crate) fn sock_queue_rcv_skb(&mut self, sk: SockId, skb: SkBuff) -> bool {
-        let truesize = skb.truesize() as u32;
         let s = self.sk_mut(sk);
-        if s.rmem_alloc >= s.rcvbuf {
+        if s.rmem_alloc() >= s.rcvbuf() {
             s.drops += 1;
             self.kfree_skb(skb);
             return false;
         }
-        s.rmem_alloc += truesize;
         s.receive_queue.queue_tail(skb);
         self.sk_wake(sk, Wakeup::DataReady);
         true
@@ -108,18 +108,8 @@ impl World {
         if let Some(e) = self.sock_error(sk) {
             return Poll::Ready(Err(e));
         }
-        let peek = flags & MSG_PEEK != 0;
         let s = self.sk_mut(sk);
-        let taken = if peek {
-            s.receive_queue
-                .peek()
-                .map(|skb| (skb.to_vec(), skb.cb.src, 0))
-        } else {
-            s.receive_queue
-                .dequeue()
-                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize()))
-        };
-        let Some((data, src, truesize)) = taken else {
+        let Some(src) = s.receive_queue.peek().map(|skb| skb.cb.src) else {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
@@ -129,17 +119,12 @@ impl World {
             self.sleep_on(pid, sk, WaitFor::Datagram);
             return Poll::Pending;
         };
-        let s = self.sk_mut(sk);
-        s.rmem_alloc = s.rmem_alloc.saturating_sub(truesize as u32);
-        let copied = data.len().min(buf.len());
-        buf[..copied].copy_from_slice(&data[..copied]);
-        let host = self.sk(sk).host;
-        self.costs(host).copied_to_user += copied as u64;
-        let n = if flags & MSG_TRUNC != 0 {
-            data.len()
-        } else {
-            copied
+        let n = match udp_recvmsg(&mut s.receive_queue, buf, flags) {
+            Ok(r) => r.ret,
+            Err(e) => return Poll::Ready(Err(e)),
         };
+        let host = self.sk(sk).host;
+        self.costs(host).copied_to_user += n.min(buf.len()) as u64;
         Poll::Ready(Ok(Received { n, src }))
     }
 }

@@ -66,21 +66,6 @@ pub(crate) struct ErrSkb {
 /// `sk_error_queue`.
 pub(crate) type ErrorQueue = VecDeque<ErrSkb>;
 
-/// `skb_zerocopy_notify_extend()` (`net/core/skbuff.c`): a completed
-/// range `lo..lo+len-1` that starts right after the range of the
-/// notification `ee` extends it, unless the merged range would cover 2^32
-/// ids. Whether either range was copied is not compared: the first one's
-/// `ee_code` stands.
-pub fn zerocopy_notify_extend(ee: &mut SockExtendedErr, lo: u32, len: u16) -> bool {
-    let (old_lo, old_hi) = (ee.ee_info, ee.ee_data);
-    let sum_len = u64::from(old_hi.wrapping_sub(old_lo)) + 1 + u64::from(len);
-    if sum_len >= 1 << 32 || lo != old_hi.wrapping_add(1) {
-        return false;
-    }
-    ee.ee_data = ee.ee_data.wrapping_add(u32::from(len));
-    true
-}
-
 /// What one `recvmsg(fd, &msg, MSG_ERRQUEUE)` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrQueueMsg {

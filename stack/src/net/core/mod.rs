@@ -10,6 +10,7 @@ pub mod errqueue;
 pub mod neighbour;
 pub mod net_namespace;
 pub mod operstate;
+pub mod receive_queue;
 pub mod skbuff;
 pub mod snmp;
 pub mod sock;

@@ -17,7 +17,8 @@ use std::net::{IpAddr, SocketAddr};
 use crate::kernel::ids::{HostId, NetNsId, SockId};
 use crate::kernel::wait::{WaitQueue, Wakeup};
 use crate::kernel::world::World;
-use crate::net::core::skbuff::{SkBuff, SkbQueue};
+use crate::net::core::receive_queue::RcvQueue;
+use crate::net::core::skbuff::SkBuff;
 use crate::uapi::errno::Errno;
 
 /// `TCP_ESTABLISHED`: a connected UDP socket is in this state too.
@@ -86,16 +87,20 @@ pub(crate) struct Sock {
     /// by an automatic bind, so `connect(AF_UNSPEC)` keeps the binding.
     pub(crate) user_bound_addr: bool,
     pub(crate) user_bound_port: bool,
-    pub(crate) rcvbuf: u32,
     pub(crate) sndbuf: u32,
     /// `SOCK_RCVBUF_LOCK` / `SOCK_SNDBUF_LOCK` (`sk_userlocks`): the process
     /// set the size, so the kernel no longer tunes it.
     pub(crate) rcvbuf_locked: bool,
     pub(crate) sndbuf_locked: bool,
-    pub(crate) rmem_alloc: u32,
     pub(crate) wmem_alloc: u32,
-    pub(crate) receive_queue: SkbQueue,
-    /// `sk_drops`: datagrams dropped at this socket.
+    /// `sk_receive_queue` with `sk_rmem_alloc`, `sk_rcvbuf` and the drops
+    /// its limit causes: the queues lab's component. `AF_UNIX` sockets
+    /// keep theirs in [`crate::net::unix::UnixSock`], uncharged, as the
+    /// kernel charges a unix skb to its sender.
+    pub(crate) receive_queue: RcvQueue,
+    /// `sk_drops` apart from the receive buffer's: datagrams dropped at
+    /// this socket for another reason (a bad checksum found at read time,
+    /// a raw or netlink socket's full buffer). [`Sock::sk_drops`] is the sum.
     pub(crate) drops: u32,
     /// `sk_err`: an error to report on the next call.
     pub(crate) err: Option<Errno>,
@@ -136,6 +141,21 @@ pub(crate) enum SocketState {
 }
 
 impl Sock {
+    /// `sk_rcvbuf`: the limit on what the receive queue may pin.
+    pub(crate) fn rcvbuf(&self) -> u32 {
+        self.receive_queue.rcvbuf() as u32
+    }
+
+    /// `sk_rmem_alloc`: the `truesize` of what the receive queue holds.
+    pub(crate) fn rmem_alloc(&self) -> u32 {
+        self.receive_queue.rmem_alloc() as u32
+    }
+
+    /// `sk_drops`: the receive buffer's drops and the others.
+    pub(crate) fn sk_drops(&self) -> u32 {
+        (self.receive_queue.drops() as u32).wrapping_add(self.drops)
+    }
+
     /// `sk_alloc()` + `sock_init_data()`: a closed, unbound sock with
     /// nothing queued or charged; each family's create function sets what
     /// it needs on top (buffers, protocol, its own part).
@@ -159,13 +179,11 @@ impl Sock {
             daddr: None,
             user_bound_addr: false,
             user_bound_port: false,
-            rcvbuf: 0,
             sndbuf: 0,
             rcvbuf_locked: false,
             sndbuf_locked: false,
-            rmem_alloc: 0,
             wmem_alloc: 0,
-            receive_queue: SkbQueue::default(),
+            receive_queue: RcvQueue::new(0),
             drops: 0,
             err: None,
             shutdown: 0,
@@ -275,7 +293,6 @@ impl World {
         let s = self.sk_mut(sk);
         s.dead = true;
         let purged: Vec<SkBuff> = std::iter::from_fn(|| s.receive_queue.dequeue()).collect();
-        s.rmem_alloc = 0;
         for skb in purged {
             self.kfree_skb(skb);
         }

@@ -25,12 +25,11 @@
 //! `net/core/request_sock.c`), and kept in `net/ipv4/` beside the TCP that
 //! owns it, with the accept queue's parts of `inet_connection_sock.c`.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
 use crate::kernel::ids::SockId;
 use crate::net::ipv4::tcp::defs::{TCP_MSS_DEFAULT, TCP_RTO_MAX, TCP_TIMEOUT_INIT};
-use crate::sim::time::Nanos;
+use crate::sim::time::{Nanos, secs};
 
 /// A connection request in the SYN queue (`struct request_sock`,
 /// `include/net/request_sock.h`, with `struct tcp_request_sock`): the
@@ -218,133 +217,23 @@ pub fn reqsk_timeout(retrans: u32) -> Nanos {
         .min(TCP_RTO_MAX)
 }
 
-/// The stack's own queues: a map of requests by peer and a FIFO of
-/// children.
-#[derive(Debug, Default)]
-pub struct Queues {
-    syn: BTreeMap<SocketAddr, RequestSock>,
-    accept: VecDeque<SockId>,
-}
+// The stack's queues are the handshake lab's reference solution: one
+// source for both. In the students' repository (`grader release`) this
+// path is their `labs/handshake/src/request_sock_queue.rs`, so every
+// listener of the stack runs on their queues (and stops with the lab's
+// message until they are written).
+#[path = "../../../../labs/handshake/solution/src/request_sock_queue.rs"]
+mod lab_queues;
+
+/// The stack's own queues: the handshake lab's
+/// [`ReqskQueue`](lab_queues::ReqskQueue), a map of requests by peer and a
+/// FIFO of children.
+pub use lab_queues::ReqskQueue as Queues;
 
 impl Queues {
     /// Boxed, as a [`RequestQueueFactory`].
     pub fn boxed() -> Box<dyn RequestSockQueue> {
-        Box::new(Queues::default())
-    }
-}
-
-impl RequestSockQueue for Queues {
-    fn syn_queue_len(&self) -> usize {
-        self.syn.len()
-    }
-
-    fn accept_queue_len(&self) -> usize {
-        self.accept.len()
-    }
-
-    fn syn_queue_is_full(&self, backlog: u32) -> bool {
-        self.syn.len() as u32 > backlog
-    }
-
-    fn accept_queue_is_full(&self, backlog: u32) -> bool {
-        self.accept.len() as u32 > backlog
-    }
-
-    fn conn_request(&self, backlog: u32, syncookies: bool) -> ConnRequest {
-        let cookie = if self.syn_queue_is_full(backlog) {
-            if !syncookies {
-                return ConnRequest::DropSynQueueFull;
-            }
-            true
-        } else {
-            false
-        };
-        if self.accept_queue_is_full(backlog) {
-            ConnRequest::DropAcceptQueueFull
-        } else if cookie {
-            ConnRequest::Cookie
-        } else {
-            ConnRequest::Queue
-        }
-    }
-
-    fn hash_add(&mut self, mut req: RequestSock, now: Nanos) -> Nanos {
-        req.timer_at = now + TCP_TIMEOUT_INIT;
-        let at = req.timer_at;
-        self.syn.insert(req.remote, req);
-        at
-    }
-
-    fn request(&self, remote: SocketAddr) -> Option<&RequestSock> {
-        self.syn.get(&remote)
-    }
-
-    fn unlink(&mut self, remote: SocketAddr) -> Option<RequestSock> {
-        self.syn.remove(&remote)
-    }
-
-    fn check_req(
-        &mut self,
-        remote: SocketAddr,
-        ack_seq: u32,
-        backlog: u32,
-        abort_on_overflow: bool,
-    ) -> CheckReq {
-        let full = self.accept_queue_is_full(backlog);
-        let Some(req) = self.syn.get_mut(&remote) else {
-            return CheckReq::NoRequest;
-        };
-        if ack_seq != req.iss.wrapping_add(1) {
-            return CheckReq::BadAck;
-        }
-        if full {
-            if abort_on_overflow {
-                self.syn.remove(&remote);
-                return CheckReq::Overflow { reset: true };
-            }
-            req.acked = true;
-            return CheckReq::Overflow { reset: false };
-        }
-        match self.syn.remove(&remote) {
-            Some(req) => CheckReq::Child(req),
-            None => CheckReq::NoRequest,
-        }
-    }
-
-    fn timer(&mut self, remote: SocketAddr, now: Nanos, synack_retries: u32) -> ReqskTimer {
-        let Some(req) = self.syn.get_mut(&remote) else {
-            return ReqskTimer::Nothing;
-        };
-        if req.timer_at != now {
-            return ReqskTimer::Nothing;
-        }
-        if req.retrans >= synack_retries {
-            self.syn.remove(&remote);
-            return ReqskTimer::Expire;
-        }
-        req.retrans += 1;
-        req.timer_at = now + reqsk_timeout(req.retrans);
-        ReqskTimer::Resend {
-            retrans: req.retrans,
-            next_at: req.timer_at,
-        }
-    }
-
-    fn accept_queue_add(&mut self, child: SockId) {
-        self.accept.push_back(child);
-    }
-
-    fn accept(&mut self) -> Option<SockId> {
-        self.accept.pop_front()
-    }
-
-    fn listen_stop(&mut self) -> Vec<SockId> {
-        self.syn.clear();
-        self.accept.drain(..).collect()
-    }
-
-    fn requests(&self) -> Vec<RequestSock> {
-        self.syn.values().cloned().collect()
+        Box::<Queues>::default()
     }
 }
 

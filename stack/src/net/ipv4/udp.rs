@@ -39,12 +39,13 @@ use std::task::Poll;
 use crate::kernel::ids::{NetNsId, Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::world::World;
+use crate::net::core::receive_queue;
 use crate::net::core::skbuff::{SKB_MAX_ALLOC, SkBuff};
 use crate::net::core::snmp::Mib;
 use crate::net::core::sock::{Family, RCV_SHUTDOWN, TCP_ESTABLISHED};
 use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
-use crate::uapi::{MSG_PEEK, MSG_TRUNC, MSG_ZEROCOPY, SockAddr};
+use crate::uapi::{MSG_PEEK, MSG_ZEROCOPY, SockAddr};
 use crate::wire::udp::UdpHdr;
 
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
@@ -405,7 +406,6 @@ impl World {
         {
             let s = self.sk_mut(sk);
             let bad = s.receive_queue.dequeue().expect("peeked");
-            s.rmem_alloc = s.rmem_alloc.saturating_sub(bad.truesize() as u32);
             s.drops += 1; // __sk_queue_drop_skb()
             self.udp_mib(ns, Mib::UdpInCsumErrors, Mib::Udp6InCsumErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
@@ -418,16 +418,7 @@ impl World {
             self.kfree_skb(bad);
         }
         let s = self.sk_mut(sk);
-        let skb = if peek {
-            s.receive_queue
-                .peek()
-                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize(), skb.id))
-        } else {
-            s.receive_queue
-                .dequeue()
-                .map(|skb| (skb.to_vec(), skb.cb.src, skb.truesize(), skb.id))
-        };
-        let Some((data, src, truesize, id)) = skb else {
+        let Some((src, id)) = s.receive_queue.peek().map(|skb| (skb.cb.src, skb.id)) else {
             // __skb_recv_udp(): a non-blocking call never looks at the
             // shutdown bits; only the wait (__skb_wait_for_more_packets)
             // returns 0 for a read side that is shut.
@@ -440,14 +431,16 @@ impl World {
             self.sleep_on(pid, sk, WaitFor::Datagram);
             return Poll::Pending;
         };
-        let copied = data.len().min(buf.len());
-        buf[..copied].copy_from_slice(&data[..copied]);
+        let before = s.rmem_alloc();
+        let n = match receive_queue::udp_recvmsg(&mut s.receive_queue, buf, flags) {
+            Ok(r) => r.ret,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let copied = n.min(buf.len());
         self.costs(host).copied_to_user += copied as u64;
         if !peek {
-            let s = self.sk_mut(sk);
-            let before = s.rmem_alloc;
-            s.rmem_alloc = s.rmem_alloc.saturating_sub(truesize as u32);
-            let after = s.rmem_alloc;
+            let s = self.sk(sk);
+            let after = s.rmem_alloc();
             let left = s.receive_queue.qlen();
             self.udp_mib(ns, Mib::UdpInDatagrams, Mib::Udp6InDatagrams, family);
             self.trace(host, Layer::Sock, |_w| {
@@ -456,11 +449,6 @@ impl World {
                 )
             });
         }
-        let n = if flags & MSG_TRUNC != 0 {
-            data.len()
-        } else {
-            copied
-        };
         Poll::Ready(Ok((n, src.map(SockAddr::Inet))))
     }
 
@@ -537,26 +525,22 @@ impl World {
         let host = self.sk(sk).host;
         let family = self.sk(sk).family;
         let truesize = skb.truesize() as u32;
+        let id = skb.id;
         let s = self.sk_mut(sk);
-        let (rmem, rcvbuf) = (s.rmem_alloc, s.rcvbuf);
+        let (rmem, rcvbuf) = (s.rmem_alloc(), s.rcvbuf());
         // 6.18: drop what would overflow the buffer, unless the queue is
         // empty, so one datagram always fits however small the buffer.
-        if rmem != 0 && rmem + truesize > rcvbuf {
-            s.drops += 1;
-            let drops = s.drops;
+        if s.receive_queue.enqueue(skb).is_err() {
+            let drops = s.sk_drops();
             self.udp_mib(ns, Mib::UdpRcvbufErrors, Mib::Udp6RcvbufErrors, family);
             self.udp_mib(ns, Mib::UdpInErrors, Mib::Udp6InErrors, family);
             self.trace(host, Layer::Sock, |_w| {
                 format!("receive buffer full (sk_rmem_alloc {rmem} + truesize {truesize} > sk_rcvbuf {rcvbuf}): datagram dropped, sk_drops {drops}, RcvbufErrors")
             });
-            self.kfree_skb(skb);
             return;
         }
-        let id = skb.id;
-        s.rmem_alloc += truesize;
-        s.receive_queue.queue_tail(skb);
         let qlen = s.receive_queue.qlen();
-        let after = s.rmem_alloc;
+        let after = s.rmem_alloc();
         self.trace(host, Layer::Sock, |_w| {
             format!(
                 "skb#{id} queued on sk_receive_queue ({} -> {qlen}); sk_rmem_alloc {rmem} -> {after} of sk_rcvbuf {rcvbuf}",

@@ -272,7 +272,7 @@ impl World {
     /// the receive queue is full: as many messages as fit, or, when none is
     /// left, `NLMSG_DONE` alone.
     fn netlink_dump(&mut self, sk: SockId) {
-        if self.sk(sk).rmem_alloc >= self.sk(sk).rcvbuf {
+        if self.sk(sk).rmem_alloc() >= self.sk(sk).rcvbuf() {
             return;
         }
         let host = self.sk(sk).host;
@@ -327,7 +327,9 @@ impl World {
             Poll::Ready(r) => r,
         };
         let s = self.sk(sk);
-        if s.netlink.as_deref().is_some_and(|n| n.dump.is_some()) && s.rmem_alloc <= s.rcvbuf / 2 {
+        if s.netlink.as_deref().is_some_and(|n| n.dump.is_some())
+            && s.rmem_alloc() <= s.rcvbuf() / 2
+        {
             self.netlink_dump(sk);
         }
         Poll::Ready(got.map(|g| {

@@ -10,6 +10,7 @@ use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::wait::{WaitObj, Wakeup};
 use crate::kernel::world::World;
+use crate::net::core::receive_queue::RcvQueue;
 use crate::net::core::skbuff::{PAGE_SIZE, Page, SkBuff, SlabModel};
 use crate::net::core::sock::{
     Family, RCV_SHUTDOWN, SEND_SHUTDOWN, Sock, SockType, SocketState, TCP_CLOSE, TCP_ESTABLISHED,
@@ -114,7 +115,7 @@ impl World {
         self.socks.insert(
             id,
             Sock {
-                rcvbuf,
+                receive_queue: RcvQueue::new(rcvbuf as usize),
                 sndbuf,
                 unix: Some(Box::new(UnixSock::new(qlen))),
                 ..Sock::new(id, host, netns, Family::Unix, ty)
@@ -484,7 +485,7 @@ impl World {
     /// `unix_recvq_full()`: more skbs queued than `sk_max_ack_backlog`.
     pub(crate) fn unix_recvq_full(&self, sk: SockId) -> bool {
         let s = self.sk(sk);
-        s.receive_queue.qlen() as u64 > s.unix.as_ref().map_or(0, |u| u.max_ack_backlog) as u64
+        s.unix_rq().qlen() as u64 > s.unix.as_ref().map_or(0, |u| u.max_ack_backlog) as u64
     }
 
     /// `unix_getname()`: the socket's own name, or with `peer` its peer's
@@ -572,7 +573,7 @@ impl World {
         let state = s.state;
         s.state = TCP_CLOSE;
         let ty = s.ty;
-        let unread = !s.receive_queue.is_empty();
+        let unread = !s.unix_rq().is_empty();
         let skpair = self.u_mut(sk).peer.take();
         self.unix_peer_wait_wake(sk, Wakeup::StateChange);
         if let Some(p) = skpair {
@@ -607,7 +608,7 @@ impl World {
         if let Some(other) = self.u(sk).peer_wake {
             self.unix_dgram_peer_wake_disconnect(sk, other);
         }
-        while let Some(skb) = self.sk_mut(sk).receive_queue.dequeue() {
+        while let Some(skb) = self.sk_mut(sk).unix_rq_mut().dequeue() {
             if state == TCP_LISTEN
                 && let Some(embryo) = skb.owner
                 && self.unix_alive(embryo)
@@ -782,7 +783,7 @@ impl World {
         let Some(s) = self.socks.get(&sk) else {
             return them;
         };
-        let qlen = s.receive_queue.qlen();
+        let qlen = s.unix_rq().qlen();
         let max = self.u(sk).max_ack_backlog;
         match waits {
             WaitFor::Connect => format!(
@@ -811,7 +812,7 @@ impl World {
                 Ok(self.unix_inq_len(sk) as i32)
             }
             // udp_ioctl(): the first datagram's payload.
-            SIOCINQ => Ok(s.receive_queue.peek().map_or(0, SkBuff::len) as i32),
+            SIOCINQ => Ok(s.unix_rq().peek().map_or(0, SkBuff::len) as i32),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -823,9 +824,9 @@ impl World {
             return 0;
         };
         if s.ty == SockType::Dgram {
-            return s.receive_queue.peek().map_or(0, SkBuff::len);
+            return s.unix_rq().peek().map_or(0, SkBuff::len);
         }
-        s.receive_queue
+        s.unix_rq()
             .iter()
             .map(|skb| skb.len() - skb.cb.consumed)
             .sum()

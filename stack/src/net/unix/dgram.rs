@@ -83,11 +83,11 @@ impl World {
     /// `unix_dgram_disconnected()`: what the old peer sent is purged; a
     /// peer that was connected back learns of it as `ECONNRESET`.
     fn unix_dgram_disconnected(&mut self, sk: SockId, other: SockId) {
-        if self.sk(sk).receive_queue.is_empty() {
+        if self.sk(sk).unix_rq().is_empty() {
             return;
         }
         let purged: Vec<SkBuff> =
-            std::iter::from_fn(|| self.sk_mut(sk).receive_queue.dequeue()).collect();
+            std::iter::from_fn(|| self.sk_mut(sk).unix_rq_mut().dequeue()).collect();
         for skb in purged {
             self.kfree_skb(skb);
         }
@@ -183,14 +183,14 @@ impl World {
             }
         }
         let (id, truesize, len) = (skb.id, skb.truesize(), skb.len());
-        self.sk_mut(other).receive_queue.queue_tail(skb);
+        self.sk_mut(other).unix_rq_mut().queue_tail(skb);
         let host = self.sk(sk).host;
         self.trace(host, Layer::Unix, |w| {
             let s = w.sk(sk);
             format!(
                 "unix_dgram_sendmsg: skb#{id} ({len} B, truesize {truesize}) queued on {} ({} datagrams); sk_wmem_alloc {} of sk_sndbuf {}",
                 w.unix_label(other),
-                w.sk(other).receive_queue.qlen(),
+                w.sk(other).unix_rq().qlen(),
                 s.wmem_alloc,
                 s.sndbuf
             )
@@ -279,7 +279,7 @@ impl World {
             return Poll::Ready(Err(e));
         }
         let peek = flags & MSG_PEEK != 0;
-        let Some(skb) = self.sk(sk).receive_queue.peek() else {
+        let Some(skb) = self.sk(sk).unix_rq().peek() else {
             let shut = self.sk(sk).shutdown & RCV_SHUTDOWN != 0;
             if nonblock {
                 // A non-blocking seqpacket read sees the end of a
@@ -314,11 +314,11 @@ impl World {
             .map(SockAddr::Unix);
         let host = self.sk(sk).host;
         self.costs(host).copied_to_user += n as u64;
-        if !peek && let Some(skb) = self.sk_mut(sk).receive_queue.dequeue() {
+        if !peek && let Some(skb) = self.sk_mut(sk).unix_rq_mut().dequeue() {
             self.trace(host, Layer::Unix, |w| {
                 format!(
                     "unix_dgram_recvmsg: skb#{id} dequeued ({} left), copy_to_user {n} of {len} B{}",
-                    w.sk(sk).receive_queue.qlen(),
+                    w.sk(sk).unix_rq().qlen(),
                     if n < len { " (the rest is discarded: MSG_TRUNC)" } else { "" }
                 )
             });

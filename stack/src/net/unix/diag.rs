@@ -25,7 +25,7 @@ impl World {
                 let u = s.unix.as_deref()?;
                 let listen = s.state == TCP_LISTEN;
                 let (rqueue, wqueue) = if listen {
-                    (s.receive_queue.qlen() as u32, u.max_ack_backlog)
+                    (s.unix_rq().qlen() as u32, u.max_ack_backlog)
                 } else {
                     (self.unix_inq_len(s.id) as u32, s.wmem_alloc)
                 };

@@ -70,7 +70,8 @@ pub use syscalls::Ucred;
 
 use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::wait::WaitQueue;
-use crate::net::core::skbuff::SkBuff;
+use crate::net::core::skbuff::{SkBuff, SkbQueue};
+use crate::net::core::sock::Sock;
 use crate::uapi::UnixAddr;
 
 /// What a `sendmsg()` hands a unix socket (`struct msghdr`): the bytes,
@@ -113,6 +114,24 @@ pub(crate) struct UnixSock {
     /// full receiver (`unix_wait_for_peer()` in `unix_dgram_sendmsg()`
     /// keeps its skb, and its charge, while it waits).
     pub(crate) pending: Vec<(Pid, SkBuff)>,
+    /// `sk_receive_queue` of a unix socket. Not the socket's charged
+    /// [`crate::net::core::receive_queue::RcvQueue`]: a unix skb stays
+    /// charged to its sender (`skb_set_owner_w()`), so the receiver's
+    /// `sk_rmem_alloc` stays 0, and a stream read leaves a partly read skb
+    /// at the head (`UNIXCB(skb).consumed`).
+    pub(crate) receive_queue: SkbQueue,
+}
+
+impl Sock {
+    /// A unix socket's receive queue.
+    pub(crate) fn unix_rq(&self) -> &SkbQueue {
+        &self.unix.as_ref().expect("a unix socket").receive_queue
+    }
+
+    /// A unix socket's receive queue, to change.
+    pub(crate) fn unix_rq_mut(&mut self) -> &mut SkbQueue {
+        &mut self.unix.as_mut().expect("a unix socket").receive_queue
+    }
 }
 
 impl UnixSock {
@@ -128,6 +147,7 @@ impl UnixSock {
             relays: Vec::new(),
             peer_pid: None,
             pending: Vec::new(),
+            receive_queue: SkbQueue::new(),
         }
     }
 }

@@ -81,7 +81,7 @@ impl World {
         if s.shutdown & RCV_SHUTDOWN != 0 {
             mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
         }
-        if !s.receive_queue.is_empty() {
+        if !s.unix_rq().is_empty() {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
         // Never connected, or closed.
@@ -110,7 +110,7 @@ impl World {
         if s.shutdown == SHUTDOWN_MASK {
             mask |= EPOLLHUP;
         }
-        if !s.receive_queue.is_empty() {
+        if !s.unix_rq().is_empty() {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
         if s.ty == SockType::SeqPacket && s.state == TCP_CLOSE {

@@ -102,7 +102,7 @@ impl World {
             return Poll::Ready(Err(Errno::ENOBUFS));
         };
         self.skb_set_owner_w(&mut skb, newsk);
-        self.sk_mut(other).receive_queue.queue_tail(skb);
+        self.sk_mut(other).unix_rq_mut().queue_tail(skb);
         let host = self.sk(sk).host;
         self.trace(host, Layer::Unix, |w| {
             let l = w.sk(other);
@@ -110,7 +110,7 @@ impl World {
                 "unix_stream_connect: {} connected; the server side's new sock waits on {} ({} of at most {} queued)",
                 w.unix_label(sk),
                 w.unix_label(other),
-                l.receive_queue.qlen(),
+                l.unix_rq().qlen(),
                 w.u(other).max_ack_backlog + 1
             )
         });
@@ -136,7 +136,7 @@ impl World {
         if let Some(e) = self.sock_error(sk) {
             return Poll::Ready(Err(e));
         }
-        let Some(skb) = self.sk_mut(sk).receive_queue.dequeue() else {
+        let Some(skb) = self.sk_mut(sk).unix_rq_mut().dequeue() else {
             if nonblock {
                 return Poll::Ready(Err(Errno::EAGAIN));
             }
@@ -159,7 +159,7 @@ impl World {
             format!(
                 "unix_accept: a connection taken off {} ({} left)",
                 w.unix_label(sk),
-                w.sk(sk).receive_queue.qlen()
+                w.sk(sk).unix_rq().qlen()
             )
         });
         Poll::Ready(Ok(tsk))
@@ -231,12 +231,12 @@ impl World {
                 return partial(Errno::EPIPE);
             }
             let (id, truesize) = (skb.id, skb.truesize());
-            self.sk_mut(other).receive_queue.queue_tail(skb);
+            self.sk_mut(other).unix_rq_mut().queue_tail(skb);
             self.trace(host, Layer::Unix, |w| {
                 let s = w.sk(sk);
                 format!(
                     "unix_stream_sendmsg: copy_from_user {size} B into skb#{id} (truesize {truesize}), queued on the peer's receive queue ({} skbs, {} bytes unread); sk_wmem_alloc {before} -> {} of sk_sndbuf {}",
-                    w.sk(other).receive_queue.qlen(),
+                    w.sk(other).unix_rq().qlen(),
                     w.unix_inq_len(other),
                     s.wmem_alloc,
                     s.sndbuf
@@ -272,7 +272,7 @@ impl World {
         let mut from = None;
         let mut at = 0;
         loop {
-            let q = &self.sk(sk).receive_queue;
+            let q = self.sk(sk).unix_rq();
             let skb = if peek { q.iter().nth(at) } else { q.peek() };
             let Some(skb) = skb else {
                 // The reader's target is one byte (no SO_RCVLOWAT, no
@@ -319,14 +319,14 @@ impl World {
                 }
                 at += 1;
             } else {
-                let Some(head) = self.sk_mut(sk).receive_queue.peek_mut() else {
+                let Some(head) = self.sk_mut(sk).unix_rq_mut().peek_mut() else {
                     break;
                 };
                 head.cb.consumed += chunk;
                 if head.cb.consumed < head.len() {
                     break;
                 }
-                if let Some(done) = self.sk_mut(sk).receive_queue.dequeue() {
+                if let Some(done) = self.sk_mut(sk).unix_rq_mut().dequeue() {
                     let id = done.id;
                     self.trace(host, Layer::Unix, |_w| {
                         format!("unix_stream_recvmsg: skb#{id} read to the end: consume_skb (the writer's charge comes back)")

@@ -82,7 +82,7 @@ use crate::kernel::wait::Wakeup;
 use crate::kernel::world::World;
 use crate::net::core::errqueue::{ErrSkb, SockExtendedErr};
 use crate::net::core::skbuff::page::WeakPage;
-use crate::net::core::skbuff::zerocopy::{UbufInfo, UbufRef, ZcDone};
+use crate::net::core::skbuff::zerocopy::{Realloc, Ubuf, UbufInfo, UbufRef, ZcDone, ZcKey, notify};
 use crate::net::core::skbuff::{SkBuff, skb_truesize, skb_truesize_for};
 use crate::net::core::snmp::Mib;
 use crate::net::core::sock::SockType;
@@ -90,17 +90,13 @@ use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
 use crate::uapi::*;
 
-/// `byte_limit` in `msg_zerocopy_realloc()`: one buffer covers at most
-/// 512 KiB of sends ("a few TSO").
-const ZC_BYTE_LIMIT: u64 = 1 << 19;
-
 /// A socket's zero-copy state.
 #[derive(Debug, Default)]
 pub(crate) struct SockZerocopy {
     /// `SOCK_ZEROCOPY`: `SO_ZEROCOPY` is on.
     pub(crate) enabled: bool,
     /// `sk_zckey`: the id the next zero-copy send gets.
-    pub(crate) zckey: u32,
+    pub(crate) zckey: ZcKey,
     /// Zero-copy `sendmsg()` calls asleep inside the kernel (for buffer
     /// space or the handshake), by caller: the buffer each holds and the
     /// pages it has pinned so far.
@@ -145,24 +141,13 @@ pub fn msg_zerocopy_notification(
     len: u16,
     zerocopy: bool,
 ) -> Option<SockExtendedErr> {
-    if let Some(tail) = tail
-        && tail.ee_origin == SO_EE_ORIGIN_ZEROCOPY
-        && crate::net::core::errqueue::zerocopy_notify_extend(tail, lo, len)
-    {
-        return None;
-    }
-    Some(SockExtendedErr {
-        ee_errno: 0,
-        ee_origin: SO_EE_ORIGIN_ZEROCOPY,
-        ee_code: if zerocopy {
-            0
-        } else {
-            SO_EE_CODE_ZEROCOPY_COPIED
-        },
-        ee_info: lo,
-        ee_data: lo.wrapping_add(u32::from(len).wrapping_sub(1)),
-        ..SockExtendedErr::default()
-    })
+    let done = Ubuf {
+        id: lo,
+        len,
+        bytelen: 0,
+        zerocopy,
+    };
+    notify::msg_zerocopy_callback(tail, &done)
 }
 
 impl World {
@@ -209,11 +194,11 @@ impl World {
     pub(crate) fn msg_zerocopy_alloc(&mut self, sk: SockId, size: usize) -> Option<UbufRef> {
         let truesize = self.sock_omalloc(sk)?;
         let s = self.sk_mut(sk);
-        let id = s.zc.zckey;
-        s.zc.zckey = id.wrapping_add(1);
-        let host = s.host;
         let size = u32::try_from(size).unwrap_or(u32::MAX);
-        let uarg = UbufInfo::new(sk, id, size, truesize, self.zc_done.clone());
+        let ubuf = s.zc.zckey.alloc(size);
+        let id = ubuf.id;
+        let host = s.host;
+        let uarg = UbufInfo::new(sk, ubuf, truesize, self.zc_done.clone());
         self.trace(host, Layer::Sock, |w| {
             format!(
                 "msg_zerocopy_alloc: zero-copy send id {id} ({size} B), notification skb charged: sk_omem_alloc {} of optmem_max {}",
@@ -236,24 +221,27 @@ impl World {
         tail: Option<&UbufRef>,
     ) -> Option<UbufRef> {
         if let Some(uarg) = tail {
-            let bytelen = u64::from(uarg.bytelen()) + size as u64;
-            let full = uarg.len() == u16::MAX - 1 || bytelen > ZC_BYTE_LIMIT;
-            if full && self.sk(sk).ty != SockType::Stream {
-                return None;
-            }
-            let next = self.sk(sk).zc.zckey;
-            if !full && uarg.id().wrapping_add(u32::from(uarg.len())) == next {
-                uarg.extend(u32::try_from(size).unwrap_or(u32::MAX));
-                let s = self.sk_mut(sk);
-                s.zc.zckey = next.wrapping_add(1);
-                let host = s.host;
-                self.trace(host, Layer::Sock, |_w| {
-                    format!(
-                        "msg_zerocopy_realloc: send id {next} joins the unsent buffer of ids {}..={next}",
-                        uarg.id()
-                    )
-                });
-                return Some(UbufRef::clone(uarg));
+            let stream = self.sk(sk).ty == SockType::Stream;
+            let mut key = self.sk(sk).zc.zckey;
+            let size = u32::try_from(size).unwrap_or(u32::MAX);
+            match uarg.update(|u| key.realloc(Some(u), size, stream)) {
+                Realloc::Joined => {
+                    let s = self.sk_mut(sk);
+                    s.zc.zckey = key;
+                    let host = s.host;
+                    let next = key.next().wrapping_sub(1);
+                    self.trace(host, Layer::Sock, |_w| {
+                        format!(
+                            "msg_zerocopy_realloc: send id {next} joins the unsent buffer of ids {}..={next}",
+                            uarg.id()
+                        )
+                    });
+                    return Some(UbufRef::clone(uarg));
+                }
+                Realloc::Refused => return None,
+                // The new buffer's id is taken below, once the option
+                // memory has room for it (msg_zerocopy_alloc()).
+                Realloc::New(_) => {}
             }
         }
         self.msg_zerocopy_alloc(sk, size)
@@ -263,10 +251,10 @@ impl World {
     /// which goes back to the socket; the buffer reference is dropped (a
     /// buffer left with no send is released without a notification).
     pub(crate) fn msg_zerocopy_put_abort(&mut self, uarg: UbufRef) {
-        if let Some(s) = self.socks.get_mut(&uarg.sk()) {
-            s.zc.zckey = s.zc.zckey.wrapping_sub(1);
+        match self.socks.get_mut(&uarg.sk()) {
+            Some(s) => uarg.update(|u| s.zc.zckey.put_abort(u)),
+            None => uarg.update(|u| u.len = u.len.saturating_sub(1)),
         }
-        uarg.abort_one();
     }
 
     /// Runs `__msg_zerocopy_callback()` for every buffer whose last
@@ -437,13 +425,13 @@ impl World {
     pub(crate) fn sk_get_meminfo(&self, sk: SockId) -> [u32; SK_MEMINFO_VARS] {
         let s = self.sk(sk);
         let mut m = [0u32; SK_MEMINFO_VARS];
-        m[SK_MEMINFO_RMEM_ALLOC] = s.rmem_alloc;
-        m[SK_MEMINFO_RCVBUF] = s.rcvbuf;
+        m[SK_MEMINFO_RMEM_ALLOC] = s.rmem_alloc();
+        m[SK_MEMINFO_RCVBUF] = s.rcvbuf();
         m[SK_MEMINFO_WMEM_ALLOC] = s.wmem_alloc;
         m[SK_MEMINFO_SNDBUF] = s.sndbuf;
         m[SK_MEMINFO_WMEM_QUEUED] = s.tcp.as_ref().map_or(0, |tp| tp.wmem_queued);
         m[SK_MEMINFO_OPTMEM] = s.omem_alloc;
-        m[SK_MEMINFO_DROPS] = s.drops;
+        m[SK_MEMINFO_DROPS] = s.sk_drops();
         m
     }
 }

@@ -1,7 +1,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::net::core::errqueue::{SockExtendedErr, zerocopy_notify_extend};
+use crate::net::core::errqueue::SockExtendedErr;
+use crate::net::core::skbuff::zerocopy::notify::skb_zerocopy_notify_extend as zerocopy_notify_extend;
 use crate::prelude::*;
 
 fn zc_range(lo: u32, hi: u32) -> SockExtendedErr {

@@ -15,6 +15,7 @@ use super::{
 use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::world::World;
+use crate::net::core::receive_queue::tcp_recvmsg;
 use crate::net::core::skbuff::page::WeakPage;
 use crate::net::core::skbuff::zerocopy::UbufRef;
 use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
@@ -482,37 +483,12 @@ impl World {
     /// Copies from the receive queue into `buf`, freeing what is consumed.
     fn tcp_copy_to_user(&mut self, sk: SockId, buf: &mut [u8], peek: bool) -> usize {
         let host = self.sk(sk).host;
-        let mut copied = 0;
-        let mut seq = self.tp(sk).copied_seq;
-        let mut freed = 0u32;
         let s = self.sk_mut(sk);
-        let mut idx = 0;
-        while copied < buf.len() {
-            let Some(skb) = s.receive_queue.iter().nth(idx) else {
-                break;
-            };
-            let start = skb.cb.seq;
-            let offset = seq.wrapping_sub(start) as usize;
-            let bytes = skb.to_vec();
-            if offset >= bytes.len() {
-                break;
-            }
-            let n = (bytes.len() - offset).min(buf.len() - copied);
-            buf[copied..copied + n].copy_from_slice(&bytes[offset..offset + n]);
-            copied += n;
-            seq = seq.wrapping_add(n as u32);
-            if offset + n == bytes.len() {
-                if peek {
-                    idx += 1;
-                } else if let Some(done) = s.receive_queue.dequeue() {
-                    freed += done.truesize() as u32;
-                }
-            }
-        }
-        if !peek {
-            s.rmem_alloc = s.rmem_alloc.saturating_sub(freed);
-            s.tcp.as_deref_mut().expect("tcp").copied_seq = seq;
-        }
+        let tp = s.tcp.as_deref_mut().expect("tcp");
+        let flags = if peek { MSG_PEEK } else { 0 };
+        // Nothing to copy (EAGAIN, or an empty buf) is 0 bytes here: the
+        // caller decides between sleeping, EOF and EAGAIN.
+        let copied = tcp_recvmsg(&mut s.receive_queue, &mut tp.copied_seq, buf, flags).unwrap_or(0);
         self.costs(host).copied_to_user += copied as u64;
         if copied > 0 && !peek {
             self.trace(host, Layer::Sock, |w| {

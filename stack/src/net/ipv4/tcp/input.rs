@@ -28,6 +28,7 @@ use super::{
 };
 use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
+use crate::net::core::receive_queue::RcvQueue;
 use crate::net::core::skbuff::SkBuff;
 use crate::net::core::snmp::Mib;
 use crate::net::core::sock::{Family, RCV_SHUTDOWN, Sock, SocketState};
@@ -484,7 +485,7 @@ impl World {
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let parent = self.sk(l);
-        let parent_rcvbuf = parent.rcvbuf;
+        let parent_rcvbuf = parent.rcvbuf();
         let mut tp = TcpSock::new(req.iss.wrapping_add(1));
         tp.iss = req.iss;
         tp.rcv_nxt = req.irs.wrapping_add(1);
@@ -508,7 +509,7 @@ impl World {
             daddr: Some(req.remote),
             user_bound_addr: parent.user_bound_addr,
             user_bound_port: true,
-            rcvbuf: parent.rcvbuf,
+            receive_queue: RcvQueue::new(parent_rcvbuf as usize),
             sndbuf: parent.sndbuf,
             rcvbuf_locked: parent.rcvbuf_locked,
             sndbuf_locked: parent.sndbuf_locked,
@@ -984,19 +985,18 @@ impl World {
             }
             tp.rcv_mss = tp.rcv_mss.max(len);
             tp.event_data_recv(now);
-            let truesize = skb.truesize() as u32;
-            let s = self.sk(sk);
-            if s.rmem_alloc + truesize > s.rcvbuf && !s.receive_queue.is_empty() {
+            skb.cb.seq = rcv_nxt;
+            // Simplified: tcp_try_rmem_schedule()'s pruning and collapsing
+            // are left out; what remains is UDP's rule (a segment that
+            // would take a non-empty queue past sk_rcvbuf is dropped and
+            // counted in sk_drops, as tcp_drop_reason() does).
+            if self.sk_mut(sk).receive_queue.enqueue(skb).is_err() {
                 self.ns_mut(ns).mib.inc(Mib::TcpExtTCPRcvQDrop);
                 self.trace(host, Layer::Tcp, |_w| {
                     "receive buffer full: segment dropped (TCPRcvQDrop)".to_string()
                 });
                 return;
             }
-            skb.cb.seq = rcv_nxt;
-            let s = self.sk_mut(sk);
-            s.rmem_alloc += truesize;
-            s.receive_queue.queue_tail(skb);
             let tp = self.tp_mut(sk);
             tp.rcv_nxt = tp.rcv_nxt.wrapping_add(len);
             let queued = tp.rcv_nxt.wrapping_sub(tp.copied_seq);

@@ -68,12 +68,12 @@ impl World {
     fn tcp_free_window(&self, sk: SockId) -> u32 {
         let s = self.sk(sk);
         let tp = s.tcp.as_deref().expect("tcp");
-        let full = s.rcvbuf / 2;
-        let mut free = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
+        let full = s.rcvbuf() / 2;
+        let mut free = s.rcvbuf().saturating_sub(s.rmem_alloc()) / 2;
         let mss = tp.rcv_mss.min(full);
         if free < full / 2 {
             free &= !((1u32 << tp.rcv_wscale) - 1);
-            if free < (s.rcvbuf >> 4) || free < mss {
+            if free < (s.rcvbuf() >> 4) || free < mss {
                 return 0;
             }
         }
@@ -93,7 +93,7 @@ impl World {
         let tp = s.tcp.as_deref().expect("tcp");
         let current = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let current = if (current as i32) < 0 { 0 } else { current };
-        let full = s.rcvbuf / 2;
+        let full = s.rcvbuf() / 2;
         let possible = self.tcp_free_window(sk);
         // __tcp_cleanup_rbuf(): an ACK being delayed goes now if more than
         // one full segment awaits it, or if the reader drained the end of a
@@ -103,7 +103,7 @@ impl World {
         let unacked = tp.rcv_nxt.wrapping_sub(tp.rcv_wup);
         let interactive = tp.in_pingpong_mode(self.ns(s.netns).sysctl.tcp_pingpong_thresh);
         let pushed = tp.ack_pushed2 || (tp.ack_pushed && !interactive);
-        if tp.ack_sched && (unacked > tp.rcv_mss || (pushed && s.rmem_alloc == 0)) {
+        if tp.ack_sched && (unacked > tp.rcv_mss || (pushed && s.rmem_alloc() == 0)) {
             self.tcp_send_ack(sk);
             return;
         }
@@ -278,7 +278,7 @@ impl World {
     /// The window in a SYN is never scaled (RFC 7323).
     fn syn_window(&mut self, sk: SockId) -> u16 {
         let s = self.sk(sk);
-        let free = s.rcvbuf.saturating_sub(s.rmem_alloc) / 2;
+        let free = s.rcvbuf().saturating_sub(s.rmem_alloc()) / 2;
         let tp = self.tp_mut(sk);
         tp.rcv_wnd = free.min(u16::MAX as u32);
         tp.rcv_wnd as u16
@@ -470,7 +470,7 @@ impl World {
     /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
     pub(crate) fn tcp_send_synack_req(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
-        let rcvbuf = self.sk(listener).rcvbuf;
+        let rcvbuf = self.sk(listener).rcvbuf();
         let mss = self.route_mss(ns, req.remote);
         self.tcp_transmit(
             ns,
@@ -518,7 +518,7 @@ impl World {
         let sysctl = &self.ns(s.netns).sysctl;
         let mut space = sysctl.tcp_rmem.2.max(sysctl.rmem_max);
         if s.rcvbuf_locked {
-            space = space.min(s.rcvbuf / 2);
+            space = space.min(s.rcvbuf() / 2);
         }
         let mut scale = 0;
         while space > 65535 && scale < 14 {

@@ -31,7 +31,8 @@ use crate::fs::pipe_ring::PipeBufRing;
 use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::world::World;
-use crate::net::core::skbuff::{PageFrag, SplicedPiece};
+use crate::net::core::receive_queue::RcvQueue;
+use crate::net::core::skbuff::{PageFrag, SkBuff, SplicedPiece};
 use crate::net::core::sock::RCV_SHUTDOWN;
 use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
@@ -230,16 +231,12 @@ impl World {
     fn tcp_splice_some(&mut self, sk: SockId, ring: &mut dyn PipeBufRing, len: usize) -> usize {
         let host = self.sk(sk).host;
         let mut seq = self.tp(sk).copied_seq;
-        let (mut moved, mut freed, mut refs, mut linear) = (0usize, 0u32, 0u64, 0u64);
+        let (mut moved, mut refs, mut linear) = (0usize, 0u64, 0u64);
         let s = self.sk_mut(sk);
         while moved < len && ring.space() > 0 {
-            let Some(skb) = s.receive_queue.peek() else {
+            let Some((skb, offset)) = tcp_recv_skb(&s.receive_queue, seq) else {
                 break;
             };
-            let offset = seq.wrapping_sub(skb.cb.seq) as usize;
-            if offset >= skb.len() {
-                break;
-            }
             let want = (skb.len() - offset).min(len - moved);
             let mut n = 0;
             for SplicedPiece { frag, copied } in skb.splice_bits(offset, want, ring.space()) {
@@ -265,14 +262,13 @@ impl World {
             let whole = offset + n == skb.len();
             seq = seq.wrapping_add(n as u32);
             moved += n;
-            if whole && let Some(done) = s.receive_queue.dequeue() {
-                freed += done.truesize() as u32;
+            if whole {
+                s.receive_queue.dequeue();
             }
             if n < want {
                 break;
             }
         }
-        s.rmem_alloc = s.rmem_alloc.saturating_sub(freed);
         let tp = s.tcp.as_deref_mut().expect("tcp");
         tp.copied_seq = seq;
         // The FIN follows the last byte: reading up to it consumes it.
@@ -294,4 +290,13 @@ impl World {
         }
         moved
     }
+}
+
+/// `tcp_recv_skb()`: the skb at the head of the receive queue that holds
+/// the byte numbered `seq`, and where in it that byte is. (The kernel also
+/// frees a head skb read to its end; here a read already took it off.)
+fn tcp_recv_skb(q: &RcvQueue, seq: u32) -> Option<(&SkBuff, usize)> {
+    let skb = q.peek()?;
+    let offset = seq.wrapping_sub(skb.cb.seq) as usize;
+    (offset < skb.len()).then_some((skb, offset))
 }
