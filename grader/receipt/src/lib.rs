@@ -22,6 +22,9 @@
 use std::io::Write;
 use std::sync::Mutex;
 
+mod expected;
+pub use expected::{BLESS_VAR, expected};
+
 /// The environment variable naming a test's transcript file.
 pub const TRANSCRIPT_VAR: &str = "LAB_TRANSCRIPT_FILE";
 

@@ -61,9 +61,16 @@ async fn lt_et_oneshot(p: Process, log: Log) -> SysResult<()> {
 
 lab_receipt::graded! {
     fn level_edge_and_oneshot_on_a_udp_socket_match_the_stack() {
+        // The stack's own lists (in your repository, yours as well) and
+        // your lab's, each against what the reference printed.
         let stack_log = run_scenario(false, lt_et_oneshot);
-        assert!(stack_log.iter().any(|l| l == "ran to the end: true"), "{stack_log:#?}");
-        let yours = run_scenario(true, lt_et_oneshot);
-        assert_eq!(yours, stack_log);
+        let want = lab_receipt::expected(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/expected/lt_et_oneshot.txt"),
+            include_str!("expected/lt_et_oneshot.txt"),
+            &stack_log,
+        );
+        assert!(want.iter().any(|l| l == "ran to the end: true"), "{want:#?}");
+        assert_eq!(stack_log, want, "the stack running your lists");
+        assert_eq!(run_scenario(true, lt_et_oneshot), want, "your lab's lists plugged in");
     }
 }
