@@ -188,6 +188,31 @@ fn the_release_holds_no_answers_and_the_stack_runs_the_students_code() {
             "{example}: the release on the reference solutions prints what the course prints"
         );
     }
+    // And a student who wrote the reference solutions passes every public
+    // test of every lab, on a stack that runs on them.
+    for lab in ["queues", "handshake", "epoll", "zerocopy"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_grader"))
+            .arg("--repo")
+            .arg(&rel)
+            .arg("--target-dir")
+            .arg(released.join("grader"))
+            .args(["check", lab])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("public tests: "))
+            .unwrap_or_else(|| panic!("{lab}: no summary\n{stdout}"));
+        let (passed, of) = line["public tests: ".len()..]
+            .split_once(' ')
+            .and_then(|(n, _)| n.split_once('/'))
+            .unwrap_or_else(|| panic!("{lab}: {line}"));
+        assert!(
+            out.status.success() && passed == of,
+            "{lab} on the reference solution in the release: {line}\n{stdout}"
+        );
+    }
 }
 
 /// A submission that hands back the stack's own component
