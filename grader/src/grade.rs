@@ -485,22 +485,14 @@ fn reference_build(opts: &Options, tc: &Toolchain) -> Result<Option<Reference>, 
         None,
     )?;
     scratch::add_hidden(lab, &sc)?;
-    let run = Run {
+    let run = Run::of_course_code(
         tc,
-        ws: &sc.ws,
-        dir: &reference_root,
-        limits: lab.toml.limits,
-        profile: "grader-reference".to_string(),
-        isolate: false,
-        package: &sc.package,
-        artifacts: Default::default(),
-        sandbox: Sandbox::get(),
-        sources: scratch::source_paths(&sc.ws),
-        reference: None,
-        reference_cache: None,
-        figures: Vec::new(),
-        own_tests: false,
-    };
+        &sc.ws,
+        &sc.package,
+        &reference_root,
+        lab.toml.limits,
+        "grader-reference".to_string(),
+    );
     run.setup()?;
     let b = run.build()?;
     let listed = if b.ok { run.list()? } else { Err(b) };
@@ -543,22 +535,14 @@ fn pristine_tests(opts: &Options, tc: &Toolchain) -> Result<BTreeMap<String, Vec
         if opts.hidden {
             scratch::add_hidden(opts.lab, &sc)?;
         }
-        let run = Run {
+        let run = Run::of_course_code(
             tc,
-            ws: &sc.ws,
-            dir: &root,
-            limits: opts.lab.toml.limits,
-            profile: format!("grader-{:016x}", rand_u64()),
-            isolate: false,
-            package: &sc.package,
-            artifacts: Default::default(),
-            sandbox: Sandbox::get(),
-            sources: scratch::source_paths(&sc.ws),
-            reference: None,
-            reference_cache: None,
-            figures: Vec::new(),
-            own_tests: false,
-        };
+            &sc.ws,
+            &sc.package,
+            &root,
+            opts.lab.toml.limits,
+            format!("grader-{:016x}", rand_u64()),
+        );
         run.setup()?;
         let _cleanup = Cleanup(&run);
         // Built first so that the library's files are known and removed.

@@ -29,9 +29,24 @@ use crate::scratch::{read_toml, write_if_changed};
 /// Where, under the copy's folder, the submission's files are put.
 const LAB_SRC: &str = "lab-src";
 
+/// The copy, this grading's while held: the lock, and the submission's
+/// files, removed when the grading ends so that the next submission's
+/// tests cannot find them at a known path on a machine with no sandbox.
+/// (The next grading writes its own and rebuilds what they change.)
+pub struct Held {
+    _lock: Flock<File>,
+    lab_src: PathBuf,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.lab_src);
+    }
+}
+
 /// Points `manifest`'s dependencies that compile `lab`'s reference solution
 /// at copies under `dir` that compile the files of `lab_dir/src` instead
-/// (copied to `dir/lab-src`). Returns the lock held on `dir`, or `None`
+/// (copied to `dir/lab-src`). Returns the copy, held, or `None`
 /// when no dependency compiles the lab's solution (a release, or a lab
 /// not yet one source).
 pub fn redirect(
@@ -40,7 +55,7 @@ pub fn redirect(
     lab_dir: &Path,
     manifest: &mut toml::Table,
     dir: &Path,
-) -> Result<Option<Flock<File>>, String> {
+) -> Result<Option<Held>, String> {
     let prefix = Path::new("labs").join(lab.name()).join("solution");
     let files = crate::release::one_source_files(repo);
     let crates: Vec<PathBuf> = {
@@ -95,7 +110,10 @@ pub fn redirect(
         .map_err(|e| e.to_string())?;
         point_dependencies(manifest, &repo.join(c), &to);
     }
-    Ok(Some(lock))
+    Ok(Some(Held {
+        _lock: lock,
+        lab_src: dir.join(LAB_SRC),
+    }))
 }
 
 /// The crate (a folder with a `Cargo.toml`, inside `repo`) that `rel` is

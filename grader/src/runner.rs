@@ -105,6 +105,37 @@ pub struct Run<'a> {
     pub own_tests: bool,
 }
 
+impl<'a> Run<'a> {
+    /// A build of the course's own code in the scratch workspace `ws`
+    /// (the reference solution, the pristine lab): not isolated, judged by
+    /// nobody, timed for no figure.
+    pub fn of_course_code(
+        tc: &'a Toolchain,
+        ws: &'a Path,
+        package: &'a str,
+        dir: &'a Path,
+        limits: Limits,
+        profile: String,
+    ) -> Run<'a> {
+        Run {
+            tc,
+            ws,
+            dir,
+            limits,
+            profile,
+            isolate: false,
+            package,
+            artifacts: Default::default(),
+            sandbox: Sandbox::get(),
+            sources: crate::scratch::source_paths(ws),
+            reference: None,
+            reference_cache: None,
+            figures: Vec::new(),
+            own_tests: false,
+        }
+    }
+}
+
 /// Output of a finished command, bounded.
 pub struct Outcome {
     pub ok: bool,

@@ -31,9 +31,9 @@ pub struct Scratch {
     /// The package name of this grading's copy (see `rename_package`).
     pub package: String,
     pub notes: Vec<Note>,
-    /// Held while the lab's stack copy (`crate::one_source`) is this
-    /// grading's.
-    pub _one_source_lock: Option<nix::fcntl::Flock<std::fs::File>>,
+    /// The lab's stack copy (`crate::one_source`), this grading's while
+    /// the scratch copy lives.
+    pub _one_source: Option<crate::one_source::Held>,
 }
 
 /// A relative path that stays inside its folder: no `..`, no root, no prefix.
@@ -345,7 +345,7 @@ pub fn prepare(
         lab: lab_dir,
         package,
         notes,
-        _one_source_lock: one_source,
+        _one_source: one_source,
     })
 }
 
