@@ -144,13 +144,33 @@ fn retarget(text: &str, rel: &Path, to: &dyn Fn(&Path) -> PathBuf) -> String {
 
 /// Copies the crate at `src` to `dst` (its `target/` left out), with the
 /// files of `rewritten` (relative to the crate) as given there; a file
-/// that did not change is left alone, so cargo sees nothing new.
+/// that did not change is left alone, so cargo sees nothing new. Anything
+/// in `dst` the crate does not have goes (a `build.rs` or `.cargo/` left
+/// there by an earlier grading's tests, on a machine with no sandbox,
+/// would otherwise be built or read).
 fn copy_crate(
     src: &Path,
     dst: &Path,
     rel: &Path,
     rewritten: &[(PathBuf, String)],
 ) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dst.join(rel))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let here = rel.join(entry.file_name());
+        let from = std::fs::symlink_metadata(src.join(&here));
+        let to = entry.file_type()?;
+        let same_kind = from.is_ok_and(|m| m.is_dir() == to.is_dir() && !to.is_symlink());
+        if !same_kind || entry.file_name() == "target" || entry.file_name() == ".git" {
+            if to.is_dir() {
+                std::fs::remove_dir_all(entry.path())?;
+            } else {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+    }
     for entry in std::fs::read_dir(src.join(rel))? {
         let entry = entry?;
         let name = entry.file_name();
@@ -246,5 +266,49 @@ fn point_dependencies(manifest: &mut toml::Table, from: &Path, to: &Path) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copy_holds_the_crate_and_nothing_planted_in_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
+        std::fs::create_dir_all(src.join("src")).unwrap();
+        std::fs::write(src.join("Cargo.toml"), "[package]\n").unwrap();
+        std::fs::write(src.join("src/lib.rs"), "// lib\n").unwrap();
+        std::fs::write(src.join("src/m.rs"), "// m\n").unwrap();
+        // What an earlier grading's tests could have left there.
+        std::fs::create_dir_all(dst.join(".cargo")).unwrap();
+        std::fs::create_dir_all(dst.join("src/lib.rs")).unwrap();
+        std::fs::write(dst.join(".cargo/config.toml"), "[build]\n").unwrap();
+        std::fs::write(dst.join("build.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(dst.join("src/extra.rs"), "\n").unwrap();
+        let rewritten = vec![(PathBuf::from("src/m.rs"), "// rewritten\n".to_string())];
+        copy_crate(&src, &dst, Path::new(""), &rewritten).unwrap();
+        let mut found = Vec::new();
+        fn walk(d: &Path, base: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    walk(&e.path(), base, out);
+                } else {
+                    out.push(e.path().strip_prefix(base).unwrap().display().to_string());
+                }
+            }
+        }
+        walk(&dst, &dst, &mut found);
+        found.sort();
+        assert_eq!(found, ["Cargo.toml", "src/lib.rs", "src/m.rs"]);
+        assert_eq!(
+            std::fs::read_to_string(dst.join("src/lib.rs")).unwrap(),
+            "// lib\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dst.join("src/m.rs")).unwrap(),
+            "// rewritten\n"
+        );
     }
 }
