@@ -40,6 +40,7 @@ const LEAVES: &[&str] = &[
     "fs::eventpoll_lists",
     "fs::pipe_ring",
     "net::ipv4::request_sock_queue",
+    "net::ipv4::tcp::state_machine",
 ];
 
 /// Folders whose modules drive or watch the kernel and must never be part

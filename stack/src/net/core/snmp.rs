@@ -118,6 +118,8 @@ mibs! {
     TcpExtTCPRcvQDrop = "TcpExtTCPRcvQDrop",
     TcpExtTCPChallengeACK = "TcpExtTCPChallengeACK",
     TcpExtTCPACKSkippedChallenge = "TcpExtTCPACKSkippedChallenge",
+    TcpExtTCPSYNChallenge = "TcpExtTCPSYNChallenge",
+    TcpExtEmbryonicRsts = "TcpExtEmbryonicRsts",
     IpExtInTruncatedPkts = "IpExtInTruncatedPkts",
     IpExtInCsumErrors = "IpExtInCsumErrors",
     IpExtInOctets = "IpExtInOctets",

@@ -28,7 +28,7 @@
 use std::net::SocketAddr;
 
 use crate::kernel::ids::SockId;
-use crate::net::ipv4::tcp::defs::{TCP_MSS_DEFAULT, TCP_RTO_MAX, TCP_TIMEOUT_INIT};
+use crate::net::ipv4::tcp::defs::TCP_MSS_DEFAULT;
 use crate::sim::time::{Nanos, secs};
 
 /// A connection request in the SYN queue (`struct request_sock`,
@@ -209,12 +209,11 @@ pub trait RequestSockQueue {
 pub type RequestQueueFactory = fn() -> Box<dyn RequestSockQueue>;
 
 /// The next SYN-ACK timeout after `retrans` resends: `TCP_TIMEOUT_INIT`
-/// doubled each time, capped at `TCP_RTO_MAX` (`reqsk_timeout()`).
+/// doubled each time, capped at `TCP_RTO_MAX` (`reqsk_timeout()`), the
+/// SYN's own backoff (the state machine's
+/// [`tcp_syn_timeout`](crate::net::ipv4::tcp::state_machine::tcp_syn_timeout)).
 pub fn reqsk_timeout(retrans: u32) -> Nanos {
-    TCP_TIMEOUT_INIT
-        .checked_shl(retrans.min(32))
-        .unwrap_or(TCP_RTO_MAX)
-        .min(TCP_RTO_MAX)
+    crate::net::ipv4::tcp::state_machine::tcp_syn_timeout(retrans)
 }
 
 // The stack's queues are the handshake lab's reference solution: one
@@ -259,6 +258,7 @@ impl Default for AcceptQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::ipv4::tcp::defs::{TCP_RTO_MAX, TCP_TIMEOUT_INIT};
 
     fn req(port: u16) -> RequestSock {
         let local = SocketAddr::from(([10, 0, 0, 2], 80));

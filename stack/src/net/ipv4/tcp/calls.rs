@@ -8,9 +8,13 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::Poll;
 
+use super::state_machine::{
+    Close, Shutdown, inet_listen, tcp_close as tcp_close_verdict, tcp_connect as tcp_connect_check,
+    tcp_shutdown as tcp_shutdown_verdict,
+};
 use super::{
-    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN,
-    TCP_SYN_RECV, TCP_SYN_SENT, TcpSock, TxSeg, state_name,
+    TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TcpSock,
+    TxSeg, state_name,
 };
 use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
@@ -18,6 +22,7 @@ use crate::kernel::world::World;
 use crate::net::core::receive_queue::tcp_recvmsg;
 use crate::net::core::skbuff::page::WeakPage;
 use crate::net::core::skbuff::zerocopy::UbufRef;
+use crate::net::core::snmp::Mib;
 use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::net::core::zerocopy::{TxZc, ZcSend};
 use crate::observe::trace::Layer;
@@ -75,8 +80,8 @@ impl World {
                     }
                 }
                 _ => {
-                    if self.sk(sk).state != TCP_CLOSE {
-                        return Poll::Ready(Err(Errno::EISCONN));
+                    if let Err(e) = tcp_connect_check(self.sk(sk).state) {
+                        return Poll::Ready(Err(e));
                     }
                     let dst = match addr {
                         SockAddr::Inet(a)
@@ -166,11 +171,10 @@ impl World {
     /// negative one means the cap.
     pub(crate) fn tcp_listen(&mut self, sk: SockId, backlog: i32) -> Result<(), Errno> {
         let state = self.sk(sk).state;
-        if self.sk(sk).sock_state != SocketState::Unconnected
-            || (state != TCP_CLOSE && state != TCP_LISTEN)
-        {
+        if self.sk(sk).sock_state != SocketState::Unconnected {
             return Err(Errno::EINVAL);
         }
+        inet_listen(state)?;
         let ns = self.sk(sk).netns;
         let somaxconn = self.ns(ns).sysctl.somaxconn;
         let backlog = (backlog as u32).min(somaxconn);
@@ -506,88 +510,82 @@ impl World {
     /// queued data, and the socket lives on, orphaned, through the closing
     /// states.
     pub(crate) fn tcp_close(&mut self, sk: SockId) {
-        let host = self.sk(sk).host;
-        let ns = self.sk(sk).netns;
         self.sk_mut(sk).shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
         self.sk_mut(sk).dead = true;
         let state = self.sk(sk).state;
-        match state {
-            TCP_LISTEN => {
-                // Children not yet accepted are reset; requests dropped.
-                let children = self.tp_mut(sk).queues.0.listen_stop();
-                for c in children {
-                    self.tcp_send_active_reset(c);
-                    self.sk_mut(c).dead = true;
-                    self.tcp_done(c);
-                }
-                self.tcp_done(sk);
-                return;
-            }
-            TCP_CLOSE => {
-                self.tcp_done(sk);
-                return;
-            }
-            TCP_SYN_SENT => {
-                self.tcp_done(sk);
-                return;
-            }
-            _ => {}
-        }
         let tp = self.tp(sk);
         let pending = tp.rcv_nxt.wrapping_sub(tp.copied_seq);
-        let fin_unread = tp.fin_rcvd && pending > 0;
-        let unread = pending > fin_unread as u32;
-        if unread || self.tp(sk).linger_zero {
-            let why = if unread { "unread data" } else { "SO_LINGER 0" };
-            self.trace(host, Layer::Tcp, |_w| {
-                format!("tcp_close with {why}: send RST, drop the connection")
-            });
-            self.ns_mut(ns).mib.inc(if unread {
-                crate::net::core::snmp::Mib::TcpExtTCPAbortOnClose
-            } else {
-                crate::net::core::snmp::Mib::TcpExtTCPAbortOnLinger
-            });
-            self.tcp_send_active_reset(sk);
-            self.tcp_done(sk);
-            return;
+        // The peer's FIN takes a sequence number but is no data to read.
+        let unread = pending - (tp.fin_rcvd && pending > 0) as u32;
+        match tcp_close_verdict(state, unread) {
+            Close::Done => {
+                if state == TCP_LISTEN {
+                    // Children not yet accepted are reset; requests dropped.
+                    let children = self.tp_mut(sk).queues.0.listen_stop();
+                    for c in children {
+                        self.tcp_send_active_reset(c);
+                        self.sk_mut(c).dead = true;
+                        self.tcp_done(c);
+                    }
+                }
+                self.tcp_done(sk);
+            }
+            Close::Reset => self.tcp_abort_on_close(sk, "unread data", Mib::TcpExtTCPAbortOnClose),
+            // tcp_close(): SO_LINGER with a zero timeout disconnects, and
+            // Linux counts it as TCPAbortOnData.
+            _ if self.tp(sk).linger_zero => {
+                self.tcp_abort_on_close(sk, "SO_LINGER 0", Mib::TcpExtTCPAbortOnData)
+            }
+            Close::FinTimeout => self.tcp_arm_fin_timeout(sk),
+            Close::State(next, true) => self.tcp_send_fin(sk, next),
+            Close::State(TCP_CLOSE, false) => self.tcp_done(sk),
+            Close::State(next, false) => self.sk_mut(sk).state = next,
         }
-        self.tcp_send_fin(sk);
+    }
+
+    /// `close()` turned into an abort: RST, and the connection is dropped.
+    fn tcp_abort_on_close(&mut self, sk: SockId, why: &str, mib: Mib) {
+        let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        self.trace(host, Layer::Tcp, |_w| {
+            format!("tcp_close with {why}: send RST, drop the connection")
+        });
+        self.ns_mut(ns).mib.inc(mib);
+        self.tcp_send_active_reset(sk);
+        self.tcp_done(sk);
     }
 
     /// `shutdown()` on a TCP socket: `SHUT_WR` sends a FIN after queued
     /// data; `SHUT_RD` only stops reading.
     pub(crate) fn tcp_shutdown(&mut self, sk: SockId, bits: u8) -> Result<(), Errno> {
         let state = self.sk(sk).state;
-        match state {
-            TCP_CLOSE => {
-                self.sk_mut(sk).shutdown |= bits;
-                self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
-                return Err(Errno::ENOTCONN);
-            }
-            // inet_shutdown(): a listener told to stop reading, or a
-            // connection still in SYN_SENT, is disconnected.
-            TCP_LISTEN => {
-                if bits & RCV_SHUTDOWN != 0 {
-                    self.tcp_disconnect(sk);
-                }
-                return Ok(());
-            }
-            TCP_SYN_SENT => {
+        // inet_shutdown(): a listener told to stop reading is disconnected.
+        if state == TCP_LISTEN {
+            if bits & RCV_SHUTDOWN != 0 {
                 self.tcp_disconnect(sk);
-                return Ok(());
             }
-            _ => {}
+            return Ok(());
         }
         let before = self.sk(sk).shutdown;
         self.sk_mut(sk).shutdown |= bits;
-        if bits & SEND_SHUTDOWN != 0
-            && before & SEND_SHUTDOWN == 0
-            && matches!(state, TCP_ESTABLISHED | TCP_CLOSE_WAIT | TCP_SYN_RECV)
-        {
-            self.tcp_send_fin(sk);
+        let verdict = tcp_shutdown_verdict(state);
+        match verdict {
+            Err(_) => {}
+            // A connection still in SYN_SENT is disconnected.
+            Ok(Shutdown::Disconnect) => {
+                self.sk_mut(sk).shutdown = before;
+                self.tcp_disconnect(sk);
+                return Ok(());
+            }
+            Ok(Shutdown::Fin(next)) => {
+                if bits & SEND_SHUTDOWN != 0 && before & SEND_SHUTDOWN == 0 {
+                    self.tcp_send_fin(sk, next);
+                }
+            }
+            Ok(Shutdown::Nothing) => {}
         }
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
-        Ok(())
+        verdict.map(drop)
     }
 
     /// `tcp_disconnect()`: back to CLOSE without a goodbye. A listener
@@ -630,16 +628,12 @@ impl World {
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
     }
 
-    /// `tcp_send_fin()`: queue a FIN after the data and move to FIN_WAIT1
-    /// (or LAST_ACK if the peer closed first).
-    fn tcp_send_fin(&mut self, sk: SockId) {
+    /// `tcp_send_fin()`: move to `new` (FIN_WAIT1, or LAST_ACK if the
+    /// peer closed first: `tcp_close_state()`) and queue a FIN after the
+    /// data.
+    fn tcp_send_fin(&mut self, sk: SockId, new: u8) {
         let host = self.sk(sk).host;
         let old = self.sk(sk).state;
-        let new = if old == TCP_CLOSE_WAIT {
-            TCP_LAST_ACK
-        } else {
-            TCP_FIN_WAIT1
-        };
         self.sk_mut(sk).state = new;
         self.trace(host, Layer::Tcp, |_w| {
             format!(

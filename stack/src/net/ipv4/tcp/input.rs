@@ -22,9 +22,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::{
-    RequestSock, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1,
-    TCP_FIN_WAIT2, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT,
-    TcpSock, after, before, state_name,
+    RequestSock, TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_SENT,
+    TCP_TIME_WAIT, TCP_TIMEOUT_INIT, TcpSock, after, before, state_name,
 };
 use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
@@ -37,6 +36,13 @@ use crate::observe::trace::Layer;
 use crate::sim::event::Event;
 use crate::uapi::errno::Errno;
 use crate::wire::tcp::{TcpFlags, TcpHdr};
+
+use super::state_machine::{
+    ACK, AckCheck, CheckReqSeg, DataCheck, Listen, RST, SYN, Segment, SynSent, Tcb, TimeWait,
+    Validate, tcp_ack, tcp_check_req, tcp_fin, tcp_fin_acked, tcp_listen_state_process,
+    tcp_rcv_data_state, tcp_rcv_synsent_state_process, tcp_reset_errno, tcp_timewait_state_process,
+    tcp_validate_incoming,
+};
 
 /// A parsed arriving segment.
 #[derive(Debug)]
@@ -59,6 +65,24 @@ impl Incoming {
 }
 
 impl World {
+    /// A connection's sequence space, as the decisions read it. The window
+    /// is `tcp_receive_window()`: what is left of the one last advertised.
+    pub(crate) fn tcb(&self, sk: SockId) -> Tcb {
+        let tp = self.tp(sk);
+        Tcb {
+            iss: tp.iss,
+            // Only a request's decisions read it; a full socket does not
+            // keep it.
+            irs: 0,
+            snd_una: tp.snd_una,
+            snd_nxt: tp.snd_nxt,
+            rcv_nxt: tp.rcv_nxt,
+            rcv_wup: tp.rcv_wup,
+            rcv_wnd: (tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt) as i32).max(0)
+                as u32,
+        }
+    }
+
     /// `tcp_v4_rcv()`: the TCP header is at `skb.data()`.
     pub(crate) fn tcp_v4_rcv(
         &mut self,
@@ -231,32 +255,63 @@ impl World {
     fn tcp_listen_rcv(&mut self, l: SockId, seg: Incoming) {
         let ns = self.sk(l).netns;
         let host = self.sk(l).host;
-        if seg.has(TcpFlags::RST) {
-            self.kfree_skb(seg.skb);
+        let remote = seg.remote;
+        let s = Segment::of(&seg.hdr, seg.len());
+        if let Some(req) = self.tp(l).queues.0.request(remote).cloned() {
+            let rcv_nxt = req.irs.wrapping_add(1);
+            let tcb = Tcb {
+                iss: req.iss,
+                irs: req.irs,
+                snd_una: req.iss,
+                snd_nxt: req.iss.wrapping_add(1),
+                rcv_nxt,
+                rcv_wup: rcv_nxt,
+                rcv_wnd: self.synack_window(l),
+            };
+            match tcp_check_req(&tcb, &s) {
+                // A retransmitted SYN: answer it again.
+                CheckReqSeg::ResendSynAck => self.tcp_send_synack(l, remote),
+                CheckReqSeg::Reset => {
+                    let len = seg.len() as usize;
+                    self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+                }
+                CheckReqSeg::Ack => self.tcp_v4_reqsk_send_ack(l, &req),
+                CheckReqSeg::Drop => self.kfree_skb(seg.skb),
+                CheckReqSeg::Embryonic { reset } => {
+                    // The request dies (inet_csk_reqsk_queue_drop()).
+                    self.ns_mut(ns).mib.inc(Mib::TcpAttemptFails);
+                    if reset {
+                        let len = seg.len() as usize;
+                        self.tcp_send_reset_reply(ns, seg.local, remote, &seg.hdr, len);
+                    }
+                    if self.tp_mut(l).queues.0.unlink(remote).is_some() {
+                        self.ns_mut(ns).mib.inc(Mib::TcpExtEmbryonicRsts);
+                        self.trace(host, Layer::Tcp, |_w| {
+                            format!("request from {remote} reset: dropped from the SYN queue")
+                        });
+                    }
+                }
+                CheckReqSeg::Child => self.tcp_check_req(l, seg),
+            }
             return;
         }
-        let remote = seg.remote;
-        if self.tp(l).queues.0.request(remote).is_some() {
-            if seg.has(TcpFlags::SYN) {
-                // A retransmitted SYN: answer it again.
-                self.tcp_send_synack(l, remote);
+        match tcp_listen_state_process(&s) {
+            Listen::Drop => {
+                self.kfree_skb(seg.skb);
                 return;
             }
-            if seg.has(TcpFlags::ACK) {
-                self.tcp_check_req(l, seg);
+            Listen::Request => {
+                self.tcp_conn_request(l, seg);
+                return;
             }
-            return;
-        }
-        if seg.has(TcpFlags::SYN) && !seg.has(TcpFlags::ACK) {
-            self.tcp_conn_request(l, seg);
-            return;
+            Listen::Reset => {}
         }
         // cookie_v4_check(): only while SYN cookies were sent recently.
         let recent = self
             .tp(l)
             .last_overflow
             .is_some_and(|t| self.now < t + crate::sim::time::secs(120));
-        if seg.has(TcpFlags::ACK) && recent && self.ns(ns).sysctl.tcp_syncookies > 0 {
+        if s.has(ACK) && recent && self.ns(ns).sysctl.tcp_syncookies > 0 {
             let iss = seg.hdr.ack_seq.wrapping_sub(1);
             let irs = seg.hdr.seq.wrapping_sub(1);
             if let Some(mss) = self.cookie_check(l, seg.local, remote, irs, iss) {
@@ -543,25 +598,26 @@ impl World {
     fn tcp_rcv_synsent(&mut self, sk: SockId, seg: Incoming) {
         let ns = self.sk(sk).netns;
         let host = self.sk(sk).host;
-        let tp = self.tp(sk);
-        if seg.has(TcpFlags::ACK)
-            && (!after(seg.hdr.ack_seq, tp.iss) || after(seg.hdr.ack_seq, tp.snd_nxt))
-        {
-            let len = seg.len() as usize;
-            self.tcp_send_reset_reply(ns, seg.local, seg.remote, &seg.hdr, len);
-            return;
-        }
-        if seg.has(TcpFlags::RST) {
-            if seg.has(TcpFlags::ACK) {
+        let s = Segment::of(&seg.hdr, seg.len());
+        let verdict = tcp_rcv_synsent_state_process(&self.tcb(sk), &s);
+        match verdict {
+            SynSent::Reset => {
+                let len = seg.len() as usize;
+                self.tcp_send_reset_reply(ns, seg.local, seg.remote, &seg.hdr, len);
+                return;
+            }
+            SynSent::Refused => {
                 self.ns_mut(ns).mib.inc(Mib::TcpAttemptFails);
                 self.trace(host, Layer::Tcp, |_w| {
                     "RST in answer to our SYN: connection refused".to_string()
                 });
-                self.tcp_reset(sk, Errno::ECONNREFUSED);
+                self.tcp_reset(sk, tcp_reset_errno(TCP_SYN_SENT));
+                return;
             }
-            return;
+            SynSent::Drop => return,
+            SynSent::SimultaneousOpen | SynSent::Established => {}
         }
-        if seg.has(TcpFlags::SYN) && !seg.has(TcpFlags::ACK) {
+        if verdict == SynSent::SimultaneousOpen {
             // Simultaneous open: their SYN crossed ours. SYN_RECV, and our
             // SYN is sent again carrying an ACK of theirs (a SYN-ACK).
             let tp = self.tp_mut(sk);
@@ -583,9 +639,6 @@ impl World {
                     .to_string()
             });
             self.tcp_retransmit_head(sk);
-            return;
-        }
-        if !(seg.has(TcpFlags::SYN) && seg.has(TcpFlags::ACK)) {
             return;
         }
         let now = self.now;
@@ -617,34 +670,30 @@ impl World {
     }
 
     /// A segment for a socket in TIME_WAIT (`tcp_timewait_state_process()`):
-    /// a retransmitted FIN is acknowledged again and restarts the 60 s; a
-    /// reset at exactly `rcv_nxt` ends TIME_WAIT early (`tcp_rfc1337` is
-    /// 0), any other reset is ignored; a new SYN with a higher sequence
-    /// number may reopen the port.
+    /// what the state machine decides, done.
     fn tcp_timewait_rcv(&mut self, sk: SockId, seg: Incoming) {
         let ns = self.sk(sk).netns;
-        if seg.has(TcpFlags::RST) {
-            if seg.hdr.seq == self.tp(sk).rcv_nxt {
+        let now = self.now;
+        let s = Segment::of(&seg.hdr, seg.len());
+        let verdict = tcp_timewait_state_process(&self.tcb(sk), &s);
+        match verdict {
+            TimeWait::Kill => self.tcp_tw_kill(sk),
+            TimeWait::NewSyn => {
                 self.tcp_tw_kill(sk);
+                if let Some(l) = self.tcp_lookup_listener(ns, seg.local) {
+                    self.tcp_listen_rcv(l, seg);
+                }
             }
-            return;
-        }
-        if seg.has(TcpFlags::SYN)
-            && !seg.has(TcpFlags::ACK)
-            && after(seg.hdr.seq, self.tp(sk).rcv_nxt)
-        {
-            self.tcp_tw_kill(sk);
-            if let Some(l) = self.tcp_lookup_listener(ns, seg.local) {
-                self.tcp_listen_rcv(l, seg);
+            TimeWait::Rearm | TimeWait::AckRearm => {
+                self.tp_mut(sk).tw_at = Some(now + super::TCP_TIMEWAIT_LEN);
+                self.schedule_tcp_timer(sk, now + super::TCP_TIMEWAIT_LEN);
+                if verdict == TimeWait::AckRearm {
+                    self.tcp_send_ack(sk);
+                }
             }
-            return;
+            TimeWait::Ack => self.tcp_send_ack(sk),
+            TimeWait::Drop => {}
         }
-        if seg.has(TcpFlags::FIN) {
-            let now = self.now;
-            self.tp_mut(sk).tw_at = Some(now + super::TCP_TIMEWAIT_LEN);
-            self.schedule_tcp_timer(sk, now + super::TCP_TIMEWAIT_LEN);
-        }
-        self.tcp_send_ack(sk);
     }
 
     /// Processing in the synchronized states.
@@ -652,81 +701,92 @@ impl World {
         let host = self.sk(sk).host;
         let ns = self.sk(sk).netns;
         let now = self.now;
-        let (rcv_nxt, rcv_wnd) = (self.tp(sk).rcv_nxt, self.tp(sk).rcv_wnd.max(1));
-        if seg.has(TcpFlags::RST) {
-            // tcp_validate_incoming(), RFC 5961 3.2: only a reset at
-            // exactly rcv_nxt ends the connection (or, after the peer's
-            // FIN, at rcv_nxt - 1: tcp_reset_check()); one elsewhere in
-            // the window may be forged, and gets a challenge ACK that a
-            // genuine peer answers with a reset at the right sequence; one
-            // outside the window is dropped. (Linux also accepts one at
-            // the highest SACKed sequence; the stack has no SACK.)
-            let seq = seg.hdr.seq;
-            let state = self.sk(sk).state;
-            let after_fin = matches!(state, TCP_CLOSE_WAIT | TCP_LAST_ACK | TCP_CLOSING);
-            let exact = seq == rcv_nxt || (after_fin && seq == rcv_nxt.wrapping_sub(1));
-            // tcp_sequence() for a segment with no data.
-            let rcv_wup = self.tp(sk).rcv_wup;
-            let in_window = !before(seq, rcv_wup) && !after(seq, rcv_wup.wrapping_add(rcv_wnd));
-            if !exact {
-                if in_window {
+        let rcv_nxt = self.tp(sk).rcv_nxt;
+        let state = self.sk(sk).state;
+        let s = Segment::of(&seg.hdr, seg.len());
+        let tcb = self.tcb(sk);
+        let seq = s.seq;
+        // tcp_validate_incoming(), RFC 5961 3.2: only a reset at exactly
+        // rcv_nxt ends the connection (or, after the peer's FIN, at
+        // rcv_nxt - 1: tcp_reset_check()); one elsewhere in the window may
+        // be forged, and gets a challenge ACK that a genuine peer answers
+        // with a reset at the right sequence; one outside the window is
+        // dropped. (Linux also accepts one at the highest SACKed sequence;
+        // the stack has no SACK.)
+        match tcp_validate_incoming(state, &tcb, &s) {
+            Validate::Accept => {}
+            Validate::DupAck => {
+                // tcp_send_dupack(): old data means our ACK was lost, so
+                // acknowledge quickly from now on.
+                if s.len > 0 && before(seq, rcv_nxt) {
+                    self.tp_mut(sk)
+                        .enter_quickack_mode(super::TCP_MAX_QUICKACKS);
+                }
+                self.tcp_send_ack(sk);
+                return;
+            }
+            Validate::ChallengeAck => {
+                if s.has(RST) {
                     self.trace(host, Layer::Tcp, |_w| {
                         format!("RST at seq {seq}, in the window but not rcv_nxt {rcv_nxt}: challenge ACK (RFC 5961)")
                     });
-                    self.tcp_send_challenge_ack(sk);
-                } else {
+                } else if s.has(SYN) {
+                    // syn_challenge: a SYN inside a connection.
+                    self.ns_mut(ns).mib.inc(Mib::TcpInErrs);
+                    self.ns_mut(ns).mib.inc(Mib::TcpExtTCPSYNChallenge);
+                }
+                self.tcp_send_challenge_ack(sk);
+                return;
+            }
+            Validate::Reset => {
+                // tcp_reset(): the errno depends on where the reset finds us.
+                let err = tcp_reset_errno(state);
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!(
+                        "RST received in {}: sk_err = {}",
+                        state_name(state),
+                        err.name()
+                    )
+                });
+                self.tcp_reset(sk, err);
+                return;
+            }
+            Validate::Drop => {
+                if s.has(RST) {
                     self.trace(host, Layer::Tcp, |_w| {
                         format!("RST at seq {seq}, outside the window: dropped")
                     });
                 }
                 return;
             }
-            // tcp_reset(): the errno depends on where the reset finds us.
-            let err = if state == TCP_CLOSE_WAIT {
-                Errno::EPIPE
-            } else {
-                Errno::ECONNRESET
-            };
-            self.trace(host, Layer::Tcp, |_w| {
-                format!(
-                    "RST received in {}: sk_err = {}",
-                    state_name(state),
-                    err.name()
-                )
-            });
-            self.tcp_reset(sk, err);
-            return;
         }
-        let in_syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
-        if seg.has(TcpFlags::SYN) && !(in_syn_recv && seg.has(TcpFlags::ACK)) {
-            // A SYN inside a connection: answered with a (challenge) ACK.
-            self.tcp_send_ack(sk);
-            return;
-        }
-        if !seg.has(TcpFlags::ACK) {
-            return;
-        }
-        if in_syn_recv {
-            // The end of a simultaneous open: our SYN is acknowledged.
-            if after(seg.hdr.ack_seq, self.tp(sk).iss) {
+        match tcp_ack(state, &tcb, &s) {
+            AckCheck::Accept => {}
+            AckCheck::Established => {
+                // The end of a simultaneous open: our SYN is acknowledged.
                 self.sk_mut(sk).state = TCP_ESTABLISHED;
                 self.tcp_sndbuf_expand(sk);
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
                 });
                 self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
+                if s.has(SYN) {
+                    self.tcp_ack(sk, s.ack, now);
+                    self.tcp_send_ack(sk);
+                    self.tcp_write_xmit(sk);
+                    return;
+                }
             }
-            if seg.has(TcpFlags::SYN) {
-                let now = self.now;
-                self.tcp_ack(sk, seg.hdr.ack_seq, now);
-                self.tcp_send_ack(sk);
-                self.tcp_write_xmit(sk);
+            AckCheck::Reset => {
+                let len = seg.len() as usize;
+                self.tcp_send_reset_reply(ns, seg.local, seg.remote, &seg.hdr, len);
                 return;
             }
-        }
-        if after(seg.hdr.ack_seq, self.tp(sk).snd_nxt) {
-            self.tcp_send_ack(sk);
-            return;
+            AckCheck::ChallengeAck => {
+                self.tcp_send_challenge_ack(sk);
+                return;
+            }
+            AckCheck::Drop => return,
         }
         // The peer's window, if this segment is newer than the last update.
         let tp = self.tp_mut(sk);
@@ -757,27 +817,23 @@ impl World {
         let len = seg.len();
         let fin = seg.has(TcpFlags::FIN);
         if len > 0 || fin {
-            let seq = seg.hdr.seq;
-            let end = seq.wrapping_add(len);
-            let accepts = matches!(state, TCP_ESTABLISHED | TCP_FIN_WAIT1 | TCP_FIN_WAIT2);
-            if matches!(state, TCP_FIN_WAIT1 | TCP_FIN_WAIT2)
-                && self.sk(sk).shutdown & RCV_SHUTDOWN != 0
-                && len > 0
-                && after(end, self.tp(sk).rcv_nxt)
-            {
-                // RFC 1122: data for a socket nobody will read: reset.
-                self.ns_mut(ns).mib.inc(Mib::TcpExtTCPAbortOnData);
-                self.trace(host, Layer::Tcp, |_w| {
-                    "data after close(): TCPAbortOnData, RST".to_string()
-                });
-                self.tcp_send_active_reset(sk);
-                self.tcp_done(sk);
-                return;
-            }
-            if accepts {
-                self.tcp_data_queue(sk, seg);
-            } else {
-                self.kfree_skb(seg.skb);
+            let rcv_shutdown = self.sk(sk).shutdown & RCV_SHUTDOWN != 0;
+            match tcp_rcv_data_state(state, &self.tcb(sk), rcv_shutdown, &s) {
+                DataCheck::Queue => self.tcp_data_queue(sk, seg),
+                DataCheck::Drop => self.kfree_skb(seg.skb),
+                DataCheck::AbortOnData => {
+                    // RFC 1122: data for a socket nobody will read: the
+                    // connection is reset, and the segment answered with a
+                    // reset (tcp_v4_do_rcv()'s reset: label).
+                    self.ns_mut(ns).mib.inc(Mib::TcpExtTCPAbortOnData);
+                    self.trace(host, Layer::Tcp, |_w| {
+                        "data after close(): TCPAbortOnData, RST".to_string()
+                    });
+                    self.tcp_reset(sk, tcp_reset_errno(state));
+                    let len = len as usize;
+                    self.tcp_send_reset_reply(ns, seg.local, seg.remote, &seg.hdr, len);
+                    return;
+                }
             }
             // A FIN may have ended the connection (TIME_WAIT took over and
             // has acknowledged it already).
@@ -785,9 +841,6 @@ impl World {
                 return;
             }
             self.tcp_ack_snd_check(sk, fin || before(seq, rcv_nxt) || after(seq, rcv_nxt));
-        } else if before(seg.hdr.seq, rcv_nxt) {
-            // An old or probing segment: answer with our window (a dupack).
-            self.tcp_send_ack(sk);
         }
         if self.socks.contains_key(&sk) && self.sk(sk).state != TCP_CLOSE {
             self.tcp_write_xmit(sk);
@@ -899,34 +952,32 @@ impl World {
         }
         let all_acked = self.tp(sk).write_queue.is_empty();
         let state = self.sk(sk).state;
-        if all_acked {
-            match state {
-                TCP_FIN_WAIT1 => {
+        // Our FIN acknowledged: the closing states move on.
+        if let Some(next) = all_acked.then(|| tcp_fin_acked(state)).flatten() {
+            match next {
+                TCP_FIN_WAIT2 => {
                     self.sk_mut(sk).state = TCP_FIN_WAIT2;
                     self.trace(host, Layer::Tcp, |_w| {
                         "our FIN acknowledged: FIN_WAIT1 -> FIN_WAIT2".to_string()
                     });
                     if self.sk(sk).dead {
                         // An orphan waits tcp_fin_timeout for the peer's FIN.
-                        let ns = self.sk(sk).netns;
-                        let t = now + self.ns(ns).sysctl.tcp_fin_timeout as u64 * 1_000_000_000;
-                        self.tp_mut(sk).tw_at = Some(t);
-                        self.schedule_tcp_timer(sk, t);
+                        self.tcp_arm_fin_timeout(sk);
                     }
                     self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 }
-                TCP_CLOSING => {
+                TCP_TIME_WAIT => {
                     self.tcp_time_wait(sk);
                     return;
                 }
-                TCP_LAST_ACK => {
+                TCP_CLOSE => {
                     self.trace(host, Layer::Tcp, |_w| {
-                        "our FIN acknowledged in LAST_ACK".to_string()
+                        format!("our FIN acknowledged in {}", state_name(state))
                     });
                     self.tcp_done(sk);
                     return;
                 }
-                _ => {}
+                other => self.sk_mut(sk).state = other,
             }
         }
         // sk_stream_write_space(): wake a writer once a third is free.
@@ -1049,12 +1100,7 @@ impl World {
         tp.fin_rcvd = true;
         self.sk_mut(sk).shutdown |= RCV_SHUTDOWN;
         let old = self.sk(sk).state;
-        let new = match old {
-            TCP_ESTABLISHED => TCP_CLOSE_WAIT,
-            TCP_FIN_WAIT1 => TCP_CLOSING,
-            TCP_FIN_WAIT2 => TCP_TIME_WAIT,
-            s => s,
-        };
+        let new = tcp_fin(old);
         self.trace(host, Layer::Tcp, |_w| {
             format!(
                 "FIN received: state {} -> {}; reads will return 0",
@@ -1123,6 +1169,14 @@ impl World {
             format!("TIME_WAIT for {local}: holds the port for 60 s")
         });
         self.tcp_done(sk);
+    }
+
+    /// An orphan in FIN_WAIT2 waits `tcp_fin_timeout` for the peer's FIN.
+    pub(crate) fn tcp_arm_fin_timeout(&mut self, sk: SockId) {
+        let ns = self.sk(sk).netns;
+        let t = self.now + self.ns(ns).sysctl.tcp_fin_timeout as u64 * 1_000_000_000;
+        self.tp_mut(sk).tw_at = Some(t);
+        self.schedule_tcp_timer(sk, t);
     }
 
     /// Ends a TIME_WAIT socket.

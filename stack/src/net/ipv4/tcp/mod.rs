@@ -10,7 +10,10 @@
 //! (`output.rs`: `tcp_write_xmit()`, `tcp_transmit_skb()`, resets), when
 //! to acknowledge (`delack.rs`), the timers (`timer.rs`:
 //! retransmission, SYN-ACK retransmission, TIME_WAIT), and the constants
-//! of `include/net/tcp.h` (`defs.rs`). Each file is the kernel's `tcp_*.c`
+//! of `include/net/tcp.h` (`defs.rs`). The state machine's decisions
+//! (what a segment, a call or a timer does to the state) are pure
+//! functions in `state_machine.rs`, the handshake lab's solution; the
+//! files above do what they decide. Each file is the kernel's `tcp_*.c`
 //! of the same name without the prefix.
 //!
 //! What is modelled as Linux does it, because user space can see it: the
@@ -52,6 +55,7 @@ pub mod input;
 pub mod output;
 pub mod poll;
 pub mod splice;
+pub mod state_machine;
 pub mod timer;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 
+use super::state_machine::{Segment as StateSegment, tcp_v4_send_reset};
 use super::{RequestSock, after};
 use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
@@ -431,17 +432,10 @@ impl World {
         hdr: &TcpHdr,
         payload_len: usize,
     ) {
-        if hdr.flags.contains(TcpFlags::RST) {
+        let Some(rst) = tcp_v4_send_reset(&StateSegment::of(hdr, payload_len as u32)) else {
             return;
-        }
-        let (seq, ack, flags) = if hdr.flags.contains(TcpFlags::ACK) {
-            (hdr.ack_seq, 0, TcpFlags::RST)
-        } else {
-            let len = payload_len as u32
-                + hdr.flags.contains(TcpFlags::SYN) as u32
-                + hdr.flags.contains(TcpFlags::FIN) as u32;
-            (0, hdr.seq.wrapping_add(len), TcpFlags::RST | TcpFlags::ACK)
         };
+        let (seq, ack, flags) = (rst.seq, rst.ack, rst.tcp_flags());
         self.tcp_transmit(
             ns,
             Segment {
@@ -467,10 +461,37 @@ impl World {
         self.tcp_send_synack_req(listener, &req);
     }
 
+    /// The window a SYN-ACK offers (`req->rsk_rcv_wnd`): half the
+    /// listener's receive buffer, unscaled.
+    pub(crate) fn synack_window(&self, listener: SockId) -> u32 {
+        (self.sk(listener).rcvbuf() / 2).min(u16::MAX as u32)
+    }
+
+    /// `tcp_v4_reqsk_send_ack()`: a request's answer to a segment outside
+    /// its window, `. seq=iss+1 ack=irs+1`.
+    pub(crate) fn tcp_v4_reqsk_send_ack(&mut self, listener: SockId, req: &RequestSock) {
+        let ns = self.sk(listener).netns;
+        let window = self.synack_window(listener) as u16;
+        self.tcp_transmit(
+            ns,
+            Segment {
+                src: req.local,
+                dst: req.remote,
+                seq: req.iss.wrapping_add(1),
+                ack: req.irs.wrapping_add(1),
+                flags: TcpFlags::ACK,
+                window,
+                options: TcpOptions::default(),
+                payload: &[],
+                frags: &[],
+                zc: None,
+            },
+        );
+    }
+
     /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
     pub(crate) fn tcp_send_synack_req(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
-        let rcvbuf = self.sk(listener).rcvbuf();
         let mss = self.route_mss(ns, req.remote);
         self.tcp_transmit(
             ns,
@@ -480,7 +501,7 @@ impl World {
                 seq: req.iss,
                 ack: req.irs.wrapping_add(1),
                 flags: TcpFlags::SYN | TcpFlags::ACK,
-                window: (rcvbuf / 2).min(u16::MAX as u32) as u16,
+                window: self.synack_window(listener) as u16,
                 options: TcpOptions {
                     mss: Some(mss as u16),
                     // Window scaling only if the peer offered it, and never

@@ -12,7 +12,8 @@
 
 use std::net::SocketAddr;
 
-use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_SENT, TCP_TIME_WAIT};
+use super::state_machine::{retransmits_timed_out, tcp_syn_timeout};
+use super::{TCP_FIN_WAIT2, TCP_RTO_MAX, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT};
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
 use crate::net::core::snmp::Mib;
@@ -119,12 +120,15 @@ impl World {
         let host = self.sk(sk).host;
         let ns = self.sk(sk).netns;
         let state = self.sk(sk).state;
-        let limit = if state == TCP_SYN_SENT {
+        // tcp_write_timeout(): a SYN (or a simultaneous open's SYN-ACK)
+        // gives up after tcp_syn_retries, data after tcp_retries2.
+        let syn = matches!(state, TCP_SYN_SENT | TCP_SYN_RECV);
+        let limit = if syn {
             self.ns(ns).sysctl.tcp_syn_retries
         } else {
             self.ns(ns).sysctl.tcp_retries2
         };
-        if self.tp(sk).retransmits >= limit {
+        if retransmits_timed_out(self.tp(sk).retransmits, limit) {
             self.trace(host, Layer::Tcp, |_w| {
                 "too many retransmissions: ETIMEDOUT".to_string()
             });
@@ -143,7 +147,11 @@ impl World {
         let in_flight = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
         tp.ssthresh = (in_flight / 2).max(2);
         tp.cwnd = 1;
-        tp.rto = (tp.rto * 2).min(TCP_RTO_MAX);
+        tp.rto = if syn {
+            tcp_syn_timeout(tp.retransmits)
+        } else {
+            (tp.rto * 2).min(TCP_RTO_MAX)
+        };
         let (n, rto) = (tp.retransmits, tp.rto);
         self.trace(host, Layer::Tcp, |_w| {
             format!(
