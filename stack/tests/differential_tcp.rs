@@ -637,6 +637,194 @@ fn time_wait_bind_sim(first_reuseaddr: bool) -> [TimeWaitBind; 3] {
     })
 }
 
+/// `MSG_WAITALL` reads: what three reads of 100 bytes returned. (1) 50
+/// bytes were queued and 50 more come 100 ms later: the read waits for
+/// them; (2) 50 queued, with `MSG_DONTWAIT` too: the 50 at once; (3) 30
+/// queued and then the peer closes: the 30 at end of stream.
+fn waitall_real() -> Vec<R<String>> {
+    let l = real_listener(0, 8);
+    let c = tcp4();
+    c.connect(&sockaddr(&local(real_port(&l)))).unwrap();
+    let (a, _) = l.accept().unwrap();
+    a.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut seen = Vec::new();
+    real_send(&c, &[b'a'; 50]).unwrap();
+    let reader = std::thread::spawn(move || {
+        let r = real_read(&a, 100, MsgFlags::MSG_WAITALL);
+        (a, r)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    real_send(&c, &[b'b'; 50]).unwrap();
+    let (a, r) = reader.join().unwrap();
+    seen.push(r);
+    real_send(&c, &[b'c'; 50]).unwrap();
+    std::thread::sleep(SETTLE);
+    seen.push(real_read(
+        &a,
+        100,
+        MsgFlags::MSG_WAITALL | MsgFlags::MSG_DONTWAIT,
+    ));
+    real_send(&c, &[b'd'; 30]).unwrap();
+    let reader = std::thread::spawn(move || real_read(&a, 100, MsgFlags::MSG_WAITALL));
+    std::thread::sleep(Duration::from_millis(100));
+    drop(c);
+    seen.push(reader.join().unwrap());
+    seen
+}
+
+fn waitall_sim() -> Vec<R<String>> {
+    let mut world = Sim::new(1);
+    let host = world.add_host("box");
+    let seen = spawn_collect(&mut world, host, "server", |p| async move {
+        let l = sim_listener(&p, 8080, 8)?;
+        let (a, _) = p.accept(l).await?;
+        let mut seen = Vec::new();
+        p.sleep(SIM_SETTLE).await;
+        seen.push(sim_read(&p, a, 100, MSG_WAITALL).await);
+        p.sleep(SIM_SETTLE).await;
+        seen.push(sim_read(&p, a, 100, MSG_WAITALL | MSG_DONTWAIT).await);
+        p.sleep(SIM_SETTLE).await;
+        seen.push(sim_read(&p, a, 100, MSG_WAITALL).await);
+        Ok(seen)
+    });
+    spawn_collect(&mut world, host, "client", |p| async move {
+        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(c, local(8080)).await?;
+        sim_send(&p, c, &[b'a'; 50]).await.unwrap();
+        p.sleep(SIM_SETTLE + ms(100)).await;
+        sim_send(&p, c, &[b'b'; 50]).await.unwrap();
+        sim_send(&p, c, &[b'c'; 50]).await.unwrap();
+        p.sleep(SIM_SETTLE * 2).await;
+        sim_send(&p, c, &[b'd'; 30]).await.unwrap();
+        p.sleep(SIM_SETTLE + ms(100)).await;
+        p.close(c)?;
+        Ok(())
+    });
+    let report = world.run();
+    assert!(report.is_ok(), "{report}");
+    seen.take().expect("the server finished")
+}
+
+#[test]
+fn msg_waitall_waits_for_the_whole_buffer() {
+    let real = waitall_real();
+    assert_eq!(
+        real.iter()
+            .map(|r| r.as_ref().map(String::len))
+            .collect::<Vec<_>>(),
+        [Ok(100), Ok(50), Ok(30)],
+        "{real:?}"
+    );
+    same("recv(100, MSG_WAITALL)", real, waitall_sim());
+}
+
+/// `connect()` to `0.0.0.0:port`, TCP then UDP: the result and the peer
+/// `getpeername()` then gives. The unspecified address means this host
+/// (`ip_route_connect()`), so both reach the listener on 127.0.0.1.
+fn connect_any_real() -> Vec<(R<()>, Option<String>)> {
+    let l = real_listener(0, 8);
+    let port = real_port(&l);
+    let t = tcp4();
+    let tr = real(t.connect(&sockaddr(&format!("0.0.0.0:{port}"))));
+    let u = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+    let ur = real(u.connect(&sockaddr(&format!("0.0.0.0:{port}"))));
+    let peer = |s: &Socket| {
+        s.peer_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.ip().to_string())
+    };
+    vec![(tr, peer(&t)), (ur, peer(&u))]
+}
+
+fn connect_any_sim() -> Vec<(R<()>, Option<String>)> {
+    run_sim(|p| async move {
+        let l = sim_listener(&p, 0, 8)?;
+        let port = sim_port(&p, l)?;
+        let t = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        let tr = sim(p.connect(t, format!("0.0.0.0:{port}")).await);
+        let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        let ur = sim(p.connect(u, format!("0.0.0.0:{port}")).await);
+        let peer = |fd| {
+            p.getpeername(fd)
+                .ok()
+                .and_then(|a| a.inet())
+                .map(|a| a.ip().to_string())
+        };
+        Ok(vec![(tr, peer(t)), (ur, peer(u))])
+    })
+}
+
+#[test]
+fn connect_to_the_unspecified_address_reaches_this_host() {
+    let real = connect_any_real();
+    assert_eq!(
+        real,
+        [
+            (Ok(()), Some("127.0.0.1".to_string())),
+            (Ok(()), Some("127.0.0.1".to_string()))
+        ]
+    );
+    same("connect(0.0.0.0:port)", real, connect_any_sim());
+}
+
+/// What is left of a listener's port once the listener is closed.
+#[derive(Debug, PartialEq)]
+struct ListenerGone {
+    /// `ss -tan` rows whose local port is the listener's.
+    rows: Vec<(String, u32, u32)>,
+    /// `bind(127.0.0.1:port)` without, then with `SO_REUSEADDR`.
+    bind_plain: R<()>,
+    bind_reuseaddr: R<()>,
+}
+
+/// A listener with one connection in its accept queue, never accepted, is
+/// closed (`inet_csk_listen_stop()` resets the child): the port is free.
+fn listener_gone_real() -> ListenerGone {
+    let l = real_listener(0, 8);
+    let port = real_port(&l);
+    let c = tcp4();
+    c.connect(&sockaddr(&local(port))).unwrap();
+    std::thread::sleep(SETTLE);
+    drop(l);
+    std::thread::sleep(SETTLE);
+    let gone = ListenerGone {
+        rows: rows_of_port(&real_ss(), port),
+        bind_plain: real_bind("127.0.0.1", port, false),
+        bind_reuseaddr: real_bind("127.0.0.1", port, true),
+    };
+    drop(c);
+    gone
+}
+
+fn listener_gone_sim() -> ListenerGone {
+    run_sim(|p| async move {
+        let l = sim_listener(&p, 0, 8)?;
+        let port = sim_port(&p, l)?;
+        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(c, local(port)).await?;
+        p.sleep(SIM_SETTLE).await;
+        p.close(l)?;
+        p.sleep(SIM_SETTLE).await;
+        Ok(ListenerGone {
+            rows: rows_of_port(&sim_ss(&p), port),
+            bind_plain: sim_bind(&p, "127.0.0.1", port, false)?,
+            bind_reuseaddr: sim_bind(&p, "127.0.0.1", port, true)?,
+        })
+    })
+}
+
+#[test]
+fn a_closed_listener_frees_its_port_with_a_connection_unaccepted() {
+    let real = listener_gone_real();
+    assert_eq!(real.bind_plain, Ok(()), "{real:#?}");
+    same(
+        "bind() to the port of a closed listener that had an unaccepted connection",
+        real,
+        listener_gone_sim(),
+    );
+}
+
 /// A TIME_WAIT socket keeps the `SO_REUSEADDR` of the socket it replaced
 /// (`sk_reuse`), and `inet_bind_conflict()` lets a new socket share the
 /// port only if both have it: `SO_REUSEADDR` on the new socket alone is

@@ -118,7 +118,13 @@ impl World {
             }
             IoOp::Recv { fd, len } => {
                 let mut buf = vec![0u8; *len];
-                let r = match self.sys_recvfrom(pid, *fd, &mut buf, MSG_DONTWAIT) {
+                let r = match self.sys_recvfrom(
+                    pid,
+                    *fd,
+                    &mut buf,
+                    MSG_DONTWAIT,
+                    &mut Default::default(),
+                ) {
                     std::task::Poll::Ready(r) => r.map(|(n, _)| n as i32),
                     std::task::Poll::Pending => Err(Errno::EAGAIN),
                 };

@@ -239,9 +239,10 @@ impl Process {
         flags: i32,
     ) -> SysResult<(usize, Option<SockAddr>)> {
         let len = buf.len();
+        let mut st = crate::fs::file::RwProgress::default();
         self.blocking(
             || format!("recvfrom({fd}, buf of {len})"),
-            |w| w.sys_recvfrom(self.pid, fd, buf, flags),
+            |w| w.sys_recvfrom(self.pid, fd, buf, flags, &mut st),
         )
         .await
     }
@@ -249,10 +250,11 @@ impl Process {
     /// `recv(fd, buf, flags)`.
     pub async fn recv(&self, fd: i32, buf: &mut [u8], flags: i32) -> SysResult<usize> {
         let len = buf.len();
+        let mut st = crate::fs::file::RwProgress::default();
         self.blocking(
             || format!("recv({fd}, buf of {len})"),
             |w| {
-                w.sys_recvfrom(self.pid, fd, buf, flags)
+                w.sys_recvfrom(self.pid, fd, buf, flags, &mut st)
                     .map(|r| r.map(|(n, _)| n))
             },
         )

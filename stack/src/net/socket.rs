@@ -515,6 +515,7 @@ impl World {
         fd: i32,
         buf: &mut [u8],
         flags: i32,
+        st: &mut RwProgress,
     ) -> Poll<Result<(usize, Option<SockAddr>), Errno>> {
         let (file, sk) = match self.sockfd_lookup(pid, fd) {
             Ok(found) => found,
@@ -539,7 +540,7 @@ impl World {
         }
         if self.sk(sk).ty == SockType::Stream {
             return self
-                .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock))
+                .with_sock(sk, |w| w.tcp_recvmsg(pid, sk, buf, flags, nonblock, st))
                 .map(|r| r.map(|n| (n, None)));
         }
         match (self.sk(sk).family, self.sk(sk).ty) {
@@ -567,7 +568,7 @@ impl World {
             Ok(FileKind::Pipe(_)) => self.pipe_read(pid, fd, buf, st),
             Ok(FileKind::Regular(_)) => Poll::Ready(self.regular_read(pid, fd, buf)),
             Ok(FileKind::Socket(_)) => self
-                .sys_recvfrom(pid, fd, buf, 0)
+                .sys_recvfrom(pid, fd, buf, 0, st)
                 .map(|r| r.map(|(n, _)| n)),
         }
     }

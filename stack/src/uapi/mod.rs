@@ -87,6 +87,9 @@ pub const SO_DOMAIN: i32 = 39;
 pub const MSG_PEEK: i32 = 0x2;
 /// `MSG_TRUNC`.
 pub const MSG_TRUNC: i32 = 0x20;
+/// `MSG_WAITALL`: a stream read waits until the whole buffer is filled
+/// (or end of stream, an error, or the connection's end).
+pub const MSG_WAITALL: i32 = 0x100;
 /// `MSG_DONTWAIT`.
 pub const MSG_DONTWAIT: i32 = 0x40;
 /// `MSG_NOSIGNAL`: no `SIGPIPE` on a broken stream (accepted; the

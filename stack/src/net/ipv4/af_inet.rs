@@ -4,7 +4,7 @@
 //! (`__ip4_datagram_connect()` in `net/ipv4/datagram.c`) and `shutdown()`
 //! (`inet_shutdown()`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
@@ -133,6 +133,23 @@ impl World {
         Ok(())
     }
 
+    /// Where a `connect()` to `dst` goes (`ip_route_connect()`,
+    /// `tcp_v6_connect()`): the unspecified address (`0.0.0.0`, `::`)
+    /// means this host, the socket's bound IPv4 address if it has one,
+    /// else the loopback address.
+    pub(crate) fn inet_connect_daddr(&self, sk: SockId, dst: SocketAddr) -> SocketAddr {
+        if !dst.ip().is_unspecified() {
+            return dst;
+        }
+        let saddr = self.sk(sk).rcv_saddr;
+        let ip = match dst.ip() {
+            IpAddr::V4(_) if saddr.is_ipv4() && !saddr.is_unspecified() => saddr,
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        };
+        SocketAddr::new(ip, dst.port())
+    }
+
     /// `connect()` on a datagram socket: remember the peer, pick the
     /// source address from the route, and bind if needed. `AF_UNSPEC`
     /// dissolves the association (`udp_disconnect()`).
@@ -142,6 +159,7 @@ impl World {
             return Ok(());
         }
         let a = self.inet_addr_for(sk, addr)?;
+        let a = self.inet_connect_daddr(sk, a);
         let ns = self.sk(sk).netns;
         let rt = self.ip_route_output(ns, a.ip())?;
         self.inet_autobind(sk)?;

@@ -190,13 +190,14 @@ impl World {
         buf: &mut [u8],
         room: usize,
         flags: i32,
+        st: &mut crate::fs::file::RwProgress,
     ) -> Poll<Result<RecvFds, Errno>> {
         let (file, sk) = match self.sockfd_lookup(pid, fd) {
             Ok(found) => found,
             Err(e) => return Poll::Ready(Err(e)),
         };
         if !self.is_unix(sk) {
-            return self.sys_recvfrom(pid, fd, buf, flags).map(|r| {
+            return self.sys_recvfrom(pid, fd, buf, flags, st).map(|r| {
                 r.map(|(len, _)| RecvFds {
                     len,
                     fds: Vec::new(),
@@ -253,9 +254,10 @@ impl Process {
         flags: i32,
     ) -> SysResult<RecvFds> {
         let len = buf.len();
+        let mut st = crate::fs::file::RwProgress::default();
         self.blocking(
             || format!("recvmsg({fd}, buf of {len}, room for {room} fds)"),
-            |w| w.sys_recv_fds(self.pid, fd, buf, room, flags),
+            |w| w.sys_recv_fds(self.pid, fd, buf, room, flags, &mut st),
         )
         .await
     }

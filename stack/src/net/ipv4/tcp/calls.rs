@@ -16,6 +16,7 @@ use super::{
     TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TcpSock,
     TxSeg, state_name,
 };
+use crate::fs::file::RwProgress;
 use crate::kernel::ids::{Pid, SockId};
 use crate::kernel::task::WaitFor;
 use crate::kernel::world::World;
@@ -27,7 +28,7 @@ use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::net::core::zerocopy::{TxZc, ZcSend};
 use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
-use crate::uapi::{MSG_PEEK, SockAddr};
+use crate::uapi::{MSG_PEEK, MSG_WAITALL, SockAddr};
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
@@ -129,6 +130,7 @@ impl World {
         if dst.port() == 0 {
             return Err(Errno::EINVAL);
         }
+        let dst = self.inet_connect_daddr(sk, dst);
         let ns = self.sk(sk).netns;
         let rt = self.ip_route_output(ns, dst.ip())?;
         if self.sk(sk).rcv_saddr.is_unspecified() {
@@ -437,6 +439,13 @@ impl World {
 
     /// `tcp_recvmsg()`: copy what is queued, across segment boundaries;
     /// 0 at end of stream; otherwise the pending error, `EAGAIN` or sleep.
+    ///
+    /// The read returns once it has its target (`sock_rcvlowat()`): one
+    /// byte, or with `MSG_WAITALL` the whole buffer. Short of it, a
+    /// blocking read keeps what it copied (`st.done`) and sleeps for more;
+    /// end of stream, an error, the connection's end or `MSG_DONTWAIT`
+    /// return what it has. With `MSG_PEEK` nothing is consumed, so a
+    /// waiting peek sleeps until the whole buffer is queued, then copies.
     pub(crate) fn tcp_recvmsg(
         &mut self,
         pid: Pid,
@@ -444,17 +453,42 @@ impl World {
         buf: &mut [u8],
         flags: i32,
         nonblock: bool,
+        st: &mut RwProgress,
     ) -> Poll<Result<usize, Errno>> {
         if self.sk(sk).state == TCP_LISTEN {
             return Poll::Ready(Err(Errno::ENOTCONN));
         }
         let peek = flags & MSG_PEEK != 0;
-        let copied = self.tcp_copy_to_user(sk, buf, peek);
-        if copied > 0 {
+        let target = if flags & MSG_WAITALL != 0 {
+            buf.len()
+        } else {
+            1
+        };
+        let queued = {
+            let tp = self.tp(sk);
+            tp.rcv_nxt
+                .wrapping_sub(tp.copied_seq)
+                .saturating_sub(tp.fin_rcvd as u32)
+        };
+        // A peek that would wait copies nothing until the buffer can be
+        // filled: what it copied would be copied again.
+        let peek_waits = peek && !nonblock && (queued as usize) < target && !self.tcp_recv_ends(sk);
+        if !peek_waits {
+            st.done += self.tcp_copy_to_user(sk, &mut buf[st.done..], peek);
+        }
+        if st.done >= target.max(1) || (st.done > 0 && (nonblock || self.tcp_recv_ends(sk))) {
             if !peek {
                 self.tcp_cleanup_rbuf(sk);
             }
-            return Poll::Ready(Ok(copied));
+            return Poll::Ready(Ok(st.done));
+        }
+        if st.done > 0 {
+            // Short of the target: keep what was copied and wait for more.
+            if !peek {
+                self.tcp_cleanup_rbuf(sk);
+            }
+            self.sleep_on(pid, sk, WaitFor::Data);
+            return Poll::Pending;
         }
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -482,6 +516,16 @@ impl World {
         }
         self.sleep_on(pid, sk, WaitFor::Data);
         Poll::Pending
+    }
+
+    /// Whether a read short of its target stops waiting: end of stream, an
+    /// error, the receive side shut, or the connection over.
+    fn tcp_recv_ends(&self, sk: SockId) -> bool {
+        let s = self.sk(sk);
+        self.tp(sk).fin_rcvd
+            || s.err.is_some()
+            || s.shutdown & RCV_SHUTDOWN != 0
+            || s.state == TCP_CLOSE
     }
 
     /// Copies from the receive queue into `buf`, freeing what is consumed.
@@ -520,13 +564,7 @@ impl World {
         match tcp_close_verdict(state, unread) {
             Close::Done => {
                 if state == TCP_LISTEN {
-                    // Children not yet accepted are reset; requests dropped.
-                    let children = self.tp_mut(sk).queues.0.listen_stop();
-                    for c in children {
-                        self.tcp_send_active_reset(c);
-                        self.sk_mut(c).dead = true;
-                        self.tcp_done(c);
-                    }
+                    self.inet_csk_listen_stop(sk);
                 }
                 self.tcp_done(sk);
             }
@@ -596,13 +634,7 @@ impl World {
         let host = self.sk(sk).host;
         let old = self.sk(sk).state;
         if old == TCP_LISTEN {
-            let children = self.tp_mut(sk).queues.0.listen_stop();
-            for c in children {
-                self.tcp_send_active_reset(c);
-                self.sk_mut(c).dead = true;
-                self.tp_mut(c).parent = None;
-                self.tcp_done(c);
-            }
+            self.inet_csk_listen_stop(sk);
         } else if old == TCP_SYN_SENT {
             self.sk_mut(sk).err = Some(Errno::ECONNRESET);
         }
@@ -626,6 +658,19 @@ impl World {
             format!("tcp_disconnect: {} -> CLOSE", state_name(old))
         });
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
+    }
+
+    /// `inet_csk_listen_stop()`: a listener stops. Requests in the SYN
+    /// queue are dropped; children not yet accepted are reset and freed,
+    /// so nothing of the listener's holds its port any more.
+    fn inet_csk_listen_stop(&mut self, sk: SockId) {
+        let children = self.tp_mut(sk).queues.0.listen_stop();
+        for c in children {
+            self.tcp_send_active_reset(c);
+            self.sk_mut(c).dead = true;
+            self.tp_mut(c).parent = None;
+            self.tcp_done(c);
+        }
     }
 
     /// `tcp_send_fin()`: move to `new` (FIN_WAIT1, or LAST_ACK if the
