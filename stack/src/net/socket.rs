@@ -19,7 +19,7 @@ use crate::uapi::errno::Errno;
 
 use crate::kernel::task::WaitFor;
 use crate::net::core::receive_queue::RcvQueue;
-use crate::net::core::sock::{Family, SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF, Sock, SockType};
+use crate::net::core::sock::{Family, Sock, SockType};
 use crate::observe::trace::Layer;
 use crate::uapi::*;
 
@@ -665,13 +665,7 @@ impl World {
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
-            return match opt {
-                TCP_NODELAY => {
-                    self.tcp_set_flag(sk, Some(val != 0), None);
-                    Ok(())
-                }
-                _ => Err(Errno::ENOPROTOOPT),
-            };
+            return self.do_tcp_setsockopt(sk, opt, val);
         }
         if level != SOL_SOCKET {
             // AF_UNIX has no options of its own (no ->setsockopt).
@@ -681,36 +675,7 @@ impl World {
                 Errno::ENOPROTOOPT
             });
         }
-        if opt == SO_ZEROCOPY {
-            return self.sock_set_zerocopy(sk, val);
-        }
-        let ns = self.sk(sk).netns;
-        let sysctl = self.ns(ns).sysctl.clone();
-        let s = self.sk_mut(sk);
-        match opt {
-            SO_REUSEADDR => s.reuseaddr = val != 0,
-            SO_REUSEPORT => s.reuseport = val != 0,
-            // The value is read as unsigned (so -1 means "as much as
-            // allowed"), capped by the sysctl, then doubled for bookkeeping
-            // overhead (socket(7)), with a floor (__sock_set_rcvbuf()).
-            SO_RCVBUF => {
-                let v = (val as u32).min(sysctl.rmem_max).min(i32::MAX as u32 / 2);
-                s.receive_queue
-                    .set_rcvbuf((v * 2).max(SOCK_MIN_RCVBUF) as usize);
-                s.rcvbuf_locked = true;
-            }
-            SO_SNDBUF => {
-                let v = (val as u32).min(sysctl.wmem_max).min(i32::MAX as u32 / 2);
-                s.sndbuf = (v * 2).max(SOCK_MIN_SNDBUF);
-                s.sndbuf_locked = true;
-                // A larger buffer may let a sleeping writer go on.
-                if !s.wq.is_empty() && s.wmem_alloc < s.sndbuf {
-                    self.sk_wake(sk, crate::kernel::wait::Wakeup::WriteSpace);
-                }
-            }
-            _ => return Err(Errno::ENOPROTOOPT),
-        }
-        Ok(())
+        self.sk_setsockopt(sk, opt, val)
     }
 
     /// `getsockopt(fd, level, optname)` for `int` options.
@@ -722,6 +687,9 @@ impl World {
         opt: i32,
     ) -> Result<i32, Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
+            return self.do_tcp_getsockopt(sk, opt);
+        }
         if level != SOL_SOCKET {
             // An unknown level falls through UDP to the IP layer, whose
             // getsockopt says EOPNOTSUPP for IPv4 (do_ip_getsockopt) and
@@ -733,27 +701,7 @@ impl World {
                 _ => Errno::ENOPROTOOPT,
             });
         }
-        let s = self.sk(sk);
-        Ok(match opt {
-            SO_REUSEADDR => s.reuseaddr as i32,
-            SO_REUSEPORT => s.reuseport as i32,
-            SO_RCVBUF => s.rcvbuf() as i32,
-            SO_SNDBUF => s.sndbuf as i32,
-            SO_TYPE => match s.netlink.as_deref() {
-                Some(nl) => nl.sock_type,
-                None => crate::net::unix::type_number(s.ty),
-            },
-            SO_PROTOCOL => s.protocol as i32,
-            SO_DOMAIN => match s.family {
-                Family::Inet => AF_INET,
-                Family::Inet6 => AF_INET6,
-                Family::Netlink => AF_NETLINK,
-                Family::Unix => AF_UNIX,
-            },
-            SO_ERROR => self.sock_error(sk).map_or(0, Errno::raw),
-            SO_ZEROCOPY => s.zc.enabled as i32,
-            _ => return Err(Errno::ENOPROTOOPT),
-        })
+        self.sk_getsockopt(sk, opt)
     }
 
     /// `fcntl(fd, cmd, arg)` for the file-status and fd flags.

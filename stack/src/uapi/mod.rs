@@ -61,6 +61,23 @@ pub const NETLINK_ROUTE: i32 = 0;
 
 /// `TCP_NODELAY` (level `IPPROTO_TCP`).
 pub const TCP_NODELAY: i32 = 1;
+/// `TCP_MAXSEG`: the largest segment this socket will send (`user_mss`).
+pub const TCP_MAXSEG: i32 = 2;
+/// `TCP_CORK`: hold partial segments until uncorked.
+pub const TCP_CORK: i32 = 3;
+/// `TCP_KEEPIDLE`: seconds idle before the first keepalive probe.
+pub const TCP_KEEPIDLE: i32 = 4;
+/// `TCP_KEEPINTVL`: seconds between keepalive probes.
+pub const TCP_KEEPINTVL: i32 = 5;
+/// `TCP_KEEPCNT`: unanswered probes before the connection is dropped.
+pub const TCP_KEEPCNT: i32 = 6;
+/// `TCP_QUICKACK`: acknowledge at once (1) or leave ACKs delayed (0).
+pub const TCP_QUICKACK: i32 = 12;
+/// `TCP_USER_TIMEOUT`: milliseconds sent data may stay unacknowledged.
+pub const TCP_USER_TIMEOUT: i32 = 18;
+/// `TCP_NOTSENT_LOWAT`: unsent bytes above which the socket is not
+/// writable.
+pub const TCP_NOTSENT_LOWAT: i32 = 25;
 /// `SO_LINGER`.
 pub const SO_LINGER: i32 = 13;
 
@@ -76,8 +93,16 @@ pub const SO_ERROR: i32 = 4;
 pub const SO_SNDBUF: i32 = 7;
 /// `SO_RCVBUF`.
 pub const SO_RCVBUF: i32 = 8;
+/// `SO_KEEPALIVE`: send keepalive probes on an idle connection.
+pub const SO_KEEPALIVE: i32 = 9;
+/// `SO_PRIORITY`: the packets' queueing priority.
+pub const SO_PRIORITY: i32 = 12;
 /// `SO_REUSEPORT`.
 pub const SO_REUSEPORT: i32 = 15;
+/// `SO_RCVLOWAT`: the bytes a read waits for.
+pub const SO_RCVLOWAT: i32 = 18;
+/// `SO_ACCEPTCONN`: whether the socket listens (read only).
+pub const SO_ACCEPTCONN: i32 = 30;
 /// `SO_PROTOCOL`.
 pub const SO_PROTOCOL: i32 = 38;
 /// `SO_DOMAIN`.
@@ -292,6 +317,10 @@ pub fn sockopt_name(level: i32, opt: i32) -> String {
         SO_SNDBUF => "SO_SNDBUF".into(),
         SO_RCVBUF => "SO_RCVBUF".into(),
         SO_REUSEPORT => "SO_REUSEPORT".into(),
+        SO_KEEPALIVE => "SO_KEEPALIVE".into(),
+        SO_PRIORITY => "SO_PRIORITY".into(),
+        SO_RCVLOWAT => "SO_RCVLOWAT".into(),
+        SO_ACCEPTCONN => "SO_ACCEPTCONN".into(),
         SO_PROTOCOL => "SO_PROTOCOL".into(),
         SO_DOMAIN => "SO_DOMAIN".into(),
         SO_ZEROCOPY => "SO_ZEROCOPY".into(),

@@ -14,6 +14,7 @@ pub mod receive_queue;
 pub mod skbuff;
 pub mod snmp;
 pub mod sock;
+pub mod sockopt;
 pub mod softnet;
 pub mod sysctl;
 pub mod zerocopy;

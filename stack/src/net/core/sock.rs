@@ -130,6 +130,13 @@ pub(crate) struct Sock {
     pub(crate) omem_alloc: u32,
     /// `SOCK_ZEROCOPY`, `sk_zckey` and the zero-copy sends in progress.
     pub(crate) zc: crate::net::core::zerocopy::SockZerocopy,
+    /// `SOCK_KEEPOPEN` (`SO_KEEPALIVE`).
+    pub(crate) keepalive: bool,
+    /// `sk_rcvlowat` (`SO_RCVLOWAT`): the bytes a read waits for, and a
+    /// stream socket needs queued to be readable. 1 by default.
+    pub(crate) rcvlowat: i32,
+    /// `sk_priority` (`SO_PRIORITY`): the packets' queueing priority.
+    pub(crate) priority: i32,
 }
 
 /// `socket_state` of `struct socket`.
@@ -200,6 +207,9 @@ impl Sock {
             error_queue: Default::default(),
             omem_alloc: 0,
             zc: Default::default(),
+            keepalive: false,
+            rcvlowat: 1,
+            priority: 0,
         }
     }
 

@@ -801,7 +801,7 @@ impl World {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         let s = self.sk(sk);
         if s.tcp.is_some() {
-            return Err(Errno::EOPNOTSUPP);
+            return self.tcp_ioctl(sk, request);
         }
         match request {
             SIOCOUTQ => Ok(s.wmem_alloc as i32),

@@ -148,11 +148,16 @@ impl World {
             s.state = TCP_SYN_SENT;
             let tp = s.tcp.as_deref_mut().expect("tcp");
             // Options set before connect() survive the fresh sequence space.
-            let (nodelay, linger_zero) = (tp.nodelay, tp.linger_zero);
+            let (nodelay, linger_zero, opts) = (tp.nodelay, tp.linger_zero, tp.opts);
             *tp = TcpSock::new(iss);
             tp.nodelay = nodelay;
             tp.linger_zero = linger_zero;
+            tp.opts = opts;
             tp.mss = mtu.min(u16::MAX as u32).saturating_sub(40).max(64);
+            // tcp_advertise_mss(): TCP_MAXSEG caps what the SYN offers.
+            if opts.user_mss != 0 {
+                tp.mss = tp.mss.min(opts.user_mss);
+            }
         }
         let wscale = self.rcv_wscale_for(sk);
         self.tp_mut(sk).rcv_wscale = wscale;
@@ -440,8 +445,9 @@ impl World {
     /// `tcp_recvmsg()`: copy what is queued, across segment boundaries;
     /// 0 at end of stream; otherwise the pending error, `EAGAIN` or sleep.
     ///
-    /// The read returns once it has its target (`sock_rcvlowat()`): one
-    /// byte, or with `MSG_WAITALL` the whole buffer. Short of it, a
+    /// The read returns once it has its target (`sock_rcvlowat()`):
+    /// `SO_RCVLOWAT` bytes (1 by default), or with `MSG_WAITALL` the whole
+    /// buffer. Short of it, a
     /// blocking read keeps what it copied (`st.done`) and sleeps for more;
     /// end of stream, an error, the connection's end or `MSG_DONTWAIT`
     /// return what it has. With `MSG_PEEK` nothing is consumed, so a
@@ -462,7 +468,7 @@ impl World {
         let target = if flags & MSG_WAITALL != 0 {
             buf.len()
         } else {
-            1
+            (self.sk(sk).rcvlowat.max(1) as usize).min(buf.len())
         };
         let queued = {
             let tp = self.tp(sk);

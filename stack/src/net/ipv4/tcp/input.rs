@@ -539,8 +539,7 @@ impl World {
         };
         let id = SockId(self.next_sock);
         self.next_sock += 1;
-        let parent = self.sk(l);
-        let parent_rcvbuf = parent.rcvbuf();
+        let parent_rcvbuf = self.sk(l).rcvbuf();
         let mut tp = TcpSock::new(req.iss.wrapping_add(1));
         tp.iss = req.iss;
         tp.rcv_nxt = req.irs.wrapping_add(1);
@@ -554,6 +553,17 @@ impl World {
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
         tp.parent = Some(l);
+        // The clone keeps what the process set on the listener.
+        let ptp = self.tp(l);
+        (tp.nodelay, tp.linger_zero, tp.opts) = (ptp.nodelay, ptp.linger_zero, ptp.opts);
+        // tcp_synack_rtt_meas(): the SYN-ACK's round trip is the child's
+        // first RTT sample, unless the SYN-ACK was resent (which one did
+        // this ACK answer?) or was a cookie (nothing was kept).
+        if req.retrans == 0 && !req.cookie {
+            let sent = req.timer_at.saturating_sub(super::TCP_TIMEOUT_INIT);
+            super::input::rtt_estimator(&mut tp, self.now.saturating_sub(sent));
+        }
+        let parent = self.sk(l);
         // A child gets its inode when accept() gives it a file.
         let child = Sock {
             protocol: parent.protocol,
@@ -571,6 +581,9 @@ impl World {
             reuseaddr: parent.reuseaddr,
             reuseport: parent.reuseport,
             uid: parent.uid,
+            keepalive: parent.keepalive,
+            rcvlowat: parent.rcvlowat,
+            priority: parent.priority,
             tcp: Some(Box::new(tp)),
             zc: parent.zc.clone_for_child(),
             ..Sock::new(id, parent.host, ns, parent.family, parent.ty)

@@ -54,6 +54,7 @@ pub mod delack;
 pub mod input;
 pub mod output;
 pub mod poll;
+pub mod sockopt;
 pub mod splice;
 pub mod state_machine;
 pub mod timer;
@@ -229,6 +230,8 @@ pub(crate) struct TcpSock {
     pub(crate) linger_zero: bool,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
+    /// The other options set at `IPPROTO_TCP`.
+    pub(crate) opts: sockopt::TcpOpts,
     /// Segments sent and received, for `ss -i`.
     pub(crate) segs_out: u64,
     pub(crate) segs_in: u64,
@@ -330,6 +333,7 @@ impl TcpSock {
             parent: None,
             linger_zero: false,
             nodelay: false,
+            opts: Default::default(),
             segs_out: 0,
             segs_in: 0,
             owned: false,

@@ -197,7 +197,7 @@ impl World {
     }
 
     /// Sends one queued segment (first transmission or retransmission).
-    fn tcp_send_queued(&mut self, sk: SockId, idx: usize) {
+    pub(crate) fn tcp_send_queued(&mut self, sk: SockId, idx: usize) {
         let ns = self.sk(sk).netns;
         let now = self.now;
         let (src, dst) = (self.sk(sk).local(), self.sk(sk).daddr.expect("connected"));
@@ -308,13 +308,21 @@ impl World {
                 return;
             }
             // tcp_nagle_check() (Minshall): a partial segment waits while an
-            // earlier partial one is unacknowledged. Only the last segment of
-            // the write queue is held (tcp_write_xmit() passes TCP_NAGLE_PUSH
-            // for the others): a segment with data queued behind it can no
-            // longer grow, so holding it would only delay what follows.
+            // earlier partial one is unacknowledged, and always while the
+            // socket is corked. Only the last segment of the write queue is
+            // held (tcp_write_xmit() passes TCP_NAGLE_PUSH for the others): a
+            // segment with data queued behind it can no longer grow, so
+            // holding it would only delay what follows.
             let partial = (seg.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
             let last = idx + 1 == tp.write_queue.len();
-            if partial && last && !tp.nodelay && after(tp.snd_sml, tp.snd_una) {
+            let minshall = !tp.nodelay && after(tp.snd_sml, tp.snd_una);
+            if partial && last && (tp.opts.cork || minshall) {
+                // tcp_check_probe_timer(): with nothing in flight no ACK
+                // will come to push a corked segment; the probe timer
+                // sends it (the "200 ms ceiling" of TCP_CORK).
+                if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
+                    self.tcp_arm_probe(sk);
+                }
                 return;
             }
             self.tcp_send_queued(sk, idx);

@@ -11,7 +11,12 @@
 //! anything on the error queue. A
 //! socket still in SYN_SENT reports neither readable nor writable.
 //!
-//! Simplified: no urgent data (`EPOLLPRI`), no `SO_RCVLOWAT`, no Fast Open.
+//! Readable means `SO_RCVLOWAT` bytes queued (1 by default), or fewer
+//! when waiting for more could not work: the receive buffer is nearly
+//! full or the window left is smaller than a segment
+//! (`tcp_epollin_ready()`).
+//!
+//! Simplified: no urgent data (`EPOLLPRI`), no Fast Open.
 
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
@@ -41,7 +46,13 @@ impl World {
             mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
         }
         if s.state != TCP_SYN_SENT && s.state != TCP_SYN_RECV {
-            if tp.rcv_nxt != tp.copied_seq && !s.receive_queue.is_empty() {
+            let avail = tp.rcv_nxt.wrapping_sub(tp.copied_seq);
+            // tcp_rmem_pressure(): more than 7/8 of the buffer taken.
+            let pressure = s.rmem_alloc() > s.rcvbuf() - s.rcvbuf() / 8;
+            let window = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt) as i32;
+            let ready =
+                avail >= s.rcvlowat.max(1) as u32 || pressure || window <= tp.rcv_mss as i32;
+            if avail > 0 && !s.receive_queue.is_empty() && ready {
                 mask |= EPOLLIN | EPOLLRDNORM;
             }
             if s.shutdown & SEND_SHUTDOWN != 0 || sk_stream_is_writeable(s.sndbuf, tp.wmem_queued) {

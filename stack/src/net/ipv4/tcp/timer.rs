@@ -103,6 +103,22 @@ impl World {
                     format!("window of {wnd} B is smaller than the next segment: send the part that fits")
                 });
             }
+            if self.tp(sk).opts.cork {
+                // tcp_write_wakeup() sends the next segment whatever
+                // TCP_CORK says.
+                let next = self
+                    .tp(sk)
+                    .write_queue
+                    .iter()
+                    .position(|s| s.sent_at.is_none());
+                if let Some(i) = next {
+                    self.trace(host, Layer::Tcp, |_w| {
+                        "corked too long: the probe timer sends the partial segment".to_string()
+                    });
+                    self.tcp_send_queued(sk, i);
+                }
+                return;
+            }
             self.tcp_write_xmit(sk);
             return;
         }
