@@ -123,17 +123,7 @@ fn synack_seq(ip: &[u8], cport: u16) -> Option<u32> {
 }
 
 fn real_tcpext(field: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/thread-self/net/netstat").expect("netstat");
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
-    let col = lines[0]
-        .split_whitespace()
-        .position(|w| w == field)
-        .unwrap_or_else(|| panic!("no {field} in {}", lines[0]));
-    lines[1]
-        .split_whitespace()
-        .nth(col)
-        .and_then(|v| v.parse().ok())
-        .expect("a number")
+    real_mib("TcpExt", field)
 }
 
 /// A connection over loopback in a fresh namespace, and a raw socket

@@ -101,17 +101,7 @@ fn count_ss(text: &str) -> (usize, usize, usize, Option<(u32, u32)>) {
 /// One `TcpExt:` counter of this thread's namespace (`/proc/thread-self`:
 /// `/proc/net` would show the main thread's).
 fn real_tcpext(field: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/thread-self/net/netstat").expect("netstat");
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
-    let col = lines[0]
-        .split_whitespace()
-        .position(|w| w == field)
-        .unwrap_or_else(|| panic!("no {field} in {}", lines[0]));
-    lines[1]
-        .split_whitespace()
-        .nth(col)
-        .and_then(|v| v.parse().ok())
-        .expect("a number")
+    real_mib("TcpExt", field)
 }
 
 fn run(cmd: &str, args: &[&str]) -> String {
@@ -304,4 +294,72 @@ fn a_request_left_in_syn_recv_by_a_full_accept_queue() {
             early: 1,
         });
     }
+}
+
+/// What a client whose SYNs a full accept queue drops sees counted, 1.5 s
+/// in: its SYN and one retransmission (at 1 s, whichever schedule).
+#[derive(Debug, PartialEq)]
+struct DroppedSyn {
+    out_segs: u64,
+    retrans_segs: u64,
+    listen_overflows: u64,
+    listen_drops: u64,
+}
+
+/// `listen(fd, 0)` with one connection already in the accept queue (full
+/// at backlog + 1) and `tcp_syncookies` 0: the next client's SYN is
+/// dropped and resent. `TcpOutSegs` counts the SYN once, as
+/// `__tcp_transmit_skb()` counts only segments past `snd_nxt`; the resent
+/// one is in `TcpRetransSegs`.
+#[test]
+fn a_dropped_syn_is_resent_and_counted_once() {
+    let real = std::thread::spawn(|| {
+        use nix::sched::{CloneFlags, unshare};
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
+            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
+            return None;
+        }
+        run("ip", &["link", "set", "lo", "up"]);
+        std::fs::write("/proc/sys/net/ipv4/tcp_syncookies", "0").expect("tcp_syncookies");
+        let l = real_listener(PORT, 0);
+        let first = tcp4();
+        first
+            .connect(&sockaddr(&local(PORT)))
+            .expect("the first connects");
+        let c = tcp4();
+        c.set_nonblocking(true).unwrap();
+        assert_eq!(real(c.connect(&sockaddr(&local(PORT)))), Err("EINPROGRESS"));
+        std::thread::sleep(Duration::from_millis(1500));
+        let seen = DroppedSyn {
+            out_segs: real_mib("Tcp", "OutSegs"),
+            retrans_segs: real_mib("Tcp", "RetransSegs"),
+            listen_overflows: real_mib("TcpExt", "ListenOverflows"),
+            listen_drops: real_mib("TcpExt", "ListenDrops"),
+        };
+        drop((l, first, c));
+        Some(seen)
+    })
+    .join()
+    .expect("the namespace thread");
+    let Some(real) = real else { return };
+    let mut world = Sim::new(1);
+    let h = world.add_host("box");
+    world.sysctl(h, "net.ipv4.tcp_syncookies", "0").unwrap();
+    world.spawn(h, "test", |p| async move {
+        let _l = sim_listener(&p, PORT, 0)?;
+        let first = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(first, local(PORT)).await?;
+        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
+        assert_eq!(sim(p.connect(c, local(PORT)).await), Err("EINPROGRESS"));
+        p.sleep(secs(3)).await;
+        Ok(())
+    });
+    world.run_until(ms(1500));
+    let sim = DroppedSyn {
+        out_segs: world.counter(h, Mib::TcpOutSegs),
+        retrans_segs: world.counter(h, Mib::TcpRetransSegs),
+        listen_overflows: world.counter(h, Mib::TcpExtListenOverflows),
+        listen_drops: world.counter(h, Mib::TcpExtListenDrops),
+    };
+    same("a SYN dropped by a full accept queue, 1.5 s in", real, sim);
 }

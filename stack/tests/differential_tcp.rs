@@ -178,19 +178,7 @@ fn by_role(rows: &[SsRow], port: u16) -> Vec<Seen> {
 /// One counter of the `TcpExt:` table of `/proc/net/netstat` (real) or of
 /// `nstat -az` (simulation).
 fn real_tcpext(field: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/net/netstat").expect("/proc/net/netstat");
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
-    assert!(lines.len() >= 2, "no TcpExt: table in\n{text}");
-    let col = lines[0]
-        .split_whitespace()
-        .position(|w| w == field)
-        .unwrap_or_else(|| panic!("no {field} in {}", lines[0]));
-    lines[1]
-        .split_whitespace()
-        .nth(col)
-        .unwrap()
-        .parse()
-        .unwrap()
+    real_mib("TcpExt", field)
 }
 
 fn sim_nstat(p: &Process, name: &str) -> u64 {

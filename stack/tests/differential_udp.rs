@@ -123,24 +123,9 @@ fn udp_row(proc_net_udp: &str, port: u16) -> Option<(u32, u64)> {
     })
 }
 
-/// One counter of the `Udp:` table of `/proc/net/snmp` (header line, then
-/// values line).
+/// One counter of the `Udp:` table of `/proc/net/snmp`.
 fn snmp_udp(proc_net_snmp: &str, field: &str) -> u64 {
-    let lines: Vec<&str> = proc_net_snmp
-        .lines()
-        .filter(|l| l.starts_with("Udp:"))
-        .collect();
-    assert!(lines.len() >= 2, "no Udp: table in\n{proc_net_snmp}");
-    let col = lines[0]
-        .split_whitespace()
-        .position(|w| w == field)
-        .unwrap_or_else(|| panic!("no {field} in {}", lines[0]));
-    lines[1]
-        .split_whitespace()
-        .nth(col)
-        .unwrap()
-        .parse()
-        .unwrap()
+    mib_in(proc_net_snmp, "Udp", field)
 }
 
 fn read_real(path: &str) -> String {

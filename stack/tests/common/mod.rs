@@ -200,3 +200,33 @@ pub fn c_probe(name: &str, src: &str, args: &[&str]) -> std::process::Output {
     let _ = std::fs::remove_dir_all(&dir);
     out
 }
+
+/// A counter of this thread's network namespace, as `nstat` reads it:
+/// `table` is `Tcp`, `Udp`, `Ip`… (in `/proc/net/snmp`) or `TcpExt`,
+/// `IpExt` (in `/proc/net/netstat`).
+pub fn real_mib(table: &str, field: &str) -> u64 {
+    let file = if table.ends_with("Ext") {
+        "netstat"
+    } else {
+        "snmp"
+    };
+    let path = format!("/proc/thread-self/net/{file}");
+    mib_in(&std::fs::read_to_string(&path).expect(&path), table, field)
+}
+
+/// One counter of `table` in the text of `/proc/net/snmp` or
+/// `/proc/net/netstat` (a header line of names, then a line of values).
+pub fn mib_in(text: &str, table: &str, field: &str) -> u64 {
+    let prefix = format!("{table}:");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(&prefix)).collect();
+    assert!(lines.len() >= 2, "no {table}: table in\n{text}");
+    let col = lines[0]
+        .split_whitespace()
+        .position(|w| w == field)
+        .unwrap_or_else(|| panic!("no {field} in {}", lines[0]));
+    lines[1]
+        .split_whitespace()
+        .nth(col)
+        .and_then(|v| v.parse().ok())
+        .expect("a number")
+}

@@ -40,6 +40,10 @@ pub(crate) struct Segment<'a> {
     pub(crate) frags: &'a [PageFrag],
     /// The user pages a `MSG_ZEROCOPY` payload is sent from.
     pub(crate) zc: Option<&'a crate::net::core::zerocopy::TxZc>,
+    /// A retransmission: counted in `TcpRetransSegs` by its caller, not
+    /// in `TcpOutSegs` (`__tcp_transmit_skb()` counts a segment only if it
+    /// goes past `snd_nxt` or carries no sequence space).
+    pub(crate) retrans: bool,
 }
 
 impl World {
@@ -175,7 +179,9 @@ impl World {
         }
         crate::net::ipv4::fill_l4_checksum(&mut skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP);
         skb.reset_transport_header();
-        self.ns_mut(ns).mib.inc(Mib::TcpOutSegs);
+        if !seg.retrans {
+            self.ns_mut(ns).mib.inc(Mib::TcpOutSegs);
+        }
         if seg.flags.contains(TcpFlags::RST) {
             self.ns_mut(ns).mib.inc(Mib::TcpOutRsts);
         }
@@ -248,6 +254,7 @@ impl World {
         }
         seg.sent_at = Some(now);
         let (seq, end) = (seg.seq, seg.end_seq());
+        let retrans = !after(end, tp.snd_nxt) && seq != end;
         let data = seg.data.clone();
         let frags = seg.frags.clone();
         let zc = seg.zc.clone();
@@ -272,6 +279,7 @@ impl World {
                 payload: &data,
                 frags: &frags,
                 zc: zc.as_ref(),
+                retrans,
             },
         );
     }
@@ -386,6 +394,7 @@ impl World {
                 payload: &[],
                 frags: &[],
                 zc: None,
+                retrans: false,
             },
         );
     }
@@ -457,6 +466,7 @@ impl World {
                 payload: &[],
                 frags: &[],
                 zc: None,
+                retrans: false,
             },
         );
     }
@@ -493,6 +503,7 @@ impl World {
                 payload: &[],
                 frags: &[],
                 zc: None,
+                retrans: false,
             },
         );
     }
@@ -520,6 +531,7 @@ impl World {
                 payload: &[],
                 frags: &[],
                 zc: None,
+                retrans: false,
             },
         );
     }
