@@ -756,6 +756,101 @@ fn connect_to_the_unspecified_address_reaches_this_host() {
     same("connect(0.0.0.0:port)", real, connect_any_sim());
 }
 
+/// Keepalive on an idle connection (`SO_KEEPALIVE` with `TCP_KEEPIDLE`
+/// 1 s, `TCP_KEEPINTVL` 1 s, `TCP_KEEPCNT` 2), 3.5 s in: the probes sent
+/// (`TCPKeepAlive`) and the client's pending error. Answered, a probe
+/// goes every second; with loopback down, two go unanswered and the
+/// third round resets the connection with `ETIMEDOUT`.
+#[derive(Debug, PartialEq)]
+struct Keepalive {
+    probes: u64,
+    so_error: R<&'static str>,
+    aborted: u64,
+}
+
+const KEEPALIVE_PORT: u16 = 5601;
+
+fn keepalive_real(lo_down: bool) -> Option<Keepalive> {
+    std::thread::spawn(move || {
+        use nix::sched::{CloneFlags, unshare};
+        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
+            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
+            return None;
+        }
+        let ip = |args: &[&str]| {
+            let ok = Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {args:?}");
+        };
+        ip(&["link", "set", "lo", "up"]);
+        let l = real_listener(KEEPALIVE_PORT, 8);
+        let c = tcp4();
+        c.connect(&sockaddr(&local(KEEPALIVE_PORT))).unwrap();
+        let (a, _) = l.accept().unwrap();
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(1))
+            .with_interval(Duration::from_secs(1))
+            .with_retries(2);
+        c.set_tcp_keepalive(&keepalive).unwrap();
+        if lo_down {
+            ip(&["link", "set", "lo", "down"]);
+        }
+        std::thread::sleep(Duration::from_millis(3500));
+        let seen = Keepalive {
+            probes: real_mib("TcpExt", "TCPKeepAlive"),
+            so_error: real_so_error(&c),
+            aborted: real_mib("TcpExt", "TCPAbortOnTimeout"),
+        };
+        drop((l, a, c));
+        Some(seen)
+    })
+    .join()
+    .expect("the namespace thread")
+}
+
+fn keepalive_sim(lo_down: bool) -> Keepalive {
+    let mut world = Sim::new(1);
+    let h = world.add_host("box");
+    let so_error = spawn_collect(&mut world, h, "test", |p| async move {
+        let _l = sim_listener(&p, KEEPALIVE_PORT, 8)?;
+        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(c, local(KEEPALIVE_PORT)).await?;
+        p.setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, 1)?;
+        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, 1)?;
+        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, 1)?;
+        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, 2)?;
+        p.sleep(ms(3500)).await;
+        Ok(sim_so_error(&p, c))
+    });
+    world.run_until(ms(1));
+    if lo_down {
+        world.link_set_down(h, "lo").unwrap();
+    }
+    world.run_until(ms(3502));
+    let so_error = so_error.take().expect("the test finished");
+    Keepalive {
+        probes: world.counter(h, Mib::TcpExtTCPKeepAlive),
+        so_error,
+        aborted: world.counter(h, Mib::TcpExtTCPAbortOnTimeout),
+    }
+}
+
+#[test]
+fn keepalive_probes_an_idle_connection_and_gives_up_on_a_silent_one() {
+    for lo_down in [false, true] {
+        let Some(real) = keepalive_real(lo_down) else {
+            return;
+        };
+        same(
+            &format!("keepalive, loopback down: {lo_down}"),
+            real,
+            keepalive_sim(lo_down),
+        );
+    }
+}
+
 /// What is left of a listener's port once the listener is closed.
 #[derive(Debug, PartialEq)]
 struct ListenerGone {

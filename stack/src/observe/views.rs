@@ -168,13 +168,15 @@ impl World {
                     )
                 });
                 // get_tcp4_sock(): 1 retransmit, 4 zero-window probe
-                // (ICSK_TIME_PROBE0), 3 for a time-wait socket.
-                let (timer, expires) = match (tp.tw_at, tp.rto_at, tp.probe_at) {
-                    (Some(t), _, _) if s.state == crate::net::ipv4::tcp::TCP_TIME_WAIT => {
+                // (ICSK_TIME_PROBE0), 2 the socket's own timer (keepalive),
+                // 3 for a time-wait socket.
+                let (timer, expires) = match (tp.tw_at, tp.rto_at, tp.probe_at, tp.keepalive_at) {
+                    (Some(t), ..) if s.state == crate::net::ipv4::tcp::TCP_TIME_WAIT => {
                         (3, t.saturating_sub(now))
                     }
-                    (_, Some(t), _) => (1, t.saturating_sub(now)),
-                    (_, None, Some(t)) => (4, t.saturating_sub(now)),
+                    (_, Some(t), ..) => (1, t.saturating_sub(now)),
+                    (_, None, Some(t), _) => (4, t.saturating_sub(now)),
+                    (_, None, None, Some(t)) => (2, t.saturating_sub(now)),
                     _ => (0, 0),
                 };
                 InetSockRow {
@@ -193,7 +195,8 @@ impl World {
                     timer,
                     timer_expires_jiffies: expires / 1_000_000,
                     retransmits: tp.retransmits.min(255) as u8,
-                    probes_out: tp.probes_out.min(255) as u8,
+                    // icsk_probes_out: zero-window or keepalive probes.
+                    probes_out: (tp.probes_out + tp.keepalive_probes).min(255) as u8,
                     rto_jiffies: tp.rto / 1_000_000,
                     ato_jiffies: tp.ato / 1_000_000,
                     quick_pingpong: (tp.quick << 1)

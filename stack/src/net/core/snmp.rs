@@ -115,6 +115,7 @@ mibs! {
     TcpExtTCPAbortOnTimeout = "TcpExtTCPAbortOnTimeout",
     TcpExtTCPAbortOnLinger = "TcpExtTCPAbortOnLinger",
     TcpExtTCPWinProbe = "TcpExtTCPWinProbe",
+    TcpExtTCPKeepAlive = "TcpExtTCPKeepAlive",
     TcpExtTCPRcvQDrop = "TcpExtTCPRcvQDrop",
     TcpExtTCPChallengeACK = "TcpExtTCPChallengeACK",
     TcpExtTCPACKSkippedChallenge = "TcpExtTCPACKSkippedChallenge",

@@ -15,12 +15,19 @@ impl World {
         if opt == SO_ZEROCOPY {
             return self.sock_set_zerocopy(sk, val);
         }
+        if opt == SO_KEEPALIVE {
+            // tcp_set_keepalive(): the timer starts or stops with it.
+            self.sk_mut(sk).keepalive = val != 0;
+            if self.sk(sk).tcp.is_some() {
+                self.tcp_keepalive_arm(sk);
+            }
+            return Ok(());
+        }
         let ns = self.sk(sk).netns;
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
         match opt {
             SO_REUSEADDR => s.reuseaddr = val != 0,
-            SO_KEEPALIVE => s.keepalive = val != 0,
             // Priorities above 6 need CAP_NET_ADMIN (sk_setsockopt()).
             SO_PRIORITY if !(0..=6).contains(&val) && s.uid != 0 => return Err(Errno::EPERM),
             SO_PRIORITY => s.priority = val,

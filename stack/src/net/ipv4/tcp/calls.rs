@@ -742,6 +742,7 @@ impl World {
             let tp = self.tp_mut(sk);
             tp.rto_at = None;
             tp.tw_at = None;
+            tp.keepalive_at = None;
             tp.write_queue.clear();
             tp.wmem_queued = 0;
         }

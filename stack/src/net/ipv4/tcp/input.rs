@@ -513,6 +513,8 @@ impl World {
             CheckReq::Child(req) => req,
         };
         let child = self.tcp_create_child(l, &req, &seg.hdr);
+        self.tp_mut(child).rcv_tstamp = self.now;
+        self.tcp_keepalive_arm(child);
         self.tcp_sndbuf_expand(child);
         self.ns_mut(ns).mib.inc(Mib::TcpPassiveOpens);
         self.tp_mut(l).queues.0.accept_queue_add(child);
@@ -677,6 +679,9 @@ impl World {
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
         });
+        // tcp_finish_connect().
+        self.tp_mut(sk).rcv_tstamp = now;
+        self.tcp_keepalive_arm(sk);
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         self.tcp_send_ack(sk);
         self.tcp_write_xmit(sk);
@@ -773,7 +778,14 @@ impl World {
                 return;
             }
         }
-        match tcp_ack(state, &tcb, &s) {
+        let verdict = tcp_ack(state, &tcb, &s);
+        if matches!(verdict, AckCheck::Accept | AckCheck::Established) {
+            // Something worked: the peer is alive (tcp_ack()).
+            let tp = self.tp_mut(sk);
+            tp.rcv_tstamp = now;
+            tp.keepalive_probes = 0;
+        }
+        match verdict {
             AckCheck::Accept => {}
             AckCheck::Established => {
                 // The end of a simultaneous open: our SYN is acknowledged.
@@ -782,6 +794,7 @@ impl World {
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
                 });
+                self.tcp_keepalive_arm(sk);
                 self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 if s.has(SYN) {
                     self.tcp_ack(sk, s.ack, now);

@@ -52,6 +52,7 @@ pub mod calls;
 pub mod defs;
 pub mod delack;
 pub mod input;
+pub mod keepalive;
 pub mod output;
 pub mod poll;
 pub mod sockopt;
@@ -266,6 +267,12 @@ pub(crate) struct TcpSock {
     /// The zero-window probe timer, when armed, and probes sent in a row.
     pub(crate) probe_at: Option<Nanos>,
     pub(crate) probes_out: u32,
+    /// The keepalive timer, when armed; keepalive probes unanswered (the
+    /// kernel keeps them in `icsk_probes_out` too); when the last ACK
+    /// came (`rcv_tstamp`).
+    pub(crate) keepalive_at: Option<Nanos>,
+    pub(crate) keepalive_probes: u32,
+    pub(crate) rcv_tstamp: Nanos,
     /// A process is inside a system call on this socket (`lock_sock()`:
     /// `sk_lock.owned`); segments that arrive meanwhile wait in `backlog`.
     pub(crate) owned: bool,
@@ -351,6 +358,9 @@ impl TcpSock {
             recover: None,
             probe_at: None,
             probes_out: 0,
+            keepalive_at: None,
+            keepalive_probes: 0,
+            rcv_tstamp: 0,
         }
     }
 }

@@ -408,6 +408,12 @@ impl World {
         self.tcp_send_control(sk, TcpFlags::ACK, true);
     }
 
+    /// A keepalive probe (`tcp_xmit_probe_skb()`): `snd_una - 1`, no data,
+    /// so the peer must answer with an ACK.
+    pub(crate) fn tcp_send_keepalive_probe(&mut self, sk: SockId) {
+        self.tcp_send_control(sk, TcpFlags::ACK, true);
+    }
+
     /// `tcp_send_ack()`: an ACK carrying our window, now.
     pub(crate) fn tcp_send_ack(&mut self, sk: SockId) {
         self.tcp_send_control(sk, TcpFlags::ACK, false);

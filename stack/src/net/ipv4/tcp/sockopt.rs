@@ -7,17 +7,18 @@
 //! `TCP_MAXSEG` caps the MSS a connect advertises and uses
 //! (`tcp_advertise_mss()`); `TCP_QUICKACK` leaves or enters pingpong mode,
 //! sending an ACK that was being delayed (`__tcp_sock_set_quickack()`).
-//! Simplified: the keepalive settings (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`,
-//! `TCP_KEEPCNT`, with `SO_KEEPALIVE`), `TCP_USER_TIMEOUT` and
-//! `TCP_NOTSENT_LOWAT` are kept and reported, but no keepalive probe is
-//! sent, no connection times out on them, and writability ignores the
-//! low-water mark.
+//! The keepalive settings (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`,
+//! `TCP_KEEPCNT`, with `SO_KEEPALIVE`) drive `keepalive.rs`, which also
+//! reads `TCP_USER_TIMEOUT`. Simplified: `TCP_USER_TIMEOUT` does not cut
+//! retransmissions of data short, and writability ignores
+//! `TCP_NOTSENT_LOWAT` (both are kept and reported).
 
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
 use crate::uapi::errno::Errno;
 use crate::uapi::*;
 
+use super::keepalive::{TCP_KEEPALIVE_INTVL, TCP_KEEPALIVE_PROBES, TCP_KEEPALIVE_TIME};
 use super::{TCP_CLOSE, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT};
 
 /// `TCP_MIN_MSS`: the smallest `TCP_MAXSEG` accepted.
@@ -28,11 +29,6 @@ const MAX_TCP_WINDOW: i32 = 32767;
 const MAX_TCP_KEEPIDLE: i32 = 32767;
 const MAX_TCP_KEEPINTVL: i32 = 32767;
 const MAX_TCP_KEEPCNT: i32 = 127;
-/// The namespace defaults (`net.ipv4.tcp_keepalive_time`, `_intvl`,
-/// `_probes`) a socket that set nothing reports.
-const TCP_KEEPALIVE_TIME: u32 = 7200;
-const TCP_KEEPALIVE_INTVL: u32 = 75;
-const TCP_KEEPALIVE_PROBES: u32 = 9;
 /// `SIOCOUTQNSD`: bytes written but not sent yet.
 const SIOCOUTQNSD: i32 = 0x894B;
 
@@ -83,7 +79,10 @@ impl World {
                     self.tcp_write_xmit(sk);
                 }
             }
-            TCP_KEEPIDLE => self.tp_mut(sk).opts.keepidle = in_range(1, MAX_TCP_KEEPIDLE)?,
+            TCP_KEEPIDLE => {
+                self.tp_mut(sk).opts.keepidle = in_range(1, MAX_TCP_KEEPIDLE)?;
+                self.tcp_keepalive_arm(sk);
+            }
             TCP_KEEPINTVL => self.tp_mut(sk).opts.keepintvl = in_range(1, MAX_TCP_KEEPINTVL)?,
             TCP_KEEPCNT => self.tp_mut(sk).opts.keepcnt = in_range(1, MAX_TCP_KEEPCNT)?,
             TCP_USER_TIMEOUT => self.tp_mut(sk).opts.user_timeout = in_range(0, i32::MAX)?,

@@ -50,6 +50,15 @@ impl World {
             }
             return;
         }
+        if tp.keepalive_at == Some(now) {
+            self.tcp_keepalive_timer(sk);
+            if !self.socks.contains_key(&sk) {
+                return;
+            }
+        }
+        let Some(tp) = self.socks.get(&sk).and_then(|s| s.tcp.as_deref()) else {
+            return;
+        };
         let (delack, probe, rto) = (
             tp.delack_at == Some(now),
             tp.probe_at == Some(now),
