@@ -11,8 +11,9 @@ fn tcpdump() -> Option<String> {
     ok.then(|| "tcpdump".to_string())
 }
 
-#[test]
-fn tcpdump_reads_a_simulated_connection() {
+/// Hosts `a` (10.0.0.1) and `b` (10.0.0.2) on one link, and a server on
+/// `b`'s port 80 that reads until the client closes.
+fn a_server_on_b() -> (Sim, HostId, HostId) {
     let mut sim = Sim::new(3);
     let a = sim.add_host("a");
     let b = sim.add_host("b");
@@ -26,6 +27,12 @@ fn tcpdump_reads_a_simulated_connection() {
         while p.read(fd, &mut buf).await? > 0 {}
         p.close(fd)
     });
+    (sim, a, b)
+}
+
+#[test]
+fn tcpdump_reads_a_simulated_connection() {
+    let (mut sim, a, b) = a_server_on_b();
     sim.spawn(a, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:80").await?;
@@ -89,5 +96,53 @@ fn tcpdump_reads_a_simulated_connection() {
     assert!(
         !text.contains("incorrect") && !text.contains("bad cksum"),
         "checksums: {text}"
+    );
+}
+
+/// `IP_TTL` and `IP_TOS` are what the socket's packets carry in their
+/// IPv4 header (TCP and UDP alike); a socket that set nothing sends
+/// `ip_default_ttl` (64) and TOS 0.
+#[test]
+fn ip_ttl_and_ip_tos_are_in_the_packets() {
+    let (mut sim, a, _) = a_server_on_b();
+    sim.spawn(a, "client", |p| async move {
+        let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.setsockopt(u, IPPROTO_IP, IP_TTL, 9)?;
+        p.setsockopt(u, IPPROTO_IP, IP_TOS, 0x28)?;
+        p.sendto(u, b"udp", 0, "10.0.0.2:9").await?;
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(fd, IPPROTO_IP, IP_TTL, 7)?;
+        p.setsockopt(fd, IPPROTO_IP, IP_TOS, 0x10)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        p.write(fd, b"hello").await?;
+        p.close(fd)
+    });
+    assert!(sim.run().is_ok());
+    let pcap = sim.pcap(a, "eth0").expect("eth0");
+    // (protocol, ttl, tos) of every IPv4 packet, each way.
+    let mut sent = std::collections::BTreeSet::new();
+    let mut received = std::collections::BTreeSet::new();
+    for (_, frame) in stack::pcap::parse_pcap(&pcap).expect("a valid capture") {
+        if frame.len() < 34 || frame[12..14] != [0x08, 0x00] {
+            continue;
+        }
+        let ip = &frame[14..];
+        let seen = (ip[9], ip[8], ip[1]);
+        if ip[12..16] == [10, 0, 0, 1] {
+            sent.insert(seen);
+        } else {
+            received.insert(seen);
+        }
+    }
+    assert_eq!(
+        sent,
+        [(6, 7, 0x10), (17, 9, 0x28)].into_iter().collect(),
+        "what the client's sockets sent"
+    );
+    assert!(
+        received
+            .iter()
+            .all(|&(proto, ttl, tos)| proto != 6 || (ttl, tos) == (64, 0)),
+        "the server's socket set nothing: {received:?}"
     );
 }

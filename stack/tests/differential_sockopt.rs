@@ -309,6 +309,7 @@ fn stock_defaults() -> Result<(), String> {
         ("/proc/sys/net/ipv4/tcp_keepalive_time", "7200"),
         ("/proc/sys/net/ipv4/tcp_keepalive_intvl", "75"),
         ("/proc/sys/net/ipv4/tcp_keepalive_probes", "9"),
+        ("/proc/sys/net/ipv4/ip_default_ttl", "64"),
     ] {
         let got = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
         if got.trim() != want {
@@ -330,6 +331,7 @@ fn compare(name: &str, script: &'static [Step]) {
 }
 
 const TCP: i32 = IPPROTO_TCP;
+const IP: i32 = IPPROTO_IP;
 const SOL: i32 = SOL_SOCKET;
 
 #[test]
@@ -416,6 +418,37 @@ fn tcp_options_check_their_ranges() {
             Listen,
             Set(TCP, TCP_MAXSEG, 1000),
             Get(TCP, TCP_MAXSEG),
+        ],
+    );
+}
+
+#[test]
+fn ip_options_check_their_ranges() {
+    use Step::*;
+    compare(
+        "IPPROTO_IP options on TCP and UDP sockets",
+        &[
+            Tcp,
+            Get(IP, IP_TTL),
+            Set(IP, IP_TTL, 0),
+            Set(IP, IP_TTL, 256),
+            Set(IP, IP_TTL, 7),
+            Get(IP, IP_TTL),
+            Set(IP, IP_TTL, -1),
+            Get(IP, IP_TTL),
+            Get(IP, IP_TOS),
+            Set(IP, IP_TOS, 0x13),
+            Get(IP, IP_TOS),
+            Get(IP, IP_RECVERR),
+            Set(IP, IP_RECVERR, 1),
+            Get(IP, IP_RECVERR),
+            Set(IP, 999, 1),
+            Get(IP, 999),
+            Udp,
+            Set(IP, IP_TOS, 0x13),
+            Get(IP, IP_TOS),
+            Set(IP, IP_TTL, 255),
+            Get(IP, IP_TTL),
         ],
     );
 }

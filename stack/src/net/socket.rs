@@ -667,6 +667,9 @@ impl World {
         if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
             return self.do_tcp_setsockopt(sk, opt, val);
         }
+        if level == IPPROTO_IP && self.sk(sk).family == Family::Inet {
+            return self.do_ip_setsockopt(sk, opt, val);
+        }
         if level != SOL_SOCKET {
             // AF_UNIX has no options of its own (no ->setsockopt).
             return Err(if self.is_unix(sk) {
@@ -689,6 +692,9 @@ impl World {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         if level == IPPROTO_TCP && self.sk(sk).tcp.is_some() {
             return self.do_tcp_getsockopt(sk, opt);
+        }
+        if level == IPPROTO_IP && self.sk(sk).family == Family::Inet {
+            return self.do_ip_getsockopt(sk, opt);
         }
         if level != SOL_SOCKET {
             // An unknown level falls through UDP to the IP layer, whose

@@ -476,7 +476,13 @@ pub const MSG_CTRUNC: i32 = 0x8;
 pub const SOL_IP: i32 = 0;
 /// `SOL_IPV6` (= `IPPROTO_IPV6`).
 pub const SOL_IPV6: i32 = 41;
-/// `IP_RECVERR`: the type of an IPv4 error-queue control message.
+/// `IP_TOS` (level `IPPROTO_IP`): the type-of-service byte of what the
+/// socket sends.
+pub const IP_TOS: i32 = 1;
+/// `IP_TTL` (level `IPPROTO_IP`): the TTL of what the socket sends.
+pub const IP_TTL: i32 = 2;
+/// `IP_RECVERR`: as an option, report ICMP errors to any socket (and
+/// queue them); also the type of an IPv4 error-queue control message.
 pub const IP_RECVERR: i32 = 11;
 /// `IPV6_RECVERR`: the type of an IPv6 error-queue control message.
 pub const IPV6_RECVERR: i32 = 25;

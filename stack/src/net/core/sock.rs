@@ -137,6 +137,11 @@ pub(crate) struct Sock {
     pub(crate) rcvlowat: i32,
     /// `sk_priority` (`SO_PRIORITY`): the packets' queueing priority.
     pub(crate) priority: i32,
+    /// `inet_sock`'s `uc_ttl` (`IP_TTL`; -1 for `ip_default_ttl`), `tos`
+    /// (`IP_TOS`) and `recverr` (`IP_RECVERR`).
+    pub(crate) uc_ttl: i32,
+    pub(crate) tos: u8,
+    pub(crate) recverr: bool,
 }
 
 /// `socket_state` of `struct socket`.
@@ -210,6 +215,9 @@ impl Sock {
             keepalive: false,
             rcvlowat: 1,
             priority: 0,
+            uc_ttl: -1,
+            tos: 0,
+            recverr: false,
         }
     }
 

@@ -194,7 +194,15 @@ impl World {
             | 0xc0;
         let _ = match proto {
             IPPROTO_ICMP => self.ip_send_skb_icmp(ns, out, dst.ip(), src.ip(), rt, tos),
-            _ => self.ip_send_skb(ns, out, dst.ip(), src.ip(), proto, rt),
+            _ => self.ip_send_skb(
+                ns,
+                out,
+                dst.ip(),
+                src.ip(),
+                proto,
+                rt,
+                crate::net::ipv4::ip_output::Ipcm::default(),
+            ),
         };
     }
 

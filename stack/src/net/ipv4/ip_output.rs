@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::kernel::ids::NetNsId;
+use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
 use crate::net::core::dev::XmitResult;
 use crate::net::core::skbuff::SkBuff;
@@ -21,6 +21,14 @@ use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
 use crate::wire::ethernet::ETH_P_IP;
 use crate::wire::ipv4::{IP_DF, IP_MF, Ipv4Hdr};
+
+/// What a sender asks of the IP header (`struct ipcm_cookie`): a TTL
+/// other than `ip_default_ttl`, and the type of service.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Ipcm {
+    pub(crate) ttl: Option<u8>,
+    pub(crate) tos: u8,
+}
 
 impl World {
     /// `ip_route_output_key()`: local destinations leave by `lo`; others
@@ -72,8 +80,18 @@ impl World {
         })
     }
 
+    /// The sending socket's IP options (`ipcm_init_sk()`): its `IP_TTL`
+    /// and `IP_TOS`; none for a packet no socket sends.
+    pub(crate) fn inet_ipcm(&self, sk: SockId) -> Ipcm {
+        self.socks.get(&sk).map_or_else(Ipcm::default, |s| Ipcm {
+            ttl: u8::try_from(s.uc_ttl).ok(),
+            tos: s.tos,
+        })
+    }
+
     /// `ip_send_skb()`: the packet's payload (transport header first) is at
     /// `skb.data()`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn ip_send_skb(
         &mut self,
         ns: NetNsId,
@@ -82,10 +100,11 @@ impl World {
         daddr: IpAddr,
         protocol: u8,
         rt: RouteResult,
+        ipc: Ipcm,
     ) -> Result<(), Errno> {
         match (saddr, daddr) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                self.ip4_output(ns, skb, s, d, protocol, rt, (true, 0))
+                self.ip4_output(ns, skb, s, d, protocol, rt, (true, ipc))
             }
             (IpAddr::V6(s), IpAddr::V6(d)) => self.ip6_output(ns, skb, s, d, protocol, rt),
             _ => {
@@ -111,9 +130,17 @@ impl World {
         match (saddr, daddr) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 let proto = crate::wire::ipv4::IPPROTO_ICMP;
-                self.ip4_output(ns, skb, s, d, proto, rt, (false, tos))
+                self.ip4_output(ns, skb, s, d, proto, rt, (false, Ipcm { ttl: None, tos }))
             }
-            _ => self.ip_send_skb(ns, skb, saddr, daddr, crate::wire::ipv4::IPPROTO_ICMPV6, rt),
+            _ => self.ip_send_skb(
+                ns,
+                skb,
+                saddr,
+                daddr,
+                crate::wire::ipv4::IPPROTO_ICMPV6,
+                rt,
+                Ipcm::default(),
+            ),
         }
     }
 
@@ -138,11 +165,12 @@ impl World {
         daddr: Ipv4Addr,
         protocol: u8,
         rt: RouteResult,
-        (pmtudisc, tos): (bool, u8),
+        (pmtudisc, ipc): (bool, Ipcm),
     ) -> Result<(), Errno> {
         let host = self.ns(ns).host;
         let mtu = self.dev(rt.dev).mtu as usize;
-        let ttl = self.ns(ns).sysctl.ip_default_ttl;
+        let ttl = ipc.ttl.unwrap_or(self.ns(ns).sysctl.ip_default_ttl);
+        let tos = ipc.tos;
         let id = {
             let n = self.ns_mut(ns);
             n.ip_id = n.ip_id.wrapping_add(1);

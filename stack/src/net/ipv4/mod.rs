@@ -15,6 +15,7 @@ pub mod af_inet;
 pub mod icmp;
 pub mod ip_input;
 pub mod ip_output;
+pub mod ip_sockglue;
 pub mod raw;
 pub mod request_sock_queue;
 pub mod route;

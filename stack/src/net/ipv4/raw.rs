@@ -177,7 +177,8 @@ impl World {
         {
             self.icmp_out_count(ns, ty);
         }
-        match self.ip_send_skb(ns, skb, saddr, IpAddr::V4(daddr), proto as u8, rt) {
+        let ipc = self.inet_ipcm(sk);
+        match self.ip_send_skb(ns, skb, saddr, IpAddr::V4(daddr), proto as u8, rt, ipc) {
             Ok(()) => Poll::Ready(Ok(buf.len())),
             Err(e) => Poll::Ready(Err(e)),
         }

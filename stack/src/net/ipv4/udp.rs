@@ -355,6 +355,7 @@ impl World {
                 dst.port()
             )
         });
+        let ipc = self.inet_ipcm(sk);
         let result = self.ip_send_skb(
             ns,
             skb,
@@ -362,6 +363,7 @@ impl World {
             dst.ip(),
             crate::wire::ipv4::IPPROTO_UDP,
             rt,
+            ipc,
         );
         match result {
             Ok(()) => {
@@ -551,7 +553,10 @@ impl World {
     }
 
     /// `__udp4_lib_err()`: an ICMP error about a datagram we sent from
-    /// `local` to `remote`. A connected socket takes it as `sk_err`.
+    /// `local` to `remote`. A connected socket takes it as `sk_err`, and
+    /// with `IP_RECVERR` any socket does. Simplified: with `IP_RECVERR`
+    /// Linux also queues the error, with the ICMP type and the offender's
+    /// address, on the error queue (`ip_icmp_error()`); the stack does not.
     pub(crate) fn udp_err(
         &mut self,
         ns: NetNsId,
@@ -564,7 +569,7 @@ impl World {
         let Some(sk) = self.udp_lookup(ns, remote, local) else {
             return;
         };
-        if self.sk(sk).state != TCP_ESTABLISHED {
+        if self.sk(sk).state != TCP_ESTABLISHED && !self.sk(sk).recverr {
             // Without IP_RECVERR an unconnected socket ignores ICMP errors.
             self.trace(host, Layer::Udp, |_w| {
                 format!("ICMP error for unconnected socket {local}: ignored")

@@ -586,6 +586,9 @@ impl World {
             keepalive: parent.keepalive,
             rcvlowat: parent.rcvlowat,
             priority: parent.priority,
+            uc_ttl: parent.uc_ttl,
+            tos: parent.tos,
+            recverr: parent.recverr,
             tcp: Some(Box::new(tp)),
             zc: parent.zc.clone_for_child(),
             ..Sock::new(id, parent.host, ns, parent.family, parent.ty)

@@ -13,6 +13,7 @@ use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
 use crate::net::core::skbuff::PageFrag;
 use crate::net::core::snmp::Mib;
+use crate::net::ipv4::ip_output::Ipcm;
 use crate::observe::trace::Layer;
 use crate::wire::ipv4::IPPROTO_TCP;
 use crate::wire::tcp::{TcpFlags, TcpHdr, TcpOptions};
@@ -40,6 +41,8 @@ pub(crate) struct Segment<'a> {
     pub(crate) frags: &'a [PageFrag],
     /// The user pages a `MSG_ZEROCOPY` payload is sent from.
     pub(crate) zc: Option<&'a crate::net::core::zerocopy::TxZc>,
+    /// The sending socket's IP options (`IP_TTL`, `IP_TOS`).
+    pub(crate) ipc: Ipcm,
     /// A retransmission: counted in `TcpRetransSegs` by its caller, not
     /// in `TcpOutSegs` (`__tcp_transmit_skb()` counts a segment only if it
     /// goes past `snd_nxt` or carries no sequence space).
@@ -199,7 +202,15 @@ impl World {
                 seg.src, seg.dst, seg.flags, seg.seq, seg.ack, seg.window
             )
         });
-        let _ = self.ip_send_skb(ns, skb, seg.src.ip(), seg.dst.ip(), IPPROTO_TCP, rt);
+        let _ = self.ip_send_skb(
+            ns,
+            skb,
+            seg.src.ip(),
+            seg.dst.ip(),
+            IPPROTO_TCP,
+            rt,
+            seg.ipc,
+        );
     }
 
     /// Sends one queued segment (first transmission or retransmission).
@@ -280,6 +291,7 @@ impl World {
                 frags: &frags,
                 zc: zc.as_ref(),
                 retrans,
+                ipc: self.inet_ipcm(sk),
             },
         );
     }
@@ -395,6 +407,7 @@ impl World {
                 frags: &[],
                 zc: None,
                 retrans: false,
+                ipc: self.inet_ipcm(sk),
             },
         );
     }
@@ -473,6 +486,7 @@ impl World {
                 frags: &[],
                 zc: None,
                 retrans: false,
+                ipc: Ipcm::default(),
             },
         );
     }
@@ -510,6 +524,7 @@ impl World {
                 frags: &[],
                 zc: None,
                 retrans: false,
+                ipc: self.inet_ipcm(listener),
             },
         );
     }
@@ -538,6 +553,7 @@ impl World {
                 frags: &[],
                 zc: None,
                 retrans: false,
+                ipc: self.inet_ipcm(listener),
             },
         );
     }
