@@ -71,23 +71,7 @@ impl Step {
 /// target directory.
 fn probe() -> &'static PathBuf {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let exe = dir.join("sockopt_probe");
-        let c = dir.join(format!("sockopt_probe-{}.c", std::process::id()));
-        let tmp = dir.join(format!("sockopt_probe-{}", std::process::id()));
-        std::fs::write(&c, PROBE_C).expect("write the probe");
-        let ok = Command::new("gcc")
-            .args(["-O2", "-o"])
-            .arg(&tmp)
-            .arg(&c)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "gcc compiles the sockopt probe");
-        std::fs::rename(&tmp, &exe).expect("install the probe");
-        let _ = std::fs::remove_file(&c);
-        exe
-    })
+    PROBE.get_or_init(|| build_c_probe("sockopt_probe", PROBE_C))
 }
 
 const PROBE_C: &str = r#"

@@ -248,12 +248,8 @@ fn now<F: Future>(f: F) -> F::Output {
 fn c_ioctl(fd: i32, req: i32) -> R<i32> {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
     let exe = PROBE.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let exe = dir.join("unix_ioctl_probe");
-        let c = dir.join(format!("unix_ioctl_probe-{}.c", std::process::id()));
-        let tmp = dir.join(format!("unix_ioctl_probe-{}", std::process::id()));
-        std::fs::write(
-            &c,
+        build_c_probe(
+            "unix_ioctl_probe",
             "#include <stdio.h>\n#include <stdlib.h>\n#include <errno.h>\n#include <sys/ioctl.h>\n\
              int main(int argc, char **argv) {\n\
                int v = 0;\n\
@@ -263,17 +259,6 @@ fn c_ioctl(fd: i32, req: i32) -> R<i32> {
                return 0;\n\
              }\n",
         )
-        .expect("write the probe");
-        let ok = Command::new("gcc")
-            .args(["-O2", "-o"])
-            .arg(&tmp)
-            .arg(&c)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "gcc compiles the ioctl probe");
-        std::fs::rename(&tmp, &exe).expect("install the probe");
-        let _ = std::fs::remove_file(&c);
-        exe
     });
     let out = Command::new(exe)
         .args([fd.to_string(), req.to_string()])

@@ -230,3 +230,25 @@ pub fn mib_in(text: &str, table: &str, field: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .expect("a number")
 }
+
+/// Compiles a small C program (the tests forbid `unsafe`, and some calls
+/// have no safe wrapper) into this target's test folder and returns its
+/// path. Built under a temporary name and renamed, so parallel test
+/// processes never run a half-written binary.
+pub fn build_c_probe(name: &str, source: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let exe = dir.join(name);
+    let c = dir.join(format!("{name}-{}.c", std::process::id()));
+    let tmp = dir.join(format!("{name}-{}", std::process::id()));
+    std::fs::write(&c, source).expect("write the probe");
+    let ok = std::process::Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&tmp)
+        .arg(&c)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "gcc compiles {name}");
+    std::fs::rename(&tmp, &exe).expect("install the probe");
+    let _ = std::fs::remove_file(&c);
+    exe
+}

@@ -49,6 +49,33 @@ pub(crate) struct Segment<'a> {
     pub(crate) retrans: bool,
 }
 
+impl Segment<'_> {
+    /// A segment without payload and without options: an ACK, a reset, a
+    /// probe; a SYN-ACK or a data segment adds its own on top.
+    pub(crate) fn control(
+        (src, dst): (SocketAddr, SocketAddr),
+        (seq, ack): (u32, u32),
+        flags: TcpFlags,
+        window: u16,
+        ipc: Ipcm,
+    ) -> Segment<'static> {
+        Segment {
+            src,
+            dst,
+            seq,
+            ack,
+            flags,
+            window,
+            options: TcpOptions::default(),
+            payload: &[],
+            frags: &[],
+            zc: None,
+            retrans: false,
+            ipc,
+        }
+    }
+}
+
 impl World {
     /// The receive window to advertise (`tcp_select_window()`): half the
     /// free receive buffer (the default `tcp_adv_win_scale` split between
@@ -277,21 +304,16 @@ impl World {
             tp.rto_at = Some(now + tp.rto);
             self.schedule_tcp_timer(sk, now + self.tp(sk).rto);
         }
+        let ipc = self.inet_ipcm(sk);
         self.tcp_transmit(
             ns,
             Segment {
-                src,
-                dst,
-                seq,
-                ack,
-                flags,
-                window,
                 options,
                 payload: &data,
                 frags: &frags,
                 zc: zc.as_ref(),
                 retrans,
-                ipc: self.inet_ipcm(sk),
+                ..Segment::control((src, dst), (seq, ack), flags, window, ipc)
             },
         );
     }
@@ -393,22 +415,10 @@ impl World {
             tp.snd_nxt
         };
         let ack = tp.rcv_nxt;
+        let ipc = self.inet_ipcm(sk);
         self.tcp_transmit(
             ns,
-            Segment {
-                src,
-                dst,
-                seq,
-                ack,
-                flags,
-                window,
-                options: TcpOptions::default(),
-                payload: &[],
-                frags: &[],
-                zc: None,
-                retrans: false,
-                ipc: self.inet_ipcm(sk),
-            },
+            Segment::control((src, dst), (seq, ack), flags, window, ipc),
         );
     }
 
@@ -474,20 +484,7 @@ impl World {
         let (seq, ack, flags) = (rst.seq, rst.ack, rst.tcp_flags());
         self.tcp_transmit(
             ns,
-            Segment {
-                src: local,
-                dst: remote,
-                seq,
-                ack,
-                flags,
-                window: 0,
-                options: TcpOptions::default(),
-                payload: &[],
-                frags: &[],
-                zc: None,
-                retrans: false,
-                ipc: Ipcm::default(),
-            },
+            Segment::control((local, remote), (seq, ack), flags, 0, Ipcm::default()),
         );
     }
 
@@ -510,50 +507,33 @@ impl World {
     pub(crate) fn tcp_v4_reqsk_send_ack(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
         let window = self.synack_window(listener) as u16;
-        self.tcp_transmit(
-            ns,
-            Segment {
-                src: req.local,
-                dst: req.remote,
-                seq: req.iss.wrapping_add(1),
-                ack: req.irs.wrapping_add(1),
-                flags: TcpFlags::ACK,
-                window,
-                options: TcpOptions::default(),
-                payload: &[],
-                frags: &[],
-                zc: None,
-                retrans: false,
-                ipc: self.inet_ipcm(listener),
-            },
-        );
+        let ends = (req.local, req.remote);
+        let seqs = (req.iss.wrapping_add(1), req.irs.wrapping_add(1));
+        let ipc = self.inet_ipcm(listener);
+        self.tcp_transmit(ns, Segment::control(ends, seqs, TcpFlags::ACK, window, ipc));
     }
 
     /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
     pub(crate) fn tcp_send_synack_req(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
         let mss = self.route_mss(ns, req.remote);
+        let window = self.synack_window(listener) as u16;
+        let ipc = self.inet_ipcm(listener);
+        let options = TcpOptions {
+            mss: Some(mss as u16),
+            // Window scaling only if the peer offered it, and never with a
+            // cookie (it cannot be remembered).
+            wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(listener)),
+            ..TcpOptions::default()
+        };
+        let ends = (req.local, req.remote);
+        let seqs = (req.iss, req.irs.wrapping_add(1));
+        let flags = TcpFlags::SYN | TcpFlags::ACK;
         self.tcp_transmit(
             ns,
             Segment {
-                src: req.local,
-                dst: req.remote,
-                seq: req.iss,
-                ack: req.irs.wrapping_add(1),
-                flags: TcpFlags::SYN | TcpFlags::ACK,
-                window: self.synack_window(listener) as u16,
-                options: TcpOptions {
-                    mss: Some(mss as u16),
-                    // Window scaling only if the peer offered it, and never
-                    // with a cookie (it cannot be remembered).
-                    wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(listener)),
-                    ..TcpOptions::default()
-                },
-                payload: &[],
-                frags: &[],
-                zc: None,
-                retrans: false,
-                ipc: self.inet_ipcm(listener),
+                options,
+                ..Segment::control(ends, seqs, flags, window, ipc)
             },
         );
     }
