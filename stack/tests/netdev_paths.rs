@@ -274,3 +274,32 @@ fn runs_are_deterministic_even_with_loss() {
     assert_eq!(n1, n2);
     assert!(t1.contains("lost on the link"));
 }
+
+/// A tun device: what the stack sends on it is read as bare IP packets, and
+/// bytes that are not an IP packet are refused on write.
+#[test]
+fn a_tun_device_hands_bare_ip_packets_to_its_reader() {
+    let mut sim = Sim::new(1);
+    let h = sim.add_host("h");
+    sim.add_tun(h, "tun0").unwrap();
+    sim.addr_add(h, "tun0", "192.168.0.1/16").unwrap();
+    assert_eq!(sim.add_tun(h, "tun0"), Err(Errno::EEXIST));
+    assert_eq!(sim.tun_write(h, "tun0", &[0u8; 20]), Err(Errno::EINVAL));
+    assert_eq!(sim.tun_write(h, "lo", &[0x45; 20]), Err(Errno::EINVAL));
+    assert_eq!(sim.tun_write(h, "tun9", &[0x45; 20]), Err(Errno::ENODEV));
+    sim.spawn(h, "app", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        p.sendto(fd, b"hi", 0, "192.168.0.2:9").await?;
+        Ok(())
+    });
+    assert!(sim.run().is_ok());
+    let sent = sim.tun_read(h, "tun0").unwrap();
+    assert_eq!(sent.len(), 1, "one datagram, no ARP: tun is NOARP");
+    let packet = &sent[0].1;
+    assert_eq!(
+        packet[0], 0x45,
+        "an IPv4 header, no Ethernet header before it"
+    );
+    assert_eq!(packet.len(), 20 + 8 + 2);
+    assert!(sim.tun_read(h, "tun0").unwrap().is_empty(), "read once");
+}

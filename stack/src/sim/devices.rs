@@ -1,12 +1,13 @@
 //! Network devices an administrator makes and switches: network
-//! namespaces, veth pairs, bridges, and `ip link set DEV up|down`. Each
+//! namespaces, veth pairs, bridges, tun devices, and `ip link set DEV up|down`. Each
 //! call does what the kernel does for the rtnetlink request `ip` sends;
 //! the work is in the kernel's modules (`net::core::net_namespace`,
-//! `drivers::net::veth`, `net::bridge`, `net::core::operstate`).
+//! `drivers::net::veth`, `drivers::net::tun`, `net::bridge`, `net::core::operstate`).
 
 use crate::kernel::ids::{HostId, NetNsId};
 use crate::net::core::dev::DevKind;
 use crate::sim::Sim;
+use crate::sim::time::Nanos;
 use crate::uapi::errno::Errno;
 
 impl Sim {
@@ -126,5 +127,48 @@ impl InNetNs for HostId {
 impl InNetNs for NetNsId {
     fn netns_id(self, _sim: &Sim) -> NetNsId {
         self
+    }
+}
+
+impl Sim {
+    /// `open("/dev/net/tun")` and `TUNSETIFF` with `IFF_TUN | IFF_NO_PI`: a
+    /// tun device, up, through which the program driving the simulation
+    /// plays a remote host ([`Sim::tun_write`], [`Sim::tun_read`]). `EEXIST`
+    /// if the name is taken, `EINVAL` for a bad name.
+    pub fn add_tun(&mut self, at: impl InNetNs, name: &str) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
+        let mut w = self.world.borrow_mut();
+        let dev = w.tun_newlink(ns, name)?;
+        w.dev_open(dev);
+        Ok(())
+    }
+
+    /// `write()` on a tun device's file: `packet` (an IPv4 or IPv6 packet)
+    /// arrives on the device now. `ENODEV` if there is no such device,
+    /// `EINVAL` if it is not a tun device or the bytes are not IP.
+    pub fn tun_write(&mut self, at: impl InNetNs, name: &str, packet: &[u8]) -> Result<(), Errno> {
+        let ns = at.netns_id(self);
+        let mut w = self.world.borrow_mut();
+        let dev = w.dev_get_by_name(ns, name)?;
+        w.tun_get_user(dev, packet)?;
+        let host = w.ns(ns).host;
+        // tun_get_user() runs the softirq it raised before write() returns
+        // (netif_rx_ni()).
+        w.local_bh_enable(host);
+        Ok(())
+    }
+
+    /// `read()`s on a tun device's file until it is empty: every packet
+    /// the stack has sent on it since the last call, oldest first, each
+    /// with the instant it was sent. `ENODEV` if there is no such device.
+    pub fn tun_read(
+        &mut self,
+        at: impl InNetNs,
+        name: &str,
+    ) -> Result<Vec<(Nanos, Vec<u8>)>, Errno> {
+        let ns = at.netns_id(self);
+        let mut w = self.world.borrow_mut();
+        let dev = w.dev_get_by_name(ns, name)?;
+        Ok(w.tun_do_read(dev))
     }
 }

@@ -90,6 +90,34 @@ impl Sim {
         self.exec.run(&self.world, Some(t))
     }
 
+    /// Puts a process that waits on the program driving the simulation
+    /// back on the run queue, so that its body is polled again in the next
+    /// run. A process body may wait on something outside the kernel (a
+    /// script's next system call, handed over through shared state) by
+    /// returning `Pending` without sleeping on a kernel object; this is how
+    /// the driver wakes it. A process asleep in the kernel, or exited, is
+    /// left alone: false.
+    pub fn resume(&mut self, pid: crate::kernel::ids::Pid) -> bool {
+        let mut w = self.world.borrow_mut();
+        let Some(task) = w.tasks.get(pid.idx()) else {
+            return false;
+        };
+        if !matches!(task.state, crate::kernel::task::TaskState::Running)
+            || w.runqueue.contains(&pid)
+        {
+            return false;
+        }
+        w.runqueue.push_back(pid);
+        true
+    }
+
+    /// When the next pending event (a frame, a timer, a softirq) is due,
+    /// if any: a driver that must stop at the first packet a host sends
+    /// runs to this instant and looks, instead of running past it.
+    pub fn next_event_time(&self) -> Option<Nanos> {
+        self.world.borrow().events.peek_time()
+    }
+
     /// The number of events still pending, for tests of quiescence.
     pub fn pending_events(&self) -> usize {
         self.world.borrow().events.len()

@@ -85,6 +85,9 @@ pub(crate) enum DevKind {
     },
     /// A software bridge (`struct net_bridge`).
     Bridge(Box<crate::net::bridge::Bridge>),
+    /// A tun device (`struct tun_struct`): a process reads what it sends
+    /// and writes what it receives.
+    Tun(Box<crate::drivers::net::tun::TunQueue>),
 }
 
 /// An address assigned to an interface (`struct in_ifaddr`/`inet6_ifaddr`).
@@ -123,6 +126,12 @@ pub(crate) struct NetDevice {
 impl NetDevice {
     pub(crate) fn is_loopback(&self) -> bool {
         matches!(self.kind, DevKind::Loopback)
+    }
+
+    /// `IFF_NOARP`: no neighbour resolution, the link-layer addresses are
+    /// zero (loopback, tun).
+    pub(crate) fn is_noarp(&self) -> bool {
+        matches!(self.kind, DevKind::Loopback | DevKind::Tun(_))
     }
 
     pub(crate) fn nic(&self) -> Option<&Nic> {
@@ -185,6 +194,10 @@ impl World {
             }
             DevKind::Bridge(_) => {
                 self.br_dev_xmit(dev, skb);
+                return XmitResult::Ok;
+            }
+            DevKind::Tun(_) => {
+                self.tun_net_xmit(dev, skb);
                 return XmitResult::Ok;
             }
             DevKind::Nic(_) => {}

@@ -73,8 +73,8 @@ impl World {
         mut skb: SkBuff,
     ) -> XmitResult {
         let host = self.dev(dev).host;
-        if self.dev(dev).is_loopback() {
-            // lo is NOARP: the header carries zero addresses.
+        if self.dev(dev).is_noarp() {
+            // lo and tun are NOARP: the header carries zero addresses.
             self.push_eth(&mut skb, MacAddr::ZERO, MacAddr::ZERO, ethertype);
             return self.dev_queue_xmit(dev, skb);
         }

@@ -35,6 +35,10 @@ pub const IFF_UP: u32 = 0x1;
 pub const IFF_BROADCAST: u32 = 0x2;
 /// `IFF_LOOPBACK`.
 pub const IFF_LOOPBACK: u32 = 0x8;
+/// `IFF_POINTOPOINT`: a link with one peer and no broadcast.
+pub const IFF_POINTOPOINT: u32 = 0x10;
+/// `IFF_NOARP`: no neighbour resolution on the link.
+pub const IFF_NOARP: u32 = 0x80;
 /// `IFF_RUNNING`: up and with carrier.
 pub const IFF_RUNNING: u32 = 0x40;
 /// `IFF_MULTICAST`.
@@ -75,7 +79,9 @@ impl World {
     pub(crate) fn carrier_ok(&self, dev: DevId) -> bool {
         let d = self.dev(dev);
         match &d.kind {
-            DevKind::Loopback | DevKind::Nic(_) => true,
+            // A tun device has carrier while its file is attached, which
+            // here is always.
+            DevKind::Loopback | DevKind::Nic(_) | DevKind::Tun(_) => true,
             DevKind::Veth { peer } => d.up && self.dev(*peer).up,
             DevKind::Bridge(br) => d.up && br.ports.iter().any(|&p| self.netif_oper_up(p)),
         }
@@ -100,6 +106,9 @@ impl World {
         let d = self.dev(dev);
         let mut f = if d.is_loopback() {
             IFF_LOOPBACK
+        } else if matches!(d.kind, DevKind::Tun(_)) {
+            // tun_net_init() for IFF_TUN.
+            IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST
         } else {
             IFF_BROADCAST | IFF_MULTICAST
         };

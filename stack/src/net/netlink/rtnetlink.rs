@@ -205,7 +205,7 @@ impl World {
             .attr_u32(IFLA_MTU, dev.mtu);
         let mtu_range = match dev.kind {
             DevKind::Loopback => Some((0, 0)),
-            DevKind::Veth { .. } | DevKind::Bridge(_) => Some((68, 65535)),
+            DevKind::Veth { .. } | DevKind::Bridge(_) | DevKind::Tun(_) => Some((68, 65535)),
             DevKind::Nic(_) => None,
         };
         if let Some((min, max)) = mtu_range {
@@ -259,6 +259,7 @@ impl World {
         let kind = match dev.kind {
             DevKind::Veth { .. } => Some("veth"),
             DevKind::Bridge(_) => Some("bridge"),
+            DevKind::Tun(_) => Some("tun"),
             _ => None,
         };
         if kind.is_some() || dev.master.is_some() {
