@@ -8,9 +8,9 @@
 //!   runs the simulation event by event until one appears, maps it back
 //!   into the script's space and compares flags, sequence numbers, window,
 //!   options (kind by kind) and payload length, then its time against the
-//!   script's within the tolerance. Consecutive segments the host sent at
-//!   once are joined when the script expects one larger packet, as
-//!   packetdrill joins a TSO/GSO super-packet the kernel split.
+//!   script's within the tolerance. Consecutive segments are joined when
+//!   the script expects one larger packet, as packetdrill joins a TSO/GSO
+//!   super-packet.
 //! - A system call runs in the host's process; one that blocks goes on
 //!   while later events happen, and must return within the tolerance of
 //!   the end time written after `...`, or of its start when none is.
@@ -412,8 +412,7 @@ impl Runner<'_> {
         window: (Nanos, Nanos),
         at_ns: Nanos,
     ) -> Result<Nanos, String> {
-        let first = self.next_sent(window.1, at_ns)?;
-        let (t, bytes) = first;
+        let (t, bytes) = self.next_sent(window.1, at_ns)?;
         let Some(mut live) = TcpPacket::parse(&bytes) else {
             return Err("the host sent a packet that is not IPv4 TCP".into());
         };
@@ -428,30 +427,44 @@ impl Runner<'_> {
             }
             self.conn.local_isn = Some(live.seq);
         }
-        // Join segments sent back to back into the packet the script expects.
+        // Join the segments that follow into the packet the script expects,
+        // as packetdrill joins a TSO/GSO super-packet: contiguous, same
+        // flags but PSH and FIN and same ack, all of one size but the last;
+        // the joined packet carries the last one's flags, window and time.
         let want_len = p.len as usize;
-        while live.payload_len < want_len {
-            let Some(&(t2, _)) = self.sent.front() else {
+        let mut t = t;
+        let mut prev_len = live.payload_len;
+        while live.payload_len < want_len && prev_len > 0 {
+            let Ok((t2, bytes)) = self.next_sent(window.1, at_ns) else {
                 break;
             };
-            if t2 != t {
-                break;
-            }
-            let Some(next) = self.sent.front().and_then(|(_, b)| TcpPacket::parse(b)) else {
-                break;
+            let Some(next) = TcpPacket::parse(&bytes) else {
+                return Err("the host sent a packet that is not IPv4 TCP".into());
             };
             let contiguous = next.seq == live.seq.wrapping_add(live.payload_len as u32)
                 && next.ack == live.ack
                 && (next.flags | 0x09) == (live.flags | 0x09)
                 && live.flags & 0x01 == 0;
-            if !contiguous || live.payload_len + next.payload_len > want_len {
-                break;
+            let last = live.payload_len + next.payload_len >= want_len;
+            if !contiguous || (!last && next.payload_len != prev_len) {
+                return Err(format!(
+                    "the segments after {}:{} do not join into the packet the script expects (fragment of {} bytes at seq {})",
+                    live.seq.wrapping_sub(self.conn.local_isn.unwrap_or(0)),
+                    live.seq
+                        .wrapping_add(live.payload_len as u32)
+                        .wrapping_sub(self.conn.local_isn.unwrap_or(0)),
+                    next.payload_len,
+                    next.seq.wrapping_sub(self.conn.local_isn.unwrap_or(0)),
+                ));
             }
-            self.sent.pop_front();
             live.payload_len += next.payload_len;
             live.flags = (live.flags & !0x09) | (next.flags & 0x09);
+            live.win = next.win;
+            prev_len = next.payload_len;
+            t = t2;
         }
-        self.compare(p, &live)?;
+        self.compare(p, &live)
+            .map_err(|e| format!("{e} (actual packet: {})", self.live_text(&live)))?;
         let (lo, hi) = window;
         if t < lo || t > hi {
             return Err(format!(
@@ -494,6 +507,42 @@ impl Runner<'_> {
                 ));
             }
         }
+    }
+
+    /// A live packet as a script would write it, in script space.
+    fn live_text(&self, live: &TcpPacket) -> String {
+        let isn = self.conn.local_isn.unwrap_or(0);
+        let mut flags: String = [
+            (0x02, 'S'),
+            (0x01, 'F'),
+            (0x04, 'R'),
+            (0x08, 'P'),
+            (0x20, 'U'),
+            (0x40, 'E'),
+            (0x80, 'W'),
+        ]
+        .iter()
+        .filter(|(bit, _)| live.flags & bit != 0)
+        .map(|(_, c)| *c)
+        .collect();
+        if live.flags & 0x10 != 0 {
+            flags.push('.');
+        }
+        let seq = live.seq.wrapping_sub(isn);
+        let mut text = format!(
+            "{flags} {seq}:{}({})",
+            seq.wrapping_add(live.payload_len as u32),
+            live.payload_len
+        );
+        if live.flags & 0x10 != 0 {
+            text.push_str(&format!(" ack {}", live.ack.wrapping_sub(REMOTE_ISN)));
+        }
+        text.push_str(&format!(" win {}", live.win));
+        if !live.options.is_empty() {
+            let opts: Vec<String> = live.options.iter().map(wire_option_text).collect();
+            text.push_str(&format!(" <{}>", opts.join(",")));
+        }
+        text
     }
 
     /// Compares a live packet, mapped into script space, with the script's.

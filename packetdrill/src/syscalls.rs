@@ -208,7 +208,9 @@ fn expect_value(call: &Syscall, i: usize, got: i64) -> Result<(), String> {
         None | Some(Expr::Ellipsis) => Ok(()),
         Some(e) => {
             let want = int(e)?;
-            if want == got {
+            // Scripts write unsigned values (4294967295) for what the
+            // stack returns as an int (-1): compare the 32 bits.
+            if want == got || want as u32 == got as u32 {
                 Ok(())
             } else {
                 Err(format!(

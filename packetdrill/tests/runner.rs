@@ -21,36 +21,22 @@ fn outcome(text: &str) -> Result<(), Failure> {
     run(&parse(text).expect("the script parses"), &NoFiles)
 }
 
-/// A server that accepts, gets 1000 bytes, answers 2000 and closes.
-const SERVER: &str = r#"
-`sysctl -q net.ipv4.tcp_rmem="4096 131072 6291456"`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0...0.200 accept(3, ..., ...) = 4
-
-  +.1 < S 0:0(0) win 32792 <mss 1000,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <...>
-  +.1 < . 1:1(0) ack 1 win 257
-
-   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
-   +0 read(4, ..., 1000) = -1 EAGAIN (Resource temporarily unavailable)
-  +.1 < P. 1:1001(1000) ack 1 win 257
-   +0 read(4, ..., 1000) = 1000
-   +0 write(4, ..., 2000) = 2000
-   +0 > P. 1:2001(2000) ack 1001
-  +.1 < . 1001:1001(0) ack 2001 win 257
-   +0 close(4) = 0
-   +0 > F. 2001:2001(0) ack 1001
-"#;
+/// A server that accepts, gets 1000 bytes, answers 2000 and closes; it
+/// passes on this machine's kernel too (`tests/own_scripts.rs`).
+const SERVER: &str = include_str!("../scripts/server-basics.pkt");
 
 fn with(line: &str, replacement: &str) -> String {
     assert!(SERVER.contains(line), "{line}");
     SERVER.replacen(line, replacement, 1)
 }
 
-fn fails(text: &str, line: usize, what: &str) {
+/// The script must fail on the line holding `at`, saying `what`.
+fn fails(text: &str, at: &str, what: &str) {
+    let line = text
+        .lines()
+        .position(|l| l.contains(at))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no line holds {at:?}"));
     let f = outcome(text).expect_err("the script must fail");
     assert_eq!(f.line, line, "{f:?}");
     assert!(f.message.contains(what), "{f:?} should say {what:?}");
@@ -68,7 +54,7 @@ fn segments_sent_at_once_are_joined_into_the_packet_the_script_expects() {
     outcome(SERVER).expect("joined");
     fails(
         &with("> P. 1:2001(2000)", "> P. 1:3001(3000)"),
-        18,
+        "P. 1:3001",
         "payload",
     );
 }
@@ -77,7 +63,7 @@ fn segments_sent_at_once_are_joined_into_the_packet_the_script_expects() {
 fn a_wrong_flag_fails_on_its_line() {
     fails(
         &with("> F. 2001:2001(0)", "> R. 2001:2001(0)"),
-        21,
+        "> R.",
         "tcp_rst",
     );
 }
@@ -86,7 +72,7 @@ fn a_wrong_flag_fails_on_its_line() {
 fn a_wrong_window_or_ack_fails() {
     fails(
         &with("ack 1001\n  +.1", "ack 1000\n  +.1"),
-        18,
+        "ack 1000",
         "tcp_ack_seq",
     );
     fails(
@@ -94,7 +80,7 @@ fn a_wrong_window_or_ack_fails() {
             "> F. 2001:2001(0) ack 1001",
             "> F. 2001:2001(0) ack 1001 win 1",
         ),
-        21,
+        "win 1",
         "tcp_window",
     );
 }
@@ -103,7 +89,7 @@ fn a_wrong_window_or_ack_fails() {
 fn options_are_compared_kind_by_kind() {
     fails(
         &with("> S. 0:0(0) ack 1 <...>", "> S. 0:0(0) ack 1 <mss 1460>"),
-        10,
+        "<mss 1460>",
         "bad outbound TCP options",
     );
 }
@@ -112,7 +98,7 @@ fn options_are_compared_kind_by_kind() {
 fn a_packet_at_the_wrong_time_fails() {
     fails(
         &with("   +0 > P. 1:2001", "  +.5 > P. 1:2001"),
-        18,
+        "+.5 > P.",
         "timing error",
     );
 }
@@ -121,17 +107,17 @@ fn a_packet_at_the_wrong_time_fails() {
 fn a_packet_that_never_comes_fails() {
     fails(
         &format!("{SERVER}  +.1 > . 2002:2002(0) ack 1001\n"),
-        22,
+        "2002:2002",
         "sent none",
     );
 }
 
 #[test]
 fn a_wrong_result_or_errno_fails() {
-    fails(&with("= -1 EAGAIN", "= -1 EBADF"), 14, "EAGAIN");
+    fails(&with("= -1 EAGAIN", "= -1 EBADF"), "EBADF", "EAGAIN");
     fails(
         &with("read(4, ..., 1000) = 1000", "read(4, ..., 1000) = 999"),
-        16,
+        "= 999",
         "Expected result 999",
     );
 }
@@ -140,17 +126,21 @@ fn a_wrong_result_or_errno_fails() {
 fn a_blocking_call_must_return_when_the_script_says() {
     fails(
         &with("+0...0.200 accept", "+0...0.300 accept"),
-        7,
+        "accept(3",
         "accept()",
     );
-    fails(&with("+0...0.200 accept", "+0 accept"), 7, "still blocked");
+    fails(
+        &with("+0...0.200 accept", "+0 accept"),
+        "accept(3",
+        "still blocked",
+    );
 }
 
 #[test]
 fn a_command_the_simulation_cannot_honour_fails_rather_than_being_ignored() {
     fails(
         &format!("`tc qdisc add dev tun0 root netem loss 100%`\n{SERVER}"),
-        1,
+        "netem",
         "does not support",
     );
 }

@@ -1090,7 +1090,7 @@ fn container_bridge() {
     let find = |s: &str| path.iter().position(|l| l.contains(s));
     let syn = find("Flags [S],").expect("a SYN");
     let fwd = find("frame sent by the host through br0").expect("br_forward");
-    let veth = find("veth_xmit on veth1: 62 B frame handed to peer eth0 (netns ctr1)")
+    let veth = find("veth_xmit on veth1: 66 B frame handed to peer eth0 (netns ctr1)")
         .expect("veth to ctr1");
     let queued = find("request sock into the SYN queue").expect("SYN received");
     assert!(syn < fwd && fwd < veth && veth < queued, "{out}");

@@ -14,7 +14,7 @@ use std::process::Command;
 use stack::pcap::{PcapWriter, parse_pcap};
 use stack::wire::ethernet::ETH_P_IP;
 use stack::wire::ipv4::{IP_DF, IPPROTO_TCP};
-use stack::wire::tcp::{TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4, tcp_verify_v4};
+use stack::wire::tcp::{SackBlocks, TcpFlags, TcpHdr, TcpOptions, fill_checksum_v4, tcp_verify_v4};
 use stack::wire::{EthHdr, Ipv4Hdr, MacAddr};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -76,10 +76,18 @@ fn conversation() -> Vec<Case> {
         wscale: Some(7),
         sack_permitted: true,
         timestamps: Some(ts),
+        sack: SackBlocks::default(),
     };
     let ts = |val, ecr| TcpOptions {
         timestamps: Some((val, ecr)),
         ..TcpOptions::NONE
+    };
+    let sack = |val, ecr, blocks: &[(u32, u32)]| {
+        let mut o = ts(val, ecr);
+        for &(s, e) in blocks {
+            o.sack.push(s, e);
+        }
+        o
     };
     vec![
         Case {
@@ -124,6 +132,21 @@ fn conversation() -> Vec<Case> {
             tcp: TcpHdr::new(SPORT, CPORT, 5001, 1006, F::ACK, 509, ts(8, 2)),
             payload: b"",
             expect: "0.000150 IP 10.0.0.2.12345 > 10.0.0.1.40000: Flags [.], ack 1006, win 509, options [nop,nop,TS val 8 ecr 2], length 0",
+        },
+        Case {
+            at: 150_600,
+            from_client: false,
+            tcp: TcpHdr::new(
+                SPORT,
+                CPORT,
+                5001,
+                1006,
+                F::ACK,
+                509,
+                sack(8, 2, &[(1010, 1020), (1030, 1040)]),
+            ),
+            payload: b"",
+            expect: "0.000150 IP 10.0.0.2.12345 > 10.0.0.1.40000: Flags [.], ack 1006, win 509, options [nop,nop,TS val 8 ecr 2,nop,nop,sack 2 {1010:1020}{1030:1040}], length 0",
         },
         Case {
             at: 200_000,
@@ -281,6 +304,7 @@ fn tcpdump_reads_nanosecond_timestamps() {
             "0.000100000",
             "0.000100500",
             "0.000150500",
+            "0.000150600",
             "0.000200000",
             "0.000250123",
             "1.300000001",
@@ -319,7 +343,7 @@ fn tcpdump_finds_no_fault_with_vv() {
     }
     assert_eq!(
         stdout.matches("flags [DF], proto TCP (6)").count(),
-        8,
+        conversation().len(),
         "{stdout}"
     );
 }

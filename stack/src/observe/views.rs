@@ -439,11 +439,16 @@ fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::T
         let t = format!("{v:.3}");
         t.trim_end_matches('0').trim_end_matches('.').to_string()
     };
-    let mut parts = vec![
+    let mut parts = Vec::new();
+    // `tcpi_options`: ss prints " ts", " sack", " ecn" before the algorithm.
+    if tp.sack_ok {
+        parts.push("sack".to_string());
+    }
+    parts.extend([
         "reno".to_string(),
         format!("wscale:{},{}", tp.snd_wscale, tp.rcv_wscale),
         format!("rto:{}", msf(tp.rto)),
-    ];
+    ]);
     if tp.retransmits > 0 {
         parts.push(format!("backoff:{}", tp.retransmits));
     }

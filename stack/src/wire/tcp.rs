@@ -25,6 +25,7 @@
 //! | TS alone                  | `01 01 08 0a` tsval tsecr           | SYN without SACK; every later segment |
 //! | SACK-permitted alone      | `01 01 04 02`                       | SYN without timestamps  |
 //! | window scale              | `01 03 03 ws`                       | SYN with scaling        |
+//! | SACK blocks               | `01 01 05 len` then 8 bytes a block | an ACK while data is missing |
 //!
 //! in that order. So a SYN from a default Linux (timestamps, SACK and window
 //! scaling all on) carries 20 bytes, `mss, sackOK, TS, nop, wscale` in
@@ -58,7 +59,7 @@ pub const TCPOPT_MSS: u8 = 2;
 pub const TCPOPT_WINDOW: u8 = 3;
 /// Option kind: SACK permitted (`TCPOPT_SACK_PERM`).
 pub const TCPOPT_SACK_PERM: u8 = 4;
-/// Option kind: SACK blocks (`TCPOPT_SACK`); skipped by the parser here.
+/// Option kind: SACK blocks (`TCPOPT_SACK`).
 pub const TCPOPT_SACK: u8 = 5;
 /// Option kind: timestamps (`TCPOPT_TIMESTAMP`).
 pub const TCPOPT_TIMESTAMP: u8 = 8;
@@ -70,6 +71,11 @@ pub const TCPOLEN_WINDOW: u8 = 3;
 pub const TCPOLEN_SACK_PERM: u8 = 2;
 /// Length of the timestamps option (`TCPOLEN_TIMESTAMP`).
 pub const TCPOLEN_TIMESTAMP: u8 = 10;
+/// Bytes per SACK block: two sequence numbers (`TCPOLEN_SACK_PERBLOCK`).
+pub const TCPOLEN_SACK_PERBLOCK: u8 = 8;
+/// Most SACK blocks a header holds (`TCP_NUM_SACKS`): four fill the
+/// option space (36 bytes with their `nop, nop` word).
+pub const TCP_NUM_SACKS: usize = 4;
 /// Most option bytes a header can hold: `doff` is four bits, so a header
 /// is at most 60 bytes (`MAX_TCP_OPTION_SPACE`).
 pub const MAX_TCP_OPTION_SPACE: usize = 40;
@@ -212,9 +218,9 @@ impl fmt::Debug for TcpFlags {
 }
 
 /// The TCP options the simulation sends and reads: those of a Linux SYN
-/// and of established segments. SACK blocks, MD5 and TCP-AO signatures,
-/// Fast Open cookies, MPTCP and unknown kinds are skipped on parse and
-/// never written.
+/// and of established segments. MD5 and TCP-AO signatures, Fast Open
+/// cookies, MPTCP and unknown kinds are skipped on parse and never
+/// written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TcpOptions {
     /// Maximum segment size the sender can receive (SYN and SYN-ACK only).
@@ -228,6 +234,39 @@ pub struct TcpOptions {
     /// Timestamps (RFC 7323): the sender's clock (TSval) and the latest
     /// TSval it received (TSecr), in that order.
     pub timestamps: Option<(u32, u32)>,
+    /// SACK blocks (RFC 2018): ranges received above the acknowledged
+    /// point, each `[start, end)`.
+    pub sack: SackBlocks,
+}
+
+/// Up to [`TCP_NUM_SACKS`] SACK blocks, in the order sent (`struct
+/// tcp_sack_block` in `include/linux/tcp.h`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SackBlocks {
+    n: u8,
+    blocks: [(u32, u32); TCP_NUM_SACKS],
+}
+
+impl SackBlocks {
+    /// The blocks, as `(start, end)` pairs.
+    pub fn as_slice(&self) -> &[(u32, u32)] {
+        &self.blocks[..usize::from(self.n)]
+    }
+
+    /// Adds a block; false (and nothing added) when all four are taken.
+    pub fn push(&mut self, start: u32, end: u32) -> bool {
+        let Some(slot) = self.blocks.get_mut(usize::from(self.n)) else {
+            return false;
+        };
+        *slot = (start, end);
+        self.n += 1;
+        true
+    }
+
+    /// Whether there is no block.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
 }
 
 impl TcpOptions {
@@ -237,12 +276,32 @@ impl TcpOptions {
         wscale: None,
         sack_permitted: false,
         timestamps: None,
+        sack: SackBlocks {
+            n: 0,
+            blocks: [(0, 0); TCP_NUM_SACKS],
+        },
     };
 
-    /// Bytes [`write`](Self::write) produces: a multiple of 4, at most 20.
-    /// Each group of the module documentation's table is one 4-byte word,
-    /// the timestamps three.
+    /// Bytes [`write`](Self::write) produces: a multiple of 4, at most
+    /// [`MAX_TCP_OPTION_SPACE`]. Each group of the module documentation's
+    /// table is one 4-byte word, the timestamps three, SACK blocks one and
+    /// two per block.
     pub fn len(&self) -> usize {
+        let n = self.len_without_sack();
+        match self.sack_sent() {
+            0 => n,
+            blocks => n + 4 + 8 * blocks,
+        }
+    }
+
+    /// How many SACK blocks fit beside the other options (three beside
+    /// timestamps, four alone), as `tcp_established_options()` counts.
+    fn sack_sent(&self) -> usize {
+        let room = MAX_TCP_OPTION_SPACE.saturating_sub(self.len_without_sack() + 4) / 8;
+        self.sack.as_slice().len().min(room)
+    }
+
+    fn len_without_sack(&self) -> usize {
         let mut n = 0;
         if self.mss.is_some() {
             n += 4;
@@ -298,13 +357,22 @@ impl TcpOptions {
         if let Some(ws) = self.wscale {
             put(&[TCPOPT_NOP, TCPOPT_WINDOW, TCPOLEN_WINDOW, ws]);
         }
+        let blocks = &self.sack.as_slice()[..self.sack_sent()];
+        if !blocks.is_empty() {
+            let len = 2 + TCPOLEN_SACK_PERBLOCK * blocks.len() as u8;
+            put(&[TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK, len]);
+            for (start, end) in blocks {
+                put(&start.to_be_bytes());
+                put(&end.to_be_bytes());
+            }
+        }
         Ok(())
     }
 
     /// The bytes [`write`](Self::write) produces, as an array and a length.
     fn encode(&self) -> ([u8; MAX_TCP_OPTION_SPACE], usize) {
         let mut buf = [0u8; MAX_TCP_OPTION_SPACE];
-        // `len()` is at most 20, so this cannot fail.
+        // `len()` is at most 40, so this cannot fail.
         let _ = self.write(&mut buf);
         (buf, self.len())
     }
@@ -375,6 +443,16 @@ impl TcpOptions {
                 (TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP) => {
                     o.timestamps = Some((be32(body, 0), be32(body, 4)));
                 }
+                // tcp_parse_options(): whole blocks only, and no empty list.
+                (TCPOPT_SACK, _)
+                    if len >= 2 + TCPOLEN_SACK_PERBLOCK
+                        && (len - 2) % TCPOLEN_SACK_PERBLOCK == 0 =>
+                {
+                    o.sack = SackBlocks::default();
+                    for b in body.chunks_exact(8) {
+                        o.sack.push(be32(b, 0), be32(b, 4));
+                    }
+                }
                 // A known kind of the wrong size, which the kernel skips.
                 (TCPOPT_MSS | TCPOPT_WINDOW | TCPOPT_SACK_PERM | TCPOPT_TIMESTAMP, _) if strict => {
                     return Err(WireError::BadLength);
@@ -432,6 +510,13 @@ fn tcpdump_options(out: &mut String, bytes: &[u8]) {
             (TCPOPT_SACK_PERM, 2) => out.push_str("sackOK"),
             (TCPOPT_TIMESTAMP, 10) => {
                 let _ = write!(out, "TS val {} ecr {}", be32(body, 0), be32(body, 4));
+            }
+            (TCPOPT_SACK, n) if n >= 10 && (n - 2) % 8 == 0 => {
+                // tcpdump -S: the count, then the blocks unseparated.
+                let _ = write!(out, "sack {} ", (n - 2) / 8);
+                for b in body.chunks_exact(8) {
+                    let _ = write!(out, "{{{}:{}}}", be32(b, 0), be32(b, 4));
+                }
             }
             (TCPOPT_MSS | TCPOPT_WINDOW | TCPOPT_SACK_PERM | TCPOPT_TIMESTAMP, _) => {
                 out.push_str("[bad opt]");
@@ -514,7 +599,7 @@ impl TcpHdr {
     /// The smallest `doff` that holds `options`: `5 + len / 4` (what
     /// `__tcp_transmit_skb()` computes from `tcp_header_size`).
     pub fn doff_for(options: &TcpOptions) -> u8 {
-        // `len()` is at most 20, so this is at most 10.
+        // `len()` is at most 40, so this is at most 15.
         (5 + options.len() / 4) as u8
     }
 
@@ -772,6 +857,34 @@ pub fn tcp_verify_v6(saddr: Ipv6Addr, daddr: Ipv6Addr, segment: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sack_blocks_are_written_after_the_rest_and_three_fit_beside_timestamps() {
+        let mut o = TcpOptions {
+            timestamps: Some((7, 9)),
+            ..TcpOptions::NONE
+        };
+        for i in 0..4u32 {
+            assert!(o.sack.push(1000 * i + 100, 1000 * i + 200));
+        }
+        assert!(!o.sack.push(1, 2), "four at most");
+        // 12 bytes of timestamps leave room for three blocks (4 + 24).
+        assert_eq!(o.len(), 40);
+        let mut buf = [0u8; 40];
+        o.write(&mut buf).unwrap();
+        assert_eq!(&buf[12..16], &[TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK, 26]);
+        let back = TcpOptions::parse(&buf).unwrap();
+        assert_eq!(back.sack.as_slice(), &o.sack.as_slice()[..3]);
+        let mut text = String::new();
+        tcpdump_options(&mut text, &buf);
+        assert_eq!(
+            text,
+            "nop,nop,TS val 7 ecr 9,nop,nop,sack 3 {100:200}{1100:1200}{2100:2200}"
+        );
+        // Alone, all four fit: 4 + 32 bytes.
+        o.timestamps = None;
+        assert_eq!(o.len(), 36);
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -837,6 +950,7 @@ mod tests {
                 wscale: Some(10),
                 sack_permitted: true,
                 timestamps: Some((1224818187, 0)),
+                sack: SackBlocks::default(),
             }
         );
         assert_eq!(
@@ -1050,6 +1164,7 @@ mod tests {
                     sack_permitted: true,
                     wscale: Some(7),
                     timestamps: None,
+                    sack: SackBlocks::default(),
                 },
                 &[2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 7],
             ),
@@ -1059,6 +1174,7 @@ mod tests {
                     sack_permitted: true,
                     wscale: Some(7),
                     timestamps: ts,
+                    sack: SackBlocks::default(),
                 },
                 &[
                     2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 7,
@@ -1080,6 +1196,7 @@ mod tests {
             sack_permitted: true,
             wscale: Some(1),
             timestamps: ts,
+            sack: SackBlocks::default(),
         };
         assert_eq!(full.write(&mut [0; 19]), Err(WireError::Truncated));
     }
@@ -1087,7 +1204,7 @@ mod tests {
     #[test]
     fn options_parse_any_legal_sequence() {
         // Another stack's order (FreeBSD style: mss, nop, wscale, sackOK,
-        // TS), unknown kinds, SACK blocks, an EOL with junk after it.
+        // TS), unknown kinds, a SACK block, an EOL with junk after it.
         let area = [
             2, 4, 0x05, 0xb4, // mss 1460
             1, 3, 3, 6, // nop, wscale 6
@@ -1105,6 +1222,11 @@ mod tests {
                 wscale: Some(6),
                 sack_permitted: true,
                 timestamps: Some((9, 0)),
+                sack: {
+                    let mut b = SackBlocks::default();
+                    b.push(1, 2);
+                    b
+                },
             }
         );
         assert_eq!(TcpOptions::parse_lenient(&area), o);
@@ -1329,6 +1451,7 @@ mod tests {
                 wscale,
                 sack_permitted,
                 timestamps,
+                sack: SackBlocks::default(),
             })
     }
 

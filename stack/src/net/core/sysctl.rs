@@ -71,6 +71,11 @@ pub struct Sysctls {
     pub tcp_fin_timeout: u32,
     /// `net.ipv4.tcp_retries2`.
     pub tcp_retries2: u32,
+    /// `net.ipv4.tcp_sack`: offer and accept selective acknowledgments
+    /// (any value but 0 is on).
+    pub tcp_sack: u8,
+    /// `net.ipv4.tcp_dsack`: report data received twice in a D-SACK block.
+    pub tcp_dsack: u8,
     /// `net.ipv4.tcp_pingpong_thresh`: answers sent within `ato` of a
     /// request before a connection counts as interactive and delays its
     /// ACKs (`inet_csk_in_pingpong_mode()`); 1 to 255. Per namespace, and
@@ -110,6 +115,8 @@ impl Default for Sysctls {
             tcp_syn_retries: 6,
             tcp_fin_timeout: 60,
             tcp_retries2: 15,
+            tcp_sack: 1,
+            tcp_dsack: 1,
             tcp_pingpong_thresh: 1,
             unix_max_dgram_qlen: 10,
         }
@@ -143,6 +150,8 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_syn_retries",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.tcp_retries2",
+    "net.ipv4.tcp_sack",
+    "net.ipv4.tcp_dsack",
     "net.ipv4.tcp_pingpong_thresh",
     "net.unix.max_dgram_qlen",
 ];
@@ -230,6 +239,8 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries.to_string(),
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout.to_string(),
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
+            "net.ipv4.tcp_sack" => self.tcp_sack.to_string(),
+            "net.ipv4.tcp_dsack" => self.tcp_dsack.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
@@ -288,6 +299,8 @@ impl Sysctls {
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
+            "net.ipv4.tcp_sack" => self.tcp_sack = num(value)?,
+            "net.ipv4.tcp_dsack" => self.tcp_dsack = num(value)?,
             // proc_dou8vec_minmax with extra1 = SYSCTL_ONE: 1 to 255.
             "net.ipv4.tcp_pingpong_thresh" => {
                 let n: u8 = num(value)?;

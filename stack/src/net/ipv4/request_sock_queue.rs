@@ -51,6 +51,8 @@ pub struct RequestSock {
     pub snd_wscale: u8,
     /// The peer offered window scaling (`wscale_ok`).
     pub wscale_ok: bool,
+    /// The peer offered SACK and `tcp_sack` is on (`sack_ok`).
+    pub sack_ok: bool,
     /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
     /// only the MSS option (no timestamps to hide the rest in).
     pub cookie: bool,
@@ -74,6 +76,7 @@ impl RequestSock {
             peer_mss: TCP_MSS_DEFAULT,
             snd_wscale: 0,
             wscale_ok: false,
+            sack_ok: false,
             cookie: false,
             retrans: 0,
             acked: false,

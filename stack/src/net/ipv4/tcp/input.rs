@@ -398,6 +398,11 @@ impl World {
                 seg.hdr.options.wscale.unwrap_or(0)
             },
             wscale_ok: !want_cookie && seg.hdr.options.wscale.is_some(),
+            // A cookie without timestamps cannot carry SACK either
+            // (tcp_clear_options() in tcp_conn_request()).
+            sack_ok: !want_cookie
+                && seg.hdr.options.sack_permitted
+                && self.ns(ns).sysctl.tcp_sack != 0,
             cookie: want_cookie,
             retrans: 0,
             acked: false,
@@ -533,7 +538,8 @@ impl World {
     /// connection, in ESTABLISHED, sharing the listener's port.
     fn tcp_create_child(&mut self, l: SockId, req: &RequestSock, ack: &TcpHdr) -> SockId {
         let ns = self.sk(l).netns;
-        let mss = self.route_mss(ns, req.remote).min(req.peer_mss);
+        let route_mss = self.route_mss(ns, req.remote);
+        let mss = self.tcp_mss_clamp(l, route_mss).min(req.peer_mss);
         let rcv_wscale = if req.wscale_ok {
             self.rcv_wscale_for(l)
         } else {
@@ -551,6 +557,7 @@ impl World {
         tp.rcv_wnd = (parent_rcvbuf / 2).min(u16::MAX as u32);
         tp.snd_wscale = req.snd_wscale;
         tp.rcv_wscale = rcv_wscale;
+        tp.sack_ok = req.sack_ok;
         tp.set_snd_wnd((ack.window as u32) << req.snd_wscale);
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
@@ -635,6 +642,8 @@ impl World {
             SynSent::Drop => return,
             SynSent::SimultaneousOpen | SynSent::Established => {}
         }
+        // Our SYN offered SACK if tcp_sack is on (tcp_syn_options()).
+        let sack_on = self.ns(self.sk(sk).netns).sysctl.tcp_sack != 0;
         if verdict == SynSent::SimultaneousOpen {
             // Simultaneous open: their SYN crossed ours. SYN_RECV, and our
             // SYN is sent again carrying an ACK of theirs (a SYN-ACK).
@@ -649,6 +658,7 @@ impl World {
                 Some(w) => tp.snd_wscale = w.min(14),
                 None => tp.rcv_wscale = 0,
             }
+            tp.sack_ok = seg.hdr.options.sack_permitted && sack_on;
             tp.set_snd_wnd(seg.hdr.window as u32);
             tp.snd_wl1 = seg.hdr.seq;
             self.sk_mut(sk).state = super::TCP_SYN_RECV;
@@ -674,6 +684,7 @@ impl World {
             Some(w) => tp.snd_wscale = w.min(14),
             None => tp.rcv_wscale = 0,
         }
+        tp.sack_ok = opts.sack_permitted && sack_on;
         tp.set_snd_wnd(seg.hdr.window as u32);
         tp.snd_wl1 = seg.hdr.seq;
         self.tcp_ack(sk, seg.hdr.ack_seq, now);
@@ -732,16 +743,23 @@ impl World {
         // rcv_nxt - 1: tcp_reset_check()); one elsewhere in the window may
         // be forged, and gets a challenge ACK that a genuine peer answers
         // with a reset at the right sequence; one outside the window is
-        // dropped. (Linux also accepts one at the highest SACKed sequence;
-        // the stack has no SACK.)
+        // dropped. (Linux also accepts one at the highest SACKed sequence,
+        // which only a sender that reads SACK blocks knows.)
         match tcp_validate_incoming(state, &tcb, &s) {
             Validate::Accept => {}
             Validate::DupAck => {
                 // tcp_send_dupack(): old data means our ACK was lost, so
                 // acknowledge quickly from now on.
+                // With SACK, the duplicate is reported in a D-SACK block.
                 if s.len > 0 && before(seq, rcv_nxt) {
-                    self.tp_mut(sk)
-                        .enter_quickack_mode(super::TCP_MAX_QUICKACKS);
+                    let dsack = self.ns(ns).sysctl.tcp_dsack != 0;
+                    let tp = self.tp_mut(sk);
+                    tp.enter_quickack_mode(super::TCP_MAX_QUICKACKS);
+                    if tp.sack_ok && dsack {
+                        let end = seq.wrapping_add(s.len);
+                        let end = if after(end, rcv_nxt) { rcv_nxt } else { end };
+                        tp.rx_sack.set_dsack(seq, end);
+                    }
                 }
                 self.tcp_send_ack(sk);
                 return;
@@ -1030,8 +1048,14 @@ impl World {
         let psh = seg.has(TcpFlags::PSH);
         let mut skb = seg.skb;
         let rcv_nxt = self.tp(sk).rcv_nxt;
+        let sysctl_dsack = self.ns(ns).sysctl.tcp_dsack != 0;
         if after(seq, rcv_nxt) {
-            self.tp_mut(sk).ofo.insert(seq, (skb, fin));
+            let end = seq.wrapping_add(skb.len() as u32 + u32::from(fin));
+            let tp = self.tp_mut(sk);
+            if tp.sack_ok {
+                tp.rx_sack.new_ofo(seq, end);
+            }
+            tp.ofo.insert(seq, (skb, fin));
             self.trace(host, Layer::Tcp, |_w| {
                 format!("segment {seq} ahead of rcv_nxt {rcv_nxt}: out-of-order queue")
             });
@@ -1044,9 +1068,13 @@ impl World {
                 // A retransmission of what we have: our ACK was lost, so
                 // acknowledge quickly again (out_of_window in
                 // tcp_data_queue(): tcp_enter_quickack_mode()).
+                let end = seq.wrapping_add(skb.len() as u32);
                 let tp = self.tp_mut(sk);
                 tp.enter_quickack_mode(super::TCP_MAX_QUICKACKS);
                 tp.ack_sched = true;
+                if tp.sack_ok && sysctl_dsack {
+                    tp.rx_sack.set_dsack(seq, end);
+                }
                 return;
             }
             let _ = skb.pull(dup.min(skb.headlen()));
@@ -1117,6 +1145,11 @@ impl World {
                     skb,
                 },
             );
+        }
+        let tp = self.tp_mut(sk);
+        if tp.sack_ok {
+            let (rcv_nxt, ofo_empty) = (tp.rcv_nxt, tp.ofo.is_empty());
+            tp.rx_sack.remove_below(rcv_nxt, ofo_empty);
         }
         self.sk_wake(sk, crate::kernel::wait::Wakeup::DataReady);
     }

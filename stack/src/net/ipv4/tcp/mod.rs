@@ -41,8 +41,11 @@
 //! ACKs with NewReno recovery). A zero window arms the persist timer: a
 //! probe at `rto`, doubling to `TCP_RTO_MAX`.
 //!
-//! Simplified so far (each is a later step of the TCP issue): no TCP
-//! options beyond MSS and window scale (no timestamps or SACK); no receive-buffer
+//! SACK is negotiated (`tcp_sack`) and the receiver reports its blocks and
+//! D-SACK (`sack`); the sender does not read them yet.
+//!
+//! Simplified so far (each is a later step of the TCP issue): no
+//! timestamps; the sender ignores SACK blocks; no receive-buffer
 //! autotuning (`sk_rcvbuf` stays `tcp_rmem[1]`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
@@ -55,6 +58,7 @@ pub mod input;
 pub mod keepalive;
 pub mod output;
 pub mod poll;
+pub mod sack;
 pub mod sockopt;
 pub mod splice;
 pub mod state_machine;
@@ -192,6 +196,10 @@ pub(crate) struct TcpSock {
     pub(crate) rcv_wup: u32,
     pub(crate) snd_wscale: u8,
     pub(crate) rcv_wscale: u8,
+    /// Both ends offered SACK (`rx_opt.sack_ok`).
+    pub(crate) sack_ok: bool,
+    /// The blocks this end reports as a receiver.
+    pub(crate) rx_sack: sack::RxSack,
     /// `mss_cache`: payload bytes per segment.
     pub(crate) mss: u32,
     /// `icsk_ack.rcv_mss`: the largest segment received so far, our guess
@@ -318,6 +326,8 @@ impl TcpSock {
             rcv_wnd: 0,
             rcv_wup: 0,
             snd_wscale: 0,
+            sack_ok: false,
+            rx_sack: sack::RxSack::default(),
             rcv_wscale: 0,
             mss: TCP_MSS_DEFAULT,
             rcv_mss: TCP_MSS_DEFAULT,

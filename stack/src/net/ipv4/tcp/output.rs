@@ -251,6 +251,7 @@ impl World {
             self.tcp_select_window(sk)
         };
         let syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
+        let sack_on = self.ns(ns).sysctl.tcp_sack != 0;
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal();
         // An ACK rides on this segment (all but a first SYN carry one): no
@@ -270,6 +271,9 @@ impl World {
         if seg.syn {
             options.mss = Some(tp.mss.min(u16::MAX as u32) as u16);
             options.wscale = Some(tp.rcv_wscale);
+            // tcp_syn_options(): SACK offered if tcp_sack is on; a SYN-ACK
+            // of a simultaneous open only if both offered.
+            options.sack_permitted = if syn_recv { tp.sack_ok } else { sack_on };
             // In SYN_RECV (simultaneous open) the SYN also acknowledges theirs.
             if syn_recv {
                 flags = TcpFlags::SYN | TcpFlags::ACK;
@@ -278,6 +282,10 @@ impl World {
                 ack = 0;
             }
         }
+        if !seg.syn && tp.sack_ok {
+            options.sack = tp.rx_sack.take_for_ack();
+        }
+        let seg = &mut tp.write_queue[idx];
         if seg.fin {
             flags = flags | TcpFlags::FIN;
         }
@@ -415,10 +423,18 @@ impl World {
             tp.snd_nxt
         };
         let ack = tp.rcv_nxt;
+        // tcp_established_options(): SACK blocks ride on every ACK.
+        let mut options = TcpOptions::default();
+        if tp.sack_ok && flags.contains(TcpFlags::ACK) && !rst {
+            options.sack = tp.rx_sack.take_for_ack();
+        }
         let ipc = self.inet_ipcm(sk);
         self.tcp_transmit(
             ns,
-            Segment::control((src, dst), (seq, ack), flags, window, ipc),
+            Segment {
+                options,
+                ..Segment::control((src, dst), (seq, ack), flags, window, ipc)
+            },
         );
     }
 
@@ -516,7 +532,8 @@ impl World {
     /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
     pub(crate) fn tcp_send_synack_req(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
-        let mss = self.route_mss(ns, req.remote);
+        let route_mss = self.route_mss(ns, req.remote);
+        let mss = self.tcp_mss_clamp(listener, route_mss);
         let window = self.synack_window(listener) as u16;
         let ipc = self.inet_ipcm(listener);
         let options = TcpOptions {
@@ -524,6 +541,7 @@ impl World {
             // Window scaling only if the peer offered it, and never with a
             // cookie (it cannot be remembered).
             wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(listener)),
+            sack_permitted: req.sack_ok,
             ..TcpOptions::default()
         };
         let ends = (req.local, req.remote);
@@ -549,6 +567,15 @@ impl World {
                 .saturating_sub(40)
                 .clamp(64, u16::MAX as u32),
             Err(_) => super::TCP_MSS_DEFAULT,
+        }
+    }
+
+    /// `tcp_mss_clamp()`: the MSS a socket advertises and uses, lowered
+    /// to its `TCP_MAXSEG` if one was set.
+    pub(crate) fn tcp_mss_clamp(&self, sk: SockId, mss: u32) -> u32 {
+        match self.tp(sk).opts.user_mss {
+            0 => mss,
+            user => mss.min(user),
         }
     }
 
