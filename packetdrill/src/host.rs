@@ -39,6 +39,9 @@ pub struct Host {
     pub id: HostId,
     driver: Pid,
     mailbox: Rc<RefCell<Mailbox>>,
+    /// The process, for calls made between events (`TCP_INFO` for a
+    /// Python block).
+    process: Rc<RefCell<Option<Process>>>,
 }
 
 impl Host {
@@ -56,7 +59,10 @@ impl Host {
         debug_assert!(setup.is_ok(), "{setup:?}");
         let mailbox = Rc::new(RefCell::new(Mailbox::default()));
         let mb = mailbox.clone();
+        let process = Rc::new(RefCell::new(None));
+        let keep = process.clone();
         let driver = sim.spawn(id, "packetdrill", move |p| async move {
+            *keep.borrow_mut() = Some(p.clone());
             loop {
                 let call = poll_fn(|_| match mb.borrow_mut().job.take() {
                     Some(c) => Poll::Ready(c),
@@ -72,6 +78,7 @@ impl Host {
             id,
             driver,
             mailbox,
+            process,
         };
         host.settle();
         host
@@ -88,6 +95,14 @@ impl Host {
         self.mailbox.borrow_mut().job = Some(call);
         self.sim.resume(self.driver);
         self.settle();
+    }
+
+    /// `getsockopt(fd, IPPROTO_TCP, TCP_INFO)` in the script's process.
+    pub fn tcp_info(&self, fd: i32) -> Result<stack::inet::tcp::info::TcpInfo, Errno> {
+        match &*self.process.borrow() {
+            Some(p) => p.tcp_info(fd),
+            None => Err(Errno::ESRCH),
+        }
     }
 
     /// The verdict of the call in progress, once it has returned.

@@ -4,11 +4,13 @@
 //! a simulated tun device, checking what the host sends as packetdrill
 //! checks it.
 //!
-//! The library uses no operating-system facility (files and Python come
-//! through [`run::Env`]), so it can run wherever the stack runs; the
+//! The runner uses no operating-system facility (files and Python come
+//! through [`run::Env`]; `fs_env` is the native one), so it can run
+//! wherever the stack runs; the
 //! binary (`cargo run -q --release -p packetdrill -- PATH...`) reads the
 //! scripts from disk and reports as `run-real.sh` does.
 
+pub mod fs_env;
 pub mod host;
 pub mod parse;
 pub mod run;

@@ -11,35 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use packetdrill::run::{self, Env};
-
-/// Files next to the script, and `python3` for its Python blocks.
-struct FsEnv {
-    dir: PathBuf,
-}
-
-impl Env for FsEnv {
-    fn read_file(&self, path: &str) -> Option<String> {
-        std::fs::read_to_string(self.dir.join(path)).ok()
-    }
-
-    fn python(&self, code: &str) -> Result<(), String> {
-        let out = std::process::Command::new("python3")
-            .arg("-c")
-            .arg(code)
-            .output()
-            .map_err(|e| format!("cannot run python3: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            let err = String::from_utf8_lossy(&out.stderr);
-            Err(format!(
-                "error in Python code: {}",
-                err.lines().last().unwrap_or("failed")
-            ))
-        }
-    }
-}
+use packetdrill::fs_env::FsEnv;
+use packetdrill::run;
 
 fn scripts(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {

@@ -92,6 +92,9 @@ struct Runner<'a> {
     /// Set when a blocking call failed: the failure is its line's, not
     /// the line of the event during which it was found.
     failed_call: Option<usize>,
+    /// The socket a Python block's `tcpi_*` describe: the last one
+    /// accepted or connected (packetdrill's `socket_under_test`).
+    under_test: Option<i32>,
 }
 
 /// Runs `script` on a fresh host.
@@ -118,6 +121,7 @@ pub fn run(script: &Script, env: &dyn Env) -> Result<(), Failure> {
         sent: VecDeque::new(),
         pending: None,
         failed_call: None,
+        under_test: None,
     };
     let mut last = 0.0f64;
     for ev in &script.events {
@@ -192,10 +196,8 @@ impl Runner<'_> {
             }
             Action::Code(code) => {
                 self.advance(at_ns)?;
-                Err(format!(
-                    "Python blocks read tcp_info, which the runner does not provide yet: {}",
-                    code.trim().lines().next().unwrap_or_default()
-                ))
+                self.python(code)?;
+                Ok(None)
             }
         }
     }
@@ -309,9 +311,39 @@ impl Runner<'_> {
             name: format!("{}()", call.name),
             window,
         });
+        let fd = match (call.name.as_str(), call.args.first(), &call.result) {
+            ("accept" | "accept4", _, crate::script::Expr::Int(fd)) => Some(*fd as i32),
+            ("connect", Some(crate::script::Expr::Int(fd)), _) => Some(*fd as i32),
+            _ => None,
+        };
+        if fd.is_some() {
+            self.under_test = fd;
+        }
         self.host.start_call(call.clone());
         self.collect();
         self.check_pending()
+    }
+
+    /// Runs a Python block with the socket's `tcp_info` fields assigned
+    /// first, as packetdrill does. A field the simulation does not model
+    /// is not assigned, so a block that reads it fails on its name.
+    fn python(&mut self, code: &str) -> Result<(), String> {
+        let fd = self
+            .under_test
+            .ok_or("a Python block before any connection: no tcp_info to read")?;
+        let info = self
+            .host
+            .tcp_info(fd)
+            .map_err(|e| format!("getsockopt(TCP_INFO) on fd {fd}: {e}"))?;
+        let mut program = String::from(
+            "TCP_CA_Open = 0\nTCP_CA_Disorder = 1\nTCP_CA_CWR = 2\nTCP_CA_Recovery = 3\nTCP_CA_Loss = 4\n",
+        );
+        for (name, value) in info.fields() {
+            program.push_str(&format!("{name} = {value}\n"));
+        }
+        program.push_str(code);
+        program.push('\n');
+        self.env.python(&program)
     }
 
     /// The live packet for a script's inbound one.

@@ -659,3 +659,38 @@ fn a_queued_megabyte_is_not_held_back_segment_by_segment() {
     let at = done.borrow().expect("the server read everything");
     assert!(at <= ms(40), "the last byte arrived at {at} ns");
 }
+
+/// `getsockopt(TCP_INFO)`: the connection's numbers, and the errno a socket
+/// that is not TCP gives. (The values are checked against this machine's
+/// kernel by `packetdrill/scripts/tcp-info-basics.pkt`.)
+#[test]
+fn tcp_info_reports_the_connection_and_refuses_other_sockets() {
+    let (mut sim, h) = one_host();
+    let got = Rc::new(RefCell::new(None));
+    let out = got.clone();
+    sim.spawn(h, "app", move |p| async move {
+        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.bind(l, "127.0.0.1:7000")?;
+        p.listen(l, 1)?;
+        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.connect(c, "127.0.0.1:7000").await?;
+        let (a, _) = p.accept(l).await?;
+        let before = p.tcp_info(c)?;
+        p.write(c, &[0; 100]).await?;
+        let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
+        let udp = p.tcp_info(u).err();
+        let badf = p.tcp_info(99).err();
+        *out.borrow_mut() = Some((before, p.tcp_info(a)?, udp, badf));
+        Ok(())
+    });
+    assert!(sim.run().is_ok());
+    let (client, server, udp, badf) = got.borrow_mut().take().expect("ran");
+    assert_eq!(client.state, 1, "ESTABLISHED");
+    assert_eq!(client.snd_cwnd, 10);
+    assert_eq!(client.options, 2 | 4, "SACK and window scaling");
+    assert_eq!(client.snd_ssthresh, 0x7fff_ffff, "no loss yet");
+    assert_eq!(server.unacked, 0);
+    assert_eq!(server.state, 1, "{server:?}");
+    assert_eq!(udp, Some(Errno::EOPNOTSUPP));
+    assert_eq!(badf, Some(Errno::EBADF));
+}

@@ -78,6 +78,8 @@ pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `TCP_NOTSENT_LOWAT`: unsent bytes above which the socket is not
 /// writable.
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
+/// `TCP_INFO`: the connection's `struct tcp_info` (`Process::tcp_info`).
+pub const TCP_INFO: i32 = 11;
 /// `SO_LINGER`.
 pub const SO_LINGER: i32 = 13;
 

@@ -562,6 +562,9 @@ impl World {
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
         tp.parent = Some(l);
+        // The "last data" clock starts with the connection
+        // (icsk_ack.lrcvtime in tcp_create_openreq_child()).
+        tp.lrcvtime = self.now;
         // The clone keeps what the process set on the listener.
         let ptp = self.tp(l);
         (tp.nodelay, tp.linger_zero, tp.opts) = (ptp.nodelay, ptp.linger_zero, ptp.opts);
@@ -689,12 +692,17 @@ impl World {
         tp.snd_wl1 = seg.hdr.seq;
         self.tcp_ack(sk, seg.hdr.ack_seq, now);
         self.sk_mut(sk).state = TCP_ESTABLISHED;
+        // tcp_init_transfer(): the transfer starts from the initial window,
+        // whatever acknowledging the SYN did to it. (Linux starts from 1
+        // after a SYN sent more than twice; not modelled.)
+        self.tp_mut(sk).cwnd = super::TCP_INIT_CWND;
         self.tcp_sndbuf_expand(sk);
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
         });
         // tcp_finish_connect().
         self.tp_mut(sk).rcv_tstamp = now;
+        self.tp_mut(sk).lrcvtime = now;
         self.tcp_keepalive_arm(sk);
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
         self.tcp_send_ack(sk);

@@ -54,6 +54,7 @@
 pub mod calls;
 pub mod defs;
 pub mod delack;
+pub mod info;
 pub mod input;
 pub mod keepalive;
 pub mod output;
