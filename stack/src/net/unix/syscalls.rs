@@ -52,11 +52,13 @@ impl Process {
     }
 
     /// `ioctl(fd, SIOCINQ)` / `ioctl(fd, SIOCOUTQ)` on a socket
-    /// (`unix_ioctl()`, `udp_ioctl()`): the bytes a reader could get now
-    /// (for a datagram socket, the first datagram's), and the send-buffer
-    /// memory charged (`sk_wmem_alloc`: truesize, not bytes). `EINVAL` for
+    /// (`unix_ioctl()`, `udp_ioctl()`, `tcp_ioctl()`): the bytes a reader
+    /// could get now (for a datagram socket, the first datagram's), and
+    /// what is still to send: the send-buffer memory charged for `AF_UNIX`
+    /// and UDP (`sk_wmem_alloc`: truesize, not bytes), the bytes not yet
+    /// acknowledged for TCP (`SIOCOUTQNSD`: not yet sent). `EINVAL` for
     /// `SIOCINQ` on a listener; `ENOTTY` for other requests, `ENOTSOCK`
-    /// for other files. Not modelled for TCP (`EOPNOTSUPP`).
+    /// for other files.
     pub fn ioctl(&self, fd: i32, request: i32) -> SysResult<i32> {
         self.call(
             || format!("ioctl({fd}, {request:#x})"),
