@@ -48,7 +48,7 @@ fn a_script_the_stack_follows_passes() {
 }
 
 #[test]
-fn segments_sent_at_once_are_joined_into_the_packet_the_script_expects() {
+fn consecutive_segments_are_joined_into_the_packet_the_script_expects() {
     // With an MSS of 1000 the 2000 bytes leave as two segments; the script
     // writes them as one, as it would a TSO super-packet.
     outcome(SERVER).expect("joined");
