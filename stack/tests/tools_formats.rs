@@ -739,7 +739,7 @@ fn netstat_matches_real_netstat() {
     let udp = UdpFixture::new();
     let tcp = TcpFixture::new();
     let fds = all_fds(&udp, &tcp);
-    let ports: HashSet<u16> = udp.ports().union(&tcp.ports).copied().collect();
+    let (udp_ports, tcp_ports) = (udp.ports(), tcp.ports.clone());
     // netstat -p shows argv[0]'s basename, not comm.
     let prog = std::env::args()
         .next()
@@ -766,11 +766,18 @@ fn netstat_matches_real_netstat() {
                 if line.starts_with("Active UNIX") {
                     break;
                 }
-                // Ours by the local port: every socket of the fixtures has
-                // one of its ports there. (Not by the foreign port: another
-                // test's connection to a port number one of ours also uses,
-                // on the other address family, is not ours.)
+                // Ours by the protocol and the local port: every socket of
+                // the fixtures has one of its ports there. (Not by the
+                // foreign port: another test's connection to a port number
+                // one of ours also uses, on the other address family, is
+                // not ours; nor is another test's TCP socket on a port
+                // number one of our UDP sockets has.)
                 let f: Vec<&str> = line.split_whitespace().collect();
+                let ports = if f.first().is_some_and(|p| p.starts_with("tcp")) {
+                    &tcp_ports
+                } else {
+                    &udp_ports
+                };
                 let ours = f.len() >= 5 && netstat_port(f[3]).is_some_and(|p| ports.contains(&p));
                 if i < 2 || ours {
                     want.push_str(line);
