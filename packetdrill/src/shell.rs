@@ -13,7 +13,10 @@
 //! - `ip tcp_metrics flush` does nothing: the stack keeps no metrics;
 //! - `tc qdisc add dev tun0 root pfifo` with no limit does nothing: the tun
 //!   device passes packets in order without a qdisc, which is what pfifo
-//!   does while it is not full.
+//!   does while it is not full;
+//! - `rm -f PATH` and `dd bs=N count=M if=/dev/zero of=PATH` remove and
+//!   write files on the simulated host, where the script's `open()` and
+//!   `sendfile()` find them.
 //!
 //! Anything else fails the script with the command, so that a script never
 //! passes for a setting the simulation ignored.
@@ -61,6 +64,35 @@ fn read_script(path: &str, env: &dyn Env) -> Result<String, String> {
         };
     }
     Err(format!("too many links following {path}"))
+}
+
+/// `dd bs=N count=M if=/dev/zero of=PATH [status=none]`: a file of
+/// `N * M` zero bytes (packetdrill expects payloads of zeroes).
+fn dd_zeroes(args: &[&str], host: &mut Host) -> Result<(), String> {
+    let (mut bs, mut count, mut from, mut to) = (512usize, None, None, None);
+    for a in args {
+        let num = |v: &str| {
+            v.parse::<usize>()
+                .map_err(|_| format!("dd: bad number {v}"))
+        };
+        match a.split_once('=') {
+            Some(("bs", v)) => bs = num(v)?,
+            Some(("count", v)) => count = Some(num(v)?),
+            Some(("if", v)) => from = Some(v),
+            Some(("of", v)) => to = Some(v),
+            Some(("status", _)) => {}
+            _ => return Err(format!("dd: the runner does not support {a}")),
+        }
+    }
+    let (Some(count), Some("/dev/zero"), Some(path)) = (count, from, to) else {
+        return Err("dd: the runner supports count=N if=/dev/zero of=PATH".into());
+    };
+    let len = bs
+        .checked_mul(count)
+        .filter(|&n| n <= 1 << 30)
+        .ok_or("dd: file too large")?;
+    host.sim.create_file(host.id, path, &vec![0u8; len]);
+    Ok(())
 }
 
 /// Lines with `\` continuations joined.
@@ -130,6 +162,13 @@ fn run_line(line: &str, host: &mut Host) -> Result<(), String> {
         // The file set_sysctls.py writes to undo its settings: every script
         // gets a fresh host, so there is nothing to undo.
         [cmd] if cmd.starts_with("/tmp/sysctl_restore_") => Ok(()),
+        // Files a script prepares for its system calls are the simulated
+        // host's: the runner puts them in its file system.
+        [rm, "-f", path] if *rm == "rm" || *rm == "/bin/rm" => {
+            host.sim.remove_file(host.id, path);
+            Ok(())
+        }
+        [dd, args @ ..] if *dd == "dd" || *dd == "/bin/dd" => dd_zeroes(args, host),
         ["ip", "tcp_metrics", "flush", ..] => Ok(()),
         ["tc", "qdisc", "add", "dev", "tun0", "root", "pfifo"] => Ok(()),
         _ => Err(format!(
@@ -215,5 +254,28 @@ mod tests {
             ["sysctl", "-q", "net.ipv4.tcp_rmem=4096 540000 1"]
         );
         assert!(expand_arithmetic("$((1*x))").is_err());
+    }
+
+    struct NoFiles;
+    impl Env for NoFiles {
+        fn read_file(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn python(&self, _: &str) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rm_and_dd_make_the_hosts_files() {
+        let mut host = Host::new();
+        let cmd = "/bin/rm -f /tmp/f\n/bin/dd bs=2 count=3 if=/dev/zero of=/tmp/f status=none";
+        run(cmd, &mut host, &NoFiles).unwrap();
+        assert_eq!(host.sim.file_contents(host.id, "/tmp/f"), Some(vec![0; 6]));
+        run("rm -f /tmp/f", &mut host, &NoFiles).unwrap();
+        assert_eq!(host.sim.file_contents(host.id, "/tmp/f"), None);
+        let err = run("dd count=1 if=/dev/urandom of=/tmp/f", &mut host, &NoFiles).unwrap_err();
+        assert!(err.contains("if=/dev/zero"), "{err}");
+        assert!(run("rm -rf /", &mut host, &NoFiles).is_err());
     }
 }

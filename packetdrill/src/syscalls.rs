@@ -100,6 +100,42 @@ pub async fn run(p: &Process, call: &Syscall) -> Result<(), String> {
             let mut buf = vec![0u8; iarg(call, 2)? as usize];
             usize_ret(p.recv(iarg(call, 0)?, &mut buf, iarg(call, 3)?).await)
         }
+        "sendmsg" => {
+            let msg = msghdr(arg(call, 1)?)?;
+            let bufs: Vec<Vec<u8>> = msg.iov.iter().map(|&n| vec![0u8; n]).collect();
+            let slices: Vec<&[u8]> = bufs.iter().map(Vec::as_slice).collect();
+            usize_ret(p.sendmsg(iarg(call, 0)?, &slices, iarg(call, 2)?).await)
+        }
+        "recvmsg" => {
+            let msg = msghdr(arg(call, 1)?)?;
+            let mut buf = vec![0u8; msg.iov.iter().sum()];
+            let r = p.recvmsg(iarg(call, 0)?, &mut buf, iarg(call, 2)?).await;
+            if let Ok(m) = &r {
+                expect_recvmsg(m, msg.flags, msg.control)?;
+            }
+            r.map(|m| m.len as i64)
+        }
+        "open" => {
+            let Expr::Str(path) = arg(call, 0)? else {
+                return Err("open's first argument must be a quoted path".into());
+            };
+            p.open(path, iarg(call, 1)?).map(i64::from)
+        }
+        "sendfile" => {
+            let mut offset = match arg(call, 2)? {
+                Expr::Word(w) if w == "NULL" => None,
+                e => Some(int(e)? as u64),
+            };
+            let r = p
+                .sendfile(
+                    iarg(call, 0)?,
+                    iarg(call, 1)?,
+                    offset.as_mut(),
+                    iarg(call, 3)? as usize,
+                )
+                .await;
+            usize_ret(r)
+        }
         "close" => p.close(iarg(call, 0)?).map(|()| 0),
         "shutdown" => p.shutdown(iarg(call, 0)?, iarg(call, 1)?).map(|()| 0),
         "fcntl" => {
@@ -180,6 +216,75 @@ pub async fn run(p: &Process, call: &Syscall) -> Result<(), String> {
         other => return Err(format!("the runner does not support system call {other}()")),
     };
     check_result(call, ret)
+}
+
+/// A msghdr argument, as the script wrote it.
+struct MsgArg<'a> {
+    /// The iovec lengths.
+    iov: Vec<usize>,
+    /// `msg_flags`.
+    flags: &'a Expr,
+    /// `msg_control`, if given.
+    control: Option<&'a [Expr]>,
+}
+
+fn msghdr(e: &Expr) -> Result<MsgArg<'_>, String> {
+    let Expr::Msghdr {
+        iov,
+        flags,
+        control,
+    } = e
+    else {
+        return Err("expected a msghdr ({msg_name(...)=..., msg_iov(N)=[...], ...})".into());
+    };
+    let lens = iov
+        .iter()
+        .map(|v| match v {
+            Expr::List(items) => items.last().map_or(Ok(0), int).map(|n| n as usize),
+            other => Err(format!("expected an iovec {{..., LEN}}, found {other:?}")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(MsgArg {
+        iov: lens,
+        flags,
+        control: control.as_deref(),
+    })
+}
+
+/// Compares what `recvmsg()` wrote back with the script: `msg_flags` (the
+/// simulation reports none) and each control message's level, type and
+/// data.
+fn expect_recvmsg(got: &RecvMsg, msg_flags: &Expr, control: Option<&[Expr]>) -> Result<(), String> {
+    if !matches!(msg_flags, Expr::Ellipsis) && int(msg_flags)? != 0 {
+        return Err(format!(
+            "recvmsg: expected msg_flags {} but got 0",
+            int(msg_flags)?
+        ));
+    }
+    let Some(want) = control else { return Ok(()) };
+    if want.len() != got.cmsgs.len() {
+        return Err(format!(
+            "recvmsg: expected {} control messages but got {}",
+            want.len(),
+            got.cmsgs.len()
+        ));
+    }
+    for (w, g) in want.iter().zip(&got.cmsgs) {
+        let (level, ty, data) = g.parts();
+        for (name, value) in [
+            ("cmsg_level", level),
+            ("cmsg_type", ty),
+            ("cmsg_data", data),
+        ] {
+            if let Some(e) = member(w, name) {
+                let want = int(e)?;
+                if want != i64::from(value) {
+                    return Err(format!("recvmsg: expected {name} {want} but got {value}"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn setsockopt(p: &Process, call: &Syscall) -> Result<Ret, String> {

@@ -70,6 +70,7 @@ pub mod prelude {
     pub use crate::net::core::errqueue::{ErrQueueMsg, SockExtendedErr};
     pub use crate::net::core::snmp::Mib;
     pub use crate::net::core::zerocopy::PinnedPages;
+    pub use crate::net::msghdr::{Cmsg, RecvMsg};
     pub use crate::net::unix::{RecvFds, Ucred};
     pub use crate::sim::InNetNs;
     pub use crate::sim::time::{Nanos, ms, ns, secs, us};

@@ -687,7 +687,11 @@ fn tcp_info_reports_the_connection_and_refuses_other_sockets() {
     let (client, server, udp, badf) = got.borrow_mut().take().expect("ran");
     assert_eq!(client.state, 1, "ESTABLISHED");
     assert_eq!(client.snd_cwnd, 10);
-    assert_eq!(client.options, 2 | 4, "SACK and window scaling");
+    assert_eq!(
+        client.options,
+        1 | 2 | 4,
+        "timestamps, SACK and window scaling"
+    );
     assert_eq!(client.snd_ssthresh, 0x7fff_ffff, "no loss yet");
     assert_eq!(server.unacked, 0);
     assert_eq!(server.state, 1, "{server:?}");

@@ -185,8 +185,8 @@ pub fn tcp_validate_incoming(state: u8, tcb: &Tcb, seg: &Segment) -> Validate {
 /// `tcp_rcv_state_process()` uses it). In `SYN_RECV` (a simultaneous open)
 /// it must acknowledge our SYN-ACK, `ack` in `(snd_una, snd_nxt]`:
 /// established, else a reset. Elsewhere an `ack` after `snd_nxt`
-/// (acknowledging what we never sent) is dropped in `ESTABLISHED` and
-/// answered with a challenge ACK in the other states.
+/// (acknowledging what we never sent) is dropped and answered with a
+/// challenge ACK (RFC 5961 5.2; Linux 6.18 does so in every state).
 pub fn tcp_ack(state: u8, tcb: &Tcb, seg: &Segment) -> AckCheck {
     todo!("the handshake lab: tcp_ack is yours to write, in labs/handshake/src/tcp_state.rs")
 }

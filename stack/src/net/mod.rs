@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod core;
 pub mod ipv4;
 pub mod ipv6;
+pub mod msghdr;
 pub mod netlink;
 pub mod socket;
 pub mod unix;

@@ -441,6 +441,9 @@ fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::T
     };
     let mut parts = Vec::new();
     // `tcpi_options`: ss prints " ts", " sack", " ecn" before the algorithm.
+    if tp.ts.ok {
+        parts.push("ts".to_string());
+    }
     if tp.sack_ok {
         parts.push("sack".to_string());
     }

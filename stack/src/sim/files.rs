@@ -25,6 +25,12 @@ impl Sim {
         }
     }
 
+    /// Removes the name `path` from `host`'s files, as `rm -f` run there
+    /// before its programs use it would; false if there was none.
+    pub fn remove_file(&mut self, host: HostId, path: &str) -> bool {
+        self.world.borrow_mut().host_mut(host).ramfs.unlink(path)
+    }
+
     /// The bytes of the file `path` on `host`, if it exists.
     pub fn file_contents(&self, host: HostId, path: &str) -> Option<Vec<u8>> {
         let w = self.world.borrow();

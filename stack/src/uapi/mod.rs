@@ -75,6 +75,11 @@ pub const TCP_KEEPCNT: i32 = 6;
 pub const TCP_QUICKACK: i32 = 12;
 /// `TCP_USER_TIMEOUT`: milliseconds sent data may stay unacknowledged.
 pub const TCP_USER_TIMEOUT: i32 = 18;
+/// `TCP_INQ`: `recvmsg()` on the socket reports the bytes left to read
+/// in a `TCP_CM_INQ` control message.
+pub const TCP_INQ: i32 = 36;
+/// `TCP_CM_INQ`: the control message `TCP_INQ` asks for (`SOL_TCP`).
+pub const TCP_CM_INQ: i32 = TCP_INQ;
 /// `TCP_NOTSENT_LOWAT`: unsent bytes above which the socket is not
 /// writable.
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
@@ -117,6 +122,11 @@ pub const MSG_TRUNC: i32 = 0x20;
 /// `MSG_WAITALL`: a stream read waits until the whole buffer is filled
 /// (or end of stream, an error, or the connection's end).
 pub const MSG_WAITALL: i32 = 0x100;
+/// `MSG_EOR`: on TCP, the end of a record: later data is not coalesced
+/// into the same buffer.
+pub const MSG_EOR: i32 = 0x80;
+/// `MSG_MORE`: more data follows; do not push what is queued yet.
+pub const MSG_MORE: i32 = 0x8000;
 /// `MSG_DONTWAIT`.
 pub const MSG_DONTWAIT: i32 = 0x40;
 /// `MSG_NOSIGNAL`: no `SIGPIPE` on a broken stream (accepted; the

@@ -279,8 +279,8 @@ pub fn tcp_validate_incoming(state: u8, tcb: &Tcb, seg: &Segment) -> Validate {
 /// `tcp_rcv_state_process()` uses it). In `SYN_RECV` (a simultaneous open)
 /// it must acknowledge our SYN-ACK, `ack` in `(snd_una, snd_nxt]`:
 /// established, else a reset. Elsewhere an `ack` after `snd_nxt`
-/// (acknowledging what we never sent) is dropped in `ESTABLISHED` and
-/// answered with a challenge ACK in the other states.
+/// (acknowledging what we never sent) is dropped and answered with a
+/// challenge ACK (RFC 5961 5.2; Linux 6.18 does so in every state).
 pub fn tcp_ack(state: u8, tcb: &Tcb, seg: &Segment) -> AckCheck {
     if state == TCP_SYN_RECV {
         return if !after(seg.ack, tcb.snd_una) || after(seg.ack, tcb.snd_nxt) {
@@ -290,11 +290,7 @@ pub fn tcp_ack(state: u8, tcb: &Tcb, seg: &Segment) -> AckCheck {
         };
     }
     if after(seg.ack, tcb.snd_nxt) {
-        return if state == TCP_ESTABLISHED {
-            AckCheck::Drop
-        } else {
-            AckCheck::ChallengeAck
-        };
+        return AckCheck::ChallengeAck;
     }
     AckCheck::Accept
 }

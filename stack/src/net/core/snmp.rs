@@ -105,6 +105,7 @@ mibs! {
     TcpExtSyncookiesRecv = "TcpExtSyncookiesRecv",
     TcpExtSyncookiesFailed = "TcpExtSyncookiesFailed",
     TcpExtTW = "TcpExtTW",
+    TcpExtPAWSEstab = "TcpExtPAWSEstab",
     TcpExtDelayedACKs = "TcpExtDelayedACKs",
     TcpExtListenOverflows = "TcpExtListenOverflows",
     TcpExtListenDrops = "TcpExtListenDrops",

@@ -76,6 +76,10 @@ pub struct Sysctls {
     pub tcp_sack: u8,
     /// `net.ipv4.tcp_dsack`: report data received twice in a D-SACK block.
     pub tcp_dsack: u8,
+    /// `net.ipv4.tcp_timestamps`: offer and accept RFC 7323 timestamps; 1
+    /// adds a per-connection offset to TSval, 2 sends the bare clock, 0 is
+    /// off.
+    pub tcp_timestamps: u8,
     /// `net.ipv4.tcp_pingpong_thresh`: answers sent within `ato` of a
     /// request before a connection counts as interactive and delays its
     /// ACKs (`inet_csk_in_pingpong_mode()`); 1 to 255. Per namespace, and
@@ -117,6 +121,7 @@ impl Default for Sysctls {
             tcp_retries2: 15,
             tcp_sack: 1,
             tcp_dsack: 1,
+            tcp_timestamps: 1,
             tcp_pingpong_thresh: 1,
             unix_max_dgram_qlen: 10,
         }
@@ -152,6 +157,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_retries2",
     "net.ipv4.tcp_sack",
     "net.ipv4.tcp_dsack",
+    "net.ipv4.tcp_timestamps",
     "net.ipv4.tcp_pingpong_thresh",
     "net.unix.max_dgram_qlen",
 ];
@@ -241,6 +247,7 @@ impl Sysctls {
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
             "net.ipv4.tcp_sack" => self.tcp_sack.to_string(),
             "net.ipv4.tcp_dsack" => self.tcp_dsack.to_string(),
+            "net.ipv4.tcp_timestamps" => self.tcp_timestamps.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
@@ -301,6 +308,14 @@ impl Sysctls {
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
             "net.ipv4.tcp_sack" => self.tcp_sack = num(value)?,
             "net.ipv4.tcp_dsack" => self.tcp_dsack = num(value)?,
+            // proc_dou8vec_minmax, 0 to 2.
+            "net.ipv4.tcp_timestamps" => {
+                let n: u8 = num(value)?;
+                if n > 2 {
+                    return Err(Errno::EINVAL);
+                }
+                self.tcp_timestamps = n;
+            }
             // proc_dou8vec_minmax with extra1 = SYSCTL_ONE: 1 to 255.
             "net.ipv4.tcp_pingpong_thresh" => {
                 let n: u8 = num(value)?;

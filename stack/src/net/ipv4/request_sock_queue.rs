@@ -53,6 +53,11 @@ pub struct RequestSock {
     pub wscale_ok: bool,
     /// The peer offered SACK and `tcp_sack` is on (`sack_ok`).
     pub sack_ok: bool,
+    /// The peer's TSval to echo (`ts_recent`), if both ends do timestamps
+    /// (`tstamp_ok`).
+    pub ts_recent: Option<u32>,
+    /// Added to our clock for the SYN-ACK's TSval (`ts_off`).
+    pub ts_off: u32,
     /// Answered with a SYN cookie: nothing is kept, and the SYN-ACK carries
     /// only the MSS option (no timestamps to hide the rest in).
     pub cookie: bool,
@@ -77,6 +82,8 @@ impl RequestSock {
             snd_wscale: 0,
             wscale_ok: false,
             sack_ok: false,
+            ts_recent: None,
+            ts_off: 0,
             cookie: false,
             retrans: 0,
             acked: false,

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::Poll;
 
+use super::chrono::ChronoType;
 use super::state_machine::{
     Close, Shutdown, inet_listen, tcp_close as tcp_close_verdict, tcp_connect as tcp_connect_check,
     tcp_shutdown as tcp_shutdown_verdict,
@@ -28,7 +29,7 @@ use crate::net::core::sock::{RCV_SHUTDOWN, SEND_SHUTDOWN, SocketState};
 use crate::net::core::zerocopy::{TxZc, ZcSend};
 use crate::observe::trace::Layer;
 use crate::uapi::errno::Errno;
-use crate::uapi::{MSG_PEEK, MSG_WAITALL, SockAddr};
+use crate::uapi::{MSG_DONTWAIT, MSG_EOR, MSG_MORE, MSG_PEEK, MSG_WAITALL, SockAddr};
 
 impl World {
     pub(crate) fn tp(&self, sk: SockId) -> &TcpSock {
@@ -142,6 +143,7 @@ impl World {
         let mtu = self.dev(rt.dev).mtu;
         let iss = self.tcp_new_isn();
         let local = self.sk(sk).local();
+        let ts_mode = self.ns(ns).sysctl.tcp_timestamps;
         {
             let s = self.sk_mut(sk);
             s.daddr = Some(dst);
@@ -154,6 +156,7 @@ impl World {
             tp.linger_zero = linger_zero;
             tp.opts = opts;
             tp.mss = mtu.min(u16::MAX as u32).saturating_sub(40).max(64);
+            tp.ts.offset = super::timestamps::ts_offset(ts_mode, local.ip(), dst.ip());
             // tcp_advertise_mss(): TCP_MAXSEG caps what the SYN offers.
             if opts.user_mss != 0 {
                 tp.mss = tp.mss.min(opts.user_mss);
@@ -263,7 +266,13 @@ impl World {
             Ok(zc) => zc,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        let r = self.tcp_sendmsg_locked(pid, sk, buf, copied, nonblock, zc.as_mut());
+        // sock_sendmsg(): a non-blocking file sends as MSG_DONTWAIT.
+        let flags = if nonblock {
+            flags | MSG_DONTWAIT
+        } else {
+            flags
+        };
+        let r = self.tcp_sendmsg_locked(pid, sk, buf, flags, copied, zc.as_mut());
         self.tcp_zerocopy_end(pid, sk, zc, r)
     }
 
@@ -272,12 +281,14 @@ impl World {
         pid: Pid,
         sk: SockId,
         buf: &[u8],
+        flags: i32,
         copied: &mut usize,
-        nonblock: bool,
         mut zc: Option<&mut ZcSend>,
     ) -> Poll<Result<usize, Errno>> {
+        let nonblock = flags & MSG_DONTWAIT != 0;
         loop {
-            if let Some(r) = self.tcp_send_gate(pid, sk, *copied, *copied == buf.len(), nonblock) {
+            let done = *copied == buf.len();
+            if let Some(r) = self.tcp_send_gate(pid, sk, *copied, done, flags, nonblock) {
                 return r;
             }
             let (n, pinned) = self.tcp_append(sk, buf, *copied, zc.as_deref_mut());
@@ -297,13 +308,15 @@ impl World {
     /// returns now (a pending error or `EPIPE`, the bytes queued so far,
     /// `EAGAIN`) or `Pending` after putting the process to sleep (for the
     /// handshake, or for send-buffer space: `sk_stream_wait_memory()`).
-    /// `done` says every byte is queued: push and return.
+    /// `done` says every byte is queued: push and return, as `flags`
+    /// (`MSG_MORE`, `MSG_EOR`) say.
     pub(crate) fn tcp_send_gate(
         &mut self,
         pid: Pid,
         sk: SockId,
         copied: usize,
         done: bool,
+        flags: i32,
         nonblock: bool,
     ) -> Option<Poll<Result<usize, Errno>>> {
         let s = self.sk(sk);
@@ -333,12 +346,14 @@ impl World {
             }
         }
         if done {
-            self.tcp_push(sk);
+            self.tcp_push(sk, flags);
             return Some(Poll::Ready(Ok(copied)));
         }
         let sndbuf = self.sk(sk).sndbuf;
         if self.tp(sk).wmem_queued >= sndbuf {
-            self.tcp_push(sk);
+            // sk_stream_wait_memory() is entered after a push that neither
+            // corks nor ends a record.
+            self.tcp_push(sk, 0);
             if nonblock {
                 return Some(Poll::Ready(if copied > 0 {
                     Ok(copied)
@@ -368,6 +383,7 @@ impl World {
         mut zc: Option<&mut ZcSend>,
     ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
+        let now = self.now;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
         // Without scatter-gather the bytes are copied and no segment holds
@@ -385,6 +401,7 @@ impl World {
                 if t.sent_at.is_some()
                     || t.fin
                     || t.syn
+                    || t.eor
                     || !t.frags.is_empty()
                     || t.data.len() >= mss
                 {
@@ -404,6 +421,7 @@ impl World {
                     let seg = TxSeg::empty(tp.write_seq);
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
+                    tp.chrono.start(ChronoType::Busy, now);
                     match &uarg {
                         Some(_) => TxZc::room_for(0, at, mss),
                         None => mss,
@@ -432,14 +450,25 @@ impl World {
         (taken, pinned)
     }
 
-    /// `tcp_push()`: mark the end of this write with PSH and send.
-    pub(crate) fn tcp_push(&mut self, sk: SockId) {
+    /// `tcp_push()`: mark the end of this write with PSH and send, unless
+    /// `MSG_MORE` says more is coming: then no PSH, and a partial last
+    /// segment waits as under `TCP_CORK` (`TCP_NAGLE_CORK`). `MSG_EOR`
+    /// ends a record: nothing written later joins its last segment
+    /// (`TCP_SKB_CB(skb)->eor`, `tcp_skb_can_collapse_to()`).
+    pub(crate) fn tcp_push(&mut self, sk: SockId, flags: i32) {
+        let more = flags & MSG_MORE != 0;
         if let Some(t) = self.tp_mut(sk).write_queue.back_mut()
             && t.sent_at.is_none()
         {
-            t.psh = true;
+            t.psh |= !more;
+            t.eor |= flags & MSG_EOR != 0;
         }
-        self.tcp_write_xmit(sk);
+        let nonagle = if more {
+            super::output::Nonagle::Cork
+        } else {
+            super::output::Nonagle::Socket
+        };
+        self.tcp_write_xmit_nonagle(sk, nonagle);
     }
 
     /// `tcp_recvmsg()`: copy what is queued, across segment boundaries;
@@ -699,6 +728,7 @@ impl World {
 
     /// Queues a SYN or a FIN, which take a sequence number each.
     pub(crate) fn tcp_queue_control(&mut self, sk: SockId, syn: bool, fin: bool) {
+        let now = self.now;
         let tp = self.tp_mut(sk);
         // A FIN rides on the last unsent segment if there is one.
         if fin
@@ -718,6 +748,11 @@ impl World {
         tp.write_seq = tp.write_seq.wrapping_add(1);
         tp.wmem_queued += seg.charge();
         tp.write_queue.push_back(seg);
+        // A FIN is queued as data is (tcp_add_write_queue_tail()); a SYN
+        // goes straight to the retransmission queue (tcp_connect()).
+        if fin {
+            tp.chrono.start(ChronoType::Busy, now);
+        }
     }
 
     /// `tcp_done()`: the connection is over: CLOSE, timers stopped, tables

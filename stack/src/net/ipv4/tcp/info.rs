@@ -29,6 +29,8 @@ pub const TCP_CA_RECOVERY: u8 = 3;
 /// `TCP_CA_Loss`: after a retransmission timeout.
 pub const TCP_CA_LOSS: u8 = 4;
 
+/// `TCPI_OPT_TIMESTAMPS`: timestamps were negotiated.
+pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 /// `TCPI_OPT_SACK`: SACK was negotiated.
 pub const TCPI_OPT_SACK: u8 = 2;
 /// `TCPI_OPT_WSCALE`: window scaling was negotiated.
@@ -49,7 +51,8 @@ pub struct TcpInfo {
     pub probes: u8,
     /// `tcpi_backoff`: how many times the timeout has doubled.
     pub backoff: u8,
-    /// `tcpi_options`: `TCPI_OPT_SACK`, `TCPI_OPT_WSCALE`.
+    /// `tcpi_options`: `TCPI_OPT_TIMESTAMPS`, `TCPI_OPT_SACK`,
+    /// `TCPI_OPT_WSCALE`.
     pub options: u8,
     /// `tcpi_snd_wscale`.
     pub snd_wscale: u8,
@@ -90,6 +93,11 @@ pub struct TcpInfo {
     pub segs_in: u32,
     /// `tcpi_snd_wnd`: the peer's window.
     pub snd_wnd: u32,
+    /// `tcpi_busy_time` (µs): time with data queued or in flight.
+    pub busy_time: u64,
+    /// `tcpi_rwnd_limited` (µs): of that, time the peer's window held
+    /// data back.
+    pub rwnd_limited: u64,
 }
 
 /// `TCP_INFINITE_SSTHRESH`.
@@ -124,6 +132,8 @@ impl TcpInfo {
             ("tcpi_segs_out", self.segs_out.into()),
             ("tcpi_segs_in", self.segs_in.into()),
             ("tcpi_snd_wnd", self.snd_wnd.into()),
+            ("tcpi_busy_time", self.busy_time),
+            ("tcpi_rwnd_limited", self.rwnd_limited),
         ]
     }
 }
@@ -154,7 +164,11 @@ impl World {
             .iter()
             .filter(|x| x.sent_at.is_some() && x.seq != x.end_seq())
             .collect();
+        let (busy, rwnd) = tp.chrono.totals(now);
         let mut options = 0;
+        if tp.ts.ok {
+            options |= TCPI_OPT_TIMESTAMPS;
+        }
         if tp.sack_ok {
             options |= TCPI_OPT_SACK;
         }
@@ -187,6 +201,8 @@ impl World {
             segs_out: tp.segs_out as u32,
             segs_in: tp.segs_in as u32,
             snd_wnd: tp.snd_wnd,
+            busy_time: busy / 1_000,
+            rwnd_limited: rwnd / 1_000,
         }
     }
 
@@ -200,7 +216,14 @@ impl World {
         let advmss = match self.sk(sk).daddr {
             Some(d) => {
                 let route = self.route_mss(self.sk(sk).netns, d);
-                self.tcp_mss_clamp(sk, route)
+                // With timestamps, 12 bytes of each segment are the option
+                // (tcp_rcv_synsent_state_process(), tcp_create_openreq_child()).
+                let ts = if self.tp(sk).ts.ok {
+                    super::timestamps::TCPOLEN_TSTAMP_ALIGNED
+                } else {
+                    0
+                };
+                self.tcp_mss_clamp(sk, route).saturating_sub(ts)
             }
             None => self.tp(sk).mss,
         };

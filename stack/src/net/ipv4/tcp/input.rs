@@ -38,7 +38,7 @@ use crate::uapi::errno::Errno;
 use crate::wire::tcp::{TcpFlags, TcpHdr};
 
 use super::state_machine::{
-    ACK, AckCheck, CheckReqSeg, DataCheck, Listen, RST, SYN, Segment, SynSent, Tcb, TimeWait,
+    ACK, AckCheck, CheckReqSeg, DataCheck, FIN, Listen, RST, SYN, Segment, SynSent, Tcb, TimeWait,
     Validate, tcp_ack, tcp_check_req, tcp_fin, tcp_fin_acked, tcp_listen_state_process,
     tcp_rcv_data_state, tcp_rcv_synsent_state_process, tcp_reset_errno, tcp_timewait_state_process,
     tcp_validate_incoming,
@@ -403,6 +403,19 @@ impl World {
             sack_ok: !want_cookie
                 && seg.hdr.options.sack_permitted
                 && self.ns(ns).sysctl.tcp_sack != 0,
+            // tcp_openreq_init(): timestamps if both ends want them (not
+            // with a cookie here: see the timestamps module).
+            ts_recent: seg
+                .hdr
+                .options
+                .timestamps
+                .filter(|_| !want_cookie && self.ns(ns).sysctl.tcp_timestamps != 0)
+                .map(|(tsval, _)| tsval),
+            ts_off: super::timestamps::ts_offset(
+                self.ns(ns).sysctl.tcp_timestamps,
+                seg.local.ip(),
+                remote.ip(),
+            ),
             cookie: want_cookie,
             retrans: 0,
             acked: false,
@@ -539,7 +552,28 @@ impl World {
     fn tcp_create_child(&mut self, l: SockId, req: &RequestSock, ack: &TcpHdr) -> SockId {
         let ns = self.sk(l).netns;
         let route_mss = self.route_mss(ns, req.remote);
-        let mss = self.tcp_mss_clamp(l, route_mss).min(req.peer_mss);
+        let mut mss = self.tcp_mss_clamp(l, route_mss).min(req.peer_mss);
+        // tcp_create_openreq_child(): the echo starts from the SYN's TSval,
+        // or the final ACK's if it is the newer at the window's edge
+        // (tcp_check_req()); each segment then gives up 12 bytes to the
+        // option (tcp_header_len).
+        let mut ts = super::timestamps::Timestamps {
+            offset: req.ts_off,
+            ..Default::default()
+        };
+        if let Some(recent) = req.ts_recent {
+            ts.ok = true;
+            let mut recent = recent;
+            if let Some((tsval, _)) = ack.options.timestamps
+                && !after(ack.seq, req.irs.wrapping_add(1))
+            {
+                recent = tsval;
+            }
+            ts.store(recent, self.now);
+            mss = mss
+                .saturating_sub(super::timestamps::TCPOLEN_TSTAMP_ALIGNED)
+                .max(1);
+        }
         let rcv_wscale = if req.wscale_ok {
             self.rcv_wscale_for(l)
         } else {
@@ -558,6 +592,7 @@ impl World {
         tp.snd_wscale = req.snd_wscale;
         tp.rcv_wscale = rcv_wscale;
         tp.sack_ok = req.sack_ok;
+        tp.ts = ts;
         tp.set_snd_wnd((ack.window as u32) << req.snd_wscale);
         tp.snd_wl1 = ack.seq;
         tp.mss = mss;
@@ -647,6 +682,8 @@ impl World {
         }
         // Our SYN offered SACK if tcp_sack is on (tcp_syn_options()).
         let sack_on = self.ns(self.sk(sk).netns).sysctl.tcp_sack != 0;
+        let ts_on = self.ns(self.sk(sk).netns).sysctl.tcp_timestamps != 0;
+        let now = self.now;
         if verdict == SynSent::SimultaneousOpen {
             // Simultaneous open: their SYN crossed ours. SYN_RECV, and our
             // SYN is sent again carrying an ACK of theirs (a SYN-ACK).
@@ -662,6 +699,7 @@ impl World {
                 None => tp.rcv_wscale = 0,
             }
             tp.sack_ok = seg.hdr.options.sack_permitted && sack_on;
+            tp.tcp_ts_negotiate(seg.hdr.options.timestamps, ts_on, now);
             tp.set_snd_wnd(seg.hdr.window as u32);
             tp.snd_wl1 = seg.hdr.seq;
             self.sk_mut(sk).state = super::TCP_SYN_RECV;
@@ -672,8 +710,8 @@ impl World {
             self.tcp_retransmit_head(sk);
             return;
         }
-        let now = self.now;
         let opts = seg.hdr.options;
+        let tsecr = opts.timestamps.map(|(_, ecr)| ecr);
         let tp = self.tp_mut(sk);
         tp.rcv_nxt = seg.hdr.seq.wrapping_add(1);
         tp.copied_seq = tp.rcv_nxt;
@@ -688,9 +726,10 @@ impl World {
             None => tp.rcv_wscale = 0,
         }
         tp.sack_ok = opts.sack_permitted && sack_on;
+        tp.tcp_ts_negotiate(opts.timestamps, ts_on, now);
         tp.set_snd_wnd(seg.hdr.window as u32);
         tp.snd_wl1 = seg.hdr.seq;
-        self.tcp_ack(sk, seg.hdr.ack_seq, now);
+        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, now);
         self.sk_mut(sk).state = TCP_ESTABLISHED;
         // tcp_init_transfer(): the transfer starts from the initial window,
         // whatever acknowledging the SYN did to it. (Linux starts from 1
@@ -753,23 +792,31 @@ impl World {
         // with a reset at the right sequence; one outside the window is
         // dropped. (Linux also accepts one at the highest SACKed sequence,
         // which only a sender that reads SACK blocks knows.)
+        let tsval = seg.hdr.options.timestamps.map(|(val, _)| val);
+        let tsecr = seg.hdr.options.timestamps.map(|(_, ecr)| ecr);
+        // tcp_validate_incoming(), RFC 7323 5.3: PAWS first. A segment
+        // whose TSval is older than the one we echo is an old duplicate:
+        // dropped, and answered with a duplicate ACK. A reset passes; a SYN
+        // gets the challenge ACK below.
+        if let Some(val) = tsval
+            && !s.has(RST)
+            && !s.has(SYN)
+        {
+            let tp = self.tp(sk);
+            let pure_dup_ack = s.len == 0 && seq == rcv_nxt && s.ack == tp.snd_una && !s.has(FIN);
+            if tp.ts.paws_discard(val, pure_dup_ack, now) {
+                self.ns_mut(ns).mib.inc(Mib::TcpExtPAWSEstab);
+                self.trace(host, Layer::Tcp, |_w| {
+                    format!("TSval {val} older than ts_recent: PAWS drops it, duplicate ACK")
+                });
+                self.tcp_send_dupack(sk, seq, s.len);
+                return;
+            }
+        }
         match tcp_validate_incoming(state, &tcb, &s) {
             Validate::Accept => {}
             Validate::DupAck => {
-                // tcp_send_dupack(): old data means our ACK was lost, so
-                // acknowledge quickly from now on.
-                // With SACK, the duplicate is reported in a D-SACK block.
-                if s.len > 0 && before(seq, rcv_nxt) {
-                    let dsack = self.ns(ns).sysctl.tcp_dsack != 0;
-                    let tp = self.tp_mut(sk);
-                    tp.enter_quickack_mode(super::TCP_MAX_QUICKACKS);
-                    if tp.sack_ok && dsack {
-                        let end = seq.wrapping_add(s.len);
-                        let end = if after(end, rcv_nxt) { rcv_nxt } else { end };
-                        tp.rx_sack.set_dsack(seq, end);
-                    }
-                }
-                self.tcp_send_ack(sk);
+                self.tcp_send_dupack(sk, seq, s.len);
                 return;
             }
             Validate::ChallengeAck => {
@@ -826,7 +873,7 @@ impl World {
                 self.tcp_keepalive_arm(sk);
                 self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 if s.has(SYN) {
-                    self.tcp_ack(sk, s.ack, now);
+                    self.tcp_ack(sk, s.ack, tsecr, now);
                     self.tcp_send_ack(sk);
                     self.tcp_write_xmit(sk);
                     return;
@@ -842,6 +889,15 @@ impl World {
                 return;
             }
             AckCheck::Drop => return,
+        }
+        // tcp_ack() with FLAG_UPDATE_TS_RECENT: the segment is in the
+        // window and its ACK not old, so its TSval may be the next echo.
+        let tp = self.tp_mut(sk);
+        if let Some(val) = tsval
+            && !before(seg.hdr.ack_seq, tp.snd_una)
+        {
+            let rcv_wup = tp.rcv_wup;
+            tp.ts.replace_recent(val, seq, rcv_wup, now);
         }
         // The peer's window, if this segment is newer than the last update.
         let tp = self.tp_mut(sk);
@@ -864,7 +920,7 @@ impl World {
                 });
             }
         }
-        self.tcp_ack(sk, seg.hdr.ack_seq, now);
+        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, now);
         if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
             return;
         }
@@ -949,10 +1005,35 @@ impl World {
         self.tcp_retransmit_head(sk);
     }
 
+    /// `tcp_send_dupack()`: old data means our ACK was lost, so acknowledge
+    /// at once and quickly from now on; with SACK the duplicate is reported
+    /// in a D-SACK block.
+    fn tcp_send_dupack(&mut self, sk: SockId, seq: u32, len: u32) {
+        let ns = self.sk(sk).netns;
+        let rcv_nxt = self.tp(sk).rcv_nxt;
+        if len > 0 && before(seq, rcv_nxt) {
+            let dsack = self.ns(ns).sysctl.tcp_dsack != 0;
+            let tp = self.tp_mut(sk);
+            tp.enter_quickack_mode(super::TCP_MAX_QUICKACKS);
+            if tp.sack_ok && dsack {
+                let end = seq.wrapping_add(len);
+                let end = if after(end, rcv_nxt) { rcv_nxt } else { end };
+                tp.rx_sack.set_dsack(seq, end);
+            }
+        }
+        self.tcp_send_ack(sk);
+    }
+
     /// `tcp_ack()`: drop what the peer has acknowledged from the write
     /// queue, measure the round trip, grow the congestion window, and move
     /// the closing states on once our FIN is acknowledged.
-    pub(crate) fn tcp_ack(&mut self, sk: SockId, ack: u32, now: crate::sim::time::Nanos) {
+    pub(crate) fn tcp_ack(
+        &mut self,
+        sk: SockId,
+        ack: u32,
+        tsecr: Option<u32>,
+        now: crate::sim::time::Nanos,
+    ) {
         let host = self.sk(sk).host;
         let tp = self.tp_mut(sk);
         if !after(ack, tp.snd_una) {
@@ -974,6 +1055,9 @@ impl World {
         }
         tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
         tp.snd_una = ack;
+        if tp.write_queue.is_empty() {
+            tp.chrono.stop(super::chrono::ChronoType::Busy, true, now);
+        }
         tp.retransmits = 0;
         tp.dupacks = 0;
         let mut partial_ack = false;
@@ -984,6 +1068,14 @@ impl World {
                 tp.recover = None;
                 tp.cwnd = tp.ssthresh;
             }
+        }
+        // tcp_ack_update_rtt(): when every segment acknowledged had been
+        // resent (Karn), the echoed TSval still dates the one that arrived.
+        if rtt_sample.is_none()
+            && acked_segs > 0
+            && let Some(tsecr) = tsecr.filter(|&e| e != 0 && tp.ts.ok)
+        {
+            rtt_sample = tp.ts.rtt_from_tsecr(tsecr, now);
         }
         if let Some(rtt) = rtt_sample {
             rtt_estimator(tp, rtt);
@@ -1257,22 +1349,52 @@ impl World {
     }
 }
 
-/// `tcp_rtt_estimator()` and `tcp_set_rto()` (RFC 6298): smoothed RTT and
-/// its variation; RTO = SRTT + 4 RTTVAR, at least `TCP_RTO_MIN`.
+/// `tcp_rtt_estimator()` and `tcp_set_rto()` (Jacobson/Karels as Linux
+/// keeps it): `srtt` moves 1/8 of the way to each sample and the mean
+/// deviation (`mdev_us`, four times the deviation) 1/4; the RTO is `srtt`
+/// plus `rttvar_us`, the largest deviation seen in the last round trip but
+/// never less than `TCP_RTO_MIN`, which decays towards it once per round
+/// trip. So the RTO is `srtt + 200 ms` on a steady path, not a clamp to
+/// 200 ms (RFC 6298 would give `max(srtt + 4 * rttvar, 1 s)`).
 fn rtt_estimator(tp: &mut TcpSock, rtt: crate::sim::time::Nanos) {
+    let rto_min = super::TCP_RTO_MIN;
     match tp.srtt {
         None => {
             tp.srtt = Some(rtt);
-            tp.rttvar = rtt / 2;
+            tp.mdev_us = 2 * rtt;
+            tp.rttvar_us = tp.mdev_us.max(rto_min);
+            tp.mdev_max = tp.rttvar_us;
+            tp.rtt_seq = tp.snd_nxt;
         }
         Some(srtt) => {
-            let err = srtt.abs_diff(rtt);
-            tp.rttvar = (3 * tp.rttvar + err) / 4;
-            tp.srtt = Some((7 * srtt + rtt) / 8);
+            let err = rtt as i64 - srtt as i64;
+            tp.srtt = Some((srtt as i64 + err / 8) as u64);
+            let quarter = (tp.mdev_us / 4) as i64;
+            let step = if err < 0 {
+                // A sample below srtt moves the deviation an eighth as
+                // much: an RTT that drops is good news, not variance.
+                let m = -err - quarter;
+                if m > 0 { m / 8 } else { m }
+            } else {
+                err - quarter
+            };
+            tp.mdev_us = (tp.mdev_us as i64 + step).max(0) as u64;
+            if tp.mdev_us > tp.mdev_max {
+                tp.mdev_max = tp.mdev_us;
+                tp.rttvar_us = tp.rttvar_us.max(tp.mdev_max);
+            }
+            if after(tp.snd_una, tp.rtt_seq) {
+                if tp.mdev_max < tp.rttvar_us {
+                    tp.rttvar_us -= (tp.rttvar_us - tp.mdev_max) / 4;
+                }
+                tp.rtt_seq = tp.snd_nxt;
+                tp.mdev_max = rto_min;
+            }
         }
     }
+    tp.rttvar = tp.mdev_us / 4;
     let srtt = tp.srtt.unwrap_or(rtt);
-    tp.rto = (srtt + 4 * tp.rttvar).clamp(super::TCP_RTO_MIN, super::TCP_RTO_MAX);
+    tp.rto = (srtt + tp.rttvar_us).min(super::TCP_RTO_MAX);
 }
 
 fn hdr_is_rst(h: &TcpHdr) -> bool {

@@ -36,22 +36,30 @@
 //! request/response connection enters pingpong mode and delays its ACKs
 //! from the first answer on.
 //! Nagle with Minshall's rule: a small segment waits while an earlier small
-//! one is unacknowledged, unless `TCP_NODELAY`. Congestion control is Reno
+//! one is unacknowledged, unless `TCP_NODELAY`; `TCP_CORK` and a send with
+//! `MSG_MORE` hold it, and setting `TCP_NODELAY` pushes it; `MSG_EOR` ends
+//! a record that later data does not join (`output.rs`, `calls.rs`). The
+//! RTO is Linux's: srtt plus a deviation term never below `TCP_RTO_MIN`
+//! (`tcp_rtt_estimator()`). Congestion control is Reno
 //! (slow start, congestion avoidance, fast retransmit on three duplicate
 //! ACKs with NewReno recovery). A zero window arms the persist timer: a
 //! probe at `rto`, doubling to `TCP_RTO_MAX`.
 //!
 //! SACK is negotiated (`tcp_sack`) and the receiver reports its blocks and
-//! D-SACK (`sack`); the sender does not read them yet.
+//! D-SACK (`sack`); the sender does not read them yet. Timestamps
+//! (`tcp_timestamps`, `timestamps`) are negotiated, carried on every
+//! segment, echoed, and used for PAWS and for RTT samples of
+//! retransmitted data.
 //!
-//! Simplified so far (each is a later step of the TCP issue): no
-//! timestamps; the sender ignores SACK blocks; no receive-buffer
+//! Simplified so far (each is a later step of the TCP issue): the sender
+//! ignores SACK blocks; no receive-buffer
 //! autotuning (`sk_rcvbuf` stays `tcp_rmem[1]`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control; the simulation does not model it.
 
 pub mod calls;
+pub mod chrono;
 pub mod defs;
 pub mod delack;
 pub mod info;
@@ -64,6 +72,7 @@ pub mod sockopt;
 pub mod splice;
 pub mod state_machine;
 pub mod timer;
+pub mod timestamps;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -88,6 +97,8 @@ pub(crate) struct TxSeg {
     pub(crate) syn: bool,
     pub(crate) fin: bool,
     pub(crate) psh: bool,
+    /// The last segment of a `MSG_EOR` send: later data starts a new one.
+    pub(crate) eor: bool,
     /// When it was last sent; `None` until it is.
     pub(crate) sent_at: Option<Nanos>,
     /// Sent more than once (its ACK gives no RTT sample: Karn's rule).
@@ -124,6 +135,7 @@ impl TxSeg {
         self.sent_at.is_none()
             && !self.fin
             && !self.syn
+            && !self.eor
             && self.zc.is_none()
             && self.len() < goal
             && self.frags.len() < crate::net::core::skbuff::MAX_SKB_FRAGS
@@ -138,6 +150,7 @@ impl TxSeg {
             syn: false,
             fin: false,
             psh: false,
+            eor: false,
             sent_at: None,
             retransmitted: false,
             zc: None,
@@ -201,6 +214,10 @@ pub(crate) struct TcpSock {
     pub(crate) sack_ok: bool,
     /// The blocks this end reports as a receiver.
     pub(crate) rx_sack: sack::RxSack,
+    /// Timestamps: negotiated or not, our offset, the TSval to echo.
+    pub(crate) ts: timestamps::Timestamps,
+    /// Where the sender's time went (`chrono_type`, `chrono_stat`).
+    pub(crate) chrono: chrono::Chrono,
     /// `mss_cache`: payload bytes per segment.
     pub(crate) mss: u32,
     /// `icsk_ack.rcv_mss`: the largest segment received so far, our guess
@@ -209,7 +226,16 @@ pub(crate) struct TcpSock {
     pub(crate) cwnd: u32,
     pub(crate) ssthresh: u32,
     pub(crate) srtt: Option<Nanos>,
+    /// The smoothed mean deviation `ss` and `tcp_info` report
+    /// (`mdev_us / 4`).
     pub(crate) rttvar: Nanos,
+    /// `mdev_us`: four times the mean deviation; `mdev_max_us`: its largest
+    /// value in this round trip; `rttvar_us`: the deviation the RTO adds,
+    /// at least `TCP_RTO_MIN`; `rtt_seq`: where this round trip ends.
+    pub(crate) mdev_us: Nanos,
+    pub(crate) mdev_max: Nanos,
+    pub(crate) rttvar_us: Nanos,
+    pub(crate) rtt_seq: u32,
     pub(crate) rto: Nanos,
     /// Consecutive timeouts (`icsk_retransmits`), for backoff and giving up.
     pub(crate) retransmits: u32,
@@ -328,6 +354,8 @@ impl TcpSock {
             rcv_wup: 0,
             snd_wscale: 0,
             sack_ok: false,
+            ts: timestamps::Timestamps::default(),
+            chrono: chrono::Chrono::default(),
             rx_sack: sack::RxSack::default(),
             rcv_wscale: 0,
             mss: TCP_MSS_DEFAULT,
@@ -336,6 +364,10 @@ impl TcpSock {
             ssthresh: u32::MAX,
             srtt: None,
             rttvar: 0,
+            mdev_us: 0,
+            mdev_max: 0,
+            rttvar_us: 0,
+            rtt_seq: 0,
             rto: TCP_TIMEOUT_INIT,
             retransmits: 0,
             write_queue: VecDeque::new(),

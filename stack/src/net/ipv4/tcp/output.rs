@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 
+use super::chrono::ChronoType;
 use super::state_machine::{Segment as StateSegment, tcp_v4_send_reset};
 use super::{RequestSock, after};
 use crate::kernel::ids::{NetNsId, SockId};
@@ -252,6 +253,11 @@ impl World {
         };
         let syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
         let sack_on = self.ns(ns).sysctl.tcp_sack != 0;
+        let ts_on = self.ns(ns).sysctl.tcp_timestamps != 0;
+        // tcp_advertise_mss(): the SYN offers the route's MSS, clamped by
+        // TCP_MAXSEG; not the payload per segment, which the timestamps cut.
+        let route = self.route_mss(ns, dst);
+        let advmss = self.tcp_mss_clamp(sk, route);
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal();
         // An ACK rides on this segment (all but a first SYN carry one): no
@@ -269,11 +275,17 @@ impl World {
         let mut options = TcpOptions::default();
         let mut ack = tp.rcv_nxt;
         if seg.syn {
-            options.mss = Some(tp.mss.min(u16::MAX as u32) as u16);
+            options.mss = Some(advmss.min(u16::MAX as u32) as u16);
             options.wscale = Some(tp.rcv_wscale);
-            // tcp_syn_options(): SACK offered if tcp_sack is on; a SYN-ACK
-            // of a simultaneous open only if both offered.
+            // tcp_syn_options(): SACK and timestamps offered if their
+            // sysctls are on; a SYN-ACK of a simultaneous open only if both
+            // offered.
             options.sack_permitted = if syn_recv { tp.sack_ok } else { sack_on };
+            options.timestamps = if syn_recv {
+                tp.ts.option(now)
+            } else {
+                ts_on.then(|| (tp.ts.tsval(now), 0))
+            };
             // In SYN_RECV (simultaneous open) the SYN also acknowledges theirs.
             if syn_recv {
                 flags = TcpFlags::SYN | TcpFlags::ACK;
@@ -282,8 +294,11 @@ impl World {
                 ack = 0;
             }
         }
-        if !seg.syn && tp.sack_ok {
-            options.sack = tp.rx_sack.take_for_ack();
+        if !seg.syn {
+            options.timestamps = tp.ts.option(now);
+            if tp.sack_ok {
+                options.sack = tp.rx_sack.take_for_ack();
+            }
         }
         let seg = &mut tp.write_queue[idx];
         if seg.fin {
@@ -336,47 +351,115 @@ impl World {
     }
 
     /// `tcp_write_xmit()`: send unsent segments while the peer's window and
-    /// the congestion window have room.
+    /// the congestion window have room. `nonagle` says how a partial last
+    /// segment is treated on this push besides what the socket's options
+    /// say: held as under `TCP_CORK` for a push made with `MSG_MORE`
+    /// (`tcp_push()`'s `TCP_NAGLE_CORK`), or sent whatever Nagle and cork
+    /// say when `TCP_NODELAY` is set (`TCP_NAGLE_PUSH`).
+    ///
+    /// A burst that the congestion or the peer's window cuts short of what
+    /// is queued ends with PSH: Linux sends a burst as TSO packets cut from
+    /// larger buffers (`tso_fragment()`), and on this machine's 6.18 kernel
+    /// a packet cut off that way carries PSH (the receiver's GRO flushes
+    /// on it), while one that Nagle or `MSG_MORE` cuts (holding the rest)
+    /// does not. Without TSO buffers, the simulation marks the last segment
+    /// of such a burst.
     pub(crate) fn tcp_write_xmit(&mut self, sk: SockId) {
+        self.tcp_write_xmit_nonagle(sk, Nonagle::Socket);
+    }
+
+    pub(crate) fn tcp_write_xmit_nonagle(&mut self, sk: SockId, nonagle: Nonagle) {
+        let rwnd_limited = self.tcp_write_xmit_loop(sk, nonagle);
+        // The window-limited clock runs while the peer's window holds data
+        // back, and only then.
+        let now = self.now;
+        let tp = self.tp_mut(sk);
+        if rwnd_limited {
+            tp.chrono.start(ChronoType::RwndLimited, now);
+        } else {
+            let empty = tp.write_queue.is_empty();
+            tp.chrono.stop(ChronoType::RwndLimited, empty, now);
+        }
+    }
+
+    /// Sends what may go; true if the peer's window held the next segment.
+    fn tcp_write_xmit_loop(&mut self, sk: SockId, nonagle: Nonagle) -> bool {
         loop {
             let tp = self.tp(sk);
             let Some(idx) = tp.write_queue.iter().position(|s| s.sent_at.is_none()) else {
-                return;
+                return false;
             };
+            match self.xmit_verdict(sk, idx, tp.snd_nxt, nonagle) {
+                Xmit::Send => {}
+                Xmit::Window => {
+                    // Nothing in flight to bring a window update: probe.
+                    let tp = self.tp(sk);
+                    if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
+                        self.tcp_arm_probe(sk);
+                    }
+                    return true;
+                }
+                Xmit::Cwnd => return false,
+                Xmit::Nagle => {
+                    // tcp_check_probe_timer(): with nothing in flight no ACK
+                    // will come to push a corked segment; the probe timer
+                    // sends it (the "200 ms ceiling" of TCP_CORK).
+                    let tp = self.tp(sk);
+                    if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
+                        self.tcp_arm_probe(sk);
+                    }
+                    return false;
+                }
+            }
+            let tp = self.tp(sk);
             let seg = &tp.write_queue[idx];
-            let in_flight_segs = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
-            let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
-            let fits_window = seg.syn || !after(seg.seq.wrapping_add(seg.len() as u32), window_end);
-            if !fits_window {
-                // Nothing in flight to bring a window update: probe.
-                if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() && !seg.syn {
-                    self.tcp_arm_probe(sk);
-                }
-                return;
-            }
-            if in_flight_segs >= tp.cwnd {
-                return;
-            }
-            // tcp_nagle_check() (Minshall): a partial segment waits while an
-            // earlier partial one is unacknowledged, and always while the
-            // socket is corked. Only the last segment of the write queue is
-            // held (tcp_write_xmit() passes TCP_NAGLE_PUSH for the others): a
-            // segment with data queued behind it can no longer grow, so
-            // holding it would only delay what follows.
-            let partial = (seg.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
-            let last = idx + 1 == tp.write_queue.len();
-            let minshall = !tp.nodelay && after(tp.snd_sml, tp.snd_una);
-            if partial && last && (tp.opts.cork || minshall) {
-                // tcp_check_probe_timer(): with nothing in flight no ACK
-                // will come to push a corked segment; the probe timer
-                // sends it (the "200 ms ceiling" of TCP_CORK).
-                if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
-                    self.tcp_arm_probe(sk);
-                }
-                return;
+            let more_queued = idx + 1 < tp.write_queue.len();
+            let end = seg.seq.wrapping_add(seg.len() as u32);
+            if more_queued
+                && seg.len() > 0
+                && matches!(
+                    self.xmit_verdict(sk, idx + 1, end, nonagle),
+                    Xmit::Cwnd | Xmit::Window
+                )
+            {
+                self.tp_mut(sk).write_queue[idx].psh = true;
             }
             self.tcp_send_queued(sk, idx);
         }
+    }
+
+    /// Whether `tcp_write_xmit()` sends the unsent segment at `idx` when
+    /// `snd_nxt` is where the segments before it end, and if not, what
+    /// stops it.
+    fn xmit_verdict(&self, sk: SockId, idx: usize, snd_nxt: u32, nonagle: Nonagle) -> Xmit {
+        let tp = self.tp(sk);
+        let seg = &tp.write_queue[idx];
+        let in_flight_segs = snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
+        let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
+        if !seg.syn && after(seg.seq.wrapping_add(seg.len() as u32), window_end) {
+            return Xmit::Window;
+        }
+        if in_flight_segs >= tp.cwnd {
+            return Xmit::Cwnd;
+        }
+        // tcp_nagle_check() (Minshall): a partial segment waits while an
+        // earlier partial one is unacknowledged, and always while the
+        // socket is corked. Only the last segment of the write queue is
+        // held (tcp_write_xmit() passes TCP_NAGLE_PUSH for the others): a
+        // segment with data queued behind it can no longer grow, so
+        // holding it would only delay what follows.
+        let partial = (seg.len() as u32) < tp.size_goal() && !seg.fin && !seg.syn;
+        let last = idx + 1 == tp.write_queue.len();
+        let minshall = !tp.nodelay && after(tp.snd_sml, tp.snd_una);
+        let held = match nonagle {
+            Nonagle::Socket => tp.opts.cork || minshall,
+            Nonagle::Cork => true,
+            Nonagle::Push => false,
+        };
+        if partial && last && held {
+            return Xmit::Nagle;
+        }
+        Xmit::Send
     }
 
     /// Arms the persist timer (`tcp_check_probe_timer()`).
@@ -412,6 +495,7 @@ impl World {
         let src = self.sk(sk).local();
         let rst = flags.contains(TcpFlags::RST);
         let window = if rst { 0 } else { self.tcp_select_window(sk) };
+        let now = self.now;
         let tp = self.tp_mut(sk);
         if flags.contains(TcpFlags::ACK) {
             tp.event_ack_sent();
@@ -423,8 +507,12 @@ impl World {
             tp.snd_nxt
         };
         let ack = tp.rcv_nxt;
-        // tcp_established_options(): SACK blocks ride on every ACK.
-        let mut options = TcpOptions::default();
+        // tcp_established_options(): timestamps on every segment, resets
+        // too; SACK blocks on every ACK.
+        let mut options = TcpOptions {
+            timestamps: tp.ts.option(now),
+            ..TcpOptions::default()
+        };
         if tp.sack_ok && flags.contains(TcpFlags::ACK) && !rst {
             options.sack = tp.rx_sack.take_for_ack();
         }
@@ -526,7 +614,25 @@ impl World {
         let ends = (req.local, req.remote);
         let seqs = (req.iss.wrapping_add(1), req.irs.wrapping_add(1));
         let ipc = self.inet_ipcm(listener);
-        self.tcp_transmit(ns, Segment::control(ends, seqs, TcpFlags::ACK, window, ipc));
+        let options = TcpOptions {
+            timestamps: self.req_timestamps(req),
+            ..TcpOptions::default()
+        };
+        self.tcp_transmit(
+            ns,
+            Segment {
+                options,
+                ..Segment::control(ends, seqs, TcpFlags::ACK, window, ipc)
+            },
+        );
+    }
+
+    /// A request's timestamp option: our clock plus its offset, echoing the
+    /// SYN's TSval (`tcp_synack_options()`), if the SYN offered them.
+    fn req_timestamps(&self, req: &RequestSock) -> Option<(u32, u32)> {
+        let clock = super::timestamps::tcp_clock_ms(self.now);
+        req.ts_recent
+            .map(|recent| (clock.wrapping_add(req.ts_off), recent))
     }
 
     /// Sends the SYN-ACK for `req` (kept in the SYN queue or not: a cookie).
@@ -542,6 +648,7 @@ impl World {
             // cookie (it cannot be remembered).
             wscale: (req.wscale_ok && !req.cookie).then(|| self.rcv_wscale_for(listener)),
             sack_permitted: req.sack_ok,
+            timestamps: self.req_timestamps(req),
             ..TcpOptions::default()
         };
         let ends = (req.local, req.remote);
@@ -597,4 +704,28 @@ impl World {
         }
         scale
     }
+}
+
+/// How one push treats a partial last segment (`tcp_write_xmit()`'s
+/// `nonagle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nonagle {
+    /// As the socket's `TCP_NODELAY` and `TCP_CORK` say.
+    Socket,
+    /// Held (`TCP_NAGLE_CORK`: a send with `MSG_MORE`).
+    Cork,
+    /// Sent (`TCP_NAGLE_PUSH`: `TCP_NODELAY` was just set).
+    Push,
+}
+
+/// What `tcp_write_xmit()` does with the next unsent segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Xmit {
+    Send,
+    /// It does not fit in the peer's window.
+    Window,
+    /// The congestion window is full.
+    Cwnd,
+    /// Nagle or cork holds it.
+    Nagle,
 }

@@ -3,13 +3,15 @@
 //! `SIOCINQ`/`SIOCOUTQ`/`SIOCOUTQNSD`, with Linux's ranges and errnos.
 //!
 //! What each option changes: `TCP_NODELAY` and `TCP_CORK` decide whether a
-//! partial segment waits (`tcp_nagle_check()` in `output.rs`);
+//! partial segment waits (`tcp_nagle_check()` in `output.rs`), and setting
+//! `TCP_NODELAY` sends one that was waiting (`TCP_NAGLE_PUSH`);
 //! `TCP_MAXSEG` caps the MSS a connect advertises and uses
 //! (`tcp_advertise_mss()`); `TCP_QUICKACK` leaves or enters pingpong mode,
 //! sending an ACK that was being delayed (`__tcp_sock_set_quickack()`).
 //! The keepalive settings (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`,
 //! `TCP_KEEPCNT`, with `SO_KEEPALIVE`) drive `keepalive.rs`, which also
-//! reads `TCP_USER_TIMEOUT`. Simplified: `TCP_USER_TIMEOUT` does not cut
+//! reads `TCP_USER_TIMEOUT`. `TCP_INQ` adds the bytes left to read to
+//! each `recvmsg()` (`tcp_inq_hint()`). Simplified: `TCP_USER_TIMEOUT` does not cut
 //! retransmissions of data short, and writability ignores
 //! `TCP_NOTSENT_LOWAT` (both are kept and reported).
 
@@ -47,6 +49,8 @@ pub(crate) struct TcpOpts {
     /// `TCP_NAGLE_CORK`.
     pub(crate) cork: bool,
     pub(crate) notsent_lowat: u32,
+    /// `TCP_INQ` (`recvmsg_inq`).
+    pub(crate) recvmsg_inq: bool,
 }
 
 impl World {
@@ -65,7 +69,14 @@ impl World {
             }
         };
         match opt {
-            TCP_NODELAY => self.tcp_set_flag(sk, Some(val != 0), None),
+            TCP_NODELAY => {
+                self.tcp_set_flag(sk, Some(val != 0), None);
+                // __tcp_sock_set_nodelay(): what waits goes now, corked or
+                // not (TCP_NAGLE_PUSH).
+                if val != 0 {
+                    self.tcp_write_xmit_nonagle(sk, super::output::Nonagle::Push);
+                }
+            }
             TCP_MAXSEG => {
                 if val != 0 && !(TCP_MIN_MSS..=MAX_TCP_WINDOW).contains(&val) {
                     return Err(Errno::EINVAL);
@@ -88,6 +99,7 @@ impl World {
             TCP_USER_TIMEOUT => self.tp_mut(sk).opts.user_timeout = in_range(0, i32::MAX)?,
             TCP_NOTSENT_LOWAT => self.tp_mut(sk).opts.notsent_lowat = val as u32,
             TCP_QUICKACK => self.tcp_set_quickack(sk, val),
+            TCP_INQ => self.tp_mut(sk).opts.recvmsg_inq = in_range(0, 1)? != 0,
             _ => return Err(Errno::ENOPROTOOPT),
         }
         Ok(())
@@ -107,6 +119,7 @@ impl World {
             }
             TCP_MAXSEG => tp.mss as i32,
             TCP_CORK => tp.opts.cork as i32,
+            TCP_INQ => tp.opts.recvmsg_inq as i32,
             TCP_KEEPIDLE => or(tp.opts.keepidle, TCP_KEEPALIVE_TIME),
             TCP_KEEPINTVL => or(tp.opts.keepintvl, TCP_KEEPALIVE_INTVL),
             TCP_KEEPCNT => or(tp.opts.keepcnt, TCP_KEEPALIVE_PROBES),
@@ -161,5 +174,14 @@ impl World {
             _ => tp.write_seq.wrapping_sub(tp.snd_nxt),
         };
         Ok(n as i32)
+    }
+
+    /// `tcp_inq_hint()`: what a `TCP_INQ` socket's `recvmsg()` reports in
+    /// its `TCP_CM_INQ` message, the bytes still to read (the peer's FIN
+    /// counts as one, so a reader is told to read on to the end).
+    pub(crate) fn tcp_inq_hint(&self, sk: SockId) -> i32 {
+        let tp = self.tp(sk);
+        let inq = tp.rcv_nxt.wrapping_sub(tp.copied_seq) as i32;
+        if inq == 0 && tp.fin_rcvd { 1 } else { inq }
     }
 }

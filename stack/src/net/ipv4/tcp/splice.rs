@@ -21,8 +21,9 @@
 //! first (`linear_to_page()`). Consumed skbs are freed and the window
 //! reopened (`tcp_cleanup_rbuf()`) as after `recv()`.
 //!
-//! Simplified: `MSG_MORE`/`SPLICE_F_MORE` is not modelled (no corking: each
-//! call pushes what it queued); no `tcp_splice_eof()`.
+//! Simplified: `SPLICE_F_MORE` is not modelled (no corking: each call
+//! pushes what it queued, as a send without `MSG_MORE` does); no
+//! `tcp_splice_eof()`.
 
 use std::task::Poll;
 
@@ -76,7 +77,7 @@ impl World {
         let linear = (!sg).then(|| crate::net::core::skbuff::page::frags_to_vec(bvec));
         let mut copied = 0;
         loop {
-            match self.tcp_send_gate(pid, sk, copied, copied == total, nonblock) {
+            match self.tcp_send_gate(pid, sk, copied, copied == total, 0, nonblock) {
                 Some(Poll::Ready(r)) => return Sent::Done(r),
                 Some(Poll::Pending) => return Sent::Sleeping(copied),
                 None => {}

@@ -101,32 +101,32 @@ impl World {
                     frags,
                     fin: head.fin,
                     psh: head.psh,
+                    eor: head.eor,
                     zc: head.zc.as_mut().map(|z| z.split_off(wnd)),
                     ..super::TxSeg::empty(head.seq.wrapping_add(wnd as u32))
                 };
                 head.fin = false;
                 head.psh = false;
+                head.eor = false;
                 tp.wmem_queued += super::TX_SEG_OVERHEAD;
                 tp.write_queue.insert(i + 1, tail);
                 self.trace(host, Layer::Tcp, |_w| {
                     format!("window of {wnd} B is smaller than the next segment: send the part that fits")
                 });
             }
-            if self.tp(sk).opts.cork {
-                // tcp_write_wakeup() sends the next segment whatever
-                // TCP_CORK says.
-                let next = self
-                    .tp(sk)
-                    .write_queue
-                    .iter()
-                    .position(|s| s.sent_at.is_none());
-                if let Some(i) = next {
+            // tcp_write_wakeup() sends the next segment with PSH, whatever
+            // TCP_CORK or MSG_MORE held it for.
+            let tp = self.tp_mut(sk);
+            let next = tp.write_queue.iter().position(|s| s.sent_at.is_none());
+            if let Some(i) = next {
+                tp.write_queue[i].psh = true;
+                if tp.opts.cork {
                     self.trace(host, Layer::Tcp, |_w| {
                         "corked too long: the probe timer sends the partial segment".to_string()
                     });
                     self.tcp_send_queued(sk, i);
+                    return;
                 }
-                return;
             }
             self.tcp_write_xmit(sk);
             return;
