@@ -135,8 +135,14 @@ pub fn run(script: &Script, env: &dyn Env) -> Result<(), Failure> {
             line: r.failed_call.unwrap_or(ev.line),
             message,
         })?;
+        // After a packet whose time was a range (or `*`), later relative
+        // times count from when it came, as packetdrill's
+        // adjust_relative_event_times() does.
         last = match (ev.time, observed) {
-            (EventTime::Any, Some(t)) => (t - r.t0) as f64 / 1e9,
+            (
+                EventTime::Any | EventTime::AbsoluteRange(..) | EventTime::RelativeRange(..),
+                Some(t),
+            ) => (t - r.t0) as f64 / 1e9,
             _ => at,
         };
     }

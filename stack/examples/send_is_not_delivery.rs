@@ -62,8 +62,8 @@ fn main() {
         (ms(1001), "just after write() and close() returned"),
         (ms(1051), "one-way delay later: bytes and FIN are there"),
         (
-            ms(1101),
-            "a round trip later: all acknowledged, still unread",
+            ms(1151),
+            "a round trip and a delayed ACK later: all acknowledged, still unread",
         ),
     ] {
         sim.run_until(t);

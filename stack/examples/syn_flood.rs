@@ -10,7 +10,9 @@
 //!
 //! Part 2 turns SYN cookies off (`net.ipv4.tcp_syncookies = 0`): with the
 //! SYN queue full, the real client's SYNs are dropped, and its `connect()`
-//! fails with `ETIMEDOUT` after its six retransmissions.
+//! fails with `ETIMEDOUT` after its ten retransmissions (four at 1 s
+//! steps, `tcp_syn_linear_timeouts`, then `tcp_syn_retries` = 6 with the
+//! timeout doubling).
 //!
 //! The attacker is a raw-socket tool (`hping3 -S --rand-source`); the
 //! simulation has no raw sockets, so its frames are put on the server's
@@ -29,7 +31,7 @@ fn main() {
     println!("== Part 1: net.ipv4.tcp_syncookies = 1 (the default) ==\n");
     run("1", secs(2));
     println!("\n== Part 2: net.ipv4.tcp_syncookies = 0 ==\n");
-    run("0", secs(130));
+    run("0", secs(135));
 }
 
 fn run(syncookies: &str, duration: Nanos) {

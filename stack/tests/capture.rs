@@ -14,15 +14,22 @@ fn tcpdump() -> Option<String> {
 /// Hosts `a` (10.0.0.1) and `b` (10.0.0.2) on one link, and a server on
 /// `b`'s port 80 that reads until the client closes.
 fn a_server_on_b() -> (Sim, HostId, HostId) {
+    a_server_on_b_busy_for(0)
+}
+
+/// A server that accepts, is busy for `busy` before it reads, then reads
+/// to the end.
+fn a_server_on_b_busy_for(busy: Nanos) -> (Sim, HostId, HostId) {
     let mut sim = Sim::new(3);
     let a = sim.add_host("a");
     let b = sim.add_host("b");
     sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
-    sim.spawn(b, "server", |p| async move {
+    sim.spawn(b, "server", move |p| async move {
         let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(l, "0.0.0.0:80")?;
         p.listen(l, 4)?;
         let (fd, _) = p.accept(l).await?;
+        p.sleep(busy).await;
         let mut buf = [0u8; 16];
         while p.read(fd, &mut buf).await? > 0 {}
         p.close(fd)
@@ -145,4 +152,56 @@ fn ip_ttl_and_ip_tos_are_in_the_packets() {
             .all(|&(proto, ttl, tos)| proto != 6 || (ttl, tos) == (64, 0)),
         "the server's socket set nothing: {received:?}"
     );
+}
+
+/// The receiver's advertised window never moves its right edge back
+/// (`tcp_select_window()`: a window smaller than the one promised is
+/// rounded up to the scale's unit, not down), however the free buffer
+/// shrinks under small segments that nobody reads yet.
+#[test]
+fn the_advertised_right_edge_never_moves_back() {
+    let (mut sim, a, b) = a_server_on_b_busy_for(ms(150));
+    sim.spawn(a, "client", |p| async move {
+        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+        p.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)?;
+        p.connect(fd, "10.0.0.2:80").await?;
+        for _ in 0..200 {
+            p.write(fd, &[7; 100]).await?;
+            p.sleep(ms(1)).await;
+        }
+        p.close(fd)
+    });
+    assert!(sim.run().is_ok());
+    let pcap = sim.pcap(b, "eth0").expect("eth0");
+    let mut scale = 0u32;
+    let mut edges = Vec::new();
+    for (_, frame) in stack::pcap::parse_pcap(&pcap).expect("a valid capture") {
+        let ip = &frame[14..];
+        if ip[9] != 6 || ip[12..16] != [10, 0, 0, 2] {
+            continue;
+        }
+        let tcp = &ip[usize::from(ip[0] & 0xf) * 4..];
+        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let (ack, win) = (
+            be32(&tcp[8..]),
+            u32::from(u16::from_be_bytes([tcp[14], tcp[15]])),
+        );
+        let syn = tcp[13] & 0x02 != 0;
+        if syn {
+            let opts = &tcp[20..usize::from(tcp[12] >> 4) * 4];
+            let o = stack::wire::tcp::TcpOptions::parse(opts).expect("the SYN-ACK's options");
+            scale = u32::from(o.wscale.unwrap_or(0));
+            continue;
+        }
+        edges.push(ack.wrapping_add(win << scale));
+    }
+    assert!(edges.len() > 50, "{} ACKs", edges.len());
+    for w in edges.windows(2) {
+        assert!(
+            (w[1].wrapping_sub(w[0]) as i32) >= 0,
+            "the right edge moved back from {} to {}: {edges:?}",
+            w[0],
+            w[1]
+        );
+    }
 }

@@ -45,6 +45,11 @@ enum Step {
     Set(i32, i32, i32),
     Get(i32, i32),
     Ioctl(i32),
+    /// `setsockopt(SO_LINGER)` with a whole `struct linger`.
+    SetLinger(i32, i32),
+    /// `getsockopt(SO_LINGER)` into a whole `struct linger`: its `l_linger`
+    /// (a plain `Get` reads `l_onoff` into an int).
+    GetLingerTime,
 }
 
 impl Step {
@@ -63,6 +68,8 @@ impl Step {
             Step::Set(l, o, v) => format!("set:{l}:{o}:{v}"),
             Step::Get(l, o) => format!("get:{l}:{o}"),
             Step::Ioctl(r) => format!("ioctl:{r}"),
+            Step::SetLinger(on, secs) => format!("set_linger:{on}:{secs}"),
+            Step::GetLingerTime => "get_linger_time".into(),
         }
     }
 }
@@ -148,6 +155,13 @@ int main(int argc, char **argv) {
             int v = 0; socklen_t len = sizeof v;
             int r = getsockopt(fd, x, y, &v, &len);
             result(r < 0 ? r : v);
+        } else if (sscanf(s, "set_linger:%d:%d", &x, &y) == 2) {
+            struct linger l = { .l_onoff = x, .l_linger = y };
+            result(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l));
+        } else if (!strcmp(s, "get_linger_time")) {
+            struct linger l = { 0 }; socklen_t len = sizeof l;
+            int r = getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len);
+            result(r < 0 ? r : l.l_linger);
         } else if (sscanf(s, "ioctl:%d", &x) == 1) {
             int v = 0;
             int r = ioctl(fd, (unsigned long)x, &v);
@@ -238,6 +252,10 @@ fn run_simulated(script: &'static [Step]) -> Vec<String> {
                 Step::Set(l, o, v) => sim(p.setsockopt(fd, l, o, v)).map(|()| 0),
                 Step::Get(l, o) => sim(p.getsockopt(fd, l, o)),
                 Step::Ioctl(r) => sim(p.ioctl(fd, r)),
+                Step::SetLinger(on, secs) => {
+                    sim(p.set_linger(fd, (on != 0).then_some(secs as u32))).map(|()| 0)
+                }
+                Step::GetLingerTime => sim(p.get_linger(fd)).map(|(_, secs)| secs as i32),
             };
             seen.push(format!("{step:?}: {}", line(r)));
         }
@@ -348,6 +366,35 @@ fn socket_level_options_keep_what_they_are_given() {
             Get(SOL, SO_KEEPALIVE),
             Get(SOL, SO_ACCEPTCONN),
             Set(TCP, TCP_NODELAY, 1),
+        ],
+    );
+}
+
+/// `SO_LINGER` takes and gives a `struct linger`: an int is too short to
+/// set it, and reads only `l_onoff`; `l_linger` keeps its value when
+/// lingering is turned off; any socket keeps it.
+#[test]
+fn so_linger_keeps_its_struct() {
+    use Step::*;
+    compare(
+        "SO_LINGER on TCP and UDP sockets",
+        &[
+            Tcp,
+            Get(SOL, SO_LINGER),
+            GetLingerTime,
+            Set(SOL, SO_LINGER, 1),
+            SetLinger(1, 7),
+            Get(SOL, SO_LINGER),
+            GetLingerTime,
+            SetLinger(0, 0),
+            Get(SOL, SO_LINGER),
+            GetLingerTime,
+            SetLinger(1, 0),
+            GetLingerTime,
+            Udp,
+            SetLinger(1, 3),
+            Get(SOL, SO_LINGER),
+            GetLingerTime,
         ],
     );
 }

@@ -23,7 +23,9 @@ lab_receipt::graded! {
             < S. seq=5000 ack=1001
             > . seq=1001 ack=5001
             < . seq=5001 ack=1500
+            > . seq=1001 ack=5001
             < P. seq=5001 ack=1500 len=3
+            > . seq=1001 ack=5001
             state ESTABLISHED
             read 0
             error none

@@ -197,6 +197,15 @@ impl Process {
         )
     }
 
+    /// `getsockopt(fd, SOL_SOCKET, SO_LINGER, &linger)`: `l_onoff` and
+    /// `l_linger` (which keeps its value when lingering is turned off).
+    pub fn get_linger(&self, fd: i32) -> SysResult<(bool, u32)> {
+        self.call(
+            || format!("getsockopt({fd}, SOL_SOCKET, SO_LINGER)"),
+            |w| w.sys_get_linger(self.pid, fd),
+        )
+    }
+
     /// `sendto(fd, buf, flags, addr)`.
     pub async fn sendto(
         &self,

@@ -637,9 +637,10 @@ impl World {
         s.daddr.map(SockAddr::Inet).ok_or(Errno::ENOTCONN)
     }
 
-    /// `setsockopt(fd, SOL_SOCKET, SO_LINGER, {on, secs})`. Only a zero
-    /// timeout changes what the simulation does (close sends RST); a
-    /// positive one is accepted and behaves as off (close does not block).
+    /// `setsockopt(fd, SOL_SOCKET, SO_LINGER, {on, secs})`, on any socket.
+    /// Only a zero timeout changes what the simulation does (a TCP close
+    /// sends RST); a positive one is kept and reported, and behaves as off
+    /// (close does not block).
     pub(crate) fn sys_set_linger(
         &mut self,
         pid: Pid,
@@ -647,10 +648,18 @@ impl World {
         linger: Option<u32>,
     ) -> Result<(), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
-        if self.sk(sk).tcp.is_some() {
-            self.tcp_set_flag(sk, None, Some(linger == Some(0)));
-        }
+        let s = self.sk_mut(sk);
+        s.linger = match linger {
+            Some(secs) => (true, secs),
+            None => (false, s.linger.1),
+        };
         Ok(())
+    }
+
+    /// `getsockopt(fd, SOL_SOCKET, SO_LINGER)`: the whole `struct linger`.
+    pub(crate) fn sys_get_linger(&mut self, pid: Pid, fd: i32) -> Result<(bool, u32), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        Ok(self.sk(sk).linger)
     }
 
     /// `setsockopt(fd, level, optname, &val, sizeof(int))`

@@ -132,6 +132,9 @@ pub(crate) struct Sock {
     pub(crate) zc: crate::net::core::zerocopy::SockZerocopy,
     /// `SOCK_KEEPOPEN` (`SO_KEEPALIVE`).
     pub(crate) keepalive: bool,
+    /// `SOCK_LINGER` and `sk_lingertime` (`SO_LINGER`, in seconds): the
+    /// time is kept when lingering is turned off, as the kernel keeps it.
+    pub(crate) linger: (bool, u32),
     /// `sk_rcvlowat` (`SO_RCVLOWAT`): the bytes a read waits for, and a
     /// stream socket needs queued to be readable. 1 by default.
     pub(crate) rcvlowat: i32,
@@ -213,6 +216,7 @@ impl Sock {
             omem_alloc: 0,
             zc: Default::default(),
             keepalive: false,
+            linger: (false, 0),
             rcvlowat: 1,
             priority: 0,
             uc_ttl: -1,

@@ -27,6 +27,8 @@ impl World {
         let sysctl = self.ns(ns).sysctl.clone();
         let s = self.sk_mut(sk);
         match opt {
+            // It takes a struct linger; an int is too short.
+            SO_LINGER => return Err(Errno::EINVAL),
             SO_REUSEADDR => s.reuseaddr = val != 0,
             // Priorities above 6 need CAP_NET_ADMIN (sk_setsockopt()).
             SO_PRIORITY if !(0..=6).contains(&val) && s.uid != 0 => return Err(Errno::EPERM),
@@ -78,6 +80,9 @@ impl World {
         Ok(match opt {
             SO_REUSEADDR => s.reuseaddr as i32,
             SO_KEEPALIVE => s.keepalive as i32,
+            // Read into an int, `struct linger` is cut to its first
+            // member, `l_onoff`.
+            SO_LINGER => s.linger.0 as i32,
             SO_PRIORITY => s.priority,
             SO_RCVLOWAT => s.rcvlowat,
             SO_ACCEPTCONN => (s.state == crate::net::ipv4::tcp::TCP_LISTEN) as i32,

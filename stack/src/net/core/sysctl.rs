@@ -67,6 +67,10 @@ pub struct Sysctls {
     pub tcp_synack_retries: u32,
     /// `net.ipv4.tcp_syn_retries`.
     pub tcp_syn_retries: u32,
+    /// `net.ipv4.tcp_syn_linear_timeouts`: SYN retransmissions sent at the
+    /// initial 1 s timeout before the exponential backoff begins (added
+    /// in Linux 6.5); 0 to 127.
+    pub tcp_syn_linear_timeouts: u8,
     /// `net.ipv4.tcp_fin_timeout` in seconds: an orphaned FIN_WAIT2's life.
     pub tcp_fin_timeout: u32,
     /// `net.ipv4.tcp_retries2`.
@@ -117,6 +121,7 @@ impl Default for Sysctls {
             tcp_abort_on_overflow: 0,
             tcp_synack_retries: 5,
             tcp_syn_retries: 6,
+            tcp_syn_linear_timeouts: 4,
             tcp_fin_timeout: 60,
             tcp_retries2: 15,
             tcp_sack: 1,
@@ -153,6 +158,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_abort_on_overflow",
     "net.ipv4.tcp_synack_retries",
     "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_syn_linear_timeouts",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.tcp_retries2",
     "net.ipv4.tcp_sack",
@@ -243,6 +249,7 @@ impl Sysctls {
             "net.ipv4.tcp_abort_on_overflow" => self.tcp_abort_on_overflow.to_string(),
             "net.ipv4.tcp_synack_retries" => self.tcp_synack_retries.to_string(),
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries.to_string(),
+            "net.ipv4.tcp_syn_linear_timeouts" => self.tcp_syn_linear_timeouts.to_string(),
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout.to_string(),
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
             "net.ipv4.tcp_sack" => self.tcp_sack.to_string(),
@@ -304,6 +311,14 @@ impl Sysctls {
             "net.ipv4.tcp_abort_on_overflow" => self.tcp_abort_on_overflow = num(value)?,
             "net.ipv4.tcp_synack_retries" => self.tcp_synack_retries = num(value)?,
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
+            // proc_dou8vec_minmax, 0 to MAX_TCP_SYNCNT.
+            "net.ipv4.tcp_syn_linear_timeouts" => {
+                let n: u8 = num(value)?;
+                if n > 127 {
+                    return Err(Errno::EINVAL);
+                }
+                self.tcp_syn_linear_timeouts = n;
+            }
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
             "net.ipv4.tcp_sack" => self.tcp_sack = num(value)?,

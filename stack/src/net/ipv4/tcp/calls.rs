@@ -150,10 +150,9 @@ impl World {
             s.state = TCP_SYN_SENT;
             let tp = s.tcp.as_deref_mut().expect("tcp");
             // Options set before connect() survive the fresh sequence space.
-            let (nodelay, linger_zero, opts) = (tp.nodelay, tp.linger_zero, tp.opts);
+            let (nodelay, opts) = (tp.nodelay, tp.opts);
             *tp = TcpSock::new(iss);
             tp.nodelay = nodelay;
-            tp.linger_zero = linger_zero;
             tp.opts = opts;
             tp.mss = mtu.min(u16::MAX as u32).saturating_sub(40).max(64);
             tp.ts.offset = super::timestamps::ts_offset(ts_mode, local.ip(), dst.ip());
@@ -606,7 +605,7 @@ impl World {
             Close::Reset => self.tcp_abort_on_close(sk, "unread data", Mib::TcpExtTCPAbortOnClose),
             // tcp_close(): SO_LINGER with a zero timeout disconnects, and
             // Linux counts it as TCPAbortOnData.
-            _ if self.tp(sk).linger_zero => {
+            _ if self.sk(sk).linger == (true, 0) => {
                 self.tcp_abort_on_close(sk, "SO_LINGER 0", Mib::TcpExtTCPAbortOnData)
             }
             Close::FinTimeout => self.tcp_arm_fin_timeout(sk),
@@ -885,7 +884,9 @@ impl World {
     /// `tcp_wmem[2]`.
     ///
     /// Simplified: the receive buffer is not tuned the same way (no
-    /// `tcp_rcv_space_adjust()`): `sk_rcvbuf` stays `tcp_rmem[1]`.
+    /// `tcp_rcv_space_adjust()`): `sk_rcvbuf` starts at `tcp_rmem[1]` and
+    /// grows only to hold data inside a window already promised
+    /// (`tcp_clamp_window()`).
     pub(crate) fn tcp_sndbuf_expand(&mut self, sk: SockId) {
         if self.sk(sk).sndbuf_locked {
             return;
@@ -900,19 +901,8 @@ impl World {
         s.sndbuf = s.sndbuf.max(sndmem);
     }
 
-    /// Sets `TCP_NODELAY`, or `SO_LINGER` with a zero timeout.
-    pub(crate) fn tcp_set_flag(
-        &mut self,
-        sk: SockId,
-        nodelay: Option<bool>,
-        linger_zero: Option<bool>,
-    ) {
-        let tp = self.tp_mut(sk);
-        if let Some(v) = nodelay {
-            tp.nodelay = v;
-        }
-        if let Some(v) = linger_zero {
-            tp.linger_zero = v;
-        }
+    /// Sets `TCP_NODELAY`.
+    pub(crate) fn tcp_set_nodelay(&mut self, sk: SockId, on: bool) {
+        self.tp_mut(sk).nodelay = on;
     }
 }

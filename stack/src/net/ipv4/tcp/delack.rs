@@ -25,9 +25,12 @@
 //! exactly `ato` after it is armed (Linux rounds to the next tick: about
 //! 40–44 ms with `HZ=250`); a delayed-ACK timer that fires while a process
 //! holds the socket is not deferred to `release_sock()`; `last_seg_size`
-//! (a run of equal small segments lowering `rcv_mss`) is not modelled; a
-//! peer FIN acknowledges at once instead of entering pingpong mode
-//! (`tcp_fin()`).
+//! (a run of equal small segments lowering `rcv_mss`) is not modelled.
+//!
+//! A FIN that ends the peer's sending enters pingpong mode at once
+//! (`tcp_fin()`, `inet_csk_enter_pingpong_mode()`): the process is likely
+//! to close in turn, and its FIN then carries the ACK, so a close costs
+//! three segments, not four.
 
 use super::{TCP_ATO_MIN, TCP_DELACK_MAX, TCP_DELACK_MIN, TCP_MAX_QUICKACKS, TcpSock};
 use crate::kernel::ids::SockId;
@@ -55,6 +58,11 @@ impl TcpSock {
         self.incr_quickack(max);
         self.pingpong = 0; // inet_csk_exit_pingpong_mode()
         self.ato = TCP_ATO_MIN;
+    }
+
+    /// `inet_csk_enter_pingpong_mode()`: interactive from now on.
+    pub(crate) fn enter_pingpong_mode(&mut self, thresh: u8) {
+        self.pingpong = thresh;
     }
 
     /// `inet_csk_in_pingpong_mode()`: `icsk_ack.pingpong` has reached the

@@ -22,8 +22,9 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::{
-    RequestSock, TCP_CLOSE, TCP_ESTABLISHED, TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_SENT,
-    TCP_TIME_WAIT, TCP_TIMEOUT_INIT, TcpSock, after, before, state_name,
+    RequestSock, TCP_CLOSE, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT1,
+    TCP_FIN_WAIT2, TCP_LISTEN, TCP_SYN_RECV, TCP_SYN_SENT, TCP_TIME_WAIT, TCP_TIMEOUT_INIT,
+    TcpSock, after, before, state_name,
 };
 use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
@@ -602,7 +603,7 @@ impl World {
         tp.lrcvtime = self.now;
         // The clone keeps what the process set on the listener.
         let ptp = self.tp(l);
-        (tp.nodelay, tp.linger_zero, tp.opts) = (ptp.nodelay, ptp.linger_zero, ptp.opts);
+        (tp.nodelay, tp.opts) = (ptp.nodelay, ptp.opts);
         // tcp_synack_rtt_meas(): the SYN-ACK's round trip is the child's
         // first RTT sample, unless the SYN-ACK was resent (which one did
         // this ACK answer?) or was a cookie (nothing was kept).
@@ -629,6 +630,7 @@ impl World {
             reuseport: parent.reuseport,
             uid: parent.uid,
             keepalive: parent.keepalive,
+            linger: parent.linger,
             rcvlowat: parent.rcvlowat,
             priority: parent.priority,
             uc_ttl: parent.uc_ttl,
@@ -702,7 +704,7 @@ impl World {
             tp.tcp_ts_negotiate(seg.hdr.options.timestamps, ts_on, now);
             tp.set_snd_wnd(seg.hdr.window as u32);
             tp.snd_wl1 = seg.hdr.seq;
-            self.sk_mut(sk).state = super::TCP_SYN_RECV;
+            self.sk_mut(sk).state = TCP_SYN_RECV;
             self.trace(host, Layer::Tcp, |_w| {
                 "SYN received in SYN_SENT: simultaneous open, state SYN_SENT -> SYN_RECV"
                     .to_string()
@@ -951,7 +953,11 @@ impl World {
             if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
                 return;
             }
-            self.tcp_ack_snd_check(sk, fin || before(seq, rcv_nxt) || after(seq, rcv_nxt));
+            // A FIN is acknowledged as data is (tcp_fin() has already
+            // answered one that crossed our own).
+            if !(fin && self.sk(sk).state == TCP_CLOSING) {
+                self.tcp_ack_snd_check(sk, before(seq, rcv_nxt) || after(seq, rcv_nxt));
+            }
         }
         if self.socks.contains_key(&sk) && self.sk(sk).state != TCP_CLOSE {
             self.tcp_write_xmit(sk);
@@ -959,8 +965,8 @@ impl World {
     }
 
     /// `__tcp_ack_snd_check()`: acknowledge now (quick-ack mode, more than
-    /// one full segment unacknowledged, out-of-order data, a FIN), or
-    /// delay the ACK (`tcp_send_delayed_ack()`).
+    /// one full segment unacknowledged, out-of-order data), or delay the
+    /// ACK (`tcp_send_delayed_ack()`).
     fn tcp_ack_snd_check(&mut self, sk: SockId, now_please: bool) {
         let thresh = self.tcp_pingpong_thresh(sk);
         let tp = self.tp_mut(sk);
@@ -1194,10 +1200,16 @@ impl World {
             tp.rcv_mss = tp.rcv_mss.max(len);
             tp.event_data_recv(now);
             skb.cb.seq = rcv_nxt;
-            // Simplified: tcp_try_rmem_schedule()'s pruning and collapsing
-            // are left out; what remains is UDP's rule (a segment that
-            // would take a non-empty queue past sk_rcvbuf is dropped and
-            // counted in sk_drops, as tcp_drop_reason() does).
+            // tcp_try_rmem_schedule() → tcp_prune_queue(): a segment that
+            // would take the queue past sk_rcvbuf first lets the buffer
+            // grow, unless the process fixed its size
+            // (tcp_clamp_window(), up to tcp_rmem[2]): the window we
+            // promised is honoured. Simplified: collapsing the queue into
+            // compact buffers (tcp_collapse()) is left out, so a buffer
+            // fixed by SO_RCVBUF drops what does not fit, as Linux does
+            // when collapsing does not make room (counted in sk_drops and
+            // TCPRcvQDrop).
+            self.tcp_clamp_window(sk, skb.truesize());
             if self.sk_mut(sk).receive_queue.enqueue(skb).is_err() {
                 self.ns_mut(ns).mib.inc(Mib::TcpExtTCPRcvQDrop);
                 self.trace(host, Layer::Tcp, |_w| {
@@ -1254,6 +1266,19 @@ impl World {
         self.sk_wake(sk, crate::kernel::wait::Wakeup::DataReady);
     }
 
+    /// `tcp_clamp_window()`: grow `sk_rcvbuf` to hold `truesize` more, up
+    /// to `tcp_rmem[2]`, unless `SO_RCVBUF` fixed it.
+    fn tcp_clamp_window(&mut self, sk: SockId, truesize: usize) {
+        let ns = self.sk(sk).netns;
+        let rmem2 = self.ns(ns).sysctl.tcp_rmem.2 as usize;
+        let s = self.sk_mut(sk);
+        let need = s.receive_queue.rmem_alloc() + truesize;
+        let rcvbuf = s.receive_queue.rcvbuf();
+        if need > rcvbuf && rcvbuf < rmem2 && !s.rcvbuf_locked {
+            s.receive_queue.set_rcvbuf(need.min(rmem2));
+        }
+    }
+
     /// `tcp_fin()`: the peer has finished sending.
     fn tcp_fin(&mut self, sk: SockId) {
         let host = self.sk(sk).host;
@@ -1274,8 +1299,18 @@ impl World {
             self.tcp_send_ack(sk);
             self.tcp_time_wait(sk);
             return;
-        } else {
-            self.sk_mut(sk).state = new;
+        }
+        self.sk_mut(sk).state = new;
+        match (old, new) {
+            // The application will answer with its own FIN soon: delay
+            // the ACK so that the FIN carries it (pingpong mode).
+            (TCP_ESTABLISHED | TCP_SYN_RECV, TCP_CLOSE_WAIT) => {
+                let thresh = self.tcp_pingpong_thresh(sk);
+                self.tp_mut(sk).enter_pingpong_mode(thresh);
+            }
+            // A simultaneous close: both FINs crossed; acknowledge at once.
+            (TCP_FIN_WAIT1, TCP_CLOSING) => self.tcp_send_ack(sk),
+            _ => {}
         }
         self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
     }

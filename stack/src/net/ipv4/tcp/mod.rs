@@ -52,8 +52,9 @@
 //! retransmitted data.
 //!
 //! Simplified so far (each is a later step of the TCP issue): the sender
-//! ignores SACK blocks; no receive-buffer
-//! autotuning (`sk_rcvbuf` stays `tcp_rmem[1]`); write-queue memory is
+//! ignores SACK blocks; no receive-buffer autotuning (`sk_rcvbuf` starts
+//! at `tcp_rmem[1]` and grows only to keep a window already promised,
+//! `tcp_clamp_window()`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control; the simulation does not model it.
@@ -262,8 +263,6 @@ pub(crate) struct TcpSock {
     pub(crate) queues: crate::net::ipv4::request_sock_queue::AcceptQueue,
     /// The listener a child belongs to until it is accepted.
     pub(crate) parent: Option<SockId>,
-    /// `SO_LINGER` with a zero timeout: close sends RST.
-    pub(crate) linger_zero: bool,
     /// `TCP_NODELAY`.
     pub(crate) nodelay: bool,
     /// The other options set at `IPPROTO_TCP`.
@@ -381,7 +380,6 @@ impl TcpSock {
             max_ack_backlog: 0,
             queues: Default::default(),
             parent: None,
-            linger_zero: false,
             nodelay: false,
             opts: Default::default(),
             segs_out: 0,

@@ -78,29 +78,40 @@ impl Segment<'_> {
 }
 
 impl World {
-    /// The receive window to advertise (`tcp_select_window()`): half the
-    /// free receive buffer (the default `tcp_adv_win_scale` split between
-    /// payload and overhead), never less than what was already promised,
-    /// in units of our window scale.
+    /// The receive window to advertise (`tcp_select_window()`): what the
+    /// free buffer allows (`__tcp_select_window()`), but never less than
+    /// what was already promised: the right edge never moves back (the
+    /// default `tcp_shrink_window = 0`), rounded up to our window scale's
+    /// unit so that scaling cannot take a byte of it away.
     pub(crate) fn tcp_select_window(&mut self, sk: SockId) -> u16 {
         let fresh = self.tcp_free_window(sk);
         let tp = self.tp(sk);
         let promised = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let promised = if (promised as i32) < 0 { 0 } else { promised };
-        let mut win = fresh.max(promised);
         let scale = tp.rcv_wscale;
-        win = (win >> scale).min(u16::MAX as u32) << scale;
+        let win = if fresh < promised {
+            align_up(promised, scale)
+        } else {
+            fresh
+        };
         let tp = self.tp_mut(sk);
         tp.rcv_wnd = win;
         tp.rcv_wup = tp.rcv_nxt;
-        (win >> scale) as u16
+        (win.min(u32::from(u16::MAX) << scale) >> scale) as u16
     }
 
     /// `__tcp_select_window()`: the window the free buffer allows. Half the
     /// buffer is for overhead (`tcp_win_from_space()`); once less than half
     /// of the full window is free, offer nothing rather than a sliver
     /// smaller than a segment (`rcv_mss`) or 1/16 of the buffer
-    /// (silly-window avoidance).
+    /// (silly-window avoidance), and round what is offered down to the
+    /// window scale's unit; otherwise round it up, so that a window a
+    /// little short of a unit is not announced as a unit less.
+    ///
+    /// Simplified: the payload share of the buffer is the fixed half of
+    /// Linux before 6.6, not the `scaling_ratio` that 6.6 and later learn
+    /// from the packets received, and `rcv_ssthresh` (which makes the
+    /// window grow with the flow) is not modelled.
     fn tcp_free_window(&self, sk: SockId) -> u32 {
         let s = self.sk(sk);
         let tp = s.tcp.as_deref().expect("tcp");
@@ -113,7 +124,7 @@ impl World {
                 return 0;
             }
         }
-        free
+        align_up(free, tp.rcv_wscale)
     }
 
     /// `tcp_cleanup_rbuf()`: after a read, if the window we could offer
@@ -728,4 +739,10 @@ enum Xmit {
     Cwnd,
     /// Nagle or cork holds it.
     Nagle,
+}
+
+/// `ALIGN(win, 1 << scale)`: up to a whole unit of the window scale.
+fn align_up(win: u32, scale: u8) -> u32 {
+    let unit = 1u32 << scale;
+    win.saturating_add(unit - 1) & !(unit - 1)
 }

@@ -70,7 +70,7 @@ impl World {
         };
         match opt {
             TCP_NODELAY => {
-                self.tcp_set_flag(sk, Some(val != 0), None);
+                self.tcp_set_nodelay(sk, val != 0);
                 // __tcp_sock_set_nodelay(): what waits goes now, corked or
                 // not (TCP_NAGLE_PUSH).
                 if val != 0 {

@@ -146,10 +146,18 @@ impl World {
         let ns = self.sk(sk).netns;
         let state = self.sk(sk).state;
         // tcp_write_timeout(): a SYN (or a simultaneous open's SYN-ACK)
-        // gives up after tcp_syn_retries, data after tcp_retries2.
+        // gives up after tcp_syn_retries, data after tcp_retries2. A SYN is
+        // first resent tcp_syn_linear_timeouts more times, at fixed 1 s
+        // steps, before the backoff starts (tcp_retransmit_timer()): the
+        // first lost SYN costs 1 s, not 1 s and then 2 s more.
         let syn = matches!(state, TCP_SYN_SENT | TCP_SYN_RECV);
+        let linear = if state == TCP_SYN_SENT {
+            u32::from(self.ns(ns).sysctl.tcp_syn_linear_timeouts)
+        } else {
+            0
+        };
         let limit = if syn {
-            self.ns(ns).sysctl.tcp_syn_retries
+            self.ns(ns).sysctl.tcp_syn_retries + linear
         } else {
             self.ns(ns).sysctl.tcp_retries2
         };
@@ -173,7 +181,7 @@ impl World {
         tp.ssthresh = (in_flight / 2).max(2);
         tp.cwnd = 1;
         tp.rto = if syn {
-            tcp_syn_timeout(tp.retransmits)
+            tcp_syn_timeout(tp.retransmits.saturating_sub(linear))
         } else {
             (tp.rto * 2).min(TCP_RTO_MAX)
         };
