@@ -80,6 +80,10 @@ pub struct Sysctls {
     pub tcp_sack: u8,
     /// `net.ipv4.tcp_dsack`: report data received twice in a D-SACK block.
     pub tcp_dsack: u8,
+    /// `net.ipv4.tcp_notsent_lowat`: unsent bytes above which a socket is
+    /// not writable and a write stops queueing, for sockets that did not
+    /// set `TCP_NOTSENT_LOWAT` (no limit by default).
+    pub tcp_notsent_lowat: u32,
     /// `net.ipv4.tcp_timestamps`: offer and accept RFC 7323 timestamps; 1
     /// adds a per-connection offset to TSval, 2 sends the bare clock, 0 is
     /// off.
@@ -126,6 +130,7 @@ impl Default for Sysctls {
             tcp_retries2: 15,
             tcp_sack: 1,
             tcp_dsack: 1,
+            tcp_notsent_lowat: u32::MAX,
             tcp_timestamps: 1,
             tcp_pingpong_thresh: 1,
             unix_max_dgram_qlen: 10,
@@ -163,6 +168,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_retries2",
     "net.ipv4.tcp_sack",
     "net.ipv4.tcp_dsack",
+    "net.ipv4.tcp_notsent_lowat",
     "net.ipv4.tcp_timestamps",
     "net.ipv4.tcp_pingpong_thresh",
     "net.unix.max_dgram_qlen",
@@ -254,6 +260,7 @@ impl Sysctls {
             "net.ipv4.tcp_retries2" => self.tcp_retries2.to_string(),
             "net.ipv4.tcp_sack" => self.tcp_sack.to_string(),
             "net.ipv4.tcp_dsack" => self.tcp_dsack.to_string(),
+            "net.ipv4.tcp_notsent_lowat" => self.tcp_notsent_lowat.to_string(),
             "net.ipv4.tcp_timestamps" => self.tcp_timestamps.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
@@ -323,6 +330,7 @@ impl Sysctls {
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
             "net.ipv4.tcp_sack" => self.tcp_sack = num(value)?,
             "net.ipv4.tcp_dsack" => self.tcp_dsack = num(value)?,
+            "net.ipv4.tcp_notsent_lowat" => self.tcp_notsent_lowat = num(value)?,
             // proc_dou8vec_minmax, 0 to 2.
             "net.ipv4.tcp_timestamps" => {
                 let n: u8 = num(value)?;

@@ -349,7 +349,7 @@ impl World {
             return Some(Poll::Ready(Ok(copied)));
         }
         let sndbuf = self.sk(sk).sndbuf;
-        if self.tp(sk).wmem_queued >= sndbuf {
+        if self.tp(sk).wmem_queued >= sndbuf || !self.tcp_stream_memory_free(sk, 0) {
             // sk_stream_wait_memory() is entered after a push that neither
             // corks nor ends a record.
             self.tcp_push(sk, 0);
@@ -382,6 +382,7 @@ impl World {
         mut zc: Option<&mut ZcSend>,
     ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
+        let lowat = self.tcp_notsent_lowat(sk);
         let now = self.now;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
@@ -416,6 +417,10 @@ impl World {
                 }
             };
             let room = match tp.write_queue.back().map(fits).unwrap_or(0) {
+                // A new buffer only while the unsent bytes are below
+                // TCP_NOTSENT_LOWAT (sk_stream_memory_free() at
+                // new_segment).
+                0 if tp.write_seq.wrapping_sub(tp.snd_nxt) >= lowat => break,
                 0 => {
                     let seg = TxSeg::empty(tp.write_seq);
                     tp.wmem_queued += seg.charge();

@@ -1133,11 +1133,12 @@ impl World {
                 other => self.sk_mut(sk).state = other,
             }
         }
-        // sk_stream_write_space(): wake a writer once a third is free.
+        // sk_stream_write_space(): wake a writer once a third is free and
+        // the unsent bytes are well below TCP_NOTSENT_LOWAT.
         let s = self.sk(sk);
         if freed > 0 && !s.wq.is_empty() {
             let queued = self.tp(sk).wmem_queued;
-            if s.sndbuf.saturating_sub(queued) >= queued / 2 {
+            if s.sndbuf.saturating_sub(queued) >= queued / 2 && self.tcp_stream_memory_free(sk, 1) {
                 self.sk_wake(sk, crate::kernel::wait::Wakeup::WriteSpace);
             }
         }

@@ -7,7 +7,9 @@
 //! well-known surprise); `EPOLLIN | EPOLLRDHUP` once the peer's FIN has
 //! arrived; readable with data queued; writable while the send buffer has
 //! room (`__sk_stream_is_writeable`: free space at least half of what is
-//! queued, and below `sk_sndbuf`); `EPOLLERR` with an error pending or
+//! queued, and below `sk_sndbuf`) and, with `TCP_NOTSENT_LOWAT` (or
+//! `net.ipv4.tcp_notsent_lowat`), twice the bytes not yet sent are below
+//! it (`tcp_stream_memory_free()`); `EPOLLERR` with an error pending or
 //! anything on the error queue. A
 //! socket still in SYN_SENT reports neither readable nor writable.
 //!
@@ -55,12 +57,36 @@ impl World {
             if avail > 0 && !s.receive_queue.is_empty() && ready {
                 mask |= EPOLLIN | EPOLLRDNORM;
             }
-            if s.shutdown & SEND_SHUTDOWN != 0 || sk_stream_is_writeable(s.sndbuf, tp.wmem_queued) {
+            if s.shutdown & SEND_SHUTDOWN != 0
+                || (sk_stream_is_writeable(s.sndbuf, tp.wmem_queued)
+                    && self.tcp_stream_memory_free(sk, 1))
+            {
                 mask |= EPOLLOUT | EPOLLWRNORM;
             }
         }
         // sk_err set or the error queue not empty (zero-copy notifications).
         mask | self.sock_poll_err(sk)
+    }
+}
+
+impl World {
+    /// `tcp_notsent_lowat()`: the socket's `TCP_NOTSENT_LOWAT`, else the
+    /// namespace's `tcp_notsent_lowat` (no limit by default).
+    pub(crate) fn tcp_notsent_lowat(&self, sk: SockId) -> u32 {
+        match self.tp(sk).opts.notsent_lowat {
+            0 => self.ns(self.sk(sk).netns).sysctl.tcp_notsent_lowat,
+            n => n,
+        }
+    }
+
+    /// `tcp_stream_memory_free()`: the bytes written and not yet sent,
+    /// doubled when `wake` is 1 (for readiness, so that a writer is woken
+    /// only once it can write a good amount), are below the low-water
+    /// mark.
+    pub(crate) fn tcp_stream_memory_free(&self, sk: SockId, wake: u32) -> bool {
+        let tp = self.tp(sk);
+        let notsent = u64::from(tp.write_seq.wrapping_sub(tp.snd_nxt));
+        (notsent << wake) < u64::from(self.tcp_notsent_lowat(sk))
     }
 }
 

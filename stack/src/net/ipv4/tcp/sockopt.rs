@@ -11,9 +11,13 @@
 //! The keepalive settings (`TCP_KEEPIDLE`, `TCP_KEEPINTVL`,
 //! `TCP_KEEPCNT`, with `SO_KEEPALIVE`) drive `keepalive.rs`, which also
 //! reads `TCP_USER_TIMEOUT`. `TCP_INQ` adds the bytes left to read to
-//! each `recvmsg()` (`tcp_inq_hint()`). Simplified: `TCP_USER_TIMEOUT` does not cut
-//! retransmissions of data short, and writability ignores
-//! `TCP_NOTSENT_LOWAT` (both are kept and reported).
+//! each `recvmsg()` (`tcp_inq_hint()`). `TCP_NOTSENT_LOWAT` limits the
+//! bytes a write queues beyond what is sent, and makes the socket
+//! writable only while twice the unsent bytes are below it
+//! (`tcp_stream_memory_free()`, in `poll.rs`). Simplified:
+//! `TCP_USER_TIMEOUT` does not cut retransmissions of data short; a write
+//! stops at the next segment past the mark, where Linux stops at its next
+//! buffer of up to 64 KB (a TSO `sk_buff`), so counts differ.
 
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
