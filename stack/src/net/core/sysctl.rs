@@ -300,13 +300,7 @@ impl Sysctls {
                 }
                 self.ip_local_port_range = (lo, hi);
             }
-            "net.ipv4.ip_default_ttl" => {
-                let ttl: u8 = num(value)?;
-                if ttl == 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.ip_default_ttl = ttl;
-            }
+            "net.ipv4.ip_default_ttl" => self.ip_default_ttl = u8_in(value, 1, 255)?,
             "net.ipv4.udp_rmem_min" => self.udp_rmem_min = positive(value)?,
             "net.ipv4.udp_wmem_min" => self.udp_wmem_min = positive(value)?,
             "net.ipv4.icmp_ratelimit" => self.icmp_ratelimit = num(value)?,
@@ -318,39 +312,33 @@ impl Sysctls {
             "net.ipv4.tcp_abort_on_overflow" => self.tcp_abort_on_overflow = num(value)?,
             "net.ipv4.tcp_synack_retries" => self.tcp_synack_retries = num(value)?,
             "net.ipv4.tcp_syn_retries" => self.tcp_syn_retries = positive(value)?,
-            // proc_dou8vec_minmax, 0 to MAX_TCP_SYNCNT.
+            // 0 to MAX_TCP_SYNCNT.
             "net.ipv4.tcp_syn_linear_timeouts" => {
-                let n: u8 = num(value)?;
-                if n > 127 {
-                    return Err(Errno::EINVAL);
-                }
-                self.tcp_syn_linear_timeouts = n;
+                self.tcp_syn_linear_timeouts = u8_in(value, 0, 127)?
             }
             "net.ipv4.tcp_fin_timeout" => self.tcp_fin_timeout = num(value)?,
             "net.ipv4.tcp_retries2" => self.tcp_retries2 = num(value)?,
             "net.ipv4.tcp_sack" => self.tcp_sack = num(value)?,
             "net.ipv4.tcp_dsack" => self.tcp_dsack = num(value)?,
             "net.ipv4.tcp_notsent_lowat" => self.tcp_notsent_lowat = num(value)?,
-            // proc_dou8vec_minmax, 0 to 2.
-            "net.ipv4.tcp_timestamps" => {
-                let n: u8 = num(value)?;
-                if n > 2 {
-                    return Err(Errno::EINVAL);
-                }
-                self.tcp_timestamps = n;
-            }
-            // proc_dou8vec_minmax with extra1 = SYSCTL_ONE: 1 to 255.
-            "net.ipv4.tcp_pingpong_thresh" => {
-                let n: u8 = num(value)?;
-                if n == 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.tcp_pingpong_thresh = n;
-            }
+            "net.ipv4.tcp_timestamps" => self.tcp_timestamps = u8_in(value, 0, 2)?,
+            // extra1 = SYSCTL_ONE: 1 to 255.
+            "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh = u8_in(value, 1, 255)?,
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen = num(value)?,
             _ => return Err(Errno::ENOENT),
         }
         Ok(())
+    }
+}
+
+/// `proc_dou8vec_minmax()`: a `u8` tunable within `lo..=hi`, else
+/// `EINVAL`.
+fn u8_in(value: &str, lo: u8, hi: u8) -> Result<u8, Errno> {
+    let n: u8 = value.trim().parse().map_err(|_| Errno::EINVAL)?;
+    if (lo..=hi).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Errno::EINVAL)
     }
 }
 

@@ -215,7 +215,6 @@ impl World {
         }
         let advmss = match self.sk(sk).daddr {
             Some(d) => {
-                let route = self.route_mss(self.sk(sk).netns, d);
                 // With timestamps, 12 bytes of each segment are the option
                 // (tcp_rcv_synsent_state_process(), tcp_create_openreq_child()).
                 let ts = if self.tp(sk).ts.ok {
@@ -223,7 +222,7 @@ impl World {
                 } else {
                     0
                 };
-                self.tcp_mss_clamp(sk, route).saturating_sub(ts)
+                self.tcp_advertise_mss(sk, d).saturating_sub(ts)
             }
             None => self.tp(sk).mss,
         };

@@ -265,10 +265,13 @@ impl World {
         let syn_recv = self.sk(sk).state == super::TCP_SYN_RECV;
         let sack_on = self.ns(ns).sysctl.tcp_sack != 0;
         let ts_on = self.ns(ns).sysctl.tcp_timestamps != 0;
-        // tcp_advertise_mss(): the SYN offers the route's MSS, clamped by
-        // TCP_MAXSEG; not the payload per segment, which the timestamps cut.
-        let route = self.route_mss(ns, dst);
-        let advmss = self.tcp_mss_clamp(sk, route);
+        // The SYN offers the advertised MSS, not the payload per segment,
+        // which the timestamps cut.
+        let advmss = if self.tp(sk).write_queue[idx].syn {
+            self.tcp_advertise_mss(sk, dst)
+        } else {
+            0
+        };
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal();
         // An ACK rides on this segment (all but a first SYN carry one): no
@@ -402,24 +405,16 @@ impl World {
             };
             match self.xmit_verdict(sk, idx, tp.snd_nxt, nonagle) {
                 Xmit::Send => {}
-                Xmit::Window => {
-                    // Nothing in flight to bring a window update: probe.
-                    let tp = self.tp(sk);
-                    if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
-                        self.tcp_arm_probe(sk);
-                    }
-                    return true;
-                }
                 Xmit::Cwnd => return false,
-                Xmit::Nagle => {
-                    // tcp_check_probe_timer(): with nothing in flight no ACK
-                    // will come to push a corked segment; the probe timer
-                    // sends it (the "200 ms ceiling" of TCP_CORK).
+                // tcp_check_probe_timer(): with nothing in flight no ACK
+                // will come to open the window or to push a corked segment;
+                // the probe timer does (the "200 ms ceiling" of TCP_CORK).
+                held @ (Xmit::Window | Xmit::Nagle) => {
                     let tp = self.tp(sk);
                     if tp.snd_nxt == tp.snd_una && tp.probe_at.is_none() {
                         self.tcp_arm_probe(sk);
                     }
-                    return false;
+                    return held == Xmit::Window;
                 }
             }
             let tp = self.tp(sk);
@@ -690,6 +685,14 @@ impl World {
 
     /// `tcp_mss_clamp()`: the MSS a socket advertises and uses, lowered
     /// to its `TCP_MAXSEG` if one was set.
+    /// `tcp_advertise_mss()`: the route's MSS towards `dst`, clamped by
+    /// `TCP_MAXSEG`: what a SYN offers (`tp->advmss` before timestamps
+    /// take their 12 bytes).
+    pub(crate) fn tcp_advertise_mss(&mut self, sk: SockId, dst: SocketAddr) -> u32 {
+        let route = self.route_mss(self.sk(sk).netns, dst);
+        self.tcp_mss_clamp(sk, route)
+    }
+
     pub(crate) fn tcp_mss_clamp(&self, sk: SockId, mss: u32) -> u32 {
         match self.tp(sk).opts.user_mss {
             0 => mss,
