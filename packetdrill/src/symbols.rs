@@ -39,6 +39,7 @@ pub fn value(name: &str) -> Option<i64> {
         "TCP_USER_TIMEOUT" => TCP_USER_TIMEOUT as i64,
         "TCP_NOTSENT_LOWAT" => TCP_NOTSENT_LOWAT as i64,
         "TCP_INQ" => TCP_INQ as i64,
+        "TCP_CONGESTION" => TCP_CONGESTION as i64,
         "TCP_CM_INQ" => TCP_CM_INQ as i64,
         "MSG_PEEK" => MSG_PEEK as i64,
         "MSG_TRUNC" => MSG_TRUNC as i64,

@@ -294,11 +294,23 @@ fn setsockopt(p: &Process, call: &Syscall) -> Result<Ret, String> {
         let secs = (int(on)? != 0).then_some(int(secs)? as u32);
         return Ok(p.set_linger(fd, secs).map(|()| 0));
     }
+    if let Expr::Str(name) = val {
+        return Ok(p.set_congestion(fd, name).map(|()| 0));
+    }
     Ok(p.setsockopt(fd, level, opt, int(val)? as i32).map(|()| 0))
 }
 
 fn getsockopt(p: &Process, call: &Syscall) -> Result<(), String> {
     let (fd, level, opt) = (iarg(call, 0)?, iarg(call, 1)?, iarg(call, 2)?);
+    if let Some(Expr::Str(want)) = call.args.get(3) {
+        let r = p.get_congestion(fd);
+        if let Ok(got) = &r
+            && got != want
+        {
+            return Err(format!("getsockopt: expected {want:?} but got {got:?}"));
+        }
+        return check_result(call, r.map(|_| 0));
+    }
     let r = p.getsockopt(fd, level, opt);
     if let Ok(v) = r {
         expect_value(call, 3, v as i64)?;

@@ -206,6 +206,24 @@ impl Process {
         )
     }
 
+    /// `setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, strlen(name))`:
+    /// `"cubic"` or `"reno"`; another name gives `ENOENT`.
+    pub fn set_congestion(&self, fd: i32, name: &str) -> SysResult<()> {
+        self.call(
+            || format!("setsockopt({fd}, IPPROTO_TCP, TCP_CONGESTION, {name:?})"),
+            |w| w.sys_set_congestion(self.pid, fd, name.as_bytes()),
+        )
+    }
+
+    /// `getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION)`: the congestion
+    /// control's name.
+    pub fn get_congestion(&self, fd: i32) -> SysResult<String> {
+        self.call(
+            || format!("getsockopt({fd}, IPPROTO_TCP, TCP_CONGESTION)"),
+            |w| w.sys_get_congestion(self.pid, fd).map(str::to_string),
+        )
+    }
+
     /// `sendto(fd, buf, flags, addr)`.
     pub async fn sendto(
         &self,

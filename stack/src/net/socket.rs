@@ -128,6 +128,8 @@ impl World {
             Family::Inet6 => std::net::Ipv6Addr::UNSPECIFIED.into(),
             _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
         };
+        // tcp_assign_congestion_control(): the namespace's default now.
+        let congestion = self.ns(netns).sysctl.tcp_congestion_control;
         self.socks.insert(
             id,
             Sock {
@@ -142,7 +144,11 @@ impl World {
                 receive_queue: RcvQueue::new(rcvbuf as usize),
                 sndbuf,
                 inode,
-                tcp: (sock_type == SockType::Stream).then(|| Box::new(TcpSock::new(0))),
+                tcp: (sock_type == SockType::Stream).then(|| {
+                    let mut tp = Box::new(TcpSock::new(0));
+                    tp.opts.congestion = congestion;
+                    tp
+                }),
                 netlink: (family == Family::Netlink)
                     .then(|| Box::new(crate::net::netlink::af_netlink::NetlinkSock::new(base))),
                 ..Sock::new(id, host, netns, family, sock_type)
@@ -660,6 +666,29 @@ impl World {
     pub(crate) fn sys_get_linger(&mut self, pid: Pid, fd: i32) -> Result<(bool, u32), Errno> {
         let (_, sk) = self.sockfd_lookup(pid, fd)?;
         Ok(self.sk(sk).linger)
+    }
+
+    /// `setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, len)`.
+    pub(crate) fn sys_set_congestion(
+        &mut self,
+        pid: Pid,
+        fd: i32,
+        name: &[u8],
+    ) -> Result<(), Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        if self.sk(sk).tcp.is_none() {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        self.tcp_set_congestion(sk, name)
+    }
+
+    /// `getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION)`: the algorithm's name.
+    pub(crate) fn sys_get_congestion(&mut self, pid: Pid, fd: i32) -> Result<&'static str, Errno> {
+        let (_, sk) = self.sockfd_lookup(pid, fd)?;
+        match self.sk(sk).tcp.as_deref() {
+            Some(tp) => Ok(tp.opts.congestion.name()),
+            None => Err(Errno::ENOPROTOOPT),
+        }
     }
 
     /// `setsockopt(fd, level, optname, &val, sizeof(int))`

@@ -448,7 +448,7 @@ fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::T
         parts.push("sack".to_string());
     }
     parts.extend([
-        "reno".to_string(),
+        tp.opts.congestion.name().to_string(),
         format!("wscale:{},{}", tp.snd_wscale, tp.rcv_wscale),
         format!("rto:{}", msf(tp.rto)),
     ]);

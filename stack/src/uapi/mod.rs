@@ -73,6 +73,9 @@ pub const TCP_KEEPINTVL: i32 = 5;
 pub const TCP_KEEPCNT: i32 = 6;
 /// `TCP_QUICKACK`: acknowledge at once (1) or leave ACKs delayed (0).
 pub const TCP_QUICKACK: i32 = 12;
+/// `TCP_CONGESTION`: the congestion control by name (a string option:
+/// `Process::set_congestion`, `Process::get_congestion`).
+pub const TCP_CONGESTION: i32 = 13;
 /// `TCP_USER_TIMEOUT`: milliseconds sent data may stay unacknowledged.
 pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `TCP_INQ`: `recvmsg()` on the socket reports the bytes left to read

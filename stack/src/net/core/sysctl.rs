@@ -93,6 +93,12 @@ pub struct Sysctls {
     /// ACKs (`inet_csk_in_pingpong_mode()`); 1 to 255. Per namespace, and
     /// a new namespace starts at 1 (`tcp_sk_init()`).
     pub tcp_pingpong_thresh: u8,
+    /// `net.ipv4.tcp_congestion_control`: the algorithm a new socket gets
+    /// (`cubic`; a new namespace starts with `init_net`'s).
+    pub tcp_congestion_control: crate::net::ipv4::tcp::cong::CongAlgo,
+    /// `net.ipv4.tcp_slow_start_after_idle`: restart the congestion
+    /// window after an idle time longer than the RTO (RFC 2861).
+    pub tcp_slow_start_after_idle: u8,
     /// `net.unix.max_dgram_qlen`: how many datagrams a unix socket's
     /// receive queue holds for senders that are not its peer, and a unix
     /// socket's backlog before `listen()` sets one (`sk_max_ack_backlog`).
@@ -133,6 +139,8 @@ impl Default for Sysctls {
             tcp_notsent_lowat: u32::MAX,
             tcp_timestamps: 1,
             tcp_pingpong_thresh: 1,
+            tcp_congestion_control: Default::default(),
+            tcp_slow_start_after_idle: 1,
             unix_max_dgram_qlen: 10,
         }
     }
@@ -171,8 +179,16 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_notsent_lowat",
     "net.ipv4.tcp_timestamps",
     "net.ipv4.tcp_pingpong_thresh",
+    "net.ipv4.tcp_congestion_control",
+    "net.ipv4.tcp_slow_start_after_idle",
     "net.unix.max_dgram_qlen",
 ];
+
+/// Tunables whose default is chosen when the kernel is built: the
+/// congestion control (`CONFIG_DEFAULT_TCP_CONG`, `cubic` in Linux's own
+/// configuration, which the simulation follows; distributions may pick
+/// `bbr`). A differential test cannot expect this machine's value.
+pub const BUILD_CHOICE: &[&str] = &["net.ipv4.tcp_congestion_control"];
 
 /// Tunables that are global to the kernel and appear only in `init_net`'s
 /// `/proc/sys/net/core` (`net_core_table`, not `netns_core_table`).
@@ -202,6 +218,7 @@ impl Sysctls {
         let mut s = Sysctls {
             tcp_rmem: self.tcp_rmem,
             tcp_wmem: self.tcp_wmem,
+            tcp_congestion_control: self.tcp_congestion_control,
             ..Sysctls::default()
         };
         s.copy_global_from(self);
@@ -262,6 +279,8 @@ impl Sysctls {
             "net.ipv4.tcp_dsack" => self.tcp_dsack.to_string(),
             "net.ipv4.tcp_notsent_lowat" => self.tcp_notsent_lowat.to_string(),
             "net.ipv4.tcp_timestamps" => self.tcp_timestamps.to_string(),
+            "net.ipv4.tcp_congestion_control" => self.tcp_congestion_control.name().to_string(),
+            "net.ipv4.tcp_slow_start_after_idle" => self.tcp_slow_start_after_idle.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
@@ -322,6 +341,15 @@ impl Sysctls {
             "net.ipv4.tcp_dsack" => self.tcp_dsack = num(value)?,
             "net.ipv4.tcp_notsent_lowat" => self.tcp_notsent_lowat = num(value)?,
             "net.ipv4.tcp_timestamps" => self.tcp_timestamps = u8_in(value, 0, 2)?,
+            // tcp_set_default_congestion_control(): an unknown name is ENOENT.
+            "net.ipv4.tcp_congestion_control" => {
+                self.tcp_congestion_control =
+                    crate::net::ipv4::tcp::cong::CongAlgo::by_name(value.trim())
+                        .ok_or(Errno::ENOENT)?
+            }
+            "net.ipv4.tcp_slow_start_after_idle" => {
+                self.tcp_slow_start_after_idle = u8_in(value, 0, 1)?
+            }
             // extra1 = SYSCTL_ONE: 1 to 255.
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh = u8_in(value, 1, 255)?,
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen = num(value)?,

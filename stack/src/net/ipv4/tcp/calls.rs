@@ -383,6 +383,7 @@ impl World {
     ) -> (usize, Vec<WeakPage>) {
         let sndbuf = self.sk(sk).sndbuf;
         let lowat = self.tcp_notsent_lowat(sk);
+        let idle_restart = self.tcp_slow_start_after_idle(sk);
         let now = self.now;
         let tp = self.tp_mut(sk);
         let mss = tp.size_goal() as usize;
@@ -426,6 +427,7 @@ impl World {
                     tp.wmem_queued += seg.charge();
                     tp.write_queue.push_back(seg);
                     tp.chrono.start(ChronoType::Busy, now);
+                    tp.tcp_slow_start_after_idle_check(idle_restart, now);
                     match &uarg {
                         Some(_) => TxZc::room_for(0, at, mss),
                         None => mss,

@@ -604,6 +604,7 @@ impl World {
         // The clone keeps what the process set on the listener.
         let ptp = self.tp(l);
         (tp.nodelay, tp.opts) = (ptp.nodelay, ptp.opts);
+        tp.tcp_init_transfer(self.now);
         // tcp_synack_rtt_meas(): the SYN-ACK's round trip is the child's
         // first RTT sample, unless the SYN-ACK was resent (which one did
         // this ACK answer?) or was a cookie (nothing was kept).
@@ -736,7 +737,7 @@ impl World {
         // tcp_init_transfer(): the transfer starts from the initial window,
         // whatever acknowledging the SYN did to it. (Linux starts from 1
         // after a SYN sent more than twice; not modelled.)
-        self.tp_mut(sk).cwnd = super::TCP_INIT_CWND;
+        self.tp_mut(sk).tcp_init_transfer(now);
         self.tcp_sndbuf_expand(sk);
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
@@ -868,6 +869,7 @@ impl World {
             AckCheck::Established => {
                 // The end of a simultaneous open: our SYN is acknowledged.
                 self.sk_mut(sk).state = TCP_ESTABLISHED;
+                self.tp_mut(sk).tcp_init_transfer(now);
                 self.tcp_sndbuf_expand(sk);
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
@@ -907,9 +909,15 @@ impl World {
         if seg.hdr.ack_seq == tp.snd_una {
             self.tcp_dupack(sk, seg.len(), window);
         }
+        let idle_restart = self.tcp_slow_start_after_idle(sk);
         let tp = self.tp_mut(sk);
         if !before(seg.hdr.seq, tp.snd_wl1) {
             let opened = tp.snd_wnd == 0 && window > 0;
+            // tcp_ack_update_window(): a new window with data waiting may
+            // end an idle time.
+            if tp.snd_wnd != window && tp.write_queue.iter().any(|s| s.sent_at.is_none()) {
+                tp.tcp_slow_start_after_idle_check(idle_restart, now);
+            }
             tp.set_snd_wnd(window);
             tp.snd_wl1 = seg.hdr.seq;
             if window > 0 {
@@ -982,8 +990,11 @@ impl World {
     }
 
     /// Duplicate ACKs and fast retransmit (`tcp_fastretrans_alert()`):
-    /// the third duplicate retransmits the oldest segment at once, halves
-    /// the congestion window and enters recovery (Reno/NewReno).
+    /// the third duplicate retransmits the oldest segment at once, sets
+    /// `ssthresh` as the congestion control says (`tcp_init_cwnd_reduction()`)
+    /// and enters recovery (NewReno, the window inflated by one per
+    /// further duplicate; Linux's proportional rate reduction is not
+    /// modelled).
     fn tcp_dupack(&mut self, sk: SockId, seg_len: u32, window: u32) {
         let host = self.sk(sk).host;
         let ns = self.sk(sk).netns;
@@ -999,8 +1010,7 @@ impl World {
         if tp.dupacks != super::TCP_FASTRETRANS_THRESH {
             return;
         }
-        let in_flight_segs = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
-        tp.ssthresh = (in_flight_segs / 2).max(2);
+        tp.ssthresh = tp.tcp_ca_ssthresh();
         tp.cwnd = tp.ssthresh + 3;
         tp.recover = Some(tp.snd_nxt);
         let ssthresh = tp.ssthresh;
@@ -1047,7 +1057,14 @@ impl World {
         }
         let mut freed = 0;
         let mut acked_segs = 0;
+        // tcp_clean_rtx_queue(): packets acknowledged (a SYN or FIN is
+        // one), and whether any was data (FLAG_DATA_ACKED).
+        let mut acked_pkts = 0;
+        let mut data_acked = false;
+        // The oldest segment not resent dates the RTT estimator's sample
+        // (first_ackt), the newest the congestion control's (last_ackt).
         let mut rtt_sample = None;
+        let mut ca_rtt = None;
         while let Some(front) = tp.write_queue.front() {
             if front.sent_at.is_none() || after(front.end_seq(), ack) {
                 break;
@@ -1055,8 +1072,11 @@ impl World {
             let seg = tp.write_queue.pop_front().expect("front exists");
             freed += seg.charge();
             acked_segs += 1;
+            acked_pkts += (seg.len() as u32).div_ceil(tp.mss.max(1)).max(1);
+            data_acked |= !seg.syn;
             if !seg.retransmitted {
-                rtt_sample = seg.sent_at.map(|t| now - t);
+                ca_rtt = seg.sent_at.map(|t| now - t);
+                rtt_sample = rtt_sample.or(ca_rtt);
             }
         }
         tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
@@ -1071,6 +1091,7 @@ impl World {
             if before(ack, recover) {
                 partial_ack = true; // NewReno: the next hole is lost too
             } else {
+                // tcp_end_cwnd_reduction(): recovery over at ssthresh.
                 tp.recover = None;
                 tp.cwnd = tp.ssthresh;
             }
@@ -1086,12 +1107,17 @@ impl World {
         if let Some(rtt) = rtt_sample {
             rtt_estimator(tp, rtt);
         }
-        // Slow start, then congestion avoidance (Reno).
-        if tp.cwnd < tp.ssthresh {
-            tp.cwnd += acked_segs;
-        } else if acked_segs > 0 {
-            tp.cwnd += (acked_segs / tp.cwnd).max(1);
+        let hystart = ca_rtt.and_then(|rtt| tp.tcp_ca_pkts_acked(rtt, now));
+        // tcp_cong_control(): the window grows on data acknowledged
+        // outside recovery (tcp_may_raise_cwnd()); pacing follows.
+        if data_acked && tp.recover.is_none() {
+            tp.tcp_cong_avoid(acked_pkts, now);
         }
+        tp.tcp_update_pacing_rate();
+        if let Some(exit) = hystart {
+            self.tcp_count_hystart(sk, exit);
+        }
+        let tp = self.tp_mut(sk);
         tp.rto_at = if tp.write_queue.iter().any(|s| s.sent_at.is_some()) {
             Some(now + tp.rto)
         } else {

@@ -40,9 +40,9 @@
 //! `MSG_MORE` hold it, and setting `TCP_NODELAY` pushes it; `MSG_EOR` ends
 //! a record that later data does not join (`output.rs`, `calls.rs`). The
 //! RTO is Linux's: srtt plus a deviation term never below `TCP_RTO_MIN`
-//! (`tcp_rtt_estimator()`). Congestion control is Reno
-//! (slow start, congestion avoidance, fast retransmit on three duplicate
-//! ACKs with NewReno recovery). A zero window arms the persist timer: a
+//! (`tcp_rtt_estimator()`). Congestion control is CUBIC by default, Reno
+//! selectable (`cong.rs`, `cubic.rs`); fast retransmit on three duplicate
+//! ACKs with NewReno recovery. A zero window arms the persist timer: a
 //! probe at `rto`, doubling to `TCP_RTO_MAX`.
 //!
 //! SACK is negotiated (`tcp_sack`) and the receiver reports its blocks and
@@ -57,10 +57,12 @@
 //! `tcp_clamp_window()`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
-//! congestion control; the simulation does not model it.
+//! congestion control by default; the simulation has CUBIC and Reno.
 
 pub mod calls;
 pub mod chrono;
+pub mod cong;
+pub mod cubic;
 pub mod defs;
 pub mod delack;
 pub mod info;
@@ -226,6 +228,8 @@ pub(crate) struct TcpSock {
     pub(crate) rcv_mss: u32,
     pub(crate) cwnd: u32,
     pub(crate) ssthresh: u32,
+    /// The congestion control's state (`cong.rs`).
+    pub(crate) cc: cong::Cong,
     pub(crate) srtt: Option<Nanos>,
     /// The smoothed mean deviation `ss` and `tcp_info` report
     /// (`mdev_us / 4`).
@@ -361,6 +365,7 @@ impl TcpSock {
             rcv_mss: TCP_MSS_DEFAULT,
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX,
+            cc: cong::Cong::default(),
             srtt: None,
             rttvar: 0,
             mdev_us: 0,

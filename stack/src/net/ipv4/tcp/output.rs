@@ -283,6 +283,7 @@ impl World {
         }
         if len > 0 {
             tp.event_data_sent(now);
+            tp.tcp_cc_data_sent(now);
         }
         let seg = &mut tp.write_queue[idx];
         let mut flags = TcpFlags::ACK;
@@ -383,11 +384,16 @@ impl World {
     }
 
     pub(crate) fn tcp_write_xmit_nonagle(&mut self, sk: SockId, nonagle: Nonagle) {
+        let snd_nxt = self.tp(sk).snd_nxt;
         let rwnd_limited = self.tcp_write_xmit_loop(sk, nonagle);
         // The window-limited clock runs while the peer's window holds data
         // back, and only then.
         let now = self.now;
         let tp = self.tp_mut(sk);
+        let is_cwnd_limited = tp.packets_out() >= tp.cwnd;
+        if tp.snd_nxt != snd_nxt || is_cwnd_limited {
+            tp.tcp_cwnd_validate(is_cwnd_limited);
+        }
         if rwnd_limited {
             tp.chrono.start(ChronoType::RwndLimited, now);
         } else {

@@ -55,6 +55,9 @@ pub(crate) struct TcpOpts {
     pub(crate) notsent_lowat: u32,
     /// `TCP_INQ` (`recvmsg_inq`).
     pub(crate) recvmsg_inq: bool,
+    /// The congestion control (`icsk_ca_ops`): the namespace's default
+    /// when the socket was made, or what `TCP_CONGESTION` chose.
+    pub(crate) congestion: super::cong::CongAlgo,
 }
 
 impl World {
@@ -132,6 +135,27 @@ impl World {
             TCP_QUICKACK => !tp.in_pingpong_mode(self.tcp_pingpong_thresh(sk)) as i32,
             _ => return Err(Errno::ENOPROTOOPT),
         })
+    }
+
+    /// `tcp_set_congestion_control()` for `TCP_CONGESTION`: the name up
+    /// to `TCP_CA_NAME_MAX - 1` bytes; none is `EINVAL`, an unknown one
+    /// `ENOENT`.
+    pub(crate) fn tcp_set_congestion(&mut self, sk: SockId, name: &[u8]) -> Result<(), Errno> {
+        use super::cong::{CongAlgo, TCP_CA_NAME_MAX};
+        if name.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let name = &name[..name.len().min(TCP_CA_NAME_MAX - 1)];
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        let algo = std::str::from_utf8(name)
+            .ok()
+            .and_then(CongAlgo::by_name)
+            .ok_or(Errno::ENOENT)?;
+        let connected = !matches!(self.sk(sk).state, TCP_CLOSE | TCP_LISTEN);
+        let now = self.now;
+        self.tp_mut(sk)
+            .tcp_reinit_congestion_control(algo, connected, now);
+        Ok(())
     }
 
     /// `__tcp_sock_set_quickack()`: 0 enters pingpong mode (ACKs wait for

@@ -103,6 +103,8 @@ impl World {
     fn tcp_append_frags(&mut self, sk: SockId, bvec: &[PageFrag], mut skip: usize) -> usize {
         let host = self.sk(sk).host;
         let sndbuf = self.sk(sk).sndbuf;
+        let idle_restart = self.tcp_slow_start_after_idle(sk);
+        let now = self.now;
         let tp = self.tp_mut(sk);
         let goal = tp.size_goal() as usize;
         let mut taken = 0;
@@ -123,6 +125,7 @@ impl World {
                         let seg = TxSeg::empty(tp.write_seq);
                         tp.wmem_queued += seg.charge();
                         tp.write_queue.push_back(seg);
+                        tp.tcp_slow_start_after_idle_check(idle_restart, now);
                         goal
                     }
                 };

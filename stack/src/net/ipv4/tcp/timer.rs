@@ -173,12 +173,17 @@ impl World {
             return;
         }
         self.ns_mut(ns).mib.inc(Mib::TcpExtTCPTimeouts);
+        let now = self.now;
         let tp = self.tp_mut(sk);
+        // tcp_enter_loss(): ssthresh is set by the first timeout of a
+        // series, not lowered again by each backoff.
+        if tp.retransmits == 0 {
+            tp.ssthresh = tp.tcp_ca_ssthresh();
+        }
+        tp.tcp_ca_enter_loss(now);
         tp.retransmits += 1;
         tp.recover = None;
         tp.dupacks = 0;
-        let in_flight = tp.snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
-        tp.ssthresh = (in_flight / 2).max(2);
         tp.cwnd = 1;
         tp.rto = if syn {
             tcp_syn_timeout(tp.retransmits.saturating_sub(linear))
