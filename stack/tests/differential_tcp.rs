@@ -1,24 +1,30 @@
-//! Differential tests of TCP sockets: every scenario runs twice, once on
-//! this machine's kernel over loopback and once in the simulation (one
-//! host, 127.0.0.1), and each run boils what it saw down to the same plain
-//! data (errno names, byte counts, the states and queues `ss -tan` and
-//! `/proc/net/tcp` print). The two must be equal; on failure both are
-//! printed.
+//! Differential tests of TCP sockets. Every scenario is written once, as a
+//! function generic over the socket API of `common::inet` ([`Api`]), and
+//! runs twice: on this machine's kernel over 127.0.0.1 ([`Real`]: `socket2`
+//! and `nix`, real sleeps, read timeouts, bounded loops) and in the
+//! simulation ([`SimApi`]: a process on one host, 127.0.0.1, virtual time).
+//! Each run boils what it saw down to the same plain data (errno names,
+//! byte counts, the states and queues `ss -tan` and `/proc/net/tcp` print,
+//! `nstat` counters); [`same`] compares the real value with the simulated
+//! one and prints both on failure. Where a test also asserts what Linux
+//! does, it asserts it of the real side.
 //!
-//! The real side uses `socket2` and `nix` on 127.0.0.1 only, with read
-//! timeouts and bounded loops, and runs `ss -tan` (iproute2) to see states.
 //! Other programs on the machine may hold TCP sockets too, so rows are
 //! picked by the test's own listening port.
 //!
 //! What is compared is what a program can rely on; where Linux and the
 //! simulation may legitimately differ (how many bytes fit in a send buffer
 //! that Linux autotunes and the simulation does not), only the stable part
-//! is asserted and both numbers are printed.
+//! is compared and both numbers are printed.
 //!
-//! Two tests whose loopback version is ignored (see their reasons) have a
-//! twin, `..._sim_over_a_link`, that runs the simulated side between two
-//! hosts on an Ethernet link instead: what they compare does not depend on
-//! the path, and the twin keeps the rest of the behaviour checked.
+//! The keepalive scenario takes loopback down: its real side runs in a
+//! network namespace of its own, its simulated side has the runner take
+//! the link down. The two `..._sim_over_a_link` tests are the one place
+//! where a scenario has two bodies: they compare the kernel over loopback
+//! with a simulation between two hosts on an Ethernet link, and one
+//! simulated process cannot hold sockets on two hosts, so there the
+//! scenario's steps (the same generic functions) are split between a
+//! server process and a client process.
 //!
 //! A test marked `#[ignore = "sim differs: ..."]` asserts what the kernel
 //! does where the simulation does not do it yet; run them with
@@ -27,23 +33,17 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::sys::socket::{MsgFlags, recv, send};
-use socket2::{Domain, SockAddr, Socket, Type};
 use stack::prelude::*;
 
 mod common;
+use common::inet::*;
 use common::*;
 
 // ---------------------------------------------------------------- helpers
 
-const SIM_SETTLE: Nanos = ms(50);
-
-/// A TCP port that is free on 127.0.0.1 right now. The simulation uses the
-/// same number.
+/// A TCP port that is free on 127.0.0.1 right now, for both sides.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -51,48 +51,30 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn tcp4_nonblocking() -> Socket {
-    Socket::new(Domain::IPV4, Type::STREAM.nonblocking(), None)
+fn tcp<A: Api>(a: &A) -> i32 {
+    a.socket(SOCK_STREAM)
+        .expect("socket(AF_INET, SOCK_STREAM, 0)")
+}
+
+fn tcp_nonblocking<A: Api>(a: &A) -> i32 {
+    a.socket(SOCK_STREAM | SOCK_NONBLOCK)
         .expect("socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)")
 }
 
-/// `recv()` into a buffer of `len`, the bytes as text.
-fn real_read(s: &Socket, len: usize, flags: MsgFlags) -> R<String> {
-    let mut buf = vec![0u8; len];
-    let n = nix_r(recv(s.as_raw_fd(), &mut buf, flags))?;
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+/// A TCP socket with `SO_REUSEADDR` and `SO_REUSEPORT` as given.
+fn tcp_with<A: Api>(a: &A, reuseaddr: bool, reuseport: bool) -> i32 {
+    let s = tcp(a);
+    a.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, reuseaddr as i32)
+        .expect("SO_REUSEADDR");
+    a.setsockopt(s, SOL_SOCKET, SO_REUSEPORT, reuseport as i32)
+        .expect("SO_REUSEPORT");
+    s
 }
 
-/// `send()` with `MSG_NOSIGNAL`, so that a broken connection gives EPIPE
-/// instead of killing the test with SIGPIPE.
-fn real_send(s: &Socket, data: &[u8]) -> R<usize> {
-    nix_r(send(s.as_raw_fd(), data, MsgFlags::MSG_NOSIGNAL))
-}
-
-/// `getsockopt(SO_ERROR)`: the pending error by name, "0" for none.
-fn real_so_error(s: &Socket) -> R<&'static str> {
-    real(s.take_error()).map(|e| match e {
-        None => "0",
-        Some(e) => errno_name(e.raw_os_error()),
-    })
-}
-
-fn so_error_name(v: i32) -> &'static str {
-    if v == 0 { "0" } else { errno_name(Some(v)) }
-}
-
-fn sim_so_error(p: &Process, fd: i32) -> R<&'static str> {
-    sim(p.getsockopt(fd, SOL_SOCKET, SO_ERROR)).map(so_error_name)
-}
-
-async fn sim_read(p: &Process, fd: i32, len: usize, flags: i32) -> R<String> {
-    let mut buf = vec![0u8; len];
-    let n = sim(p.recv(fd, &mut buf, flags).await)?;
-    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
-}
-
-async fn sim_send(p: &Process, fd: i32, data: &[u8]) -> R<usize> {
-    sim(p.send(fd, data, MSG_NOSIGNAL).await)
+fn close_all<A: Api>(a: &A, fds: &[i32]) {
+    for &fd in fds {
+        a.close(fd).expect("close");
+    }
 }
 
 /// One row of `ss -tan`.
@@ -125,17 +107,8 @@ fn parse_ss(text: &str) -> Vec<SsRow> {
         .collect()
 }
 
-fn real_ss() -> Vec<SsRow> {
-    let out = Command::new("ss")
-        .arg("-tan")
-        .output()
-        .expect("run ss -tan (iproute2)");
-    assert!(out.status.success(), "ss -tan failed: {out:?}");
-    parse_ss(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn sim_ss(p: &Process) -> Vec<SsRow> {
-    parse_ss(&p.sh("ss -tan"))
+fn ss<A: Api>(a: &A) -> Vec<SsRow> {
+    parse_ss(&a.sh("ss -tan"))
 }
 
 /// A socket of a scenario as `ss -tan` shows it, named by its role with
@@ -175,20 +148,31 @@ fn by_role(rows: &[SsRow], port: u16) -> Vec<Seen> {
     out
 }
 
-/// One counter of the `TcpExt:` table of `/proc/net/netstat` (real) or of
-/// `nstat -az` (simulation).
-fn real_tcpext(field: &str) -> u64 {
-    real_mib("TcpExt", field)
+fn text<T: Debug>(r: R<T>) -> R<String> {
+    r.map(|v| format!("{v:?}"))
 }
 
-fn sim_nstat(p: &Process, name: &str) -> u64 {
-    p.sh("nstat -az")
-        .lines()
-        .find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some(name)).then(|| w.next()?.parse().ok())?
-        })
-        .unwrap_or_else(|| panic!("no {name} in nstat -az"))
+fn unit(r: R<()>) -> R<&'static str> {
+    r.map(|()| "0")
+}
+
+/// A non-blocking socket that started to connect to `to` and has had time
+/// to hear back.
+async fn settled_attempt<A: Api>(a: &A, to: &str) -> i32 {
+    let s = tcp_nonblocking(a);
+    let _ = a.connect(s, to).await;
+    a.settle().await;
+    s
+}
+
+/// A connection's client in SYN_SENT: its SYN goes unanswered because the
+/// listener's accept queue (backlog 0) is full. (The client, the listener.)
+async fn syn_sent_socket<A: Api>(a: &A) -> (i32, i32) {
+    let l0 = listener(a, 0, 0);
+    let to = local(port_of(a, l0));
+    let filler = tcp(a);
+    a.connect(filler, &to).await.expect("the filler connects");
+    (settled_attempt(a, &to).await, l0)
 }
 
 // ---------------------------------------------------------------- 1. accept queue
@@ -231,23 +215,30 @@ fn summarize(rows: &[Seen]) -> (Option<(u32, u32)>, usize, usize, usize) {
     )
 }
 
-fn accept_queue_real(backlog: i32) -> AcceptQueue {
-    let l = real_listener(0, backlog);
-    let port = real_port(&l);
-    let to = sockaddr(&local(port));
-    let before = real_tcpext("ListenOverflows");
-    let n = backlog as usize + 4;
-    let clients: Vec<Socket> = (0..n).map(|_| tcp4_nonblocking()).collect();
-    let connects = clients.iter().map(|c| real(c.connect(&to))).collect();
-    std::thread::sleep(SETTLE);
-    let rows = by_role(&real_ss(), port);
-    let (listener, clients_established, clients_syn_sent, server_established) = summarize(&rows);
-    let second_connects = clients.iter().map(|c| real(c.connect(&to))).collect();
-    let overflows = real_tcpext("ListenOverflows") - before;
+async fn accept_queue<A: Api>(a: &A, backlog: i32) -> AcceptQueue {
+    let l = listener(a, 0, backlog);
+    let port = port_of(a, l);
+    let to = local(port);
+    let before = a.mib("TcpExt", "ListenOverflows");
+    let mut clients = Vec::new();
+    let mut connects = Vec::new();
+    for _ in 0..backlog + 4 {
+        let c = tcp_nonblocking(a);
+        connects.push(a.connect(c, &to).await);
+        clients.push(c);
+    }
+    a.settle().await;
+    let rows = by_role(&ss(a), port);
+    let (queue, clients_established, clients_syn_sent, server_established) = summarize(&rows);
+    let mut second_connects = Vec::new();
+    for &c in &clients {
+        second_connects.push(a.connect(c, &to).await);
+    }
+    let overflows = a.mib("TcpExt", "ListenOverflows") - before;
     AcceptQueue {
         backlog,
         connects,
-        listener,
+        listener: queue,
         clients_established,
         clients_syn_sent,
         server_established,
@@ -256,48 +247,13 @@ fn accept_queue_real(backlog: i32) -> AcceptQueue {
     }
 }
 
-fn accept_queue_sim(backlog: i32) -> AcceptQueue {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, backlog)?;
-        let to = p.getsockname(l)?;
-        let before = sim_nstat(&p, "TcpExtListenOverflows");
-        let mut clients = Vec::new();
-        let mut connects = Vec::new();
-        for _ in 0..backlog + 4 {
-            let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-            connects.push(sim(p.connect(c, to).await));
-            clients.push(c);
-        }
-        p.sleep(SIM_SETTLE).await;
-        let rows = by_role(&sim_ss(&p), port);
-        let (listener, clients_established, clients_syn_sent, server_established) =
-            summarize(&rows);
-        let mut second_connects = Vec::new();
-        for &c in &clients {
-            second_connects.push(sim(p.connect(c, to).await));
-        }
-        let overflows = sim_nstat(&p, "TcpExtListenOverflows") - before;
-        Ok(AcceptQueue {
-            backlog,
-            connects,
-            listener,
-            clients_established,
-            clients_syn_sent,
-            server_established,
-            second_connects,
-            overflows_counted: overflows >= clients_syn_sent as u64,
-        })
-    })
-}
-
 /// `sk_acceptq_is_full()` is `sk_ack_backlog > sk_max_ack_backlog`: the
 /// queue takes backlog + 1 connections; later SYNs are dropped
 /// (`tcp_conn_request()`), leaving their clients in SYN-SENT.
 #[test]
 fn accept_queue_holds_backlog_plus_one() {
     for backlog in [1, 2, 3] {
-        let real = accept_queue_real(backlog);
+        let (real, simulated) = both!(accept_queue, backlog);
         let b = backlog as u32;
         assert_eq!(real.listener, Some((b + 1, b)), "{real:#?}");
         assert_eq!(real.clients_established, backlog as usize + 1, "{real:#?}");
@@ -305,7 +261,7 @@ fn accept_queue_holds_backlog_plus_one() {
         same(
             &format!("accept queue with backlog {backlog}"),
             real,
-            accept_queue_sim(backlog),
+            simulated,
         );
     }
 }
@@ -330,72 +286,38 @@ struct Refused {
     recv_again: R<String>,
 }
 
-fn refused_real(port: u16) -> Refused {
-    let to = sockaddr(&local(port));
-    let a = tcp4();
-    let blocking = real(a.connect(&to));
-    let so_error_after_blocking = real_so_error(&a);
-    let blocking_again = real(a.connect(&to));
-    let b = tcp4_nonblocking();
-    let nonblocking = real(b.connect(&to));
-    std::thread::sleep(SETTLE);
-    let so_error = real_so_error(&b);
-    let so_error_again = real_so_error(&b);
-    let getpeername = real(b.peer_addr()).map(drop);
-    let c = tcp4_nonblocking();
-    let _ = c.connect(&to);
-    std::thread::sleep(SETTLE);
-    let recv_ = real_read(&c, 16, MsgFlags::empty());
-    let recv_again = real_read(&c, 16, MsgFlags::empty());
+async fn refused<A: Api>(a: &A, port: u16) -> Refused {
+    let to = local(port);
+    let s = tcp(a);
+    let blocking = a.connect(s, &to).await;
+    let so_error_after_blocking = so_error(a, s);
+    let blocking_again = a.connect(s, &to).await;
+    let b = tcp_nonblocking(a);
+    let nonblocking = a.connect(b, &to).await;
+    a.settle().await;
+    let first_error = so_error(a, b);
+    let so_error_again = so_error(a, b);
+    let getpeername = a.getpeername(b).map(drop);
+    let c = settled_attempt(a, &to).await;
+    let recv = read_text(a, c, 16, 0).await;
+    let recv_again = read_text(a, c, 16, 0).await;
     Refused {
         blocking,
         so_error_after_blocking,
         blocking_again,
         nonblocking,
-        so_error,
+        so_error: first_error,
         so_error_again,
         getpeername,
-        recv: recv_,
+        recv,
         recv_again,
     }
-}
-
-fn refused_sim(port: u16) -> Refused {
-    run_sim(move |p| async move {
-        let to = local(port);
-        let a = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        let blocking = sim(p.connect(a, to.as_str()).await);
-        let so_error_after_blocking = sim_so_error(&p, a);
-        let blocking_again = sim(p.connect(a, to.as_str()).await);
-        let b = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let nonblocking = sim(p.connect(b, to.as_str()).await);
-        p.sleep(SIM_SETTLE).await;
-        let so_error = sim_so_error(&p, b);
-        let so_error_again = sim_so_error(&p, b);
-        let getpeername = sim(p.getpeername(b)).map(drop);
-        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(c, to.as_str()).await;
-        p.sleep(SIM_SETTLE).await;
-        let recv_ = sim_read(&p, c, 16, 0).await;
-        let recv_again = sim_read(&p, c, 16, 0).await;
-        Ok(Refused {
-            blocking,
-            so_error_after_blocking,
-            blocking_again,
-            nonblocking,
-            so_error,
-            so_error_again,
-            getpeername,
-            recv: recv_,
-            recv_again,
-        })
-    })
 }
 
 #[test]
 fn econnrefused_without_a_listener() {
     let port = free_port();
-    let real = refused_real(port);
+    let (real, simulated) = both!(refused, port);
     assert_eq!(real.blocking, Err("ECONNREFUSED"), "{real:#?}");
     assert_eq!(real.nonblocking, Err("EINPROGRESS"), "{real:#?}");
     assert_eq!(real.so_error, Ok("ECONNREFUSED"), "{real:#?}");
@@ -403,7 +325,7 @@ fn econnrefused_without_a_listener() {
     same(
         &format!("connect to port {port} with no listener"),
         real,
-        refused_sim(port),
+        simulated,
     );
 }
 
@@ -421,19 +343,15 @@ struct ConnectAgain {
     after_so_error: R<()>,
 }
 
-fn connect_again_real(port: u16) -> ConnectAgain {
-    let to = sockaddr(&local(port));
-    let b = tcp4_nonblocking();
-    let _ = b.connect(&to);
-    std::thread::sleep(SETTLE);
-    let second = real(b.connect(&to));
-    let so_error_after_second = real_so_error(&b);
-    let third = real(b.connect(&to));
-    let c = tcp4_nonblocking();
-    let _ = c.connect(&to);
-    std::thread::sleep(SETTLE);
-    let _ = real_so_error(&c);
-    let after_so_error = real(c.connect(&to));
+async fn connect_again<A: Api>(a: &A, port: u16) -> ConnectAgain {
+    let to = local(port);
+    let b = settled_attempt(a, &to).await;
+    let second = a.connect(b, &to).await;
+    let so_error_after_second = so_error(a, b);
+    let third = a.connect(b, &to).await;
+    let c = settled_attempt(a, &to).await;
+    let _ = so_error(a, c);
+    let after_so_error = a.connect(c, &to).await;
     ConnectAgain {
         second,
         so_error_after_second,
@@ -442,34 +360,10 @@ fn connect_again_real(port: u16) -> ConnectAgain {
     }
 }
 
-fn connect_again_sim(port: u16) -> ConnectAgain {
-    run_sim(move |p| async move {
-        let to = local(port);
-        let b = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(b, to.as_str()).await;
-        p.sleep(SIM_SETTLE).await;
-        let second = sim(p.connect(b, to.as_str()).await);
-        let so_error_after_second = sim_so_error(&p, b);
-        let third = sim(p.connect(b, to.as_str()).await);
-        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(c, to.as_str()).await;
-        p.sleep(SIM_SETTLE).await;
-        let _ = sim_so_error(&p, c);
-        let after_so_error = sim(p.connect(c, to.as_str()).await);
-        Ok(ConnectAgain {
-            second,
-            so_error_after_second,
-            third,
-            after_so_error,
-        })
-    })
-}
-
 #[test]
-
 fn connect_again_after_a_refused_attempt() {
     let port = free_port();
-    let real = connect_again_real(port);
+    let (real, simulated) = both!(connect_again, port);
     assert_eq!(
         real,
         ConnectAgain {
@@ -479,11 +373,7 @@ fn connect_again_after_a_refused_attempt() {
             after_so_error: Err("ECONNABORTED"),
         }
     );
-    same(
-        &format!("connect again to port {port}"),
-        real,
-        connect_again_sim(port),
-    );
+    same(&format!("connect again to port {port}"), real, simulated);
 }
 
 // ---------------------------------------------------------------- 3. EADDRINUSE
@@ -508,194 +398,107 @@ fn rows_of_port(rows: &[SsRow], port: u16) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
-fn real_bind(ip: &str, port: u16, reuseaddr: bool) -> R<()> {
-    let s = tcp4();
-    s.set_reuse_address(reuseaddr).unwrap();
-    real(s.bind(&sockaddr(&format!("{ip}:{port}"))))
+/// `bind(ip:port)` of a new socket, `SO_REUSEADDR` as given, which is then
+/// closed.
+fn try_bind<A: Api>(a: &A, ip: &str, port: u16, reuseaddr: bool) -> R<()> {
+    let s = tcp_with(a, reuseaddr, false);
+    let r = a.bind(s, &format!("{ip}:{port}"));
+    a.close(s).expect("close");
+    r
 }
 
-fn sim_bind(p: &Process, ip: &str, port: u16, reuseaddr: bool) -> SysResult<R<()>> {
-    let s = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, reuseaddr as i32)?;
-    let r = sim(p.bind(s, format!("{ip}:{port}")));
-    p.close(s)?;
-    Ok(r)
-}
-
-/// TIME_WAIT on the client's port: the client (bound to an explicit port,
-/// `SO_REUSEADDR` as given) closes first. Then, with the listener closed
-/// or not, TIME_WAIT on the server's port: the server closes first.
-fn time_wait_bind_real(first_reuseaddr: bool) -> [TimeWaitBind; 3] {
-    let probe = |port: u16| TimeWaitBind {
-        rows: rows_of_port(&real_ss(), port),
-        bind_plain: real_bind("127.0.0.1", port, false),
-        bind_reuseaddr: real_bind("127.0.0.1", port, true),
-        bind_any_plain: real_bind("0.0.0.0", port, false),
-        bind_any_reuseaddr: real_bind("0.0.0.0", port, true),
-    };
-    // Client side.
-    let l = real_listener(0, 8);
-    let c = tcp4();
-    c.set_reuse_address(first_reuseaddr).unwrap();
-    c.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    let cport = real_port(&c);
-    c.connect(&sockaddr(&local(real_port(&l)))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    drop(c);
-    std::thread::sleep(SETTLE);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let client = probe(cport);
-    drop(l);
-    // Server side, listener still open, then closed.
-    let l = tcp4();
-    l.set_reuse_address(first_reuseaddr).unwrap();
-    l.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    l.listen(8).unwrap();
-    let sport = real_port(&l);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(sport))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    drop(c);
-    std::thread::sleep(SETTLE);
-    let server_listening = TimeWaitBind {
-        rows: rows_of_port(&real_ss(), sport)
+/// The port's rows (but the listener's, if `skip_listener`) and what
+/// binding it gives.
+fn time_wait_probe<A: Api>(a: &A, port: u16, skip_listener: bool) -> TimeWaitBind {
+    TimeWaitBind {
+        rows: rows_of_port(&ss(a), port)
             .into_iter()
-            .filter(|r| r.0 != "LISTEN")
+            .filter(|r| !skip_listener || r.0 != "LISTEN")
             .collect(),
-        bind_plain: real_bind("127.0.0.1", sport, false),
-        bind_reuseaddr: real_bind("127.0.0.1", sport, true),
-        bind_any_plain: real_bind("0.0.0.0", sport, false),
-        bind_any_reuseaddr: real_bind("0.0.0.0", sport, true),
-    };
-    drop(l);
-    let server = probe(sport);
-    [client, server_listening, server]
+        bind_plain: try_bind(a, "127.0.0.1", port, false),
+        bind_reuseaddr: try_bind(a, "127.0.0.1", port, true),
+        bind_any_plain: try_bind(a, "0.0.0.0", port, false),
+        bind_any_reuseaddr: try_bind(a, "0.0.0.0", port, true),
+    }
 }
 
-fn time_wait_bind_sim(first_reuseaddr: bool) -> [TimeWaitBind; 3] {
-    run_sim(move |p| async move {
-        async fn probe(p: &Process, port: u16, no_listener: bool) -> SysResult<TimeWaitBind> {
-            Ok(TimeWaitBind {
-                rows: rows_of_port(&sim_ss(p), port)
-                    .into_iter()
-                    .filter(|r| no_listener || r.0 != "LISTEN")
-                    .collect(),
-                bind_plain: sim_bind(p, "127.0.0.1", port, false)?,
-                bind_reuseaddr: sim_bind(p, "127.0.0.1", port, true)?,
-                bind_any_plain: sim_bind(p, "0.0.0.0", port, false)?,
-                bind_any_reuseaddr: sim_bind(p, "0.0.0.0", port, true)?,
-            })
-        }
-        let reuse = first_reuseaddr as i32;
-        // Client side.
-        let l = sim_listener(&p, 0, 8)?;
-        let to = p.getsockname(l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(c, SOL_SOCKET, SO_REUSEADDR, reuse)?;
-        p.bind(c, "127.0.0.1:0")?;
-        let cport = sim_port(&p, c)?;
-        p.connect(c, to).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(c)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let client = probe(&p, cport, true).await?;
-        p.close(l)?;
-        // Server side.
-        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(l, SOL_SOCKET, SO_REUSEADDR, reuse)?;
-        p.bind(l, "127.0.0.1:0")?;
-        p.listen(l, 8)?;
-        let sport = sim_port(&p, l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(sport)).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(c)?;
-        p.sleep(SIM_SETTLE).await;
-        let server_listening = probe(&p, sport, false).await?;
-        p.close(l)?;
-        let server = probe(&p, sport, true).await?;
-        Ok([client, server_listening, server])
-    })
+/// Closes `first`, then `second`, letting each close play out.
+async fn close_in_turn<A: Api>(a: &A, first: i32, second: i32) {
+    a.close(first).expect("close");
+    a.settle().await;
+    a.close(second).expect("close");
+    a.settle().await;
+}
+
+/// TIME_WAIT on a client's port: a client bound to an ephemeral port of
+/// 127.0.0.1 (`SO_REUSEADDR` as given) connects to a new listener and
+/// closes first. (The client's port, the listener.)
+async fn client_time_wait<A: Api>(a: &A, reuseaddr: bool) -> (u16, i32) {
+    let l = listener(a, 0, 8);
+    let c = tcp_with(a, reuseaddr, false);
+    a.bind(c, "127.0.0.1:0").expect("bind");
+    let cport = port_of(a, c);
+    a.connect(c, &local(port_of(a, l))).await.expect("connect");
+    let s = a.accept(l).await.expect("accept");
+    close_in_turn(a, c, s).await;
+    (cport, l)
+}
+
+/// TIME_WAIT on a server's port: a listener on an ephemeral port of
+/// 127.0.0.1 (`SO_REUSEADDR` as given) accepts a connection and closes it
+/// first. (The listener, its port.)
+async fn server_time_wait<A: Api>(a: &A, reuseaddr: bool) -> (i32, u16) {
+    let l = tcp_with(a, reuseaddr, false);
+    a.bind(l, "127.0.0.1:0").expect("bind");
+    a.listen(l, 8).expect("listen");
+    let sport = port_of(a, l);
+    let c = tcp(a);
+    a.connect(c, &local(sport)).await.expect("connect");
+    let s = a.accept(l).await.expect("accept");
+    close_in_turn(a, s, c).await;
+    (l, sport)
+}
+
+/// TIME_WAIT on the client's port, then, with the listener open and then
+/// closed, on the server's port.
+async fn time_wait_bind<A: Api>(a: &A, first_reuseaddr: bool) -> [TimeWaitBind; 3] {
+    let (cport, l) = client_time_wait(a, first_reuseaddr).await;
+    let client = time_wait_probe(a, cport, false);
+    a.close(l).expect("close");
+    let (l, sport) = server_time_wait(a, first_reuseaddr).await;
+    let server_listening = time_wait_probe(a, sport, true);
+    a.close(l).expect("close");
+    let server = time_wait_probe(a, sport, false);
+    [client, server_listening, server]
 }
 
 /// `MSG_WAITALL` reads: what three reads of 100 bytes returned. (1) 50
 /// bytes were queued and 50 more come 100 ms later: the read waits for
 /// them; (2) 50 queued, with `MSG_DONTWAIT` too: the 50 at once; (3) 30
 /// queued and then the peer closes: the 30 at end of stream.
-fn waitall_real() -> Vec<R<String>> {
-    let l = real_listener(0, 8);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(real_port(&l)))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    a.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+async fn waitall<A: Api>(a: &A) -> Vec<R<String>> {
+    let (c, s) = pair(a).await;
+    let later = Duration::from_millis(100);
     let mut seen = Vec::new();
-    real_send(&c, &[b'a'; 50]).unwrap();
-    let reader = std::thread::spawn(move || {
-        let r = real_read(&a, 100, MsgFlags::MSG_WAITALL);
-        (a, r)
-    });
-    std::thread::sleep(Duration::from_millis(100));
-    real_send(&c, &[b'b'; 50]).unwrap();
-    let (a, r) = reader.join().unwrap();
-    seen.push(r);
-    real_send(&c, &[b'c'; 50]).unwrap();
-    std::thread::sleep(SETTLE);
-    seen.push(real_read(
-        &a,
-        100,
-        MsgFlags::MSG_WAITALL | MsgFlags::MSG_DONTWAIT,
-    ));
-    real_send(&c, &[b'd'; 30]).unwrap();
-    let reader = std::thread::spawn(move || real_read(&a, 100, MsgFlags::MSG_WAITALL));
-    std::thread::sleep(Duration::from_millis(100));
-    drop(c);
-    seen.push(reader.join().unwrap());
+    send(a, c, &[b'a'; 50]).await.expect("send");
+    let reader = a.spawn_recv(s, 100, MSG_WAITALL);
+    a.wait(later).await;
+    send(a, c, &[b'b'; 50]).await.expect("send");
+    seen.push(text_of(a.join(reader).await));
+    send(a, c, &[b'c'; 50]).await.expect("send");
+    a.settle().await;
+    seen.push(read_text(a, s, 100, MSG_WAITALL | MSG_DONTWAIT).await);
+    send(a, c, &[b'd'; 30]).await.expect("send");
+    let reader = a.spawn_recv(s, 100, MSG_WAITALL);
+    a.wait(later).await;
+    a.close(c).expect("close");
+    seen.push(text_of(a.join(reader).await));
     seen
-}
-
-fn waitall_sim() -> Vec<R<String>> {
-    let mut world = Sim::new(1);
-    let host = world.add_host("box");
-    let seen = spawn_collect(&mut world, host, "server", |p| async move {
-        let l = sim_listener(&p, 8080, 8)?;
-        let (a, _) = p.accept(l).await?;
-        let mut seen = Vec::new();
-        p.sleep(SIM_SETTLE).await;
-        seen.push(sim_read(&p, a, 100, MSG_WAITALL).await);
-        p.sleep(SIM_SETTLE).await;
-        seen.push(sim_read(&p, a, 100, MSG_WAITALL | MSG_DONTWAIT).await);
-        p.sleep(SIM_SETTLE).await;
-        seen.push(sim_read(&p, a, 100, MSG_WAITALL).await);
-        Ok(seen)
-    });
-    spawn_collect(&mut world, host, "client", |p| async move {
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(8080)).await?;
-        sim_send(&p, c, &[b'a'; 50]).await.unwrap();
-        p.sleep(SIM_SETTLE + ms(100)).await;
-        sim_send(&p, c, &[b'b'; 50]).await.unwrap();
-        sim_send(&p, c, &[b'c'; 50]).await.unwrap();
-        p.sleep(SIM_SETTLE * 2).await;
-        sim_send(&p, c, &[b'd'; 30]).await.unwrap();
-        p.sleep(SIM_SETTLE + ms(100)).await;
-        p.close(c)?;
-        Ok(())
-    });
-    let report = world.run();
-    assert!(report.is_ok(), "{report}");
-    seen.take().expect("the server finished")
 }
 
 #[test]
 fn msg_waitall_waits_for_the_whole_buffer() {
-    let real = waitall_real();
+    let (real, simulated) = both!(waitall);
     assert_eq!(
         real.iter()
             .map(|r| r.as_ref().map(String::len))
@@ -703,49 +506,26 @@ fn msg_waitall_waits_for_the_whole_buffer() {
         [Ok(100), Ok(50), Ok(30)],
         "{real:?}"
     );
-    same("recv(100, MSG_WAITALL)", real, waitall_sim());
+    same("recv(100, MSG_WAITALL)", real, simulated);
 }
 
 /// `connect()` to `0.0.0.0:port`, TCP then UDP: the result and the peer
 /// `getpeername()` then gives. The unspecified address means this host
 /// (`ip_route_connect()`), so both reach the listener on 127.0.0.1.
-fn connect_any_real() -> Vec<(R<()>, Option<String>)> {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    let t = tcp4();
-    let tr = real(t.connect(&sockaddr(&format!("0.0.0.0:{port}"))));
-    let u = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
-    let ur = real(u.connect(&sockaddr(&format!("0.0.0.0:{port}"))));
-    let peer = |s: &Socket| {
-        s.peer_addr()
-            .ok()
-            .and_then(|a| a.as_socket())
-            .map(|a| a.ip().to_string())
-    };
-    vec![(tr, peer(&t)), (ur, peer(&u))]
-}
-
-fn connect_any_sim() -> Vec<(R<()>, Option<String>)> {
-    run_sim(|p| async move {
-        let l = sim_listener(&p, 0, 8)?;
-        let port = sim_port(&p, l)?;
-        let t = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        let tr = sim(p.connect(t, format!("0.0.0.0:{port}")).await);
-        let u = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let ur = sim(p.connect(u, format!("0.0.0.0:{port}")).await);
-        let peer = |fd| {
-            p.getpeername(fd)
-                .ok()
-                .and_then(|a| a.inet())
-                .map(|a| a.ip().to_string())
-        };
-        Ok(vec![(tr, peer(t)), (ur, peer(u))])
-    })
+async fn connect_any<A: Api>(a: &A) -> Vec<(R<()>, Option<String>)> {
+    let l = listener(a, 0, 8);
+    let to = format!("0.0.0.0:{}", port_of(a, l));
+    let t = tcp(a);
+    let tr = a.connect(t, &to).await;
+    let u = a.socket(SOCK_DGRAM).expect("socket");
+    let ur = a.connect(u, &to).await;
+    let peer = |fd| a.getpeername(fd).ok().map(|p| p.ip().to_string());
+    vec![(tr, peer(t)), (ur, peer(u))]
 }
 
 #[test]
 fn connect_to_the_unspecified_address_reaches_this_host() {
-    let real = connect_any_real();
+    let (real, simulated) = both!(connect_any);
     assert_eq!(
         real,
         [
@@ -753,7 +533,7 @@ fn connect_to_the_unspecified_address_reaches_this_host() {
             (Ok(()), Some("127.0.0.1".to_string()))
         ]
     );
-    same("connect(0.0.0.0:port)", real, connect_any_sim());
+    same("connect(0.0.0.0:port)", real, simulated);
 }
 
 /// Keepalive on an idle connection (`SO_KEEPALIVE` with `TCP_KEEPIDLE`
@@ -770,83 +550,46 @@ struct Keepalive {
 
 const KEEPALIVE_PORT: u16 = 5601;
 
-fn keepalive_real(lo_down: bool) -> Option<Keepalive> {
-    std::thread::spawn(move || {
-        use nix::sched::{CloneFlags, unshare};
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
-            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
-            return None;
-        }
-        let ip = |args: &[&str]| {
-            let ok = Command::new("ip")
-                .args(args)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "ip {args:?}");
-        };
-        ip(&["link", "set", "lo", "up"]);
-        let l = real_listener(KEEPALIVE_PORT, 8);
-        let c = tcp4();
-        c.connect(&sockaddr(&local(KEEPALIVE_PORT))).unwrap();
-        let (a, _) = l.accept().unwrap();
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(Duration::from_secs(1))
-            .with_interval(Duration::from_secs(1))
-            .with_retries(2);
-        c.set_tcp_keepalive(&keepalive).unwrap();
-        if lo_down {
-            ip(&["link", "set", "lo", "down"]);
-        }
-        std::thread::sleep(Duration::from_millis(3500));
-        let seen = Keepalive {
-            probes: real_mib("TcpExt", "TCPKeepAlive"),
-            so_error: real_so_error(&c),
-            aborted: real_mib("TcpExt", "TCPAbortOnTimeout"),
-        };
-        drop((l, a, c));
-        Some(seen)
-    })
-    .join()
-    .expect("the namespace thread")
-}
-
-fn keepalive_sim(lo_down: bool) -> Keepalive {
-    let mut world = Sim::new(1);
-    let h = world.add_host("box");
-    let so_error = spawn_collect(&mut world, h, "test", |p| async move {
-        let _l = sim_listener(&p, KEEPALIVE_PORT, 8)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(KEEPALIVE_PORT)).await?;
-        p.setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, 1)?;
-        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, 1)?;
-        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, 1)?;
-        p.setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, 2)?;
-        p.sleep(ms(3500)).await;
-        Ok(sim_so_error(&p, c))
-    });
-    world.run_until(ms(1));
+/// Counters are read for the whole namespace: the real side needs one of
+/// its own (see the test).
+async fn keepalive<A: Api>(a: &A, lo_down: bool) -> Keepalive {
+    let l = listener(a, KEEPALIVE_PORT, 8);
+    let c = tcp(a);
+    a.connect(c, &local(KEEPALIVE_PORT)).await.expect("connect");
+    let _s = a.accept(l).await.expect("accept");
+    for (level, opt, val) in [
+        (SOL_SOCKET, SO_KEEPALIVE, 1),
+        (IPPROTO_TCP, TCP_KEEPIDLE, 1),
+        (IPPROTO_TCP, TCP_KEEPINTVL, 1),
+        (IPPROTO_TCP, TCP_KEEPCNT, 2),
+    ] {
+        a.setsockopt(c, level, opt, val)
+            .expect("a keepalive option");
+    }
     if lo_down {
-        world.link_set_down(h, "lo").unwrap();
+        a.ip("link set lo down").await;
     }
-    world.run_until(ms(3502));
-    let so_error = so_error.take().expect("the test finished");
+    a.wait(Duration::from_millis(3500)).await;
     Keepalive {
-        probes: world.counter(h, Mib::TcpExtTCPKeepAlive),
-        so_error,
-        aborted: world.counter(h, Mib::TcpExtTCPAbortOnTimeout),
+        probes: a.mib("TcpExt", "TCPKeepAlive"),
+        so_error: so_error(a, c),
+        aborted: a.mib("TcpExt", "TCPAbortOnTimeout"),
     }
 }
 
+/// The real side runs in a fresh network namespace: it takes loopback
+/// down, and counts probes and aborts namespace-wide.
 #[test]
 fn keepalive_probes_an_idle_connection_and_gives_up_on_a_silent_one() {
     for lo_down in [false, true] {
-        let Some(real) = keepalive_real(lo_down) else {
+        let Some(real) = on_kernel_in_a_new_netns(async move |a| keepalive(a, lo_down).await)
+        else {
             return;
         };
         same(
             &format!("keepalive, loopback down: {lo_down}"),
             real,
-            keepalive_sim(lo_down),
+            in_sim(async move |a| keepalive(a, lo_down).await),
         );
     }
 }
@@ -863,48 +606,29 @@ struct ListenerGone {
 
 /// A listener with one connection in its accept queue, never accepted, is
 /// closed (`inet_csk_listen_stop()` resets the child): the port is free.
-fn listener_gone_real() -> ListenerGone {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(port))).unwrap();
-    std::thread::sleep(SETTLE);
-    drop(l);
-    std::thread::sleep(SETTLE);
-    let gone = ListenerGone {
-        rows: rows_of_port(&real_ss(), port),
-        bind_plain: real_bind("127.0.0.1", port, false),
-        bind_reuseaddr: real_bind("127.0.0.1", port, true),
-    };
-    drop(c);
-    gone
-}
-
-fn listener_gone_sim() -> ListenerGone {
-    run_sim(|p| async move {
-        let l = sim_listener(&p, 0, 8)?;
-        let port = sim_port(&p, l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(port)).await?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(l)?;
-        p.sleep(SIM_SETTLE).await;
-        Ok(ListenerGone {
-            rows: rows_of_port(&sim_ss(&p), port),
-            bind_plain: sim_bind(&p, "127.0.0.1", port, false)?,
-            bind_reuseaddr: sim_bind(&p, "127.0.0.1", port, true)?,
-        })
-    })
+async fn listener_gone<A: Api>(a: &A) -> ListenerGone {
+    let l = listener(a, 0, 8);
+    let port = port_of(a, l);
+    let c = tcp(a);
+    a.connect(c, &local(port)).await.expect("connect");
+    a.settle().await;
+    a.close(l).expect("close");
+    a.settle().await;
+    ListenerGone {
+        rows: rows_of_port(&ss(a), port),
+        bind_plain: try_bind(a, "127.0.0.1", port, false),
+        bind_reuseaddr: try_bind(a, "127.0.0.1", port, true),
+    }
 }
 
 #[test]
 fn a_closed_listener_frees_its_port_with_a_connection_unaccepted() {
-    let real = listener_gone_real();
+    let (real, simulated) = both!(listener_gone);
     assert_eq!(real.bind_plain, Ok(()), "{real:#?}");
     same(
         "bind() to the port of a closed listener that had an unaccepted connection",
         real,
-        listener_gone_sim(),
+        simulated,
     );
 }
 
@@ -915,7 +639,7 @@ fn a_closed_listener_frees_its_port_with_a_connection_unaccepted() {
 #[test]
 fn eaddrinuse_over_time_wait() {
     for first_reuseaddr in [false, true] {
-        let real = time_wait_bind_real(first_reuseaddr);
+        let (real, simulated) = both!(time_wait_bind, first_reuseaddr);
         for tw in &real {
             assert_eq!(tw.rows, [("TIME-WAIT".to_string(), 0, 0)], "{real:#?}");
             assert_eq!(tw.bind_plain, Err("EADDRINUSE"), "{real:#?}");
@@ -934,7 +658,7 @@ fn eaddrinuse_over_time_wait() {
                  first socket SO_REUSEADDR {first_reuseaddr}"
             ),
             real,
-            time_wait_bind_sim(first_reuseaddr),
+            simulated,
         );
     }
 }
@@ -950,105 +674,32 @@ struct Restart {
     connect: R<()>,
 }
 
-fn restart_real() -> [Restart; 2] {
-    let reuse_sock = || {
-        let s = tcp4();
-        s.set_reuse_address(true).unwrap();
-        s
+/// A new server with `SO_REUSEADDR` on `port`, and a client of it.
+async fn relisten<A: Api>(a: &A, port: u16) -> Restart {
+    let n = tcp_with(a, true, false);
+    let bind = a.bind(n, &local(port));
+    let listen = a.listen(n, 8);
+    let c = tcp(a);
+    let connect = if listen.is_ok() {
+        a.connect(c, &local(port)).await
+    } else {
+        Err("(not tried)")
     };
-    let relisten = |port: u16| {
-        let n = reuse_sock();
-        let bind = real(n.bind(&sockaddr(&local(port))));
-        let listen = real(n.listen(8));
-        let c = tcp4();
-        let connect = if listen.is_ok() {
-            real(c.connect(&sockaddr(&local(port))))
-        } else {
-            Err("(not tried)")
-        };
-        Restart {
-            bind,
-            listen,
-            connect,
-        }
-    };
-    let l = reuse_sock();
-    l.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    l.listen(8).unwrap();
-    let sport = real_port(&l);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(sport))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    drop(c);
-    std::thread::sleep(SETTLE);
-    drop(l);
-    let server = relisten(sport);
-
-    let l = real_listener(0, 8);
-    let c = reuse_sock();
-    c.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    let cport = real_port(&c);
-    c.connect(&sockaddr(&local(real_port(&l)))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    drop(c);
-    std::thread::sleep(SETTLE);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let client = relisten(cport);
-    [server, client]
+    close_all(a, &[n, c]);
+    Restart {
+        bind,
+        listen,
+        connect,
+    }
 }
 
-fn restart_sim() -> [Restart; 2] {
-    run_sim(|p| async move {
-        async fn relisten(p: &Process, port: u16) -> SysResult<Restart> {
-            let n = p.socket(AF_INET, SOCK_STREAM, 0)?;
-            p.setsockopt(n, SOL_SOCKET, SO_REUSEADDR, 1)?;
-            let bind = sim(p.bind(n, local(port)));
-            let listen = sim(p.listen(n, 8));
-            let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-            let connect = if listen.is_ok() {
-                sim(p.connect(c, local(port)).await)
-            } else {
-                Err("(not tried)")
-            };
-            Ok(Restart {
-                bind,
-                listen,
-                connect,
-            })
-        }
-        let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(l, SOL_SOCKET, SO_REUSEADDR, 1)?;
-        p.bind(l, "127.0.0.1:0")?;
-        p.listen(l, 8)?;
-        let sport = sim_port(&p, l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(sport)).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(c)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(l)?;
-        let server = relisten(&p, sport).await?;
-
-        let l = sim_listener(&p, 0, 8)?;
-        let to = p.getsockname(l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(c, SOL_SOCKET, SO_REUSEADDR, 1)?;
-        p.bind(c, "127.0.0.1:0")?;
-        let cport = sim_port(&p, c)?;
-        p.connect(c, to).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(c)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let client = relisten(&p, cport).await?;
-        Ok([server, client])
-    })
+async fn restart<A: Api>(a: &A) -> [Restart; 2] {
+    let (l, sport) = server_time_wait(a, true).await;
+    a.close(l).expect("close");
+    let server = relisten(a, sport).await;
+    let (cport, _l) = client_time_wait(a, true).await;
+    let client = relisten(a, cport).await;
+    [server, client]
 }
 
 /// `inet_csk_get_port()` from `listen()` calls `inet_csk_bind_conflict()`
@@ -1056,7 +707,7 @@ fn restart_sim() -> [Restart; 2] {
 /// socket that has `SO_REUSEADDR`, whatever that socket is about to do.
 #[test]
 fn server_restart_with_so_reuseaddr_over_time_wait() {
-    let real = restart_real();
+    let (real, simulated) = both!(restart);
     for r in &real {
         assert_eq!(
             *r,
@@ -1067,7 +718,7 @@ fn server_restart_with_so_reuseaddr_over_time_wait() {
             }
         );
     }
-    same("restart over TIME_WAIT", real, restart_sim());
+    same("restart over TIME_WAIT", real, simulated);
 }
 
 /// (SO_REUSEADDR, SO_REUSEPORT) of the first listener, then of the second.
@@ -1089,101 +740,52 @@ const LISTEN_CASES: &[ListenCase] = &[
 /// worked.
 type TwoListeners = Vec<(&'static str, R<()>, Option<R<()>>)>;
 
-fn real_opts(reuseaddr: bool, reuseport: bool) -> Socket {
-    let s = tcp4();
-    s.set_reuse_address(reuseaddr).unwrap();
-    s.set_reuse_port(reuseport).unwrap();
-    s
-}
-
-fn sim_opts(p: &Process, reuseaddr: bool, reuseport: bool) -> SysResult<i32> {
-    let s = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, reuseaddr as i32)?;
-    p.setsockopt(s, SOL_SOCKET, SO_REUSEPORT, reuseport as i32)?;
-    Ok(s)
-}
-
 /// The first socket binds and listens, then the second binds and listens.
-fn two_listeners_real(port: u16) -> TwoListeners {
-    LISTEN_CASES
-        .iter()
-        .map(|&(what, (ra, pa), (rb, pb))| {
-            let a = real_opts(ra, pa);
-            a.bind(&sockaddr(&local(port))).unwrap();
-            a.listen(8).unwrap();
-            let b = real_opts(rb, pb);
-            let bind = real(b.bind(&sockaddr(&local(port))));
-            let listen = bind.is_ok().then(|| real(b.listen(8)));
-            (what, bind, listen)
-        })
-        .collect()
-}
-
-fn two_listeners_sim(port: u16) -> TwoListeners {
-    run_sim(move |p| async move {
-        let mut out = Vec::new();
-        for &(what, (ra, pa), (rb, pb)) in LISTEN_CASES {
-            let a = sim_opts(&p, ra, pa)?;
-            p.bind(a, local(port))?;
-            p.listen(a, 8)?;
-            let b = sim_opts(&p, rb, pb)?;
-            let bind = sim(p.bind(b, local(port)));
-            let listen = bind.is_ok().then(|| sim(p.listen(b, 8)));
-            p.close(a)?;
-            p.close(b)?;
-            out.push((what, bind, listen));
-        }
-        Ok(out)
-    })
+async fn two_listeners<A: Api>(a: &A, port: u16) -> TwoListeners {
+    let mut out = Vec::new();
+    for &(what, (ra, pa), (rb, pb)) in LISTEN_CASES {
+        let first = tcp_with(a, ra, pa);
+        a.bind(first, &local(port)).expect("bind");
+        a.listen(first, 8).expect("listen");
+        let second = tcp_with(a, rb, pb);
+        let bind = a.bind(second, &local(port));
+        let listen = bind.is_ok().then(|| a.listen(second, 8));
+        close_all(a, &[first, second]);
+        out.push((what, bind, listen));
+    }
+    out
 }
 
 #[test]
 fn two_listeners_on_one_port() {
     let port = free_port();
-    let real = two_listeners_real(port);
+    let (real, simulated) = both!(two_listeners, port);
     assert_eq!(real[0].1, Err("EADDRINUSE"), "{real:#?}");
     assert_eq!(real[2], ("both SO_REUSEPORT", Ok(()), Some(Ok(()))));
     same(
         &format!("a second listener on port {port}"),
         real,
-        two_listeners_sim(port),
+        simulated,
     );
 }
 
 /// Both sockets bind first; then the first listens, then the second.
 type BindThenListen = Vec<(&'static str, R<()>, Option<(R<()>, R<()>)>)>;
 
-fn bind_then_listen_real(port: u16) -> BindThenListen {
-    LISTEN_CASES
-        .iter()
-        .map(|&(what, (ra, pa), (rb, pb))| {
-            let a = real_opts(ra, pa);
-            a.bind(&sockaddr(&local(port))).unwrap();
-            let b = real_opts(rb, pb);
-            let bind = real(b.bind(&sockaddr(&local(port))));
-            let listens = bind.is_ok().then(|| (real(a.listen(8)), real(b.listen(8))));
-            (what, bind, listens)
-        })
-        .collect()
-}
-
-fn bind_then_listen_sim(port: u16) -> BindThenListen {
-    run_sim(move |p| async move {
-        let mut out = Vec::new();
-        for &(what, (ra, pa), (rb, pb)) in LISTEN_CASES {
-            let a = sim_opts(&p, ra, pa)?;
-            p.bind(a, local(port))?;
-            let b = sim_opts(&p, rb, pb)?;
-            let bind = sim(p.bind(b, local(port)));
-            let listens = bind
-                .is_ok()
-                .then(|| (sim(p.listen(a, 8)), sim(p.listen(b, 8))));
-            p.close(a)?;
-            p.close(b)?;
-            out.push((what, bind, listens));
-        }
-        Ok(out)
-    })
+async fn bind_then_listen<A: Api>(a: &A, port: u16) -> BindThenListen {
+    let mut out = Vec::new();
+    for &(what, (ra, pa), (rb, pb)) in LISTEN_CASES {
+        let first = tcp_with(a, ra, pa);
+        a.bind(first, &local(port)).expect("bind");
+        let second = tcp_with(a, rb, pb);
+        let bind = a.bind(second, &local(port));
+        let listens = bind
+            .is_ok()
+            .then(|| (a.listen(first, 8), a.listen(second, 8)));
+        close_all(a, &[first, second]);
+        out.push((what, bind, listens));
+    }
+    out
 }
 
 /// Two sockets bound to one port with `SO_REUSEADDR`: the first may listen
@@ -1191,7 +793,7 @@ fn bind_then_listen_sim(port: u16) -> BindThenListen {
 #[test]
 fn two_sockets_bound_with_so_reuseaddr_then_listen() {
     let port = free_port();
-    let real = bind_then_listen_real(port);
+    let (real, simulated) = both!(bind_then_listen, port);
     assert_eq!(
         real[1],
         (
@@ -1203,7 +805,7 @@ fn two_sockets_bound_with_so_reuseaddr_then_listen() {
     same(
         &format!("bind twice, then listen on port {port}"),
         real,
-        bind_then_listen_sim(port),
+        simulated,
     );
 }
 
@@ -1221,34 +823,32 @@ struct ResetOrders {
     so_error_first: Vec<R<String>>,
 }
 
-fn text<T: Debug>(r: R<T>) -> R<String> {
-    r.map(|v| format!("{v:?}"))
+/// A client whose server closed with "hello" unread (an RST came).
+async fn reset_client<A: Api>(a: &A) -> i32 {
+    let (c, s) = pair(a).await;
+    send(a, c, b"hello").await.expect("send");
+    a.settle().await;
+    a.close(s).expect("close");
+    a.settle().await;
+    c
 }
 
-fn reset_real() -> ResetOrders {
-    let reset = || {
-        let (c, a) = real_pair();
-        real_send(&c, b"hello").unwrap();
-        std::thread::sleep(SETTLE);
-        drop(a);
-        std::thread::sleep(SETTLE);
-        c
-    };
-    let rd = |c: &Socket| text(real_read(c, 100, MsgFlags::empty()));
-    let wr = |c: &Socket| text(real_send(c, b"x"));
-    let so = |c: &Socket| text(real_so_error(c));
-    let c = reset();
-    let read_first = vec![rd(&c), rd(&c), wr(&c), wr(&c), so(&c)];
-    let c = reset();
-    let send_first = vec![wr(&c), wr(&c), rd(&c), rd(&c)];
-    let c = reset();
+async fn reset_orders<A: Api>(a: &A) -> ResetOrders {
+    let rd = async |c| text(read_text(a, c, 100, 0).await);
+    let wr = async |c| text(send(a, c, b"x").await);
+    let so = |c| text(so_error(a, c));
+    let c = reset_client(a).await;
+    let read_first = vec![rd(c).await, rd(c).await, wr(c).await, wr(c).await, so(c)];
+    let c = reset_client(a).await;
+    let send_first = vec![wr(c).await, wr(c).await, rd(c).await, rd(c).await];
+    let c = reset_client(a).await;
     let so_error_first = vec![
-        so(&c),
-        so(&c),
-        rd(&c),
-        wr(&c),
-        text(real(c.peer_addr()).map(drop)),
-        text(real(c.shutdown(std::net::Shutdown::Write))),
+        so(c),
+        so(c),
+        rd(c).await,
+        wr(c).await,
+        text(a.getpeername(c).map(drop)),
+        text(a.shutdown(c, SHUT_WR)),
     ];
     ResetOrders {
         read_first,
@@ -1257,46 +857,12 @@ fn reset_real() -> ResetOrders {
     }
 }
 
-fn reset_sim() -> ResetOrders {
-    run_sim(|p| async move {
-        async fn reset(p: &Process) -> SysResult<i32> {
-            let (c, a) = sim_pair(p).await?;
-            p.send(c, b"hello", 0).await?;
-            p.sleep(SIM_SETTLE).await;
-            p.close(a)?;
-            p.sleep(SIM_SETTLE).await;
-            Ok(c)
-        }
-        let rd = async |c: i32| text(sim_read(&p, c, 100, 0).await);
-        let wr = async |c: i32| text(sim_send(&p, c, b"x").await);
-        let so = |c: i32| text(sim_so_error(&p, c));
-        let c = reset(&p).await?;
-        let read_first = vec![rd(c).await, rd(c).await, wr(c).await, wr(c).await, so(c)];
-        let c = reset(&p).await?;
-        let send_first = vec![wr(c).await, wr(c).await, rd(c).await, rd(c).await];
-        let c = reset(&p).await?;
-        let so_error_first = vec![
-            so(c),
-            so(c),
-            rd(c).await,
-            wr(c).await,
-            text(sim(p.getpeername(c)).map(drop)),
-            text(sim(p.shutdown(c, SHUT_WR))),
-        ];
-        Ok(ResetOrders {
-            read_first,
-            send_first,
-            so_error_first,
-        })
-    })
-}
-
 /// `tcp_reset()` sets `sk_err = ECONNRESET` and closes; the first call to
 /// look (`recv`, `send` or `SO_ERROR`) takes the error, later reads see
 /// end of file (the socket is shut down) and later writes `EPIPE`.
 #[test]
 fn rst_on_close_with_unread_data() {
-    let real = reset_real();
+    let (real, simulated) = both!(reset_orders);
     let e = |s: &'static str| Err::<String, _>(s);
     let zero = || Ok::<_, &str>(format!("{:?}", ""));
     assert_eq!(
@@ -1313,7 +879,7 @@ fn rst_on_close_with_unread_data() {
         real.send_first,
         [e("ECONNRESET"), e("EPIPE"), zero(), zero()]
     );
-    same("calls after an RST", real, reset_sim());
+    same("calls after an RST", real, simulated);
 }
 
 /// Variations: the server read part of the data; the client had unread
@@ -1325,29 +891,29 @@ struct ResetVariants {
     linger_zero: Vec<R<String>>,
 }
 
-fn reset_variants_real() -> ResetVariants {
-    let rd = |c: &Socket| real_read(c, 100, MsgFlags::empty());
-    let (c, a) = real_pair();
-    real_send(&c, b"hello world").unwrap();
-    std::thread::sleep(SETTLE);
-    real_read(&a, 5, MsgFlags::empty()).unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let partial_read = vec![rd(&c), rd(&c)];
+async fn reset_variants<A: Api>(a: &A) -> ResetVariants {
+    let rd = async |c| read_text(a, c, 100, 0).await;
+    let (c, s) = pair(a).await;
+    send(a, c, b"hello world").await.expect("send");
+    a.settle().await;
+    read_text(a, s, 5, 0).await.expect("read part");
+    a.close(s).expect("close");
+    a.settle().await;
+    let partial_read = vec![rd(c).await, rd(c).await];
 
-    let (c, a) = real_pair();
-    real_send(&a, b"from server").unwrap();
-    real_send(&c, b"hello").unwrap();
-    std::thread::sleep(SETTLE);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let client_had_data = vec![rd(&c), rd(&c), rd(&c)];
+    let (c, s) = pair(a).await;
+    send(a, s, b"from server").await.expect("send");
+    send(a, c, b"hello").await.expect("send");
+    a.settle().await;
+    a.close(s).expect("close");
+    a.settle().await;
+    let client_had_data = vec![rd(c).await, rd(c).await, rd(c).await];
 
-    let (c, a) = real_pair();
-    a.set_linger(Some(Duration::ZERO)).unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let linger_zero = vec![rd(&c), rd(&c), text(real_send(&c, b"x"))];
+    let (c, s) = pair(a).await;
+    a.set_linger(s, Some(0)).expect("SO_LINGER");
+    a.close(s).expect("close");
+    a.settle().await;
+    let linger_zero = vec![rd(c).await, rd(c).await, text(send(a, c, b"x").await)];
     ResetVariants {
         partial_read,
         client_had_data,
@@ -1355,41 +921,9 @@ fn reset_variants_real() -> ResetVariants {
     }
 }
 
-fn reset_variants_sim() -> ResetVariants {
-    run_sim(|p| async move {
-        let rd = async |c: i32| sim_read(&p, c, 100, 0).await;
-        let (c, a) = sim_pair(&p).await?;
-        p.send(c, b"hello world", 0).await?;
-        p.sleep(SIM_SETTLE).await;
-        sim_read(&p, a, 5, 0).await.unwrap();
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let partial_read = vec![rd(c).await, rd(c).await];
-
-        let (c, a) = sim_pair(&p).await?;
-        p.send(a, b"from server", 0).await?;
-        p.send(c, b"hello", 0).await?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let client_had_data = vec![rd(c).await, rd(c).await, rd(c).await];
-
-        let (c, a) = sim_pair(&p).await?;
-        p.set_linger(a, Some(0))?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let linger_zero = vec![rd(c).await, rd(c).await, text(sim_send(&p, c, b"x").await)];
-        Ok(ResetVariants {
-            partial_read,
-            client_had_data,
-            linger_zero,
-        })
-    })
-}
-
 #[test]
 fn rst_variants() {
-    let real = reset_variants_real();
+    let (real, simulated) = both!(reset_variants);
     assert_eq!(real.partial_read, [Err("ECONNRESET"), Ok(String::new())]);
     assert_eq!(
         real.client_had_data,
@@ -1399,7 +933,7 @@ fn rst_variants() {
             Ok(String::new())
         ]
     );
-    same("RST variants", real, reset_variants_sim());
+    same("RST variants", real, simulated);
 }
 
 /// The peer closed normally (we are in CLOSE_WAIT), we write anyway: the
@@ -1413,59 +947,36 @@ struct ResetInCloseWait {
     so_error: Vec<R<String>>,
 }
 
-fn reset_close_wait_real() -> ResetInCloseWait {
-    let rd = |c: &Socket| real_read(c, 100, MsgFlags::empty());
-    let (c, a) = real_pair();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let mut send_again = vec![rd(&c), text(real_send(&c, b"x"))];
-    std::thread::sleep(SETTLE);
-    send_again.extend([text(real_send(&c, b"x")), rd(&c), text(real_so_error(&c))]);
+async fn reset_close_wait<A: Api>(a: &A) -> ResetInCloseWait {
+    let rd = async |c| read_text(a, c, 100, 0).await;
+    let (c, s) = pair(a).await;
+    a.close(s).expect("close");
+    a.settle().await;
+    let mut send_again = vec![rd(c).await, text(send(a, c, b"x").await)];
+    a.settle().await;
+    send_again.extend([
+        text(send(a, c, b"x").await),
+        rd(c).await,
+        text(so_error(a, c)),
+    ]);
 
-    let (c, a) = real_pair();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let first = text(real_send(&c, b"x"));
-    std::thread::sleep(SETTLE);
-    let so_error = vec![first, text(real_so_error(&c)), rd(&c)];
+    let (c, s) = pair(a).await;
+    a.close(s).expect("close");
+    a.settle().await;
+    let first = text(send(a, c, b"x").await);
+    a.settle().await;
+    let after = vec![first, text(so_error(a, c)), rd(c).await];
     ResetInCloseWait {
         send_again,
-        so_error,
+        so_error: after,
     }
-}
-
-fn reset_close_wait_sim() -> ResetInCloseWait {
-    run_sim(|p| async move {
-        let rd = async |c: i32| sim_read(&p, c, 100, 0).await;
-        let (c, a) = sim_pair(&p).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let mut send_again = vec![rd(c).await, text(sim_send(&p, c, b"x").await)];
-        p.sleep(SIM_SETTLE).await;
-        send_again.extend([
-            text(sim_send(&p, c, b"x").await),
-            rd(c).await,
-            text(sim_so_error(&p, c)),
-        ]);
-
-        let (c, a) = sim_pair(&p).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let first = text(sim_send(&p, c, b"x").await);
-        p.sleep(SIM_SETTLE).await;
-        let so_error = vec![first, text(sim_so_error(&p, c)), rd(c).await];
-        Ok(ResetInCloseWait {
-            send_again,
-            so_error,
-        })
-    })
 }
 
 #[test]
 fn rst_in_close_wait_is_epipe() {
-    let real = reset_close_wait_real();
+    let (real, simulated) = both!(reset_close_wait);
     assert_eq!(real.so_error[1], Ok("\"EPIPE\"".to_string()), "{real:#?}");
-    same("RST in CLOSE_WAIT", real, reset_close_wait_sim());
+    same("RST in CLOSE_WAIT", real, simulated);
 }
 
 // ---------------------------------------------------------------- 5. EOF
@@ -1476,41 +987,21 @@ struct PeerClosed {
     reads: Vec<R<String>>,
 }
 
-fn peer_closed_real() -> PeerClosed {
-    let (c, a) = real_pair();
-    real_send(&a, b"bye").unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let rd = |flags| real_read(&c, 100, flags);
-    PeerClosed {
-        reads: vec![
-            rd(MsgFlags::empty()),
-            rd(MsgFlags::empty()),
-            rd(MsgFlags::empty()),
-            rd(MsgFlags::MSG_DONTWAIT),
-        ],
+async fn peer_closed<A: Api>(a: &A) -> PeerClosed {
+    let (c, s) = pair(a).await;
+    send(a, s, b"bye").await.expect("send");
+    a.close(s).expect("close");
+    a.settle().await;
+    let mut reads = Vec::new();
+    for flags in [0, 0, 0, MSG_DONTWAIT] {
+        reads.push(read_text(a, c, 100, flags).await);
     }
-}
-
-fn peer_closed_sim() -> PeerClosed {
-    run_sim(|p| async move {
-        let (c, a) = sim_pair(&p).await?;
-        p.send(a, b"bye", 0).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let reads = vec![
-            sim_read(&p, c, 100, 0).await,
-            sim_read(&p, c, 100, 0).await,
-            sim_read(&p, c, 100, 0).await,
-            sim_read(&p, c, 100, MSG_DONTWAIT).await,
-        ];
-        Ok(PeerClosed { reads })
-    })
+    PeerClosed { reads }
 }
 
 #[test]
 fn read_returns_zero_after_the_peers_fin() {
-    let real = peer_closed_real();
+    let (real, simulated) = both!(peer_closed);
     assert_eq!(
         real.reads,
         [
@@ -1520,7 +1011,7 @@ fn read_returns_zero_after_the_peers_fin() {
             Ok(String::new())
         ]
     );
-    same("reads after the peer's FIN", real, peer_closed_sim());
+    same("reads after the peer's FIN", real, simulated);
 }
 
 // ---------------------------------------------------------------- 6. SHUT_WR
@@ -1540,33 +1031,32 @@ struct HalfClose {
     done: Vec<Seen>,
 }
 
-fn half_close_real() -> HalfClose {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    let c = tcp4();
-    c.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    c.connect(&sockaddr(&local(port))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    a.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    drop(l);
-    real_send(&c, b"request").unwrap();
-    let shutdown = real(c.shutdown(std::net::Shutdown::Write));
-    let shutdown_again = real(c.shutdown(std::net::Shutdown::Write));
-    let send_after = real_send(&c, b"more");
-    std::thread::sleep(SETTLE);
-    let server_reads = vec![
-        real_read(&a, 100, MsgFlags::empty()),
-        real_read(&a, 100, MsgFlags::empty()),
-    ];
-    let half_closed = by_role(&real_ss(), port);
-    real_send(&a, b"reply").unwrap();
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let client_reads = vec![
-        real_read(&c, 100, MsgFlags::empty()),
-        real_read(&c, 100, MsgFlags::empty()),
-    ];
-    let done = by_role(&real_ss(), port);
+/// A connection to a listener on an ephemeral port, which is then closed:
+/// (client, server side, the port).
+async fn connection<A: Api>(a: &A, backlog: i32) -> (i32, i32, u16) {
+    let l = listener(a, 0, backlog);
+    let port = port_of(a, l);
+    let c = tcp(a);
+    a.connect(c, &local(port)).await.expect("connect");
+    let s = a.accept(l).await.expect("accept");
+    a.close(l).expect("close");
+    (c, s, port)
+}
+
+async fn half_close<A: Api>(a: &A) -> HalfClose {
+    let (c, s, port) = connection(a, 8).await;
+    send(a, c, b"request").await.expect("send");
+    let shutdown = a.shutdown(c, SHUT_WR);
+    let shutdown_again = a.shutdown(c, SHUT_WR);
+    let send_after = send(a, c, b"more").await;
+    a.settle().await;
+    let server_reads = vec![read_text(a, s, 100, 0).await, read_text(a, s, 100, 0).await];
+    let half_closed = by_role(&ss(a), port);
+    send(a, s, b"reply").await.expect("send");
+    a.close(s).expect("close");
+    a.settle().await;
+    let client_reads = vec![read_text(a, c, 100, 0).await, read_text(a, c, 100, 0).await];
+    let done = by_role(&ss(a), port);
     HalfClose {
         shutdown,
         shutdown_again,
@@ -1578,41 +1068,9 @@ fn half_close_real() -> HalfClose {
     }
 }
 
-fn half_close_sim() -> HalfClose {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, 8)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(port)).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(l)?;
-        p.send(c, b"request", 0).await?;
-        let shutdown = sim(p.shutdown(c, SHUT_WR));
-        let shutdown_again = sim(p.shutdown(c, SHUT_WR));
-        let send_after = sim_send(&p, c, b"more").await;
-        p.sleep(SIM_SETTLE).await;
-        let server_reads = vec![sim_read(&p, a, 100, 0).await, sim_read(&p, a, 100, 0).await];
-        let half_closed = by_role(&sim_ss(&p), port);
-        p.send(a, b"reply", 0).await?;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let client_reads = vec![sim_read(&p, c, 100, 0).await, sim_read(&p, c, 100, 0).await];
-        let done = by_role(&sim_ss(&p), port);
-        Ok(HalfClose {
-            shutdown,
-            shutdown_again,
-            send_after,
-            server_reads,
-            half_closed,
-            client_reads,
-            done,
-        })
-    })
-}
-
 #[test]
 fn shutdown_wr_half_closes() {
-    let real = half_close_real();
+    let (real, simulated) = both!(half_close);
     assert_eq!(
         real.server_reads,
         [Ok("request".to_string()), Ok(String::new())]
@@ -1622,7 +1080,7 @@ fn shutdown_wr_half_closes() {
         [Ok("reply".to_string()), Ok(String::new())]
     );
     assert_eq!(real.send_after, Err("EPIPE"));
-    same("shutdown(SHUT_WR)", real, half_close_sim());
+    same("shutdown(SHUT_WR)", real, simulated);
 }
 
 // ---------------------------------------------------------------- 7. non-blocking connect
@@ -1645,49 +1103,44 @@ struct NonBlockingConnect {
     after: Vec<R<&'static str>>,
 }
 
-fn unit(r: R<()>) -> R<&'static str> {
-    r.map(|()| "0")
-}
+async fn nonblocking_connect<A: Api>(a: &A) -> NonBlockingConnect {
+    let l = listener(a, 0, 8);
+    let to = local(port_of(a, l));
+    let c = tcp_nonblocking(a);
+    let mut open = vec![unit(a.connect(c, &to).await)];
+    a.settle().await;
+    open.push(unit(a.connect(c, &to).await));
+    open.push(unit(a.connect(c, &to).await));
+    open.push(so_error(a, c));
 
-fn nonblocking_connect_real() -> NonBlockingConnect {
-    let l = real_listener(0, 8);
-    let to = sockaddr(&local(real_port(&l)));
-    let c = tcp4_nonblocking();
-    let mut open = vec![unit(real(c.connect(&to)))];
-    std::thread::sleep(SETTLE);
-    open.push(unit(real(c.connect(&to))));
-    open.push(unit(real(c.connect(&to))));
-    open.push(real_so_error(&c));
-
-    let l = real_listener(0, 0);
-    let port = real_port(&l);
-    let to = sockaddr(&local(port));
-    let filler = tcp4();
-    filler.connect(&to).unwrap();
-    let c = tcp4_nonblocking();
-    let start = Instant::now();
-    let mut full = vec![unit(real(c.connect(&to)))];
-    std::thread::sleep(SETTLE);
-    full.push(unit(real(c.connect(&to))));
-    full.push(real_so_error(&c));
-    full.push(unit(real(c.peer_addr()).map(drop)));
-    let cport = real_port(&c);
-    let state_while_pending = real_ss()
+    let l = listener(a, 0, 0);
+    let to = local(port_of(a, l));
+    let filler = tcp(a);
+    a.connect(filler, &to).await.expect("the filler connects");
+    let c = tcp_nonblocking(a);
+    let start = a.clock();
+    let mut full = vec![unit(a.connect(c, &to).await)];
+    a.settle().await;
+    full.push(unit(a.connect(c, &to).await));
+    full.push(so_error(a, c));
+    full.push(unit(a.getpeername(c).map(drop)));
+    let cport = port_of(a, c);
+    let state_while_pending = ss(a)
         .into_iter()
         .filter(|r| r.local.port() == cport)
         .map(|r| r.state)
         .collect();
-    let (_accepted, _) = l.accept().unwrap();
+    let _accepted = a.accept(l).await.expect("accept");
     let mut completed = Err("(never)");
     for _ in 0..100 {
-        completed = unit(real(c.connect(&to)));
+        completed = unit(a.connect(c, &to).await);
         if completed != Err("EALREADY") {
             break;
         }
-        std::thread::sleep(SETTLE);
+        a.settle().await;
     }
-    let completed_after_secs = start.elapsed().as_secs();
-    let after = vec![unit(real(c.connect(&to))), real_so_error(&c)];
+    let completed_after_secs = (a.clock() - start).as_secs();
+    let after = vec![unit(a.connect(c, &to).await), so_error(a, c)];
     NonBlockingConnect {
         open,
         full,
@@ -1698,57 +1151,6 @@ fn nonblocking_connect_real() -> NonBlockingConnect {
     }
 }
 
-fn nonblocking_connect_sim() -> NonBlockingConnect {
-    run_sim(|p| async move {
-        let unit_ = |r: SysResult<()>| unit(sim(r));
-        let l = sim_listener(&p, 0, 8)?;
-        let to = p.getsockname(l)?;
-        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let mut open = vec![unit_(p.connect(c, to).await)];
-        p.sleep(SIM_SETTLE).await;
-        open.push(unit_(p.connect(c, to).await));
-        open.push(unit_(p.connect(c, to).await));
-        open.push(sim_so_error(&p, c));
-
-        let l = sim_listener(&p, 0, 0)?;
-        let to = p.getsockname(l)?;
-        let filler = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(filler, to).await?;
-        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let start = p.now();
-        let mut full = vec![unit_(p.connect(c, to).await)];
-        p.sleep(SIM_SETTLE).await;
-        full.push(unit_(p.connect(c, to).await));
-        full.push(sim_so_error(&p, c));
-        full.push(unit_(p.getpeername(c).map(drop)));
-        let cport = sim_port(&p, c)?;
-        let state_while_pending = sim_ss(&p)
-            .into_iter()
-            .filter(|r| r.local.port() == cport)
-            .map(|r| r.state)
-            .collect();
-        p.accept(l).await?;
-        let mut completed = Err("(never)");
-        for _ in 0..100 {
-            completed = unit_(p.connect(c, to).await);
-            if completed != Err("EALREADY") {
-                break;
-            }
-            p.sleep(SIM_SETTLE).await;
-        }
-        let completed_after_secs = (p.now() - start) / secs(1);
-        let after = vec![unit_(p.connect(c, to).await), sim_so_error(&p, c)];
-        Ok(NonBlockingConnect {
-            open,
-            full,
-            state_while_pending,
-            completed,
-            completed_after_secs,
-            after,
-        })
-    })
-}
-
 /// `__inet_stream_connect()`: `EINPROGRESS`, `EALREADY` while the SYN is
 /// out, 0 once (the call that sees the handshake done moves the socket to
 /// SS_CONNECTED), then `EISCONN`. A SYN dropped by a full accept queue is
@@ -1756,7 +1158,7 @@ fn nonblocking_connect_sim() -> NonBlockingConnect {
 /// room.
 #[test]
 fn nonblocking_connect_einprogress_ealready_eisconn() {
-    let real = nonblocking_connect_real();
+    let (real, simulated) = both!(nonblocking_connect);
     assert_eq!(
         real.open,
         [Err("EINPROGRESS"), Ok("0"), Err("EISCONN"), Ok("0")]
@@ -1771,7 +1173,7 @@ fn nonblocking_connect_einprogress_ealready_eisconn() {
         ]
     );
     assert_eq!(real.completed, Ok("0"), "{real:#?}");
-    same("non-blocking connect", real, nonblocking_connect_sim());
+    same("non-blocking connect", real, simulated);
 }
 
 // ---------------------------------------------------------------- 8. TIME_WAIT, CLOSE_WAIT
@@ -1788,54 +1190,22 @@ struct Closing {
     after_both: Vec<Seen>,
 }
 
-fn closing_real(client_first: bool) -> Closing {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    let c = tcp4();
-    c.connect(&sockaddr(&local(port))).unwrap();
-    let (a, _) = l.accept().unwrap();
-    a.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    c.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    drop(l);
-    let (active, passive) = if client_first { (c, a) } else { (a, c) };
-    drop(active);
-    std::thread::sleep(SETTLE);
-    let after_first_close = by_role(&real_ss(), port);
-    let passive_read = real_read(&passive, 100, MsgFlags::empty());
-    let after_eof_read = by_role(&real_ss(), port);
-    drop(passive);
-    std::thread::sleep(SETTLE);
+async fn closing<A: Api>(a: &A, client_first: bool) -> Closing {
+    let (c, s, port) = connection(a, 8).await;
+    let (active, passive) = if client_first { (c, s) } else { (s, c) };
+    a.close(active).expect("close");
+    a.settle().await;
+    let after_first_close = by_role(&ss(a), port);
+    let passive_read = read_text(a, passive, 100, 0).await;
+    let after_eof_read = by_role(&ss(a), port);
+    a.close(passive).expect("close");
+    a.settle().await;
     Closing {
         after_first_close,
         passive_read,
         after_eof_read,
-        after_both: by_role(&real_ss(), port),
+        after_both: by_role(&ss(a), port),
     }
-}
-
-fn closing_sim(client_first: bool) -> Closing {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, 8)?;
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c, local(port)).await?;
-        let (a, _) = p.accept(l).await?;
-        p.close(l)?;
-        let (active, passive) = if client_first { (c, a) } else { (a, c) };
-        p.close(active)?;
-        p.sleep(SIM_SETTLE).await;
-        let after_first_close = by_role(&sim_ss(&p), port);
-        let passive_read = sim_read(&p, passive, 100, 0).await;
-        let after_eof_read = by_role(&sim_ss(&p), port);
-        p.close(passive)?;
-        p.sleep(SIM_SETTLE).await;
-        Ok(Closing {
-            after_first_close,
-            passive_read,
-            after_eof_read,
-            after_both: by_role(&sim_ss(&p), port),
-        })
-    })
 }
 
 fn seen(role: &'static str, state: &str, recv_q: u32) -> Seen {
@@ -1850,7 +1220,7 @@ fn seen(role: &'static str, state: &str, recv_q: u32) -> Seen {
 #[test]
 fn time_wait_on_the_active_closer_close_wait_on_the_other() {
     for client_first in [true, false] {
-        let real = closing_real(client_first);
+        let (real, simulated) = both!(closing, client_first);
         let (active, passive) = if client_first {
             ("client", "server")
         } else {
@@ -1863,11 +1233,7 @@ fn time_wait_on_the_active_closer_close_wait_on_the_other() {
         want.sort();
         assert_eq!(real.after_first_close, want, "{real:#?}");
         assert_eq!(real.after_both, [seen(active, "TIME-WAIT", 0)], "{real:#?}");
-        same(
-            &format!("closing, {active} first"),
-            real,
-            closing_sim(client_first),
-        );
+        same(&format!("closing, {active} first"), real, simulated);
     }
 }
 
@@ -1903,96 +1269,49 @@ fn counts_text(counts: &[R<usize>]) -> String {
         .join(" ")
 }
 
-/// Reads with a buffer of `read_len` until all of `pattern()` is in.
-fn read_chunks(
-    read_len: usize,
-    mut read: impl FnMut(&mut [u8]) -> R<usize>,
-) -> (Vec<R<usize>>, bool) {
-    let data = pattern();
-    let mut got = Vec::new();
-    let mut counts = Vec::new();
-    while got.len() < data.len() && counts.len() < 100 {
-        let mut buf = vec![0u8; read_len];
-        let r = read(&mut buf);
-        if let Ok(n) = r {
-            got.extend_from_slice(&buf[..n]);
-        }
-        let stop = !matches!(r, Ok(n) if n > 0);
-        counts.push(r);
-        if stop {
-            break;
-        }
-    }
-    (counts, got == data)
-}
-
-fn chunks_real(read_len: usize) -> Chunks {
-    let (c, a) = real_pair();
+/// The writer's part: `pattern()` in the writes of `WRITES`, then close.
+async fn write_pattern<A: Api>(a: &A, c: i32) {
     let data = pattern();
     let mut at = 0;
     for n in WRITES {
-        assert_eq!(real_send(&c, &data[at..at + n]), Ok(n));
+        assert_eq!(send(a, c, &data[at..at + n]).await, Ok(n));
         at += n;
     }
-    drop(c);
-    std::thread::sleep(SETTLE);
-    let (counts, identical) = read_chunks(read_len, |buf| {
-        nix_r(recv(a.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT))
-    });
-    let mut buf = [0u8; 16];
-    Chunks {
-        read_len,
-        counts: counts_text(&counts),
-        identical,
-        eof: nix_r(recv(a.as_raw_fd(), &mut buf, MsgFlags::empty())),
-    }
+    a.close(c).expect("close");
 }
 
-/// The reading side in the simulation. Reads are non-blocking on both
-/// sides: everything should be queued already, and `EAGAIN` shows when it
-/// is not.
-async fn sim_chunks(p: &Process, a: i32, read_len: usize) -> Chunks {
-    let mut counts = Vec::new();
+/// The reader's part: reads with a buffer of `read_len` until all of
+/// `pattern()` is in. Reads are non-blocking: everything should be queued
+/// already, and `EAGAIN` shows when it is not.
+async fn read_chunks<A: Api>(a: &A, s: i32, read_len: usize) -> Chunks {
     let data = pattern();
     let mut got = Vec::new();
+    let mut counts = Vec::new();
     while got.len() < data.len() && counts.len() < 100 {
-        let mut buf = vec![0u8; read_len];
-        let r = sim(p.recv(a, &mut buf, MSG_DONTWAIT).await);
-        if let Ok(n) = r {
-            got.extend_from_slice(&buf[..n]);
+        let r = a.recv(s, read_len, MSG_DONTWAIT).await;
+        if let Ok((_, bytes)) = &r {
+            got.extend_from_slice(bytes);
         }
+        let r = r.map(|(n, _)| n);
         let stop = !matches!(r, Ok(n) if n > 0);
         counts.push(r);
         if stop {
             break;
         }
     }
-    let mut buf = [0u8; 16];
     Chunks {
         read_len,
         counts: counts_text(&counts),
         identical: got == data,
-        eof: sim(p.recv(a, &mut buf, 0).await),
+        eof: a.recv(s, 16, 0).await.map(|(n, _)| n),
     }
 }
 
-async fn sim_write_pattern(p: &Process, c: i32) -> SysResult<()> {
-    let data = pattern();
-    let mut at = 0;
-    for n in WRITES {
-        assert_eq!(p.send(c, &data[at..at + n], 0).await, Ok(n));
-        at += n;
-    }
-    p.close(c)
-}
-
-fn chunks_sim(read_len: usize) -> Chunks {
-    run_sim(move |p| async move {
-        let (c, a) = sim_pair(&p).await?;
-        sim_write_pattern(&p, c).await?;
-        p.sleep(SIM_SETTLE).await;
-        Ok(sim_chunks(&p, a, read_len).await)
-    })
+async fn chunks<A: Api>(a: &A, read_len: usize) -> Chunks {
+    let (c, s) = pair(a).await;
+    write_pattern(a, c).await;
+    a.settle().await;
+    read_chunks(a, s, read_len).await
 }
 
 const READ_LENS: [usize; 2] = [700, 4096];
@@ -2004,75 +1323,32 @@ fn expected_chunks(read_len: usize) -> String {
     want.join(" ")
 }
 
+fn chunks_real() -> Vec<Chunks> {
+    READ_LENS
+        .iter()
+        .map(|&n| on_kernel(async |a| chunks(a, n).await))
+        .collect()
+}
+
 /// TCP keeps no write boundaries: once everything is queued a read takes
 /// min(buffer, available), across the segments.
 #[test]
-
 fn byte_stream_reads_ignore_write_boundaries() {
-    let real: Vec<Chunks> = READ_LENS.iter().map(|&n| chunks_real(n)).collect();
+    let real = chunks_real();
     for r in &real {
         assert_eq!(r.counts, expected_chunks(r.read_len), "{r:#?}");
         assert!(r.identical);
         assert_eq!(r.eof, Ok(0));
     }
-    let simulated = READ_LENS.iter().map(|&n| chunks_sim(n)).collect();
+    let simulated = READ_LENS
+        .iter()
+        .map(|&n| in_sim(async move |a| chunks(a, n).await))
+        .collect();
     same(
         &format!("reads after writes of {WRITES:?} over loopback"),
         real,
         simulated,
     );
-}
-
-/// The host names and addresses of the two-host world: a client on one
-/// host and a server on another, joined by a gigabit link (MTU 1500).
-const LINK_CLIENT: &str = "10.0.0.1/24";
-const LINK_SERVER: &str = "10.0.0.2/24";
-const SERVER_IP: &str = "10.0.0.2";
-
-/// Runs a server process and a client process on two hosts joined by a
-/// link; both must finish cleanly.
-fn run_sim_link<S, C, FS, FC, US, UC>(server: FS, client: FC) -> (S, C)
-where
-    S: 'static,
-    C: 'static,
-    FS: FnOnce(Process) -> US,
-    FC: FnOnce(Process) -> UC,
-    US: Future<Output = SysResult<S>> + 'static,
-    UC: Future<Output = SysResult<C>> + 'static,
-{
-    let mut world = Sim::new(1);
-    let a = world.add_host("client");
-    let b = world.add_host("server");
-    world.add_link(a, LINK_CLIENT, b, LINK_SERVER, LinkConfig::default());
-    let s = spawn_collect(&mut world, b, "server", server);
-    let c = spawn_collect(&mut world, a, "client", client);
-    let report = world.run();
-    assert!(
-        report.is_ok(),
-        "the simulated processes did not finish:\n{report}"
-    );
-    let s = s.take().expect("the server stored its result");
-    let c = c.take().expect("the client stored its result");
-    (s, c)
-}
-
-fn chunks_sim_link(read_len: usize) -> Chunks {
-    let port = free_port();
-    let (chunks, ()) = run_sim_link(
-        move |p| async move {
-            let l = sim_listener_on(&p, SERVER_IP, port, 8)?;
-            let (a, _) = p.accept(l).await?;
-            p.sleep(ms(500)).await;
-            Ok(sim_chunks(&p, a, read_len).await)
-        },
-        move |p| async move {
-            p.sleep(ms(1)).await;
-            let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-            p.connect(c, format!("{SERVER_IP}:{port}")).await?;
-            sim_write_pattern(&p, c).await
-        },
-    );
-    chunks
 }
 
 /// The same comparison with the simulated connection between two hosts on
@@ -2081,7 +1357,7 @@ fn chunks_sim_link(read_len: usize) -> Chunks {
 /// the path.
 #[test]
 fn byte_stream_reads_ignore_write_boundaries_sim_over_a_link() {
-    let real: Vec<Chunks> = READ_LENS.iter().map(|&n| chunks_real(n)).collect();
+    let real = chunks_real();
     for r in &real {
         assert_eq!(r.counts, expected_chunks(r.read_len), "{r:#?}");
     }
@@ -2120,66 +1396,12 @@ const MAX_CHUNKS: usize = 1024;
 /// At most this many pauses of `SETTLE` between runs of writes.
 const MAX_PAUSES: usize = 20;
 
-fn backpressure_real() -> (Backpressure, usize) {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    let w = tcp4();
-    w.connect(&sockaddr(&local(port))).unwrap();
-    let (r, _) = l.accept().unwrap();
-    r.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    w.set_nonblocking(true).unwrap();
-    let chunk = vec![7u8; CHUNK];
-    let first = real_send(&w, &chunk[..1000]);
-    let mut accepted = *first.as_ref().unwrap_or(&0);
-    let mut ended_with = Err("(bound reached)");
-    let mut sends = 0;
-    for _ in 0..MAX_PAUSES {
-        let mut progressed = false;
-        while sends < MAX_CHUNKS {
-            sends += 1;
-            match real_send(&w, &chunk) {
-                Ok(n) => {
-                    accepted += n;
-                    progressed = true;
-                }
-                Err(e) => {
-                    ended_with = Err(e);
-                    break;
-                }
-            }
-        }
-        std::thread::sleep(SETTLE);
-        if !progressed {
-            break;
-        }
-    }
-    let rows = by_role(&real_ss(), port);
-    let mut read = 0;
-    let mut buf = vec![0u8; CHUNK];
-    while read < accepted {
-        match nix_r(recv(r.as_raw_fd(), &mut buf, MsgFlags::empty())) {
-            Ok(n) if n > 0 => read += n,
-            _ => break,
-        }
-    }
-    let seen = Backpressure {
-        first_send_whole: first == Ok(1000),
-        ended_with,
-        accepted_some: accepted > 0,
-        send_q_nonempty: rows.iter().any(|s| s.role == "client" && s.send_q > 0),
-        recv_q_nonempty: rows.iter().any(|s| s.role == "server" && s.recv_q > 0),
-        drained_all: read == accepted,
-        send_after_drain: real_send(&w, b"more"),
-    };
-    (seen, accepted)
-}
-
 /// The writer's part: (first send, how the loop ended, bytes accepted).
 /// It writes until `EAGAIN`, pauses, and goes on until a write right after
 /// a pause still gets `EAGAIN`: the receiver is full, not just slow.
-async fn sim_fill(p: &Process, w: i32) -> (R<usize>, R<usize>, usize) {
+async fn fill<A: Api>(a: &A, w: i32) -> (R<usize>, R<usize>, usize) {
     let chunk = vec![7u8; CHUNK];
-    let first = sim_send(p, w, &chunk[..1000]).await;
+    let first = send(a, w, &chunk[..1000]).await;
     let mut accepted = *first.as_ref().unwrap_or(&0);
     let mut ended_with = Err("(bound reached)");
     let mut sends = 0;
@@ -2187,7 +1409,7 @@ async fn sim_fill(p: &Process, w: i32) -> (R<usize>, R<usize>, usize) {
         let mut progressed = false;
         while sends < MAX_CHUNKS {
             sends += 1;
-            match sim_send(p, w, &chunk).await {
+            match send(a, w, &chunk).await {
                 Ok(n) => {
                     accepted += n;
                     progressed = true;
@@ -2198,7 +1420,7 @@ async fn sim_fill(p: &Process, w: i32) -> (R<usize>, R<usize>, usize) {
                 }
             }
         }
-        p.sleep(SIM_SETTLE).await;
+        a.settle().await;
         if !progressed {
             break;
         }
@@ -2207,39 +1429,37 @@ async fn sim_fill(p: &Process, w: i32) -> (R<usize>, R<usize>, usize) {
 }
 
 /// The reader's part: reads until `accepted` bytes are in.
-async fn sim_drain(p: &Process, r: i32, accepted: usize) -> bool {
+async fn drain<A: Api>(a: &A, r: i32, accepted: usize) -> bool {
     let mut read = 0;
-    let mut buf = vec![0u8; CHUNK];
     while read < accepted {
-        match p.recv(r, &mut buf, 0).await {
-            Ok(n) if n > 0 => read += n,
+        match a.recv(r, CHUNK, 0).await {
+            Ok((n, _)) if n > 0 => read += n,
             _ => break,
         }
     }
     read == accepted
 }
 
-fn backpressure_sim() -> (Backpressure, usize) {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, 8)?;
-        let w = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(w, local(port)).await;
-        let (r, _) = p.accept(l).await?;
-        let (first, ended_with, accepted) = sim_fill(&p, w).await;
-        let rows = by_role(&sim_ss(&p), port);
-        let drained_all = sim_drain(&p, r, accepted).await;
-        let seen = Backpressure {
-            first_send_whole: first == Ok(1000),
-            ended_with,
-            accepted_some: accepted > 0,
-            send_q_nonempty: rows.iter().any(|s| s.role == "client" && s.send_q > 0),
-            recv_q_nonempty: rows.iter().any(|s| s.role == "server" && s.recv_q > 0),
-            drained_all,
-            send_after_drain: sim_send(&p, w, b"more").await,
-        };
-        Ok((seen, accepted))
-    })
+fn any_queue(rows: &[Seen], role: &str, queue: impl Fn(&Seen) -> u32) -> bool {
+    rows.iter().any(|s| s.role == role && queue(s) > 0)
+}
+
+async fn backpressure<A: Api>(a: &A) -> (Backpressure, usize) {
+    let (w, r, port) = connection(a, 8).await;
+    set_nonblocking(a, w, true).expect("O_NONBLOCK");
+    let (first, ended_with, accepted) = fill(a, w).await;
+    let rows = by_role(&ss(a), port);
+    let drained_all = drain(a, r, accepted).await;
+    let seen = Backpressure {
+        first_send_whole: first == Ok(1000),
+        ended_with,
+        accepted_some: accepted > 0,
+        send_q_nonempty: any_queue(&rows, "client", |s| s.send_q),
+        recv_q_nonempty: any_queue(&rows, "server", |s| s.recv_q),
+        drained_all,
+        send_after_drain: send(a, w, b"more").await,
+    };
+    (seen, accepted)
 }
 
 /// What Linux does: the shape of the run, whatever the buffer sizes.
@@ -2262,11 +1482,96 @@ fn expected_backpressure() -> Backpressure {
 /// compared; both numbers are printed.
 #[test]
 fn send_returns_before_delivery_then_eagain() {
-    let (real, real_bytes) = backpressure_real();
-    let (simulated, sim_bytes) = backpressure_sim();
+    let ((real, real_bytes), (simulated, sim_bytes)) = both!(backpressure);
     println!("bytes accepted before EAGAIN: real kernel {real_bytes}, simulation {sim_bytes}");
     assert_eq!(real, expected_backpressure());
     same("a writer nobody reads, over loopback", real, simulated);
+}
+
+/// The same with the simulated connection between two hosts on an
+/// Ethernet link (MSS 1460), away from the loopback MSS problem above.
+#[test]
+fn send_returns_before_delivery_then_eagain_sim_over_a_link() {
+    let (real, real_bytes) = on_kernel(async |a| backpressure(a).await);
+    let (simulated, sim_bytes) = backpressure_sim_link();
+    println!(
+        "bytes accepted before EAGAIN: real kernel (loopback) {real_bytes}, \
+         simulation (link) {sim_bytes}"
+    );
+    assert_eq!(real, expected_backpressure());
+    same(
+        "a writer nobody reads (simulation over a link)",
+        real,
+        simulated,
+    );
+}
+
+// ---------------------------------------------------------------- the simulation over a link
+//
+// The one exception to a single body per scenario: these compare the
+// kernel over loopback (the scenarios above) with a simulation between two
+// hosts. A simulated process lives on one host, so the scenario's steps
+// (`write_pattern`/`read_chunks`, `fill`/`drain`) are split between a
+// server process and a client process, with waits long enough for the
+// link.
+
+/// The host names and addresses of the two-host world: a client on one
+/// host and a server on another, joined by a gigabit link (MTU 1500).
+const LINK_CLIENT: &str = "10.0.0.1/24";
+const LINK_SERVER: &str = "10.0.0.2/24";
+const SERVER_IP: &str = "10.0.0.2";
+
+/// Runs a server process and a client process on two hosts joined by a
+/// link; both must finish cleanly.
+fn run_sim_link<S, C, FS, FC, US, UC>(server: FS, client: FC) -> (S, C)
+where
+    S: 'static,
+    C: 'static,
+    FS: FnOnce(SimApi) -> US,
+    FC: FnOnce(SimApi) -> UC,
+    US: Future<Output = SysResult<S>> + 'static,
+    UC: Future<Output = SysResult<C>> + 'static,
+{
+    let mut world = Sim::new(1);
+    let a = world.add_host("client");
+    let b = world.add_host("server");
+    world.add_link(a, LINK_CLIENT, b, LINK_SERVER, LinkConfig::default());
+    let s = spawn_collect(&mut world, b, "server", |p| server(SimApi::new(p)));
+    let c = spawn_collect(&mut world, a, "client", |p| client(SimApi::new(p)));
+    let report = world.run();
+    assert!(
+        report.is_ok(),
+        "the simulated processes did not finish:\n{report}"
+    );
+    let s = s.take().expect("the server stored its result");
+    let c = c.take().expect("the client stored its result");
+    (s, c)
+}
+
+/// The client's connection to the server host.
+async fn link_client(a: &SimApi, port: u16, ty: i32) -> i32 {
+    a.wait(Duration::from_millis(1)).await;
+    let c = a.socket(ty).expect("socket");
+    let _ = a.connect(c, &format!("{SERVER_IP}:{port}")).await;
+    c
+}
+
+fn chunks_sim_link(read_len: usize) -> Chunks {
+    let port = free_port();
+    let (chunks, ()) = run_sim_link(
+        move |a| async move {
+            let l = listener_on(&a, SERVER_IP, port, 8);
+            let s = a.accept(l).await.expect("accept");
+            a.wait(Duration::from_millis(500)).await;
+            Ok(read_chunks(&a, s, read_len).await)
+        },
+        move |a| async move {
+            let c = link_client(&a, port, SOCK_STREAM).await;
+            write_pattern(&a, c).await;
+            Ok(())
+        },
+    );
+    chunks
 }
 
 fn backpressure_sim_link() -> (Backpressure, usize) {
@@ -2275,27 +1580,23 @@ fn backpressure_sim_link() -> (Backpressure, usize) {
     let shared = accepted_cell.clone();
     let ((recv_q_nonempty, drained_all), (first, ended_with, accepted, send_q_nonempty, after)) =
         run_sim_link(
-            move |p| async move {
-                let l = sim_listener_on(&p, SERVER_IP, port, 8)?;
-                let (r, _) = p.accept(l).await?;
+            move |a| async move {
+                let l = listener_on(&a, SERVER_IP, port, 8);
+                let r = a.accept(l).await.expect("accept");
                 // The writer is stuck well before this (its pauses are 50 ms).
-                p.sleep(secs(5)).await;
-                let rows = by_role(&sim_ss(&p), port);
-                let recv_q = rows.iter().any(|s| s.role == "server" && s.recv_q > 0);
-                let drained = sim_drain(&p, r, shared.get()).await;
+                a.wait(Duration::from_secs(5)).await;
+                let recv_q = any_queue(&by_role(&ss(&a), port), "server", |s| s.recv_q);
+                let drained = drain(&a, r, shared.get()).await;
                 Ok((recv_q, drained))
             },
-            move |p| async move {
-                p.sleep(ms(1)).await;
-                let w = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-                let _ = p.connect(w, format!("{SERVER_IP}:{port}")).await;
-                p.sleep(ms(10)).await;
-                let (first, ended_with, accepted) = sim_fill(&p, w).await;
+            move |a| async move {
+                let w = link_client(&a, port, SOCK_STREAM | SOCK_NONBLOCK).await;
+                a.wait(Duration::from_millis(10)).await;
+                let (first, ended_with, accepted) = fill(&a, w).await;
                 accepted_cell.set(accepted);
-                let rows = by_role(&sim_ss(&p), port);
-                let send_q = rows.iter().any(|s| s.role == "client" && s.send_q > 0);
-                p.sleep(secs(10)).await;
-                let after = sim_send(&p, w, b"more").await;
+                let send_q = any_queue(&by_role(&ss(&a), port), "client", |s| s.send_q);
+                a.wait(Duration::from_secs(10)).await;
+                let after = send(&a, w, b"more").await;
                 Ok((first, ended_with, accepted, send_q, after))
             },
         );
@@ -2309,24 +1610,6 @@ fn backpressure_sim_link() -> (Backpressure, usize) {
         send_after_drain: after,
     };
     (seen, accepted)
-}
-
-/// The same with the simulated connection between two hosts on an
-/// Ethernet link (MSS 1460), away from the loopback MSS problem above.
-#[test]
-fn send_returns_before_delivery_then_eagain_sim_over_a_link() {
-    let (real, real_bytes) = backpressure_real();
-    let (simulated, sim_bytes) = backpressure_sim_link();
-    println!(
-        "bytes accepted before EAGAIN: real kernel (loopback) {real_bytes}, \
-         simulation (link) {sim_bytes}"
-    );
-    assert_eq!(real, expected_backpressure());
-    same(
-        "a writer nobody reads (simulation over a link)",
-        real,
-        simulated,
-    );
 }
 
 // ---------------------------------------------------------------- 11. errors
@@ -2347,46 +1630,29 @@ struct PeerNames {
     after_both_closed: R<IpAddr>,
 }
 
-fn real_peer_ip(s: &Socket) -> R<IpAddr> {
-    real(s.peer_addr()).map(|a| a.as_socket().expect("inet").ip())
-}
+async fn peer_names<A: Api>(a: &A) -> PeerNames {
+    let peer_ip = |fd| a.getpeername(fd).map(|p| p.ip());
+    let fresh = peer_ip(tcp(a));
+    let (pending, l0) = syn_sent_socket(a).await;
+    let syn_sent = peer_ip(pending);
+    let listener = peer_ip(l0);
 
-fn sim_peer_ip(p: &Process, fd: i32) -> R<IpAddr> {
-    sim(p.getpeername(fd)).map(|a| a.inet().expect("inet").ip())
-}
+    let (c, s) = pair(a).await;
+    let connected = peer_ip(c);
+    let accepted = peer_ip(s);
+    a.close(s).expect("close");
+    a.settle().await;
+    let close_wait = peer_ip(c);
 
-fn peer_names_real() -> PeerNames {
-    let fresh = real_peer_ip(&tcp4());
-    let l0 = real_listener(0, 0);
-    let to0 = sockaddr(&local(real_port(&l0)));
-    let filler = tcp4();
-    filler.connect(&to0).unwrap();
-    let pending = tcp4_nonblocking();
-    let _ = pending.connect(&to0);
-    std::thread::sleep(SETTLE);
-    let syn_sent = real_peer_ip(&pending);
-    let listener = real_peer_ip(&l0);
+    let c = reset_client(a).await;
+    let after_rst = peer_ip(c);
 
-    let (c, a) = real_pair();
-    let connected = real_peer_ip(&c);
-    let accepted = real_peer_ip(&a);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let close_wait = real_peer_ip(&c);
-
-    let (c, a) = real_pair();
-    real_send(&c, b"unread").unwrap();
-    std::thread::sleep(SETTLE);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let after_rst = real_peer_ip(&c);
-
-    let (c, a) = real_pair();
-    c.shutdown(std::net::Shutdown::Both).unwrap();
-    std::thread::sleep(SETTLE);
-    drop(a);
-    std::thread::sleep(SETTLE);
-    let after_both_closed = real_peer_ip(&c);
+    let (c, s) = pair(a).await;
+    a.shutdown(c, SHUT_RDWR).expect("shutdown");
+    a.settle().await;
+    a.close(s).expect("close");
+    a.settle().await;
+    let after_both_closed = peer_ip(c);
     PeerNames {
         fresh,
         syn_sent,
@@ -2399,57 +1665,11 @@ fn peer_names_real() -> PeerNames {
     }
 }
 
-fn peer_names_sim() -> PeerNames {
-    run_sim(|p| async move {
-        let fresh = sim_peer_ip(&p, p.socket(AF_INET, SOCK_STREAM, 0)?);
-        let l0 = sim_listener(&p, 0, 0)?;
-        let to0 = p.getsockname(l0)?;
-        let filler = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(filler, to0).await?;
-        let pending = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(pending, to0).await;
-        p.sleep(SIM_SETTLE).await;
-        let syn_sent = sim_peer_ip(&p, pending);
-        let listener = sim_peer_ip(&p, l0);
-
-        let (c, a) = sim_pair(&p).await?;
-        let connected = sim_peer_ip(&p, c);
-        let accepted = sim_peer_ip(&p, a);
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let close_wait = sim_peer_ip(&p, c);
-
-        let (c, a) = sim_pair(&p).await?;
-        p.send(c, b"unread", 0).await?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let after_rst = sim_peer_ip(&p, c);
-
-        let (c, a) = sim_pair(&p).await?;
-        p.shutdown(c, SHUT_RDWR)?;
-        p.sleep(SIM_SETTLE).await;
-        p.close(a)?;
-        p.sleep(SIM_SETTLE).await;
-        let after_both_closed = sim_peer_ip(&p, c);
-        Ok(PeerNames {
-            fresh,
-            syn_sent,
-            listener,
-            connected,
-            accepted,
-            close_wait,
-            after_rst,
-            after_both_closed,
-        })
-    })
-}
-
 /// `inet_getname()`: `ENOTCONN` without a peer port, or in CLOSE or
 /// SYN_SENT.
 #[test]
 fn getpeername_enotconn_unless_connected() {
-    let real = peer_names_real();
+    let (real, simulated) = both!(peer_names);
     let lo: IpAddr = "127.0.0.1".parse().unwrap();
     assert_eq!(
         real,
@@ -2464,7 +1684,7 @@ fn getpeername_enotconn_unless_connected() {
             after_both_closed: Err("ENOTCONN"),
         }
     );
-    same("getpeername", real, peer_names_sim());
+    same("getpeername", real, simulated);
 }
 
 /// `listen()`, `accept()` and `connect()` on sockets in the wrong state or
@@ -2486,84 +1706,44 @@ struct Misuse {
     relisten_send_q: Option<u32>,
 }
 
-fn misuse_real() -> Misuse {
-    let (c, a) = real_pair();
-    let l0 = real_listener(0, 0);
-    let to0 = sockaddr(&local(real_port(&l0)));
-    let filler = tcp4();
-    filler.connect(&to0).unwrap();
-    let pending = tcp4_nonblocking();
-    let _ = pending.connect(&to0);
-    std::thread::sleep(SETTLE);
-    let bound = tcp4();
-    bound.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    let udp = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    l.set_nonblocking(true).unwrap();
-    let relisten = real(l.listen(3));
-    let relisten_send_q = by_role(&real_ss(), port)
+/// A listener on an ephemeral port, non-blocking: (it, its port).
+fn nonblocking_listener<A: Api>(a: &A) -> (i32, u16) {
+    let l = listener(a, 0, 8);
+    set_nonblocking(a, l, true).expect("O_NONBLOCK");
+    (l, port_of(a, l))
+}
+
+async fn misuse<A: Api>(a: &A) -> Misuse {
+    let (c, s) = pair(a).await;
+    let (pending, _l0) = syn_sent_socket(a).await;
+    let bound = tcp(a);
+    a.bind(bound, "127.0.0.1:0").expect("bind");
+    let udp = a.socket(SOCK_DGRAM).expect("socket");
+    let (l, port) = nonblocking_listener(a);
+    let relisten = a.listen(l, 3);
+    let relisten_send_q = by_role(&ss(a), port)
         .iter()
         .find(|s| s.role == "listener")
         .map(|s| s.send_q);
     Misuse {
-        listen_connected: real(c.listen(1)),
-        listen_accepted: real(a.listen(1)),
-        listen_syn_sent: real(pending.listen(1)),
-        accept_fresh: real(tcp4().accept()).map(drop),
-        accept_bound: real(bound.accept()).map(drop),
-        accept_connected: real(c.accept()).map(drop),
-        accept_nonblocking_empty: real(l.accept()).map(drop),
-        listen_udp: real(udp.listen(1)),
-        accept_udp: real(udp.accept()).map(drop),
-        connect_listener: real(l.connect(&sockaddr(&local(port)))),
+        listen_connected: a.listen(c, 1),
+        listen_accepted: a.listen(s, 1),
+        listen_syn_sent: a.listen(pending, 1),
+        accept_fresh: a.accept(tcp(a)).await.map(drop),
+        accept_bound: a.accept(bound).await.map(drop),
+        accept_connected: a.accept(c).await.map(drop),
+        accept_nonblocking_empty: a.accept(l).await.map(drop),
+        listen_udp: a.listen(udp, 1),
+        accept_udp: a.accept(udp).await.map(drop),
+        connect_listener: a.connect(l, &local(port)).await,
         relisten,
         relisten_send_q,
     }
 }
 
-fn misuse_sim() -> Misuse {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let (c, a) = sim_pair(&p).await?;
-        let l0 = sim_listener(&p, 0, 0)?;
-        let to0 = p.getsockname(l0)?;
-        let filler = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(filler, to0).await?;
-        let pending = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.connect(pending, to0).await;
-        p.sleep(SIM_SETTLE).await;
-        let bound = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.bind(bound, "127.0.0.1:0")?;
-        let udp = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let fresh = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        let l = sim_listener(&p, port, 8)?;
-        p.fcntl(l, F_SETFL, O_NONBLOCK)?;
-        let relisten = sim(p.listen(l, 3));
-        let relisten_send_q = by_role(&sim_ss(&p), port)
-            .iter()
-            .find(|s| s.role == "listener")
-            .map(|s| s.send_q);
-        Ok(Misuse {
-            listen_connected: sim(p.listen(c, 1)),
-            listen_accepted: sim(p.listen(a, 1)),
-            listen_syn_sent: sim(p.listen(pending, 1)),
-            accept_fresh: sim(p.accept(fresh).await).map(drop),
-            accept_bound: sim(p.accept(bound).await).map(drop),
-            accept_connected: sim(p.accept(c).await).map(drop),
-            accept_nonblocking_empty: sim(p.accept(l).await).map(drop),
-            listen_udp: sim(p.listen(udp, 1)),
-            accept_udp: sim(p.accept(udp).await).map(drop),
-            connect_listener: sim(p.connect(l, local(port)).await),
-            relisten,
-            relisten_send_q,
-        })
-    })
-}
-
 #[test]
 fn listen_accept_connect_misuse() {
-    let real = misuse_real();
+    let (real, simulated) = both!(misuse);
     assert_eq!(
         real,
         Misuse {
@@ -2581,7 +1761,7 @@ fn listen_accept_connect_misuse() {
             relisten_send_q: Some(3),
         }
     );
-    same("listen/accept/connect misuse", real, misuse_sim());
+    same("listen/accept/connect misuse", real, simulated);
 }
 
 /// Data calls on a listener.
@@ -2591,31 +1771,19 @@ struct ListenerData {
     send: R<usize>,
 }
 
-fn listener_data_real() -> ListenerData {
-    let l = real_listener(0, 8);
-    l.set_nonblocking(true).unwrap();
+async fn listener_data<A: Api>(a: &A) -> ListenerData {
+    let (l, _) = nonblocking_listener(a);
     ListenerData {
-        recv: real_read(&l, 10, MsgFlags::empty()),
-        send: real_send(&l, b"x"),
+        recv: read_text(a, l, 10, 0).await,
+        send: send(a, l, b"x").await,
     }
-}
-
-fn listener_data_sim() -> ListenerData {
-    run_sim(|p| async move {
-        let l = sim_listener(&p, 0, 8)?;
-        p.fcntl(l, F_SETFL, O_NONBLOCK)?;
-        Ok(ListenerData {
-            recv: sim_read(&p, l, 10, 0).await,
-            send: sim_send(&p, l, b"x").await,
-        })
-    })
 }
 
 /// `tcp_recvmsg()` on a listener is `ENOTCONN`; `tcp_sendmsg()` finds no
 /// connection (`sk_stream_wait_connect()` → `EPIPE`).
 #[test]
 fn data_calls_on_a_listener() {
-    let real = listener_data_real();
+    let (real, simulated) = both!(listener_data);
     assert_eq!(
         real,
         ListenerData {
@@ -2623,7 +1791,7 @@ fn data_calls_on_a_listener() {
             send: Err("EPIPE"),
         }
     );
-    same("recv/send on a listener", real, listener_data_sim());
+    same("recv/send on a listener", real, simulated);
 }
 
 /// `shutdown(SHUT_RDWR)` of a listener stops it (`inet_shutdown()` →
@@ -2638,15 +1806,13 @@ struct ListenerShutdown {
     listen_again: R<()>,
 }
 
-fn listener_shutdown_real() -> ListenerShutdown {
-    let l = real_listener(0, 8);
-    let port = real_port(&l);
-    l.set_nonblocking(true).unwrap();
-    let shutdown = real(l.shutdown(std::net::Shutdown::Both));
-    let listed_after = !by_role(&real_ss(), port).is_empty();
-    let accept_after = real(l.accept()).map(drop);
-    let connect_after = real(tcp4().connect(&sockaddr(&local(port))));
-    let listen_again = real(l.listen(8));
+async fn listener_shutdown<A: Api>(a: &A) -> ListenerShutdown {
+    let (l, port) = nonblocking_listener(a);
+    let shutdown = a.shutdown(l, SHUT_RDWR);
+    let listed_after = !by_role(&ss(a), port).is_empty();
+    let accept_after = a.accept(l).await.map(drop);
+    let connect_after = a.connect(tcp(a), &local(port)).await;
+    let listen_again = a.listen(l, 8);
     ListenerShutdown {
         shutdown,
         listed_after,
@@ -2656,31 +1822,9 @@ fn listener_shutdown_real() -> ListenerShutdown {
     }
 }
 
-fn listener_shutdown_sim() -> ListenerShutdown {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, 8)?;
-        p.fcntl(l, F_SETFL, O_NONBLOCK)?;
-        let shutdown = sim(p.shutdown(l, SHUT_RDWR));
-        let listed_after = !by_role(&sim_ss(&p), port).is_empty();
-        let accept_after = sim(p.accept(l).await).map(drop);
-        let c = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        let connect_after = sim(p.connect(c, local(port)).await);
-        let listen_again = sim(p.listen(l, 8));
-        Ok(ListenerShutdown {
-            shutdown,
-            listed_after,
-            accept_after,
-            connect_after,
-            listen_again,
-        })
-    })
-}
-
 #[test]
-
 fn shutdown_of_a_listener() {
-    let real = listener_shutdown_real();
+    let (real, simulated) = both!(listener_shutdown);
     assert_eq!(
         real,
         ListenerShutdown {
@@ -2691,42 +1835,7 @@ fn shutdown_of_a_listener() {
             listen_again: Ok(()),
         }
     );
-    same("shutdown of a listener", real, listener_shutdown_sim());
-}
-
-/// A socket whose SYN goes unanswered (the listener's accept queue is
-/// full), in SYN_SENT.
-struct Pending {
-    pending: Socket,
-    to: SockAddr,
-    /// The listener and the connection that fills its queue.
-    _keep: [Socket; 2],
-}
-
-fn real_pending() -> Pending {
-    let l0 = real_listener(0, 0);
-    let to = sockaddr(&local(real_port(&l0)));
-    let filler = tcp4();
-    filler.connect(&to).unwrap();
-    let s = tcp4_nonblocking();
-    let _ = s.connect(&to);
-    std::thread::sleep(SETTLE);
-    Pending {
-        pending: s,
-        to,
-        _keep: [l0, filler],
-    }
-}
-
-async fn sim_pending(p: &Process) -> SysResult<(i32, stack::uapi::SockAddr)> {
-    let l0 = sim_listener(p, 0, 0)?;
-    let to = p.getsockname(l0)?;
-    let filler = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.connect(filler, to).await?;
-    let s = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-    let _ = p.connect(s, to).await;
-    p.sleep(SIM_SETTLE).await;
-    Ok((s, to))
+    same("shutdown of a listener", real, simulated);
 }
 
 /// Data calls in SYN_SENT on a non-blocking socket: the handshake is not
@@ -2738,30 +1847,18 @@ struct SynSentCalls {
     so_error: R<&'static str>,
 }
 
-fn syn_sent_real() -> SynSentCalls {
-    let p = real_pending();
-    let s = &p.pending;
+async fn syn_sent<A: Api>(a: &A) -> SynSentCalls {
+    let (s, _l0) = syn_sent_socket(a).await;
     SynSentCalls {
-        send: real_send(s, b"x"),
-        recv: real_read(s, 10, MsgFlags::empty()),
-        so_error: real_so_error(s),
+        send: send(a, s, b"x").await,
+        recv: read_text(a, s, 10, 0).await,
+        so_error: so_error(a, s),
     }
-}
-
-fn syn_sent_sim() -> SynSentCalls {
-    run_sim(|p| async move {
-        let (s, _) = sim_pending(&p).await?;
-        Ok(SynSentCalls {
-            send: sim_send(&p, s, b"x").await,
-            recv: sim_read(&p, s, 10, 0).await,
-            so_error: sim_so_error(&p, s),
-        })
-    })
 }
 
 #[test]
 fn calls_in_syn_sent() {
-    let real = syn_sent_real();
+    let (real, simulated) = both!(syn_sent);
     assert_eq!(
         real,
         SynSentCalls {
@@ -2770,7 +1867,7 @@ fn calls_in_syn_sent() {
             so_error: Ok("0"),
         }
     );
-    same("calls in SYN_SENT", real, syn_sent_sim());
+    same("calls in SYN_SENT", real, simulated);
 }
 
 /// `shutdown()` in SYN_SENT aborts the attempt (`inet_shutdown()` →
@@ -2785,41 +1882,23 @@ struct SynSentShutdown {
     connect_again: R<()>,
 }
 
-fn syn_sent_shutdown_real() -> SynSentShutdown {
-    let p = real_pending();
-    let s = &p.pending;
-    let sport = real_port(s);
-    let shutdown = real(s.shutdown(std::net::Shutdown::Write));
-    let listed_after = real_ss().iter().any(|r| r.local.port() == sport);
+async fn syn_sent_shutdown<A: Api>(a: &A) -> SynSentShutdown {
+    let (s, l0) = syn_sent_socket(a).await;
+    let sport = port_of(a, s);
+    let shutdown = a.shutdown(s, SHUT_WR);
+    let listed_after = ss(a).iter().any(|r| r.local.port() == sport);
     SynSentShutdown {
         shutdown,
         listed_after,
-        recv_after: real_read(s, 10, MsgFlags::empty()),
-        send_after: real_send(s, b"x"),
-        connect_again: real(s.connect(&p.to)),
+        recv_after: read_text(a, s, 10, 0).await,
+        send_after: send(a, s, b"x").await,
+        connect_again: a.connect(s, &local(port_of(a, l0))).await,
     }
 }
 
-fn syn_sent_shutdown_sim() -> SynSentShutdown {
-    run_sim(|p| async move {
-        let (s, to) = sim_pending(&p).await?;
-        let sport = sim_port(&p, s)?;
-        let shutdown = sim(p.shutdown(s, SHUT_WR));
-        let listed_after = sim_ss(&p).iter().any(|r| r.local.port() == sport);
-        Ok(SynSentShutdown {
-            shutdown,
-            listed_after,
-            recv_after: sim_read(&p, s, 10, 0).await,
-            send_after: sim_send(&p, s, b"x").await,
-            connect_again: sim(p.connect(s, to).await),
-        })
-    })
-}
-
 #[test]
-
 fn shutdown_in_syn_sent() {
-    let real = syn_sent_shutdown_real();
+    let (real, simulated) = both!(syn_sent_shutdown);
     assert_eq!(
         real,
         SynSentShutdown {
@@ -2830,7 +1909,7 @@ fn shutdown_in_syn_sent() {
             connect_again: Err("EINPROGRESS"),
         }
     );
-    same("shutdown in SYN_SENT", real, syn_sent_shutdown_sim());
+    same("shutdown in SYN_SENT", real, simulated);
 }
 
 // ---------------------------------------------------------------- 12. /proc/net/tcp
@@ -2903,40 +1982,22 @@ fn parse_proc_tcp(text: &str, port: u16) -> ProcTcp {
 
 /// A listener with one connection accepted (10 bytes from the client
 /// unread on the server side) and one still in the accept queue.
-fn proc_tcp_real() -> ProcTcp {
-    let l = real_listener(0, 5);
-    let port = real_port(&l);
-    let c1 = tcp4();
-    c1.connect(&sockaddr(&local(port))).unwrap();
-    let (_a1, _) = l.accept().unwrap();
-    let c2 = tcp4();
-    c2.connect(&sockaddr(&local(port))).unwrap();
-    real_send(&c1, b"0123456789").unwrap();
-    std::thread::sleep(SETTLE);
-    parse_proc_tcp(
-        &std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp"),
-        port,
-    )
-}
-
-fn proc_tcp_sim() -> ProcTcp {
-    let port = free_port();
-    run_sim(move |p| async move {
-        let l = sim_listener(&p, port, 5)?;
-        let c1 = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c1, local(port)).await?;
-        let _a1 = p.accept(l).await?;
-        let c2 = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(c2, local(port)).await?;
-        p.send(c1, b"0123456789", 0).await?;
-        p.sleep(SIM_SETTLE).await;
-        Ok(parse_proc_tcp(&p.sh("cat /proc/net/tcp"), port))
-    })
+async fn proc_tcp<A: Api>(a: &A) -> ProcTcp {
+    let l = listener(a, 0, 5);
+    let port = port_of(a, l);
+    let c1 = tcp(a);
+    a.connect(c1, &local(port)).await.expect("connect");
+    let _s1 = a.accept(l).await.expect("accept");
+    let c2 = tcp(a);
+    a.connect(c2, &local(port)).await.expect("connect");
+    send(a, c1, b"0123456789").await.expect("send");
+    a.settle().await;
+    parse_proc_tcp(&a.sh("cat /proc/net/tcp"), port)
 }
 
 #[test]
 fn proc_net_tcp_listen_and_established_rows() {
-    let real = proc_tcp_real();
+    let (real, simulated) = both!(proc_tcp);
     let states: Vec<(&str, &str, u32, u32)> = real
         .rows
         .iter()
@@ -2953,5 +2014,5 @@ fn proc_net_tcp_listen_and_established_rows() {
         ],
         "{real:#?}"
     );
-    same("/proc/net/tcp", real, proc_tcp_sim());
+    same("/proc/net/tcp", real, simulated);
 }

@@ -1,33 +1,35 @@
-//! Differential tests of UDP sockets: every scenario runs twice, once on
-//! this machine's kernel over loopback and once in the simulation, and each
-//! run boils what it saw down to the same plain data (numbers, errno names,
-//! bytes). The two must be equal; on failure both are printed.
+//! Differential tests of UDP sockets. Every scenario is written once, as a
+//! function generic over the socket API of `common::inet` ([`Api`]), and
+//! runs twice: on this machine's kernel over 127.0.0.1 ([`Real`]: `socket2`
+//! and `nix`) and in the simulation ([`SimApi`]: a process on one host).
+//! Each run boils what it saw down to the same plain data (numbers, errno
+//! names, bytes, `/proc/net/udp` and `/proc/net/snmp` values); [`same`]
+//! compares the real value with the simulated one and prints both on
+//! failure. Where a test also asserts what Linux does, it asserts it of
+//! the real side.
 //!
-//! The real side uses `std::net`, `socket2` and `nix` on 127.0.0.1 only.
 //! Two scenarios need the process to themselves (the EMFILE one lowers
 //! `RLIMIT_NOFILE`; the fd-numbering one counts on no other thread opening
 //! fds): nextest runs each test in its own process, and under plain
-//! `cargo test` their real-kernel side is skipped with a note.
+//! `cargo test` their real-kernel side is skipped with a note and the
+//! simulation is compared with what the kernel gives.
 //!
 //! Other programs on the machine may send UDP too, so namespace-wide
 //! counters (`/proc/net/snmp`) are only required to cover what our own
-//! socket saw; per-socket numbers must match exactly.
+//! socket saw ([`Api::alone`] says where they must match exactly);
+//! per-socket numbers must match exactly.
 //!
 //! A test marked `#[ignore = "sim differs: ..."]` asserts what the kernel
 //! does where the simulation does not do it yet; run them with
 //! `cargo nextest run -p stack --test differential_udp --run-ignored all`.
 
-use std::fmt::Debug;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::os::fd::{AsRawFd, RawFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use nix::sys::socket::{MsgFlags, SockaddrIn, recv, sendto};
-use socket2::{Domain, SockAddr, Socket, Type};
 use stack::prelude::*;
 
 mod common;
+use common::inet::*;
 use common::*;
 
 // ---------------------------------------------------------------- helpers
@@ -47,27 +49,25 @@ fn own_process() -> bool {
     alone
 }
 
-/// glibc's text for an errno, as `perror()` prints it.
-fn real_strerror(raw: i32) -> String {
-    let shown = io::Error::from_raw_os_error(raw).to_string();
-    let suffix = format!(" (os error {raw})");
-    shown.strip_suffix(&suffix).unwrap_or(&shown).to_string()
+fn udp<A: Api>(a: &A) -> i32 {
+    a.socket(SOCK_DGRAM)
+        .expect("socket(AF_INET, SOCK_DGRAM, 0)")
 }
 
-fn udp4() -> Socket {
-    Socket::new(Domain::IPV4, Type::DGRAM, None).expect("socket(AF_INET, SOCK_DGRAM, 0)")
+/// A UDP socket bound to an ephemeral port of 127.0.0.1, and its address.
+fn bound_udp<A: Api>(a: &A) -> (i32, String) {
+    let s = udp(a);
+    a.bind(s, "127.0.0.1:0").expect("bind");
+    (s, a.getsockname(s).expect("getsockname").to_string())
 }
 
-fn inet_of(a: SockAddr) -> SocketAddr {
-    a.as_socket().expect("an inet address")
-}
-
-fn sim_inet(a: stack::uapi::SockAddr) -> SocketAddr {
-    a.inet().expect("an inet address")
+/// `recv()` into 16 bytes: its value.
+async fn recv_len<A: Api>(a: &A, fd: i32, flags: i32) -> R<usize> {
+    a.recv(fd, 16, flags).await.map(|(n, _)| n)
 }
 
 /// A UDP port that is free on this machine right now (for the wildcard
-/// address, hence for every address). The simulation uses the same number.
+/// address, hence for every address), for both sides.
 fn free_port() -> u16 {
     UdpSocket::bind("0.0.0.0:0")
         .and_then(|s| s.local_addr())
@@ -75,35 +75,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The fds open in this process, from `/proc/self/fd`, without the one the
-/// listing itself used.
-fn real_open_fds() -> Vec<RawFd> {
-    let listed: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    // The directory's own fd was closed when the iterator was dropped.
-    listed
-        .into_iter()
-        .filter(|fd| std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok())
-        .collect()
-}
-
-/// The fds open in a simulated process, from its `/proc/PID/fd` listing.
-fn sim_open_fds(p: &Process) -> Vec<RawFd> {
-    p.fd_table()
-        .lines()
-        .filter_map(|l| {
-            let mut words = l.split_whitespace().rev();
-            let _target = words.next()?;
-            let _arrow = words.next()?;
-            words.next()?.parse().ok()
-        })
-        .collect()
-}
-
 /// `alloc_fd()`'s choice: the lowest number not in `open`.
-fn lowest_free(open: &[RawFd]) -> RawFd {
+fn lowest_free(open: &[i32]) -> i32 {
     (0..)
         .find(|fd| !open.contains(fd))
         .expect("some fd is free")
@@ -123,13 +96,20 @@ fn udp_row(proc_net_udp: &str, port: u16) -> Option<(u32, u64)> {
     })
 }
 
+/// `Recv-Q` of the socket on `port`, from `/proc/net/udp`.
+fn recv_q_of<A: Api>(a: &A, port: u16) -> u32 {
+    udp_row(&a.sh("cat /proc/net/udp"), port)
+        .expect("our socket in /proc/net/udp")
+        .0
+}
+
+fn port_in(addr: &str) -> u16 {
+    addr.parse::<SocketAddr>().expect("an address").port()
+}
+
 /// One counter of the `Udp:` table of `/proc/net/snmp`.
 fn snmp_udp(proc_net_snmp: &str, field: &str) -> u64 {
     mib_in(proc_net_snmp, "Udp", field)
-}
-
-fn read_real(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 // ---------------------------------------------------------------- fd numbering
@@ -143,52 +123,31 @@ struct FdNumbering {
     reopen_after_closing_both_gets_first: bool,
 }
 
-fn fd_numbering_real() -> FdNumbering {
-    let lowest = lowest_free(&real_open_fds());
-    let a = udp4();
-    let next = lowest_free(&real_open_fds());
-    let b = udp4();
-    let (fa, fb) = (a.as_raw_fd(), b.as_raw_fd());
-    drop(a);
-    let c = udp4();
-    let fc = c.as_raw_fd();
-    drop(c);
-    drop(b);
-    let d = udp4();
-    FdNumbering {
-        first_is_lowest_free: fa == lowest,
-        second_is_lowest_free_after_first: fb == next,
-        reopen_after_close_gets_first: fc == fa,
-        reopen_after_closing_both_gets_first: d.as_raw_fd() == fa,
-    }
-}
-
-fn fd_numbering_sim() -> (FdNumbering, [i32; 4]) {
-    run_sim(|p| async move {
-        let lowest = lowest_free(&sim_open_fds(&p));
-        let a = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let next = lowest_free(&sim_open_fds(&p));
-        let b = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.close(a)?;
-        let c = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.close(c)?;
-        p.close(b)?;
-        let d = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let seen = FdNumbering {
-            first_is_lowest_free: a == lowest,
-            second_is_lowest_free_after_first: b == next,
-            reopen_after_close_gets_first: c == a,
-            reopen_after_closing_both_gets_first: d == a,
-        };
-        Ok((seen, [a, b, c, d]))
-    })
+/// What the scenario saw, and the four fds it got.
+async fn fd_numbering<A: Api>(a: &A) -> (FdNumbering, [i32; 4]) {
+    let lowest = lowest_free(&a.open_fds());
+    let first = udp(a);
+    let next = lowest_free(&a.open_fds());
+    let second = udp(a);
+    a.close(first).expect("close");
+    let third = udp(a);
+    a.close(third).expect("close");
+    a.close(second).expect("close");
+    let fourth = udp(a);
+    let seen = FdNumbering {
+        first_is_lowest_free: first == lowest,
+        second_is_lowest_free_after_first: second == next,
+        reopen_after_close_gets_first: third == first,
+        reopen_after_closing_both_gets_first: fourth == first,
+    };
+    (seen, [first, second, third, fourth])
 }
 
 #[test]
 fn fd_numbering_takes_the_lowest_free_number() {
-    let (seen, fds) = fd_numbering_sim();
+    let (seen, fds) = in_sim(async |a| fd_numbering(a).await);
     let real = if own_process() {
-        fd_numbering_real()
+        on_kernel(async |a| fd_numbering(a).await).0
     } else {
         FdNumbering {
             first_is_lowest_free: true,
@@ -218,77 +177,41 @@ struct Emfile {
     reopen_reuses_the_closed_fd: bool,
 }
 
-fn emfile_real() -> Emfile {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-    let already = real_open_fds()
+/// The real side puts the limit back when it is done.
+async fn emfile<A: Api>(a: &A) -> Emfile {
+    let already = a
+        .open_fds()
         .into_iter()
         .filter(|&fd| (fd as u32) < NOFILE)
         .count();
-    setrlimit(Resource::RLIMIT_NOFILE, NOFILE.into(), hard).expect("setrlimit");
-    let mut socks = Vec::new();
-    let err = loop {
-        match Socket::new(Domain::IPV4, Type::DGRAM, None) {
-            Ok(s) => socks.push(s),
+    a.set_nofile(NOFILE);
+    let mut fds = Vec::new();
+    let errno = loop {
+        match a.socket(SOCK_DGRAM) {
+            Ok(fd) => fds.push(fd),
             Err(e) => break e,
         }
         assert!(
-            socks.len() <= NOFILE as usize,
+            fds.len() <= NOFILE as usize,
             "RLIMIT_NOFILE was not enforced"
         );
     };
-    let opened = socks.len();
-    let middle = socks.remove(opened / 2);
-    let freed = middle.as_raw_fd();
-    drop(middle);
-    let again = Socket::new(Domain::IPV4, Type::DGRAM, None);
-    let reopen_reuses_the_closed_fd = again.is_ok_and(|s| s.as_raw_fd() == freed);
-    drop(socks);
-    setrlimit(Resource::RLIMIT_NOFILE, soft, hard).expect("restore RLIMIT_NOFILE");
-    let raw = err.raw_os_error().expect("an errno");
+    let opened = fds.len();
+    let freed = fds[opened / 2];
+    a.close(freed).expect("close");
+    let again = a.socket(SOCK_DGRAM);
     Emfile {
-        errno: errno_name(Some(raw)),
-        strerror: real_strerror(raw),
+        errno,
+        strerror: a.strerror(errno),
         opened_every_free_slot: opened == NOFILE as usize - already,
-        reopen_reuses_the_closed_fd,
+        reopen_reuses_the_closed_fd: again == Ok(freed),
     }
-}
-
-fn emfile_sim() -> Emfile {
-    run_sim(|p| async move {
-        p.set_nofile_limit(NOFILE);
-        let already = sim_open_fds(&p)
-            .into_iter()
-            .filter(|&fd| (fd as u32) < NOFILE)
-            .count();
-        let mut fds = Vec::new();
-        let err = loop {
-            match p.socket(AF_INET, SOCK_DGRAM, 0) {
-                Ok(fd) => fds.push(fd),
-                Err(e) => break e,
-            }
-            assert!(
-                fds.len() <= NOFILE as usize,
-                "RLIMIT_NOFILE was not enforced"
-            );
-        };
-        let opened = fds.len();
-        let freed = fds[opened / 2];
-        p.close(freed)?;
-        let again = p.socket(AF_INET, SOCK_DGRAM, 0);
-        Ok(Emfile {
-            errno: err.name(),
-            strerror: err.strerror().to_string(),
-            opened_every_free_slot: opened == NOFILE as usize - already,
-            reopen_reuses_the_closed_fd: again == Ok(freed),
-        })
-    })
 }
 
 #[test]
 fn emfile_when_rlimit_nofile_is_reached() {
     let real = if own_process() {
-        emfile_real()
+        on_kernel(async |a| emfile(a).await)
     } else {
         Emfile {
             errno: "EMFILE",
@@ -299,7 +222,7 @@ fn emfile_when_rlimit_nofile_is_reached() {
     };
     assert_eq!(real.errno, "EMFILE", "{real:?}");
     assert_eq!(real.strerror, "Too many open files");
-    same("EMFILE", real, emfile_sim());
+    same("EMFILE", real, in_sim(async |a| emfile(a).await));
 }
 
 // ---------------------------------------------------------------- EADDRINUSE
@@ -307,12 +230,11 @@ fn emfile_when_rlimit_nofile_is_reached() {
 /// Two binds of the same port: (description, first bind, second bind).
 type BindPair = (&'static str, R<()>, R<()>);
 
-/// (first address, SO_REUSEADDR, SO_REUSEPORT) then the same for the second.
-type BindCase = (
-    &'static str,
-    (&'static str, bool, bool),
-    (&'static str, bool, bool),
-);
+/// An address to bind, with `SO_REUSEADDR` and `SO_REUSEPORT`.
+type BindTo = (&'static str, bool, bool);
+
+/// The first socket, then the second.
+type BindCase = (&'static str, BindTo, BindTo);
 
 const BIND_CASES: &[BindCase] = &[
     (
@@ -367,72 +289,46 @@ const BIND_CASES: &[BindCase] = &[
     ),
 ];
 
-fn addr_in_use_real(port: u16) -> Vec<BindPair> {
-    let open = |(ip, reuseaddr, reuseport): (&str, bool, bool)| {
-        let s = udp4();
-        s.set_reuse_address(reuseaddr).expect("SO_REUSEADDR");
-        s.set_reuse_port(reuseport).expect("SO_REUSEPORT");
-        let r = real(s.bind(&sockaddr(&format!("{ip}:{port}"))));
-        (s, r)
-    };
-    let mut out: Vec<BindPair> = BIND_CASES
-        .iter()
-        .map(|&(what, first, second)| {
-            let (_a, ra) = open(first);
-            let (_b, rb) = open(second);
-            (what, ra, rb)
-        })
-        .collect();
-    let (a, ra) = open(("127.0.0.1", false, false));
-    drop(a);
-    let (_b, rb) = open(("127.0.0.1", false, false));
-    out.push((
-        "the port is free again once the first socket is closed",
-        ra,
-        rb,
-    ));
-    out
+/// A new socket with the options of `to`, bound to its address and
+/// `port`: the socket, and what `bind()` gave.
+fn bind_to<A: Api>(a: &A, (ip, reuseaddr, reuseport): BindTo, port: u16) -> (i32, R<()>) {
+    let s = udp(a);
+    a.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, reuseaddr as i32)
+        .expect("SO_REUSEADDR");
+    a.setsockopt(s, SOL_SOCKET, SO_REUSEPORT, reuseport as i32)
+        .expect("SO_REUSEPORT");
+    let r = a.bind(s, &format!("{ip}:{port}"));
+    (s, r)
 }
 
-fn addr_in_use_sim(port: u16) -> Vec<BindPair> {
-    run_sim(move |p| async move {
-        let open = |(ip, reuseaddr, reuseport): (&str, bool, bool)| -> SysResult<(i32, R<()>)> {
-            let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-            p.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, reuseaddr as i32)?;
-            p.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, reuseport as i32)?;
-            Ok((fd, sim(p.bind(fd, format!("{ip}:{port}")))))
-        };
-        let mut out = Vec::new();
-        for &(what, first, second) in BIND_CASES {
-            let (a, ra) = open(first)?;
-            let (b, rb) = open(second)?;
-            p.close(a)?;
-            p.close(b)?;
-            out.push((what, ra, rb));
-        }
-        let (a, ra) = open(("127.0.0.1", false, false))?;
-        p.close(a)?;
-        let (b, rb) = open(("127.0.0.1", false, false))?;
-        p.close(b)?;
-        out.push((
-            "the port is free again once the first socket is closed",
-            ra,
-            rb,
-        ));
-        Ok(out)
-    })
+async fn addr_in_use<A: Api>(a: &A, port: u16) -> Vec<BindPair> {
+    let mut out = Vec::new();
+    for &(what, first, second) in BIND_CASES {
+        let (x, rx) = bind_to(a, first, port);
+        let (y, ry) = bind_to(a, second, port);
+        a.close(x).expect("close");
+        a.close(y).expect("close");
+        out.push((what, rx, ry));
+    }
+    let plain = ("127.0.0.1", false, false);
+    let (x, rx) = bind_to(a, plain, port);
+    a.close(x).expect("close");
+    let (y, ry) = bind_to(a, plain, port);
+    a.close(y).expect("close");
+    out.push((
+        "the port is free again once the first socket is closed",
+        rx,
+        ry,
+    ));
+    out
 }
 
 #[test]
 fn eaddrinuse_and_so_reuseaddr() {
     let port = free_port();
-    let real = addr_in_use_real(port);
+    let (real, simulated) = both!(addr_in_use, port);
     assert_eq!(real[0].2, Err("EADDRINUSE"), "{real:#?}");
-    same(
-        &format!("binding port {port} twice"),
-        real,
-        addr_in_use_sim(port),
-    );
+    same(&format!("binding port {port} twice"), real, simulated);
 }
 
 // ---------------------------------------------------------------- message boundaries
@@ -464,32 +360,28 @@ const DATAGRAMS: &[(usize, u8)] = &[
     (60, b'g'),
 ];
 
-fn boundaries_real() -> Boundaries {
-    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let to = rx.local_addr().unwrap();
+async fn boundaries<A: Api>(a: &A) -> Boundaries {
+    let (rx, to) = bound_udp(a);
+    let (tx, _) = bound_udp(a);
     for &(n, fill) in DATAGRAMS {
-        tx.send_to(&vec![fill; n], to).unwrap();
+        a.sendto(tx, &vec![fill; n], 0, Some(&to))
+            .await
+            .expect("sendto");
     }
-    let fd = rx.as_raw_fd();
-    let read = |len: usize, flags: MsgFlags| -> R<Vec<u8>> {
-        let mut buf = vec![0u8; len];
-        let n = nix_r(recv(fd, &mut buf, flags))?;
-        buf.truncate(n.min(len));
-        Ok(buf)
-    };
-    let whole = (0..3).map(|_| read(1000, MsgFlags::empty())).collect();
-    let cut = read(50, MsgFlags::empty());
-    let after_cut = read(1000, MsgFlags::empty());
-    let mut small = [0u8; 50];
-    let trunc_len = nix_r(recv(fd, &mut small, MsgFlags::MSG_TRUNC));
+    let read = async |len, flags| a.recv(rx, len, flags).await.map(|(_, b)| b);
+    let mut whole = Vec::new();
+    for _ in 0..3 {
+        whole.push(read(1000, 0).await);
+    }
+    let cut = read(50, 0).await;
+    let after_cut = read(1000, 0).await;
+    let trunc_len = a.recv(rx, 50, MSG_TRUNC).await.map(|(n, _)| n);
     let peeks = vec![
-        read(1000, MsgFlags::MSG_PEEK),
-        read(1000, MsgFlags::MSG_PEEK),
-        read(1000, MsgFlags::empty()),
+        read(1000, MSG_PEEK).await,
+        read(1000, MSG_PEEK).await,
+        read(1000, 0).await,
     ];
-    let after_trunc = nix_r(recv(fd, &mut small, MsgFlags::MSG_DONTWAIT));
+    let after_trunc = a.recv(rx, 50, MSG_DONTWAIT).await.map(|(n, _)| n);
     Boundaries {
         whole,
         cut,
@@ -500,50 +392,9 @@ fn boundaries_real() -> Boundaries {
     }
 }
 
-fn boundaries_sim() -> Boundaries {
-    run_sim(|p| async move {
-        let rx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(rx, "127.0.0.1:0")?;
-        let to = p.getsockname(rx)?;
-        let tx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(tx, "127.0.0.1:0")?;
-        for &(n, fill) in DATAGRAMS {
-            p.sendto(tx, &vec![fill; n], 0, to).await?;
-        }
-        async fn read(p: &Process, fd: i32, len: usize, flags: i32) -> R<Vec<u8>> {
-            let mut buf = vec![0u8; len];
-            let n = sim(p.recv(fd, &mut buf, flags).await)?;
-            buf.truncate(n.min(len));
-            Ok(buf)
-        }
-        let mut whole = Vec::new();
-        for _ in 0..3 {
-            whole.push(read(&p, rx, 1000, 0).await);
-        }
-        let cut = read(&p, rx, 50, 0).await;
-        let after_cut = read(&p, rx, 1000, 0).await;
-        let mut small = [0u8; 50];
-        let trunc_len = sim(p.recv(rx, &mut small, MSG_TRUNC).await);
-        let peeks = vec![
-            read(&p, rx, 1000, MSG_PEEK).await,
-            read(&p, rx, 1000, MSG_PEEK).await,
-            read(&p, rx, 1000, 0).await,
-        ];
-        let after_trunc = sim(p.recv(rx, &mut small, MSG_DONTWAIT).await);
-        Ok(Boundaries {
-            whole,
-            cut,
-            after_cut,
-            trunc_len,
-            after_trunc,
-            peeks,
-        })
-    })
-}
-
 #[test]
 fn udp_keeps_message_boundaries() {
-    let real = boundaries_real();
+    let (real, simulated) = both!(boundaries);
     let lens: Vec<_> = real
         .whole
         .iter()
@@ -552,7 +403,7 @@ fn udp_keeps_message_boundaries() {
     assert_eq!(lens, [Ok(100), Ok(200), Ok(300)]);
     assert_eq!(real.trunc_len, Ok(300));
     assert_eq!(real.after_trunc, Err("EAGAIN"));
-    same("message boundaries", real, boundaries_sim());
+    same("message boundaries", real, simulated);
 }
 
 // ---------------------------------------------------------------- EAGAIN
@@ -575,40 +426,21 @@ struct NonBlocking {
     bound_dontwait_recv: R<usize>,
 }
 
-/// `O_CLOEXEC`: an fd flag, not a file status flag; `F_GETFL` never shows it.
-const O_CLOEXEC: i32 = 0o2000000;
-
-/// What `fcntl(fd, F_GETFL)` returns: the `flags:` line of
-/// `/proc/self/fdinfo/FD` is `f_flags` (octal) with `O_CLOEXEC` added when
-/// the fd has it; `F_GETFL` is `f_flags` itself. (nix's `fcntl` needs its
-/// "fs" feature, which this crate does not enable.)
-fn real_getfl(fd: RawFd) -> R<i32> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).map_err(|_| "EBADF")?;
-    let octal = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .expect("a flags: line")
-        .trim();
-    Ok(i32::from_str_radix(octal, 8).expect("octal flags") & !O_CLOEXEC)
-}
-
-fn nonblocking_real() -> NonBlocking {
-    let mut buf = [0u8; 16];
-    let nb = Socket::new(Domain::IPV4, Type::DGRAM.nonblocking(), None).unwrap();
-    let sock_nonblock_getfl = real_getfl(nb.as_raw_fd());
-    let sock_nonblock_recv = nix_r(recv(nb.as_raw_fd(), &mut buf, MsgFlags::empty()));
-    let s = udp4();
-    let fd = s.as_raw_fd();
-    let blocking_getfl = real_getfl(fd);
-    // socket2 does F_GETFL, then F_SETFL with O_NONBLOCK or-ed in.
-    let setfl = real(s.set_nonblocking(true));
-    let setfl_getfl = real_getfl(fd);
-    let fcntl_recv = nix_r(recv(fd, &mut buf, MsgFlags::empty()));
-    s.set_nonblocking(false).unwrap();
-    let cleared_getfl = real_getfl(fd);
-    let dontwait_recv = nix_r(recv(fd, &mut buf, MsgFlags::MSG_DONTWAIT));
-    s.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    let bound_dontwait_recv = nix_r(recv(fd, &mut buf, MsgFlags::MSG_DONTWAIT));
+async fn nonblocking<A: Api>(a: &A) -> NonBlocking {
+    let getfl = |fd| a.fcntl(fd, F_GETFL, 0);
+    let nb = a.socket(SOCK_DGRAM | SOCK_NONBLOCK).expect("socket");
+    let sock_nonblock_getfl = getfl(nb);
+    let sock_nonblock_recv = recv_len(a, nb, 0).await;
+    let fd = udp(a);
+    let blocking_getfl = getfl(fd);
+    let setfl = set_nonblocking(a, fd, true);
+    let setfl_getfl = getfl(fd);
+    let fcntl_recv = recv_len(a, fd, 0).await;
+    set_nonblocking(a, fd, false).expect("F_SETFL");
+    let cleared_getfl = getfl(fd);
+    let dontwait_recv = recv_len(a, fd, MSG_DONTWAIT).await;
+    a.bind(fd, "127.0.0.1:0").expect("bind");
+    let bound_dontwait_recv = recv_len(a, fd, MSG_DONTWAIT).await;
     NonBlocking {
         sock_nonblock_getfl,
         sock_nonblock_recv,
@@ -622,45 +454,13 @@ fn nonblocking_real() -> NonBlocking {
     }
 }
 
-fn nonblocking_sim() -> NonBlocking {
-    run_sim(|p| async move {
-        let mut buf = [0u8; 16];
-        let nb = p.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)?;
-        let sock_nonblock_getfl = sim(p.fcntl(nb, F_GETFL, 0));
-        let sock_nonblock_recv = sim(p.recv(nb, &mut buf, 0).await);
-        let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let blocking_getfl = sim(p.fcntl(fd, F_GETFL, 0));
-        let flags = p.fcntl(fd, F_GETFL, 0)?;
-        let setfl = sim(p.fcntl(fd, F_SETFL, flags | O_NONBLOCK)).map(drop);
-        let setfl_getfl = sim(p.fcntl(fd, F_GETFL, 0));
-        let fcntl_recv = sim(p.recv(fd, &mut buf, 0).await);
-        let flags = p.fcntl(fd, F_GETFL, 0)?;
-        p.fcntl(fd, F_SETFL, flags & !O_NONBLOCK)?;
-        let cleared_getfl = sim(p.fcntl(fd, F_GETFL, 0));
-        let dontwait_recv = sim(p.recv(fd, &mut buf, MSG_DONTWAIT).await);
-        p.bind(fd, "127.0.0.1:0")?;
-        let bound_dontwait_recv = sim(p.recv(fd, &mut buf, MSG_DONTWAIT).await);
-        Ok(NonBlocking {
-            sock_nonblock_getfl,
-            sock_nonblock_recv,
-            blocking_getfl,
-            setfl,
-            setfl_getfl,
-            fcntl_recv,
-            cleared_getfl,
-            dontwait_recv,
-            bound_dontwait_recv,
-        })
-    })
-}
-
 #[test]
 fn eagain_on_an_empty_nonblocking_socket() {
-    let real = nonblocking_real();
+    let (real, simulated) = both!(nonblocking);
     assert_eq!(real.sock_nonblock_recv, Err("EAGAIN"));
     assert_eq!(real.fcntl_recv, Err("EAGAIN"));
     assert_eq!(real.dontwait_recv, Err("EAGAIN"));
-    same("EAGAIN", real, nonblocking_sim());
+    same("EAGAIN", real, simulated);
 }
 
 #[derive(Debug, PartialEq)]
@@ -674,58 +474,31 @@ struct CloseOnExec {
     cleared: bool,
 }
 
-/// Whether `close_on_exec(fd)`: `/proc/self/fdinfo/FD` adds `O_CLOEXEC` to
-/// the `flags:` it shows exactly then (what `F_GETFD` reports as
-/// `FD_CLOEXEC`; nix's `fcntl` needs a feature this crate lacks).
-fn real_cloexec(fd: RawFd) -> bool {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).expect("fdinfo");
-    let octal = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .expect("a flags: line")
-        .trim();
-    i32::from_str_radix(octal, 8).expect("octal flags") & O_CLOEXEC != 0
-}
-
-fn cloexec_real() -> CloseOnExec {
-    // socket2's `Socket::new` adds SOCK_CLOEXEC; `new_raw` passes the type as is.
-    let plain = Socket::new_raw(Domain::IPV4, Type::DGRAM, None).unwrap();
-    let with = Socket::new_raw(Domain::IPV4, Type::DGRAM.cloexec(), None).unwrap();
-    let plain_flag = real_cloexec(plain.as_raw_fd());
-    plain.set_cloexec(true).unwrap();
-    let set = real_cloexec(plain.as_raw_fd());
-    plain.set_cloexec(false).unwrap();
+async fn cloexec<A: Api>(a: &A) -> CloseOnExec {
+    let on = |fd| {
+        a.fcntl(fd, F_GETFD, 0)
+            .map(|f| f & FD_CLOEXEC != 0)
+            .expect("F_GETFD")
+    };
+    let plain = udp(a);
+    let with = a.socket(SOCK_DGRAM | SOCK_CLOEXEC).expect("socket");
+    let plain_flag = on(plain);
+    a.fcntl(plain, F_SETFD, FD_CLOEXEC).expect("F_SETFD");
+    let set = on(plain);
+    a.fcntl(plain, F_SETFD, 0).expect("F_SETFD");
     CloseOnExec {
         plain: plain_flag,
-        sock_cloexec: real_cloexec(with.as_raw_fd()),
+        sock_cloexec: on(with),
         set,
-        cleared: real_cloexec(plain.as_raw_fd()),
+        cleared: on(plain),
     }
-}
-
-fn cloexec_sim() -> CloseOnExec {
-    run_sim(|p| async move {
-        let cloexec = |fd| p.fcntl(fd, F_GETFD, 0).map(|f| f & FD_CLOEXEC != 0);
-        let plain = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let with = p.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)?;
-        let plain_flag = cloexec(plain)?;
-        p.fcntl(plain, F_SETFD, FD_CLOEXEC)?;
-        let set = cloexec(plain)?;
-        p.fcntl(plain, F_SETFD, 0)?;
-        Ok(CloseOnExec {
-            plain: plain_flag,
-            sock_cloexec: cloexec(with)?,
-            set,
-            cleared: cloexec(plain)?,
-        })
-    })
 }
 
 /// `FD_CLOEXEC` is a flag of the fd-table slot (`close_on_exec()`), set by
 /// `SOCK_CLOEXEC` or `F_SETFD` and read back by `F_GETFD`.
 #[test]
 fn fd_cloexec_flag() {
-    let real = cloexec_real();
+    let (real, simulated) = both!(cloexec);
     assert_eq!(
         real,
         CloseOnExec {
@@ -735,7 +508,7 @@ fn fd_cloexec_flag() {
             cleared: false,
         }
     );
-    same("FD_CLOEXEC", real, cloexec_sim());
+    same("FD_CLOEXEC", real, simulated);
 }
 
 // ---------------------------------------------------------------- buffer sizes
@@ -759,38 +532,18 @@ const BUF_SIZES: &[i32] = &[
 ];
 
 /// (value set, value `getsockopt` returns) for each of [`BUF_SIZES`].
-fn bufsizes_real(rcv: bool) -> Vec<(i32, R<i32>)> {
-    BUF_SIZES
-        .iter()
-        .map(|&v| {
-            let s = udp4();
-            // socket2 passes the size on as a C int: -1 arrives as -1.
-            let got = if rcv {
-                s.set_recv_buffer_size(v as usize)
-                    .and_then(|()| s.recv_buffer_size())
-            } else {
-                s.set_send_buffer_size(v as usize)
-                    .and_then(|()| s.send_buffer_size())
-            };
-            (v, real(got).map(|n| n as i32))
-        })
-        .collect()
-}
-
-fn bufsizes_sim(rcv: bool) -> Vec<(i32, R<i32>)> {
+async fn bufsizes<A: Api>(a: &A, rcv: bool) -> Vec<(i32, R<i32>)> {
     let opt = if rcv { SO_RCVBUF } else { SO_SNDBUF };
-    run_sim(move |p| async move {
-        let mut out = Vec::new();
-        for &v in BUF_SIZES {
-            let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-            let got = sim(p
-                .setsockopt(fd, SOL_SOCKET, opt, v)
-                .and_then(|()| p.getsockopt(fd, SOL_SOCKET, opt)));
-            p.close(fd)?;
-            out.push((v, got));
-        }
-        Ok(out)
-    })
+    let mut out = Vec::new();
+    for &v in BUF_SIZES {
+        let fd = udp(a);
+        let got = a
+            .setsockopt(fd, SOL_SOCKET, opt, v)
+            .and_then(|()| a.getsockopt(fd, SOL_SOCKET, opt));
+        a.close(fd).expect("close");
+        out.push((v, got));
+    }
+    out
 }
 
 /// `sk_setsockopt()`: `min_t(u32, val, sysctl_rmem_max)` (so -1 becomes the
@@ -799,17 +552,17 @@ fn bufsizes_sim(rcv: bool) -> Vec<(i32, R<i32>)> {
 /// `SKB_DATA_ALIGN(sizeof(struct sk_buff))` = 2304 (include/net/sock.h).
 /// Only `SOCK_MIN_SNDBUF` is twice that.
 #[test]
-
 fn so_rcvbuf_is_capped_doubled_and_floored() {
-    same("SO_RCVBUF", bufsizes_real(true), bufsizes_sim(true));
+    let (real, simulated) = both!(bufsizes, true);
+    same("SO_RCVBUF", real, simulated);
 }
 
 /// `SO_SNDBUF`: `min_t(u32, val, sysctl_wmem_max)`, doubled, floored at
 /// `SOCK_MIN_SNDBUF` = 4608.
 #[test]
-
 fn so_sndbuf_is_capped_doubled_and_floored() {
-    same("SO_SNDBUF", bufsizes_real(false), bufsizes_sim(false));
+    let (real, simulated) = both!(bufsizes, false);
+    same("SO_SNDBUF", real, simulated);
 }
 
 /// The non-negative part of the `SO_SNDBUF` table, where the kernel's
@@ -817,11 +570,8 @@ fn so_sndbuf_is_capped_doubled_and_floored() {
 #[test]
 fn so_sndbuf_nonnegative_values() {
     let keep = |v: Vec<(i32, R<i32>)>| v.into_iter().filter(|&(v, _)| v >= 0).collect::<Vec<_>>();
-    same(
-        "SO_SNDBUF (v >= 0)",
-        keep(bufsizes_real(false)),
-        keep(bufsizes_sim(false)),
-    );
+    let (real, simulated) = both!(bufsizes, false);
+    same("SO_SNDBUF (v >= 0)", keep(real), keep(simulated));
 }
 
 // ---------------------------------------------------------------- receive-buffer drops
@@ -845,29 +595,36 @@ struct RcvbufDrops {
     in_errors_cover_drops: bool,
 }
 
-fn rcvbuf_drops_real(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
-    let rx = udp4();
-    rx.set_recv_buffer_size(so_rcvbuf as usize).unwrap();
-    rx.bind(&sockaddr("127.0.0.1:0")).unwrap();
-    let port = inet_of(rx.local_addr().unwrap()).port();
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let before = read_real("/proc/net/snmp");
+/// `SO_RCVBUF` on a receiver, then a burst of `count` datagrams of `len`
+/// bytes to it.
+async fn rcvbuf_drops<A: Api>(a: &A, so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
+    let rx = udp(a);
+    a.setsockopt(rx, SOL_SOCKET, SO_RCVBUF, so_rcvbuf)
+        .expect("SO_RCVBUF");
+    a.bind(rx, "127.0.0.1:0").expect("bind");
+    let to = a.getsockname(rx).expect("getsockname").to_string();
+    let (tx, _) = bound_udp(a);
+    let before = a.sh("cat /proc/net/snmp");
     for i in 0..count {
-        tx.send_to(&vec![i as u8; len], ("127.0.0.1", port))
-            .unwrap();
+        a.sendto(tx, &vec![i as u8; len], 0, Some(&to))
+            .await
+            .expect("sendto");
     }
-    std::thread::sleep(SETTLE);
+    a.settle().await;
     let (recv_q, socket_drops) =
-        udp_row(&read_real("/proc/net/udp"), port).expect("our socket in /proc/net/udp");
-    let after = read_real("/proc/net/snmp");
+        udp_row(&a.sh("cat /proc/net/udp"), port_in(&to)).expect("our socket in /proc/net/udp");
+    let after = a.sh("cat /proc/net/snmp");
     let mut read = 0;
-    let mut buf = vec![0u8; len + 1];
-    while recv(rx.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT).is_ok() {
+    while a.recv(rx, len + 1, MSG_DONTWAIT).await.is_ok() {
         read += 1;
     }
     let delta = |f| snmp_udp(&after, f) - snmp_udp(&before, f);
+    if a.alone() {
+        assert_eq!(delta("RcvbufErrors"), socket_drops);
+        assert_eq!(delta("InErrors"), socket_drops);
+    }
     RcvbufDrops {
-        rcvbuf: real(rx.recv_buffer_size()).map(|n| n as i32),
+        rcvbuf: a.getsockopt(rx, SOL_SOCKET, SO_RCVBUF),
         recv_q,
         socket_drops,
         read,
@@ -876,45 +633,15 @@ fn rcvbuf_drops_real(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
     }
 }
 
+fn rcvbuf_drops_real(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
+    on_kernel(async |a| rcvbuf_drops(a, so_rcvbuf, len, count).await)
+}
+
+/// Also checks that the world's own counter agrees with what the process
+/// read.
 fn rcvbuf_drops_sim(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
-    let mut world = Sim::new(1);
-    let host = world.add_host("box");
-    let slot = spawn_collect(&mut world, host, "test", move |p| async move {
-        let rx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.setsockopt(rx, SOL_SOCKET, SO_RCVBUF, so_rcvbuf)?;
-        p.bind(rx, "127.0.0.1:0")?;
-        let to = p.getsockname(rx)?;
-        let tx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(tx, "127.0.0.1:0")?;
-        let before = p.sh("cat /proc/net/snmp");
-        for i in 0..count {
-            p.sendto(tx, &vec![i as u8; len], 0, to).await?;
-        }
-        p.sleep(ms(50)).await;
-        let (recv_q, socket_drops) = udp_row(&p.sh("cat /proc/net/udp"), sim_inet(to).port())
-            .expect("our socket in /proc/net/udp");
-        let after = p.sh("cat /proc/net/snmp");
-        let mut read = 0;
-        let mut buf = vec![0u8; len + 1];
-        while p.recv(rx, &mut buf, MSG_DONTWAIT).await.is_ok() {
-            read += 1;
-        }
-        let delta = |f| snmp_udp(&after, f) - snmp_udp(&before, f);
-        // Nothing else runs in the simulation: the counters move exactly.
-        assert_eq!(delta("RcvbufErrors"), socket_drops);
-        assert_eq!(delta("InErrors"), socket_drops);
-        Ok(RcvbufDrops {
-            rcvbuf: sim(p.getsockopt(rx, SOL_SOCKET, SO_RCVBUF)),
-            recv_q,
-            socket_drops,
-            read,
-            rcvbuf_errors_cover_drops: delta("RcvbufErrors") >= socket_drops,
-            in_errors_cover_drops: delta("InErrors") >= socket_drops,
-        })
-    });
-    let report = world.run();
-    assert!(report.is_ok(), "{report}");
-    let seen = slot.take().expect("result");
+    let (seen, world, host) =
+        in_sim_world(async move |a| rcvbuf_drops(a, so_rcvbuf, len, count).await);
     assert_eq!(
         world.counter(host, Mib::UdpRcvbufErrors),
         seen.socket_drops,
@@ -930,7 +657,6 @@ fn rcvbuf_drops_sim(so_rcvbuf: i32, len: usize, count: usize) -> RcvbufDrops {
 /// drops when `rmem + truesize > rcvbuf` unless the queue is empty ("Accept
 /// the packet if queue is empty", net/ipv4/udp.c): 4 are queued, 46 dropped.
 #[test]
-
 fn receive_buffer_overflow_drops() {
     let real = rcvbuf_drops_real(2048, SMALL, BURST);
     assert_eq!(real.read + real.socket_drops as usize, BURST, "{real:?}");
@@ -1002,60 +728,38 @@ struct RecvQ {
     drained: u32,
 }
 
-fn recv_q_real() -> RecvQ {
-    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = rx.local_addr().unwrap().port();
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let q = || udp_row(&read_real("/proc/net/udp"), port).expect("row").0;
-    tx.send_to(&[1; SMALL], ("127.0.0.1", port)).unwrap();
-    std::thread::sleep(SETTLE);
-    let one = q();
-    tx.send_to(&[2; SMALL], ("127.0.0.1", port)).unwrap();
-    std::thread::sleep(SETTLE);
-    let two = q();
-    let mut buf = [0u8; 100];
-    rx.recv(&mut buf).unwrap();
-    rx.recv(&mut buf).unwrap();
+async fn recv_q<A: Api>(a: &A) -> RecvQ {
+    let (rx, to) = bound_udp(a);
+    let port = port_in(&to);
+    let (tx, _) = bound_udp(a);
+    a.sendto(tx, &[1; SMALL], 0, Some(&to))
+        .await
+        .expect("sendto");
+    a.settle().await;
+    let one = recv_q_of(a, port);
+    a.sendto(tx, &[2; SMALL], 0, Some(&to))
+        .await
+        .expect("sendto");
+    a.settle().await;
+    let two = recv_q_of(a, port);
+    for _ in 0..2 {
+        a.recv(rx, 100, 0).await.expect("recv");
+    }
     RecvQ {
         one,
         two,
-        drained: q(),
+        drained: recv_q_of(a, port),
     }
-}
-
-fn recv_q_sim() -> RecvQ {
-    run_sim(|p| async move {
-        let rx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(rx, "127.0.0.1:0")?;
-        let to = p.getsockname(rx)?;
-        let port = sim_inet(to).port();
-        let tx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let q = |p: &Process| udp_row(&p.sh("cat /proc/net/udp"), port).expect("row").0;
-        p.sendto(tx, &[1; SMALL], 0, to).await?;
-        p.sleep(ms(50)).await;
-        let one = q(&p);
-        p.sendto(tx, &[2; SMALL], 0, to).await?;
-        p.sleep(ms(50)).await;
-        let two = q(&p);
-        let mut buf = [0u8; 100];
-        p.recv(rx, &mut buf, 0).await?;
-        p.recv(rx, &mut buf, 0).await?;
-        Ok(RecvQ {
-            one,
-            two,
-            drained: q(&p),
-        })
-    })
 }
 
 /// `Recv-Q` of a UDP socket is `sk_rmem_alloc`, the sum of the queued
 /// datagrams' truesize: 832 for a 64-byte datagram on this machine's loopback.
 #[test]
 fn recv_q_is_the_truesize_of_what_is_queued() {
-    let real = recv_q_real();
+    let (real, simulated) = both!(recv_q);
     assert_eq!(real.two, 2 * real.one);
     assert_eq!(real.drained, 0);
-    same("Recv-Q", real, recv_q_sim());
+    same("Recv-Q", real, simulated);
 }
 
 /// Payload sizes whose loopback truesize is that of one linear buffer: the
@@ -1073,50 +777,28 @@ const LINEAR_PAYLOADS: &[usize] = &[
 /// charged byte for byte: truesize = 832 + payload.
 const PAGED_PAYLOADS: &[usize] = &[16_005, 16_010, 20_000, 30_000, 65_507];
 
-fn truesize_real(payloads: &[usize]) -> Vec<(usize, u32)> {
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    payloads
-        .iter()
-        .map(|&n| {
-            let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-            let port = rx.local_addr().unwrap().port();
-            tx.send_to(&vec![7; n], ("127.0.0.1", port)).unwrap();
-            std::thread::sleep(Duration::from_millis(10));
-            (
-                n,
-                udp_row(&read_real("/proc/net/udp"), port).expect("row").0,
-            )
-        })
-        .collect()
-}
-
-fn truesize_sim(payloads: &'static [usize]) -> Vec<(usize, u32)> {
-    run_sim(move |p| async move {
-        let tx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let mut out = Vec::new();
-        for &n in payloads {
-            let rx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-            p.bind(rx, "127.0.0.1:0")?;
-            let to = p.getsockname(rx)?;
-            p.sendto(tx, &vec![7; n], 0, to).await?;
-            p.sleep(ms(10)).await;
-            let q = udp_row(&p.sh("cat /proc/net/udp"), sim_inet(to).port()).expect("row");
-            out.push((n, q.0));
-            p.close(rx)?;
-        }
-        Ok(out)
-    })
+/// `Recv-Q` of a new receiver after one datagram of each payload size.
+async fn truesize<A: Api>(a: &A, payloads: &[usize]) -> Vec<(usize, u32)> {
+    let (tx, _) = bound_udp(a);
+    let mut out = Vec::new();
+    for &n in payloads {
+        let (rx, to) = bound_udp(a);
+        a.sendto(tx, &vec![7; n], 0, Some(&to))
+            .await
+            .expect("sendto");
+        a.wait(Duration::from_millis(10)).await;
+        out.push((n, recv_q_of(a, port_in(&to))));
+        a.close(rx).expect("close");
+    }
+    out
 }
 
 /// `Recv-Q` of one queued datagram, for payloads of every size class that
 /// loopback sends in a single linear buffer.
 #[test]
 fn loopback_truesize_of_linear_datagrams() {
-    same(
-        "truesize of one datagram",
-        truesize_real(LINEAR_PAYLOADS),
-        truesize_sim(LINEAR_PAYLOADS),
-    );
+    let (real, simulated) = both!(truesize, LINEAR_PAYLOADS);
+    same("truesize of one datagram", real, simulated);
 }
 
 /// The same for datagrams large enough to be built from page fragments:
@@ -1124,15 +806,10 @@ fn loopback_truesize_of_linear_datagrams() {
 /// simulation allocates one linear buffer rounded to a power of two
 /// (30000 → 33024, 65507 → 131328).
 #[test]
-
 fn loopback_truesize_of_paged_datagrams() {
-    let real = truesize_real(PAGED_PAYLOADS);
+    let (real, simulated) = both!(truesize, PAGED_PAYLOADS);
     assert!(real.iter().all(|&(n, t)| t as usize == n + 832), "{real:?}");
-    same(
-        "truesize of one large datagram",
-        real,
-        truesize_sim(PAGED_PAYLOADS),
-    );
+    same("truesize of one large datagram", real, simulated);
 }
 
 // ---------------------------------------------------------------- ECONNREFUSED
@@ -1156,47 +833,42 @@ struct Refused {
     unconnected_sendto_again: R<usize>,
 }
 
-fn refused_real(port: u16) -> Refused {
-    let peer = sockaddr(&format!("127.0.0.1:{port}"));
-    let mut buf = [0u8; 16];
-    let connected = || {
-        let s = udp4();
-        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        s.connect(&peer).unwrap();
+/// Sockets connected to `port`, where nobody listens, each sending once;
+/// the ICMP port unreachable comes back while the scenario settles.
+async fn refused<A: Api>(a: &A, port: u16) -> Refused {
+    let peer = local(port);
+    let connected = async || {
+        let s = udp(a);
+        a.connect(s, &peer).await.expect("connect");
         s
     };
-    let dontwait =
-        |s: &Socket, buf: &mut [u8]| nix_r(recv(s.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT));
+    let s = connected().await;
+    let send = a.send(s, b"x", 0).await;
+    a.settle().await;
+    let recv = recv_len(a, s, 0).await;
+    let recv_after = recv_len(a, s, MSG_DONTWAIT).await;
 
-    let a = connected();
-    let send = real(a.send(b"x"));
-    std::thread::sleep(SETTLE);
-    let recv_ = nix_r(recv(a.as_raw_fd(), &mut buf, MsgFlags::empty()));
-    let recv_after = dontwait(&a, &mut buf);
+    let s = connected().await;
+    a.send(s, b"x", 0).await.expect("send");
+    a.settle().await;
+    let second_send = a.send(s, b"x", 0).await;
+    let recv_after_send = recv_len(a, s, MSG_DONTWAIT).await;
 
-    let b = connected();
-    real(b.send(b"x")).unwrap();
-    std::thread::sleep(SETTLE);
-    let second_send = real(b.send(b"x"));
-    let recv_after_send = dontwait(&b, &mut buf);
+    let s = connected().await;
+    a.send(s, b"x", 0).await.expect("send");
+    a.settle().await;
+    let so_error = a.getsockopt(s, SOL_SOCKET, SO_ERROR);
+    let so_error_again = a.getsockopt(s, SOL_SOCKET, SO_ERROR);
+    let recv_after_so_error = recv_len(a, s, MSG_DONTWAIT).await;
 
-    let c = connected();
-    real(c.send(b"x")).unwrap();
-    std::thread::sleep(SETTLE);
-    let raw_err =
-        |s: &Socket| real(s.take_error()).map(|e| e.and_then(|e| e.raw_os_error()).unwrap_or(0));
-    let so_error = raw_err(&c);
-    let so_error_again = raw_err(&c);
-    let recv_after_so_error = dontwait(&c, &mut buf);
-
-    let d = udp4();
-    let unconnected_sendto = real(d.send_to(b"x", &peer));
-    std::thread::sleep(SETTLE);
-    let unconnected_recv = dontwait(&d, &mut buf);
-    let unconnected_sendto_again = real(d.send_to(b"x", &peer));
+    let d = udp(a);
+    let unconnected_sendto = a.sendto(d, b"x", 0, Some(&peer)).await;
+    a.settle().await;
+    let unconnected_recv = recv_len(a, d, MSG_DONTWAIT).await;
+    let unconnected_sendto_again = a.sendto(d, b"x", 0, Some(&peer)).await;
     Refused {
         send,
-        recv: recv_,
+        recv,
         recv_after,
         second_send,
         recv_after_send,
@@ -1209,67 +881,14 @@ fn refused_real(port: u16) -> Refused {
     }
 }
 
-fn refused_sim(port: u16) -> Refused {
-    run_sim(move |p| async move {
-        let peer = format!("127.0.0.1:{port}");
-        let mut buf = [0u8; 16];
-        let settle = ms(50);
-
-        let a = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.connect(a, peer.as_str()).await?;
-        let send = sim(p.send(a, b"x", 0).await);
-        p.sleep(settle).await;
-        let recv_ = sim(p.recv(a, &mut buf, 0).await);
-        let recv_after = sim(p.recv(a, &mut buf, MSG_DONTWAIT).await);
-
-        let b = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.connect(b, peer.as_str()).await?;
-        p.send(b, b"x", 0).await?;
-        p.sleep(settle).await;
-        let second_send = sim(p.send(b, b"x", 0).await);
-        let recv_after_send = sim(p.recv(b, &mut buf, MSG_DONTWAIT).await);
-
-        let c = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.connect(c, peer.as_str()).await?;
-        p.send(c, b"x", 0).await?;
-        p.sleep(settle).await;
-        let so_error = sim(p.getsockopt(c, SOL_SOCKET, SO_ERROR));
-        let so_error_again = sim(p.getsockopt(c, SOL_SOCKET, SO_ERROR));
-        let recv_after_so_error = sim(p.recv(c, &mut buf, MSG_DONTWAIT).await);
-
-        let d = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let unconnected_sendto = sim(p.sendto(d, b"x", 0, peer.as_str()).await);
-        p.sleep(settle).await;
-        let unconnected_recv = sim(p.recv(d, &mut buf, MSG_DONTWAIT).await);
-        let unconnected_sendto_again = sim(p.sendto(d, b"x", 0, peer.as_str()).await);
-        Ok(Refused {
-            send,
-            recv: recv_,
-            recv_after,
-            second_send,
-            recv_after_send,
-            so_error,
-            so_error_again,
-            recv_after_so_error,
-            unconnected_sendto,
-            unconnected_recv,
-            unconnected_sendto_again,
-        })
-    })
-}
-
 #[test]
 fn econnrefused_on_a_connected_socket_only() {
     let port = free_port();
-    let real = refused_real(port);
+    let (real, simulated) = both!(refused, port);
     assert_eq!(real.recv, Err("ECONNREFUSED"), "{real:#?}");
     assert_eq!(real.second_send, Err("ECONNREFUSED"), "{real:#?}");
     assert_eq!(real.unconnected_recv, Err("EAGAIN"), "{real:#?}");
-    same(
-        &format!("ECONNREFUSED from port {port}"),
-        real,
-        refused_sim(port),
-    );
+    same(&format!("ECONNREFUSED from port {port}"), real, simulated);
 }
 
 // ---------------------------------------------------------------- names
@@ -1296,55 +915,33 @@ fn ephemeral(port: u16) -> bool {
     (32768..=60999).contains(&port)
 }
 
-fn names_real() -> Names {
-    let s = udp4();
-    let unbound = real(s.local_addr()).map(inet_of);
-    let peer_unconnected = real(s.peer_addr()).map(inet_of);
-    s.connect(&sockaddr(PEER)).unwrap();
-    let local = inet_of(s.local_addr().unwrap());
-    let b = udp4();
-    b.bind(&sockaddr("0.0.0.0:0")).unwrap();
-    let bound = inet_of(b.local_addr().unwrap());
+async fn names<A: Api>(a: &A) -> Names {
+    let s = udp(a);
+    let unbound = a.getsockname(s);
+    let peer_unconnected = a.getpeername(s);
+    a.connect(s, PEER).await.expect("connect");
+    let mine = a.getsockname(s).expect("getsockname");
+    let b = udp(a);
+    a.bind(b, "0.0.0.0:0").expect("bind");
+    let bound = a.getsockname(b).expect("getsockname");
     Names {
         unbound,
         peer_unconnected,
-        local_ip: Ok(local.ip()),
-        ephemeral_port: ephemeral(local.port()),
-        peer: real(s.peer_addr()).map(inet_of),
+        local_ip: Ok(mine.ip()),
+        ephemeral_port: ephemeral(mine.port()),
+        peer: a.getpeername(s),
         bound_any_ip: Ok(bound.ip()),
         bound_any_ephemeral: ephemeral(bound.port()),
     }
 }
 
-fn names_sim() -> Names {
-    run_sim(|p| async move {
-        let s = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let unbound = sim(p.getsockname(s)).map(sim_inet);
-        let peer_unconnected = sim(p.getpeername(s)).map(sim_inet);
-        p.connect(s, PEER).await?;
-        let local = sim_inet(p.getsockname(s)?);
-        let b = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(b, "0.0.0.0:0")?;
-        let bound = sim_inet(p.getsockname(b)?);
-        Ok(Names {
-            unbound,
-            peer_unconnected,
-            local_ip: Ok(local.ip()),
-            ephemeral_port: ephemeral(local.port()),
-            peer: sim(p.getpeername(s)).map(sim_inet),
-            bound_any_ip: Ok(bound.ip()),
-            bound_any_ephemeral: ephemeral(bound.port()),
-        })
-    })
-}
-
 #[test]
 fn getsockname_and_getpeername() {
-    let real = names_real();
+    let (real, simulated) = both!(names);
     assert_eq!(real.unbound, Ok("0.0.0.0:0".parse().unwrap()));
     assert_eq!(real.peer_unconnected, Err("ENOTCONN"));
     assert_eq!(real.local_ip, Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    same("getsockname/getpeername", real, names_sim());
+    same("getsockname/getpeername", real, simulated);
 }
 
 // ---------------------------------------------------------------- shutdown
@@ -1366,36 +963,30 @@ struct Shutdown {
     connected_send: R<usize>,
 }
 
-fn shutdown_real() -> Shutdown {
-    use nix::sys::socket::Shutdown as How;
-    use nix::sys::socket::shutdown;
-    let mut buf = [0u8; 16];
-    let target = SockaddrIn::from(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9));
-    let s = udp4();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let fd = s.as_raw_fd();
-    let shut_rd = nix_r(shutdown(fd, How::Read));
-    let blocking_recv = nix_r(recv(fd, &mut buf, MsgFlags::empty()));
-    let w = udp4();
-    let shut_wr = nix_r(shutdown(w.as_raw_fd(), How::Write));
-    let sendto_ = nix_r(sendto(w.as_raw_fd(), b"x", &target, MsgFlags::MSG_NOSIGNAL));
+async fn shutdown<A: Api>(a: &A) -> Shutdown {
+    let s = udp(a);
+    let shut_rd = a.shutdown(s, SHUT_RD);
+    let blocking_recv = recv_len(a, s, 0).await;
+    let w = udp(a);
+    let shut_wr = a.shutdown(w, SHUT_WR);
+    let sendto = a.sendto(w, b"x", MSG_NOSIGNAL, Some(PEER)).await;
 
-    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-    rx.connect(tx.local_addr().unwrap()).unwrap();
-    tx.send_to(b"queued", rx.local_addr().unwrap()).unwrap();
-    std::thread::sleep(SETTLE);
-    let rfd = rx.as_raw_fd();
-    let connected_shut = nix_r(shutdown(rfd, How::Both));
-    let queued = nix_r(recv(rfd, &mut buf, MsgFlags::empty()));
-    let connected_recv = nix_r(recv(rfd, &mut buf, MsgFlags::empty()));
-    let connected_send = nix_r(nix::sys::socket::send(rfd, b"x", MsgFlags::MSG_NOSIGNAL));
+    let (rx, rx_addr) = bound_udp(a);
+    let (tx, tx_addr) = bound_udp(a);
+    a.connect(rx, &tx_addr).await.expect("connect");
+    a.sendto(tx, b"queued", 0, Some(&rx_addr))
+        .await
+        .expect("sendto");
+    a.settle().await;
+    let connected_shut = a.shutdown(rx, SHUT_RDWR);
+    let queued = recv_len(a, rx, 0).await;
+    let connected_recv = recv_len(a, rx, 0).await;
+    let connected_send = send(a, rx, b"x").await;
     Shutdown {
         shut_rd,
         blocking_recv,
         shut_wr,
-        sendto: sendto_,
+        sendto,
         connected_shut,
         queued,
         connected_recv,
@@ -1403,50 +994,16 @@ fn shutdown_real() -> Shutdown {
     }
 }
 
-fn shutdown_sim() -> Shutdown {
-    run_sim(|p| async move {
-        let mut buf = [0u8; 16];
-        let s = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let shut_rd = sim(p.shutdown(s, SHUT_RD));
-        let blocking_recv = sim(p.recv(s, &mut buf, 0).await);
-        let w = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let shut_wr = sim(p.shutdown(w, SHUT_WR));
-        let sendto_ = sim(p.sendto(w, b"x", 0, "127.0.0.1:9").await);
-
-        let rx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(rx, "127.0.0.1:0")?;
-        let tx = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.bind(tx, "127.0.0.1:0")?;
-        p.connect(rx, p.getsockname(tx)?).await?;
-        p.sendto(tx, b"queued", 0, p.getsockname(rx)?).await?;
-        p.sleep(ms(50)).await;
-        let connected_shut = sim(p.shutdown(rx, SHUT_RDWR));
-        let queued = sim(p.recv(rx, &mut buf, 0).await);
-        let connected_recv = sim(p.recv(rx, &mut buf, 0).await);
-        let connected_send = sim(p.send(rx, b"x", 0).await);
-        Ok(Shutdown {
-            shut_rd,
-            blocking_recv,
-            shut_wr,
-            sendto: sendto_,
-            connected_shut,
-            queued,
-            connected_recv,
-            connected_send,
-        })
-    })
-}
-
 /// `inet_shutdown()` answers `ENOTCONN` on an unconnected socket but falls
 /// through and sets the shutdown bits anyway ("Hack to wake up other
 /// listeners").
 #[test]
 fn shutdown_of_an_unconnected_socket() {
-    let real = shutdown_real();
+    let (real, simulated) = both!(shutdown);
     assert_eq!(real.shut_rd, Err("ENOTCONN"));
     assert_eq!(real.blocking_recv, Ok(0));
     assert_eq!(real.sendto, Err("EPIPE"));
-    same("shutdown", real, shutdown_sim());
+    same("shutdown", real, simulated);
 }
 
 #[derive(Debug, PartialEq)]
@@ -1456,44 +1013,24 @@ struct NonBlockingAfterShutRd {
     blocking: R<usize>,
 }
 
-fn nonblocking_after_shut_rd_real() -> NonBlockingAfterShutRd {
-    use nix::sys::socket::Shutdown as How;
-    use nix::sys::socket::shutdown;
-    let mut buf = [0u8; 16];
-    let nb = Socket::new(Domain::IPV4, Type::DGRAM.nonblocking(), None).unwrap();
-    let _ = shutdown(nb.as_raw_fd(), How::Read);
-    let s = udp4();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    let _ = shutdown(s.as_raw_fd(), How::Read);
+async fn nonblocking_after_shut_rd<A: Api>(a: &A) -> NonBlockingAfterShutRd {
+    let nb = a.socket(SOCK_DGRAM | SOCK_NONBLOCK).expect("socket");
+    let _ = a.shutdown(nb, SHUT_RD);
+    let s = udp(a);
+    let _ = a.shutdown(s, SHUT_RD);
     NonBlockingAfterShutRd {
-        sock_nonblock: nix_r(recv(nb.as_raw_fd(), &mut buf, MsgFlags::empty())),
-        dontwait: nix_r(recv(s.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT)),
-        blocking: nix_r(recv(s.as_raw_fd(), &mut buf, MsgFlags::empty())),
+        sock_nonblock: recv_len(a, nb, 0).await,
+        dontwait: recv_len(a, s, MSG_DONTWAIT).await,
+        blocking: recv_len(a, s, 0).await,
     }
-}
-
-fn nonblocking_after_shut_rd_sim() -> NonBlockingAfterShutRd {
-    run_sim(|p| async move {
-        let mut buf = [0u8; 16];
-        let nb = p.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)?;
-        let _ = p.shutdown(nb, SHUT_RD);
-        let s = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        let _ = p.shutdown(s, SHUT_RD);
-        Ok(NonBlockingAfterShutRd {
-            sock_nonblock: sim(p.recv(nb, &mut buf, 0).await),
-            dontwait: sim(p.recv(s, &mut buf, MSG_DONTWAIT).await),
-            blocking: sim(p.recv(s, &mut buf, 0).await),
-        })
-    })
 }
 
 /// After `SHUT_RD` an empty socket reads as end of file only for a caller
 /// that would wait: `__skb_recv_udp()` returns `-EAGAIN` when `timeo` is 0
 /// and only `__skb_wait_for_more_packets()` looks at `RCV_SHUTDOWN`.
 #[test]
-
 fn nonblocking_recv_after_shut_rd_is_eagain() {
-    let real = nonblocking_after_shut_rd_real();
+    let (real, simulated) = both!(nonblocking_after_shut_rd);
     assert_eq!(
         real,
         NonBlockingAfterShutRd {
@@ -1502,5 +1039,5 @@ fn nonblocking_recv_after_shut_rd_is_eagain() {
             blocking: Ok(0),
         }
     );
-    same("recv after SHUT_RD", real, nonblocking_after_shut_rd_sim());
+    same("recv after SHUT_RD", real, simulated);
 }

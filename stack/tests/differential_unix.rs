@@ -18,16 +18,13 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::future::Future;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::task::{Context, Poll, Waker};
 
 use stack::prelude::*;
 
@@ -218,32 +215,6 @@ fn s2_name(a: &socket2::SockAddr) -> Vec<u8> {
     };
     v.resize(len, 0);
     v
-}
-
-/// The fds open in this process (the scenarios run on one thread).
-fn open_fds() -> std::collections::BTreeSet<i32> {
-    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    // The listing's own fd is closed by now.
-    listed
-        .into_iter()
-        .filter(|fd| std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok())
-        .collect()
-}
-
-/// Runs a real-side scenario: its calls never block, so the future is
-/// ready at the first poll.
-fn now<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("a real-side call would have blocked"),
-    }
 }
 
 /// `ioctl(fd, request, &int)` through a small C program that inherits the

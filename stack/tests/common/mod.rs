@@ -1,15 +1,21 @@
 //! What the differential tests share: results with errno names, the
 //! comparison that prints both sides, and running a program in a fresh
-//! simulated world.
+//! simulated world. [`inet`] is the socket API the `AF_INET` scenarios are
+//! written against.
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod inet;
+
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -83,6 +89,32 @@ pub fn sim<T>(r: SysResult<T>) -> R<T> {
 
 pub fn sockaddr(s: &str) -> SockAddr {
     SockAddr::from(s.parse::<SocketAddr>().expect("address literal"))
+}
+
+/// Runs a real-side scenario: its calls are the kernel's, which wait (if
+/// at all) inside the call, so the future is ready at the first poll.
+pub fn now<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a real-side call would have blocked"),
+    }
+}
+
+/// The fds open in this process (the scenarios run on one thread).
+pub fn open_fds() -> BTreeSet<i32> {
+    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // The listing's own fd is closed by now.
+    listed
+        .into_iter()
+        .filter(|fd| std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok())
+        .collect()
 }
 
 /// Spawns `body` on `host` (or in a namespace) and returns a slot that
