@@ -204,7 +204,7 @@ impl World {
                     cwnd: tp.cwnd,
                     ssthresh: tp.ssthresh,
                     info: (!listen && s.state != crate::net::ipv4::tcp::TCP_TIME_WAIT)
-                        .then(|| tcp_info_line(s, tp)),
+                        .then(|| tcp_info_line(tp)),
                     ..InetSockRow::default()
                 }
             })
@@ -433,7 +433,7 @@ fn addr_scope(a: std::net::IpAddr) -> &'static str {
 /// What `ss -i` prints for a connection (`tcp_show_info()` in iproute2's
 /// `misc/ss.c`), for the fields the simulation models, in ss's order.
 /// Times are in milliseconds as ss prints them.
-fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::TcpSock) -> String {
+fn tcp_info_line(tp: &crate::net::ipv4::tcp::TcpSock) -> String {
     let msf = |ns: u64| {
         let v = ns as f64 / 1e6;
         let t = format!("{v:.3}");
@@ -473,7 +473,17 @@ fn tcp_info_line(s: &crate::net::core::sock::Sock, tp: &crate::net::ipv4::tcp::T
     if unacked > 0 {
         parts.push(format!("unacked:{unacked}"));
     }
-    parts.push(format!("rcv_space:{}", s.rcvbuf() / 2));
+    // ss prints rcv_rtt and rcv_space only once they are measured.
+    if tp.rcv_rtt.rtt_us > 0 {
+        parts.push(format!(
+            "rcv_rtt:{}",
+            msf(u64::from(tp.rcv_rtt.rtt_us >> 3) * 1000)
+        ));
+    }
+    if tp.rcvq_space.space > 0 {
+        parts.push(format!("rcv_space:{}", tp.rcvq_space.space));
+        parts.push(format!("rcv_ssthresh:{}", tp.rcv_ssthresh));
+    }
     parts.push(format!("snd_wnd:{}", tp.snd_wnd));
     parts.join(" ")
 }

@@ -99,6 +99,9 @@ pub struct Sysctls {
     /// `net.ipv4.tcp_slow_start_after_idle`: restart the congestion
     /// window after an idle time longer than the RTO (RFC 2861).
     pub tcp_slow_start_after_idle: u8,
+    /// `net.ipv4.tcp_moderate_rcvbuf`: autotune receive buffers the
+    /// process did not size (`tcp_rcv_space_adjust()`).
+    pub tcp_moderate_rcvbuf: u8,
     /// `net.unix.max_dgram_qlen`: how many datagrams a unix socket's
     /// receive queue holds for senders that are not its peer, and a unix
     /// socket's backlog before `listen()` sets one (`sk_max_ack_backlog`).
@@ -141,6 +144,7 @@ impl Default for Sysctls {
             tcp_pingpong_thresh: 1,
             tcp_congestion_control: Default::default(),
             tcp_slow_start_after_idle: 1,
+            tcp_moderate_rcvbuf: 1,
             unix_max_dgram_qlen: 10,
         }
     }
@@ -181,6 +185,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_pingpong_thresh",
     "net.ipv4.tcp_congestion_control",
     "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_moderate_rcvbuf",
     "net.unix.max_dgram_qlen",
 ];
 
@@ -281,6 +286,7 @@ impl Sysctls {
             "net.ipv4.tcp_timestamps" => self.tcp_timestamps.to_string(),
             "net.ipv4.tcp_congestion_control" => self.tcp_congestion_control.name().to_string(),
             "net.ipv4.tcp_slow_start_after_idle" => self.tcp_slow_start_after_idle.to_string(),
+            "net.ipv4.tcp_moderate_rcvbuf" => self.tcp_moderate_rcvbuf.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
             _ => return Err(Errno::ENOENT),
@@ -350,6 +356,7 @@ impl Sysctls {
             "net.ipv4.tcp_slow_start_after_idle" => {
                 self.tcp_slow_start_after_idle = u8_in(value, 0, 1)?
             }
+            "net.ipv4.tcp_moderate_rcvbuf" => self.tcp_moderate_rcvbuf = u8_in(value, 0, 1)?,
             // extra1 = SYSCTL_ONE: 1 to 255.
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh = u8_in(value, 1, 255)?,
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen = num(value)?,

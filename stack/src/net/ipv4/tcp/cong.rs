@@ -111,6 +111,14 @@ impl Default for Cong {
 }
 
 impl World {
+    /// `tcp_init_transfer()`: the connection is established; congestion
+    /// control and receive-buffer autotuning start.
+    pub(crate) fn tcp_init_transfer(&mut self, sk: SockId) {
+        let now = self.now;
+        self.tp_mut(sk).tcp_init_transfer(now);
+        self.tcp_init_buffer_space(sk);
+    }
+
     /// The namespace's `net.ipv4.tcp_slow_start_after_idle`.
     pub(crate) fn tcp_slow_start_after_idle(&self, sk: SockId) -> bool {
         self.ns(self.sk(sk).netns).sysctl.tcp_slow_start_after_idle != 0

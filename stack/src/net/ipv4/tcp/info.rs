@@ -85,8 +85,13 @@ pub struct TcpInfo {
     pub advmss: u32,
     /// `tcpi_reordering`: the duplicate-ACK threshold (3).
     pub reordering: u32,
-    /// `tcpi_rcv_space`.
+    /// `tcpi_rcv_space`: the reader's last per-RTT measure
+    /// (`rcvq_space.space`).
     pub rcv_space: u32,
+    /// `tcpi_rcv_rtt` (µs): the receiver's RTT estimate.
+    pub rcv_rtt: u32,
+    /// `tcpi_rcv_ssthresh`: where the offered window may reach now.
+    pub rcv_ssthresh: u32,
     /// `tcpi_segs_out`.
     pub segs_out: u32,
     /// `tcpi_segs_in`.
@@ -129,6 +134,8 @@ impl TcpInfo {
             ("tcpi_advmss", self.advmss.into()),
             ("tcpi_reordering", self.reordering.into()),
             ("tcpi_rcv_space", self.rcv_space.into()),
+            ("tcpi_rcv_rtt", self.rcv_rtt.into()),
+            ("tcpi_rcv_ssthresh", self.rcv_ssthresh.into()),
             ("tcpi_segs_out", self.segs_out.into()),
             ("tcpi_segs_in", self.segs_in.into()),
             ("tcpi_snd_wnd", self.snd_wnd.into()),
@@ -197,7 +204,9 @@ impl World {
             snd_cwnd: tp.cwnd,
             advmss,
             reordering: 3,
-            rcv_space: s.rcvbuf() / 2,
+            rcv_space: tp.rcvq_space.space,
+            rcv_rtt: tp.rcv_rtt.rtt_us >> 3,
+            rcv_ssthresh: tp.rcv_ssthresh,
             segs_out: tp.segs_out as u32,
             segs_in: tp.segs_in as u32,
             snd_wnd: tp.snd_wnd,
@@ -213,10 +222,16 @@ impl World {
             let err = self.sys_getsockopt(pid, fd, IPPROTO_TCP, TCP_INFO).err();
             return Err(err.unwrap_or(Errno::EOPNOTSUPP));
         }
-        let advmss = match self.sk(sk).daddr {
+        let advmss = self.tcp_advmss(sk);
+        Ok(self.tcp_get_info(sk, advmss))
+    }
+
+    /// `tp->advmss`: the MSS this end advertises, less the timestamp
+    /// option when it is on (`tcp_rcv_synsent_state_process()`,
+    /// `tcp_create_openreq_child()`).
+    pub(crate) fn tcp_advmss(&mut self, sk: SockId) -> u32 {
+        match self.sk(sk).daddr {
             Some(d) => {
-                // With timestamps, 12 bytes of each segment are the option
-                // (tcp_rcv_synsent_state_process(), tcp_create_openreq_child()).
                 let ts = if self.tp(sk).ts.ok {
                     super::timestamps::TCPOLEN_TSTAMP_ALIGNED
                 } else {
@@ -225,8 +240,7 @@ impl World {
                 self.tcp_advertise_mss(sk, d).saturating_sub(ts)
             }
             None => self.tp(sk).mss,
-        };
-        Ok(self.tcp_get_info(sk, advmss))
+        }
     }
 }
 

@@ -260,6 +260,7 @@ impl World {
         let s = Segment::of(&seg.hdr, seg.len());
         if let Some(req) = self.tp(l).queues.0.request(remote).cloned() {
             let rcv_nxt = req.irs.wrapping_add(1);
+            let rcv_wnd = self.synack_window(l, &req).rcv_wnd;
             let tcb = Tcb {
                 iss: req.iss,
                 irs: req.irs,
@@ -267,7 +268,7 @@ impl World {
                 snd_nxt: req.iss.wrapping_add(1),
                 rcv_nxt,
                 rcv_wup: rcv_nxt,
-                rcv_wnd: self.synack_window(l),
+                rcv_wnd,
             };
             match tcp_check_req(&tcb, &s) {
                 // A retransmitted SYN: answer it again.
@@ -583,13 +584,17 @@ impl World {
         let id = SockId(self.next_sock);
         self.next_sock += 1;
         let parent_rcvbuf = self.sk(l).rcvbuf();
+        let offered = self.synack_window(l, req);
         let mut tp = TcpSock::new(req.iss.wrapping_add(1));
         tp.iss = req.iss;
         tp.rcv_nxt = req.irs.wrapping_add(1);
         tp.copied_seq = tp.rcv_nxt;
         tp.rcv_wup = tp.rcv_nxt;
-        // The window our SYN-ACK offered (newtp->rcv_wnd = req->rsk_rcv_wnd).
-        tp.rcv_wnd = (parent_rcvbuf / 2).min(u16::MAX as u32);
+        // The window our SYN-ACK offered (newtp->rcv_wnd = req->rsk_rcv_wnd),
+        // which is also where rcv_ssthresh starts.
+        tp.rcv_wnd = offered.rcv_wnd;
+        tp.rcv_ssthresh = offered.rcv_wnd;
+        tp.window_clamp = offered.window_clamp;
         tp.snd_wscale = req.snd_wscale;
         tp.rcv_wscale = rcv_wscale;
         tp.sack_ok = req.sack_ok;
@@ -604,7 +609,6 @@ impl World {
         // The clone keeps what the process set on the listener.
         let ptp = self.tp(l);
         (tp.nodelay, tp.opts) = (ptp.nodelay, ptp.opts);
-        tp.tcp_init_transfer(self.now);
         // tcp_synack_rtt_meas(): the SYN-ACK's round trip is the child's
         // first RTT sample, unless the SYN-ACK was resent (which one did
         // this ACK answer?) or was a cookie (nothing was kept).
@@ -645,6 +649,7 @@ impl World {
         let table = &mut self.ns_mut(ns).tcp;
         table.ehash.insert((req.local, req.remote), id);
         table.bound.entry(req.local.port()).or_default().insert(id);
+        self.tcp_init_transfer(id);
         id
     }
 
@@ -737,7 +742,7 @@ impl World {
         // tcp_init_transfer(): the transfer starts from the initial window,
         // whatever acknowledging the SYN did to it. (Linux starts from 1
         // after a SYN sent more than twice; not modelled.)
-        self.tp_mut(sk).tcp_init_transfer(now);
+        self.tcp_init_transfer(sk);
         self.tcp_sndbuf_expand(sk);
         self.trace(host, Layer::Tcp, |_w| {
             "SYN-ACK received: state SYN_SENT -> ESTABLISHED".to_string()
@@ -869,7 +874,7 @@ impl World {
             AckCheck::Established => {
                 // The end of a simultaneous open: our SYN is acknowledged.
                 self.sk_mut(sk).state = TCP_ESTABLISHED;
-                self.tp_mut(sk).tcp_init_transfer(now);
+                self.tcp_init_transfer(sk);
                 self.tcp_sndbuf_expand(sk);
                 self.trace(host, Layer::Tcp, |_w| {
                     "our SYN acknowledged: SYN_RECV -> ESTABLISHED".to_string()
@@ -937,6 +942,9 @@ impl World {
         let state = self.sk(sk).state;
         let len = seg.len();
         let fin = seg.has(TcpFlags::FIN);
+        if len > 0 {
+            self.tp_mut(sk).tcp_rcv_rtt_measure_ts(tsecr, len, now);
+        }
         if len > 0 || fin {
             let rcv_shutdown = self.sk(sk).shutdown & RCV_SHUTDOWN != 0;
             match tcp_rcv_data_state(state, &self.tcb(sk), rcv_shutdown, &s) {
@@ -1217,7 +1225,10 @@ impl World {
             // tcp_measure_rcv_mss(): the largest segment seen so far; a
             // smaller one, or a full one with PSH, marks the end of a write.
             let now = self.now;
+            let truesize = skb.truesize() as u32;
+            let rcvbuf = self.sk(sk).rcvbuf();
             let tp = self.tp_mut(sk);
+            tp.tcp_measure_scaling_ratio(len, truesize, rcvbuf);
             if len < tp.rcv_mss {
                 tp.ack_pushed2 |= tp.ack_pushed;
                 tp.ack_pushed = true;
@@ -1244,8 +1255,17 @@ impl World {
                 });
                 return;
             }
+            // tcp_event_data_recv(): the receive RTT, and a well-filled
+            // segment lets the window grow.
+            let free = self.tcp_space(sk);
+            let rmem2 = self.ns(ns).sysctl.tcp_rmem.2;
             let tp = self.tp_mut(sk);
             tp.rcv_nxt = tp.rcv_nxt.wrapping_add(len);
+            tp.tcp_rcv_rtt_measure(now);
+            if len >= 128 {
+                let advmss = tp.advmss;
+                tp.tcp_grow_window(len, truesize, free, rmem2, advmss);
+            }
             let queued = tp.rcv_nxt.wrapping_sub(tp.copied_seq);
             self.trace(host, Layer::Sock, |_w| {
                 format!("{len} B queued on sk_receive_queue ({queued} B unread)")

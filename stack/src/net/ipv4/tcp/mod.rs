@@ -51,10 +51,13 @@
 //! segment, echoed, and used for PAWS and for RTT samples of
 //! retransmitted data.
 //!
-//! Simplified so far (each is a later step of the TCP issue): the sender
-//! ignores SACK blocks; no receive-buffer autotuning (`sk_rcvbuf` starts
-//! at `tcp_rmem[1]` and grows only to keep a window already promised,
-//! `tcp_clamp_window()`); write-queue memory is
+//! The receive buffer is autotuned to what the reader takes per round
+//! trip (`rcvbuf.rs`), and grows to keep a window already promised
+//! (`tcp_clamp_window()`).
+//!
+//! Simplified so far: the sender ignores SACK blocks (no SACK scoreboard,
+//! PRR, RACK or tail loss probes); the window is half the buffer (no
+//! `scaling_ratio`, no `rcv_ssthresh`); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control by default; the simulation has CUBIC and Reno.
@@ -70,12 +73,14 @@ pub mod input;
 pub mod keepalive;
 pub mod output;
 pub mod poll;
+pub mod rcvbuf;
 pub mod sack;
 pub mod sockopt;
 pub mod splice;
 pub mod state_machine;
 pub mod timer;
 pub mod timestamps;
+pub mod window;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -230,6 +235,17 @@ pub(crate) struct TcpSock {
     pub(crate) ssthresh: u32,
     /// The congestion control's state (`cong.rs`).
     pub(crate) cc: cong::Cong,
+    /// Receive-buffer autotuning: the reader's last measure and the
+    /// receive RTT (`rcvbuf.rs`).
+    pub(crate) rcvq_space: rcvbuf::RcvqSpace,
+    pub(crate) rcv_rtt: rcvbuf::RcvRttEst,
+    /// The receive window's limits (`window.rs`): the payload share of
+    /// the buffer in 1/256ths, the most the window may be, where it may
+    /// reach now; and `tp->advmss` once established.
+    pub(crate) scaling_ratio: u8,
+    pub(crate) window_clamp: u32,
+    pub(crate) rcv_ssthresh: u32,
+    pub(crate) advmss: u32,
     pub(crate) srtt: Option<Nanos>,
     /// The smoothed mean deviation `ss` and `tcp_info` report
     /// (`mdev_us / 4`).
@@ -366,6 +382,13 @@ impl TcpSock {
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX,
             cc: cong::Cong::default(),
+            rcvq_space: Default::default(),
+            rcv_rtt: Default::default(),
+            scaling_ratio: window::TCP_DEFAULT_SCALING_RATIO,
+            // No limits until a SYN or SYN-ACK sets them.
+            window_clamp: u32::MAX,
+            rcv_ssthresh: u32::MAX,
+            advmss: TCP_MSS_DEFAULT,
             srtt: None,
             rttvar: 0,
             mdev_us: 0,

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use super::chrono::ChronoType;
 use super::state_machine::{Segment as StateSegment, tcp_v4_send_reset};
+use super::window::InitialWindow;
 use super::{RequestSock, after};
 use crate::kernel::ids::{NetNsId, SockId};
 use crate::kernel::world::World;
@@ -100,42 +101,41 @@ impl World {
         (win.min(u32::from(u16::MAX) << scale) >> scale) as u16
     }
 
-    /// `__tcp_select_window()`: the window the free buffer allows. Half the
-    /// buffer is for overhead (`tcp_win_from_space()`); once less than half
-    /// of the full window is free, offer nothing rather than a sliver
-    /// smaller than a segment (`rcv_mss`) or 1/16 of the buffer
-    /// (silly-window avoidance), and round what is offered down to the
-    /// window scale's unit; otherwise round it up, so that a window a
-    /// little short of a unit is not announced as a unit less.
-    ///
-    /// Simplified: the payload share of the buffer is the fixed half of
-    /// Linux before 6.6, not the `scaling_ratio` that 6.6 and later learn
-    /// from the packets received, and `rcv_ssthresh` (which makes the
-    /// window grow with the flow) is not modelled.
+    /// `__tcp_select_window()`: the window the free buffer allows (its
+    /// payload share, `tcp_space()`), within `window_clamp` and
+    /// `rcv_ssthresh` (`window.rs`); once less than half of the full
+    /// window is free, offer nothing rather than a sliver smaller than a
+    /// segment (`rcv_mss`) or 1/16 of the buffer (silly-window
+    /// avoidance), and round what is offered down to the window scale's
+    /// unit; otherwise round it up, so that a window a little short of a
+    /// unit is not announced as a unit less.
     fn tcp_free_window(&self, sk: SockId) -> u32 {
-        let s = self.sk(sk);
-        let tp = s.tcp.as_deref().expect("tcp");
-        let full = s.rcvbuf() / 2;
-        let mut free = s.rcvbuf().saturating_sub(s.rmem_alloc()) / 2;
+        let tp = self.tp(sk);
+        let allowed = self.tcp_full_space(sk);
+        let full = tp.window_clamp.min(allowed);
+        let mut free = self.tcp_space(sk);
         let mss = tp.rcv_mss.min(full);
         if free < full / 2 {
             free &= !((1u32 << tp.rcv_wscale) - 1);
-            if free < (s.rcvbuf() >> 4) || free < mss {
+            if free < (allowed >> 4) || free < mss {
                 return 0;
             }
         }
-        align_up(free, tp.rcv_wscale)
+        align_up(free.min(tp.rcv_ssthresh), tp.rcv_wscale)
     }
 
     /// `tcp_cleanup_rbuf()`: after a read, if the window we could offer
     /// now is at least twice the one the peer knows, tell it (a window
-    /// update), so a sender stopped by a full buffer can go on.
+    /// update), so a sender stopped by a full buffer can go on. The read
+    /// first lets autotuning grow the buffer (`tcp_recvmsg_locked()` calls
+    /// `tcp_rcv_space_adjust()` before this).
     pub(crate) fn tcp_cleanup_rbuf(&mut self, sk: SockId) {
         if self.sk(sk).shutdown & crate::net::core::sock::RCV_SHUTDOWN != 0
             || self.sk(sk).daddr.is_none()
         {
             return;
         }
+        self.tcp_rcv_space_adjust(sk);
         let s = self.sk(sk);
         let tp = s.tcp.as_deref().expect("tcp");
         let current = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
@@ -356,13 +356,21 @@ impl World {
         );
     }
 
-    /// The window in a SYN is never scaled (RFC 7323).
+    /// The window in a SYN is never scaled (RFC 7323): what
+    /// `tcp_connect_init()` chose (`tcp_select_initial_window()` on the
+    /// advertised MSS), at most 65535.
     fn syn_window(&mut self, sk: SockId) -> u16 {
-        let s = self.sk(sk);
-        let free = s.rcvbuf().saturating_sub(s.rmem_alloc()) / 2;
+        let dst = self.sk(sk).daddr.expect("connecting");
+        let mss = self.tcp_advertise_mss(sk, dst);
+        let space = self.tcp_full_space(sk);
+        let clamp = self.tcp_initial_clamp(sk);
+        let wscale = self.tp(sk).rcv_wscale;
+        let w = super::window::tcp_select_initial_window(space, mss, clamp, wscale);
         let tp = self.tp_mut(sk);
-        tp.rcv_wnd = free.min(u16::MAX as u32);
-        tp.rcv_wnd as u16
+        tp.rcv_wnd = w.rcv_wnd;
+        tp.window_clamp = w.window_clamp;
+        tp.rcv_ssthresh = w.rcv_wnd;
+        tp.rcv_wnd.min(u32::from(u16::MAX)) as u16
     }
 
     /// `tcp_write_xmit()`: send unsent segments while the peer's window and
@@ -614,15 +622,33 @@ impl World {
 
     /// The window a SYN-ACK offers (`req->rsk_rcv_wnd`): half the
     /// listener's receive buffer, unscaled.
-    pub(crate) fn synack_window(&self, listener: SockId) -> u32 {
-        (self.sk(listener).rcvbuf() / 2).min(u16::MAX as u32)
+    pub(crate) fn synack_window(&mut self, listener: SockId, req: &RequestSock) -> InitialWindow {
+        let ns = self.sk(listener).netns;
+        let route_mss = self.route_mss(ns, req.remote);
+        let ts = if req.ts_recent.is_some() {
+            super::timestamps::TCPOLEN_TSTAMP_ALIGNED
+        } else {
+            0
+        };
+        let mss = self.tcp_mss_clamp(listener, route_mss).saturating_sub(ts);
+        let space = self.tcp_full_space(listener);
+        let clamp = self.tcp_initial_clamp(listener);
+        let wscale = if req.wscale_ok && !req.cookie {
+            self.rcv_wscale_for(listener)
+        } else {
+            0
+        };
+        super::window::tcp_select_initial_window(space, mss, clamp, wscale)
     }
 
     /// `tcp_v4_reqsk_send_ack()`: a request's answer to a segment outside
     /// its window, `. seq=iss+1 ack=irs+1`.
     pub(crate) fn tcp_v4_reqsk_send_ack(&mut self, listener: SockId, req: &RequestSock) {
         let ns = self.sk(listener).netns;
-        let window = self.synack_window(listener) as u16;
+        let window = self
+            .synack_window(listener, req)
+            .rcv_wnd
+            .min(u32::from(u16::MAX)) as u16;
         let ends = (req.local, req.remote);
         let seqs = (req.iss.wrapping_add(1), req.irs.wrapping_add(1));
         let ipc = self.inet_ipcm(listener);
@@ -652,7 +678,10 @@ impl World {
         let ns = self.sk(listener).netns;
         let route_mss = self.route_mss(ns, req.remote);
         let mss = self.tcp_mss_clamp(listener, route_mss);
-        let window = self.synack_window(listener) as u16;
+        let window = self
+            .synack_window(listener, req)
+            .rcv_wnd
+            .min(u32::from(u16::MAX)) as u16;
         let ipc = self.inet_ipcm(listener);
         let options = TcpOptions {
             mss: Some(mss as u16),
