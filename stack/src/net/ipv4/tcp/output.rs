@@ -140,7 +140,6 @@ impl World {
         let tp = s.tcp.as_deref().expect("tcp");
         let current = tp.rcv_wup.wrapping_add(tp.rcv_wnd).wrapping_sub(tp.rcv_nxt);
         let current = if (current as i32) < 0 { 0 } else { current };
-        let full = s.rcvbuf() / 2;
         let possible = self.tcp_free_window(sk);
         // __tcp_cleanup_rbuf(): an ACK being delayed goes now if more than
         // one full segment awaits it, or if the reader drained the end of a
@@ -154,7 +153,7 @@ impl World {
             self.tcp_send_ack(sk);
             return;
         }
-        if 2 * current <= full && possible > 0 && possible >= 2 * current {
+        if 2 * current <= tp.window_clamp && possible > 0 && possible >= 2 * current {
             let host = s.host;
             self.trace(host, Layer::Tcp, |_w| {
                 format!("window update after read: {current} -> {possible}")

@@ -28,6 +28,7 @@
 
 use crate::kernel::ids::SockId;
 use crate::kernel::world::World;
+use crate::observe::trace::Layer;
 use crate::sim::time::Nanos;
 
 use super::window::{space_from_win, win_from_space};
@@ -165,7 +166,14 @@ impl World {
         }
         let ratio = tp.scaling_ratio;
         let rcvbuf = space_from_win(ratio, rcvwin).min(u64::from(cap)) as u32;
-        if rcvbuf > self.sk(sk).rcvbuf() {
+        let old = self.sk(sk).rcvbuf();
+        if rcvbuf > old {
+            let host = self.sk(sk).host;
+            self.trace(host, Layer::Tcp, |_w| {
+                format!(
+                    "autotuning: the reader took {newval} B in a receive RTT (was {oldval}): sk_rcvbuf {old} -> {rcvbuf}"
+                )
+            });
             self.sk_mut(sk).receive_queue.set_rcvbuf(rcvbuf as usize);
             // The clamp follows along.
             let tp = self.tp_mut(sk);
