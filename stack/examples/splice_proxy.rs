@@ -8,8 +8,9 @@
 //! proxy never sees the bytes: `splice(client, pipe)` puts references to
 //! the pages of the client's segments in the pipe (`tcp_splice_read()`),
 //! and `splice(pipe, upstream)` hands the same pages to the upstream
-//! connection's segments. The proxy makes more system calls per chunk (two
-//! splices for a read and a write), but copies nothing.
+//! connection's segments. The proxy makes a few more system calls (a
+//! pipe to make and close; two splices where the other did a read and a
+//! write), but copies nothing.
 //!
 //! The counters are the proxy's own (`Process::process_costs`); the
 //! upstream server checks what arrived against what the client sent.

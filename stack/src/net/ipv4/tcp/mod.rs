@@ -53,11 +53,14 @@
 //!
 //! The receive buffer is autotuned to what the reader takes per round
 //! trip (`rcvbuf.rs`), and grows to keep a window already promised
-//! (`tcp_clamp_window()`).
+//! (`tcp_clamp_window()`); the window offered follows the payload share
+//! of the buffer, `window_clamp` and `rcv_ssthresh` (`window.rs`).
 //!
 //! Simplified so far: the sender ignores SACK blocks (no SACK scoreboard,
-//! PRR, RACK or tail loss probes); the window is half the buffer (no
-//! `scaling_ratio`, no `rcv_ssthresh`); write-queue memory is
+//! PRR, RACK or tail loss probes); out-of-order segments are not charged
+//! to the buffer and do not grow the window, and those that leave the
+//! out-of-order queue are counted again as they arrive in order (receive
+//! RTT, payload share); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control by default; the simulation has CUBIC and Reno.

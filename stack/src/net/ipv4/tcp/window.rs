@@ -1,7 +1,7 @@
 //! The receive window as Linux 6.6 and later size it (`tcp_output.c`:
 //! `tcp_select_initial_window()`; `tcp_input.c`: `tcp_init_buffer_space()`,
-//! `tcp_measure_rcv_mss()`, `tcp_grow_window()`, `tcp_set_window_clamp()`;
-//! `include/net/tcp.h`: `tcp_win_from_space()`).
+//! `tcp_measure_rcv_mss()`, `tcp_grow_window()`; `tcp.c`:
+//! `tcp_set_window_clamp()`; `include/net/tcp.h`: `tcp_win_from_space()`).
 //!
 //! A receive buffer holds more than payload: each `sk_buff` costs its
 //! truesize. The share of the buffer offered as window is the
