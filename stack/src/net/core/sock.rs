@@ -161,9 +161,17 @@ impl Sock {
         self.receive_queue.rcvbuf() as u32
     }
 
-    /// `sk_rmem_alloc`: the `truesize` of what the receive queue holds.
+    /// `sk_rmem_alloc`: the `truesize` of what the receive queue holds,
+    /// and for TCP of what waits out of order (charged as well,
+    /// `tcp_data_queue_ofo()`).
     pub(crate) fn rmem_alloc(&self) -> u32 {
-        self.receive_queue.rmem_alloc() as u32
+        let ofo = self.tcp.as_deref().map_or(0, |tp| {
+            tp.ofo
+                .values()
+                .map(|(skb, _)| skb.truesize())
+                .sum::<usize>()
+        });
+        (self.receive_queue.rmem_alloc() + ofo) as u32
     }
 
     /// `sk_drops`: the receive buffer's drops and the others.

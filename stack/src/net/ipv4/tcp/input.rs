@@ -948,7 +948,7 @@ impl World {
         if len > 0 || fin {
             let rcv_shutdown = self.sk(sk).shutdown & RCV_SHUTDOWN != 0;
             match tcp_rcv_data_state(state, &self.tcb(sk), rcv_shutdown, &s) {
-                DataCheck::Queue => self.tcp_data_queue(sk, seg),
+                DataCheck::Queue => self.tcp_data_queue(sk, seg, true),
                 DataCheck::Drop => self.kfree_skb(seg.skb),
                 DataCheck::AbortOnData => {
                     // RFC 1122: data for a socket nobody will read: the
@@ -1180,8 +1180,10 @@ impl World {
 
     /// `tcp_data_queue()`: in-order data joins the receive queue (if the
     /// buffer has room), data ahead of `rcv_nxt` waits in the out-of-order
-    /// queue, and a FIN in order ends the stream.
-    fn tcp_data_queue(&mut self, sk: SockId, seg: Incoming) {
+    /// queue, and a FIN in order ends the stream. `fresh` is false for a
+    /// segment that leaves the out-of-order queue (`tcp_ofo_queue()`): it
+    /// was measured when it arrived.
+    fn tcp_data_queue(&mut self, sk: SockId, seg: Incoming, fresh: bool) {
         let host = self.sk(sk).host;
         let ns = self.sk(sk).netns;
         let seq = seg.hdr.seq;
@@ -1192,9 +1194,16 @@ impl World {
         let sysctl_dsack = self.ns(ns).sysctl.tcp_dsack != 0;
         if after(seq, rcv_nxt) {
             let end = seq.wrapping_add(skb.len() as u32 + u32::from(fin));
+            // tcp_data_queue_ofo(): with SACK, a segment out of order
+            // still lets the window grow; it is charged to the buffer.
+            let (len, truesize) = (skb.len() as u32, skb.truesize() as u32);
+            let free = self.tcp_space(sk);
+            let rmem2 = self.ns(ns).sysctl.tcp_rmem.2;
             let tp = self.tp_mut(sk);
             if tp.sack_ok {
                 tp.rx_sack.new_ofo(seq, end);
+                let advmss = tp.advmss;
+                tp.tcp_grow_window(len, truesize, free, rmem2, advmss);
             }
             tp.ofo.insert(seq, (skb, fin));
             self.trace(host, Layer::Tcp, |_w| {
@@ -1228,7 +1237,9 @@ impl World {
             let truesize = skb.truesize() as u32;
             let rcvbuf = self.sk(sk).rcvbuf();
             let tp = self.tp_mut(sk);
-            tp.tcp_measure_scaling_ratio(len, truesize, rcvbuf);
+            if fresh {
+                tp.tcp_measure_scaling_ratio(len, truesize, rcvbuf);
+            }
             if len < tp.rcv_mss {
                 tp.ack_pushed2 |= tp.ack_pushed;
                 tp.ack_pushed = true;
@@ -1236,7 +1247,9 @@ impl World {
                 tp.ack_pushed = true;
             }
             tp.rcv_mss = tp.rcv_mss.max(len);
-            tp.event_data_recv(now);
+            if fresh {
+                tp.event_data_recv(now);
+            }
             skb.cb.seq = rcv_nxt;
             // tcp_try_rmem_schedule() → tcp_prune_queue(): a segment that
             // would take the queue past sk_rcvbuf first lets the buffer
@@ -1261,8 +1274,10 @@ impl World {
             let rmem2 = self.ns(ns).sysctl.tcp_rmem.2;
             let tp = self.tp_mut(sk);
             tp.rcv_nxt = tp.rcv_nxt.wrapping_add(len);
-            tp.tcp_rcv_rtt_measure(now);
-            if len >= 128 {
+            if fresh {
+                tp.tcp_rcv_rtt_measure(now);
+            }
+            if fresh && len >= 128 {
                 let advmss = tp.advmss;
                 tp.tcp_grow_window(len, truesize, free, rmem2, advmss);
             }
@@ -1303,6 +1318,7 @@ impl World {
                     hdr: h,
                     skb,
                 },
+                false,
             );
         }
         let tp = self.tp_mut(sk);
