@@ -66,8 +66,13 @@ pub struct TcpInfo {
     pub rcv_mss: u32,
     /// `tcpi_unacked`: segments sent and not acknowledged (`packets_out`).
     pub unacked: u32,
-    /// `tcpi_retrans`: of those, retransmitted ones (`retrans_out`).
+    /// `tcpi_retrans`: of those, retransmitted and not yet acknowledged or
+    /// SACKed (`retrans_out`).
     pub retrans: u32,
+    /// `tcpi_lost`: marked lost and not resent since (`lost_out`).
+    pub lost: u32,
+    /// `tcpi_sacked`: SACKed (`sacked_out`).
+    pub sacked: u32,
     /// `tcpi_last_data_recv` (ms since data last arrived).
     pub last_data_recv: u32,
     /// `tcpi_last_ack_recv` (ms since an ACK last arrived).
@@ -83,7 +88,8 @@ pub struct TcpInfo {
     pub snd_cwnd: u32,
     /// `tcpi_advmss`: the MSS this end advertised.
     pub advmss: u32,
-    /// `tcpi_reordering`: the duplicate-ACK threshold (3).
+    /// `tcpi_reordering`: how far out of order segments may arrive, in
+    /// segments (3, raised by reordering seen in SACKs).
     pub reordering: u32,
     /// `tcpi_rcv_space`: the reader's last per-RTT measure
     /// (`rcvq_space.space`).
@@ -125,6 +131,8 @@ impl TcpInfo {
             ("tcpi_rcv_mss", self.rcv_mss.into()),
             ("tcpi_unacked", self.unacked.into()),
             ("tcpi_retrans", self.retrans.into()),
+            ("tcpi_lost", self.lost.into()),
+            ("tcpi_sacked", self.sacked.into()),
             ("tcpi_last_data_recv", self.last_data_recv.into()),
             ("tcpi_last_ack_recv", self.last_ack_recv.into()),
             ("tcpi_rtt", self.rtt.into()),
@@ -156,12 +164,11 @@ impl World {
         let us = |t: u64| (t / 1_000) as u32;
         let ca_state = if tp.recover.is_some() {
             TCP_CA_RECOVERY
-        } else if tp.retransmits > 0 {
+        } else if tp.retransmits > 0 || tp.sb.loss_high.is_some() {
             TCP_CA_LOSS
-        } else if tp.dupacks > 0 && !tp.sack_ok {
-            // Reno counts duplicate ACKs as SACKed segments (sacked_out);
-            // with SACK agreed only SACK blocks do, and the sender here
-            // does not read them.
+        } else if tp.sb.sacked_out > 0 || (tp.dupacks > 0 && !tp.sack_ok) {
+            // SACKed segments, or for Reno duplicate ACKs (which it counts
+            // as SACKed segments, sacked_out).
             TCP_CA_DISORDER
         } else {
             TCP_CA_OPEN
@@ -195,7 +202,9 @@ impl World {
             snd_mss: tp.mss,
             rcv_mss: tp.rcv_mss,
             unacked: sent.len() as u32,
-            retrans: sent.iter().filter(|x| x.retransmitted).count() as u32,
+            retrans: tp.sb.retrans_out,
+            lost: tp.sb.lost_out,
+            sacked: tp.sb.sacked_out,
             last_data_recv: ms(tp.lrcvtime),
             last_ack_recv: ms(tp.rcv_tstamp),
             rtt: tp.srtt.map_or(0, us),
@@ -203,7 +212,7 @@ impl World {
             snd_ssthresh: tp.ssthresh.min(TCP_INFINITE_SSTHRESH),
             snd_cwnd: tp.cwnd,
             advmss,
-            reordering: 3,
+            reordering: tp.sb.reordering,
             rcv_space: tp.rcvq_space.space,
             rcv_rtt: tp.rcv_rtt.rtt_us >> 3,
             rcv_ssthresh: tp.rcv_ssthresh,

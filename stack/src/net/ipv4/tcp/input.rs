@@ -737,7 +737,7 @@ impl World {
         tp.tcp_ts_negotiate(opts.timestamps, ts_on, now);
         tp.set_snd_wnd(seg.hdr.window as u32);
         tp.snd_wl1 = seg.hdr.seq;
-        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, now);
+        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, &[], now);
         self.sk_mut(sk).state = TCP_ESTABLISHED;
         // tcp_init_transfer(): the transfer starts from the initial window,
         // whatever acknowledging the SYN did to it. (Linux starts from 1
@@ -798,8 +798,8 @@ impl World {
         // rcv_nxt - 1: tcp_reset_check()); one elsewhere in the window may
         // be forged, and gets a challenge ACK that a genuine peer answers
         // with a reset at the right sequence; one outside the window is
-        // dropped. (Linux also accepts one at the highest SACKed sequence,
-        // which only a sender that reads SACK blocks knows.)
+        // dropped. (Linux also accepts one at the end of the highest
+        // block this end reports in its SACKs; not modelled.)
         let tsval = seg.hdr.options.timestamps.map(|(val, _)| val);
         let tsecr = seg.hdr.options.timestamps.map(|(_, ecr)| ecr);
         // tcp_validate_incoming(), RFC 7323 5.3: PAWS first. A segment
@@ -882,7 +882,7 @@ impl World {
                 self.tcp_keepalive_arm(sk);
                 self.sk_wake(sk, crate::kernel::wait::Wakeup::StateChange);
                 if s.has(SYN) {
-                    self.tcp_ack(sk, s.ack, tsecr, now);
+                    self.tcp_ack(sk, s.ack, tsecr, &[], now);
                     self.tcp_send_ack(sk);
                     self.tcp_write_xmit(sk);
                     return;
@@ -935,7 +935,8 @@ impl World {
                 });
             }
         }
-        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, now);
+        let sack = seg.hdr.options.sack;
+        self.tcp_ack(sk, seg.hdr.ack_seq, tsecr, sack.as_slice(), now);
         if !self.socks.contains_key(&sk) || self.sk(sk).state == TCP_CLOSE {
             return;
         }
@@ -1007,6 +1008,11 @@ impl World {
         let host = self.sk(sk).host;
         let ns = self.sk(sk).netns;
         let tp = self.tp_mut(sk);
+        // With SACK, RACK decides what is lost (recovery.rs), not a count
+        // of duplicates.
+        if tp.sack_ok {
+            return;
+        }
         let in_flight = tp.snd_nxt != tp.snd_una;
         if !in_flight || seg_len > 0 || window != tp.snd_wnd || tp.recover.is_some() {
             if tp.recover.is_some() && in_flight && seg_len == 0 {
@@ -1056,11 +1062,31 @@ impl World {
         sk: SockId,
         ack: u32,
         tsecr: Option<u32>,
+        sack: &[(u32, u32)],
         now: crate::sim::time::Nanos,
     ) {
         let host = self.sk(sk).host;
+        let ns = self.sk(sk).netns;
+        let tp = self.tp_mut(sk);
+        // tcp_sacktag_write_queue(): SACK blocks count even on an ACK
+        // that does not move snd_una.
+        let mut delivered = 0;
+        if tp.sack_ok && !sack.is_empty() && tp.snd_nxt != tp.snd_una {
+            let tag = tp.tcp_sacktag(sack, ack, now);
+            delivered = tag.delivered;
+            let mib = &mut self.ns_mut(ns).mib;
+            if tag.dsack {
+                mib.inc(Mib::TcpExtTCPDSACKRecv);
+            }
+            if tag.reordered {
+                mib.inc(Mib::TcpExtTCPSACKReorder);
+            }
+        }
         let tp = self.tp_mut(sk);
         if !after(ack, tp.snd_una) {
+            if tp.sack_ok && (delivered > 0 || tp.sb.loss_high.is_some()) {
+                self.tcp_xmit_recovery(sk, delivered, false);
+            }
             return;
         }
         let mut freed = 0;
@@ -1073,21 +1099,41 @@ impl World {
         // (first_ackt), the newest the congestion control's (last_ackt).
         let mut rtt_sample = None;
         let mut ca_rtt = None;
+        // An original transmission acknowledged below the highest SACKed
+        // segment arrived out of order (tcp_clean_rtx_queue()'s reord).
+        let prior_sacked = tp.sb_has_sacked();
+        let mut reord: Option<u32> = None;
         while let Some(front) = tp.write_queue.front() {
             if front.sent_at.is_none() || after(front.end_seq(), ack) {
                 break;
             }
+            let pc = tp.pcount(0);
             let seg = tp.write_queue.pop_front().expect("front exists");
             freed += seg.charge();
             acked_segs += 1;
-            acked_pkts += (seg.len() as u32).div_ceil(tp.mss.max(1)).max(1);
+            acked_pkts += pc;
             data_acked |= !seg.syn;
-            if !seg.retransmitted {
+            if !seg.retransmitted && !seg.sacked {
                 ca_rtt = seg.sent_at.map(|t| now - t);
                 rtt_sample = rtt_sample.or(ca_rtt);
             }
+            tp.sb_forget(seg.sacked, seg.lost, seg.rexmit, pc);
+            if !seg.sacked && !seg.retransmitted && reord.is_none() {
+                reord = Some(seg.seq);
+            }
+            if !seg.sacked {
+                delivered += pc;
+                if tp.sack_ok
+                    && let Some(xmit) = seg.sent_at
+                {
+                    tp.rack_advance(xmit, seg.end_seq(), seg.retransmitted, now);
+                }
+            }
         }
         tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
+        if let Some(low) = reord.filter(|_| tp.sack_ok && prior_sacked) {
+            tp.tcp_check_sack_reordering(low);
+        }
         tp.snd_una = ack;
         if tp.write_queue.is_empty() {
             tp.chrono.stop(super::chrono::ChronoType::Busy, true, now);
@@ -1097,7 +1143,9 @@ impl World {
         let mut partial_ack = false;
         if let Some(recover) = tp.recover {
             if before(ack, recover) {
-                partial_ack = true; // NewReno: the next hole is lost too
+                // NewReno: the next hole is lost too (with SACK, RACK
+                // decides).
+                partial_ack = !tp.sack_ok;
             } else {
                 // tcp_end_cwnd_reduction(): recovery over at ssthresh.
                 tp.recover = None;
@@ -1119,7 +1167,8 @@ impl World {
         // tcp_cong_control(): the window grows on data acknowledged
         // outside recovery (tcp_may_raise_cwnd()); pacing follows.
         if data_acked && tp.recover.is_none() {
-            tp.tcp_cong_avoid(acked_pkts, now);
+            let acked = if tp.sack_ok { delivered } else { acked_pkts };
+            tp.tcp_cong_avoid(acked, now);
         }
         tp.tcp_update_pacing_rate();
         if let Some(exit) = hystart {
@@ -1136,6 +1185,10 @@ impl World {
         }
         if partial_ack {
             self.tcp_retransmit_head(sk);
+        }
+        let tp = self.tp(sk);
+        if tp.sack_ok || tp.sb.loss_high.is_some() {
+            self.tcp_xmit_recovery(sk, delivered, true);
         }
         let all_acked = self.tp(sk).write_queue.is_empty();
         let state = self.sk(sk).state;
@@ -1455,6 +1508,8 @@ impl World {
 /// trip. So the RTO is `srtt + 200 ms` on a steady path, not a clamp to
 /// 200 ms (RFC 6298 would give `max(srtt + 4 * rttvar, 1 s)`).
 fn rtt_estimator(tp: &mut TcpSock, rtt: crate::sim::time::Nanos) {
+    // tcp_update_rtt_min(): RACK's reordering window is a quarter of it.
+    tp.update_min_rtt(rtt);
     let rto_min = super::TCP_RTO_MIN;
     match tp.srtt {
         None => {

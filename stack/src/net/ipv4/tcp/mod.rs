@@ -41,12 +41,15 @@
 //! a record that later data does not join (`output.rs`, `calls.rs`). The
 //! RTO is Linux's: srtt plus a deviation term never below `TCP_RTO_MIN`
 //! (`tcp_rtt_estimator()`). Congestion control is CUBIC by default, Reno
-//! selectable (`cong.rs`, `cubic.rs`); fast retransmit on three duplicate
-//! ACKs with NewReno recovery. A zero window arms the persist timer: a
-//! probe at `rto`, doubling to `TCP_RTO_MAX`.
+//! selectable (`cong.rs`, `cubic.rs`). With SACK the sender keeps a
+//! scoreboard, finds losses by time (RACK), recovers with proportional
+//! rate reduction and resends only what is lost (`recovery.rs`); without
+//! SACK, fast retransmit on three duplicate ACKs with NewReno recovery. A
+//! zero window arms the persist timer: a probe at `rto`, doubling to
+//! `TCP_RTO_MAX`.
 //!
 //! SACK is negotiated (`tcp_sack`) and the receiver reports its blocks and
-//! D-SACK (`sack`); the sender does not read them yet. Timestamps
+//! D-SACK (`sack`). Timestamps
 //! (`tcp_timestamps`, `timestamps`) are negotiated, carried on every
 //! segment, echoed, and used for PAWS and for RTT samples of
 //! retransmitted data.
@@ -56,11 +59,8 @@
 //! (`tcp_clamp_window()`); the window offered follows the payload share
 //! of the buffer, `window_clamp` and `rcv_ssthresh` (`window.rs`).
 //!
-//! Simplified so far: the sender ignores SACK blocks (no SACK scoreboard,
-//! PRR, RACK or tail loss probes); out-of-order segments are not charged
-//! to the buffer and do not grow the window, and those that leave the
-//! out-of-order queue are counted again as they arrive in order (receive
-//! RTT, payload share); write-queue memory is
+//! Simplified so far: no tail loss probe and no undo of a spurious
+//! recovery (`recovery.rs` says what else); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control by default; the simulation has CUBIC and Reno.
@@ -77,6 +77,7 @@ pub mod keepalive;
 pub mod output;
 pub mod poll;
 pub mod rcvbuf;
+pub mod recovery;
 pub mod sack;
 pub mod sockopt;
 pub mod splice;
@@ -114,6 +115,12 @@ pub(crate) struct TxSeg {
     pub(crate) sent_at: Option<Nanos>,
     /// Sent more than once (its ACK gives no RTT sample: Karn's rule).
     pub(crate) retransmitted: bool,
+    /// The scoreboard's bits (`recovery.rs`): SACKed
+    /// (`TCPCB_SACKED_ACKED`), marked lost (`TCPCB_LOST`), resent since
+    /// (`TCPCB_SACKED_RETRANS`).
+    pub(crate) sacked: bool,
+    pub(crate) lost: bool,
+    pub(crate) rexmit: bool,
     /// The user pages this segment's bytes are sent from, for a
     /// `MSG_ZEROCOPY` send (`data` keeps the bytes for the simulation's
     /// own bookkeeping; what goes out references the pages).
@@ -164,6 +171,9 @@ impl TxSeg {
             eor: false,
             sent_at: None,
             retransmitted: false,
+            sacked: false,
+            lost: false,
+            rexmit: false,
             zc: None,
         }
     }
@@ -238,6 +248,8 @@ pub(crate) struct TcpSock {
     pub(crate) ssthresh: u32,
     /// The congestion control's state (`cong.rs`).
     pub(crate) cc: cong::Cong,
+    /// The SACK scoreboard and loss recovery (`recovery.rs`).
+    pub(crate) sb: recovery::Scoreboard,
     /// Receive-buffer autotuning: the reader's last measure and the
     /// receive RTT (`rcvbuf.rs`).
     pub(crate) rcvq_space: rcvbuf::RcvqSpace,
@@ -385,6 +397,7 @@ impl TcpSock {
             cwnd: TCP_INIT_CWND,
             ssthresh: u32::MAX,
             cc: cong::Cong::default(),
+            sb: recovery::Scoreboard::default(),
             rcvq_space: Default::default(),
             rcv_rtt: Default::default(),
             scaling_ratio: window::TCP_DEFAULT_SCALING_RATIO,

@@ -443,6 +443,11 @@ impl World {
             {
                 self.tp_mut(sk).write_queue[idx].psh = true;
             }
+            // PRR counts new data sent in recovery too.
+            let tp = self.tp_mut(sk);
+            if tp.recover.is_some() {
+                tp.sb.prr_out += tp.pcount(idx);
+            }
             self.tcp_send_queued(sk, idx);
         }
     }
@@ -453,7 +458,7 @@ impl World {
     fn xmit_verdict(&self, sk: SockId, idx: usize, snd_nxt: u32, nonagle: Nonagle) -> Xmit {
         let tp = self.tp(sk);
         let seg = &tp.write_queue[idx];
-        let in_flight_segs = snd_nxt.wrapping_sub(tp.snd_una).div_ceil(tp.mss.max(1));
+        let in_flight_segs = tp.packets_in_flight_at(snd_nxt);
         let window_end = tp.snd_una.wrapping_add(tp.snd_wnd);
         if !seg.syn && after(seg.seq.wrapping_add(seg.len() as u32), window_end) {
             return Xmit::Window;

@@ -10,8 +10,9 @@
 //! (`net/ipv4/tcp_output.c`) put the D-SACK block first, then the others,
 //! as many as fit, and forget the D-SACK block once sent.
 //!
-//! Simplified: the sender does not read SACK blocks yet (it recovers as
-//! NewReno does, from duplicate ACKs); D-SACK is reported only for a
+//! The sender's side, the scoreboard the blocks build, is `recovery.rs`.
+//!
+//! Simplified: D-SACK is reported only for a
 //! segment wholly below `rcv_nxt`, not for one already in the
 //! out-of-order queue.
 

@@ -59,11 +59,15 @@ impl World {
         let Some(tp) = self.socks.get(&sk).and_then(|s| s.tcp.as_deref()) else {
             return;
         };
-        let (delack, probe, rto) = (
+        let (delack, probe, rto, reo) = (
             tp.delack_at == Some(now),
             tp.probe_at == Some(now),
             tp.rto_at == Some(now),
+            tp.sb.reo_at == Some(now),
         );
+        if reo {
+            self.tcp_rack_reo_timeout(sk);
+        }
         if delack {
             self.tcp_delack_timer_handler(sk);
         }
@@ -176,10 +180,12 @@ impl World {
         let now = self.now;
         let tp = self.tp_mut(sk);
         // tcp_enter_loss(): ssthresh is set by the first timeout of a
-        // series, not lowered again by each backoff.
-        if tp.retransmits == 0 {
+        // series, not lowered again by each backoff, nor by a timeout in
+        // fast recovery (which set it already).
+        if tp.retransmits == 0 && tp.recover.is_none() {
             tp.ssthresh = tp.tcp_ca_ssthresh();
         }
+        tp.tcp_enter_loss_marks();
         tp.tcp_ca_enter_loss(now);
         tp.retransmits += 1;
         tp.recover = None;
@@ -197,7 +203,9 @@ impl World {
                 fmt_duration(rto)
             )
         });
-        self.tcp_retransmit_head(sk);
+        if let Some(idx) = self.tp(sk).next_lost() {
+            self.tcp_retransmit_skb(sk, idx);
+        }
     }
 
     /// `reqsk_timer_handler()`: resend a SYN-ACK, or give the request up.
