@@ -11,12 +11,19 @@
 //! the header. Loopback's MSS is 65483, so any header and body below that
 //! show it. Whether that ACK comes at once or after the delayed-ACK timer
 //! is what is compared: each request is classed as stalled (over 20 ms)
-//! or not, on this machine's kernel over loopback (two threads, a
-//! monotonic clock) and in the simulation (virtual time). The threshold is
-//! wide on purpose: a stall is 40 ms and more, a quick request well under
-//! a millisecond, so scheduling noise on a busy machine does not change
-//! the class; the real run is repeated and each request takes the class
-//! most runs gave it.
+//! or not. The threshold is wide on purpose: a stall is 40 ms and more, a
+//! quick request well under a millisecond, so scheduling noise on a busy
+//! machine does not change the class; the run is repeated and each request
+//! takes the class most runs gave it.
+//!
+//! The scenario is written once, generic over the socket API of
+//! `common::inet` ([`Api`]), and runs on this machine's kernel over
+//! loopback (a monotonic clock; the server's read waits on a thread of its
+//! own) and in the simulation (virtual time; the read waits in a child
+//! process); [`same`] compares the classes. Where it changes
+//! `net.ipv4.tcp_pingpong_thresh`, the real side runs in a network
+//! namespace of its own (a thread that `unshare(CLONE_NEWNET)`s, so the
+//! rest of the machine keeps its setting).
 //!
 //! Linux (6.x) enters pingpong mode once the server answers within `ato`
 //! of the request (`tcp_event_data_sent()`), and from then on delays its
@@ -24,21 +31,21 @@
 //! second request; when the delayed-ACK timer fires, pingpong mode ends
 //! (`tcp_delack_timer_handler()`) and the answer starts it again.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stack::prelude::*;
 
 mod common;
+use common::inet::*;
 use common::*;
 
 const REQUESTS: usize = 12;
 const RESPONSE: usize = 100;
 /// A request slower than this waited for a delayed ACK.
 const STALL: Duration = Duration::from_millis(20);
-/// Real runs per scenario; each request takes the majority class.
-const REAL_RUNS: usize = 3;
+/// Runs per scenario; each request takes the majority class. The
+/// simulation's runs agree, but running it as often keeps one body.
+const RUNS: usize = 3;
 
 #[derive(Clone, Copy, Debug)]
 struct Scenario {
@@ -55,41 +62,55 @@ fn classes(latencies: &[Duration]) -> String {
         .collect()
 }
 
-fn real_once(sc: Scenario) -> Vec<Duration> {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
-    let addr = l.local_addr().expect("getsockname");
-    let server = std::thread::spawn(move || {
-        let (mut s, _) = l.accept().expect("accept");
-        s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        let mut req = vec![0u8; sc.header + sc.body];
-        for _ in 0..REQUESTS {
-            s.read_exact(&mut req).expect("the whole request");
-            s.write_all(&[b'r'; RESPONSE]).expect("the response");
-        }
-    });
-    let mut c = TcpStream::connect(addr).expect("connect over loopback");
-    c.set_nodelay(sc.nodelay).unwrap();
-    c.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+/// Each request's latency, from the header's `send()` to the whole
+/// response.
+async fn requests<A: Api>(a: &A, sc: Scenario) -> Vec<Duration> {
+    let l = listener(a, 0, 8);
+    let c = a.socket(SOCK_STREAM).expect("socket");
+    a.setsockopt(c, IPPROTO_TCP, TCP_NODELAY, sc.nodelay.into())
+        .expect("TCP_NODELAY");
+    a.connect(c, &local(port_of(a, l)))
+        .await
+        .expect("connect over loopback");
+    let s = a.accept(l).await.expect("accept");
     let (header, body) = (vec![b'h'; sc.header], vec![b'b'; sc.body]);
-    let mut resp = [0u8; RESPONSE];
     let mut out = Vec::new();
     for _ in 0..REQUESTS {
-        std::thread::sleep(Duration::from_millis(1));
-        let start = Instant::now();
-        c.write_all(&header).unwrap();
-        c.write_all(&body).unwrap();
-        c.read_exact(&mut resp).expect("the response");
-        out.push(start.elapsed());
+        // The server already waits in its read when the request comes, as
+        // a server does.
+        let server_read = a.spawn_recv(s, sc.header + sc.body, MSG_WAITALL);
+        a.wait(Duration::from_millis(1)).await;
+        let start = a.clock();
+        send(a, c, &header).await.expect("the header");
+        send(a, c, &body).await.expect("the body");
+        let (n, _) = a.join(server_read).await.expect("the request");
+        assert_eq!(n, sc.header + sc.body, "the whole request");
+        send(a, s, &[b'r'; RESPONSE]).await.expect("the response");
+        let (n, _) = a
+            .recv(c, RESPONSE, MSG_WAITALL)
+            .await
+            .expect("the response");
+        assert_eq!(n, RESPONSE, "the whole response");
+        out.push(a.clock() - start);
     }
-    server.join().expect("the server thread");
+    for fd in [c, s, l] {
+        a.close(fd).expect("close");
+    }
     out
 }
 
-/// The real kernel's classes: per request, the class most runs gave.
-fn real(sc: Scenario) -> String {
-    let runs: Vec<String> = (0..REAL_RUNS).map(|_| classes(&real_once(sc))).collect();
-    println!("real kernel, {sc:?}: {runs:?}");
-    majority(&runs)
+/// The classes of `RUNS` runs, with `net.ipv4.tcp_pingpong_thresh` set to
+/// `thresh` if given.
+async fn runs<A: Api>(a: &A, sc: Scenario, thresh: Option<u8>) -> Vec<String> {
+    if let Some(t) = thresh {
+        a.sysctl("net.ipv4.tcp_pingpong_thresh", &t.to_string())
+            .await;
+    }
+    let mut out = Vec::new();
+    for _ in 0..RUNS {
+        out.push(classes(&requests(a, sc).await));
+    }
+    out
 }
 
 fn majority(runs: &[String]) -> String {
@@ -101,59 +122,19 @@ fn majority(runs: &[String]) -> String {
         .collect()
 }
 
-fn sim_run(sc: Scenario, pingpong_thresh: Option<u8>) -> String {
-    let mut world = Sim::new(1);
-    let host = world.add_host("box");
-    if let Some(t) = pingpong_thresh {
-        world
-            .sysctl(host, "net.ipv4.tcp_pingpong_thresh", &t.to_string())
-            .expect("a valid threshold");
-    }
-    let port = 8080;
-    world.spawn(host, "server", move |p| async move {
-        let l = sim_listener(&p, port, 8)?;
-        let (fd, _) = p.accept(l).await?;
-        let mut req = vec![0u8; sc.header + sc.body];
-        for _ in 0..REQUESTS {
-            let mut got = 0;
-            while got < req.len() {
-                got += p.read(fd, &mut req[got..]).await?;
-            }
-            p.write(fd, &[b'r'; RESPONSE]).await?;
-        }
-        Ok(())
-    });
-    let slot = spawn_collect(&mut world, host, "client", move |p| async move {
-        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        if sc.nodelay {
-            p.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)?;
-        }
-        p.connect(fd, local(port)).await?;
-        let (header, body) = (vec![b'h'; sc.header], vec![b'b'; sc.body]);
-        let mut out = Vec::new();
-        for _ in 0..REQUESTS {
-            p.sleep(ms(1)).await;
-            let start = p.now();
-            p.write(fd, &header).await?;
-            p.write(fd, &body).await?;
-            let mut resp = [0u8; RESPONSE];
-            let mut got = 0;
-            while got < RESPONSE {
-                got += p.read(fd, &mut resp[got..]).await?;
-            }
-            out.push(Duration::from_nanos(p.now() - start));
-        }
-        Ok(out)
-    });
-    let report = world.run();
-    assert!(report.is_ok(), "the simulation did not finish:\n{report}");
-    let latencies = slot.take().expect("the client finished");
-    classes(&latencies)
+/// Compares the majority classes, the real runs printed.
+fn compare_runs(what: &str, real: Vec<String>, sim: Vec<String>) {
+    println!("real kernel, {what}: {real:?}");
+    same(
+        &format!("stalled requests, {what}"),
+        majority(&real),
+        majority(&sim),
+    );
 }
 
 fn compare(sc: Scenario) {
-    let (real, sim) = (real(sc), sim_run(sc, None));
-    same(&format!("stalled requests, {sc:?}"), real, sim);
+    let (real, sim) = both!(runs, sc, None);
+    compare_runs(&format!("{sc:?}"), real, sim);
 }
 
 /// A 700-byte header and a 200-byte body: the first request goes quickly
@@ -191,34 +172,6 @@ fn nodelay_never_stalls() {
     });
 }
 
-/// The real runs in a network namespace of their own (a thread that
-/// `unshare(CLONE_NEWNET)`s, so the rest of the machine keeps its
-/// setting) with `net.ipv4.tcp_pingpong_thresh` set to `thresh`; `None`
-/// when this process may not make one (not root).
-fn real_with_thresh(sc: Scenario, thresh: u8) -> Option<String> {
-    std::thread::spawn(move || {
-        use nix::sched::{CloneFlags, unshare};
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
-            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
-            return None;
-        }
-        // A child process starts in the namespace of the thread that
-        // forks it; so does a thread, and /proc/sys/net shows this one's.
-        let up = std::process::Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .expect("ip runs");
-        assert!(up.success(), "ip link set lo up");
-        std::fs::write("/proc/sys/net/ipv4/tcp_pingpong_thresh", thresh.to_string())
-            .expect("set the namespace's tcp_pingpong_thresh");
-        let runs: Vec<String> = (0..REAL_RUNS).map(|_| classes(&real_once(sc))).collect();
-        println!("real kernel, tcp_pingpong_thresh {thresh}, {sc:?}: {runs:?}");
-        Some(majority(&runs))
-    })
-    .join()
-    .expect("the namespace thread")
-}
-
 /// `net.ipv4.tcp_pingpong_thresh` above 1: the server must answer that
 /// many times in a row before it delays its ACKs, and each stall (the
 /// delayed-ACK timer firing) starts the count again, so a stall comes
@@ -231,14 +184,9 @@ fn pingpong_thresh_spaces_the_stalls() {
         nodelay: false,
     };
     for thresh in [2, 3] {
-        let Some(real) = real_with_thresh(sc, thresh) else {
+        let Some((real, sim)) = both_in_a_new_netns!(runs, sc, Some(thresh)) else {
             return;
         };
-        let sim = sim_run(sc, Some(thresh));
-        same(
-            &format!("stalled requests, tcp_pingpong_thresh {thresh}, {sc:?}"),
-            real,
-            sim,
-        );
+        compare_runs(&format!("tcp_pingpong_thresh {thresh}, {sc:?}"), real, sim);
     }
 }

@@ -8,23 +8,31 @@
 //! `>=` before), so the SYN queue takes backlog + 1 requests, as the
 //! accept queue takes backlog + 1 children (`sk_acceptq_is_full()`).
 //!
+//! Each scenario is written once, generic over the socket API of
+//! `common::inet` ([`Api`]), and runs on this machine's kernel in a network
+//! namespace of its own (a thread that `unshare(CLONE_NEWNET)`s, so that
+//! its `tcp_syncookies` and counters are the scenario's alone and the
+//! machine's sysctls are untouched) and in the simulation; [`same`]
+//! compares the two.
+//!
 //! On plain loopback a handshake completes inside the client's `connect()`
 //! (the SYN, SYN-ACK and ACK are processed in softirq before it returns),
 //! so the SYN queue never holds more than one request and only the accept
-//! queue decides. To let requests pile up, the real runs happen in a
-//! network namespace of their own (a thread that `unshare(CLONE_NEWNET)`s;
-//! the machine's sysctls are untouched) whose `lo` sends through a slow
-//! token bucket (`tc qdisc add dev lo root tbf rate 64kbit`: about 9 ms a
-//! packet; this kernel has no `netem`): the SYNs queue in it, and the
-//! SYN-ACKs, then the final ACKs, queue behind them (one FIFO), so every
-//! SYN reaches the listener before any final ACK. The simulation puts the
-//! clients and the listener on two hosts joined by a link with
-//! `DELAY_MS` of latency: there too every SYN arrives before any final
-//! ACK. Both sides sample `ss -tan` and the listener's counters
-//! `SAMPLE_MS` after the burst of connects, once the handshakes are over
-//! (about 25 packets on the real side; in the simulation an ARP exchange
-//! and 3 latencies) and before the first SYN or SYN-ACK retransmission
-//! (1 s).
+//! queue decides. To let requests pile up, the real namespace's `lo` sends
+//! through a slow token bucket (`tc qdisc add dev lo root tbf rate 64kbit`:
+//! about 9 ms a packet; this kernel has no `netem`): the SYNs queue in it,
+//! and the SYN-ACKs, then the final ACKs, queue behind them (one FIFO), so
+//! every SYN reaches the listener before any final ACK. The simulation has
+//! no traffic control; there the clients and the listener are on two hosts
+//! joined by a link with `DELAY_MS` of latency, so that there too every
+//! SYN arrives before any final ACK. That is the one split: a simulated
+//! process lives on one host, so the scenario's steps (the same generic
+//! functions) are divided between a listener process and a clients process
+//! ([`burst_over_a_link`]). Both sides sample `ss -tan` and the listener's
+//! counters `SAMPLE_MS` after the burst of connects, once the handshakes
+//! are over (about 25 packets on the real side; in the simulation an ARP
+//! exchange and 3 latencies) and before the first SYN or SYN-ACK
+//! retransmission (1 s).
 
 use std::process::Command;
 use std::time::Duration;
@@ -32,12 +40,13 @@ use std::time::Duration;
 use stack::prelude::*;
 
 mod common;
+use common::inet::*;
 use common::*;
 
 /// One-way delay of every packet in the simulation.
 const DELAY_MS: u64 = 50;
 /// When the queues and counters are sampled, from the first `connect()`.
-const SAMPLE_MS: u64 = 500;
+const SAMPLE: Duration = Duration::from_millis(500);
 /// Clients per scenario.
 const CLIENTS: usize = 8;
 const PORT: u16 = 5555;
@@ -56,9 +65,9 @@ struct Scenario {
 
 /// How long the early clients are given (in the simulation: ARP, then a
 /// handshake, 5 latencies).
-const EARLY_MS: u64 = 300;
+const EARLY: Duration = Duration::from_millis(300);
 
-/// What is stable at `SAMPLE_MS`.
+/// What is stable at `SAMPLE`.
 #[derive(Debug, PartialEq)]
 struct Seen {
     /// Clients in ESTAB and in SYN-SENT.
@@ -98,141 +107,139 @@ fn count_ss(text: &str) -> (usize, usize, usize, Option<(u32, u32)>) {
     (est, sent, recv, listener)
 }
 
-/// One `TcpExt:` counter of this thread's namespace (`/proc/thread-self`:
-/// `/proc/net` would show the main thread's).
-fn real_tcpext(field: &str) -> u64 {
-    real_mib("TcpExt", field)
+/// What the listener's namespace shows: its `ss -tan` and counters.
+struct ListenerView {
+    ss: String,
+    counters: [u64; 3],
 }
 
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .expect("the tool runs");
-    assert!(out.status.success(), "{cmd} {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The scenario on this machine's kernel, in a fresh namespace; `None`
-/// when this process may not make one (not root).
-fn real_side(sc: Scenario) -> Option<Seen> {
-    std::thread::spawn(move || {
-        use nix::sched::{CloneFlags, unshare};
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
-            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
-            return None;
-        }
-        // Children (ip, tc, ss) start in this thread's namespace.
-        run("ip", &["link", "set", "lo", "up"]);
-        if sc.delayed {
-            run(
-                "tc",
-                &[
-                    "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "64kbit", "burst", "128",
-                    "limit", "100000",
-                ],
-            );
-        }
-        std::fs::write(
-            "/proc/sys/net/ipv4/tcp_syncookies",
-            sc.syncookies.to_string(),
-        )
-        .expect("set the namespace's tcp_syncookies");
-        let l = real_listener(PORT, sc.backlog);
-        let to = sockaddr(&local(PORT));
-        let connect = |_| {
-            let c = tcp4();
-            c.set_nonblocking(true).unwrap();
-            let r = real(c.connect(&to));
-            assert_eq!(r, Err("EINPROGRESS"), "a non-blocking connect");
-            c
-        };
-        let mut clients: Vec<_> = (0..sc.early).map(connect).collect();
-        if sc.early > 0 {
-            std::thread::sleep(Duration::from_millis(EARLY_MS));
-        }
-        clients.extend((0..CLIENTS).map(connect));
-        std::thread::sleep(Duration::from_millis(SAMPLE_MS));
-        let (clients_established, clients_syn_sent, syn_recv, listener) =
-            count_ss(&run("ss", &["-tan"]));
-        let seen = Seen {
-            clients_established,
-            clients_syn_sent,
-            syn_recv,
-            listener,
-            listen_overflows: real_tcpext("ListenOverflows"),
-            listen_drops: real_tcpext("ListenDrops"),
-            syncookies_sent: real_tcpext("SyncookiesSent"),
-        };
-        drop((clients, l));
-        println!("real kernel, {sc:?}: {seen:#?}");
-        Some(seen)
-    })
-    .join()
-    .expect("the namespace thread")
-}
-
-fn sim_side(sc: Scenario) -> Seen {
-    let mut world = Sim::new(1);
-    world.set_tracing(std::env::var("SIMTRACE").is_ok());
-    let (client_host, server_host, server_ip) = if sc.delayed {
-        let a = world.add_host("client");
-        let b = world.add_host("server");
-        let cfg = LinkConfig::default().latency(ms(DELAY_MS));
-        world.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", cfg);
-        (a, b, "10.0.0.2")
-    } else {
-        let h = world.add_host("box");
-        (h, h, "127.0.0.1")
-    };
-    for h in [client_host, server_host] {
-        world
-            .sysctl(h, "net.ipv4.tcp_syncookies", &sc.syncookies.to_string())
-            .expect("a valid tcp_syncookies");
+fn listener_view<A: Api>(a: &A) -> ListenerView {
+    ListenerView {
+        ss: a.sh("ss -tan"),
+        counters: ["ListenOverflows", "ListenDrops", "SyncookiesSent"].map(|f| a.mib("TcpExt", f)),
     }
-    world.spawn(server_host, "server", move |p| async move {
-        let _l = sim_listener_on(&p, server_ip, PORT, sc.backlog)?;
-        p.sleep(secs(2)).await;
-        Ok(())
-    });
-    world.spawn(client_host, "clients", move |p| async move {
-        p.sleep(ms(1)).await;
-        let mut fds = Vec::new();
-        for i in 0..sc.early + CLIENTS {
-            if i == sc.early && sc.early > 0 {
-                p.sleep(ms(EARLY_MS)).await;
-            }
-            let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-            let r = sim(p.connect(c, format!("{server_ip}:{PORT}")).await);
-            assert_eq!(r, Err("EINPROGRESS"), "a non-blocking connect");
-            fds.push(c);
-        }
-        p.sleep(secs(2)).await;
-        Ok(())
-    });
-    let early = if sc.early > 0 { EARLY_MS } else { 0 };
-    world.run_until(ms(1 + early + SAMPLE_MS));
-    if std::env::var("SIMTRACE").is_ok() {
-        println!("{}", world.trace_text());
-    }
-    let (clients_established, clients_syn_sent, _, _) = count_ss(&world.sh(client_host, "ss -tan"));
-    let (_, _, syn_recv, listener) = count_ss(&world.sh(server_host, "ss -tan"));
+}
+
+/// `clients_ss`: `ss -tan` where the clients are.
+fn seen(clients_ss: &str, at_listener: &ListenerView) -> Seen {
+    let (clients_established, clients_syn_sent, _, _) = count_ss(clients_ss);
+    let (_, _, syn_recv, listener) = count_ss(&at_listener.ss);
+    let [listen_overflows, listen_drops, syncookies_sent] = at_listener.counters;
     Seen {
         clients_established,
         clients_syn_sent,
         syn_recv,
         listener,
-        listen_overflows: world.counter(server_host, Mib::TcpExtListenOverflows),
-        listen_drops: world.counter(server_host, Mib::TcpExtListenDrops),
-        syncookies_sent: world.counter(server_host, Mib::TcpExtSyncookiesSent),
+        listen_overflows,
+        listen_drops,
+        syncookies_sent,
     }
 }
 
+async fn set_syncookies<A: Api>(a: &A, sc: Scenario) {
+    a.sysctl("net.ipv4.tcp_syncookies", &sc.syncookies.to_string())
+        .await;
+}
+
+/// A non-blocking connect to `ip`:`PORT`.
+async fn start_connect<A: Api>(a: &A, ip: &str) -> i32 {
+    let c = a.socket(SOCK_STREAM | SOCK_NONBLOCK).expect("socket");
+    let r = a.connect(c, &format!("{ip}:{PORT}")).await;
+    assert_eq!(r, Err("EINPROGRESS"), "a non-blocking connect");
+    c
+}
+
+/// The clients' part: the early clients, the time they are given, the
+/// burst, then `SAMPLE` for the handshakes.
+async fn connect_burst<A: Api>(a: &A, ip: &str, sc: Scenario) -> Vec<i32> {
+    let mut fds = Vec::new();
+    for i in 0..sc.early + CLIENTS {
+        if i == sc.early && sc.early > 0 {
+            a.wait(EARLY).await;
+        }
+        fds.push(start_connect(a, ip).await);
+    }
+    a.wait(SAMPLE).await;
+    fds
+}
+
+fn close_all<A: Api>(a: &A, fds: impl IntoIterator<Item = i32>) {
+    for fd in fds {
+        a.close(fd).expect("close");
+    }
+}
+
+/// The scenario in one namespace: over loopback on the kernel (slowed down
+/// there when `delayed`), and in the simulation when not `delayed`.
+async fn burst<A: Api>(a: &A, sc: Scenario) -> Seen {
+    set_syncookies(a, sc).await;
+    let l = listener(a, PORT, sc.backlog);
+    let clients = connect_burst(a, "127.0.0.1", sc).await;
+    let view = listener_view(a);
+    close_all(a, clients.into_iter().chain([l]));
+    seen(&view.ss, &view)
+}
+
+/// The simulation's `delayed` scenario: the listener on one host, the
+/// clients on another, `DELAY_MS` apart. The listener's host is sampled
+/// when the clients' is: both once the handshakes are over, where nothing
+/// moves until the first retransmission.
+fn burst_over_a_link(sc: Scenario) -> Seen {
+    let link = LinkConfig::default().latency(ms(DELAY_MS));
+    let before_burst = if sc.early > 0 { EARLY } else { Duration::ZERO };
+    let (at_listener, clients_ss) = in_sim_over_a_link(
+        link,
+        async move |a| {
+            set_syncookies(a, sc).await;
+            let l = listener_on(a, SERVER_IP, PORT, sc.backlog);
+            a.wait(before_burst + SAMPLE).await;
+            let view = listener_view(a);
+            close_all(a, [l]);
+            view
+        },
+        async move |a| {
+            set_syncookies(a, sc).await;
+            let clients = connect_burst(a, SERVER_IP, sc).await;
+            let ss = a.sh("ss -tan");
+            close_all(a, clients);
+            ss
+        },
+    );
+    seen(&clients_ss, &at_listener)
+}
+
+/// Slows down loopback in the real namespace (see the module's comment):
+/// the kernel's stand-in for the simulation's link. Called on the
+/// namespace's thread, whose children start in its namespace, so never on
+/// the machine's own `lo`.
+fn slow_loopback() {
+    let ok = Command::new("tc")
+        .args([
+            "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "64kbit", "burst", "128", "limit",
+            "100000",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "tc qdisc add dev lo root tbf");
+}
+
 fn compare(sc: Scenario) {
-    let Some(real) = real_side(sc) else {
+    let real = on_kernel_in_a_new_netns(async move |a| {
+        if sc.delayed {
+            slow_loopback();
+        }
+        burst(a, sc).await
+    });
+    let Some(real) = real else {
         return;
     };
-    same(&format!("{sc:?}"), real, sim_side(sc));
+    println!("real kernel, {sc:?}: {real:#?}");
+    let sim = if sc.delayed {
+        burst_over_a_link(sc)
+    } else {
+        in_sim(async move |a| burst(a, sc).await)
+    };
+    same(&format!("{sc:?}"), real, sim);
 }
 
 /// The machine's own `net.ipv4.tcp_syncookies` (1 by default: cookies
@@ -324,54 +331,28 @@ fn the_first_syn_retransmissions_are_a_second_apart() {
     dropped_syn_after(3500);
 }
 
+async fn dropped_syn<A: Api>(a: &A, after: Duration) -> DroppedSyn {
+    a.sysctl("net.ipv4.tcp_syncookies", "0").await;
+    let l = listener(a, PORT, 0);
+    let first = a.socket(SOCK_STREAM).expect("socket");
+    a.connect(first, &local(PORT))
+        .await
+        .expect("the first connects");
+    let c = start_connect(a, "127.0.0.1").await;
+    a.wait(after).await;
+    let seen = DroppedSyn {
+        out_segs: a.mib("Tcp", "OutSegs"),
+        retrans_segs: a.mib("Tcp", "RetransSegs"),
+        listen_overflows: a.mib("TcpExt", "ListenOverflows"),
+        listen_drops: a.mib("TcpExt", "ListenDrops"),
+    };
+    close_all(a, [l, first, c]);
+    seen
+}
+
 fn dropped_syn_after(ms_in: u64) {
-    let real = std::thread::spawn(move || {
-        use nix::sched::{CloneFlags, unshare};
-        if let Err(e) = unshare(CloneFlags::CLONE_NEWNET) {
-            println!("note: skipping the real side: unshare(CLONE_NEWNET): {e}");
-            return None;
-        }
-        run("ip", &["link", "set", "lo", "up"]);
-        std::fs::write("/proc/sys/net/ipv4/tcp_syncookies", "0").expect("tcp_syncookies");
-        let l = real_listener(PORT, 0);
-        let first = tcp4();
-        first
-            .connect(&sockaddr(&local(PORT)))
-            .expect("the first connects");
-        let c = tcp4();
-        c.set_nonblocking(true).unwrap();
-        assert_eq!(real(c.connect(&sockaddr(&local(PORT)))), Err("EINPROGRESS"));
-        std::thread::sleep(Duration::from_millis(ms_in));
-        let seen = DroppedSyn {
-            out_segs: real_mib("Tcp", "OutSegs"),
-            retrans_segs: real_mib("Tcp", "RetransSegs"),
-            listen_overflows: real_mib("TcpExt", "ListenOverflows"),
-            listen_drops: real_mib("TcpExt", "ListenDrops"),
-        };
-        drop((l, first, c));
-        Some(seen)
-    })
-    .join()
-    .expect("the namespace thread");
-    let Some(real) = real else { return };
-    let mut world = Sim::new(1);
-    let h = world.add_host("box");
-    world.sysctl(h, "net.ipv4.tcp_syncookies", "0").unwrap();
-    world.spawn(h, "test", |p| async move {
-        let _l = sim_listener(&p, PORT, 0)?;
-        let first = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(first, local(PORT)).await?;
-        let c = p.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)?;
-        assert_eq!(sim(p.connect(c, local(PORT)).await), Err("EINPROGRESS"));
-        p.sleep(secs(5)).await;
-        Ok(())
-    });
-    world.run_until(ms(ms_in));
-    let sim = DroppedSyn {
-        out_segs: world.counter(h, Mib::TcpOutSegs),
-        retrans_segs: world.counter(h, Mib::TcpRetransSegs),
-        listen_overflows: world.counter(h, Mib::TcpExtListenOverflows),
-        listen_drops: world.counter(h, Mib::TcpExtListenDrops),
+    let Some((real, sim)) = both_in_a_new_netns!(dropped_syn, Duration::from_millis(ms_in)) else {
+        return;
     };
     let what = format!("a SYN dropped by a full accept queue, {ms_in} ms in");
     same(&what, real, sim);

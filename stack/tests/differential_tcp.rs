@@ -31,7 +31,6 @@
 //! `cargo nextest run -p stack --test differential_tcp --run-ignored all`.
 
 use std::fmt::Debug;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -1512,41 +1511,8 @@ fn send_returns_before_delivery_then_eagain_sim_over_a_link() {
 // kernel over loopback (the scenarios above) with a simulation between two
 // hosts. A simulated process lives on one host, so the scenario's steps
 // (`write_pattern`/`read_chunks`, `fill`/`drain`) are split between a
-// server process and a client process, with waits long enough for the
-// link.
-
-/// The host names and addresses of the two-host world: a client on one
-/// host and a server on another, joined by a gigabit link (MTU 1500).
-const LINK_CLIENT: &str = "10.0.0.1/24";
-const LINK_SERVER: &str = "10.0.0.2/24";
-const SERVER_IP: &str = "10.0.0.2";
-
-/// Runs a server process and a client process on two hosts joined by a
-/// link; both must finish cleanly.
-fn run_sim_link<S, C, FS, FC, US, UC>(server: FS, client: FC) -> (S, C)
-where
-    S: 'static,
-    C: 'static,
-    FS: FnOnce(SimApi) -> US,
-    FC: FnOnce(SimApi) -> UC,
-    US: Future<Output = SysResult<S>> + 'static,
-    UC: Future<Output = SysResult<C>> + 'static,
-{
-    let mut world = Sim::new(1);
-    let a = world.add_host("client");
-    let b = world.add_host("server");
-    world.add_link(a, LINK_CLIENT, b, LINK_SERVER, LinkConfig::default());
-    let s = spawn_collect(&mut world, b, "server", |p| server(SimApi::new(p)));
-    let c = spawn_collect(&mut world, a, "client", |p| client(SimApi::new(p)));
-    let report = world.run();
-    assert!(
-        report.is_ok(),
-        "the simulated processes did not finish:\n{report}"
-    );
-    let s = s.take().expect("the server stored its result");
-    let c = c.take().expect("the client stored its result");
-    (s, c)
-}
+// server process and a client process ([`in_sim_over_a_link`], a gigabit
+// link, MTU 1500), with waits long enough for the link.
 
 /// The client's connection to the server host.
 async fn link_client(a: &SimApi, port: u16, ty: i32) -> i32 {
@@ -1558,17 +1524,17 @@ async fn link_client(a: &SimApi, port: u16, ty: i32) -> i32 {
 
 fn chunks_sim_link(read_len: usize) -> Chunks {
     let port = free_port();
-    let (chunks, ()) = run_sim_link(
-        move |a| async move {
-            let l = listener_on(&a, SERVER_IP, port, 8);
+    let (chunks, ()) = in_sim_over_a_link(
+        LinkConfig::default(),
+        async move |a| {
+            let l = listener_on(a, SERVER_IP, port, 8);
             let s = a.accept(l).await.expect("accept");
             a.wait(Duration::from_millis(500)).await;
-            Ok(read_chunks(&a, s, read_len).await)
+            read_chunks(a, s, read_len).await
         },
-        move |a| async move {
-            let c = link_client(&a, port, SOCK_STREAM).await;
-            write_pattern(&a, c).await;
-            Ok(())
+        async move |a| {
+            let c = link_client(a, port, SOCK_STREAM).await;
+            write_pattern(a, c).await;
         },
     );
     chunks
@@ -1579,25 +1545,26 @@ fn backpressure_sim_link() -> (Backpressure, usize) {
     let accepted_cell = std::rc::Rc::new(std::cell::Cell::new(0usize));
     let shared = accepted_cell.clone();
     let ((recv_q_nonempty, drained_all), (first, ended_with, accepted, send_q_nonempty, after)) =
-        run_sim_link(
-            move |a| async move {
-                let l = listener_on(&a, SERVER_IP, port, 8);
+        in_sim_over_a_link(
+            LinkConfig::default(),
+            async move |a| {
+                let l = listener_on(a, SERVER_IP, port, 8);
                 let r = a.accept(l).await.expect("accept");
                 // The writer is stuck well before this (its pauses are 50 ms).
                 a.wait(Duration::from_secs(5)).await;
-                let recv_q = any_queue(&by_role(&ss(&a), port), "server", |s| s.recv_q);
-                let drained = drain(&a, r, shared.get()).await;
-                Ok((recv_q, drained))
+                let recv_q = any_queue(&by_role(&ss(a), port), "server", |s| s.recv_q);
+                let drained = drain(a, r, shared.get()).await;
+                (recv_q, drained)
             },
-            move |a| async move {
-                let w = link_client(&a, port, SOCK_STREAM | SOCK_NONBLOCK).await;
+            async move |a| {
+                let w = link_client(a, port, SOCK_STREAM | SOCK_NONBLOCK).await;
                 a.wait(Duration::from_millis(10)).await;
-                let (first, ended_with, accepted) = fill(&a, w).await;
+                let (first, ended_with, accepted) = fill(a, w).await;
                 accepted_cell.set(accepted);
-                let send_q = any_queue(&by_role(&ss(&a), port), "client", |s| s.send_q);
+                let send_q = any_queue(&by_role(&ss(a), port), "client", |s| s.send_q);
                 a.wait(Duration::from_secs(10)).await;
-                let after = send(&a, w, b"more").await;
-                Ok((first, ended_with, accepted, send_q, after))
+                let after = send(a, w, b"more").await;
+                (first, ended_with, accepted, send_q, after)
             },
         );
     let seen = Backpressure {

@@ -1,6 +1,7 @@
 //! The socket API of the `AF_INET` differential tests
-//! (`differential_tcp.rs`, `differential_udp.rs`). A scenario is written
-//! once, generic over [`Api`], and runs on both sides:
+//! (`differential_tcp.rs`, `differential_udp.rs`, `differential_rst.rs`,
+//! `differential_synqueue.rs`, `differential_delack.rs`). A scenario is
+//! written once, generic over [`Api`], and runs on both sides:
 //!
 //! - [`Real`]: this machine's kernel, through `socket2` and `nix`, over
 //!   127.0.0.1 (or in a network namespace the test makes). Time passes by
@@ -21,7 +22,7 @@ use std::rc::Rc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, SockRef, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use stack::prelude::*;
 
 use super::*;
@@ -37,7 +38,10 @@ pub trait Api {
     /// while the scenario goes on to what will end the wait.
     type Reader;
 
-    fn socket(&self, ty: i32) -> R<i32>;
+    /// `socket(AF_INET, ty, protocol)`. A raw socket (`SOCK_RAW`) gets
+    /// every datagram of its protocol, IP header included, and what it
+    /// sends is the IP payload.
+    fn socket_with(&self, ty: i32, protocol: i32) -> R<i32>;
     fn bind(&self, fd: i32, addr: &str) -> R<()>;
     fn listen(&self, fd: i32, backlog: i32) -> R<()>;
     async fn connect(&self, fd: i32, addr: &str) -> R<()>;
@@ -77,12 +81,19 @@ pub trait Api {
     /// An `ip` configuration command (`link set lo down`) in the scenario's
     /// network namespace, in force when this returns.
     async fn ip(&self, cmd: &str);
+    /// `sysctl -w name=value` in the scenario's network namespace, in
+    /// force when this returns.
+    async fn sysctl(&self, name: &str, value: &str);
     /// `recv()` in the background: the call may wait for what the scenario
     /// does next.
     fn spawn_recv(&self, fd: i32, len: usize, flags: i32) -> Self::Reader;
     /// What a background `recv()` gave, once it has returned.
     async fn join(&self, reader: Self::Reader) -> R<Got>;
 
+    /// `socket(AF_INET, ty, 0)`.
+    fn socket(&self, ty: i32) -> R<i32> {
+        self.socket_with(ty, 0)
+    }
     /// Long enough for loopback traffic (and ICMP errors) to be processed.
     async fn settle(&self) {
         self.wait(SETTLE).await;
@@ -211,21 +222,69 @@ pub fn in_sim_world<T: 'static>(
 ) -> (T, Sim, HostId) {
     let mut world = Sim::new(1);
     let host = world.add_host("box");
-    let commands: Rc<RefCell<Vec<String>>> = Rc::default();
-    let ip = commands.clone();
-    let slot = spawn_collect(&mut world, host, "test", move |p| async move {
-        Ok(scenario(&SimApi { p, ip }).await)
+    let (slot, commands) = spawn_scenario(&mut world, host, "test", scenario);
+    drive(&mut world, &[(host, commands)]);
+    let value = slot.take().expect("the scenario stored its result");
+    (value, world, host)
+}
+
+/// The addresses of the two-host world of [`in_sim_over_a_link`].
+pub const LINK_CLIENT: &str = "10.0.0.1/24";
+pub const LINK_SERVER: &str = "10.0.0.2/24";
+pub const SERVER_IP: &str = "10.0.0.2";
+
+/// Runs a server scenario and a client scenario in the simulation, each
+/// the only process of its host, the two hosts joined by `link`
+/// ([`LINK_CLIENT`], [`LINK_SERVER`]); both runs must end cleanly. For a
+/// scenario that needs a path loopback does not have: a simulated process
+/// lives on one host, so its steps are split between the two.
+pub fn in_sim_over_a_link<S: 'static, C: 'static>(
+    link: LinkConfig,
+    server: impl AsyncFnOnce(&SimApi) -> S + 'static,
+    client: impl AsyncFnOnce(&SimApi) -> C + 'static,
+) -> (S, C) {
+    let mut world = Sim::new(1);
+    let a = world.add_host("client");
+    let b = world.add_host("server");
+    world.add_link(a, LINK_CLIENT, b, LINK_SERVER, link);
+    let (s, on_b) = spawn_scenario(&mut world, b, "server", server);
+    let (c, on_a) = spawn_scenario(&mut world, a, "client", client);
+    drive(&mut world, &[(b, on_b), (a, on_a)]);
+    let s = s.take().expect("the server stored its result");
+    let c = c.take().expect("the client stored its result");
+    (s, c)
+}
+
+/// Command lines (`ip …`, `sysctl -w …`) a simulated scenario has asked
+/// the program driving its world to run on its host.
+type Commands = Rc<RefCell<Vec<String>>>;
+
+fn spawn_scenario<T: 'static>(
+    world: &mut Sim,
+    host: HostId,
+    name: &str,
+    scenario: impl AsyncFnOnce(&SimApi) -> T + 'static,
+) -> (Rc<RefCell<Option<T>>>, Commands) {
+    let commands = Commands::default();
+    let queue = commands.clone();
+    let slot = spawn_collect(world, host, name, move |p| async move {
+        Ok(scenario(&SimApi { p, commands: queue }).await)
     });
-    // Only the program driving the world may change its links, so the
-    // world runs in ticks and the scenario's `ip` commands are run between
-    // two (see `SimApi::ip`).
+    (slot, commands)
+}
+
+/// Runs the world to its end. Only the program driving the world may
+/// change its links and settings, so while the scenarios live it runs in
+/// ticks and the commands they asked for are run between two (see
+/// `SimApi::administer`).
+fn drive(world: &mut Sim, hosts: &[(HostId, Commands)]) {
     loop {
         let report = world.run_until(world.now() + TICK);
-        let pending: Vec<String> = commands.borrow_mut().drain(..).collect();
-        for cmd in pending {
-            world
-                .ip(host, &cmd)
-                .unwrap_or_else(|e| panic!("ip {cmd}: {}", e.name()));
+        for (host, commands) in hosts {
+            let pending: Vec<String> = commands.borrow_mut().drain(..).collect();
+            for cmd in pending {
+                administer(world, *host, &cmd);
+            }
         }
         let over = report.exits.iter().all(|(_, _, e)| *e != Exit::NotFinished);
         if over || report.deadlock.is_some() || world.now() >= TICKING {
@@ -237,12 +296,24 @@ pub fn in_sim_world<T: 'static>(
         report.is_ok(),
         "the simulated process did not finish:\n{report}"
     );
-    assert!(
-        commands.borrow().is_empty(),
-        "an ip command came after {TICKING} ns: it was never run"
-    );
-    let value = slot.take().expect("the scenario stored its result");
-    (value, world, host)
+    for (_, commands) in hosts {
+        assert!(
+            commands.borrow().is_empty(),
+            "a command came after {TICKING} ns: it was never run"
+        );
+    }
+}
+
+fn administer(world: &mut Sim, host: HostId, cmd: &str) {
+    let done = if let Some(args) = cmd.strip_prefix("ip ") {
+        world.ip(host, args)
+    } else if let Some(setting) = cmd.strip_prefix("sysctl -w ") {
+        let (name, value) = setting.split_once('=').expect("NAME=VALUE");
+        world.sysctl(host, name, value)
+    } else {
+        panic!("{cmd}: not a command the runner runs")
+    };
+    done.unwrap_or_else(|e| panic!("{cmd}: {}", e.name()));
 }
 
 /// Runs `scenario(api, args…)` on this machine's kernel and in the
@@ -259,6 +330,20 @@ macro_rules! both {
 }
 #[allow(unused_imports)]
 pub(crate) use both;
+
+/// The same with the kernel's side in a network namespace of its own
+/// ([`on_kernel_in_a_new_netns`]), for a scenario that changes its
+/// settings or counts what crosses it: `Some((real, simulated))`, or
+/// `None` (with a note) where this process may not make a namespace.
+#[allow(unused_macros)]
+macro_rules! both_in_a_new_netns {
+    ($scenario:ident $(, $arg:expr)* $(,)?) => {
+        on_kernel_in_a_new_netns(async move |a| $scenario(a $(, $arg)*).await)
+            .map(|real| (real, in_sim(async move |a| $scenario(a $(, $arg)*).await)))
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_in_a_new_netns;
 
 // ---------------------------------------------------------------- real side
 
@@ -324,8 +409,9 @@ fn nix_recv(fd: i32, len: usize, flags: i32) -> R<Got> {
 impl Api for Real {
     type Reader = JoinHandle<R<Got>>;
 
-    fn socket(&self, ty: i32) -> R<i32> {
-        real(Socket::new_raw(Domain::IPV4, Type::from(ty), None)).map(|s| self.keep(s))
+    fn socket_with(&self, ty: i32, protocol: i32) -> R<i32> {
+        let protocol = Some(Protocol::from(protocol));
+        real(Socket::new_raw(Domain::IPV4, Type::from(ty), protocol)).map(|s| self.keep(s))
     }
     fn bind(&self, fd: i32, addr: &str) -> R<()> {
         real(self.with(fd, |s| s.bind(&sockaddr(addr))))
@@ -373,6 +459,7 @@ impl Api for Real {
             // socket2 passes the size on as a C int: -1 arrives as -1.
             (SOL_SOCKET, SO_RCVBUF) => real(s.set_recv_buffer_size(val as usize)),
             (SOL_SOCKET, SO_SNDBUF) => real(s.set_send_buffer_size(val as usize)),
+            (IPPROTO_TCP, TCP_NODELAY) => real(s.set_nodelay(on)),
             (IPPROTO_TCP, TCP_KEEPIDLE) => {
                 nix_r(setsockopt(f, sockopt::TcpKeepIdle, &(val as u32)))
             }
@@ -467,6 +554,16 @@ impl Api for Real {
             .is_ok_and(|s| s.success());
         assert!(ok, "ip {cmd}");
     }
+    async fn sysctl(&self, name: &str, value: &str) {
+        // Never the machine's own settings.
+        assert!(
+            self.own_netns,
+            "sysctl {name}: only in a namespace of the test's own"
+        );
+        // `/proc/sys/net` is the calling thread's namespace's.
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        std::fs::write(&path, value).unwrap_or_else(|e| panic!("write {path}: {e}"));
+    }
     fn spawn_recv(&self, fd: i32, len: usize, flags: i32) -> Self::Reader {
         std::thread::spawn(move || nix_recv(fd, len, flags))
     }
@@ -477,23 +574,24 @@ impl Api for Real {
 
 // ---------------------------------------------------------- simulation side
 
-/// The simulation's side: a process, and the `ip` commands it has asked
-/// the runner ([`in_sim_world`]) to run.
+/// The simulation's side: a process, and the commands it has asked the
+/// runner ([`in_sim_world`], [`in_sim_over_a_link`]) to run.
 pub struct SimApi {
     p: Process,
-    ip: Rc<RefCell<Vec<String>>>,
+    commands: Commands,
 }
 
-/// How often the runner looks for `ip` commands to run.
+/// How often the runner looks for commands to run.
 const TICK: Nanos = ms(1);
 
 impl SimApi {
-    /// A process of a world some other runner drives: `ip` is not for it.
-    pub fn new(p: Process) -> SimApi {
-        SimApi {
-            p,
-            ip: Rc::default(),
-        }
+    /// Asks the runner, which runs the world in ticks, to run `cmd` at the
+    /// end of this tick, and sleeps until just after that.
+    async fn administer(&self, cmd: String) {
+        self.commands.borrow_mut().push(cmd);
+        let now = self.p.now();
+        let end_of_tick = now.div_ceil(TICK).max(1) * TICK;
+        self.p.sleep(end_of_tick - now + 1).await;
     }
 }
 
@@ -507,8 +605,8 @@ pub struct SimReader {
 impl Api for SimApi {
     type Reader = SimReader;
 
-    fn socket(&self, ty: i32) -> R<i32> {
-        sim(self.p.socket(AF_INET, ty, 0))
+    fn socket_with(&self, ty: i32, protocol: i32) -> R<i32> {
+        sim(self.p.socket(AF_INET, ty, protocol))
     }
     fn bind(&self, fd: i32, addr: &str) -> R<()> {
         sim(self.p.bind(fd, addr))
@@ -587,13 +685,11 @@ impl Api for SimApi {
     fn clock(&self) -> Duration {
         Duration::from_nanos(self.p.now())
     }
-    /// Asks the runner, which runs the world in ticks, to run `cmd` at the
-    /// end of this tick, and sleeps until just after that.
     async fn ip(&self, cmd: &str) {
-        self.ip.borrow_mut().push(cmd.to_string());
-        let now = self.p.now();
-        let end_of_tick = now.div_ceil(TICK).max(1) * TICK;
-        self.p.sleep(end_of_tick - now + 1).await;
+        self.administer(format!("ip {cmd}")).await;
+    }
+    async fn sysctl(&self, name: &str, value: &str) {
+        self.administer(format!("sysctl -w {name}={value}")).await;
     }
     /// A child process (`fork()`) that keeps only `fd` and the pipe it
     /// signals on, so that closing a socket here still closes it.
