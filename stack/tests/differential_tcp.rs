@@ -593,6 +593,51 @@ fn keepalive_probes_an_idle_connection_and_gives_up_on_a_silent_one() {
     }
 }
 
+/// What a connection with `TCP_USER_TIMEOUT` does once its data stops
+/// being acknowledged.
+#[derive(Debug, PartialEq)]
+struct UserTimeout {
+    /// `SO_ERROR` 1.5 s after the write (the timeout is 2 s), then at 3 s.
+    early: R<&'static str>,
+    late: R<&'static str>,
+    aborted: u64,
+}
+
+/// Loopback goes down under an established connection with a 2 s user
+/// timeout, and data is written: the connection gives up after 2 s of
+/// retransmissions, long before `tcp_retries2` would.
+async fn user_timeout<A: Api>(a: &A) -> UserTimeout {
+    let l = listener(a, KEEPALIVE_PORT, 8);
+    let c = tcp(a);
+    a.connect(c, &local(KEEPALIVE_PORT)).await.expect("connect");
+    let _s = a.accept(l).await.expect("accept");
+    a.setsockopt(c, IPPROTO_TCP, TCP_USER_TIMEOUT, 2000)
+        .expect("TCP_USER_TIMEOUT");
+    a.ip("link set lo down").await;
+    send(a, c, b"lost").await.expect("the write is queued");
+    a.wait(Duration::from_millis(1500)).await;
+    let early = so_error(a, c);
+    a.wait(Duration::from_millis(1500)).await;
+    UserTimeout {
+        early,
+        late: so_error(a, c),
+        aborted: a.mib("TcpExt", "TCPAbortOnTimeout"),
+    }
+}
+
+#[test]
+fn tcp_user_timeout_ends_a_connection_whose_data_is_not_acknowledged() {
+    let Some(real) = on_kernel_in_a_new_netns(async move |a| user_timeout(a).await) else {
+        return;
+    };
+    assert_eq!(real.late, Ok("ETIMEDOUT"), "{real:?}");
+    same(
+        "TCP_USER_TIMEOUT with loopback down",
+        real,
+        in_sim(async move |a| user_timeout(a).await),
+    );
+}
+
 /// What is left of a listener's port once the listener is closed.
 #[derive(Debug, PartialEq)]
 struct ListenerGone {

@@ -469,6 +469,9 @@ impl Api for Real {
             (IPPROTO_TCP, TCP_KEEPCNT) => {
                 nix_r(setsockopt(f, sockopt::TcpKeepCount, &(val as u32)))
             }
+            (IPPROTO_TCP, TCP_USER_TIMEOUT) => {
+                nix_r(setsockopt(f, sockopt::TcpUserTimeout, &(val as u32)))
+            }
             _ => panic!("setsockopt level {level} option {opt}: not wired to the real side"),
         }
     }

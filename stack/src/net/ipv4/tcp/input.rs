@@ -1139,6 +1139,7 @@ impl World {
             tp.chrono.stop(super::chrono::ChronoType::Busy, true, now);
         }
         tp.retransmits = 0;
+        tp.retrans_stamp = None;
         tp.dupacks = 0;
         let mut partial_ack = false;
         if let Some(recover) = tp.recover {

@@ -275,6 +275,9 @@ pub(crate) struct TcpSock {
     pub(crate) rto: Nanos,
     /// Consecutive timeouts (`icsk_retransmits`), for backoff and giving up.
     pub(crate) retransmits: u32,
+    /// When what is being retransmitted was first sent (`retrans_stamp`),
+    /// for `TCP_USER_TIMEOUT`; none once an ACK moves on.
+    pub(crate) retrans_stamp: Option<Nanos>,
     pub(crate) write_queue: VecDeque<TxSeg>,
     /// `sk_wmem_queued`.
     pub(crate) wmem_queued: u32,
@@ -413,6 +416,7 @@ impl TcpSock {
             rtt_seq: 0,
             rto: TCP_TIMEOUT_INIT,
             retransmits: 0,
+            retrans_stamp: None,
             write_queue: VecDeque::new(),
             wmem_queued: 0,
             ofo: BTreeMap::new(),

@@ -14,8 +14,9 @@
 //! each `recvmsg()` (`tcp_inq_hint()`). `TCP_NOTSENT_LOWAT` limits the
 //! bytes a write queues beyond what is sent, and makes the socket
 //! writable only while twice the unsent bytes are below it
-//! (`tcp_stream_memory_free()`, in `poll.rs`). Simplified:
-//! `TCP_USER_TIMEOUT` does not cut retransmissions of data short; a write
+//! (`tcp_stream_memory_free()`, in `poll.rs`). `TCP_USER_TIMEOUT` ends a
+//! connection whose data stays unacknowledged that long, whatever
+//! `tcp_retries2` says (`timer.rs`). Simplified: a write
 //! stops at the next segment past the mark, where Linux stops at its next
 //! buffer of up to 64 KB (a TSO `sk_buff`), so counts differ.
 

@@ -20,7 +20,7 @@ use crate::net::core::snmp::Mib;
 use crate::net::ipv4::request_sock_queue::ReqskTimer;
 use crate::observe::trace::Layer;
 use crate::sim::event::Event;
-use crate::sim::time::{Nanos, fmt_duration};
+use crate::sim::time::{Nanos, fmt_duration, ms};
 use crate::uapi::errno::Errno;
 
 impl World {
@@ -165,7 +165,17 @@ impl World {
         } else {
             self.ns(ns).sysctl.tcp_retries2
         };
-        if retransmits_timed_out(self.tp(sk).retransmits, limit) {
+        // TCP_USER_TIMEOUT: give up once that long has passed since the
+        // first transmission of what is being retransmitted
+        // (retransmits_timed_out() with icsk_user_timeout, retrans_stamp).
+        let tp = self.tp(sk);
+        let user_timeout = ms(u64::from(tp.opts.user_timeout));
+        let user_expired = user_timeout > 0
+            && tp.retransmits > 0
+            && tp
+                .retrans_stamp
+                .is_some_and(|start| self.now.saturating_sub(start) >= user_timeout);
+        if user_expired || retransmits_timed_out(self.tp(sk).retransmits, limit) {
             self.trace(host, Layer::Tcp, |_w| {
                 "too many retransmissions: ETIMEDOUT".to_string()
             });
@@ -204,7 +214,23 @@ impl World {
             )
         });
         if let Some(idx) = self.tp(sk).next_lost() {
+            let tp = self.tp_mut(sk);
+            if tp.retrans_stamp.is_none() {
+                tp.retrans_stamp = tp.write_queue[idx].sent_at;
+            }
             self.tcp_retransmit_skb(sk, idx);
+        }
+        // tcp_clamp_rto_to_user_timeout(): the next timeout comes no later
+        // than the user timeout's end (at least a jiffy from now).
+        let tp = self.tp_mut(sk);
+        if user_timeout > 0
+            && let (Some(start), Some(at)) = (tp.retrans_stamp, tp.rto_at)
+        {
+            let end = (start + user_timeout).max(now + ms(4));
+            if end < at {
+                tp.rto_at = Some(end);
+                self.schedule_tcp_timer(sk, end);
+            }
         }
     }
 
