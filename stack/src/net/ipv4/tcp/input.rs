@@ -1071,6 +1071,9 @@ impl World {
         // tcp_sacktag_write_queue(): SACK blocks count even on an ACK
         // that does not move snd_una.
         let mut delivered = 0;
+        // tcp_ack()'s prior_fack: the highest SACKed sequence before this
+        // ACK, below which an original acknowledged now was reordered.
+        let prior_fack = tp.sb_fack();
         if tp.sack_ok && !sack.is_empty() && tp.snd_nxt != tp.snd_una {
             let tag = tp.tcp_sacktag(sack, ack, now);
             delivered = tag.delivered;
@@ -1101,7 +1104,6 @@ impl World {
         let mut ca_rtt = None;
         // An original transmission acknowledged below the highest SACKed
         // segment arrived out of order (tcp_clean_rtx_queue()'s reord).
-        let prior_sacked = tp.sb_has_sacked();
         let mut reord: Option<u32> = None;
         while let Some(front) = tp.write_queue.front() {
             if front.sent_at.is_none() || after(front.end_seq(), ack) {
@@ -1131,7 +1133,10 @@ impl World {
             }
         }
         tp.wmem_queued = tp.wmem_queued.saturating_sub(freed);
-        if let Some(low) = reord.filter(|_| tp.sack_ok && prior_sacked) {
+        if let (Some(low), Some(fack)) = (reord, prior_fack)
+            && tp.sack_ok
+            && before(low, fack)
+        {
             tp.tcp_check_sack_reordering(low);
         }
         tp.snd_una = ack;

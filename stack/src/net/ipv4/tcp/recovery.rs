@@ -255,9 +255,9 @@ impl TcpSock {
         self.sb.reord_seen = true;
     }
 
-    /// Whether any segment is SACKed (`fack` is meaningful).
-    pub(crate) fn sb_has_sacked(&self) -> bool {
-        self.sb.sacked_out > 0
+    /// The highest SACKed sequence, if anything is SACKed.
+    pub(crate) fn sb_fack(&self) -> Option<u32> {
+        (self.sb.sacked_out > 0).then_some(self.sb.fack)
     }
 
     /// `tcp_rack_reo_wnd()`.
