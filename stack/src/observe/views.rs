@@ -473,6 +473,20 @@ fn tcp_info_line(tp: &crate::net::ipv4::tcp::TcpSock) -> String {
     if unacked > 0 {
         parts.push(format!("unacked:{unacked}"));
     }
+    // tcp_show_info(): the scoreboard, as ss prints it.
+    let sb = &tp.sb;
+    if sb.retrans_out > 0 || sb.total_retrans > 0 {
+        parts.push(format!("retrans:{}/{}", sb.retrans_out, sb.total_retrans));
+    }
+    if sb.lost_out > 0 {
+        parts.push(format!("lost:{}", sb.lost_out));
+    }
+    if sb.sacked_out > 0 {
+        parts.push(format!("sacked:{}", sb.sacked_out));
+    }
+    if sb.reordering != 3 {
+        parts.push(format!("reordering:{}", sb.reordering));
+    }
     // ss prints rcv_rtt and rcv_space only once they are measured.
     if tp.rcv_rtt.rtt_us > 0 {
         parts.push(format!(

@@ -73,6 +73,8 @@ pub struct TcpInfo {
     pub lost: u32,
     /// `tcpi_sacked`: SACKed (`sacked_out`).
     pub sacked: u32,
+    /// `tcpi_total_retrans`: segments retransmitted over the connection.
+    pub total_retrans: u32,
     /// `tcpi_last_data_recv` (ms since data last arrived).
     pub last_data_recv: u32,
     /// `tcpi_last_ack_recv` (ms since an ACK last arrived).
@@ -133,6 +135,7 @@ impl TcpInfo {
             ("tcpi_retrans", self.retrans.into()),
             ("tcpi_lost", self.lost.into()),
             ("tcpi_sacked", self.sacked.into()),
+            ("tcpi_total_retrans", self.total_retrans.into()),
             ("tcpi_last_data_recv", self.last_data_recv.into()),
             ("tcpi_last_ack_recv", self.last_ack_recv.into()),
             ("tcpi_rtt", self.rtt.into()),
@@ -205,6 +208,7 @@ impl World {
             retrans: tp.sb.retrans_out,
             lost: tp.sb.lost_out,
             sacked: tp.sb.sacked_out,
+            total_retrans: tp.sb.total_retrans,
             last_data_recv: ms(tp.lrcvtime),
             last_ack_recv: ms(tp.rcv_tstamp),
             rtt: tp.srtt.map_or(0, us),

@@ -1071,12 +1071,14 @@ impl World {
         // tcp_sacktag_write_queue(): SACK blocks count even on an ACK
         // that does not move snd_una.
         let mut delivered = 0;
+        let mut sack_rtt = None;
         // tcp_ack()'s prior_fack: the highest SACKed sequence before this
         // ACK, below which an original acknowledged now was reordered.
         let prior_fack = tp.sb_fack();
         if tp.sack_ok && !sack.is_empty() && tp.snd_nxt != tp.snd_una {
             let tag = tp.tcp_sacktag(sack, ack, now);
             delivered = tag.delivered;
+            sack_rtt = tag.rtt;
             let mib = &mut self.ns_mut(ns).mib;
             if tag.dsack {
                 mib.inc(Mib::TcpExtTCPDSACKRecv);
@@ -1087,6 +1089,10 @@ impl World {
         }
         let tp = self.tp_mut(sk);
         if !after(ack, tp.snd_una) {
+            // tcp_ack_update_rtt(): a SACK dates the segments it covers.
+            if let Some(rtt) = sack_rtt {
+                rtt_estimator(tp, rtt);
+            }
             if tp.sack_ok && (delivered > 0 || tp.sb.loss_high.is_some()) {
                 self.tcp_xmit_recovery(sk, delivered, false);
             }
@@ -1102,6 +1108,9 @@ impl World {
         // (first_ackt), the newest the congestion control's (last_ackt).
         let mut rtt_sample = None;
         let mut ca_rtt = None;
+        // Karn: an ACK that covers anything resent dates nothing by the
+        // ACK's timing (FLAG_RETRANS_DATA_ACKED).
+        let mut retrans_acked = false;
         // An original transmission acknowledged below the highest SACKed
         // segment arrived out of order (tcp_clean_rtx_queue()'s reord).
         let mut reord: Option<u32> = None;
@@ -1115,6 +1124,7 @@ impl World {
             acked_segs += 1;
             acked_pkts += pc;
             data_acked |= !seg.syn;
+            retrans_acked |= seg.retransmitted;
             if !seg.retransmitted && !seg.sacked {
                 ca_rtt = seg.sent_at.map(|t| now - t);
                 rtt_sample = rtt_sample.or(ca_rtt);
@@ -1158,8 +1168,13 @@ impl World {
                 tp.cwnd = tp.ssthresh;
             }
         }
-        // tcp_ack_update_rtt(): when every segment acknowledged had been
-        // resent (Karn), the echoed TSval still dates the one that arrived.
+        // tcp_ack_update_rtt(): after Karn, the SACKed segments' timing,
+        // then the echoed TSval, which dates the copy that arrived.
+        if retrans_acked {
+            rtt_sample = None;
+            ca_rtt = None;
+        }
+        rtt_sample = rtt_sample.or(sack_rtt);
         if rtt_sample.is_none()
             && acked_segs > 0
             && let Some(tsecr) = tsecr.filter(|&e| e != 0 && tp.ts.ok)

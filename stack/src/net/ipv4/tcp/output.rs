@@ -506,6 +506,7 @@ impl World {
         {
             let ns = self.sk(sk).netns;
             self.ns_mut(ns).mib.inc(Mib::TcpRetransSegs);
+            self.tp_mut(sk).sb.total_retrans += 1;
             self.tcp_send_queued(sk, 0);
         }
     }

@@ -53,8 +53,12 @@ use crate::sim::time::Nanos;
 
 use super::{TcpSock, after, before};
 
-/// `TCP_TIMEOUT_MIN`: two jiffies at HZ 250, added to a RACK timeout.
-const TCP_TIMEOUT_MIN: Nanos = 8_000_000;
+/// `TCP_TIMEOUT_MIN_US`: 2 ms added to a RACK timeout, which is then
+/// rounded up to whole jiffies (Linux 6.6 and later: `usecs_to_jiffies(
+/// remaining + TCP_TIMEOUT_MIN_US)`).
+const TCP_TIMEOUT_MIN_US: Nanos = 2_000_000;
+/// A jiffy at the reference machine's HZ 250.
+const JIFFY: Nanos = 1_000_000_000 / super::cubic::HZ as Nanos;
 
 /// The scoreboard and the recovery state of a sender.
 #[derive(Clone, Debug)]
@@ -62,6 +66,8 @@ pub(crate) struct Scoreboard {
     pub(crate) sacked_out: u32,
     pub(crate) lost_out: u32,
     pub(crate) retrans_out: u32,
+    /// Segments retransmitted over the connection's life (`total_retrans`).
+    pub(crate) total_retrans: u32,
     /// `tp->reordering`: how far out of order segments may arrive.
     pub(crate) reordering: u32,
     /// The end of the highest SACKed segment (`tcp_highest_sack_seq()`).
@@ -92,6 +98,7 @@ impl Default for Scoreboard {
             sacked_out: 0,
             lost_out: 0,
             retrans_out: 0,
+            total_retrans: 0,
             reordering: 3,
             fack: 0,
             rack_sent: None,
@@ -120,6 +127,9 @@ pub(crate) struct SackTag {
     pub(crate) delivered: u32,
     pub(crate) dsack: bool,
     pub(crate) reordered: bool,
+    /// The RTT of the first newly SACKed segment never resent
+    /// (`sack_rtt_us`, from `first_sackt`).
+    pub(crate) rtt: Option<Nanos>,
 }
 
 impl TcpSock {
@@ -221,6 +231,9 @@ impl TcpSock {
                 self.sb_forget(false, lost, rexmit, pc);
                 self.sb.sacked_out += pc;
                 tag.delivered += pc;
+                if !resent && tag.rtt.is_none() {
+                    tag.rtt = Some(now.saturating_sub(xmit));
+                }
                 if !resent && before(seq, self.sb.fack) {
                     reord_low = Some(match reord_low {
                         Some(l) if before(l, seq) => l,
@@ -425,6 +438,7 @@ impl World {
         let pc = tp.pcount(idx);
         tp.write_queue[idx].rexmit = true;
         tp.sb.retrans_out += pc;
+        tp.sb.total_retrans += pc;
         if tp.recover.is_some() {
             tp.sb.prr_out += pc;
         }
@@ -450,7 +464,7 @@ impl World {
         let (newly_lost, wait) = tp.rack_mark_lost(now);
         match wait {
             Some(w) => {
-                let at = now + w + TCP_TIMEOUT_MIN;
+                let at = now + (w + TCP_TIMEOUT_MIN_US).div_ceil(JIFFY) * JIFFY;
                 tp.sb.reo_at = Some(at);
                 self.schedule_tcp_timer(sk, at);
             }
@@ -481,7 +495,11 @@ impl World {
         let tp = self.tp_mut(sk);
         tp.sb.reo_at = None;
         tp.sb.rack_advanced = true;
-        self.tcp_xmit_recovery(sk, 0, false);
+        // Entering recovery here, the window is cut as for one packet
+        // delivered (tcp_cwnd_reduction(sk, 1, ...)); already in recovery,
+        // it is left alone.
+        let delivered = u32::from(tp.recover.is_none());
+        self.tcp_xmit_recovery(sk, delivered, false);
         self.tcp_write_xmit(sk);
     }
 }
