@@ -143,8 +143,16 @@ impl TcpSock {
     /// `tcp_packets_in_flight()` with `snd_nxt` where the sent segments
     /// end (the write path asks before it sends the next one).
     pub(crate) fn packets_in_flight_at(&self, snd_nxt: u32) -> u32 {
-        let out = snd_nxt.wrapping_sub(self.snd_una).div_ceil(self.mss.max(1));
         let sb = &self.sb;
+        if sb.sacked_out + sb.lost_out + sb.retrans_out == 0 {
+            return snd_nxt.wrapping_sub(self.snd_una).div_ceil(self.mss.max(1));
+        }
+        // With marks on the scoreboard, count as they were counted: a
+        // packet per MSS of each segment, small segments one each.
+        let out: u32 = (0..self.write_queue.len())
+            .take_while(|&i| before(self.write_queue[i].seq, snd_nxt))
+            .map(|i| self.pcount(i))
+            .sum();
         (out + sb.retrans_out).saturating_sub(sb.sacked_out + sb.lost_out)
     }
 
@@ -541,6 +549,24 @@ mod tests {
         let tag = tp.tcp_sacktag(&[(4000, 5000)], 1000, T);
         assert!(tag.reordered);
         assert_eq!(tp.sb.reordering, 6);
+    }
+
+    #[test]
+    fn small_segments_marked_lost_are_counted_one_packet_each() {
+        // Ten 100-byte segments, all lost to a timeout: nothing is in
+        // flight, and each resend puts one packet back.
+        let mut tp = flight();
+        for (i, seg) in tp.write_queue.iter_mut().enumerate() {
+            seg.data.truncate(100);
+            seg.seq = 1000 + 100 * i as u32;
+        }
+        tp.snd_nxt = 2000;
+        tp.tcp_enter_loss_marks();
+        assert_eq!(tp.sb.lost_out, 10);
+        assert_eq!(tp.packets_in_flight(), 0);
+        tp.write_queue[0].rexmit = true;
+        tp.sb.retrans_out = 1;
+        assert_eq!(tp.packets_in_flight(), 1);
     }
 
     #[test]
