@@ -497,6 +497,8 @@ fn without_sack_loss_is_repaired_by_fast_retransmit_on_three_duplicate_acks() {
     let nstat = sim.sh(a, "nstat");
     assert_eq!(sim.counter(a, Mib::TcpExtTCPSackRecovery), 0, "{nstat}");
     assert!(sim.counter(a, Mib::TcpExtTCPFastRetrans) > 0, "{nstat}");
+    // The tail loss probe needs SACK.
+    assert_eq!(sim.counter(a, Mib::TcpExtTCPLossProbes), 0, "{nstat}");
 }
 
 #[test]

@@ -125,6 +125,8 @@ mibs! {
     TcpExtTCPSackRecovery = "TcpExtTCPSackRecovery",
     TcpExtTCPSlowStartRetrans = "TcpExtTCPSlowStartRetrans",
     TcpExtTCPDSACKRecv = "TcpExtTCPDSACKRecv",
+    TcpExtTCPLossProbes = "TcpExtTCPLossProbes",
+    TcpExtTCPLossProbeRecovery = "TcpExtTCPLossProbeRecovery",
     TcpExtTCPSACKReorder = "TcpExtTCPSACKReorder",
     TcpExtTCPHystartTrainDetect = "TcpExtTCPHystartTrainDetect",
     TcpExtTCPHystartTrainCwnd = "TcpExtTCPHystartTrainCwnd",

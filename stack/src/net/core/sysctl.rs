@@ -99,6 +99,9 @@ pub struct Sysctls {
     /// `net.ipv4.tcp_slow_start_after_idle`: restart the congestion
     /// window after an idle time longer than the RTO (RFC 2861).
     pub tcp_slow_start_after_idle: u8,
+    /// `net.ipv4.tcp_early_retrans`: 3 or 4 arm a tail loss probe on SACK
+    /// connections (RACK-TLP); 0 to 2 do not (0 to 4).
+    pub tcp_early_retrans: u8,
     /// `net.ipv4.tcp_moderate_rcvbuf`: autotune receive buffers the
     /// process did not size (`tcp_rcv_space_adjust()`).
     pub tcp_moderate_rcvbuf: u8,
@@ -144,6 +147,7 @@ impl Default for Sysctls {
             tcp_pingpong_thresh: 1,
             tcp_congestion_control: Default::default(),
             tcp_slow_start_after_idle: 1,
+            tcp_early_retrans: 3,
             tcp_moderate_rcvbuf: 1,
             unix_max_dgram_qlen: 10,
         }
@@ -185,6 +189,7 @@ pub const NAMES: &[&str] = &[
     "net.ipv4.tcp_pingpong_thresh",
     "net.ipv4.tcp_congestion_control",
     "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_early_retrans",
     "net.ipv4.tcp_moderate_rcvbuf",
     "net.unix.max_dgram_qlen",
 ];
@@ -286,6 +291,7 @@ impl Sysctls {
             "net.ipv4.tcp_timestamps" => self.tcp_timestamps.to_string(),
             "net.ipv4.tcp_congestion_control" => self.tcp_congestion_control.name().to_string(),
             "net.ipv4.tcp_slow_start_after_idle" => self.tcp_slow_start_after_idle.to_string(),
+            "net.ipv4.tcp_early_retrans" => self.tcp_early_retrans.to_string(),
             "net.ipv4.tcp_moderate_rcvbuf" => self.tcp_moderate_rcvbuf.to_string(),
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh.to_string(),
             "net.unix.max_dgram_qlen" => self.unix_max_dgram_qlen.to_string(),
@@ -356,6 +362,7 @@ impl Sysctls {
             "net.ipv4.tcp_slow_start_after_idle" => {
                 self.tcp_slow_start_after_idle = u8_in(value, 0, 1)?
             }
+            "net.ipv4.tcp_early_retrans" => self.tcp_early_retrans = u8_in(value, 0, 4)?,
             "net.ipv4.tcp_moderate_rcvbuf" => self.tcp_moderate_rcvbuf = u8_in(value, 0, 1)?,
             // extra1 = SYSCTL_ONE: 1 to 255.
             "net.ipv4.tcp_pingpong_thresh" => self.tcp_pingpong_thresh = u8_in(value, 1, 255)?,

@@ -1072,6 +1072,8 @@ impl World {
         // that does not move snd_una.
         let mut delivered = 0;
         let mut sack_rtt = None;
+        let mut dsack = false;
+        let mut newly_sacked = 0;
         // tcp_ack()'s prior_fack: the highest SACKed sequence before this
         // ACK, below which an original acknowledged now was reordered.
         let prior_fack = tp.sb_fack();
@@ -1079,6 +1081,8 @@ impl World {
             let tag = tp.tcp_sacktag(sack, ack, now);
             delivered = tag.delivered;
             sack_rtt = tag.rtt;
+            dsack = tag.dsack;
+            newly_sacked = tag.delivered;
             let mib = &mut self.ns_mut(ns).mib;
             if tag.dsack {
                 mib.inc(Mib::TcpExtTCPDSACKRecv);
@@ -1093,6 +1097,8 @@ impl World {
             if let Some(rtt) = sack_rtt {
                 rtt_estimator(tp, rtt);
             }
+            self.tcp_process_tlp_ack(sk, ack, false, newly_sacked > 0, dsack);
+            let tp = self.tp(sk);
             if tp.sack_ok && (delivered > 0 || tp.sb.loss_high.is_some()) {
                 self.tcp_xmit_recovery(sk, delivered, false);
             }
@@ -1195,15 +1201,7 @@ impl World {
         if let Some(exit) = hystart {
             self.tcp_count_hystart(sk, exit);
         }
-        let tp = self.tp_mut(sk);
-        tp.rto_at = if tp.write_queue.iter().any(|s| s.sent_at.is_some()) {
-            Some(now + tp.rto)
-        } else {
-            None
-        };
-        if let Some(at) = tp.rto_at {
-            self.schedule_tcp_timer(sk, at);
-        }
+        self.tcp_process_tlp_ack(sk, ack, true, newly_sacked > 0, dsack);
         if partial_ack {
             self.tcp_retransmit_head(sk);
         }
@@ -1211,6 +1209,8 @@ impl World {
         if tp.sack_ok || tp.sb.loss_high.is_some() {
             self.tcp_xmit_recovery(sk, delivered, true);
         }
+        // tcp_set_xmit_timer(): with recovery settled, a probe if one may go.
+        self.tcp_set_xmit_timer(sk);
         let all_acked = self.tp(sk).write_queue.is_empty();
         let state = self.sk(sk).state;
         // Our FIN acknowledged: the closing states move on.

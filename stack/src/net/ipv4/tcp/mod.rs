@@ -59,8 +59,8 @@
 //! (`tcp_clamp_window()`); the window offered follows the payload share
 //! of the buffer, `window_clamp` and `rcv_ssthresh` (`window.rs`).
 //!
-//! Simplified so far: no tail loss probe and no undo of a spurious
-//! recovery (`recovery.rs` says what else); write-queue memory is
+//! A tail loss is probed for before the RTO (`tlp.rs`). Simplified so
+//! far: no undo of a spurious recovery (`recovery.rs` says what else); write-queue memory is
 //! charged as payload plus a fixed per-segment overhead; an ephemeral port
 //! is never shared between connections. This machine's kernel uses BBR
 //! congestion control by default; the simulation has CUBIC and Reno.
@@ -84,6 +84,7 @@ pub mod splice;
 pub mod state_machine;
 pub mod timer;
 pub mod timestamps;
+pub mod tlp;
 pub mod window;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -283,8 +284,10 @@ pub(crate) struct TcpSock {
     pub(crate) wmem_queued: u32,
     /// Segments that arrived ahead of `rcv_nxt` (`out_of_order_queue`).
     pub(crate) ofo: BTreeMap<u32, (SkBuff, bool)>,
-    /// The retransmission timer, when armed.
+    /// The retransmission timer, when armed (or the loss probe armed in
+    /// its place, `tlp.pending`).
     pub(crate) rto_at: Option<Nanos>,
+    pub(crate) tlp: tlp::Tlp,
     /// The TIME_WAIT (or orphaned FIN_WAIT2) timer, when armed.
     pub(crate) tw_at: Option<Nanos>,
     /// A FIN was received (`SOCK_DONE`): reads return 0 at the end.
@@ -421,6 +424,7 @@ impl TcpSock {
             wmem_queued: 0,
             ofo: BTreeMap::new(),
             rto_at: None,
+            tlp: Default::default(),
             tw_at: None,
             fin_rcvd: false,
             last_overflow: None,

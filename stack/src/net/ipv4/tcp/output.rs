@@ -337,9 +337,11 @@ impl World {
             tp.snd_nxt = end;
         }
         tp.segs_out += 1;
-        if tp.rto_at.is_none() {
-            tp.rto_at = Some(now + tp.rto);
-            self.schedule_tcp_timer(sk, now + self.tp(sk).rto);
+        // tcp_event_new_data_sent(): the first packet out starts the RTO,
+        // and new data sent while a loss probe is armed brings the RTO
+        // back (the probe is armed again after the burst).
+        if tp.rto_at.is_none() || (tp.tlp.pending && !retrans) {
+            self.tcp_rearm_rto(sk);
         }
         let ipc = self.inet_ipcm(sk);
         self.tcp_transmit(
@@ -398,7 +400,8 @@ impl World {
         let now = self.now;
         let tp = self.tp_mut(sk);
         let is_cwnd_limited = tp.packets_out() >= tp.cwnd;
-        if tp.snd_nxt != snd_nxt || is_cwnd_limited {
+        let sent = tp.snd_nxt != snd_nxt;
+        if sent || is_cwnd_limited {
             tp.tcp_cwnd_validate(is_cwnd_limited);
         }
         if rwnd_limited {
@@ -406,6 +409,10 @@ impl World {
         } else {
             let empty = tp.write_queue.is_empty();
             tp.chrono.stop(ChronoType::RwndLimited, empty, now);
+        }
+        // One loss probe per tail loss episode.
+        if sent {
+            self.tcp_schedule_loss_probe(sk, false);
         }
     }
 
@@ -463,7 +470,8 @@ impl World {
         if !seg.syn && after(seg.seq.wrapping_add(seg.len() as u32), window_end) {
             return Xmit::Window;
         }
-        if in_flight_segs >= tp.cwnd {
+        // tcp_cwnd_test(): a bare FIN goes even when the window is full.
+        if in_flight_segs >= tp.cwnd && !(seg.fin && seg.len() == 0) {
             return Xmit::Cwnd;
         }
         // tcp_nagle_check() (Minshall): a partial segment waits while an

@@ -39,7 +39,7 @@
 //! without SACK that resends what the receiver may already hold (go-back-N).
 //!
 //! Without SACK the sender counts duplicate ACKs and recovers as NewReno
-//! (`input.rs`). Simplified: no tail loss probe, no undo of a spurious
+//! (`input.rs`). A tail loss is probed for first (`tlp.rs`). Simplified: no undo of a spurious
 //! recovery (`tcp_try_undo_*`), no SACK reneging, a segment is SACKed only
 //! when a block covers it whole (the kernel splits partly covered ones,
 //! `tcp_fragment()`), and the minimum RTT is the least sample ever (the
@@ -422,6 +422,7 @@ impl World {
     /// first, while the congestion window has room.
     pub(crate) fn tcp_xmit_retransmit_queue(&mut self, sk: SockId) {
         let ns = self.sk(sk).netns;
+        let mut head_resent = false;
         while let Some(idx) = self.tp(sk).next_lost() {
             let tp = self.tp(sk);
             if tp.packets_in_flight() >= tp.cwnd {
@@ -435,6 +436,15 @@ impl World {
                 mib.inc(Mib::TcpExtTCPFastRetrans);
             }
             self.tcp_retransmit_skb(sk, idx);
+            head_resent |= idx == 0;
+        }
+        // Resending the oldest segment restarts the RTO from now.
+        if head_resent {
+            let at = self.now + self.tp(sk).rto;
+            let tp = self.tp_mut(sk);
+            tp.tlp.pending = false;
+            tp.rto_at = Some(at);
+            self.schedule_tcp_timer(sk, at);
         }
     }
 

@@ -74,7 +74,9 @@ impl World {
         if probe {
             self.tcp_probe_timer(sk);
         }
-        if rto {
+        if rto && self.tp(sk).tlp.pending {
+            self.tcp_send_loss_probe(sk);
+        } else if rto {
             self.tp_mut(sk).rto_at = None;
             self.tcp_retransmit_timer(sk);
         }
@@ -197,6 +199,7 @@ impl World {
         }
         tp.tcp_enter_loss_marks();
         tp.tcp_ca_enter_loss(now);
+        tp.tlp.high_seq = None;
         tp.retransmits += 1;
         tp.recover = None;
         tp.dupacks = 0;
