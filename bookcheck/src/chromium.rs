@@ -218,6 +218,147 @@ pub fn normalise(text: &str) -> String {
         .join(" ")
 }
 
+/// Opens `page` (a file under `html`, which `server` serves) with `query`
+/// appended, runs `body` (the body of a JavaScript function returning a
+/// string or a promise of one) once the page has loaded, and returns that
+/// string. The script is put first in a copy of the page, next to it, and
+/// reports through the console in chunks (long texts survive Chromium's
+/// logging); the browser is stopped as soon as the whole text is in, or
+/// after `timeout`.
+pub fn run_in_page(
+    chromium: &Path,
+    html: &Path,
+    page: &str,
+    query: &str,
+    server: &crate::serve::Server,
+    body: &str,
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    use std::io::BufRead;
+    let file = html.join(page);
+    let source = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let Some(head) = source.find("<head>") else {
+        return Err(format!("{page}: no <head>"));
+    };
+    let at = head + "<head>".len();
+    let script = format!(
+        r#"<script>window.addEventListener("load", function () {{
+  var report = function (kind, s) {{
+    var n = Math.max(1, Math.ceil(s.length / 1000));
+    for (var i = 0; i < n; i++) {{
+      console.log("BOOKCHECK " + kind + " " + i + " " + n + " " + JSON.stringify(s.slice(i * 1000, (i + 1) * 1000)));
+    }}
+  }};
+  var waitFor = function (test, ms) {{
+    return new Promise(function (ok, fail) {{
+      var t0 = Date.now();
+      var t = setInterval(function () {{
+        var v = test();
+        if (v) {{ clearInterval(t); ok(v); }}
+        else if (Date.now() - t0 > (ms || 60000)) {{ clearInterval(t); fail(new Error("timed out waiting")); }}
+      }}, 25);
+    }});
+  }};
+  Promise.resolve().then(function () {{ {body} }}).then(
+    function (s) {{ report("part", String(s)); }},
+    function (e) {{ report("fail", String(e)); }});
+}});</script>"#
+    );
+    let n = NEXT_COPY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tag = format!("{}-{n}", std::process::id());
+    let copy_name = format!(".bookcheck-run-{tag}.html");
+    let copy = file.with_file_name(&copy_name);
+    std::fs::write(&copy, format!("{}{script}{}", &source[..at], &source[at..]))
+        .map_err(|e| format!("{}: {e}", copy.display()))?;
+    let rel = Path::new(page).with_file_name(&copy_name);
+    let url = format!("{}{}{query}", server.base, rel.display());
+    let profile = profile(&format!("run-{tag}"));
+    let mut cmd = headless(chromium, &profile);
+    cmd.args([
+        "--enable-logging=stderr",
+        "--v=0",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(&url)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped());
+    let result = (|| {
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("running {}: {e}", chromium.display()))?;
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = std::time::Instant::now() + timeout;
+        let mut parts: Vec<Option<String>> = Vec::new();
+        let mut failed = None;
+        let mut heard = Vec::new();
+        let outcome = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else {
+                break Err(format!(
+                    "{url}: no answer within {timeout:?}; the browser said:\n{}",
+                    heard.join("\n")
+                ));
+            };
+            let Some(at) = line.find("BOOKCHECK ") else {
+                if !line.contains("dbus/") {
+                    heard.push(line);
+                }
+                continue;
+            };
+            let msg = &line[at + "BOOKCHECK ".len()..];
+            let msg = msg.rsplit_once("\", source:").map_or(msg, |(m, _)| m);
+            let mut f = msg.splitn(4, ' ');
+            let (kind, i, total, text) = (f.next(), f.next(), f.next(), f.next());
+            let (Some(kind), Some(i), Some(total), Some(text)) = (
+                kind,
+                i.and_then(|v| v.parse::<usize>().ok()),
+                total.and_then(|v| v.parse::<usize>().ok()),
+                text.and_then(|t| serde_json::from_str::<String>(t).ok()),
+            ) else {
+                continue;
+            };
+            if parts.len() != total {
+                parts = vec![None; total];
+            }
+            if let Some(slot) = parts.get_mut(i) {
+                *slot = Some(text);
+            }
+            if kind == "fail" {
+                failed = Some(());
+            }
+            if parts.iter().all(Option::is_some) {
+                let text: String = parts.iter().flatten().map(String::as_str).collect();
+                break match failed {
+                    Some(()) => Err(format!("{url}: the script failed: {text}")),
+                    None => Ok(text),
+                };
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        outcome
+    })();
+    let _ = std::fs::remove_file(&copy);
+    let _ = std::fs::remove_dir_all(&profile);
+    result
+}
+
+/// Numbers the page copies of one process, which may run pages in parallel.
+static NEXT_COPY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,11 +15,17 @@
 //!   built pages' internal links.
 //! - [`chromium`]: headless Chromium: loading a page with its console and
 //!   pictures watched, and printing the whole book to PDF.
+//! - [`playground`]: the examples built to WebAssembly for the pages'
+//!   in-browser runs.
+//! - [`serve`]: a static file server for the built book, as a reader's
+//!   `python3 -m http.server` serves it.
 //! - [`tools`]: finding the external programs, and what to do without them.
 
 pub mod chromium;
 pub mod mdbook;
 pub mod pins;
+pub mod playground;
+pub mod serve;
 pub mod source;
 pub mod summary;
 pub mod tools;

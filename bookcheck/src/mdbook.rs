@@ -80,6 +80,7 @@ pub fn build(
         return Err(format!("mdbook build failed ({}):\n{log}", output.status));
     }
     let html = html_dir(out, linkcheck.is_some());
+    crate::playground::install(root, &html)?;
     // mdBook copies every non-Markdown file of `book/` into the output,
     // so a `book/html/` left by an older plain `mdbook build` (whose output
     // folder used to be there) lands in it: it is no page of this build.
@@ -168,6 +169,11 @@ fn sources_hash(root: &Path, linkcheck: bool) -> u64 {
     collect(&root.join("book"), &generated, &mut files);
     collect(&root.join("stack/examples"), &[], &mut files);
     collect(&root.join("stack/tests/snapshots"), &[], &mut files);
+    // What the playground's WebAssembly module is built from.
+    for dir in ["stack/src", "knobs/src", "playground/src"] {
+        collect(&root.join(dir), &[], &mut files);
+    }
+    files.push(root.join("Cargo.lock"));
     files.sort();
     let mut h = DefaultHasher::new();
     linkcheck.hash(&mut h);

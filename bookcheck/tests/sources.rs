@@ -201,6 +201,57 @@ fn every_chapter_shows_two_snippets_with_their_output_and_how_to_run_them() {
     assert_none("snippets", &problems);
 }
 
+/// Every whole output of an example in a chapter has the playground under
+/// it (`<div class="run-example" data-example="NAME">`, which
+/// `book/playground/playground.js` turns into "Run it here"), naming that
+/// example; and every such div names an example that exists.
+#[test]
+fn every_whole_output_can_be_rerun_in_the_browser() {
+    let mut problems = Vec::new();
+    let examples = bookcheck::repo_root().join("stack/examples");
+    for page in chapters() {
+        let lines: Vec<&str> = page.text.lines().collect();
+        for d in source::directives(&page.text) {
+            let whole = d.part
+                == (Part::Lines {
+                    start: SNAPSHOT_BODY,
+                    end: None,
+                });
+            let Some(example) = d
+                .file_name()
+                .strip_prefix("examples__")
+                .and_then(|f| f.strip_suffix(".snap"))
+            else {
+                continue;
+            };
+            if !whole || !d.file.starts_with(SNAPSHOTS) {
+                continue;
+            }
+            let div = format!("<div class=\"run-example\" data-example=\"{example}\"></div>");
+            // The include, the closing fence, a blank line, the div.
+            let below = lines.get(d.line + 2).copied().unwrap_or("");
+            if below.trim() != div {
+                problems.push(format!(
+                    "{}:{}: the output of {example} has no `{div}` under it",
+                    page.path, d.line
+                ));
+            }
+        }
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(rest) = line
+                .trim()
+                .strip_prefix("<div class=\"run-example\" data-example=\"")
+            {
+                let name = rest.split('"').next().unwrap_or("");
+                if !examples.join(format!("{name}.rs")).is_file() {
+                    problems.push(format!("{}:{}: no example named {name}", page.path, i + 1));
+                }
+            }
+        }
+    }
+    assert_none("playgrounds under outputs", &problems);
+}
+
 #[test]
 fn no_output_is_typed_by_hand() {
     let mut problems = Vec::new();

@@ -18,9 +18,37 @@
 
 use stack::prelude::*;
 
-fn main() {
-    println!("== Part 1: listen(fd, 2), 6 clients, nobody calls accept() for 5 s ==\n");
-    part1();
+pub fn main() {
+    let k = knobs::Knobs::new("accept_queue_overflow")
+        .int(
+            "backlog",
+            2,
+            0..=64,
+            "part 1: the server's listen() backlog",
+        )
+        .int(
+            "clients",
+            6,
+            1..=40,
+            "part 1: clients that connect, 10 ms apart",
+        )
+        .int(
+            "accept-after",
+            5,
+            1..=60,
+            "part 1: seconds before the server's first accept()",
+        )
+        .parse();
+    let part1_knobs = (
+        k.int("backlog") as i32,
+        k.int("clients") as u64,
+        k.int("accept-after") as u64,
+    );
+    let (backlog, clients, accept_after) = part1_knobs;
+    println!(
+        "== Part 1: listen(fd, {backlog}), {clients} clients, nobody calls accept() for {accept_after} s ==\n"
+    );
+    part1(part1_knobs);
     println!("\n== Part 2: a burst into a nearly full queue, tcp_abort_on_overflow = 0 ==\n");
     part2("0");
     println!("\n== Part 3: the same with tcp_abort_on_overflow = 1 ==\n");
@@ -42,22 +70,22 @@ fn world() -> (Sim, HostId, HostId) {
     (sim, client, server)
 }
 
-fn part1() {
+fn part1((backlog, clients, accept_after): (i32, u64, u64)) {
     let (mut sim, client, server) = world();
 
     sim.spawn(server, "server", |p| async move {
         // ANCHOR: server
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:8080")?;
-        p.listen(lfd, 2)?;
-        p.sleep(secs(5)).await; // busy: no accept() yet
+        p.listen(lfd, backlog)?;
+        p.sleep(secs(accept_after)).await; // busy: no accept() yet
         // ANCHOR_END: server
-        println!("\nserver at t=5s, before its first accept() (ss -tan):");
+        println!("\nserver at t={accept_after}s, before its first accept() (ss -tan):");
         print!("{}", p.sh("ss -tan"));
         println!("\nserver's counters (nstat | grep Listen):");
         print!("{}", grep(&p.sh("nstat"), &["Listen"]));
         println!();
-        for _ in 0..6 {
+        for _ in 0..clients {
             let (fd, peer) = p.accept(lfd).await?;
             p.log(format!("accept() -> fd {fd}, peer {peer}"));
             p.write(fd, b"welcome\n").await?;
@@ -65,7 +93,7 @@ fn part1() {
         Ok(())
     });
 
-    for i in 1..=6u64 {
+    for i in 1..=clients {
         sim.spawn(client, &format!("client-{i}"), move |p| async move {
             p.sleep(ms(10 * i)).await; // one after the other, 10 ms apart
             let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;

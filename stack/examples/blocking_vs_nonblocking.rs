@@ -3,10 +3,27 @@
 //! wait queue and is woken when a datagram is queued.
 //!
 //! Run it with `cargo run -q -p stack --example blocking_vs_nonblocking`.
+//! Knobs: --send-at, --retry-after (cargo run -q -p stack --example
+//! blocking_vs_nonblocking -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("blocking_vs_nonblocking")
+        .int(
+            "send-at",
+            5,
+            0..=100,
+            "when the sender sends its datagrams, in ms",
+        )
+        .int(
+            "retry-after",
+            10,
+            0..=100,
+            "the non-blocking reader's wait before its retry, in ms",
+        )
+        .parse();
+    let (send_at, retry_after) = (k.int("send-at") as u64, k.int("retry-after") as u64);
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
@@ -19,9 +36,9 @@ fn main() {
             Err(e) => p.log(format!("recv() -> {e}: nothing queued, try again later")),
             Ok(n) => p.log(format!("recv() -> {n}")),
         }
-        p.sleep(ms(10)).await;
+        p.sleep(ms(retry_after)).await;
         let n = p.recv(fd, &mut buf, 0).await?;
-        p.log(format!("recv() 10 ms later -> {n} bytes"));
+        p.log(format!("recv() {retry_after} ms later -> {n} bytes"));
         Ok(())
     });
 
@@ -38,7 +55,7 @@ fn main() {
 
     sim.spawn(host, "sender", |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
-        p.sleep(ms(5)).await;
+        p.sleep(ms(send_at)).await;
         p.sendto(fd, b"ping", 0, "127.0.0.1:7001").await?;
         p.sendto(fd, b"ping", 0, "127.0.0.1:7002").await?;
         p.log("sent one datagram to each");

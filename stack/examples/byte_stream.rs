@@ -8,21 +8,54 @@
 //! (a length prefix, a delimiter).
 //!
 //! Run it with `cargo run -q -p stack --example byte_stream`.
+//! Knobs: --pause, --buf, --mtu (cargo run -q -p stack --example
+//! byte_stream -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("byte_stream")
+        .int(
+            "pause",
+            100,
+            0..=1000,
+            "part 2: the reader's sleep before its first read, in ms",
+        )
+        .int(
+            "buf",
+            3000,
+            100..=16384,
+            "the reader's read() buffer, in bytes",
+        )
+        .int(
+            "mtu",
+            1500,
+            576..=9000,
+            "the link's MTU, in bytes (segments follow it)",
+        )
+        .parse();
+    let (pause, buf, mtu) = (
+        k.int("pause") as u64,
+        k.int("buf") as usize,
+        k.int("mtu") as u32,
+    );
     println!("== The reader reads as soon as anything is there ==\n");
-    run(0);
-    println!("\n== The reader sleeps 100 ms before its first read ==\n");
-    run(100);
+    run(0, buf, mtu);
+    println!("\n== The reader sleeps {pause} ms before its first read ==\n");
+    run(pause, buf, mtu);
 }
 
-fn run(pause_ms: u64) {
+fn run(pause_ms: u64, buf_len: usize, mtu: u32) {
     let mut sim = Sim::new(1);
     let a = sim.add_host("a");
     let b = sim.add_host("b");
-    sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
+    sim.add_link(
+        a,
+        "10.0.0.1/24",
+        b,
+        "10.0.0.2/24",
+        LinkConfig::default().mtu(mtu),
+    );
     sim.set_tracing(false);
 
     sim.spawn(b, "reader", move |p| async move {
@@ -31,7 +64,7 @@ fn run(pause_ms: u64) {
         p.listen(lfd, 8)?;
         let (fd, _) = p.accept(lfd).await?;
         p.sleep(ms(pause_ms)).await;
-        let mut buf = [0u8; 3000];
+        let mut buf = vec![0u8; buf_len];
         loop {
             let n = p.read(fd, &mut buf).await?;
             if n == 0 {

@@ -22,6 +22,8 @@
 //! NAT, port publishing and iptables are not modelled.
 //!
 //! Run it with `cargo run -q -p stack --example container_bridge`.
+//! Knobs: --web-ip, --admin-ip (cargo run -q -p stack --example
+//! container_bridge -- --help)
 
 use stack::prelude::*;
 
@@ -49,7 +51,24 @@ const RUNTIME: &[&str] = &[
     "-n ctr2 route add default via 10.0.0.1",
 ];
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("container_bridge")
+        .choice(
+            "web-ip",
+            "0.0.0.0",
+            &["0.0.0.0", "127.0.0.1", "10.0.0.2"],
+            "web's bind address",
+        )
+        .choice(
+            "admin-ip",
+            "127.0.0.1",
+            &["127.0.0.1", "0.0.0.0", "10.0.0.2"],
+            "admin's bind address",
+        )
+        .parse();
+    let web_addr = format!("{}:8080", k.choice("web-ip"));
+    let admin_ip = k.choice("admin-ip").to_string();
+    let admin_addr = format!("{admin_ip}:9090");
     let mut sim = Sim::new(1);
     let host = sim.add_host("host");
     println!("The runtime builds the network (ip commands, on the host):");
@@ -63,7 +82,7 @@ fn main() {
     // ANCHOR: servers
     sim.spawn(ctr1, "web", |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.bind(lfd, "0.0.0.0:8080")?; // every address of ctr1
+        p.bind(lfd, web_addr)?; // 0.0.0.0:8080: every address of ctr1
         p.listen(lfd, 16)?;
         let (fd, _) = p.accept(lfd).await?;
         let mut buf = [0u8; 64];
@@ -74,7 +93,7 @@ fn main() {
     });
     sim.spawn(ctr1, "admin", |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.bind(lfd, "127.0.0.1:9090")?; // ctr1's loopback only
+        p.bind(lfd, admin_addr)?; // 127.0.0.1:9090: ctr1's loopback only
         p.listen(lfd, 16)?;
         let (fd, peer) = p.accept(lfd).await?;
         p.log(format!("accepted {peer}"));
@@ -89,7 +108,10 @@ fn main() {
     let t1 = sim.now();
     sim.spawn(host, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(fd, "10.0.0.2:8080").await?;
+        if let Err(e) = p.connect(fd, "10.0.0.2:8080").await {
+            p.log(format!("connect() -> {}", e.name()));
+            return Ok(());
+        }
         p.log("connect() returned: ESTABLISHED");
         p.write(fd, b"hello ctr1").await?;
         let mut buf = [0u8; 64];
@@ -108,7 +130,7 @@ fn main() {
         if keep {
             println!("{line}");
         }
-        if line.contains("connect() returned") {
+        if line.contains("connect() returned") || line.contains("client: connect() ->") {
             break;
         }
     }
@@ -121,7 +143,7 @@ fn main() {
     println!("host# bridge fdb show br br0");
     print!("{}", sim.sh(host, "bridge fdb show br br0"));
 
-    println!("\n== 3. A service bound to 127.0.0.1 inside ctr1 ==\n");
+    println!("\n== 3. A service bound to {admin_ip} inside ctr1 ==\n");
     let t3 = sim.now();
     // ANCHOR: refused
     sim.spawn(ctr1, "curl-inside", |p| async move {

@@ -12,34 +12,56 @@
 //! change any more and reports who waits for what.
 //!
 //! Run it with `cargo run -q -p stack --example deadlock_both_write`.
+//! Knobs: --size, --sndbuf, --rcvbuf (cargo run -q -p stack --example
+//! deadlock_both_write -- --help)
 
 use stack::prelude::*;
 
-const SIZE: usize = 200_000;
-
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("deadlock_both_write")
+        .int(
+            "size",
+            200_000,
+            1..=1_000_000,
+            "bytes each side writes before reading",
+        )
+        .int(
+            "sndbuf",
+            4096,
+            1024..=262_144,
+            "SO_SNDBUF both sides set, in bytes",
+        )
+        .int(
+            "rcvbuf",
+            4096,
+            1024..=262_144,
+            "SO_RCVBUF both sides set, in bytes",
+        )
+        .parse();
+    let size = k.int("size") as usize;
+    let (sndbuf, rcvbuf) = (k.int("sndbuf") as i32, k.int("rcvbuf") as i32);
     let mut sim = Sim::new(1);
     let a = sim.add_host("a");
     let b = sim.add_host("b");
     sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", LinkConfig::default());
     sim.set_tracing(false);
 
-    sim.spawn(b, "server", |p| async move {
+    sim.spawn(b, "server", move |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, 4096)?; // the accepted socket
-        p.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, 4096)?; // inherits both
+        p.setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, sndbuf)?; // the accepted socket
+        p.setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)?; // inherits both
         p.bind(lfd, "0.0.0.0:7000")?;
         p.listen(lfd, 8)?;
         let (fd, _) = p.accept(lfd).await?;
-        exchange(&p, fd).await
+        exchange(&p, fd, size).await
     });
 
-    sim.spawn(a, "client", |p| async move {
+    sim.spawn(a, "client", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 4096)?;
-        p.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 4096)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, sndbuf)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf)?;
         p.connect(fd, "10.0.0.2:7000").await?;
-        exchange(&p, fd).await
+        exchange(&p, fd, size).await
     });
 
     let report = sim.run();
@@ -53,15 +75,15 @@ fn main() {
 // ANCHOR: exchange
 /// Send everything first, then read the peer's answer: fine for small
 /// messages, a deadlock for big ones.
-async fn exchange(p: &Process, fd: i32) -> SysResult<()> {
+async fn exchange(p: &Process, fd: i32, size: usize) -> SysResult<()> {
     p.log(format!(
-        "SO_SNDBUF {} SO_RCVBUF {}; writing {SIZE} bytes before reading",
+        "SO_SNDBUF {} SO_RCVBUF {}; writing {size} bytes before reading",
         p.getsockopt(fd, SOL_SOCKET, SO_SNDBUF)?,
         p.getsockopt(fd, SOL_SOCKET, SO_RCVBUF)?
     ));
-    let n = p.write(fd, &vec![b'x'; SIZE]).await?; // never returns
+    let n = p.write(fd, &vec![b'x'; size]).await?; // never returns
     p.log(format!("write() -> {n}"));
-    let mut buf = vec![0u8; SIZE];
+    let mut buf = vec![0u8; size];
     p.read(fd, &mut buf).await?;
     Ok(())
 }

@@ -16,10 +16,28 @@
 //! fails with `EADDRINUSE`.
 //!
 //! Run it with `cargo run -q -p stack --example demux_wildcards`.
+//! Knobs: --wildcard, --reuseport (cargo run -q -p stack --example
+//! demux_wildcards -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("demux_wildcards")
+        .choice(
+            "wildcard",
+            "on",
+            &["on", "off"],
+            "whether the 0.0.0.0:23 listener runs",
+        )
+        .choice(
+            "reuseport",
+            "on",
+            &["on", "off"],
+            "SO_REUSEPORT on the two listeners",
+        )
+        .parse();
+    let wildcard = k.choice("wildcard") == "on";
+    let reuseport = i32::from(k.choice("reuseport") == "on");
     let mut sim = Sim::new(1);
     let server = sim.add_host("server");
     let a = sim.add_host("a");
@@ -42,8 +60,8 @@ fn main() {
         .expect("via a neighbour");
     sim.set_tracing(false);
 
-    sim.spawn(server, "specific", |p| async move {
-        let lfd = listener(&p, "10.1.2.3:23")?;
+    sim.spawn(server, "specific", move |p| async move {
+        let lfd = listener(&p, "10.1.2.3:23", reuseport)?;
         let (fd, peer) = p.accept(lfd).await?;
         p.log(format!("accept() -> {} <- {peer}", p.getsockname(fd)?));
         let mut buf = [0u8; 100];
@@ -54,15 +72,17 @@ fn main() {
         Ok(())
     });
 
-    sim.spawn(server, "wildcard", |p| async move {
-        let lfd = listener(&p, "0.0.0.0:23")?;
-        for _ in 0..3 {
-            let (fd, peer) = p.accept(lfd).await?;
-            p.log(format!("accept() -> {} <- {peer}", p.getsockname(fd)?));
-        }
-        p.sleep(ms(200)).await;
-        Ok(())
-    });
+    if wildcard {
+        sim.spawn(server, "wildcard", move |p| async move {
+            let lfd = listener(&p, "0.0.0.0:23", reuseport)?;
+            for _ in 0..3 {
+                let (fd, peer) = p.accept(lfd).await?;
+                p.log(format!("accept() -> {} <- {peer}", p.getsockname(fd)?));
+            }
+            p.sleep(ms(200)).await;
+            Ok(())
+        });
+    }
 
     // ANCHOR: latecomer
     sim.spawn(server, "latecomer", |p| async move {
@@ -85,7 +105,10 @@ fn main() {
         sim.spawn(host, name, move |p| async move {
             p.sleep(ms(at)).await;
             let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-            p.connect(fd, dst).await?;
+            if let Err(e) = p.connect(fd, dst).await {
+                p.log(format!("connect({dst}) -> {e}"));
+                return Ok(());
+            }
             if name == "telnet-a1" {
                 p.sleep(ms(40)).await;
                 p.write(fd, b"hello").await?;
@@ -101,11 +124,15 @@ fn main() {
     sim.run();
 }
 
-/// A listener on `addr`, sharing the port with the other one.
-fn listener(p: &Process, addr: &str) -> SysResult<i32> {
+/// A listener on `addr`, sharing the port with the other one if
+/// `reuseport` is 1.
+fn listener(p: &Process, addr: &str, reuseport: i32) -> SysResult<i32> {
     let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-    p.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1)?;
-    p.bind(fd, addr)?;
+    p.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, reuseport)?;
+    if let Err(e) = p.bind(fd, addr) {
+        p.log(format!("bind({addr}) -> {e}"));
+        return Err(e);
+    }
     p.listen(fd, 16)?;
     Ok(fd)
 }

@@ -18,14 +18,13 @@
 //! - Edge-triggered, done right: on each event, read until `EAGAIN`.
 //!
 //! Run it with `cargo run -q -p stack --example epoll_level_vs_edge`.
+//! Knobs: --request, --chunk (cargo run -q -p stack --example
+//! epoll_level_vs_edge -- --help)
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use stack::prelude::*;
-
-const REQUEST: usize = 3000;
-const CHUNK: usize = 1000;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -34,25 +33,43 @@ enum Mode {
     EdgeDrain,
 }
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("epoll_level_vs_edge")
+        .int(
+            "request",
+            3000,
+            100..=20_000,
+            "bytes the client sends, in one write()",
+        )
+        .int(
+            "chunk",
+            1000,
+            100..=10_000,
+            "bytes the server reads per read()",
+        )
+        .parse();
+    let (request, chunk) = (k.int("request") as usize, k.int("chunk") as usize);
     for (title, mode) in [
         (
-            "level-triggered, one read of 1000 bytes per event",
+            format!("level-triggered, one read of {chunk} bytes per event"),
             Mode::Level,
         ),
         (
-            "edge-triggered (EPOLLET), one read per event",
+            "edge-triggered (EPOLLET), one read per event".to_string(),
             Mode::EdgeOneRead,
         ),
-        ("edge-triggered, read until EAGAIN", Mode::EdgeDrain),
+        (
+            "edge-triggered, read until EAGAIN".to_string(),
+            Mode::EdgeDrain,
+        ),
     ] {
         println!("== {title} ==\n");
-        run(mode);
+        run(mode, request, chunk);
         println!();
     }
 }
 
-fn run(mode: Mode) {
+fn run(mode: Mode, request: usize, chunk: usize) {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
     sim.set_tracing(false);
@@ -76,19 +93,19 @@ fn run(mode: Mode) {
         )?;
         // ANCHOR: loop
         let mut got = 0;
-        while got < REQUEST {
+        while got < request {
             let events = p.epoll_wait(ep, 8, -1).await?;
             w.set(w.get() + 1);
             p.log(format!(
                 "epoll_wait -> {}",
                 epoll_events_name(events[0].events)
             ));
-            let mut buf = [0u8; CHUNK];
+            let mut buf = vec![0u8; chunk];
             loop {
                 match p.read(fd, &mut buf).await {
                     Ok(n) => {
                         got += n;
-                        p.log(format!("read -> {n} bytes ({got} of {REQUEST})"));
+                        p.log(format!("read -> {n} bytes ({got} of {request})"));
                     }
                     Err(Errno::EAGAIN) => {
                         p.log("read -> EAGAIN: drained");
@@ -105,10 +122,10 @@ fn run(mode: Mode) {
         p.write(fd, b"ok").await?;
         Ok(())
     });
-    sim.spawn(h, "client", |p| async move {
+    sim.spawn(h, "client", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "127.0.0.1:8080").await?;
-        p.write(fd, &[b'x'; REQUEST]).await?;
+        p.write(fd, &vec![b'x'; request]).await?;
         let mut reply = [0u8; 2];
         p.read(fd, &mut reply).await?;
         p.log("got the reply");

@@ -7,9 +7,9 @@
 //! after the connection is gone.
 //!
 //! The captures are built from what the simulated NICs sent and received,
-//! as `tcpdump -i eth0 -w FILE` would record them. Give a directory as an
-//! argument to also write them there (`client.pcap`, `server.pcap`) for
-//! the real `tcpdump -r` or Wireshark.
+//! as `tcpdump -i eth0 -w FILE` would record them. Give a directory with
+//! `--pcap-dir DIR` to also write them there (`client.pcap`,
+//! `server.pcap`) for the real `tcpdump -r` or Wireshark.
 //!
 //! Run it with `cargo run -q -p stack --example four_views`.
 
@@ -19,8 +19,31 @@ use stack::wire::ipv4::IPPROTO_TCP;
 use stack::wire::tcp::TcpHdr;
 use stack::wire::{EthHdr, Ipv4Hdr};
 
-fn main() {
-    let mut sim = Sim::new(3);
+pub fn main() {
+    let k = knobs::Knobs::new("four_views")
+        .int(
+            "seed",
+            3,
+            0..=1_000_000,
+            "the random seed that decides which frames are lost",
+        )
+        .float("loss", 25.0, 0.0..=60.0, "percent of frames the link loses")
+        .int("latency", 5, 0..=500, "one-way delay of the link, in ms")
+        .int("bytes", 3000, 1..=1_000_000, "bytes the client sends")
+        .text(
+            "pcap-dir",
+            "also write client.pcap and server.pcap into this folder",
+        )
+        .native_only()
+        .parse();
+    let (seed, loss, latency) = (
+        k.int("seed") as u64,
+        k.float("loss"),
+        k.int("latency") as u64,
+    );
+    let bytes = k.int("bytes") as usize;
+    let pcap_dir = k.text("pcap-dir").to_string();
+    let mut sim = Sim::new(seed);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
     sim.add_link(
@@ -28,7 +51,9 @@ fn main() {
         "10.0.0.1/24",
         server,
         "10.0.0.2/24",
-        LinkConfig::default().latency(ms(5)).loss(0.25),
+        LinkConfig::default()
+            .latency(ms(latency))
+            .loss(loss / 100.0),
     );
     sim.set_tracing(false); // no trace of the layers...
     sim.set_capture(true); // ...but the frames on the wire, for tcpdump
@@ -40,7 +65,7 @@ fn main() {
         let (fd, _) = p.accept(lfd).await?;
         let mut buf = [0u8; 4096];
         let mut got = 0;
-        while got < 3000 {
+        while got < bytes {
             got += p.read(fd, &mut buf).await?;
         }
         p.write(fd, b"200 OK").await?;
@@ -51,7 +76,7 @@ fn main() {
     sim.spawn(client, "client", |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:9000").await?;
-        p.write(fd, &[b'x'; 3000]).await?;
+        p.write(fd, &vec![b'x'; bytes]).await?;
         let mut buf = [0u8; 100];
         let n = p.read(fd, &mut buf).await?;
         p.log(format!("answer: {n} bytes"));
@@ -86,7 +111,8 @@ fn main() {
     }
     for (host, name) in [(client, "client"), (server, "server")] {
         let pcap = sim.pcap(host, "eth0").expect("eth0");
-        if let Some(dir) = std::env::args().nth(1) {
+        if !pcap_dir.is_empty() {
+            let dir = &pcap_dir;
             let path = std::path::Path::new(&dir).join(format!("{name}.pcap"));
             std::fs::write(&path, &pcap).expect("write the capture");
         }

@@ -20,21 +20,43 @@
 //!    are there as soon as `send()` returns.
 //!
 //! Run it with `cargo run -q -p stack --example msg_zerocopy`.
+//! Knobs: --bufs, --kib, --latency (cargo run -q -p stack --example
+//! msg_zerocopy -- --help)
 
 use stack::prelude::*;
 
-const BUFS: usize = 4;
-const LEN: usize = 256 * 1024;
+/// The knobs: how many buffers, their size in bytes, the link's delay.
+#[derive(Clone, Copy)]
+struct Stream {
+    bufs: usize,
+    len: usize,
+    latency: u64,
+}
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("msg_zerocopy")
+        .int(
+            "bufs",
+            4,
+            1..=8,
+            "buffers the sender sends, one send() each",
+        )
+        .int("kib", 256, 4..=512, "size of each buffer, in KiB")
+        .int("latency", 1, 0..=50, "one-way delay of the link, in ms")
+        .parse();
+    let s = Stream {
+        bufs: k.int("bufs") as usize,
+        len: k.int("kib") as usize * 1024,
+        latency: k.int("latency") as u64,
+    };
     println!("== 1. A plain send() over a link with scatter-gather ==\n");
-    run(Path::Link, false);
+    run(Path::Link, false, s);
     println!("\n== 2. MSG_ZEROCOPY over the same link ==\n");
-    run(Path::Link, true);
+    run(Path::Link, true, s);
     println!("\n== 3. MSG_ZEROCOPY over loopback ==\n");
-    run(Path::Loopback, true);
+    run(Path::Loopback, true, s);
     println!("\n== 4. MSG_ZEROCOPY over a link without scatter-gather ==\n");
-    run(Path::LinkNoSg, true);
+    run(Path::LinkNoSg, true, s);
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -44,14 +66,15 @@ enum Path {
     Loopback,
 }
 
-fn run(path: Path, zerocopy: bool) {
+fn run(path: Path, zerocopy: bool, s: Stream) {
+    let Stream { bufs, len, latency } = s;
     let mut sim = Sim::new(1);
     let a = sim.add_host("a");
     let (b, dst) = match path {
         Path::Link | Path::LinkNoSg => {
             let b = sim.add_host("b");
             let cfg = LinkConfig::default()
-                .latency(ms(1))
+                .latency(ms(latency))
                 .scatter_gather(path == Path::Link);
             sim.add_link(a, "10.0.0.1/24", b, "10.0.0.2/24", cfg);
             (b, "10.0.0.2:7000")
@@ -60,14 +83,14 @@ fn run(path: Path, zerocopy: bool) {
     };
     sim.set_tracing(false);
 
-    sim.spawn(b, "receiver", |p| async move {
+    sim.spawn(b, "receiver", move |p| async move {
         let l = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(l, "0.0.0.0:7000")?;
         p.listen(l, 1)?;
         let (fd, _) = p.accept(l).await?;
         let mut buf = vec![0u8; 65536];
         let mut got = 0;
-        while got < BUFS * LEN {
+        while got < bufs * len {
             let n = p.read(fd, &mut buf).await?;
             if n == 0 {
                 break;
@@ -81,21 +104,21 @@ fn run(path: Path, zerocopy: bool) {
     sim.spawn(a, "sender", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         // Room for the whole stream, so send() returns at once.
-        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 2 << 20)?;
+        p.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, (2 * bufs * len) as i32)?;
         // ANCHOR: zerocopy
         if zerocopy {
             p.setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, 1)?;
         }
         p.connect(fd, dst).await?;
         let flags = if zerocopy { MSG_ZEROCOPY } else { 0 };
-        let bufs: Vec<Vec<u8>> = (0..BUFS).map(|i| vec![b'a' + i as u8; LEN]).collect();
+        let data: Vec<Vec<u8>> = (0..bufs).map(|i| vec![b'a' + i as u8; len]).collect();
         let before = p.costs();
-        for buf in &bufs {
+        for buf in &data {
             p.send(fd, buf, flags).await?;
         }
         let c = p.costs();
         p.log(format!(
-            "{BUFS} x send({LEN} B{}) returned: copied_from_user {} B, pages pinned {}",
+            "{bufs} x send({len} B{}) returned: copied_from_user {} B, pages pinned {}",
             if zerocopy { ", MSG_ZEROCOPY" } else { "" },
             c.copied_from_user - before.copied_from_user,
             c.pages_pinned - before.pages_pinned
@@ -120,7 +143,7 @@ fn run(path: Path, zerocopy: bool) {
             p.log("recvmsg(MSG_ERRQUEUE) -> EAGAIN: nothing completed yet");
         }
         // Wait for completions: POLLERR is reported whatever is asked.
-        while done < BUFS as u32 {
+        while done < bufs as u32 {
             let mut fds = [PollFd::new(fd, 0)];
             p.poll(&mut fds, -1).await?;
             let held = p.zerocopy_pages(fd)?;
@@ -139,7 +162,9 @@ fn run(path: Path, zerocopy: bool) {
     });
 
     let report = sim.run();
-    assert!(report.is_ok(), "{report}");
+    if !report.is_ok() {
+        print!("{report}");
+    }
 }
 
 /// Reads the error queue until `EAGAIN`, printing each notification;

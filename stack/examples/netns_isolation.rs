@@ -18,13 +18,31 @@
 //!    there.
 //!
 //! Run it with `cargo run -q -p stack --example netns_isolation`.
+//! Knobs: --somaxconn, --backlog (cargo run -q -p stack --example
+//! netns_isolation -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("netns_isolation")
+        .int(
+            "somaxconn",
+            128,
+            1..=8192,
+            "part 3: the host's net.core.somaxconn",
+        )
+        .int(
+            "backlog",
+            4096,
+            1..=8192,
+            "part 3: the backlog both listeners ask for",
+        )
+        .parse();
+    let somaxconn = k.int("somaxconn").to_string();
+    let backlog = k.int("backlog") as i32;
     let mut sim = Sim::new(1);
     let host = sim.add_host("host");
-    sim.sysctl(host, "net.core.somaxconn", "128")
+    sim.sysctl(host, "net.core.somaxconn", &somaxconn)
         .expect("a known tunable");
     sim.ip(host, "netns add ctr1").expect("a new name");
     let ctr1 = sim.netns(host, "ctr1").expect("made above");
@@ -114,8 +132,8 @@ fn main() {
         sim.spawn(at, &format!("{who}-listen"), move |p| async move {
             let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
             p.bind(fd, "0.0.0.0:9000")?;
-            p.listen(fd, 4096)?;
-            println!("{who}# ss -ltn sport = :9000   (after listen(fd, 4096))");
+            p.listen(fd, backlog)?;
+            println!("{who}# ss -ltn sport = :9000   (after listen(fd, {backlog}))");
             let ss = p.sh("ss -ltn");
             for line in ss
                 .lines()

@@ -12,6 +12,8 @@
 //! echo request took (`veth_xmit`, `netif_rx`, `br_forward`, ...).
 //!
 //! Run it with `cargo run -q -p stack --example netns_veth`.
+//! Knobs: --payload, --ttl (cargo run -q -p stack --example netns_veth --
+//! --help)
 
 use stack::netlink::{self, user};
 use stack::prelude::*;
@@ -35,7 +37,23 @@ fn echo_request(id: u16, seq: u16, data: &[u8]) -> Vec<u8> {
     m
 }
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("netns_veth")
+        .int(
+            "payload",
+            14,
+            0..=1472,
+            "bytes of data in the ping (the echo request)",
+        )
+        .int(
+            "ttl",
+            64,
+            1..=255,
+            "ctr1's net.ipv4.ip_default_ttl (the reply's TTL)",
+        )
+        .parse();
+    let payload = k.int("payload") as usize;
+    let ttl = k.int("ttl").to_string();
     let mut sim = Sim::new(1);
     let host = sim.add_host("host");
 
@@ -66,6 +84,8 @@ fn main() {
     }
     let ctr1 = sim.netns(host, "ctr1").expect("made above");
     let ctr2 = sim.netns(host, "ctr2").expect("made above");
+    sim.sysctl(ctr1, "net.ipv4.ip_default_ttl", &ttl)
+        .expect("a per-namespace tunable");
 
     for (name, ns) in [("ctr1", ctr1), ("ctr2", ctr2)] {
         println!("\n{name}# ip addr");
@@ -114,13 +134,20 @@ fn main() {
 
     println!("\n== ping ctr1 from ctr2 with a raw socket ==\n");
     let ping_at = sim.now() + ms(100);
+    // "are you there?" for 14 bytes, repeated or cut for other sizes.
+    let data: Vec<u8> = b"are you there? "
+        .iter()
+        .copied()
+        .cycle()
+        .take(payload)
+        .collect();
     sim.spawn(ctr2, "ping", move |p| async move {
         p.sleep(ping_at - p.now()).await;
         // ANCHOR: raw_ping
         let fd = p.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)?;
-        let request = echo_request(0x4242, 1, b"are you there?");
+        let request = echo_request(0x4242, 1, &data);
         p.sendto(fd, &request, 0, "10.0.0.2:0").await?;
-        let mut buf = [0u8; 128];
+        let mut buf = [0u8; 1500];
         let (n, from) = p.recvfrom(fd, &mut buf, 0).await?;
         let ihl = usize::from(buf[0] & 0x0f) * 4;
         // ANCHOR_END: raw_ping

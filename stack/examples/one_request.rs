@@ -11,10 +11,23 @@
 //! response appear.
 //!
 //! Run it with `cargo run -q -p stack --example one_request`.
+//! Knobs: --latency, --bandwidth (cargo run -q -p stack --example
+//! one_request -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("one_request")
+        .int("latency", 50, 0..=1000, "one-way delay of the link, in us")
+        .int(
+            "bandwidth",
+            1000,
+            1..=10_000,
+            "the link's bit rate, in Mbit/s",
+        )
+        .parse();
+    let latency = k.int("latency") as u64;
+    let bandwidth = k.int("bandwidth") as u64 * 1_000_000;
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -23,7 +36,9 @@ fn main() {
         "10.0.0.1/24",
         server,
         "10.0.0.2/24",
-        LinkConfig::default().latency(us(50)),
+        LinkConfig::default()
+            .latency(us(latency))
+            .bandwidth_bps(bandwidth),
     );
 
     // ANCHOR: server

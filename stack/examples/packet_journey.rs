@@ -2,10 +2,30 @@
 //! and every layer of both kernels it crosses on the way.
 //!
 //! Run it with `cargo run -q -p stack --example packet_journey`.
+//! Knobs: --bytes, --latency (cargo run -q -p stack --example
+//! packet_journey -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("packet_journey")
+        .int(
+            "bytes",
+            13,
+            1..=1472,
+            "bytes of the datagram (\"hello, kernel\" is 13)",
+        )
+        .int("latency", 10, 0..=1000, "one-way delay of the link, in us")
+        .parse();
+    let latency = k.int("latency") as u64;
+    // "hello, kernel" for 13 bytes, repeated or cut for other sizes.
+    let message: Vec<u8> = b"hello, kernel "
+        .iter()
+        .copied()
+        .cycle()
+        .take(k.int("bytes") as usize)
+        .collect();
+    let shown = String::from_utf8_lossy(&message).into_owned();
     let mut sim = Sim::new(1);
     let alice = sim.add_host("alice");
     let bob = sim.add_host("bob");
@@ -14,7 +34,7 @@ fn main() {
         "10.0.0.1/24",
         bob,
         "10.0.0.2/24",
-        LinkConfig::default(),
+        LinkConfig::default().latency(us(latency)),
     );
 
     // ANCHOR: receiver
@@ -38,13 +58,13 @@ fn main() {
     // ANCHOR_END: receiver
 
     // ANCHOR: sender
-    sim.spawn(alice, "client", |p| async move {
+    sim.spawn(alice, "client", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_DGRAM, 0)?;
         p.connect(fd, "10.0.0.2:9000").await?; // UDP connect: no packet, just a default peer
         p.sleep(ms(1)).await;
         p.write(fd, b"warm-up").await?; // the first packet also resolves bob's MAC (ARP)
         p.sleep(ms(9)).await;
-        let n = p.write(fd, b"hello, kernel").await?;
+        let n = p.write(fd, &message).await?;
         p.log(format!(
             "write() returned {n}: copied into the kernel, not yet at bob"
         ));
@@ -57,7 +77,7 @@ fn main() {
     println!("Alice's neighbour table after the warm-up datagram (ip neigh):");
     print!("{}", sim.sh(alice, "ip neigh"));
     println!();
-    println!("The journey of \"hello, kernel\", step by step:");
+    println!("The journey of {shown:?}, step by step:");
     print!("{}", sim.trace_text_since(ms(5)));
     println!();
     print!("{report}");

@@ -8,10 +8,32 @@
 //! established sockets with empty queues and no timer running.
 //!
 //! Run it with `cargo run -q -p stack --example recv_stuck`.
+//! Knobs: --newline, --latency (cargo run -q -p stack --example recv_stuck
+//! -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("recv_stuck")
+        .choice(
+            "newline",
+            "missing",
+            &["missing", "sent"],
+            "whether the request ends in \"\\r\\n\"",
+        )
+        .int(
+            "latency",
+            10,
+            0..=100_000,
+            "one-way delay of the link, in us",
+        )
+        .parse();
+    let request: &[u8] = if k.choice("newline") == "sent" {
+        b"PING\r\n"
+    } else {
+        b"PING"
+    };
+    let latency = k.int("latency") as u64;
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -20,7 +42,7 @@ fn main() {
         "10.0.0.1/24",
         server,
         "10.0.0.2/24",
-        LinkConfig::default(),
+        LinkConfig::default().latency(us(latency)),
     );
     sim.set_tracing(false);
 
@@ -38,7 +60,9 @@ fn main() {
                 break;
             }
             line.extend_from_slice(&buf[..n]);
-            p.log(format!("read {n} bytes, no newline yet: reading on"));
+            if !line.contains(&b'\n') {
+                p.log(format!("read {n} bytes, no newline yet: reading on"));
+            }
         }
         p.write(fd, b"+PONG\r\n").await?;
         Ok(())
@@ -46,10 +70,10 @@ fn main() {
     // ANCHOR_END: server
 
     // ANCHOR: client
-    sim.spawn(client, "client", |p| async move {
+    sim.spawn(client, "client", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:6379").await?;
-        p.write(fd, b"PING").await?; // the bug: no "\r\n"
+        p.write(fd, request).await?; // the bug: b"PING", no "\r\n"
         let mut buf = [0u8; 512];
         let n = p.read(fd, &mut buf).await?; // waits for the answer
         p.log(format!("answer: {n} bytes"));

@@ -8,10 +8,22 @@
 //! `MSG_NOSIGNAL` as here or ignores the signal).
 //!
 //! Run it with `cargo run -q -p stack --example rst_on_unread_close`.
+//! Knobs: --request, --read (cargo run -q -p stack --example
+//! rst_on_unread_close -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("rst_on_unread_close")
+        .int("request", 100, 1..=10_000, "bytes of the client's request")
+        .int(
+            "read",
+            10,
+            1..=10_000,
+            "bytes the server reads before close(), at most",
+        )
+        .parse();
+    let (request, read) = (k.int("request") as usize, k.int("read") as usize);
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -23,17 +35,18 @@ fn main() {
         LinkConfig::default(),
     );
 
-    sim.spawn(server, "server", |p| async move {
+    sim.spawn(server, "server", move |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
         p.listen(lfd, 128)?;
         // ANCHOR: server
         let (fd, _) = p.accept(lfd).await?;
         p.sleep(ms(1)).await; // the whole request has arrived by now
-        let mut buf = [0u8; 10];
+        let mut buf = vec![0u8; read];
         let n = p.read(fd, &mut buf).await?;
+        let unread = request - n;
         p.log(format!(
-            "read() -> {n} of 100 bytes; close() with 90 unread"
+            "read() -> {n} of {request} bytes; close() with {unread} unread"
         ));
         p.close(fd)?;
         // ANCHOR_END: server
@@ -47,10 +60,10 @@ fn main() {
         Ok(())
     });
 
-    sim.spawn(client, "client", |p| async move {
+    sim.spawn(client, "client", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:80").await?;
-        let n = p.write(fd, &[b'r'; 100]).await?;
+        let n = p.write(fd, &vec![b'r'; request]).await?;
         p.log(format!("write() -> {n}"));
         // ANCHOR: client
         p.sleep(ms(5)).await;

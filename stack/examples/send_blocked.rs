@@ -12,12 +12,30 @@
 //! comes back, the data flows and `write()` returns.
 //!
 //! Run it with `cargo run -q -p stack --example send_blocked`.
+//! Knobs: --busy, --kib, --latency (cargo run -q -p stack --example
+//! send_blocked -- --help)
 
 use stack::prelude::*;
 
-const TOTAL: usize = 1 << 20;
-
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("send_blocked")
+        .int(
+            "busy",
+            30,
+            3..=120,
+            "how long the reader does not read, in s (we look at a third)",
+        )
+        .int(
+            "kib",
+            1024,
+            1..=4096,
+            "KiB the writer writes in one write()",
+        )
+        .int("latency", 1, 0..=100, "one-way delay of the link, in ms")
+        .parse();
+    let busy = k.int("busy") as u64;
+    let total = k.int("kib") as usize * 1024;
+    let look = busy / 3;
     let mut sim = Sim::new(1);
     let writer = sim.add_host("writer");
     let reader = sim.add_host("reader");
@@ -26,16 +44,16 @@ fn main() {
         "10.0.0.1/24",
         reader,
         "10.0.0.2/24",
-        LinkConfig::default().latency(ms(1)),
+        LinkConfig::default().latency(ms(k.int("latency") as u64)),
     );
 
     // ANCHOR: reader
-    sim.spawn(reader, "slow-reader", |p| async move {
+    sim.spawn(reader, "slow-reader", move |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:9000")?;
         p.listen(lfd, 128)?;
         let (fd, _) = p.accept(lfd).await?;
-        p.sleep(secs(30)).await; // busy elsewhere: nobody reads the socket
+        p.sleep(secs(busy)).await; // busy elsewhere: nobody reads the socket
         let mut buf = vec![0u8; 65536];
         let mut total = 0;
         loop {
@@ -51,10 +69,10 @@ fn main() {
     // ANCHOR_END: reader
 
     // ANCHOR: writer
-    sim.spawn(writer, "writer", |p| async move {
+    sim.spawn(writer, "writer", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:9000").await?;
-        let data = vec![b'x'; TOTAL];
+        let data = vec![b'x'; total];
         let start = p.now();
         let n = p.write(fd, &data).await?; // sleeps until all is queued
         p.log(format!(
@@ -66,8 +84,8 @@ fn main() {
     });
     // ANCHOR_END: writer
 
-    sim.run_until(secs(10));
-    println!("-- t=10s");
+    sim.run_until(secs(look));
+    println!("-- t={look}s");
     println!("writer$ ss -tnpi");
     print!("{}", sim.sh(writer, "ss -tnpi"));
     println!("reader$ ss -tnpi");
@@ -91,6 +109,8 @@ fn main() {
         .rfind(|l| l.contains("(writer) sleeps in write"))
     {
         println!("{line}");
+    } else {
+        println!("  (nowhere: the whole write() fit in the buffers)");
     }
     sim.set_tracing(false);
     let report = sim.run();

@@ -8,10 +8,25 @@
 //! peer's kernel has the bytes, not that the application read them.
 //!
 //! Run it with `cargo run -q -p stack --example send_is_not_delivery`.
+//! Knobs: --bytes, --latency, --busy (cargo run -q -p stack --example
+//! send_is_not_delivery -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("send_is_not_delivery")
+        .int(
+            "bytes",
+            10_000,
+            1..=14_000,
+            "bytes the writer writes (at most one initial cwnd)",
+        )
+        .int("latency", 50, 1..=200, "one-way delay of the link, in ms")
+        .int("busy", 2, 2..=60, "seconds before the reader reads")
+        .parse();
+    let bytes = k.int("bytes") as usize;
+    let latency = ms(k.int("latency") as u64);
+    let busy = k.int("busy") as u64;
     let mut sim = Sim::new(1);
     let writer = sim.add_host("writer");
     let reader = sim.add_host("reader");
@@ -20,16 +35,16 @@ fn main() {
         "10.0.0.1/24",
         reader,
         "10.0.0.2/24",
-        LinkConfig::default().latency(ms(50)),
+        LinkConfig::default().latency(latency),
     );
     sim.set_tracing(false);
 
-    sim.spawn(reader, "reader", |p| async move {
+    sim.spawn(reader, "reader", move |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:7000")?;
         p.listen(lfd, 8)?;
         let (fd, _) = p.accept(lfd).await?;
-        p.sleep(secs(2)).await; // busy with something else
+        p.sleep(secs(busy)).await; // busy with something else
         let mut buf = vec![0u8; 65536];
         let mut total = 0;
         loop {
@@ -44,13 +59,13 @@ fn main() {
     });
 
     // ANCHOR: writer
-    sim.spawn(writer, "writer", |p| async move {
+    sim.spawn(writer, "writer", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
         p.log("connect() returned 0");
         p.sleep(secs(1) - p.now()).await; // start on a round number: t=1s
-        let n = p.write(fd, &[b'x'; 10_000]).await?;
-        p.log(format!("write() -> {n}: all 10000 bytes \"sent\""));
+        let n = p.write(fd, &vec![b'x'; bytes]).await?;
+        p.log(format!("write() -> {n}: all {bytes} bytes \"sent\""));
         p.close(fd)?;
         p.log("close() -> 0; exiting");
         Ok(())
@@ -60,9 +75,12 @@ fn main() {
     // write() and close() are called at t=1s.
     for (t, what) in [
         (ms(1001), "just after write() and close() returned"),
-        (ms(1051), "one-way delay later: bytes and FIN are there"),
         (
-            ms(1151),
+            ms(1001) + latency,
+            "one-way delay later: bytes and FIN are there",
+        ),
+        (
+            ms(1001) + 2 * latency + latency.max(ms(50)),
             "a round trip and a delayed ACK later: all acknowledged, still unread",
         ),
     ] {

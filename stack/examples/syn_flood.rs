@@ -19,22 +19,31 @@
 //! wire directly with [`Sim::inject_frame`].
 //!
 //! Run it with `cargo run -q -p stack --example syn_flood`.
+//! Knobs: --rate, --backlog (cargo run -q -p stack --example syn_flood --
+//! --help)
 
 use std::net::Ipv4Addr;
 
 use stack::prelude::*;
 
-/// Spoofed SYNs per second, for as long as the run lasts.
-const FLOOD_RATE: u64 = 20;
-
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("syn_flood")
+        .int(
+            "rate",
+            20,
+            1..=200,
+            "spoofed SYNs per second, for as long as a run lasts",
+        )
+        .int("backlog", 8, 0..=128, "the server's listen() backlog")
+        .parse();
+    let (rate, backlog) = (k.int("rate") as u64, k.int("backlog") as i32);
     println!("== Part 1: net.ipv4.tcp_syncookies = 1 (the default) ==\n");
-    run("1", secs(2));
+    run("1", secs(2), rate, backlog);
     println!("\n== Part 2: net.ipv4.tcp_syncookies = 0 ==\n");
-    run("0", secs(135));
+    run("0", secs(135), rate, backlog);
 }
 
-fn run(syncookies: &str, duration: Nanos) {
+fn run(syncookies: &str, duration: Nanos, rate: u64, backlog: i32) {
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -53,11 +62,11 @@ fn run(syncookies: &str, duration: Nanos) {
         .expect("known sysctl");
     sim.set_tracing(false);
 
-    sim.spawn(server, "server", |p| async move {
+    sim.spawn(server, "server", move |p| async move {
         // ANCHOR: listener
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:80")?;
-        p.listen(lfd, 8)?; // SYN queue: 9 requests; accept queue: 9 connections
+        p.listen(lfd, backlog)?; // SYN queue and accept queue: backlog + 1 each
         // ANCHOR_END: listener
         loop {
             let (fd, peer) = p.accept(lfd).await?;
@@ -91,9 +100,9 @@ fn run(syncookies: &str, duration: Nanos) {
 
     let server_mac = mac_of(&sim.sh(server, "ip -s link"), "eth0");
     let mut shown = false;
-    let n = duration / (secs(1) / FLOOD_RATE);
+    let n = duration / (secs(1) / rate);
     for i in 0..n {
-        sim.run_until(i * (secs(1) / FLOOD_RATE));
+        sim.run_until(i * (secs(1) / rate));
         let src = Ipv4Addr::new(198, 51, 100, (i % 250) as u8 + 1);
         let frame = spoofed_syn(server_mac, src, 1024 + i as u16, [10, 0, 0, 2], 80);
         sim.inject_frame(server, "eth0", frame)

@@ -2,11 +2,30 @@
 //! state of both sockets at every step, and the segments between them.
 //!
 //! Run it with `cargo run -q -p stack --example tcp_handshake`.
+//! Knobs: --latency, --loss, --seed (cargo run -q -p stack --example
+//! tcp_handshake -- --help)
 
 use stack::prelude::*;
 
-fn main() {
-    let mut sim = Sim::new(1);
+pub fn main() {
+    let k = knobs::Knobs::new("tcp_handshake")
+        .int(
+            "latency",
+            100,
+            1..=100_000,
+            "one-way delay of the link, in us",
+        )
+        .float("loss", 0.0, 0.0..=50.0, "percent of frames the link loses")
+        .int(
+            "seed",
+            1,
+            0..=1_000_000,
+            "the random seed (ports, ISNs, which frames are lost)",
+        )
+        .parse();
+    let latency = k.int("latency") as u64;
+    let loss = k.float("loss") / 100.0;
+    let mut sim = Sim::new(k.int("seed") as u64);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
     sim.add_link(
@@ -14,7 +33,7 @@ fn main() {
         "10.0.0.1/24",
         server,
         "10.0.0.2/24",
-        LinkConfig::default().latency(us(100)),
+        LinkConfig::default().latency(us(latency)).loss(loss),
     );
 
     sim.spawn(server, "server", |p| async move {

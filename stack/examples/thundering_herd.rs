@@ -23,6 +23,8 @@
 //!    hashing the addresses. Nobody shares a wait queue at all.
 //!
 //! Run it with `cargo run -q -p stack --example thundering_herd`.
+//! Knobs: --workers, --connections (cargo run -q -p stack --example
+//! thundering_herd -- --help)
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -37,8 +39,6 @@ struct Tally {
     eagain: Cell<u64>,
 }
 
-const WORKERS: usize = 4;
-
 #[derive(Clone, Copy)]
 enum Style {
     BlockingAccept,
@@ -46,8 +46,29 @@ enum Style {
     ReusePort,
 }
 
-fn main() {
-    println!("{WORKERS} workers, one connection: who wakes up?");
+pub fn main() {
+    let k = knobs::Knobs::new("thundering_herd")
+        .int(
+            "workers",
+            4,
+            1..=32,
+            "worker processes waiting for connections",
+        )
+        .int(
+            "connections",
+            1,
+            1..=8,
+            "connections the client makes, 1 ms apart",
+        )
+        .parse();
+    let (workers, connections) = (k.int("workers") as usize, k.int("connections") as u64);
+    let what = if connections == 1 {
+        "one connection".to_string()
+    } else {
+        format!("{connections} connections")
+    };
+    let s = if workers == 1 { "" } else { "s" };
+    println!("{workers} worker{s}, {what}: who wakes up?");
     println!("(callbacks: runs of ep_poll_callback on the server)\n");
     println!(
         "{:<42} {:>8} {:>9} {:>11} {:>7} {:>10}",
@@ -68,11 +89,11 @@ fn main() {
         ),
         ("accept() on SO_REUSEPORT listeners", Style::ReusePort),
     ] {
-        run(name, style);
+        run(name, style, workers, connections);
     }
 }
 
-fn run(name: &str, style: Style) {
+fn run(name: &str, style: Style, workers: usize, connections: u64) {
     let mut sim = Sim::new(1);
     let server = sim.add_host("server");
     let client = sim.add_host("client");
@@ -93,7 +114,7 @@ fn run(name: &str, style: Style) {
             Style::ReusePort => None,
             _ => Some(listener(&p, false)?),
         };
-        for i in 0..WORKERS {
+        for i in 0..workers {
             let t = t.clone();
             p.fork(&format!("worker-{i}"), move |w| async move {
                 worker(w, style, shared, &t).await
@@ -101,16 +122,18 @@ fn run(name: &str, style: Style) {
         }
         Ok(())
     });
-    sim.spawn(client, "client", |p| async move {
-        p.sleep(ms(10)).await; // every worker is asleep by now
-        let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
-        p.connect(fd, "10.0.0.2:8080").await?;
-        Ok(())
-    });
+    for i in 0..connections {
+        sim.spawn(client, "client", move |p| async move {
+            p.sleep(ms(10 + i)).await; // every worker is asleep by now
+            let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
+            p.connect(fd, "10.0.0.2:8080").await?;
+            Ok(())
+        });
+    }
 
     let before = sim.costs(server);
-    // The workers wait for ever; the picture is complete once the one
-    // connection has been handed out.
+    // The workers wait for ever; the picture is complete once the
+    // connections have been handed out.
     sim.run_until(ms(50));
     let after = sim.costs(server);
     let wakeups = after.wakeups - before.wakeups;

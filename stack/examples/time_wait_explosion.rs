@@ -12,17 +12,30 @@
 //! socket instead of one per request.
 //!
 //! Run it with `cargo run -q -p stack --example time_wait_explosion`.
+//! Knobs: --requests, --ports, --gap (cargo run -q -p stack --example
+//! time_wait_explosion -- --help)
 
 use stack::prelude::*;
 
-const REQUESTS: usize = 12;
-
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("time_wait_explosion")
+        .int("requests", 12, 1..=40, "requests the client makes")
+        .int(
+            "ports",
+            10,
+            1..=50,
+            "ephemeral ports in ip_local_port_range (from 40000)",
+        )
+        .int("gap", 100, 1..=1000, "time between two requests, in ms")
+        .parse();
+    let requests = k.int("requests") as u64;
+    let ports = k.int("ports") as u64;
+    let gap = k.int("gap") as u64;
     println!("== one connection per request, the client closes first ==");
-    let (mut sim, client) = setup();
-    sim.spawn(client, "client", |p| async move {
+    let (mut sim, client) = setup(ports);
+    sim.spawn(client, "client", move |p| async move {
         // ANCHOR: per_request
-        for i in 1..=REQUESTS {
+        for i in 1..=requests {
             let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
             if let Err(e) = p.connect(fd, "10.0.0.2:80").await {
                 p.log(format!("request {i:2}: connect() -> {e}"));
@@ -33,38 +46,41 @@ fn main() {
             let mut buf = [0u8; 100];
             p.read(fd, &mut buf).await?;
             p.close(fd)?; // active close: TIME-WAIT lands here, on the client
-            p.sleep(ms(100)).await;
+            p.sleep(ms(gap)).await;
         }
         // ANCHOR_END: per_request
         Ok(())
     });
-    sim.run_until(ms(1100));
+    // Look once the last connect() has been tried: the ports + 1st fails.
+    let attempts = requests.min(ports + 1);
+    sim.run_until(ms(attempts * gap));
     diagnose(&sim, client);
 
     println!("\n== the fix: one kept-alive connection for all requests ==");
-    let (mut sim, client) = setup();
-    sim.spawn(client, "client", |p| async move {
+    let (mut sim, client) = setup(ports);
+    sim.spawn(client, "client", move |p| async move {
         // ANCHOR: keepalive
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:80").await?;
-        for _ in 1..=REQUESTS {
+        for _ in 1..=requests {
             p.write(fd, b"GET").await?;
             let mut buf = [0u8; 100];
             p.read(fd, &mut buf).await?;
-            p.sleep(ms(100)).await;
+            p.sleep(ms(gap)).await;
         }
         p.close(fd)?; // one connection, one TIME-WAIT
         // ANCHOR_END: keepalive
-        p.log(format!("{REQUESTS} requests answered"));
+        let s = if requests == 1 { "" } else { "s" };
+        p.log(format!("{requests} request{s} answered"));
         Ok(())
     });
-    sim.run_until(secs(2));
+    sim.run_until(ms(requests * gap + 800));
     diagnose(&sim, client);
 }
 
 /// A client and a server that answers every request on a connection until
 /// the client closes it.
-fn setup() -> (Sim, HostId) {
+fn setup(ports: u64) -> (Sim, HostId) {
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -75,7 +91,8 @@ fn setup() -> (Sim, HostId) {
         "10.0.0.2/24",
         LinkConfig::default(),
     );
-    sim.sysctl(client, "net.ipv4.ip_local_port_range", "40000 40009")
+    let range = format!("40000 {}", 40000 + ports - 1);
+    sim.sysctl(client, "net.ipv4.ip_local_port_range", &range)
         .expect("known sysctl");
     sim.set_tracing(false);
     sim.spawn(server, "server", |p| async move {

@@ -8,10 +8,24 @@
 //! after 10 connections instead of about 28 000.
 //!
 //! Run it with `cargo run -q -p stack --example time_wait_storm`.
+//! Knobs: --ports, --gap (cargo run -q -p stack --example time_wait_storm
+//! -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("time_wait_storm")
+        .int(
+            "ports",
+            10,
+            1..=50,
+            "ephemeral ports in ip_local_port_range (from 40000)",
+        )
+        .int("gap", 100, 1..=1000, "time between two requests, in ms")
+        .parse();
+    let ports = k.int("ports") as u64;
+    let requests = ports + 2; // more than the ports
+    let gap = k.int("gap") as u64;
     let mut sim = Sim::new(1);
     let client = sim.add_host("client");
     let server = sim.add_host("server");
@@ -22,7 +36,8 @@ fn main() {
         "10.0.0.2/24",
         LinkConfig::default(),
     );
-    sim.sysctl(client, "net.ipv4.ip_local_port_range", "40000 40009")
+    let range = format!("40000 {}", 40000 + ports - 1);
+    sim.sysctl(client, "net.ipv4.ip_local_port_range", &range)
         .expect("known sysctl");
     sim.set_tracing(false);
 
@@ -40,12 +55,13 @@ fn main() {
         }
     });
 
-    sim.spawn(client, "client", |p| async move {
+    sim.spawn(client, "client", move |p| async move {
         print!(
             "client$ sysctl net.ipv4.ip_local_port_range\n{}",
             p.sh("sysctl net.ipv4.ip_local_port_range")
         );
-        for i in 1..=12 {
+        let mut slept = 0;
+        for i in 1..=requests {
             match one_request(&p).await {
                 Ok(port) => p.log(format!("request {i:2}: ok, from port {port}")),
                 Err(e) => {
@@ -53,7 +69,8 @@ fn main() {
                     break;
                 }
             }
-            p.sleep(ms(100)).await;
+            p.sleep(ms(gap)).await;
+            slept += gap;
         }
         let ss = p.sh("ss -tan");
         let tw = ss.lines().filter(|l| l.starts_with("TIME-WAIT")).count();
@@ -63,7 +80,8 @@ fn main() {
         }
         println!("client$ ss -tan | grep -c TIME-WAIT\n{tw}\n");
 
-        p.sleep(secs(59)).await; // 60 s after the first close: its TIME-WAIT is over
+        // 60 s after the first close: its TIME-WAIT is over
+        p.sleep(secs(60).saturating_sub(ms(slept))).await;
         match one_request(&p).await {
             Ok(port) => p.log(format!("at t=60s: ok, from port {port}")),
             Err(e) => p.log(format!("at t=60s: connect() -> {e}")),
@@ -75,7 +93,7 @@ fn main() {
         Ok(())
     });
 
-    sim.run_until(ms(1500));
+    sim.run_until(ms(ports * gap + 500)); // after the last request
     let ss = sim.sh(server, "ss -tan");
     let tw = ss.lines().filter(|l| l.starts_with("TIME-WAIT")).count();
     println!("server$ ss -tan | grep -c TIME-WAIT\n{tw}\n");

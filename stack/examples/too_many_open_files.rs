@@ -3,14 +3,26 @@
 //! `socket()` fails with `EMFILE`: "Too many open files".
 //!
 //! Run it with `cargo run -q -p stack --example too_many_open_files`.
+//! Knobs: --nofile (cargo run -q -p stack --example too_many_open_files --
+//! --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("too_many_open_files")
+        .int(
+            "nofile",
+            1024,
+            4..=4096,
+            "the process's RLIMIT_NOFILE (ulimit -n), in fds",
+        )
+        .parse();
+    let nofile = k.int("nofile") as u32;
     let mut sim = Sim::new(1);
     let host = sim.add_host("box");
 
-    sim.spawn(host, "leaky-server", |p| async move {
+    sim.spawn(host, "leaky-server", move |p| async move {
+        p.set_nofile_limit(nofile); // ulimit -n
         // ANCHOR: main
         let mut opened = Vec::new();
         loop {
@@ -29,7 +41,7 @@ fn main() {
             }
         }
         println!(
-            "opened {} sockets: fds {} to {}; fds 0-2 are the terminal, and the limit is 1024",
+            "opened {} sockets: fds {} to {}; fds 0-2 are the terminal, and the limit is {nofile}",
             opened.len(),
             opened.first().copied().unwrap_or(-1),
             opened.last().copied().unwrap_or(-1)

@@ -23,18 +23,43 @@
 //!    worker's new fd is the same socket (the same `socket:[inode]`).
 //!
 //! Run it with `cargo run -q -p stack --example unix_socketpair`.
+//! Knobs: --dgram-buf, --qlen, --kib (cargo run -q -p stack --example
+//! unix_socketpair -- --help)
 
 use stack::prelude::*;
 
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("unix_socketpair")
+        .int(
+            "dgram-buf",
+            8,
+            1..=64,
+            "part 2: the child's recv() buffer, in bytes",
+        )
+        .int(
+            "qlen",
+            10,
+            0..=100,
+            "part 3: net.unix.max_dgram_qlen, in datagrams",
+        )
+        .int(
+            "kib",
+            64,
+            4..=1024,
+            "part 4: KiB sent over each kind of stream",
+        )
+        .parse();
+    let dgram_buf = k.int("dgram-buf") as usize;
+    let qlen = k.int("qlen") as usize;
+    let kib = k.int("kib") as usize;
     println!("== 1. A stream pair: a byte stream, charged to the writer ==\n");
     stream_pair();
     println!("\n== 2. A datagram pair: boundaries kept, long messages cut ==\n");
-    datagram_pair();
+    datagram_pair(dgram_buf);
     println!("\n== 3. A receiver that does not read: max_dgram_qlen ==\n");
-    queue_limit();
-    println!("\n== 4. 64 KiB over a unix stream and over TCP on loopback ==\n");
-    unix_vs_tcp();
+    queue_limit(qlen);
+    println!("\n== 4. {kib} KiB over a unix stream and over TCP on loopback ==\n");
+    unix_vs_tcp(kib * 1024);
     println!("\n== 5. Handing a connection to a worker: SCM_RIGHTS ==\n");
     pass_a_connection();
 }
@@ -74,25 +99,25 @@ fn stream_pair() {
     sim.run();
 }
 
-fn datagram_pair() {
+fn datagram_pair(buf_len: usize) {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
-    sim.spawn(h, "parent", |p| async move {
+    sim.spawn(h, "parent", move |p| async move {
         let (a, b) = p.socketpair(AF_UNIX, SOCK_DGRAM, 0)?;
         p.fork("child", move |c| async move {
             c.close(a)?;
             c.sleep(ms(1)).await;
-            let mut buf = [0u8; 8];
+            let mut buf = vec![0u8; buf_len];
             for _ in 0..3 {
                 let n = c.recv(b, &mut buf, MSG_TRUNC).await?;
                 let got = String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned();
                 if n > buf.len() {
                     c.log(format!(
-                        "recv(8 bytes, MSG_TRUNC) -> {n}: got {got:?}, the other {} bytes are gone",
+                        "recv({buf_len} bytes, MSG_TRUNC) -> {n}: got {got:?}, the other {} bytes are gone",
                         n - buf.len()
                     ));
                 } else {
-                    c.log(format!("recv(8 bytes, MSG_TRUNC) -> {n}: {got:?}"));
+                    c.log(format!("recv({buf_len} bytes, MSG_TRUNC) -> {n}: {got:?}"));
                 }
             }
             Ok(())
@@ -107,25 +132,29 @@ fn datagram_pair() {
     sim.run();
 }
 
-fn queue_limit() {
+fn queue_limit(qlen: usize) {
     let mut sim = Sim::new(1);
     let h = sim.add_host("box");
-    sim.spawn(h, "logger", |p| async move {
+    sim.sysctl(h, "net.unix.max_dgram_qlen", &qlen.to_string())
+        .expect("known sysctl");
+    sim.spawn(h, "logger", move |p| async move {
         let fd = p.socket(AF_UNIX, SOCK_DGRAM, 0)?;
         p.bind(fd, "/run/log.sock")?;
         p.log("bound to /run/log.sock; busy for 10 ms, not reading");
         p.sleep(ms(10)).await;
         print!("{}", p.sh("ss -xa"));
-        p.log(
+        p.log(format!(
             "Recv-Q of a datagram socket: the bytes of its first datagram; Send-Q: \
-             the truesize charged to the client, 12 x 768 (11 queued, 1 held by the \
+             the truesize charged to the client, {} x 768 ({} queued, 1 held by the \
              sleeping send)",
-        );
+            qlen + 2,
+            qlen + 1
+        ));
         let mut buf = [0u8; 64];
-        for _ in 0..13 {
+        for _ in 0..qlen + 3 {
             p.recv(fd, &mut buf, 0).await?;
         }
-        p.log("read 13 datagrams");
+        p.log(format!("read {} datagrams", qlen + 3));
         Ok(())
     });
     sim.spawn(h, "client", |p| async move {
@@ -179,10 +208,10 @@ fn queue_limit() {
     print!("\n{report}");
 }
 
-/// Moves 64 KiB in 4 KiB writes from a parent to a forked reader, over a
-/// unix socketpair and over a TCP connection on loopback, and compares
-/// what each cost.
-fn unix_vs_tcp() {
+/// Moves `total` bytes (64 KiB) in 4 KiB writes from a parent to a forked
+/// reader, over a unix socketpair and over a TCP connection on loopback,
+/// and compares what each cost.
+fn unix_vs_tcp(total: usize) {
     let mut rows = Vec::new();
     for unix in [true, false] {
         let mut sim = Sim::new(1);
@@ -203,21 +232,23 @@ fn unix_vs_tcp() {
                 c.close(w)?;
                 let mut buf = vec![0u8; 65536];
                 let mut got = 0;
-                while got < 65536 {
+                while got < total {
                     got += c.read(r, &mut buf).await?;
                 }
                 Ok(())
             })?;
             p.close(r)?;
-            for _ in 0..16 {
-                p.write(w, &[7u8; 4096]).await?;
+            for chunk in vec![7u8; total].chunks(4096) {
+                p.write(w, chunk).await?;
             }
             Ok(())
         });
         let before = sim.costs(h);
         let trace_from = sim.trace_events().len();
         let report = sim.run();
-        assert!(report.is_ok(), "{report}");
+        if !report.is_ok() {
+            print!("{report}");
+        }
         let c = sim.costs(h);
         let layers = |name: &str| {
             sim.trace_events()[trace_from..]

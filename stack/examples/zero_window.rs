@@ -6,12 +6,20 @@
 //! the open window and the data flows.
 //!
 //! Run it with `cargo run -q -p stack --example zero_window`.
+//! Knobs: --pause, --kib, --chunk (cargo run -q -p stack --example
+//! zero_window -- --help)
 
 use stack::prelude::*;
 
-const TOTAL: usize = 256 * 1024;
-
-fn main() {
+pub fn main() {
+    let k = knobs::Knobs::new("zero_window")
+        .int("pause", 2, 1..=60, "seconds the reader does not read")
+        .int("kib", 256, 192..=2048, "KiB the writer writes")
+        .int("chunk", 8192, 1024..=65_536, "bytes per write()")
+        .parse();
+    let pause = k.int("pause") as u64;
+    let total = k.int("kib") as usize * 1024;
+    let chunk_len = k.int("chunk") as usize;
     let mut sim = Sim::new(1);
     let writer = sim.add_host("writer");
     let reader = sim.add_host("reader");
@@ -23,14 +31,14 @@ fn main() {
         LinkConfig::default().latency(ms(1)),
     );
 
-    sim.spawn(reader, "reader", |p| async move {
+    sim.spawn(reader, "reader", move |p| async move {
         let lfd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.bind(lfd, "0.0.0.0:7000")?;
         p.listen(lfd, 8)?;
         // ANCHOR: reader
         let (fd, _) = p.accept(lfd).await?;
-        p.log("accepted; not reading for 2 s");
-        p.sleep(secs(2)).await;
+        p.log(format!("accepted; not reading for {pause} s"));
+        p.sleep(secs(pause)).await;
         // ANCHOR_END: reader
         println!("\nreader$ ss -tan   (the receive buffer is full)");
         print!("{}", p.sh("ss -tan"));
@@ -48,15 +56,16 @@ fn main() {
         Ok(())
     });
 
-    sim.spawn(writer, "writer", |p| async move {
+    sim.spawn(writer, "writer", move |p| async move {
         let fd = p.socket(AF_INET, SOCK_STREAM, 0)?;
         p.connect(fd, "10.0.0.2:7000").await?;
         // ANCHOR: writer
-        let chunk = [b'x'; 8192];
+        let chunk = vec![b'x'; chunk_len];
         let mut sent = 0;
-        while sent < TOTAL {
+        while sent < total {
+            let n = chunk.len().min(total - sent);
             let before = p.now();
-            sent += p.write(fd, &chunk).await?;
+            sent += p.write(fd, &chunk[..n]).await?;
             let waited = p.now() - before;
             if waited > ms(100) {
                 p.log(format!(
@@ -71,8 +80,12 @@ fn main() {
         Ok(())
     });
 
-    sim.run_until(ms(1500));
-    println!("\nwriter$ ss -tanp   (at t=1.5s: blocked in write())");
+    let look = ms(pause * 750); // three quarters into the pause
+    sim.run_until(look);
+    println!(
+        "\nwriter$ ss -tanp   (at t={}s: blocked in write())",
+        look as f64 / 1e9
+    );
     print!("{}", sim.sh(writer, "ss -tanp"));
     let report = sim.run();
 
@@ -85,7 +98,8 @@ fn main() {
             .unwrap_or(0.0);
         let small_window = l.contains("10.0.0.2:7000 > ") && window(l).is_some_and(|w| w <= 5);
         let event = l.contains("probe") || l.contains("window");
-        l.contains(" tcp ") && at <= 2.007 && (small_window || event)
+        let reopened = (pause * 1000 + 7) as f64 / 1e3; // just after the pause
+        l.contains(" tcp ") && at <= reopened && (small_window || event)
     }) {
         println!("{line}");
     }

@@ -6,49 +6,11 @@
 //! review`, or accept it with `INSTA_UPDATE=always cargo nextest run -p
 //! stack --test examples`.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-/// The example binary `cargo test` built next to this test, or `None` if
-/// there is none or it is older than the sources (a run that built only
-/// this test target, `--test examples`, leaves examples as they were).
-fn built_example(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let path = profile_dir.join("examples").join(name);
-    let built = std::fs::metadata(&path).ok()?.modified().ok()?;
-    let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let example = crate_dir.join("examples").join(format!("{name}.rs"));
-    let newest = newest_mtime(&crate_dir.join("src")).max(newest_mtime(&example));
-    (newest <= built).then_some(path)
-}
-
-/// The latest modification time of a file, or of any file under a folder.
-fn newest_mtime(path: &std::path::Path) -> std::time::SystemTime {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return std::time::SystemTime::UNIX_EPOCH;
-    };
-    if !meta.is_dir() {
-        return meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-    }
-    std::fs::read_dir(path)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| newest_mtime(&e.path()))
-        .max()
-        .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
-}
+mod common;
 
 /// Runs an example and returns its stdout, failing on a non-zero exit.
 fn run_example(name: &str) -> String {
-    let output = match built_example(name) {
-        Some(path) => Command::new(path).output(),
-        None => Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["run", "-q", "-p", "stack", "--example", name])
-            .output(),
-    }
-    .unwrap_or_else(|e| panic!("cannot run example {name}: {e}"));
+    let output = common::examples::run(name, &[]);
     assert!(
         output.status.success(),
         "example {name} failed: {}\n{}",
@@ -1012,15 +974,13 @@ fn four_views() {
     assert!(!after.iter().any(|l| l.starts_with("ESTAB")), "{out}");
 
     // The captures it writes print the same lines in the real tcpdump.
-    let Some(exe) = built_example("four_views") else {
-        return;
-    };
     let dir = std::env::temp_dir().join(format!("four-views-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let status = Command::new(exe).arg(&dir).output().unwrap().status;
+    let dir_arg = dir.to_str().expect("a UTF-8 temporary folder");
+    let status = common::examples::run("four_views", &["--pcap-dir", dir_arg]).status;
     assert!(status.success());
     for (name, lines) in [("client", &client), ("server", &server)] {
-        let Ok(real) = Command::new("tcpdump")
+        let Ok(real) = std::process::Command::new("tcpdump")
             .args(["-nn", "-tt", "-S", "-r"])
             .arg(dir.join(format!("{name}.pcap")))
             .arg("tcp")
