@@ -4,8 +4,9 @@
 //! in both directions, each `write()` waits for space that only the other
 //! side's `read()` could make, and neither reads: a deadlock. The buffers
 //! here are made small with `SO_SNDBUF` and `SO_RCVBUF` so that it happens
-//! at once; with the default buffers the same program deadlocks with a few
-//! megabytes instead of 200 000 bytes.
+//! at once; with the default buffers the same program still deadlocks at
+//! 200 000 bytes (the threshold is about 160 KB on a fresh connection),
+//! and only needs megabytes once autotuning has grown the buffers.
 //!
 //! Linux would let both processes hang forever (the zero-window probes
 //! keep the connection alive); the simulation notices that nothing can

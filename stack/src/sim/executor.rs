@@ -172,6 +172,10 @@ impl Executor {
                     .iter()
                     .all(|t| matches!(t.state, TaskState::Blocked { .. } | TaskState::Exited(_)));
             if all_blocked && t.saturating_sub(last_progress) > STALL_LIMIT {
+                // Nothing happens before `t`: the clock may stand where
+                // the stall became certain, so the report's time is the
+                // end of the quiet period it names.
+                w.now = w.now.max(last_progress + STALL_LIMIT);
                 stalled = true;
                 break;
             }

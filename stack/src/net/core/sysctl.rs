@@ -1,8 +1,8 @@
 //! The kernel's tunables, as `sysctl` names them (`/proc/sys/net/...`).
 //!
 //! Defaults are the values read off this project's reference machine (a
-//! Linux 6.18 kernel): `rmem_max`/`wmem_max` there are 4194304, larger than
-//! the kernel's compiled-in 212992, because distributions raise them. A
+//! Linux 6.18 kernel): `rmem_max`/`wmem_max` there are 4194304, the
+//! kernel's own default since 6.18 (212992 before). A
 //! differential test (`tests/differential_sysctl.rs`) compares every default
 //! here with the running kernel's `/proc/sys/net`. In the kernel these live
 //! in `struct netns_core` / `struct netns_ipv4` (`net/core/sysctl_net_core.c`,
