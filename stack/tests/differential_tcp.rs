@@ -865,6 +865,9 @@ struct ResetOrders {
     send_first: Vec<R<String>>,
     /// SO_ERROR, SO_ERROR, read, send, getpeername, shutdown(SHUT_WR).
     so_error_first: Vec<R<String>>,
+    /// read, then the calls that do not look at `sk_err`: connect, bind,
+    /// listen, shutdown.
+    other_calls: Vec<R<String>>,
 }
 
 /// A client whose server closed with "hello" unread (an RST came).
@@ -894,10 +897,19 @@ async fn reset_orders<A: Api>(a: &A) -> ResetOrders {
         text(a.getpeername(c).map(drop)),
         text(a.shutdown(c, SHUT_WR)),
     ];
+    let c = reset_client(a).await;
+    let other_calls = vec![
+        rd(c).await,
+        text(a.connect(c, "127.0.0.1:1").await),
+        text(a.bind(c, "127.0.0.1:0")),
+        text(a.listen(c, 1)),
+        text(a.shutdown(c, SHUT_RDWR)),
+    ];
     ResetOrders {
         read_first,
         send_first,
         so_error_first,
+        other_calls,
     }
 }
 
@@ -922,6 +934,20 @@ fn rst_on_close_with_unread_data() {
     assert_eq!(
         real.send_first,
         [e("ECONNRESET"), e("EPIPE"), zero(), zero()]
+    );
+    // connect() sees the struct socket still SS_CONNECTED; bind() succeeds
+    // because moving to CLOSE released the port connect() had chosen
+    // (tcp_set_state() -> inet_put_port(), inet_num 0 again); listen()
+    // refuses a socket that is not SS_UNCONNECTED.
+    assert_eq!(
+        real.other_calls,
+        [
+            e("ECONNRESET"),
+            e("EISCONN"),
+            Ok("()".into()),
+            e("EINVAL"),
+            e("ENOTCONN")
+        ]
     );
     same("calls after an RST", real, simulated);
 }

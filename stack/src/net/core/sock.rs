@@ -87,6 +87,12 @@ pub(crate) struct Sock {
     /// by an automatic bind, so `connect(AF_UNSPEC)` keeps the binding.
     pub(crate) user_bound_addr: bool,
     pub(crate) user_bound_port: bool,
+    /// An automatic binding given back when the connection closed
+    /// (`tcp_set_state(TCP_CLOSE)` -> `inet_put_port()`): the kernel
+    /// clears `inet_num`, so `bind()` may bind again, but keeps
+    /// `inet_sport`, which `getsockname()` still reports. `num` here
+    /// stays as `inet_sport`; this says `inet_num` is 0.
+    pub(crate) port_released: bool,
     pub(crate) sndbuf: u32,
     /// `SOCK_RCVBUF_LOCK` / `SOCK_SNDBUF_LOCK` (`sk_userlocks`): the process
     /// set the size, so the kernel no longer tunes it.
@@ -202,6 +208,7 @@ impl Sock {
             daddr: None,
             user_bound_addr: false,
             user_bound_port: false,
+            port_released: false,
             sndbuf: 0,
             rcvbuf_locked: false,
             sndbuf_locked: false,
@@ -234,6 +241,12 @@ impl Sock {
     }
 
     /// The local address as `getsockname()` reports it.
+    /// `inet_num`: the bound port, 0 once an automatic binding was given
+    /// back ([`Sock::port_released`]).
+    pub(crate) fn inet_num(&self) -> u16 {
+        if self.port_released { 0 } else { self.num }
+    }
+
     pub(crate) fn local(&self) -> SocketAddr {
         SocketAddr::new(self.rcv_saddr, self.num)
     }

@@ -77,7 +77,7 @@ impl World {
         {
             return Err(Errno::EADDRNOTAVAIL);
         }
-        if self.sk(sk).num != 0 {
+        if self.sk(sk).inet_num() != 0 {
             return Err(Errno::EINVAL);
         }
         self.sk_mut(sk).rcv_saddr = a.ip();
@@ -90,6 +90,7 @@ impl World {
             }
         };
         let s = self.sk_mut(sk);
+        s.port_released = false;
         s.user_bound_addr = !a.ip().is_unspecified();
         s.user_bound_port = a.port() != 0;
         let host = s.host;

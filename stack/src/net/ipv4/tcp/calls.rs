@@ -137,7 +137,7 @@ impl World {
         if self.sk(sk).rcv_saddr.is_unspecified() {
             self.sk_mut(sk).rcv_saddr = rt.src;
         }
-        if self.sk(sk).num == 0 {
+        if self.sk(sk).inet_num() == 0 {
             self.tcp_get_port(sk, 0)?;
         }
         let mtu = self.dev(rt.dev).mtu;
@@ -191,7 +191,7 @@ impl World {
             self.tp_mut(sk).max_ack_backlog = backlog;
             return Ok(());
         }
-        if self.sk(sk).num == 0 {
+        if self.sk(sk).inet_num() == 0 {
             self.tcp_get_port(sk, 0)?;
         } else if self.tcp_port_conflict(sk, self.sk(sk).num) {
             return Err(Errno::EADDRINUSE);
@@ -788,6 +788,11 @@ impl World {
             tp.wmem_queued = 0;
         }
         self.tcp_unhash(sk);
+        // tcp_set_state(TCP_CLOSE): a port the kernel chose is given back.
+        if !self.sk(sk).user_bound_port && self.sk(sk).inet_num() != 0 {
+            self.tcp_unbind(sk);
+            self.sk_mut(sk).port_released = true;
+        }
         if self.sk(sk).dead && self.tp(sk).parent.is_none() {
             self.tcp_destroy(sk);
         } else {
@@ -854,6 +859,7 @@ impl World {
             port
         };
         self.sk_mut(sk).num = port;
+        self.sk_mut(sk).port_released = false;
         self.ns_mut(ns)
             .tcp
             .bound
